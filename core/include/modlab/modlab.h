@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/* modlab.h: libmodlab's public C API, and the FFI surface the Lua side binds.
+ *
+ * The section between the ffi markers is read by LuaJIT's ffi.cdef as it is: plain
+ * prototypes and opaque handles only, no macros, no varargs, no callbacks.
+ *
+ * Conventions: fallible functions return 0 / a negative ML_ERR_* code, or NULL, and fill the
+ * ml_err passed last. Arguments are borrowed. _new/_open return owned objects freed by the
+ * matching _free/_close; tensors are ref-counted (_retain/_release). Returned strings live
+ * as long as the object they came from.
+ */
+#ifndef MODLAB_MODLAB_H
+#define MODLAB_MODLAB_H
+
+#include <modlab/plugin.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ffi:begin */
+
+/* ---- library ---------------------------------------------------------------------------- */
+const char *ml_version(void);
+const char *ml_strerror(int code);
+/* Environment and build facts as one JSON object (meta.json's "host" and "versions"). */
+const char *ml_build_info(void);
+
+/* ---- memory accounting (every allocation of core and plugins goes through it) ---------- */
+int64_t ml_mem_live_bytes(void);
+int64_t ml_mem_peak_bytes(void);
+int64_t ml_mem_live_blocks(void);
+/* Test mode: make the n-th allocation from now fail (n >= 1); 0 turns it off. */
+void ml_mem_fail_at(int64_t n);
+
+/* ---- BLAS ------------------------------------------------------------------------------- */
+void ml_blas_set_threads(int n);
+int ml_blas_threads(void);
+
+/* ---- random numbers: counter-based, so any stream can be replayed --------------------- */
+/* The k-th 64-bit value of stream (seed, stream). */
+uint64_t ml_rng_at(uint64_t seed, uint64_t stream, uint64_t k);
+/* Fisher-Yates shuffle of idx[0..n) driven by stream (seed, stream). */
+void ml_shuffle(int64_t *idx, int64_t n, uint64_t seed, uint64_t stream);
+
+/* ---- tensors: batch x shape floats, 64-byte aligned, ref-counted -------------------- */
+typedef struct ml_tensor ml_tensor;
+ml_tensor *ml_tensor_new(int32_t batch, const ml_shape *shape, ml_err *err);
+ml_tensor *ml_tensor_retain(ml_tensor *t);
+void ml_tensor_release(ml_tensor *t);
+float *ml_tensor_data(ml_tensor *t);
+int32_t ml_tensor_batch(const ml_tensor *t);
+const ml_shape *ml_tensor_shape(const ml_tensor *t);
+int64_t ml_tensor_numel(const ml_tensor *t);
+
+/* ---- plugin registry -------------------------------------------------------------------- */
+/* Search order: `path_list` (--plugin-path, colon-separated dirs or .so files), then
+ * MODLAB_PLUGIN_PATH, then the installed plugin dir (or the build tree's, when modlab runs
+ * uninstalled). A plugin that fails to load is skipped with a one-line warning naming the
+ * file (see ml_registry_warning); the others still load. */
+typedef struct ml_registry ml_registry;
+ml_registry *ml_registry_new(ml_err *err);
+void ml_registry_free(ml_registry *reg);
+int ml_registry_load_default(ml_registry *reg, const char *path_list, ml_err *err);
+/* Load one .so (returns its error; also recorded as a warning). */
+int ml_registry_load_file(ml_registry *reg, const char *file, ml_err *err);
+int32_t ml_registry_count(const ml_registry *reg);
+const ml_entry *ml_registry_entry(const ml_registry *reg, int32_t i);
+const char *ml_registry_entry_path(const ml_registry *reg, int32_t i);
+const char *ml_registry_entry_sha256(const ml_registry *reg, int32_t i);
+/* Index of (kind, name), or -1. */
+int32_t ml_registry_find(const ml_registry *reg, int32_t kind, const char *name);
+int32_t ml_registry_nwarnings(const ml_registry *reg);
+const char *ml_registry_warning(const ml_registry *reg, int32_t i);
+const char *ml_kind_name(int32_t kind);
+
+/* ---- options ------------------------------------------------------------------------- */
+/* Values arrive as text with the type the caller had (ML_OPT_*: a Lua number is FLOAT,
+ * a string STRING, a boolean BOOL); ml_opts_validate checks them against a schema. */
+typedef struct ml_opts ml_opts;
+ml_opts *ml_opts_new(ml_err *err);
+void ml_opts_free(ml_opts *opts);
+int ml_opts_set(ml_opts *opts, const char *key, int type, const char *text, ml_err *err);
+/* Parse "k=v k2=v2" (types inferred: numbers, true/false, else string). */
+int ml_opts_parse(ml_opts *opts, const char *text, ml_err *err);
+/* Check against `schema` (unknown key, wrong type, missing required, bad choice: errors
+ * naming `owner` and the option) and fill defaults. */
+int ml_opts_validate(ml_opts *opts, const ml_opt_spec *schema, const char *owner,
+                     ml_err *err);
+/* Canonical JSON object of the validated values ({"out":10,"bias":true}). */
+const char *ml_opts_json(ml_opts *opts);
+
+/* ---- models: a sequential container of layers ----------------------------------------- */
+typedef struct ml_model ml_model;
+ml_model *ml_model_new(ml_registry *reg, uint64_t seed, ml_err *err);
+void ml_model_free(ml_model *m);
+/* Append a layer by name; options are validated now (errors name the layer and option).
+ * The model takes ownership of opts (also on failure). */
+int ml_model_add(ml_model *m, const char *layer, ml_opts *opts, ml_err *err);
+/* Create every layer for input shape `in`, infer shapes and allocate all buffers for
+ * batches up to max_batch. Shape mismatches are errors here, before any training. */
+int ml_model_build(ml_model *m, const ml_shape *in, int32_t max_batch, ml_err *err);
+int32_t ml_model_nlayers(const ml_model *m);
+const char *ml_model_layer_name(const ml_model *m, int32_t i);
+const ml_shape *ml_model_out_shape(const ml_model *m, int32_t i);
+int64_t ml_model_nparams(const ml_model *m);   /* trainable scalars */
+void ml_model_set_training(ml_model *m, int training);
+/* Forward a batch (x: batch x in-shape floats); returns the output, valid until the next
+ * forward. */
+const float *ml_model_forward(ml_model *m, const float *x, int32_t batch, ml_err *err);
+
+/* Parameters, in a stable order. */
+int32_t ml_model_nparam_tensors(const ml_model *m);
+ml_param *ml_model_param(ml_model *m, int32_t i);
+/* "2.linear.weight": layer index, layer name, parameter name. */
+const char *ml_model_param_name(const ml_model *m, int32_t i);
+
+/* ---- training ---------------------------------------------------------------------- */
+typedef struct ml_trainer ml_trainer;
+typedef struct ml_step_stats {
+    double loss;        /* mean data loss over the examples seen */
+    double aux_loss;    /* mean of the summed aux losses */
+    int64_t correct;    /* argmax == target (classification) */
+    int64_t seen;       /* examples (times positions for sequence targets) */
+    int64_t steps;
+} ml_step_stats;
+
+/* The trainer borrows the model (which must be built) and owns loss and optimizer.
+ * Takes ownership of both opts (also on failure). */
+ml_trainer *ml_trainer_new(ml_model *m, const char *loss, ml_opts *loss_opts,
+                           const char *optimizer, ml_opts *opt_opts, ml_err *err);
+void ml_trainer_free(ml_trainer *t);
+/* Parameter groups: multiply lr (0 freezes) and weight decay for params whose name
+ * contains `pattern` ("" = all). Later calls win. */
+int ml_trainer_set_group(ml_trainer *t, const char *pattern, float lr_scale,
+                         float decay_scale, ml_err *err);
+void ml_trainer_set_lr_factor(ml_trainer *t, float factor);
+void ml_trainer_set_clip_norm(ml_trainer *t, float max_norm);   /* 0 = off */
+void ml_trainer_set_aux_scale(ml_trainer *t, float scale);
+/* One optimizer step on a batch; adds to stats. No allocation. */
+int ml_trainer_step(ml_trainer *t, const float *x, const float *y, int32_t batch,
+                    ml_step_stats *stats, ml_err *err);
+/* Loss and accuracy without updating anything (evaluation mode). */
+int ml_trainer_eval(ml_trainer *t, const float *x, const float *y, int32_t batch,
+                    ml_step_stats *stats, ml_err *err);
+int64_t ml_trainer_steps_done(const ml_trainer *t);
+
+/* ---- datasets ------------------------------------------------------------------------- */
+typedef struct ml_dataset ml_dataset;
+/* Open with the dataset plugin `format`; takes ownership of opts (also on failure). */
+ml_dataset *ml_dataset_open(ml_registry *reg, const char *format, ml_opts *opts,
+                            ml_err *err);
+void ml_dataset_close(ml_dataset *d);
+const ml_data_info *ml_dataset_info(const ml_dataset *d);
+int ml_dataset_read(ml_dataset *d, const int64_t *idx, int32_t n, float *x, float *y,
+                    ml_err *err);
+
+/* Run batches [first, first + count) of an epoch over examples order[0..n) of `d`,
+ * training (train != 0) or evaluating. Batch buffers are the trainer's: no allocation. */
+int ml_trainer_run(ml_trainer *t, ml_dataset *d, const int64_t *order, int64_t n,
+                   int32_t batch, int64_t first, int64_t count, int train,
+                   ml_step_stats *stats, ml_err *err);
+
+/* ---- gradient check ------------------------------------------------------------------- */
+typedef struct ml_gradcheck_result {
+    double max_rel_err_input;   /* max relative error of dL/dx, -1 if not checked */
+    double max_rel_err_params;  /* max relative error of dL/dparams, -1 if none */
+    double max_rel_err_aux;     /* of the aux loss's parameter gradient, -1 if none */
+    int64_t checked;            /* coordinates compared */
+} ml_gradcheck_result;
+/* Finite-difference check of one layer with `options` ("k=v ...") on input `in`. */
+int ml_gradcheck_layer(ml_registry *reg, const char *layer, const char *options,
+                       const ml_shape *in, int32_t int_inputs, uint64_t seed,
+                       ml_gradcheck_result *res, ml_err *err);
+
+/* ---- files -------------------------------------------------------------------------- */
+/* Write a whole file crash-safely: temp name in the same dir, fsync, rename, fsync dir. */
+int ml_file_write_atomic(const char *path, const void *data, size_t len, ml_err *err);
+/* mkdir -p */
+int ml_mkdirs(const char *path, ml_err *err);
+
+/* ---- checkpoints (safetensors layout) --------------------------------------------------- */
+/* Save every parameter (and buffers) as "<param name>" tensors, with layer kinds, names and
+ * versions in the header's __metadata__. */
+int ml_model_save(ml_model *m, const char *path, ml_err *err);
+/* Load values into a built model with the same layers; mismatches are errors. */
+int ml_model_load(ml_model *m, const char *path, ml_err *err);
+
+/* ---- dataset manifests and downloads (datasets/*.yaml) --------------------------------- */
+typedef struct ml_manifest ml_manifest;
+/* `name_or_path`: a manifest file path, or a dataset name looked up in MODLAB_MANIFEST_PATH,
+ * the source tree's datasets/ (uninstalled) and the installed manifest dir. */
+ml_manifest *ml_manifest_load(const char *name_or_path, ml_err *err);
+void ml_manifest_free(ml_manifest *m);
+const char *ml_manifest_name(const ml_manifest *m);
+const char *ml_manifest_format(const ml_manifest *m);   /* the dataset plugin's name */
+int32_t ml_manifest_nsplits(const ml_manifest *m);
+const char *ml_manifest_split(const ml_manifest *m, int32_t i);
+/* Make every file of the manifest present and verified in the cache (MODLAB_DATA_DIR,
+ * default $XDG_CACHE_HOME/modlab): mirrors in order (MODLAB_MIRROR first), .part files
+ * resumed, checksum verified before the rename; MODLAB_OFFLINE=1 allows only file://.
+ * progress != 0 shows a progress line on a terminal. */
+int ml_manifest_fetch(ml_manifest *m, int progress, ml_err *err);
+/* Re-hash every cached file against the manifest. */
+int ml_manifest_verify(ml_manifest *m, ml_err *err);
+/* Options for the dataset plugin for one split: the manifest's options plus each file role
+ * bound to its verified cached path. Caller owns the result. Fetches if needed. */
+ml_opts *ml_manifest_split_opts(ml_manifest *m, const char *split, ml_err *err);
+/* `modlab data list|fetch NAME|verify NAME`: returns the process exit code. */
+int ml_data_main(int argc, char **argv);
+
+/* ffi:end */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MODLAB_MODLAB_H */

@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: MIT
+# TAP tests: C unit tests (tests/unit), ABI fixtures (tests/abi), Lua API tests (tests/lua),
+# end-to-end shell tests (tests/*.sh). All run through automake's tap-driver.
+TEST_EXTENSIONS = .lua .sh
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+LUA_LOG_DRIVER = $(LOG_DRIVER)
+SH_LOG_DRIVER = $(LOG_DRIVER)
+LUA_LOG_COMPILER = $(top_builddir)/modlab run
+SH_LOG_COMPILER = $(SHELL)
+AM_TESTS_ENVIRONMENT = \
+	MODLAB=$(abs_top_builddir)/modlab; export MODLAB; \
+	MODLAB_PLUGIN_PATH=$(abs_top_builddir)/build-plugins; export MODLAB_PLUGIN_PATH; \
+	MODLAB_OFFLINE=1; export MODLAB_OFFLINE; \
+	MODLAB_DATA_DIR=$(abs_top_builddir)/tests/out/data; export MODLAB_DATA_DIR; \
+	top_srcdir=$(abs_top_srcdir); export top_srcdir; \
+	top_builddir=$(abs_top_builddir); export top_builddir; \
+	OPENBLAS_NUM_THREADS=1; export OPENBLAS_NUM_THREADS;
+EXTRA_DIST += tests/tap.h
+test_cflags = $(AM_CFLAGS) -I$(top_srcdir)/tests
+test_ldadd = core/libmodlab.la
+clean-local: clean-tests-out
+clean-tests-out:
+	-rm -rf $(top_builddir)/tests/out
+.PHONY: clean-tests-out
