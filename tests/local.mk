@@ -33,3 +33,5 @@ TESTS += tests/unit/test_core tests/unit/test_gradcheck
 include tests/abi/local.mk
 TESTS += tests/cli.sh tests/synthetic.sh
 EXTRA_DIST += tests/tap.sh tests/cli.sh tests/synthetic.sh tests/abi/fixture.c
+TESTS += tests/out_of_tree.sh
+EXTRA_DIST += tests/out_of_tree.sh
