@@ -27,7 +27,7 @@ const char *ml_data_advice(char *buf, size_t cap, const char *dataset)
         snprintf(buf, cap, "delete it from the cache (modlab data verify %s) and fetch again",
                  dataset);
     else
-        snprintf(buf, cap, "delete it and fetch it again (modlab data verify NAME)");
+        snprintf(buf, cap, "delete it and fetch it again");
     return buf;
 }
 
