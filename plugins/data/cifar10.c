@@ -89,9 +89,10 @@ static int cifar_size(const ml_host *host, const char *path, const char *dataset
                              advice);
         else
             rc = host->error(err, ML_ERR_FORMAT,
-                             "cifar10: %s: %lld bytes is not a whole number of %d-byte "
+                             "cifar10: %s: %lld bytes%s is not a whole number of %d-byte "
                              "records; the file is truncated or not CIFAR-10 binary%s; %s",
-                             f.base, (long long)n, CIFAR_RECORD,
+                             f.base, (long long)n, f.compressed ? " (uncompressed)" : "",
+                             CIFAR_RECORD,
                              n % (CIFAR_RECORD + 1) == 0
                                  ? " (its size fits CIFAR-100's 3074-byte records)" : "",
                              advice);
