@@ -13,7 +13,7 @@ typedef struct cifar_set {
     const ml_host *host;
     uint8_t *rec;      /* count x CIFAR_RECORD bytes */
     int64_t count;
-    float lut[256];
+    float div;         /* 255 (scale) or 1 */
 } cifar_set;
 
 /* The list of paths in the `files` option: a private copy with ':' turned into NULs. */
@@ -184,8 +184,7 @@ static int cifar_open(const ml_host *host, const ml_opts *opts, void **self, ml_
             }
         }
     }
-    for (int v = 0; v < 256; v++)
-        s->lut[v] = scale ? (float)v / 255.0f : (float)v;
+    s->div = scale ? 255.0f : 1.0f;
     cifar_files_free(host, &fl);
     *self = s;
     return 0;
@@ -224,11 +223,8 @@ static int cifar_read(void *self, const int64_t *indices, int32_t n, float *x, f
                                   "cifar10: example index %lld is outside 0..%lld",
                                   (long long)k, (long long)(s->count - 1));
         const uint8_t *r = s->rec + k * CIFAR_RECORD;
-        if (x) {
-            float *o = x + (int64_t)i * CIFAR_PIXELS;
-            for (int j = 0; j < CIFAR_PIXELS; j++)
-                o[j] = s->lut[r[1 + j]];
-        }
+        if (x)
+            ml_data_bytes_to_float(x + (int64_t)i * CIFAR_PIXELS, r + 1, CIFAR_PIXELS, s->div);
         if (y)
             y[i] = (float)r[0];
     }

@@ -11,6 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* gzread takes an unsigned and returns an int: feed it pieces well below INT_MAX. */
 #define CHUNK (1u << 30)
@@ -29,6 +32,27 @@ const char *ml_data_advice(char *buf, size_t cap, const char *dataset)
     else
         snprintf(buf, cap, "delete it and fetch it again");
     return buf;
+}
+
+void ml_data_bytes_to_float(float *o, const uint8_t *p, int64_t n, float div)
+{
+    int64_t j = 0;
+#if defined(__SSE2__)
+    /* A table lookup per byte runs at a third of this; the division (not a multiplication by
+     * 1/255) keeps the values bit-identical to p / 255.0f, as torchvision's ToTensor gives. */
+    const __m128 d = _mm_set1_ps(div);
+    const __m128i z = _mm_setzero_si128();
+    for (; j + 16 <= n; j += 16) {
+        const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + j));
+        const __m128i lo = _mm_unpacklo_epi8(b, z), hi = _mm_unpackhi_epi8(b, z);
+        _mm_storeu_ps(o + j, _mm_div_ps(_mm_cvtepi32_ps(_mm_unpacklo_epi16(lo, z)), d));
+        _mm_storeu_ps(o + j + 4, _mm_div_ps(_mm_cvtepi32_ps(_mm_unpackhi_epi16(lo, z)), d));
+        _mm_storeu_ps(o + j + 8, _mm_div_ps(_mm_cvtepi32_ps(_mm_unpacklo_epi16(hi, z)), d));
+        _mm_storeu_ps(o + j + 12, _mm_div_ps(_mm_cvtepi32_ps(_mm_unpackhi_epi16(hi, z)), d));
+    }
+#endif
+    for (; j < n; j++)
+        o[j] = (float)p[j] / div;
 }
 
 void *ml_data_alloc(const ml_host *host, size_t n, const char *who, const char *what,

@@ -55,6 +55,10 @@ const char *ml_data_advice(char *buf, size_t cap, const char *dataset);
 /* Last component of a path (the path itself when it has no '/'). */
 const char *ml_data_base(const char *path);
 
+/* o[j] = p[j] / div for j < n, exactly as the scalar division would give (div is 255 to
+ * scale bytes to [0,1], 1 to keep them). Runs every batch: SSE2 does 16 bytes a step. */
+void ml_data_bytes_to_float(float *o, const uint8_t *p, int64_t n, float div);
+
 /* Allocate n bytes through the host, reporting failure as "<who>: out of memory ...". */
 void *ml_data_alloc(const ml_host *host, size_t n, const char *who, const char *what,
                     ml_err *err);

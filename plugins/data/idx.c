@@ -16,7 +16,7 @@ typedef struct idx_set {
     int64_t count;
     int32_t rows, cols;
     int32_t classes;
-    float lut[256];    /* byte -> float: exact p/255 (or p) without a division per pixel */
+    float div;         /* 255 (scale) or 1 */
 } idx_set;
 
 /* One checked IDX file: dims from its header, the payload in a host buffer. */
@@ -279,8 +279,7 @@ static int idx_open(const ml_host *host, const ml_opts *opts, void **self, ml_er
     s->rows = (int32_t)im.dim[1];
     s->cols = (int32_t)im.dim[2];
     s->classes = (int32_t)classes;
-    for (int v = 0; v < 256; v++)
-        s->lut[v] = scale ? (float)v / 255.0f : (float)v;
+    s->div = scale ? 255.0f : 1.0f;
     *self = s;
     return 0;
 fail:
@@ -303,8 +302,8 @@ static int idx_info(void *self, ml_data_info *info, ml_err *err)
     return 0;
 }
 
-/* Called every batch: a bounds check and a table lookup per pixel. x or y may be NULL to
- * read only the other. */
+/* Called every batch: a bounds check and a vectorised byte-to-float copy per example. x or y
+ * may be NULL to read only the other. */
 static int idx_read(void *self, const int64_t *indices, int32_t n, float *x, float *y,
                     ml_err *err)
 {
@@ -319,12 +318,8 @@ static int idx_read(void *self, const int64_t *indices, int32_t n, float *x, flo
             return s->host->error(err, ML_ERR_INVALID,
                                   "idx: example index %lld is outside 0..%lld", (long long)k,
                                   (long long)(s->count - 1));
-        if (x) {
-            const uint8_t *p = s->pixels + k * d;
-            float *o = x + (int64_t)i * d;
-            for (int64_t j = 0; j < d; j++)
-                o[j] = s->lut[p[j]];
-        }
+        if (x)
+            ml_data_bytes_to_float(x + (int64_t)i * d, s->pixels + k * d, d, s->div);
         if (y)
             y[i] = (float)s->labels[k];
     }
