@@ -166,8 +166,8 @@ static int cifar_open(const ml_host *host, const ml_opts *opts, void **self, ml_
         rc = ML_ERR_NOMEM;
         goto fail;
     }
-    for (int i = 0, at = 0; i < fl.n; at += (int)(fl.bytes[i] / CIFAR_RECORD), i++) {
-        uint8_t *dst = s->rec + (int64_t)at * CIFAR_RECORD;
+    uint8_t *dst = s->rec;
+    for (int i = 0; i < fl.n; dst += fl.bytes[i], i++) {
         rc = cifar_fill(host, fl.path[i], fl.bytes[i], dst, err);
         if (rc)
             goto fail;

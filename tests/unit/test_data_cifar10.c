@@ -56,9 +56,11 @@ static ml_dataset *open_cifar(const char *files, const char *extra)
     ml_opts *o = ml_opts_new(&err);
     if (!o)
         return NULL;
-    ml_opts_set(o, "files", ML_OPT_STRING, files, &err);
-    if (extra)
-        ml_opts_parse(o, extra, &err);
+    if (ml_opts_set(o, "files", ML_OPT_STRING, files, &err) != 0 ||
+        (extra && ml_opts_parse(o, extra, &err) != 0)) {
+        ml_opts_free(o);
+        return NULL;
+    }
     memset(&err, 0, sizeof err);
     return ml_dataset_open(reg, "cifar10", o, &err);
 }
@@ -140,6 +142,30 @@ static void test_bad(void)
     fails(files, ML_ERR_NOT_FOUND, "data_batch_9.bin: No such file", "second file missing");
 }
 
+/* Every allocation failure during open is reported and leaks nothing. */
+static void test_oom(void)
+{
+    char files[1400];
+    snprintf(files, sizeof files, "%s:%s", write_batch("o1.bin", 0, 2, labels, 0),
+             write_batch("o2.bin.gz", 2, 2, labels, 0));
+    int64_t live = ml_mem_live_bytes();
+    int failures = 0, leaks = 0, n;
+    for (n = 1; n < 200; n++) {
+        ml_mem_fail_at(n);
+        ml_dataset *d = open_cifar(files, NULL);
+        ml_mem_fail_at(0);
+        if (d) {
+            ml_dataset_close(d);
+            break;
+        }
+        failures += err.code == ML_ERR_NOMEM;
+        leaks += ml_mem_live_bytes() != live;
+    }
+    ok(n > 1 && n < 200, "open succeeds once allocations stop failing (after %d)", n - 1);
+    is_int(failures, n - 1, "every injected failure reports out of memory");
+    is_int(leaks, 0, "no injected failure leaks");
+}
+
 int main(void)
 {
     char tmpl[] = "/tmp/modlab-test-data-cifar-XXXXXX";
@@ -156,6 +182,7 @@ int main(void)
     }
     test_valid();
     test_bad();
+    test_oom();
     ml_registry_free(reg);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -31,9 +31,12 @@ static ml_dataset *open_split(const char *dir, const char *prefix)
     ml_opts *o = ml_opts_new(&err);
     if (!o)
         return NULL;
-    ml_opts_set(o, "images", ML_OPT_STRING, im, &err);
-    ml_opts_set(o, "labels", ML_OPT_STRING, lb, &err);
-    ml_opts_set(o, "dataset", ML_OPT_STRING, "fashion-mnist", &err);
+    if (ml_opts_set(o, "images", ML_OPT_STRING, im, &err) != 0 ||
+        ml_opts_set(o, "labels", ML_OPT_STRING, lb, &err) != 0 ||
+        ml_opts_set(o, "dataset", ML_OPT_STRING, "fashion-mnist", &err) != 0) {
+        ml_opts_free(o);
+        return NULL;
+    }
     return ml_dataset_open(reg, "idx", o, &err);
 }
 

