@@ -11,9 +11,12 @@
  * at most `vocab` ids in all; rarer words, and words absent from the training text, read as
  * <unk>. A literal "<unk>" in the text (PTB has them) is id 0.
  *
- * Brown split: when a path names a directory, its corpus files (ca01 .. cr09) are taken in
- * name order and file i goes to valid when i % 10 == 8, to test when i % 10 == 9, and to
- * train otherwise: 400 / 50 / 50 files, every genre in every split.
+ * Directories: train (and path) may name a directory instead of a file; `split` then picks
+ * the files. format=plain: the one file whose name holds ".<split>." (ptb.train.txt,
+ * ptb.valid.txt, ptb.test.txt; wiki.valid.tokens). format=brown: its corpus files (ca01 ..
+ * cr09) in name order, file i going to valid when i % 10 == 8, to test when i % 10 == 9,
+ * and to train otherwise: 400 / 50 / 50 files, every genre in every split. The vocabulary
+ * always comes from the train files.
  *
  * Examples: the split's tokens t[0..T) give (T - 1) / seq_len windows; example i is
  * x = t[i*L .. i*L+L) and y = t[i*L+1 .. i*L+L+1) (the next word at every position). */
@@ -366,7 +369,44 @@ static int split_of(int64_t i)
     return r == TEXT_SPLIT_VALID ? 1 : r == TEXT_SPLIT_TEST ? 2 : 0;
 }
 
-/* The files that make split `split` (0 train, 1 valid, 2 test) of `path`. */
+static const char *const split_names[3] = {"train", "valid", "test"};
+
+/* A plain-text directory (PTB's data folder, WikiText's): the one file of the split, the
+ * file whose name holds ".<split>." (ptb.valid.txt, wiki.valid.tokens). */
+static int list_plain_dir(text_ctx *c, const char *path, int split, path_list *out)
+{
+    char key[16], first[256] = "";
+    int found = 0, rc = 0;
+    DIR *d = opendir(path);
+
+    if (!d)
+        return c->host->error(c->err, ML_ERR_IO, "text: cannot list %s", path);
+    snprintf(key, sizeof key, ".%s.", split_names[split]);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (!strstr(e->d_name, key))
+            continue;
+        if (found++ == 0) {
+            snprintf(first, sizeof first, "%s", e->d_name);
+            rc = paths_add(c, out, path, e->d_name);
+            if (rc)
+                break;
+        } else {
+            rc = c->host->error(c->err, ML_ERR_INVALID,
+                                "text: %s holds several %s files (%s, %s); name the file with "
+                                "train= or path=", path, split_names[split], first, e->d_name);
+            break;
+        }
+    }
+    closedir(d);
+    if (rc == 0 && !found)
+        rc = c->host->error(c->err, ML_ERR_NOT_FOUND,
+                            "text: %s holds no %s text (a file named like ptb%stxt); name the "
+                            "file with train= or path=", path, split_names[split], key);
+    return rc;
+}
+
+/* The files that make split `split` (0 train, 1 valid, 2 test) of `path`: a file is its
+ * own split; see the header comment for directories. */
 static int list_split(text_ctx *c, const char *path, int split, path_list *out)
 {
     struct stat st;
@@ -378,9 +418,7 @@ static int list_split(text_ctx *c, const char *path, int split, path_list *out)
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
         return paths_add(c, out, NULL, path);   /* a file: its own errors come on opening */
     if (!c->brown)
-        return c->host->error(c->err, ML_ERR_INVALID,
-                              "text: %s is a directory; format=plain reads one file per "
-                              "split (directories are for format=brown)", path);
+        return list_plain_dir(c, path, split, out);
     DIR *d = opendir(path);
     if (!d)
         return c->host->error(c->err, ML_ERR_IO, "text: cannot list %s", path);
@@ -500,10 +538,12 @@ static int text_open(const ml_host *host, const ml_opts *opts, void **self, ml_e
     if (seq_len < 1 || seq_len > INT32_MAX)
         return host->error(err, ML_ERR_INVALID, "text: option seq_len=%lld must be >= 1",
                            (long long)seq_len);
-    if (!c.brown && split != 0 && !own_path)
+    struct stat st;
+    if (!c.brown && split != 0 && !own_path && !(stat(train, &st) == 0 && S_ISDIR(st.st_mode)))
         return host->error(err, ML_ERR_INVALID,
-                           "text: split=%s with format=plain needs path, this split's text "
-                           "(train only builds the vocabulary)", split_name);
+                           "text: split=%s needs path, this split's text, or train naming a "
+                           "directory that holds it (train only builds the vocabulary)",
+                           split_name);
 
     /* Vocabulary from the training split of `train`. */
     rc = table_rehash(&c, 1u << 14);
@@ -598,15 +638,13 @@ static int text_read(void *self, const int64_t *indices, int32_t n, float *x, fl
 
 static const ml_opt_spec text_options[] = {
     {"train", ML_OPT_STRING, NULL,
-     "training text (file; for brown also the corpus directory): builds the vocabulary",
-     NULL},
-    {"path", ML_OPT_STRING, "", "this split's text (file or brown directory); \"\" = train",
-     NULL},
+     "training text, builds the vocabulary: a file, or a directory (see split)", NULL},
+    {"path", ML_OPT_STRING, "", "this split's text (file or directory); \"\" = train", NULL},
     {"format", ML_OPT_STRING, "plain",
      "plain: a sentence per line (PTB); brown: tagged word/TAG tokens", "plain|brown"},
     {"split", ML_OPT_STRING, "train",
-     "which files of a brown directory: file i -> valid if i%10==8, test if 9, else train",
-     "train|valid|test"},
+     "split of a directory: plain: file *.<split>.*; brown: file i -> valid if i%10==8, "
+     "test if 9, else train", "train|valid|test"},
     {"vocab", ML_OPT_INT, "10000",
      "vocabulary cap incl. <unk> and <eos>: the most frequent training words", NULL},
     {"seq_len", ML_OPT_INT, "35", "tokens per example (x and the shifted target y)", NULL},

@@ -114,6 +114,25 @@ static void test_plain(void)
         ml_dataset_close(d);
     }
 
+    /* A directory of ptb.{train,valid,test}.txt: split picks the file. */
+    char ptb[600];
+    snprintf(ptb, sizeof ptb, "%s/ptb", dir);
+    mkdir(ptb, 0755);
+    write_text("ptb/ptb.train.txt", " a b c a \n b a\n");
+    write_text("ptb/ptb.valid.txt", "a z b\n\nc\n");
+    write_text("ptb/ptb.test.txt", "c c\n");
+    write_text("ptb/README", "not a split\n");
+    d = open_text(ptb, NULL, "seq_len=1 split=valid");
+    ok(d && tokens(d, t, 16) == 7 && same(t, v, 7), "plain directory: split=valid reads "
+       "ptb.valid.txt with the vocabulary of ptb.train.txt");
+    if (d)
+        ml_dataset_close(d);
+    d = open_text(ptb, NULL, "seq_len=1 split=test");
+    const float te[3] = {4, 4, 1};
+    ok(d && tokens(d, t, 16) == 3 && same(t, te, 3), "  and split=test ptb.test.txt");
+    if (d)
+        ml_dataset_close(d);
+
     /* A literal <unk> (PTB has them) is id 0; an unterminated last line still ends. */
     d = open_text(write_text("unk.txt", "x <unk> x\nx"), NULL, "seq_len=1");
     const float u[6] = {2, 0, 2, 1, 2, 1};
@@ -142,9 +161,21 @@ static void test_bad(void)
     fails(open_text(train, NULL, "vocab=1"), ML_ERR_INVALID, "vocab=1 must be at least 2",
           "vocab cap below 2");
     fails(open_text(train, NULL, "split=test"), ML_ERR_INVALID,
-          "split=test with format=plain needs path", "plain test split without a path");
-    fails(open_text(dir, NULL, NULL), ML_ERR_INVALID, "is a directory; format=plain",
-          "plain text from a directory");
+          "split=test needs path, this split's text, or train naming a directory",
+          "plain test split without a path");
+    char multi[600];
+    snprintf(multi, sizeof multi, "%s/multi", dir);
+    mkdir(multi, 0755);
+    write_text("multi/ptb.train.txt", "a b\n");
+    write_text("multi/ptb.char.train.txt", "a b\n");
+    fails(open_text(multi, NULL, NULL), ML_ERR_INVALID, "holds several train files",
+          "plain directory with two train files");
+    snprintf(multi, sizeof multi, "%s/only-train", dir);
+    mkdir(multi, 0755);
+    write_text("only-train/ptb.train.txt", "a b\n");
+    fails(open_text(multi, NULL, "split=test"), ML_ERR_NOT_FOUND,
+          "holds no test text (a file named like ptb.test.txt)",
+          "plain directory without a test file");
     char missing[600];
     snprintf(missing, sizeof missing, "%s/ptb.test.txt", dir);
     fails(open_text(train, missing, NULL), ML_ERR_NOT_FOUND, "ptb.test.txt: No such file",
