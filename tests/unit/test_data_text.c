@@ -306,6 +306,24 @@ static void test_real_brown(void)
         tap_diag("  %lld windows of 35, vocabulary %d, opened in %.3f s", (long long)in->size,
                  in->classes, secs);
         is_int(in->classes, 10000, "  vocabulary capped at 10000");
+        /* Every window, batches of 20 (the usual PTB batch), ids in range. */
+        enum { B = 20 };
+        static float x[B * 35], y[B * 35];
+        int64_t idx[B], bad = 0;
+        int rc = 0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (int64_t first = 0; first < in->size && rc == 0; first += B) {
+            int32_t n = (int32_t)(in->size - first < B ? in->size - first : B);
+            for (int32_t i = 0; i < n; i++)
+                idx[i] = first + i;
+            rc = ml_dataset_read(d, idx, n, x, y, &err);
+            for (int32_t i = 0; i < n * 35; i++)
+                bad += !(x[i] >= 0 && x[i] < 10000 && y[i] >= 0 && y[i] < 10000);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ok(rc == 0 && bad == 0, "  every window reads, ids below 10000");
+        secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        tap_diag("  read: %.2f M windows/s", (double)in->size / secs / 1e6);
         ml_dataset_close(d);
     }
 }
