@@ -16,7 +16,7 @@ typedef struct cifar_set {
     float div;         /* 255 (scale) or 1 */
 } cifar_set;
 
-/* The list of paths in the `files` option: a private copy with ':' turned into NULs. */
+/* The list of paths in the batches option: a private copy with ':' turned into NULs. */
 typedef struct cifar_files {
     char *buf;
     const char **path;
@@ -31,14 +31,14 @@ static void cifar_files_free(const ml_host *host, cifar_files *fl)
     host->free(fl->bytes);
 }
 
-static int cifar_files_split(const ml_host *host, const char *list, cifar_files *fl,
-                             ml_err *err)
+static int cifar_files_split(const ml_host *host, const char *list, const char *opt,
+                             cifar_files *fl, ml_err *err)
 {
     size_t len = strlen(list);
     int n = 0;
 
     memset(fl, 0, sizeof *fl);
-    fl->buf = ml_data_alloc(host, len + 1, "cifar10", "the files option", err);
+    fl->buf = ml_data_alloc(host, len + 1, "cifar10", "the batch list", err);
     if (!fl->buf)
         return ML_ERR_NOMEM;
     memcpy(fl->buf, list, len + 1);
@@ -61,8 +61,8 @@ static int cifar_files_split(const ml_host *host, const char *list, cifar_files 
     }
     if (fl->n == 0)
         return host->error(err, ML_ERR_INVALID,
-                           "cifar10: option files names no file; give the batch files "
-                           "separated by ':' (data_batch_1.bin:data_batch_2.bin:...)");
+                           "cifar10: option %s names no file; give the batch files "
+                           "separated by ':' (data_batch_1.bin:data_batch_2.bin:...)", opt);
     return 0;
 }
 
@@ -126,6 +126,41 @@ static int cifar_fill(const ml_host *host, const char *path, int64_t bytes, uint
     return rc;
 }
 
+/* batches.meta.txt, when given: one class name a line, ten of them (blank lines aside).
+ * Checked so that a wrong or damaged member is caught here rather than mislabelling. */
+static int cifar_check_meta(const ml_host *host, const char *path, const char *dataset,
+                            ml_err *err)
+{
+    ml_data_file f;
+    char buf[4096], advice[160];
+    size_t got = 0;
+    int names = 0, in_name = 0;
+    int rc = ml_data_file_open(host, &f, path, "cifar10", err);
+
+    if (rc)
+        return rc;
+    rc = ml_data_file_read(host, &f, buf, sizeof buf, &got, err);
+    if (rc == 0) {
+        for (size_t i = 0; i < got; i++) {
+            char ch = buf[i];
+            if (ch == '\n') {
+                in_name = 0;
+            } else if (ch != ' ' && ch != '\t' && ch != '\r' && !in_name) {
+                in_name = 1;
+                names++;
+            }
+        }
+        if (got == sizeof buf || names != CIFAR_CLASSES)
+            rc = host->error(err, ML_ERR_FORMAT,
+                             "cifar10: %s: %s%d class names, want %d (one per line); the file "
+                             "is not CIFAR-10's batches.meta.txt; %s",
+                             f.base, got == sizeof buf ? "over " : "", names, CIFAR_CLASSES,
+                             ml_data_advice(advice, sizeof advice, dataset));
+    }
+    ml_data_file_close(&f);
+    return rc;
+}
+
 static void cifar_close(void *self)
 {
     cifar_set *s = self;
@@ -137,7 +172,9 @@ static void cifar_close(void *self)
 
 static int cifar_open(const ml_host *host, const ml_opts *opts, void **self, ml_err *err)
 {
+    const char *batches = host->opt_str(opts, "batches");
     const char *files = host->opt_str(opts, "files");
+    const char *meta = host->opt_str(opts, "classes");
     const char *dataset = host->opt_str(opts, "dataset");
     const int scale = host->opt_bool(opts, "scale");
     cifar_files fl;
@@ -145,7 +182,24 @@ static int cifar_open(const ml_host *host, const ml_opts *opts, void **self, ml_
     int64_t total = 0;
     int rc;
 
-    rc = cifar_files_split(host, files ? files : "", &fl, err);
+    memset(&fl, 0, sizeof fl);
+    batches = batches ? batches : "";
+    files = files ? files : "";
+    if (!batches[0] && !files[0])
+        return host->error(err, ML_ERR_INVALID,
+                           "cifar10: no batch files: set batches (or its synonym files) to the "
+                           "batch files separated by ':'");
+    if (batches[0] && files[0] && strcmp(batches, files) != 0)
+        return host->error(err, ML_ERR_INVALID,
+                           "cifar10: both batches and files are set, to different lists; "
+                           "files is a synonym of batches: set one");
+    if (meta && meta[0]) {
+        rc = cifar_check_meta(host, meta, dataset, err);
+        if (rc)
+            return rc;
+    }
+    rc = cifar_files_split(host, batches[0] ? batches : files,
+                           batches[0] ? "batches" : "files", &fl, err);
     if (rc)
         goto fail;
     for (int i = 0; i < fl.n; i++) {
@@ -232,9 +286,12 @@ static int cifar_read(void *self, const int64_t *indices, int32_t n, float *x, f
 }
 
 static const ml_opt_spec cifar_options[] = {
-    {"files", ML_OPT_STRING, NULL,
+    {"batches", ML_OPT_STRING, "",
      "batch files separated by ':' (data_batch_1.bin:...:data_batch_5.bin), gzip or raw",
      NULL},
+    {"files", ML_OPT_STRING, "", "synonym of batches", NULL},
+    {"classes", ML_OPT_STRING, "",
+     "batches.meta.txt (optional): checked to hold the 10 class names", NULL},
     {"scale", ML_OPT_BOOL, "true", "divide pixels by 255 (to [0,1]); false keeps 0..255",
      NULL},
     {"dataset", ML_OPT_STRING, "", "dataset name used in messages (set by the manifest)",

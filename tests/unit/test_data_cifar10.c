@@ -56,7 +56,7 @@ static ml_dataset *open_cifar(const char *files, const char *extra)
     ml_opts *o = ml_opts_new(&err);
     if (!o)
         return NULL;
-    if (ml_opts_set(o, "files", ML_OPT_STRING, files, &err) != 0 ||
+    if ((files[0] && ml_opts_set(o, "files", ML_OPT_STRING, files, &err) != 0) ||
         (extra && ml_opts_parse(o, extra, &err) != 0)) {
         ml_opts_free(o);
         return NULL;
@@ -113,6 +113,18 @@ static void test_valid(void)
     ok(ml_dataset_read(d, &out, 1, x, y, &err) != 0, "  index 5 of 5 is refused");
     ml_dataset_close(d);
 
+    /* The manifest's names: batches (a synonym of files) and classes (batches.meta.txt). */
+    char meta[700], opts[1600];
+    snprintf(meta, sizeof meta, "%s/batches.meta.txt", dir);
+    FILE *f = fopen(meta, "w");
+    fputs("airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n", f);
+    fclose(f);
+    snprintf(opts, sizeof opts, "batches=%s classes=%s", b, meta);
+    d = open_cifar("", opts);
+    ok(d && ml_dataset_info(d)->size == 2, "batches= and classes=batches.meta.txt open");
+    if (d)
+        ml_dataset_close(d);
+
     d = open_cifar(a, "scale=false");
     ok(d && ml_dataset_read(d, idx + 1, 1, x, y, &err) == 0 && x[5] == pixel(0, 5) &&
            x[3071] == pixel(0, 3071), "scale=false keeps 0..255");
@@ -136,6 +148,24 @@ static void test_bad(void)
     fails(write_batch("empty.bin", 0, 0, labels, 0), ML_ERR_FORMAT, "empty.bin: the file is "
           "empty", "empty file");
     fails("::", ML_ERR_INVALID, "option files names no file", "no files");
+    fails("", ML_ERR_INVALID, "no batch files: set batches", "neither batches nor files");
+    char opts[1600], meta[700];
+    const char *one = write_batch("one.bin", 0, 1, labels, 0);
+    snprintf(opts, sizeof opts, "batches=%s", write_batch("two.bin", 0, 2, labels, 0));
+    int64_t live = ml_mem_live_bytes();
+    ml_dataset *d = open_cifar(one, opts);
+    ok(!d && err.code == ML_ERR_INVALID, "batches and files both set, differently: refused");
+    like(err.msg, "files is a synonym of batches", "  message");
+    snprintf(meta, sizeof meta, "%s/bad.meta.txt", dir);
+    FILE *f = fopen(meta, "w");
+    fputs("airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\n", f);
+    fclose(f);
+    snprintf(opts, sizeof opts, "classes=%s", meta);
+    d = open_cifar(one, opts);
+    ok(!d && err.code == ML_ERR_FORMAT, "a meta file with 9 class names is refused");
+    like(err.msg, "bad.meta.txt: 9 class names, want 10", "  message");
+    tap_diag("  %s", err.msg);
+    is_int(ml_mem_live_bytes(), live, "  nothing leaked");
     char files[1400];
     snprintf(files, sizeof files, "%s:%s/data_batch_9.bin",
              write_batch("ok.bin", 0, 1, labels, 0), dir);
