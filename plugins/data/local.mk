@@ -8,7 +8,7 @@ plugins_data_data_la_LIBADD = $(ZLIB_LIBS) -lm
 # File readers (data_entries.h): idx (MNIST-style), cifar10 (binary batches), text (PTB, Brown).
 plugins_data_data_la_SOURCES += plugins/data/data_entries.h plugins/data/datafile.h \
 	plugins/data/datafile.c plugins/data/idx.c plugins/data/cifar10.c plugins/data/text.c
-EXTRA_DIST += tests/data/brown.sh
+EXTRA_DIST += tests/data/brown.sh plugins/data/README.md
 
 # Reader tests: generated files (zlib writes the gzip ones), and the real Fashion-MNIST files
 # of Debian's dataset-fashion-mnist (skipped when missing).
