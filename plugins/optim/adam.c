@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/* Adam (Kingma & Ba) with PyTorch 1.13's semantics: L2 weight decay added to the gradient. */
+#include <math.h>
+
+#include "adam.h"
+#include "optim_entries.h"
+#include "optim_util.h"
+
+typedef struct adam {
+    const ml_host *host;
+    double lr, beta1, beta2, eps, weight_decay;
+    int amsgrad;
+    int decoupled;      /* AdamW: decay the weights directly instead of the gradient */
+    const char *owner;  /* entry name for error messages */
+} adam;
+
+int ml_optim_adam_create_common(const ml_host *host, const ml_opts *opts, int decoupled,
+                                const char *owner, void **self, ml_err *err)
+{
+    adam a = { .host = host, .decoupled = decoupled, .owner = owner };
+    int rc;
+    /* The ranges PyTorch's constructor enforces, so a typo fails before training. */
+    if ((rc = ml_optim_opt_range(host, opts, owner, "lr", 0.0, HUGE_VAL, 0, &a.lr, err)) ||
+        (rc = ml_optim_opt_range(host, opts, owner, "beta1", 0.0, 1.0, 1, &a.beta1, err)) ||
+        (rc = ml_optim_opt_range(host, opts, owner, "beta2", 0.0, 1.0, 1, &a.beta2, err)) ||
+        (rc = ml_optim_opt_range(host, opts, owner, "eps", 0.0, HUGE_VAL, 0, &a.eps, err)) ||
+        (rc = ml_optim_opt_range(host, opts, owner, "weight_decay", 0.0, HUGE_VAL, 0,
+                                 &a.weight_decay, err)))
+        return rc;
+    a.amsgrad = host->opt_bool(opts, "amsgrad") != 0;
+    adam *p = host->alloc(sizeof *p);
+    if (!p)
+        return host->error(err, ML_ERR_NOMEM, "%s: out of memory creating the optimizer",
+                           owner);
+    *p = a;
+    *self = p;
+    return 0;
+}
+
+void ml_optim_adam_destroy(void *self)
+{
+    adam *a = self;
+    if (a)
+        a->host->free(a);
+}
+
+/* exp_avg, exp_avg_sq, and max_exp_avg_sq with amsgrad. */
+int32_t ml_optim_adam_state_size(void *self)
+{
+    const adam *a = self;
+    return a->amsgrad ? 3 : 2;
+}
+
+int ml_optim_adam_step(void *self, ml_opt_slot *slots, int32_t n, float lr_factor, int64_t t,
+                       ml_err *err)
+{
+    const adam *a = self;
+    if (t < 1)
+        return a->host->error(err, ML_ERR_INVALID,
+                              "%s: step count t=%lld must be >= 1 (it is 1-based; the host "
+                              "passes steps done + 1)", a->owner, (long long)t);
+    /* Scalars in double and rounded once to float, as PyTorch passes them to its float
+     * kernels, so the results match its to rounding. */
+    const double bc1 = 1.0 - pow(a->beta1, (double)t);
+    const double bc2_sqrt = sqrt(1.0 - pow(a->beta2, (double)t));
+    const float b1 = (float)a->beta1, omb1 = (float)(1.0 - a->beta1);
+    const float b2 = (float)a->beta2, omb2 = (float)(1.0 - a->beta2);
+    const float eps = (float)a->eps, c2_sqrt = (float)bc2_sqrt;
+    for (int32_t s = 0; s < n; s++) {
+        ml_opt_slot *sl = &slots[s];
+        if (ml_optim_skip(sl))
+            continue;
+        const int64_t numel = sl->numel;
+        const double lr = a->lr * (double)lr_factor * (double)sl->lr_scale;
+        const double wd = a->weight_decay * (double)sl->decay_scale;
+        const float neg_step = (float)(-(lr / bc1));
+        float *restrict p = sl->value;
+        const float *restrict g = sl->grad;
+        float *restrict m = sl->state;
+        float *restrict v = sl->state + numel;
+        float *restrict vmax = a->amsgrad ? sl->state + 2 * numel : NULL;
+        if (a->decoupled && wd != 0.0) {
+            const float keep = (float)(1.0 - lr * wd);
+            for (int64_t i = 0; i < numel; i++)
+                p[i] *= keep;
+        }
+        const float l2 = a->decoupled ? 0.0f : (float)wd;
+        for (int64_t i = 0; i < numel; i++) {
+            const float gi = l2 != 0.0f ? g[i] + l2 * p[i] : g[i];
+            const float mi = m[i] * b1 + omb1 * gi;
+            float vi = v[i] * b2 + omb2 * gi * gi;
+            m[i] = mi;
+            v[i] = vi;
+            if (vmax) {
+                vi = vmax[i] > vi ? vmax[i] : vi;
+                vmax[i] = vi;
+            }
+            const float denom = sqrtf(vi) / c2_sqrt + eps;
+            p[i] += neg_step * mi / denom;
+        }
+    }
+    return 0;
+}
+
+static int adam_create(const ml_host *host, const ml_opts *opts, void **self, ml_err *err)
+{
+    return ml_optim_adam_create_common(host, opts, 0, "adam", self, err);
+}
+
+static const ml_opt_spec adam_options[] = {
+    { "lr", ML_OPT_FLOAT, "0.001", "learning rate (multiplied by the schedule's factor)",
+      NULL },
+    { "beta1", ML_OPT_FLOAT, "0.9", "decay of the running mean of gradients, in [0, 1)",
+      NULL },
+    { "beta2", ML_OPT_FLOAT, "0.999", "decay of the running mean of squared gradients, "
+      "in [0, 1)", NULL },
+    { "eps", ML_OPT_FLOAT, "1e-08", "added to the denominator for numerical stability",
+      NULL },
+    { "weight_decay", ML_OPT_FLOAT, "0", "L2 penalty added to the gradient (for decoupled "
+      "decay use adamw)", NULL },
+    { "amsgrad", ML_OPT_BOOL, "false", "use the running maximum of the second moment "
+      "(AMSGrad)", NULL },
+    { NULL, 0, NULL, NULL, NULL },
+};
+
+static const ml_optimizer_vtable adam_vtable = {
+    ML_ABI_INIT(ml_optimizer_vtable),
+    .create = adam_create,
+    .destroy = ml_optim_adam_destroy,
+    .state_size = ml_optim_adam_state_size,
+    .step = ml_optim_adam_step,
+};
+
+const ml_entry ml_optim_adam_entry = {
+    ML_ABI_INIT(ml_entry),
+    .kind = ML_KIND_OPTIMIZER,
+    .name = "adam",
+    .version = "1.0.0",
+    .summary = "Adam with L2 weight decay (PyTorch torch.optim.Adam semantics)",
+    .options = adam_options,
+    .vtable = &adam_vtable,
+};

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the optimizers of optim.so: slot filtering and option checks.
+ *
+ * State layout (all optimizers here): slot->state holds state_size planes of numel floats,
+ * plane k at state + k * numel (Adam: exp_avg then exp_avg_sq), so each plane is a tensor
+ * shaped like the parameter, as PyTorch's state_dict has it, and the loops stay unit-stride.
+ *
+ * Scaling: the effective learning rate of a slot is lr * lr_factor * slot->lr_scale and its
+ * weight decay weight_decay * slot->decay_scale. The host folds ML_PARAM_NO_DECAY into
+ * decay_scale (0), so a parameter group can still deliberately override it. */
+#ifndef MODLAB_PLUGINS_OPTIM_UTIL_H
+#define MODLAB_PLUGINS_OPTIM_UTIL_H
+
+#include <math.h>
+
+#include <modlab/plugin.h>
+
+/* True when the optimizer must leave the slot alone: not trainable, no gradient this
+ * step (PyTorch skips params whose .grad is None), frozen by its group, or empty. */
+static inline int ml_optim_skip(const ml_opt_slot *s)
+{
+    return (s->flags & (ML_PARAM_BUFFER | ML_PARAM_STRUCTURAL)) || s->grad == NULL
+        || s->value == NULL || s->lr_scale == 0.0f || s->numel <= 0;
+}
+
+/* Read a float option and check lo <= v (< or <=) hi; NaN fails every comparison. */
+static inline int ml_optim_opt_range(const ml_host *host, const ml_opts *opts,
+                                     const char *owner, const char *name, double lo,
+                                     double hi, int hi_open, double *out, ml_err *err)
+{
+    double v = host->opt_float(opts, name);
+    int in = v >= lo && (hi_open ? v < hi : v <= hi);
+    if (!in)
+        return host->error(err, ML_ERR_INVALID,
+                           "%s: option %s=%g is out of range: it must be in [%g, %g%s",
+                           owner, name, v, lo, hi, hi_open ? ")" : "]");
+    *out = v;
+    return 0;
+}
+
+#endif
