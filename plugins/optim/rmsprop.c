@@ -51,6 +51,11 @@ static int rmsprop_step(void *self, ml_opt_slot *slots, int32_t n, float lr_fact
                         int64_t t, ml_err *err)
 {
     const rmsprop *r = self;
+    /* t is unused by the math, but a host passing 0 is confused about resumes: say so. */
+    if (t < 1)
+        return r->host->error(err, ML_ERR_INVALID,
+                              "rmsprop: step count t=%lld must be >= 1 (it is 1-based; the "
+                              "host passes steps done + 1)", (long long)t);
     const float alpha = (float)r->alpha, oma = (float)(1.0 - r->alpha);
     const float eps = (float)r->eps, mom = (float)r->momentum;
     const int use_mom = r->momentum > 0.0;
