@@ -7,7 +7,9 @@
  *
  * Scaling: the effective learning rate of a slot is lr * lr_factor * slot->lr_scale and its
  * weight decay weight_decay * slot->decay_scale. The host folds ML_PARAM_NO_DECAY into
- * decay_scale (0), so a parameter group can still deliberately override it. */
+ * decay_scale (always 0 for such params), so the optimizers read only decay_scale. A slot with
+ * lr_scale 0 is frozen: neither value nor state changes, unlike lr = 0 or a schedule factor of
+ * 0, which (as in PyTorch) still advance the moment estimates. */
 #ifndef MODLAB_PLUGINS_OPTIM_UTIL_H
 #define MODLAB_PLUGINS_OPTIM_UTIL_H
 
