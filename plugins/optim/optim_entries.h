@@ -7,6 +7,7 @@
 
 /* Non-static so optim.c can list them; -fvisibility=hidden and the libtool export regex
  * keep them out of the .so's dynamic symbol table. */
+extern const ml_entry ml_optim_sgd_entry;
 extern const ml_entry ml_optim_adam_entry;
 extern const ml_entry ml_optim_adamw_entry;
 extern const ml_entry ml_optim_rmsprop_entry;

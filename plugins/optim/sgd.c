@@ -1,29 +1,49 @@
 /* SPDX-License-Identifier: MIT */
 /* sgd: stochastic gradient descent with momentum (PyTorch's formulation). */
-#include <modlab/plugin.h>
+#include <math.h>
+
+#include "optim_util.h"
 
 typedef struct sgd {
     const ml_host *h;
-    float lr, momentum;
+    double lr, momentum, dampening, weight_decay;
+    int nesterov;
 } sgd;
 
 static const ml_opt_spec options[] = {
-    {"lr", ML_OPT_FLOAT, "0.01", "learning rate", NULL},
-    {"momentum", ML_OPT_FLOAT, "0", "momentum factor (0 = plain SGD)", NULL},
+    {"lr", ML_OPT_FLOAT, "0.01", "learning rate (multiplied by the schedule's factor)", NULL},
+    {"momentum", ML_OPT_FLOAT, "0", "momentum factor in [0, 1) (0 = plain SGD)", NULL},
+    {"dampening", ML_OPT_FLOAT, "0", "scales the gradient added to the momentum buffer by "
+     "1 - dampening, in [0, 1]", NULL},
+    {"nesterov", ML_OPT_BOOL, "false", "Nesterov momentum (needs momentum > 0 and dampening "
+     "0)", NULL},
+    {"weight_decay", ML_OPT_FLOAT, "0", "L2 penalty added to the gradient", NULL},
     {NULL, 0, NULL, NULL, NULL},
 };
 
 static int sgd_create(const ml_host *h, const ml_opts *opts, void **self, ml_err *err)
 {
-    sgd *s;
-    double lr = h->opt_float(opts, "lr"), mom = h->opt_float(opts, "momentum");
-    if (lr < 0 || mom < 0 || mom >= 1)
-        return h->error(err, ML_ERR_INVALID, "sgd: need lr >= 0 and 0 <= momentum < 1");
-    if (!(s = h->zalloc(sizeof *s)))
+    sgd v = { .h = h };
+    int rc;
+    if ((rc = ml_optim_opt_range(h, opts, "sgd", "lr", 0.0, HUGE_VAL, 0, &v.lr, err)) ||
+        (rc = ml_optim_opt_range(h, opts, "sgd", "momentum", 0.0, 1.0, 1, &v.momentum,
+                                 err)) ||
+        (rc = ml_optim_opt_range(h, opts, "sgd", "dampening", 0.0, 1.0, 0, &v.dampening,
+                                 err)) ||
+        (rc = ml_optim_opt_range(h, opts, "sgd", "weight_decay", 0.0, HUGE_VAL, 0,
+                                 &v.weight_decay, err)))
+        return rc;
+    v.nesterov = h->opt_bool(opts, "nesterov") != 0;
+    /* PyTorch's rule: Nesterov's look-ahead is only defined for undamped momentum. */
+    if (v.nesterov && (v.momentum <= 0.0 || v.dampening != 0.0))
+        return h->error(err, ML_ERR_INVALID,
+                        "sgd: nesterov=true needs momentum > 0 and dampening = 0 (got "
+                        "momentum=%g, dampening=%g); set momentum=0.9 or drop nesterov",
+                        v.momentum, v.dampening);
+    sgd *s = h->alloc(sizeof *s);
+    if (!s)
         return h->error(err, ML_ERR_NOMEM, "sgd: out of memory");
-    s->h = h;
-    s->lr = (float)lr;
-    s->momentum = (float)mom;
+    *s = v;
     *self = s;
     return ML_OK;
 }
@@ -31,34 +51,50 @@ static int sgd_create(const ml_host *h, const ml_opts *opts, void **self, ml_err
 static void sgd_destroy(void *self)
 {
     sgd *s = self;
-    s->h->free(s);
+    if (s)
+        s->h->free(s);
 }
 
 static int32_t sgd_state_size(void *self)
 {
     sgd *s = self;
-    return s->momentum > 0.0f ? 1 : 0;
+    return s->momentum > 0.0 ? 1 : 0;
 }
 
 static int sgd_step(void *self, ml_opt_slot *slots, int32_t n, float lr_factor, int64_t t,
                     ml_err *err)
 {
     sgd *s = self;
+    if (t < 1)
+        return s->h->error(err, ML_ERR_INVALID,
+                           "sgd: step count t=%lld must be >= 1 (it is 1-based; the host "
+                           "passes steps done + 1)", (long long)t);
+    const float mom = (float)s->momentum, keep = (float)(1.0 - s->dampening);
+    const int first = t == 1;
     for (int32_t i = 0; i < n; i++) {
         ml_opt_slot *p = &slots[i];
-        float lr = s->lr * lr_factor * p->lr_scale;
-        if (!p->grad || lr == 0.0f || (p->flags & (ML_PARAM_BUFFER | ML_PARAM_STRUCTURAL)))
+        if (ml_optim_skip(p))
             continue;
-        if (s->momentum > 0.0f) {
-            float *v = p->state;
-            for (int64_t j = 0; j < p->numel; j++) {
-                /* The first step takes the gradient as the buffer, as PyTorch does. */
-                v[j] = t == 1 ? p->grad[j] : s->momentum * v[j] + p->grad[j];
-                p->value[j] -= lr * v[j];
+        const float neg_lr = (float)(-(s->lr * (double)lr_factor * (double)p->lr_scale));
+        const float wd = (float)(s->weight_decay * (double)p->decay_scale);
+        float *restrict w = p->value;
+        const float *restrict g = p->grad;
+        const int64_t numel = p->numel;
+        if (s->momentum > 0.0) {
+            float *restrict v = p->state;
+            for (int64_t j = 0; j < numel; j++) {
+                const float d = wd != 0.0f ? g[j] + wd * w[j] : g[j];
+                /* PyTorch starts the buffer as a copy of the first gradient (no dampening);
+                 * t tells us which step that is, since the state must live in the slot. */
+                const float b = first ? d : v[j] * mom + keep * d;
+                v[j] = b;
+                w[j] += neg_lr * (s->nesterov ? d + mom * b : b);
             }
         } else {
-            for (int64_t j = 0; j < p->numel; j++)
-                p->value[j] -= lr * p->grad[j];
+            for (int64_t j = 0; j < numel; j++) {
+                const float d = wd != 0.0f ? g[j] + wd * w[j] : g[j];
+                w[j] += neg_lr * d;
+            }
         }
     }
     return ML_OK;
@@ -76,8 +112,9 @@ const ml_entry ml_optim_sgd_entry = {
     ML_ABI_INIT(ml_entry),
     .kind = ML_KIND_OPTIMIZER,
     .name = "sgd",
-    .version = "1.0.0",
-    .summary = "stochastic gradient descent with momentum",
+    .version = "1.1.0",
+    .summary = "stochastic gradient descent with momentum, Nesterov, dampening and L2 decay "
+               "(PyTorch torch.optim.SGD semantics)",
     .options = options,
     .vtable = &vtable,
 };
