@@ -11,27 +11,25 @@ typedef struct adam {
     double lr, beta1, beta2, eps, weight_decay;
     int amsgrad;
     int decoupled;      /* AdamW: decay the weights directly instead of the gradient */
-    const char *owner;  /* entry name for error messages */
 } adam;
 
 int ml_optim_adam_create_common(const ml_host *host, const ml_opts *opts, int decoupled,
-                                const char *owner, void **self, ml_err *err)
+                                void **self, ml_err *err)
 {
-    adam a = { .host = host, .decoupled = decoupled, .owner = owner };
+    adam a = { .host = host, .decoupled = decoupled };
     int rc;
     /* The ranges PyTorch's constructor enforces, so a typo fails before training. */
-    if ((rc = ml_optim_opt_range(host, opts, owner, "lr", 0.0, HUGE_VAL, 0, &a.lr, err)) ||
-        (rc = ml_optim_opt_range(host, opts, owner, "beta1", 0.0, 1.0, 1, &a.beta1, err)) ||
-        (rc = ml_optim_opt_range(host, opts, owner, "beta2", 0.0, 1.0, 1, &a.beta2, err)) ||
-        (rc = ml_optim_opt_range(host, opts, owner, "eps", 0.0, HUGE_VAL, 0, &a.eps, err)) ||
-        (rc = ml_optim_opt_range(host, opts, owner, "weight_decay", 0.0, HUGE_VAL, 0,
+    if ((rc = ml_optim_opt_range(host, opts, "lr", 0.0, HUGE_VAL, 0, &a.lr, err)) ||
+        (rc = ml_optim_opt_range(host, opts, "beta1", 0.0, 1.0, 1, &a.beta1, err)) ||
+        (rc = ml_optim_opt_range(host, opts, "beta2", 0.0, 1.0, 1, &a.beta2, err)) ||
+        (rc = ml_optim_opt_range(host, opts, "eps", 0.0, HUGE_VAL, 0, &a.eps, err)) ||
+        (rc = ml_optim_opt_range(host, opts, "weight_decay", 0.0, HUGE_VAL, 0,
                                  &a.weight_decay, err)))
         return rc;
     a.amsgrad = host->opt_bool(opts, "amsgrad") != 0;
     adam *p = host->alloc(sizeof *p);
     if (!p)
-        return host->error(err, ML_ERR_NOMEM, "%s: out of memory creating the optimizer",
-                           owner);
+        return host->error(err, ML_ERR_NOMEM, "out of memory creating the optimizer");
     *p = a;
     *self = p;
     return 0;
@@ -57,8 +55,8 @@ int ml_optim_adam_step(void *self, ml_opt_slot *slots, int32_t n, float lr_facto
     const adam *a = self;
     if (t < 1)
         return a->host->error(err, ML_ERR_INVALID,
-                              "%s: step count t=%lld must be >= 1 (it is 1-based; the host "
-                              "passes steps done + 1)", a->owner, (long long)t);
+                              "step count t=%lld must be >= 1 (it is 1-based: the host "
+                              "passes steps done + 1)", (long long)t);
     /* Scalars in double and rounded once to float, as PyTorch passes them to its float
      * kernels, so the results match its to rounding. */
     const double bc1 = 1.0 - pow(a->beta1, (double)t);
@@ -104,7 +102,7 @@ int ml_optim_adam_step(void *self, ml_opt_slot *slots, int32_t n, float lr_facto
 
 static int adam_create(const ml_host *host, const ml_opts *opts, void **self, ml_err *err)
 {
-    return ml_optim_adam_create_common(host, opts, 0, "adam", self, err);
+    return ml_optim_adam_create_common(host, opts, 0, self, err);
 }
 
 static const ml_opt_spec adam_options[] = {

@@ -5,7 +5,7 @@
 
 static int adamw_create(const ml_host *host, const ml_opts *opts, void **self, ml_err *err)
 {
-    return ml_optim_adam_create_common(host, opts, 1, "adamw", self, err);
+    return ml_optim_adam_create_common(host, opts, 1, self, err);
 }
 
 /* Same options as adam; only weight_decay's default and meaning differ (PyTorch's AdamW). */

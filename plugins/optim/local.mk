@@ -13,3 +13,9 @@ tests_unit_test_optim_CFLAGS = $(test_cflags)
 tests_unit_test_optim_LDADD = $(test_ldadd) -lm
 TESTS += tests/unit/test_optim tests/lua/test_schedule.lua
 EXTRA_DIST += tests/data/ref_optim.py tests/data/ref_schedule.py tests/lua/test_schedule.lua
+
+check_PROGRAMS += tests/unit/test_optim_trainer
+tests_unit_test_optim_trainer_SOURCES = tests/unit/test_optim_trainer.c
+tests_unit_test_optim_trainer_CFLAGS = $(test_cflags)
+tests_unit_test_optim_trainer_LDADD = $(test_ldadd) -lm
+TESTS += tests/unit/test_optim_trainer

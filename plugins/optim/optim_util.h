@@ -25,19 +25,23 @@ static inline int ml_optim_skip(const ml_opt_slot *s)
         || s->value == NULL || s->lr_scale == 0.0f || s->numel <= 0;
 }
 
-/* Read a float option and check lo <= v (< or <=) hi; NaN fails every comparison. */
+/* Read a float option and check lo <= v (< or <=) hi; NaN fails every comparison.
+ * Messages do not name the optimizer: the host prefixes "optimizer NAME: " to create and
+ * step errors. */
 static inline int ml_optim_opt_range(const ml_host *host, const ml_opts *opts,
-                                     const char *owner, const char *name, double lo,
-                                     double hi, int hi_open, double *out, ml_err *err)
+                                     const char *name, double lo, double hi, int hi_open,
+                                     double *out, ml_err *err)
 {
     double v = host->opt_float(opts, name);
-    int in = v >= lo && (hi_open ? v < hi : v <= hi);
-    if (!in)
-        return host->error(err, ML_ERR_INVALID,
-                           "%s: option %s=%g is out of range: it must be in [%g, %g%s",
-                           owner, name, v, lo, hi, hi_open ? ")" : "]");
-    *out = v;
-    return 0;
+    if (v >= lo && (hi_open ? v < hi : v <= hi)) {
+        *out = v;
+        return 0;
+    }
+    if (isinf(hi))
+        return host->error(err, ML_ERR_INVALID, "option %s=%g is out of range: use a value "
+                           ">= %g", name, v, lo);
+    return host->error(err, ML_ERR_INVALID, "option %s=%g is out of range: use a value in "
+                       "[%g, %g%s", name, v, lo, hi, hi_open ? ")" : "]");
 }
 
 #endif

@@ -14,20 +14,19 @@ typedef struct rmsprop {
 static int rmsprop_create(const ml_host *host, const ml_opts *opts, void **self, ml_err *err)
 {
     rmsprop r = { .host = host };
-    const char *o = "rmsprop";
     int rc;
-    if ((rc = ml_optim_opt_range(host, opts, o, "lr", 0.0, HUGE_VAL, 0, &r.lr, err)) ||
-        (rc = ml_optim_opt_range(host, opts, o, "alpha", 0.0, 1.0, 0, &r.alpha, err)) ||
-        (rc = ml_optim_opt_range(host, opts, o, "eps", 0.0, HUGE_VAL, 0, &r.eps, err)) ||
-        (rc = ml_optim_opt_range(host, opts, o, "momentum", 0.0, HUGE_VAL, 0, &r.momentum,
+    if ((rc = ml_optim_opt_range(host, opts, "lr", 0.0, HUGE_VAL, 0, &r.lr, err)) ||
+        (rc = ml_optim_opt_range(host, opts, "alpha", 0.0, 1.0, 0, &r.alpha, err)) ||
+        (rc = ml_optim_opt_range(host, opts, "eps", 0.0, HUGE_VAL, 0, &r.eps, err)) ||
+        (rc = ml_optim_opt_range(host, opts, "momentum", 0.0, HUGE_VAL, 0, &r.momentum,
                                  err)) ||
-        (rc = ml_optim_opt_range(host, opts, o, "weight_decay", 0.0, HUGE_VAL, 0,
+        (rc = ml_optim_opt_range(host, opts, "weight_decay", 0.0, HUGE_VAL, 0,
                                  &r.weight_decay, err)))
         return rc;
     r.centered = host->opt_bool(opts, "centered") != 0;
     rmsprop *p = host->alloc(sizeof *p);
     if (!p)
-        return host->error(err, ML_ERR_NOMEM, "rmsprop: out of memory creating the optimizer");
+        return host->error(err, ML_ERR_NOMEM, "out of memory creating the optimizer");
     *p = r;
     *self = p;
     return 0;
@@ -54,8 +53,8 @@ static int rmsprop_step(void *self, ml_opt_slot *slots, int32_t n, float lr_fact
     /* t is unused by the math, but a host passing 0 is confused about resumes: say so. */
     if (t < 1)
         return r->host->error(err, ML_ERR_INVALID,
-                              "rmsprop: step count t=%lld must be >= 1 (it is 1-based; the "
-                              "host passes steps done + 1)", (long long)t);
+                              "step count t=%lld must be >= 1 (it is 1-based: the host "
+                              "passes steps done + 1)", (long long)t);
     const float alpha = (float)r->alpha, oma = (float)(1.0 - r->alpha);
     const float eps = (float)r->eps, mom = (float)r->momentum;
     const int use_mom = r->momentum > 0.0;

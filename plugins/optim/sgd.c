@@ -25,24 +25,24 @@ static int sgd_create(const ml_host *h, const ml_opts *opts, void **self, ml_err
 {
     sgd v = { .h = h };
     int rc;
-    if ((rc = ml_optim_opt_range(h, opts, "sgd", "lr", 0.0, HUGE_VAL, 0, &v.lr, err)) ||
-        (rc = ml_optim_opt_range(h, opts, "sgd", "momentum", 0.0, 1.0, 1, &v.momentum,
+    if ((rc = ml_optim_opt_range(h, opts, "lr", 0.0, HUGE_VAL, 0, &v.lr, err)) ||
+        (rc = ml_optim_opt_range(h, opts, "momentum", 0.0, 1.0, 1, &v.momentum,
                                  err)) ||
-        (rc = ml_optim_opt_range(h, opts, "sgd", "dampening", 0.0, 1.0, 0, &v.dampening,
+        (rc = ml_optim_opt_range(h, opts, "dampening", 0.0, 1.0, 0, &v.dampening,
                                  err)) ||
-        (rc = ml_optim_opt_range(h, opts, "sgd", "weight_decay", 0.0, HUGE_VAL, 0,
+        (rc = ml_optim_opt_range(h, opts, "weight_decay", 0.0, HUGE_VAL, 0,
                                  &v.weight_decay, err)))
         return rc;
     v.nesterov = h->opt_bool(opts, "nesterov") != 0;
     /* PyTorch's rule: Nesterov's look-ahead is only defined for undamped momentum. */
     if (v.nesterov && (v.momentum <= 0.0 || v.dampening != 0.0))
         return h->error(err, ML_ERR_INVALID,
-                        "sgd: nesterov=true needs momentum > 0 and dampening = 0 (got "
+                        "nesterov=true needs momentum > 0 and dampening = 0 (got "
                         "momentum=%g, dampening=%g); set momentum=0.9 or drop nesterov",
                         v.momentum, v.dampening);
     sgd *s = h->alloc(sizeof *s);
     if (!s)
-        return h->error(err, ML_ERR_NOMEM, "sgd: out of memory");
+        return h->error(err, ML_ERR_NOMEM, "out of memory creating the optimizer");
     *s = v;
     *self = s;
     return ML_OK;
@@ -67,7 +67,7 @@ static int sgd_step(void *self, ml_opt_slot *slots, int32_t n, float lr_factor, 
     sgd *s = self;
     if (t < 1)
         return s->h->error(err, ML_ERR_INVALID,
-                           "sgd: step count t=%lld must be >= 1 (it is 1-based; the host "
+                           "step count t=%lld must be >= 1 (it is 1-based: the host "
                            "passes steps done + 1)", (long long)t);
     const float mom = (float)s->momentum, keep = (float)(1.0 - s->dampening);
     const int first = t == 1;
