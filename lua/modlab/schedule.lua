@@ -2,31 +2,37 @@
 -- modlab.schedule: learning-rate schedules, as multipliers of the optimizer's own lr.
 --
 -- Pure Lua (no FFI), so it runs in any Lua 5.1 / LuaJIT. Semantics follow PyTorch 1.13's
--- torch.optim.lr_scheduler with a base lr of 1, so a factor here is PyTorch's lr / base lr:
+-- torch.optim.lr_scheduler with a base lr of 1, so a factor here is PyTorch's lr / base lr.
+-- ml.train takes one as `schedule = ...` and calls it once per epoch; a hand-written loop:
 --
 --   local schedule = require "modlab.schedule"
---   local s = schedule.new { kind = "cosine", t_max = epochs }   -- or schedule.cosine { ... }
---   for epoch = 0, epochs - 1 do
---     trainer:set_lr_factor(s:factor(epoch, last_val_loss))      -- metric only for plateau
---     ...
+--   local s = schedule.cosine { t_max = epochs }   -- = schedule.new { kind = "cosine", ... }
+--   local last                                     -- the previous epoch's metrics
+--   for epoch = 1, epochs do
+--     set_lr_factor(s:factor(epoch, last))         -- the metric matters only to plateau
+--     last = train_one_epoch()                     -- a number, or a row { valid_loss = .. }
 --   end
 --
--- s:factor(epoch, metric): the multiplier for epoch `epoch` (0-based: the number of
--- scheduler.step() calls PyTorch would have made). `metric` is the value measured after
--- epoch - 1; only "plateau" reads it, once per epoch (a repeated call for the same epoch,
--- or one without a metric, returns the current factor unchanged).
+-- s:factor(epoch, metric): the multiplier for epoch `epoch`, counted from 1 like ml.train's
+-- history (epoch e is PyTorch's lr after e - 1 scheduler.step() calls). `metric` is what
+-- was measured after epoch - 1: a number, or a history row (a table) from which plateau
+-- reads its `metric` field. Only plateau reads it, once per epoch: a repeated call for the
+-- same epoch, or one without a metric, returns the current factor unchanged.
 --
--- Kinds and options (defaults as PyTorch's):
---   constant    factor = 1, total_iters = nil     factor until epoch total_iters, then 1
+-- Kinds and options (defaults as PyTorch's; e = epoch - 1):
+--   constant    factor = 1, total_iters = nil     factor while e < total_iters, then 1
 --                                                  (ConstantLR; nil = forever)
---   step        step_size (required), gamma = 0.1 gamma ^ floor(epoch / step_size) (StepLR)
---   multistep   milestones (required), gamma = 0.1 gamma ^ #{m <= epoch} (MultiStepLR)
---   exponential gamma (required)                   gamma ^ epoch (ExponentialLR)
+--   step        step_size (required), gamma = 0.1 gamma ^ floor(e / step_size) (StepLR)
+--   multistep   milestones (required), gamma = 0.1 gamma ^ #{m <= e} (MultiStepLR)
+--   exponential gamma (required)                   gamma ^ e (ExponentialLR)
 --   cosine      t_max (required), eta_min_factor = 0  CosineAnnealingLR's closed form,
 --                                                  eta_min = eta_min_factor * base lr
 --   plateau     mode = "min", factor = 0.1, patience = 10, threshold = 1e-4,
---               threshold_mode = "rel", cooldown = 0, min_factor = 0, eps = 1e-8
---               (ReduceLROnPlateau; min_factor is min_lr / base lr, eps compares factors)
+--               threshold_mode = "rel", cooldown = 0, min_factor = 0, eps = 1e-8,
+--               metric = "valid_loss"
+--               (ReduceLROnPlateau; min_factor is min_lr / base lr, eps compares factors;
+--               metric names the field read from history rows; watch an accuracy with
+--               mode = "max")
 --
 -- Mistakes in a spec (unknown kind or option, wrong type, out of range) raise an error
 -- pointing at the caller's line. Stateful schedules (plateau) save and restore their state
@@ -59,6 +65,11 @@ local checks = {
     if not (is_num(v) and v > 0 and v < 1) then return "a number in (0, 1)" end
   end,
   mode = function(v) if v ~= "min" and v ~= "max" then return '"min" or "max"' end end,
+  name = function(v)
+    if type(v) ~= "string" or not v:match("^[%a_][%w_]*$") then
+      return "a field name such as \"valid_loss\""
+    end
+  end,
   threshold_mode = function(v)
     if v ~= "rel" and v ~= "abs" then return '"rel" or "abs"' end
   end,
@@ -84,6 +95,7 @@ local KINDS = {
     { "mode", "min", "mode" }, { "factor", 0.1, "below1" }, { "patience", 10, "nonneg_int" },
     { "threshold", 1e-4, "nonneg" }, { "threshold_mode", "rel", "threshold_mode" },
     { "cooldown", 0, "nonneg_int" }, { "min_factor", 0, "nonneg" }, { "eps", 1e-8, "nonneg" },
+    { "metric", "valid_loss", "name" },
   },
 }
 local KIND_NAMES = { "constant", "step", "multistep", "exponential", "cosine", "plateau" }
@@ -136,32 +148,33 @@ end
 
 local factor_of = {}
 
-function factor_of.constant(s, epoch)
-  if s.spec.total_iters and epoch >= s.spec.total_iters then return 1 end
+-- Each takes e = epoch - 1, PyTorch's count of scheduler.step() calls.
+function factor_of.constant(s, e)
+  if s.spec.total_iters and e >= s.spec.total_iters then return 1 end
   return s.spec.factor
 end
 
-function factor_of.step(s, epoch)
-  return s.spec.gamma ^ floor(epoch / s.spec.step_size)
+function factor_of.step(s, e)
+  return s.spec.gamma ^ floor(e / s.spec.step_size)
 end
 
-function factor_of.multistep(s, epoch)
+function factor_of.multistep(s, e)
   local n = 0
   for _, m in ipairs(s.spec.milestones) do
-    if m <= epoch then n = n + 1 end
+    if m <= e then n = n + 1 end
   end
   return s.spec.gamma ^ n
 end
 
-function factor_of.exponential(s, epoch)
-  return s.spec.gamma ^ epoch
+function factor_of.exponential(s, e)
+  return s.spec.gamma ^ e
 end
 
 -- The closed form PyTorch documents; its recursive update agrees to rounding, also past
 -- t_max, where the cosine climbs back up.
-function factor_of.cosine(s, epoch)
+function factor_of.cosine(s, e)
   local lo = s.spec.eta_min_factor
-  return lo + (1 - lo) * (1 + cos(pi * epoch / s.spec.t_max)) / 2
+  return lo + (1 - lo) * (1 + cos(pi * e / s.spec.t_max)) / 2
 end
 
 -- ReduceLROnPlateau.step(metric) and is_better(), with best = nil for "nothing seen yet"
@@ -194,10 +207,11 @@ local function plateau_step(s, metric)
   end
 end
 
-function factor_of.plateau(s, epoch, metric)
-  if metric ~= nil and epoch > s.st.last then
+-- `metric` was measured after epoch e - 1 (= after e PyTorch steps): step once per e.
+function factor_of.plateau(s, e, metric)
+  if metric ~= nil and e > s.st.last then
     plateau_step(s, metric)
-    s.st.last = epoch
+    s.st.last = e
   end
   return s.st.factor
 end
@@ -206,15 +220,29 @@ local Schedule = {}
 Schedule.__index = Schedule
 
 function Schedule:factor(epoch, metric)
-  if not (is_int(epoch) and epoch >= 0) then
-    error(("schedule %s: factor(epoch): epoch must be an integer >= 0 (0 = first epoch), "
-      .. "got %s"):format(self.spec.kind, tostring(epoch)), 2)
+  local kind = self.spec.kind
+  if not (is_int(epoch) and epoch >= 1) then
+    error(("schedule %s: factor(epoch): epoch must be an integer >= 1 (1 = first epoch), "
+      .. "got %s"):format(kind, tostring(epoch)), 2)
   end
-  if metric ~= nil and type(metric) ~= "number" then
-    error(("schedule %s: factor(epoch, metric): metric must be a number or nil, got %s")
-      :format(self.spec.kind, type(metric)), 2)
+  if type(metric) == "table" then
+    if kind ~= "plateau" then
+      metric = nil
+    else
+      local name = self.spec.metric
+      local v = metric[name]
+      if type(v) ~= "number" then
+        error(("schedule plateau: it watches '%s' but the previous epoch's metrics have "
+          .. "%s; hold out validation data (ml.train{ valid = 0.1 }) or set plateau{ metric = "
+          .. "\"train_loss\" }"):format(name, v == nil and "none" or ("a " .. type(v))), 2)
+      end
+      metric = v
+    end
+  elseif metric ~= nil and type(metric) ~= "number" then
+    error(("schedule %s: factor(epoch, metric): metric must be a number, a table of "
+      .. "metrics or nil, got %s"):format(kind, type(metric)), 2)
   end
-  return factor_of[self.spec.kind](self, epoch, metric)
+  return factor_of[kind](self, epoch - 1, metric)
 end
 
 -- State for checkpoints: nil for stateless kinds.

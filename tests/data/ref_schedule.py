@@ -5,8 +5,9 @@
 # Run: /usr/bin/python3 tests/data/ref_schedule.py > /tmp/ref.lua, then paste the block
 # between the "ref_schedule.py begin/end" markers of test_schedule.lua. Generated with
 # Debian's python3-torch 1.13.1. Base lr 1.0, so the lr PyTorch reports is the factor.
-# factor[e] is the lr in effect during epoch e (0-based), i.e. after e scheduler.step()
-# calls; ReduceLROnPlateau's step(metric) gets the metric measured after epoch e - 1.
+# want[i] (Lua, 1-based) is the lr in effect during epoch i, i.e. after i - 1
+# scheduler.step() calls; ReduceLROnPlateau's step(metric) gets METRICS[i - 1], the metric
+# measured after epoch i - 1, as modlab's s:factor(i, METRICS[i - 1]) does.
 import warnings
 
 import torch

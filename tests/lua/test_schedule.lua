@@ -1,6 +1,7 @@
 -- SPDX-License-Identifier: MIT
 -- modlab.schedule against PyTorch 1.13's lr schedulers, and its errors; prints TAP.
 -- Runs under `modlab run` (make check) and plain LuaJIT: luajit tests/lua/test_schedule.lua
+-- Epochs count from 1, as in ml.train's history.
 
 -- Find lua/ in the source tree: $top_srcdir (make check), else relative to this file.
 local srcdir = os.getenv("top_srcdir")
@@ -86,11 +87,11 @@ local REF = {
 }
 -- ref_schedule.py end
 
--- The factor for every epoch from a fresh schedule: metric after epoch e - 1 is METRICS[e].
+-- The factor for epochs 1..10 of a fresh schedule, given the metric of the epoch before.
 local function factors(s)
   local out = {}
-  for e = 0, #METRICS - 1 do
-    out[e + 1] = s:factor(e, e > 0 and METRICS[e] or nil)
+  for epoch = 1, #METRICS do
+    out[epoch] = s:factor(epoch, METRICS[epoch - 1])
   end
   return out
 end
@@ -126,11 +127,11 @@ diag(("worst relative error against PyTorch: %.3g"):format(worst))
 -- Plateau: a repeated call for one epoch does not count the metric twice.
 do
   local s = schedule.plateau { factor = 0.5, patience = 0 }
-  s:factor(0)
-  s:factor(1, 1.0)
-  local a = s:factor(2, 2.0)
-  local b = s:factor(2, 2.0)
-  local c = s:factor(2)
+  s:factor(1)
+  s:factor(2, 1.0)
+  local a = s:factor(3, 2.0)
+  local b = s:factor(3, 2.0)
+  local c = s:factor(3)
   ok(a == 0.5 and b == 0.5 and c == 0.5, "plateau: repeated calls for one epoch step once")
 end
 
@@ -140,12 +141,33 @@ do
   local whole = factors(schedule.new(spec))
   local a = schedule.new(spec)
   local got = {}
-  for e = 0, 4 do got[e + 1] = a:factor(e, e > 0 and METRICS[e] or nil) end
+  for epoch = 1, 5 do got[epoch] = a:factor(epoch, METRICS[epoch - 1]) end
   local b = schedule.new(spec)
   b:set_state(a:state())
-  for e = 5, #METRICS - 1 do got[e + 1] = b:factor(e, METRICS[e]) end
+  for epoch = 6, #METRICS do got[epoch] = b:factor(epoch, METRICS[epoch - 1]) end
   ok(max_rel_err(got, whole) == 0, "plateau: state()/set_state() resume gives the same factors")
   ok(schedule.step { step_size = 2 }:state() == nil, "stateless kinds have no state")
+end
+
+-- ml.train's call: s:factor(epoch, history[#history]), the previous epoch's metrics row.
+do
+  local spec = { kind = "plateau", factor = 0.5, patience = 1 }
+  local a, b = schedule.new(spec), schedule.new(spec)
+  local rows, same = {}, true
+  for epoch = 1, #METRICS do
+    local fa = a:factor(epoch, METRICS[epoch - 1])
+    local fb = b:factor(epoch, rows[#rows])
+    same = same and fa == fb
+    rows[#rows + 1] = { epoch = epoch, train_loss = 5, valid_loss = METRICS[epoch] }
+  end
+  ok(same, "plateau reads valid_loss from history rows by default")
+  local acc = schedule.plateau { metric = "valid_accuracy", mode = "max", patience = 0 }
+  acc:factor(1)
+  acc:factor(2, { valid_accuracy = 0.5, valid_loss = 1 })
+  ok(acc:factor(3, { valid_accuracy = 0.4, valid_loss = 0.1 }) == 0.1,
+    "plateau{metric=valid_accuracy, mode=max} watches the accuracy")
+  local st = schedule.step { step_size = 1 }
+  ok(st:factor(2, { train_loss = 1 }) == 0.1, "other kinds ignore a metrics row")
 end
 
 ok(tostring(schedule.cosine { t_max = 5 }) == "cosine{t_max=5, eta_min_factor=0}",
@@ -183,10 +205,14 @@ raises(function() schedule.exponential { gamma = 0 / 0 } end, "gamma must be", "
 raises(function() schedule.cosine { kind = "step", t_max = 3 } end, "kind = step",
   "shorthand with another kind")
 local s = schedule.step { step_size = 2 }
-raises(function() s:factor(-1) end, "epoch must be an integer >= 0", "negative epoch")
-raises(function() s:factor(1.5) end, "epoch must be an integer >= 0", "fractional epoch")
-raises(function() schedule.plateau {}:factor(1, "0.5") end, "metric must be a number",
+raises(function() s:factor(0) end, "epoch must be an integer >= 1", "epoch 0")
+raises(function() s:factor(1.5) end, "epoch must be an integer >= 1", "fractional epoch")
+raises(function() schedule.plateau {}:factor(2, "0.5") end, "metric must be a number",
   "string metric")
+raises(function() schedule.plateau {}:factor(2, { train_loss = 1 }) end,
+  "watches 'valid_loss' but the previous epoch's metrics have none", "row without the metric")
+raises(function() schedule.plateau { metric = "valid loss" } end, "metric must be a field",
+  "bad metric name")
 raises(function() schedule.plateau {}:set_state { factor = "x" } end, "saved by state()",
   "bad state")
 
