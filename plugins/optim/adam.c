@@ -49,6 +49,60 @@ int32_t ml_optim_adam_state_size(void *self)
     return a->amsgrad ? 3 : 2;
 }
 
+/* Scalars of one slot's update, rounded to float as PyTorch hands them to its kernels. */
+typedef struct adam_k {
+    float b1, omb1, b2, omb2, eps, c2_sqrt, neg_step;
+    float l2;     /* Adam: added to the gradient as l2 * param */
+    float keep;   /* AdamW: the param is first multiplied by 1 - lr * weight_decay */
+} adam_k;
+
+enum { DECAY_NONE, DECAY_L2, DECAY_DECOUPLED };
+
+/* Element i of PyTorch 1.13's _single_tensor_adam (AdamW's with DECAY_DECOUPLED), operation
+ * for operation. `decay` and `ams` are constants at every use (see optim_util.h). */
+ML_OPTIM_INLINE void adam_elem(float *restrict p, const float *restrict g, float *restrict m,
+                               float *restrict v, float *restrict vmax, int64_t i,
+                               const adam_k k, const int decay, const int ams)
+{
+    if (decay == DECAY_DECOUPLED)
+        p[i] *= k.keep;
+    const float gi = decay == DECAY_L2 ? g[i] + k.l2 * p[i] : g[i];
+    const float mi = m[i] * k.b1 + k.omb1 * gi;
+    float vi = v[i] * k.b2 + k.omb2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    if (ams) {
+        vi = vmax[i] > vi ? vmax[i] : vi;
+        vmax[i] = vi;
+    }
+    const float denom = sqrtf(vi) / k.c2_sqrt + k.eps;
+    p[i] += k.neg_step * mi / denom;
+}
+
+typedef void adam_kernel_fn(float *restrict p, const float *restrict g, float *restrict m,
+                            float *restrict v, float *restrict vmax, int64_t numel,
+                            adam_k k);
+
+#define ADAM_KERNEL(name, decay, ams)                                                    \
+    ML_OPTIM_NOINLINE void name(float *restrict p, const float *restrict g,              \
+                                float *restrict m, float *restrict v,                    \
+                                float *restrict vmax, int64_t numel, adam_k k)           \
+    {                                                                                    \
+        ML_OPTIM_FOR(i, numel, adam_elem(p, g, m, v, vmax, i, k, decay, ams));           \
+    }
+ADAM_KERNEL(adam_plain, DECAY_NONE, 0)
+ADAM_KERNEL(adam_plain_ams, DECAY_NONE, 1)
+ADAM_KERNEL(adam_l2, DECAY_L2, 0)
+ADAM_KERNEL(adam_l2_ams, DECAY_L2, 1)
+ADAM_KERNEL(adam_decoupled, DECAY_DECOUPLED, 0)
+ADAM_KERNEL(adam_decoupled_ams, DECAY_DECOUPLED, 1)
+
+static adam_kernel_fn *const adam_kernels[3][2] = {
+    [DECAY_NONE] = { adam_plain, adam_plain_ams },
+    [DECAY_L2] = { adam_l2, adam_l2_ams },
+    [DECAY_DECOUPLED] = { adam_decoupled, adam_decoupled_ams },
+};
+
 int ml_optim_adam_step(void *self, ml_opt_slot *slots, int32_t n, float lr_factor, int64_t t,
                        ml_err *err)
 {
@@ -60,10 +114,11 @@ int ml_optim_adam_step(void *self, ml_opt_slot *slots, int32_t n, float lr_facto
     /* Scalars in double and rounded once to float, as PyTorch passes them to its float
      * kernels, so the results match its to rounding. */
     const double bc1 = 1.0 - pow(a->beta1, (double)t);
-    const double bc2_sqrt = sqrt(1.0 - pow(a->beta2, (double)t));
-    const float b1 = (float)a->beta1, omb1 = (float)(1.0 - a->beta1);
-    const float b2 = (float)a->beta2, omb2 = (float)(1.0 - a->beta2);
-    const float eps = (float)a->eps, c2_sqrt = (float)bc2_sqrt;
+    adam_k k = {
+        .b1 = (float)a->beta1, .omb1 = (float)(1.0 - a->beta1),
+        .b2 = (float)a->beta2, .omb2 = (float)(1.0 - a->beta2),
+        .eps = (float)a->eps, .c2_sqrt = (float)sqrt(1.0 - pow(a->beta2, (double)t)),
+    };
     for (int32_t s = 0; s < n; s++) {
         ml_opt_slot *sl = &slots[s];
         if (ml_optim_skip(sl))
@@ -71,31 +126,14 @@ int ml_optim_adam_step(void *self, ml_opt_slot *slots, int32_t n, float lr_facto
         const int64_t numel = sl->numel;
         const double lr = a->lr * (double)lr_factor * (double)sl->lr_scale;
         const double wd = a->weight_decay * (double)sl->decay_scale;
-        const float neg_step = (float)(-(lr / bc1));
-        float *restrict p = sl->value;
-        const float *restrict g = sl->grad;
-        float *restrict m = sl->state;
-        float *restrict v = sl->state + numel;
-        float *restrict vmax = a->amsgrad ? sl->state + 2 * numel : NULL;
-        if (a->decoupled && wd != 0.0) {
-            const float keep = (float)(1.0 - lr * wd);
-            for (int64_t i = 0; i < numel; i++)
-                p[i] *= keep;
-        }
-        const float l2 = a->decoupled ? 0.0f : (float)wd;
-        for (int64_t i = 0; i < numel; i++) {
-            const float gi = l2 != 0.0f ? g[i] + l2 * p[i] : g[i];
-            const float mi = m[i] * b1 + omb1 * gi;
-            float vi = v[i] * b2 + omb2 * gi * gi;
-            m[i] = mi;
-            v[i] = vi;
-            if (vmax) {
-                vi = vmax[i] > vi ? vmax[i] : vi;
-                vmax[i] = vi;
-            }
-            const float denom = sqrtf(vi) / c2_sqrt + eps;
-            p[i] += neg_step * mi / denom;
-        }
+        float *p = sl->value, *m = sl->state, *v = sl->state + numel;
+        float *vmax = a->amsgrad ? sl->state + 2 * numel : NULL;
+        k.neg_step = (float)(-(lr / bc1));
+        k.l2 = (float)wd;
+        k.keep = (float)(1.0 - lr * wd);
+        /* PyTorch decays only when weight_decay != 0 (0 * inf would be NaN). */
+        const int decay = wd == 0.0 ? DECAY_NONE : a->decoupled ? DECAY_DECOUPLED : DECAY_L2;
+        adam_kernels[decay][vmax != NULL](p, sl->grad, m, v, vmax, numel, k);
     }
     return 0;
 }

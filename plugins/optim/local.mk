@@ -4,6 +4,8 @@ plugin_LTLIBRARIES += plugins/optim/optim.la
 plugins_optim_optim_la_SOURCES = plugins/optim/optim.c plugins/optim/sgd.c \
 	plugins/optim/adam.c plugins/optim/adamw.c plugins/optim/rmsprop.c \
 	plugins/optim/optim_entries.h plugins/optim/optim_util.h plugins/optim/adam.h
+# sqrtf vectorises only without errno; nothing here reads errno (see optim_util.h).
+plugins_optim_optim_la_CFLAGS = $(AM_CFLAGS) -fno-math-errno
 plugins_optim_optim_la_LDFLAGS = $(plugin_ldflags)
 plugins_optim_optim_la_LIBADD = -lm
 

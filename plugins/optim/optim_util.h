@@ -17,6 +17,36 @@
 
 #include <modlab/plugin.h>
 
+/* Update kernels: each optimizer writes one element's update once (ML_OPTIM_INLINE, with
+ * flags that are constants at each use) and stamps out one ML_OPTIM_NOINLINE loop per flag
+ * combination. The loops run in blocks of a fixed ML_OPTIM_BLOCK elements plus a tail,
+ * because GCC's -O2 cost model vectorises only loops whose trip count is a known multiple
+ * of the vector width, and they must not be inlined, because GCC then drops the restrict
+ * qualifiers that prove the state planes do not overlap. local.mk adds -fno-math-errno so
+ * that sqrtf vectorises too. Vector and scalar code round alike (nothing is reassociated),
+ * so results do not depend on the split. About 3-4x faster at -O2. */
+#if defined(__GNUC__)
+#define ML_OPTIM_INLINE static inline __attribute__((always_inline))
+#define ML_OPTIM_NOINLINE static __attribute__((noinline))
+#else
+#define ML_OPTIM_INLINE static inline
+#define ML_OPTIM_NOINLINE static
+#endif
+#define ML_OPTIM_BLOCK 8
+
+/* for (i = 0; i < numel; i++) STMT, as fixed-size blocks and a tail (see above). */
+#define ML_OPTIM_FOR(i, numel, STMT)                                                       \
+    do {                                                                                   \
+        int64_t i = 0;                                                                     \
+        for (int64_t b_ = 0; b_ + ML_OPTIM_BLOCK <= (numel); b_ += ML_OPTIM_BLOCK)         \
+            for (int u_ = 0; u_ < ML_OPTIM_BLOCK; u_++) {                                  \
+                i = b_ + u_;                                                               \
+                STMT;                                                                      \
+            }                                                                              \
+        for (i = (numel) / ML_OPTIM_BLOCK * ML_OPTIM_BLOCK; i < (numel); i++)              \
+            STMT;                                                                          \
+    } while (0)
+
 /* True when the optimizer must leave the slot alone: not trainable, no gradient this
  * step (PyTorch skips params whose .grad is None), frozen by its group, or empty. */
 static inline int ml_optim_skip(const ml_opt_slot *s)

@@ -46,6 +46,65 @@ static int32_t rmsprop_state_size(void *self)
     return 1 + (r->momentum > 0.0) + (r->centered != 0);
 }
 
+/* Scalars of one slot's update, rounded to float as PyTorch hands them to its kernels. */
+typedef struct rms_k {
+    float alpha, oma, eps, mom, neg_lr, wd;
+} rms_k;
+
+/* Element i of PyTorch 1.13's _single_tensor_rmsprop, operation for operation. The flags
+ * are constants at every call site (see optim_util.h). */
+ML_OPTIM_INLINE void rms_elem(float *restrict p, const float *restrict g, float *restrict sq,
+                              float *restrict buf, float *restrict gavg, int64_t i,
+                              const rms_k k, const int use_l2, const int use_mom,
+                              const int centered)
+{
+    const float gi = use_l2 ? g[i] + k.wd * p[i] : g[i];
+    const float sqi = sq[i] * k.alpha + k.oma * gi * gi;
+    sq[i] = sqi;
+    float avg;
+    if (centered) {
+        const float ga = gavg[i] * k.alpha + k.oma * gi;
+        gavg[i] = ga;
+        avg = sqrtf(sqi + -1.0f * ga * ga) + k.eps;
+    } else {
+        avg = sqrtf(sqi) + k.eps;
+    }
+    if (use_mom) {
+        /* PyTorch starts this buffer at zero (unlike SGD's): no first-step case. */
+        const float b = buf[i] * k.mom + gi / avg;
+        buf[i] = b;
+        p[i] += k.neg_lr * b;
+    } else {
+        p[i] += k.neg_lr * gi / avg;
+    }
+}
+
+typedef void rms_kernel_fn(float *restrict p, const float *restrict g, float *restrict sq,
+                           float *restrict buf, float *restrict gavg, int64_t numel,
+                           rms_k k);
+
+#define RMS_KERNEL(name, l2, mom, centered)                                              \
+    ML_OPTIM_NOINLINE void name(float *restrict p, const float *restrict g,              \
+                                float *restrict sq, float *restrict buf,                 \
+                                float *restrict gavg, int64_t numel, rms_k k)            \
+    {                                                                                    \
+        ML_OPTIM_FOR(i, numel, rms_elem(p, g, sq, buf, gavg, i, k, l2, mom, centered));  \
+    }
+RMS_KERNEL(rms_plain, 0, 0, 0)
+RMS_KERNEL(rms_l2, 1, 0, 0)
+RMS_KERNEL(rms_mom, 0, 1, 0)
+RMS_KERNEL(rms_l2_mom, 1, 1, 0)
+RMS_KERNEL(rms_c, 0, 0, 1)
+RMS_KERNEL(rms_l2_c, 1, 0, 1)
+RMS_KERNEL(rms_mom_c, 0, 1, 1)
+RMS_KERNEL(rms_l2_mom_c, 1, 1, 1)
+
+/* Indexed by [centered][momentum][l2]. */
+static rms_kernel_fn *const rms_kernels[2][2][2] = {
+    { { rms_plain, rms_l2 }, { rms_mom, rms_l2_mom } },
+    { { rms_c, rms_l2_c }, { rms_mom_c, rms_l2_mom_c } },
+};
+
 static int rmsprop_step(void *self, ml_opt_slot *slots, int32_t n, float lr_factor,
                         int64_t t, ml_err *err)
 {
@@ -55,42 +114,22 @@ static int rmsprop_step(void *self, ml_opt_slot *slots, int32_t n, float lr_fact
         return r->host->error(err, ML_ERR_INVALID,
                               "step count t=%lld must be >= 1 (it is 1-based: the host "
                               "passes steps done + 1)", (long long)t);
-    const float alpha = (float)r->alpha, oma = (float)(1.0 - r->alpha);
-    const float eps = (float)r->eps, mom = (float)r->momentum;
+    rms_k k = { .alpha = (float)r->alpha, .oma = (float)(1.0 - r->alpha),
+                .eps = (float)r->eps, .mom = (float)r->momentum };
     const int use_mom = r->momentum > 0.0;
     for (int32_t s = 0; s < n; s++) {
         ml_opt_slot *sl = &slots[s];
         if (ml_optim_skip(sl))
             continue;
         const int64_t numel = sl->numel;
-        const float lr = (float)(r->lr * (double)lr_factor * (double)sl->lr_scale);
-        const float wd = (float)(r->weight_decay * (double)sl->decay_scale);
-        float *restrict p = sl->value;
-        const float *restrict g = sl->grad;
-        float *restrict sq = sl->state;
-        float *restrict buf = use_mom ? sl->state + numel : NULL;
-        float *restrict gavg = r->centered ? sl->state + (1 + use_mom) * numel : NULL;
-        for (int64_t i = 0; i < numel; i++) {
-            const float gi = wd != 0.0f ? g[i] + wd * p[i] : g[i];
-            const float sqi = sq[i] * alpha + oma * gi * gi;
-            sq[i] = sqi;
-            float avg;
-            if (gavg) {
-                const float ga = gavg[i] * alpha + oma * gi;
-                gavg[i] = ga;
-                avg = sqrtf(sqi + -1.0f * ga * ga) + eps;
-            } else {
-                avg = sqrtf(sqi) + eps;
-            }
-            if (buf) {
-                /* PyTorch starts the buffer at zero (unlike SGD's), so no first-step case. */
-                const float b = buf[i] * mom + gi / avg;
-                buf[i] = b;
-                p[i] += -lr * b;
-            } else {
-                p[i] += -lr * gi / avg;
-            }
-        }
+        k.neg_lr = (float)-(r->lr * (double)lr_factor * (double)sl->lr_scale);
+        k.wd = (float)(r->weight_decay * (double)sl->decay_scale);
+        float *p = sl->value, *sq = sl->state;
+        const float *g = sl->grad;
+        float *buf = use_mom ? sl->state + numel : NULL;
+        float *gavg = r->centered ? sl->state + (1 + use_mom) * numel : NULL;
+        /* PyTorch adds the L2 term only when weight_decay != 0 (0 * inf would be NaN). */
+        rms_kernels[r->centered != 0][use_mom][k.wd != 0.0f](p, g, sq, buf, gavg, numel, k);
     }
     return 0;
 }

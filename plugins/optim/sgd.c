@@ -61,6 +61,47 @@ static int32_t sgd_state_size(void *self)
     return s->momentum > 0.0 ? 1 : 0;
 }
 
+/* Scalars of one slot's update, rounded to float as PyTorch hands them to its kernels. */
+typedef struct sgd_k {
+    float neg_lr, wd, mom, decay, keep;   /* buffer update: v * decay + keep * d */
+} sgd_k;
+
+/* Element j of PyTorch 1.13's _single_tensor_sgd, operation for operation; `mode` 0 plain,
+ * 1 momentum, 2 Nesterov. The flags are constants at every call site (optim_util.h). */
+ML_OPTIM_INLINE void sgd_elem(float *restrict w, const float *restrict g, float *restrict v,
+                              int64_t j, const sgd_k k, const int use_l2, const int mode)
+{
+    const float d = use_l2 ? g[j] + k.wd * w[j] : g[j];
+    if (mode == 0) {
+        w[j] += k.neg_lr * d;
+    } else {
+        const float b = v[j] * k.decay + k.keep * d;
+        v[j] = b;
+        w[j] += k.neg_lr * (mode == 2 ? d + k.mom * b : b);
+    }
+}
+
+typedef void sgd_kernel_fn(float *restrict w, const float *restrict g, float *restrict v,
+                           int64_t numel, sgd_k k);
+
+#define SGD_KERNEL(name, l2, mode)                                                       \
+    ML_OPTIM_NOINLINE void name(float *restrict w, const float *restrict g,              \
+                                float *restrict v, int64_t numel, sgd_k k)               \
+    {                                                                                    \
+        ML_OPTIM_FOR(j, numel, sgd_elem(w, g, v, j, k, l2, mode));                       \
+    }
+SGD_KERNEL(sgd_plain, 0, 0)
+SGD_KERNEL(sgd_l2, 1, 0)
+SGD_KERNEL(sgd_mom, 0, 1)
+SGD_KERNEL(sgd_l2_mom, 1, 1)
+SGD_KERNEL(sgd_nesterov, 0, 2)
+SGD_KERNEL(sgd_l2_nesterov, 1, 2)
+
+/* Indexed by [mode][l2]. */
+static sgd_kernel_fn *const sgd_kernels[3][2] = {
+    { sgd_plain, sgd_l2 }, { sgd_mom, sgd_l2_mom }, { sgd_nesterov, sgd_l2_nesterov },
+};
+
 static int sgd_step(void *self, ml_opt_slot *slots, int32_t n, float lr_factor, int64_t t,
                     ml_err *err)
 {
@@ -69,33 +110,22 @@ static int sgd_step(void *self, ml_opt_slot *slots, int32_t n, float lr_factor, 
         return s->h->error(err, ML_ERR_INVALID,
                            "step count t=%lld must be >= 1 (it is 1-based: the host "
                            "passes steps done + 1)", (long long)t);
-    const float mom = (float)s->momentum, keep = (float)(1.0 - s->dampening);
+    /* PyTorch starts the buffer as a copy of the first gradient, undamped. The buffer is
+     * zero then (state starts zeroed), so v * 0 + 1 * d is exactly that copy, without a
+     * branch in the loop; t says which step is the first, as the state lives in the slot. */
     const int first = t == 1;
+    sgd_k k = { .mom = (float)s->momentum,
+                .decay = first ? 0.0f : (float)s->momentum,
+                .keep = first ? 1.0f : (float)(1.0 - s->dampening) };
+    const int mode = s->momentum > 0.0 ? (s->nesterov ? 2 : 1) : 0;
     for (int32_t i = 0; i < n; i++) {
         ml_opt_slot *p = &slots[i];
         if (ml_optim_skip(p))
             continue;
-        const float neg_lr = (float)(-(s->lr * (double)lr_factor * (double)p->lr_scale));
-        const float wd = (float)(s->weight_decay * (double)p->decay_scale);
-        float *restrict w = p->value;
-        const float *restrict g = p->grad;
-        const int64_t numel = p->numel;
-        if (s->momentum > 0.0) {
-            float *restrict v = p->state;
-            for (int64_t j = 0; j < numel; j++) {
-                const float d = wd != 0.0f ? g[j] + wd * w[j] : g[j];
-                /* PyTorch starts the buffer as a copy of the first gradient (no dampening);
-                 * t tells us which step that is, since the state must live in the slot. */
-                const float b = first ? d : v[j] * mom + keep * d;
-                v[j] = b;
-                w[j] += neg_lr * (s->nesterov ? d + mom * b : b);
-            }
-        } else {
-            for (int64_t j = 0; j < numel; j++) {
-                const float d = wd != 0.0f ? g[j] + wd * w[j] : g[j];
-                w[j] += neg_lr * d;
-            }
-        }
+        k.neg_lr = (float)(-(s->lr * (double)lr_factor * (double)p->lr_scale));
+        k.wd = (float)(s->weight_decay * (double)p->decay_scale);
+        /* PyTorch adds the L2 term only when weight_decay != 0 (0 * inf would be NaN). */
+        sgd_kernels[mode][k.wd != 0.0f](p->value, p->grad, p->state, p->numel, k);
     }
     return ML_OK;
 }

@@ -6,7 +6,7 @@
 # the "ref_optim.py begin/end" markers of test_optim.c. Generated with Debian's
 # python3-torch 1.13.1 on CPU (float32, foreach=False: the single-tensor code path).
 #
-# Setup mirrored by the test: two parameter tensors, A (7 floats, group lr_scale 1,
+# Setup mirrored by the test: two parameter tensors, A (19 floats, group lr_scale 1,
 # decay_scale 1) and B (3 floats, lr_scale 0.5, decay_scale 0, like a bias group), fixed
 # gradients per step listed in REF_GRADS, 5 steps, lr multiplied by a schedule factor.
 # modlab's lr_scale / decay_scale map to PyTorch param groups with lr * lr_scale and
@@ -16,7 +16,9 @@ import math
 import torch
 
 STEPS = 5
-A0 = [0.5, -1.2, 0.3, 2.0, -0.7, 0.0, 1.5]
+# A has 19 elements so the kernels' blocks of 8 and their scalar tail are both compared.
+A0 = [0.5, -1.2, 0.3, 2.0, -0.7, 0.0, 1.5] + [round(1.5 * math.cos(0.9 * i), 3)
+                                              for i in range(12)]
 B0 = [0.1, -0.4, 0.9]
 NA, NB = len(A0), len(B0)
 B_LR_SCALE = 0.5
@@ -103,8 +105,10 @@ def main():
     print("    float lr_factor;")
     print("    float want[REF_STEPS][REF_NA + REF_NB];  /* A then B after each step */")
     print("} ref_case;")
-    print("static const float ref_a0[REF_NA] = { %s };" % ", ".join(cfloat(x) for x in A0))
-    print("static const float ref_b0[REF_NB] = { %s };" % ", ".join(cfloat(x) for x in B0))
+    print("static const float ref_a0[REF_NA] =")
+    print(wrap(A0, "    ")[:-1] + ";")
+    print("static const float ref_b0[REF_NB] =")
+    print(wrap(B0, "    ")[:-1] + ";")
     print("static const float ref_b_lr_scale = %s;" % cfloat(B_LR_SCALE))
     print("static const float ref_grads[REF_STEPS][REF_NA + REF_NB] = {")
     for g in GRADS:
