@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the optimizers of optim.so: slot filtering and option checks.
+/* Shared by the optimizers of optim.so: kernel scaffolding, slot filtering, option checks.
  *
  * State layout (all optimizers here): slot->state holds state_size planes of numel floats,
  * plane k at state + k * numel (Adam: exp_avg then exp_avg_sq), so each plane is a tensor

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* sgd: stochastic gradient descent with momentum (PyTorch's formulation). */
+/* sgd: stochastic gradient descent with momentum, Nesterov, dampening and L2 decay
+ * (PyTorch 1.13's torch.optim.SGD). */
 #include <math.h>
 
+#include "optim_entries.h"
 #include "optim_util.h"
 
 typedef struct sgd {
@@ -26,12 +28,10 @@ static int sgd_create(const ml_host *h, const ml_opts *opts, void **self, ml_err
     sgd v = { .h = h };
     int rc;
     if ((rc = ml_optim_opt_range(h, opts, "lr", 0.0, HUGE_VAL, 0, &v.lr, err)) ||
-        (rc = ml_optim_opt_range(h, opts, "momentum", 0.0, 1.0, 1, &v.momentum,
-                                 err)) ||
-        (rc = ml_optim_opt_range(h, opts, "dampening", 0.0, 1.0, 0, &v.dampening,
-                                 err)) ||
-        (rc = ml_optim_opt_range(h, opts, "weight_decay", 0.0, HUGE_VAL, 0,
-                                 &v.weight_decay, err)))
+        (rc = ml_optim_opt_range(h, opts, "momentum", 0.0, 1.0, 1, &v.momentum, err)) ||
+        (rc = ml_optim_opt_range(h, opts, "dampening", 0.0, 1.0, 0, &v.dampening, err)) ||
+        (rc = ml_optim_opt_range(h, opts, "weight_decay", 0.0, HUGE_VAL, 0, &v.weight_decay,
+                                 err)))
         return rc;
     v.nesterov = h->opt_bool(opts, "nesterov") != 0;
     /* PyTorch's rule: Nesterov's look-ahead is only defined for undamped momentum. */
