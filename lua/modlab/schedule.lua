@@ -6,7 +6,9 @@
 -- ml.train takes one as `schedule = ...` and calls it once per epoch; a hand-written loop:
 --
 --   local schedule = require "modlab.schedule"
---   local s = schedule.cosine { t_max = epochs }   -- = schedule.new { kind = "cosine", ... }
+--   local s = schedule("cosine", { t_max = epochs })  -- as ml.schedule(...) in recipes; also
+--                                                    -- schedule.cosine { t_max = epochs } and
+--                                                    -- schedule.new { kind = "cosine", ... }
 --   local last                                     -- the previous epoch's metrics
 --   for epoch = 1, epochs do
 --     set_lr_factor(s:factor(epoch, last))         -- the metric matters only to plateau
@@ -285,24 +287,43 @@ function M.new(spec)
   return s
 end
 
+-- A schedule of `kind` with options `spec`, or nil and a message; `who` names the call.
+local function of_kind(who, kind, spec)
+  if type(kind) ~= "string" then
+    return nil, ("%s: the kind must be a string such as \"cosine\", got %s"):format(
+      who, type(kind))
+  end
+  if spec ~= nil and type(spec) ~= "table" then
+    return nil, ("%s: expected an options table, got %s"):format(who, type(spec))
+  end
+  if spec and spec.kind ~= nil and spec.kind ~= kind then
+    return nil, ("%s: the options say kind = %s; drop it or use schedule.new"):format(
+      who, tostring(spec.kind))
+  end
+  local t = { kind = kind }
+  for k, v in pairs(spec or {}) do t[k] = v end
+  local r, msg = resolve(t)
+  if not r then return nil, msg end
+  return M.new(r)
+end
+
 -- Shorthands: schedule.cosine { t_max = 10 } == schedule.new { kind = "cosine", t_max = 10 }.
 for _, kind in ipairs(KIND_NAMES) do
   M[kind] = function(spec)
-    if spec ~= nil and type(spec) ~= "table" then
-      error(("schedule.%s: expected an options table, got %s"):format(kind, type(spec)), 2)
-    end
-    if spec and spec.kind ~= nil and spec.kind ~= kind then
-      error(("schedule.%s: the options say kind = %s; drop it or use schedule.new")
-        :format(kind, tostring(spec.kind)), 2)
-    end
-    local t = { kind = kind }
-    for k, v in pairs(spec or {}) do t[k] = v end
-    local r, msg = resolve(t)
-    if not r then error(msg, 2) end
-    return M.new(r)
+    local s, msg = of_kind("schedule." .. kind, kind, spec)
+    if not s then error(msg, 2) end
+    return s
   end
 end
 
 M.kinds = KIND_NAMES
 
-return M
+-- Calling the module, like ml.optimizer(name, options): schedule("cosine", { t_max = 10 }).
+-- This is what recipes use as ml.schedule(kind, options).
+return setmetatable(M, {
+  __call = function(_, kind, spec)
+    local s, msg = of_kind("schedule", kind, spec)
+    if not s then error(msg, 2) end
+    return s
+  end,
+})

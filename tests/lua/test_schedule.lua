@@ -121,6 +121,9 @@ for _, c in ipairs(REF) do
   for k, v in pairs(c.spec) do if k ~= "kind" then spec[k] = v end end
   local err2 = max_rel_err(factors(schedule[c.spec.kind](spec)), c.want)
   ok(err2 <= TOL, ("schedule.%s{...} agrees"):format(c.spec.kind))
+  -- And so does calling the module, as recipes do with ml.schedule(kind, options).
+  local err3 = max_rel_err(factors(schedule(c.spec.kind, spec)), c.want)
+  ok(err3 <= TOL, ("schedule(\"%s\", {...}) agrees"):format(c.spec.kind))
 end
 diag(("worst relative error against PyTorch: %.3g"):format(worst))
 
@@ -205,6 +208,13 @@ raises(function() schedule.exponential { gamma = 0 / 0 } end, "gamma must be", "
 raises(function() schedule.cosine { kind = "step", t_max = 3 } end, "kind = step",
   "shorthand with another kind")
 local s = schedule.step { step_size = 2 }
+raises(function() schedule("cosine") end, "t_max is required",
+  "schedule(kind) without options")
+raises(function() schedule(nil, { t_max = 3 }) end, "kind must be a string",
+  "schedule(nil, ...)")
+raises(function() schedule("cosine", 10) end, "expected an options table",
+  "schedule(kind, number)")
+raises(function() schedule("warmup", {}) end, 'unknown kind "warmup"', "schedule(unknown)")
 raises(function() s:factor(0) end, "epoch must be an integer >= 1", "epoch 0")
 raises(function() s:factor(1.5) end, "epoch must be an integer >= 1", "fractional epoch")
 raises(function() schedule.plateau {}:factor(2, "0.5") end, "metric must be a number",
