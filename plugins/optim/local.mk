@@ -16,7 +16,6 @@ tests_unit_test_optim_LDADD = $(test_ldadd) -lm
 TESTS += tests/unit/test_optim tests/lua/test_schedule.lua
 EXTRA_DIST += tests/data/ref_optim.py tests/data/ref_schedule.py tests/lua/test_schedule.lua
 # Until lua/local.mk embeds and installs it, ship the module the schedule test needs.
-EXTRA_DIST += lua/modlab/schedule.lua
 
 check_PROGRAMS += tests/unit/test_optim_trainer
 tests_unit_test_optim_trainer_SOURCES = tests/unit/test_optim_trainer.c
