@@ -741,6 +741,16 @@ static int pins_match(const pins *p, int64_t size, const char *sha, const char *
     return 1;
 }
 
+/* "sha256 mismatch (got a, want b)" -> "sha256 mismatch for FILE (got a, want b)". */
+static void why_for(const char *why, const char *file, char *out, size_t cap)
+{
+    const char *paren = strstr(why, " (");
+    if (!paren)
+        snprintf(out, cap, "%s for %s", why, file);
+    else
+        snprintf(out, cap, "%.*s for %s%s", (int)(paren - why), why, file, paren);
+}
+
 static const char *pins_kind(const pins *p)
 {
     return p->sha256[0] && p->md5[0] ? "sha256+md5" : p->sha256[0] ? "sha256" : "md5";
@@ -1171,9 +1181,9 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
     char path[PATH_MAX_], part[PATH_MAX_ + 8], url[PATH_MAX_ + 300], label_s[600];
     char sha[ML_SHA256_HEX], md5[ML_MD5_HEX], why[200], reasons[REASONS_MAX] = "";
     int64_t size;
-    const char *label;
+    const char *label, *last_url = "";
     const pins *p;
-    int off = offline(), mismatches = 0, tried = 0, rc;
+    int off = offline(), mismatches = 0, tried = 0, notfound = 0, rc;
     marker mk;
 
     if (cached_ok(m, i, dir, 1))
@@ -1219,6 +1229,7 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
         if ((rc = ml_fetch_url(url, part, &o, NULL, &e))) {
             if (rc == ML_ERR_IO) /* our disk, not the mirror: stop here */
                 return ml_error(err, rc, "%s: %s", label_s, e.msg);
+            notfound += rc == ML_ERR_NOT_FOUND;
             add_reason(reasons, sizeof reasons, "%s: %s%s%s%s", mm->url, e.msg,
                        mm->hint && is_file ? " (" : "", mm->hint && is_file ? mm->hint : "",
                        mm->hint && is_file ? ")" : "");
@@ -1229,6 +1240,7 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
         if (!pins_match(p, size, sha, md5, why, sizeof why)) {
             ml_fetch_discard(part);
             mismatches++;
+            last_url = mm->url;
             add_reason(reasons, sizeof reasons, "%s: %s", mm->url, why);
             if (progress)
                 fprintf(stderr, "%s: %s from %s; deleted the partial file\n", label_s, why,
@@ -1251,11 +1263,15 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
                         " file:// mirrors [%s]; put a verified copy there, or unset "
                         "MODLAB_OFFLINE and run 'modlab data fetch %s'",
                         label_s, path, reasons, m->name);
-    if (mismatches == 1 && tried == 1)
+    if (mismatches == 1 && tried == 1) {
+        char msg[300];
+        why_for(why, f->name, msg, sizeof msg);
         return ml_error(err, ML_ERR_CHECKSUM,
-                        "%s: %s for %s [%s]; deleted the partial file, retry or check "
-                        "MODLAB_MIRROR", m->name, strstr(reasons, ": ") + 2, f->name, reasons);
-    return ml_error(err, mismatches ? ML_ERR_CHECKSUM : ML_ERR_NETWORK,
+                        "%s: %s from %s; deleted the partial file, retry or check "
+                        "MODLAB_MIRROR", m->name, msg, last_url);
+    }
+    return ml_error(err, mismatches ? ML_ERR_CHECKSUM
+                         : notfound == tried && tried ? ML_ERR_NOT_FOUND : ML_ERR_NETWORK,
                     "%s: could not fetch %s from %d mirror%s [%s]%s; retry, set MODLAB_MIRROR "
                     "to a mirror that has it, or put a verified copy at %s",
                     m->name, f->name, tried, tried == 1 ? "" : "s", reasons,
@@ -1335,9 +1351,12 @@ int ml_manifest_verify_file(ml_manifest *m, size_t i, char *how, size_t cap, ml_
     if (!p) {
         marker_path(dir, f->name, mpath, sizeof mpath);
         unlink(mpath);
-        pins_match(&f->pin, size, sha, md5, why, sizeof why);
-        return ml_error(err, ML_ERR_CHECKSUM, "%s: %s for %s (%s); 'modlab data fetch %s' "
-                        "fetches it again", m->name, why, f->name, path, m->name);
+        char msg[300];
+        const pins *q = have_marker ? pins_by_label(m, i, mk.pinned_by) : NULL;
+        pins_match(q ? q : &f->pin, size, sha, md5, why, sizeof why);
+        why_for(why, f->name, msg, sizeof msg);
+        return ml_error(err, ML_ERR_CHECKSUM, "%s: %s in %s; 'modlab data fetch %s' "
+                        "fetches it again", m->name, msg, path, m->name);
     }
     for (size_t k = 0; k < f->nmembers; k++) {
         char mp[PATH_MAX_ + 300], ms[ML_SHA256_HEX], mm[ML_MD5_HEX];
