@@ -133,6 +133,19 @@ static int cmd_verify(const char *name)
         fprintf(stderr, "modlab data verify: %s\n", err.msg);
         return EXIT_FAIL;
     }
+    size_t present = 0;
+    for (size_t i = 0; i < ml_manifest_nfiles(m); i++) {
+        int s = ml_manifest_file_state(m, i);
+        present += s == ML_CACHE_VERIFIED || s == ML_CACHE_UNVERIFIED;
+    }
+    if (present == 0) {
+        char dir[4096] = "the cache";
+        ml_manifest_cache_dir(m, dir, sizeof dir, NULL);
+        fprintf(stderr, "modlab data verify: %s is not in %s; run 'modlab data fetch %s'\n",
+                ml_manifest_name(m), dir, ml_manifest_name(m));
+        ml_manifest_free(m);
+        return EXIT_FAIL;
+    }
     for (size_t i = 0; i < ml_manifest_nfiles(m); i++) {
         char how[200] = "";
         if (ml_manifest_verify_file(m, i, how, sizeof how, &err)) {

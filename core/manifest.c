@@ -192,8 +192,31 @@ int ml_data_dir(char *buf, size_t cap, ml_err *err)
     return 0;
 }
 
+typedef struct dirs_seen {
+    dev_t dev[16];
+    ino_t ino[16];
+    int n;
+} dirs_seen;
+
+/* 1 when `dir` is a directory not visited yet (the same directory can come twice). */
+static int new_dir(dirs_seen *s, const char *dir)
+{
+    struct stat st;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+        return 0;
+    for (int i = 0; i < s->n; i++)
+        if (s->dev[i] == st.st_dev && s->ino[i] == st.st_ino)
+            return 0;
+    if (s->n < 16) {
+        s->dev[s->n] = st.st_dev;
+        s->ino[s->n++] = st.st_ino;
+    }
+    return 1;
+}
+
 int ml_manifest_dirs(int (*fn)(const char *dir, void *user), void *user)
 {
+    dirs_seen seen = {.n = 0};
     const char *env = getenv("MODLAB_MANIFEST_PATH");
     const char *fixed[] = {
 #ifdef ML_SRC_MANIFESTDIR
@@ -201,14 +224,13 @@ int ml_manifest_dirs(int (*fn)(const char *dir, void *user), void *user)
 #endif
         ML_MANIFESTDIR};
     char dir[PATH_MAX_];
-    struct stat st;
     int rc;
     for (const char *p = env; p && *p;) {
         size_t n = strcspn(p, ":");
         if (n > 0 && n < sizeof dir) {
             memcpy(dir, p, n);
             dir[n] = '\0';
-            if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (rc = fn(dir, user)))
+            if (new_dir(&seen, dir) && (rc = fn(dir, user)))
                 return rc;
         }
         p += n;
@@ -216,7 +238,7 @@ int ml_manifest_dirs(int (*fn)(const char *dir, void *user), void *user)
             p++;
     }
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        if (stat(fixed[i], &st) == 0 && S_ISDIR(st.st_mode) && (rc = fn(fixed[i], user)))
+        if (new_dir(&seen, fixed[i]) && (rc = fn(fixed[i], user)))
             return rc;
     return 0;
 }
@@ -1218,10 +1240,8 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
         ml_fetch_opts o = {.label = label_s, .progress = progress, .allow_network = !off};
         ml_err e = {0};
         int is_file = !strncmp(mm->url, "file://", 7);
-        if (off && !is_file) {
-            add_reason(reasons, sizeof reasons, "%s: skipped", mm->url);
-            continue;
-        }
+        if (off && !is_file)
+            continue; /* not worth a word in the message: the offline error says it */
         tried++;
         p = pins_for(m, i, (long)k, &label);
         o.expect_size = p->size;
@@ -1260,9 +1280,10 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
     if (off)
         return ml_error(err, ML_ERR_NOT_FOUND,
                         "%s is not in the cache (expected at %s) and MODLAB_OFFLINE=1 allows only"
-                        " file:// mirrors [%s]; put a verified copy there, or unset "
+                        " file:// mirrors %s%s%s; put a verified copy there, or unset "
                         "MODLAB_OFFLINE and run 'modlab data fetch %s'",
-                        label_s, path, reasons, m->name);
+                        label_s, path, tried ? "[" : "(the manifest has none)",
+                        tried ? reasons : "", tried ? "]" : "", m->name);
     if (mismatches == 1 && tried == 1) {
         char msg[300];
         why_for(why, f->name, msg, sizeof msg);
