@@ -1210,7 +1210,8 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
 
     if (cached_ok(m, i, dir, 1))
         return 0;
-    snprintf(path, sizeof path, "%s/%s", dir, f->name);
+    if (snprintf(path, sizeof path, "%s/%s", dir, f->name) >= (int)sizeof path)
+        return ml_error(err, ML_ERR_INVALID, "%s: the cache path is too long", m->name);
     snprintf(part, sizeof part, "%s.part", path);
     snprintf(label_s, sizeof label_s, "%s: %s", m->name, f->name);
     /* Present but not (or no longer) recorded as verified: hash it once. */

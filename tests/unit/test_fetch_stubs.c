@@ -33,7 +33,8 @@ int ml_error_prefix(ml_err *err, const char *fmt, ...)
     vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", pre, old);
+    if (snprintf(err->msg, sizeof err->msg, "%s: %s", pre, old) >= (int)sizeof err->msg)
+        err->msg[sizeof err->msg - 1] = '\0';
     return err->code;
 }
 
@@ -70,6 +71,7 @@ void ml_opts_free(ml_opts *opts) { free(opts); }
 
 int ml_opts_set(ml_opts *opts, const char *key, int type, const char *text, ml_err *err)
 {
+    (void)err;
     size_t n = strlen(opts->json);
     const char *q = type == ML_OPT_STRING ? "\"" : "";
     snprintf(opts->json + n - 1, sizeof opts->json - n + 1, "%s\"%s\":%s%s%s}",
