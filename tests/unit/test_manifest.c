@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -177,6 +179,25 @@ static void test_http_mirrors(int port)
     }
     ok(ml_manifest_split_opts(m, "nope", &err) == NULL, "unknown split");
     like(err.msg, "no split 'nope' (splits: train)", "unknown split message");
+
+    /* Same size and mtime, other bytes: the cheap start-up check trusts the marker (it does
+     * not re-hash), and verify re-hashes and notices. */
+    {
+        char *p = (char *)cache_file("loop", "b.bin");
+        struct stat st0;
+        stat(p, &st0);
+        FILE *f = fopen(p, "r+b");
+        fputc('Z', f);
+        fclose(f);
+        struct timespec ts[2] = {st0.st_atim, st0.st_mtim};
+        utimensat(AT_FDCWD, p, ts, 0);
+    }
+    is_int(ml_manifest_file_state(m, 1), ML_CACHE_VERIFIED, "start-up check does not re-hash");
+    is_int(ml_manifest_verify(m, &err), ML_ERR_CHECKSUM, "verify re-hashes and notices");
+    like(err.msg, "loop: md5 mismatch for b.bin (got ", "verify names the file");
+    ok(!exists("%s/loop/b.bin.verified", cache), "verify drops the marker of a bad file");
+    is_int(ml_manifest_fetch(m, 0, &err), 0, "fetch repairs it");
+    ok(same_as_generated(cache_file("loop", "b.bin"), "/m2/b.bin", 150000), "b.bin right again");
 
     /* Corrupt the cached copy (same size): the marker no longer matches its mtime. */
     {
