@@ -248,7 +248,7 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
     x.o = o;
     x.curl = curl;
     x.tty = o->progress && isatty(2);
-    if (o->progress && !x.tty)
+    if (o->progress && !x.tty && !is_file)
         fprintf(stderr, "%s: fetching %s\n", o->label, url);
 
     for (;;) {

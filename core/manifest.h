@@ -1,6 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /* Dataset manifests (internal side): files, cache state, manifest search path. The public
- * functions (ml_manifest_*) are declared in modlab.h. */
+ * functions (ml_manifest_*) are declared in modlab.h.
+ *
+ * The manifest format (datasets/NAME.yaml; unknown keys are errors, so typos show):
+ *   name: fashion-mnist          a-z 0-9 - _ . (the cache directory's name)
+ *   format: idx                  the dataset plugin that reads the files
+ *   description, licence (or license), homepage, citation: free text
+ *   urls:                        base URLs, tried in this order (MODLAB_MIRROR goes first)
+ *     - https://example.org/d/   plain: its bytes are checked against the files' pins
+ *     - url: file:///usr/share/datasets/d/
+ *       hint: apt-get install d  shown when this mirror fails
+ *       files:                   this mirror repackages: its own pins for these files
+ *         a.gz: {size: 123, sha256: ...}
+ *   files:                       each with md5 and/or sha256 (one is required), size optional
+ *     - {name: a.gz, size: 125, md5: ...}
+ *     - name: b.tar.gz           an archive: only these members are extracted
+ *       md5: ...
+ *       extract: [dir/x.bin, {name: dir/y.bin, size: 10, sha256: ...}]
+ *   splits:                      split -> role -> file or member (a list joins with ':')
+ *     train: {images: a.gz, labels: ...}
+ *   options: {key: value}        passed to the dataset plugin, typed by YAML 1.2
+ *
+ * The cache (MODLAB_DATA_DIR/NAME/) holds each file, a NAME.verified marker (JSON: size,
+ * mtime, sha256, md5, whose pins verified it and where it came from; written atomically),
+ * extracted members, and while fetching FILE.part (+ FILE.part.src, its URL) and .lock. */
 #ifndef MODLAB_CORE_MANIFEST_H
 #define MODLAB_CORE_MANIFEST_H
 

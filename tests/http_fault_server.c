@@ -143,7 +143,7 @@ static void serve_one(int fd, const hfs_rule *rules, int nrules, int *counts, in
     }
     int64_t size = rule->size, from = 0;
     long long rfrom;
-    int honour = !strcmp(act, "ok") || !strncmp(act, "reset:", 6);
+    int honour = !strcmp(act, "ok") || !strncmp(act, "reset:", 6) || !strncmp(act, "stall:", 6);
     if (honour && sscanf(range, "bytes=%lld-", &rfrom) == 1) {
         if (rfrom >= size) {
             char cr[64];
@@ -174,6 +174,12 @@ static void serve_one(int fd, const hfs_rule *rules, int nrules, int *counts, in
         send_body(fd, path, from, from + cut < size ? from + cut : size, 0);
         usleep(50000);  /* let the bytes leave before the reset */
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        return;
+    }
+    if (!strncmp(act, "stall:", 6)) {
+        int64_t cut = atoll(act + 6);
+        send_body(fd, path, from, from + cut < size ? from + cut : size, 0);
+        sleep(3); /* then close: the client's low-speed limit fires first */
         return;
     }
     send_body(fd, path, from, size, !strcmp(act, "wrong"));

@@ -50,6 +50,7 @@ int main(void)
         {"/err.bin", 10, "500"},
         {"/moved.bin", 10, "redirect:/ok.bin"},
         {"/resetonly.bin", BIG, "reset:1000,reset:1000,reset:1000,reset:1000"},
+        {"/stall.bin", BIG, "stall:20000,ok"},
     };
     char url[700], part[512], log[8192];
     ml_fetch_opts o = {.label = "test", .allow_network = 1, .expect_size = -1};
@@ -133,6 +134,17 @@ int main(void)
     hfs_log(&s, log, sizeof log);
     ok(!strstr(log, "/ok.bin range=bytes"), "no range asked for the foreign .part");
     ml_fetch_discard(part);
+
+    {
+        ml_fetch_opts o1 = o;
+        o1.low_speed_time = 1;
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/stall.bin", s.port);
+        is_int(ml_fetch_url(url, part, &o1, &r, &err), 0, "a stalled transfer times out...");
+        is_int(r.attempts, 2, "... and is resumed");
+        is_int(r.resumed_from, 20000, "from where it stalled");
+        ok(same_as_generated(part, "/stall.bin", BIG), "stalled-then-resumed bytes are right");
+        ml_fetch_discard(part);
+    }
 
     snprintf(url, sizeof url, "http://127.0.0.1:%d/gone.bin", s.port);
     is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_NOT_FOUND, "404 is not-found");
