@@ -110,8 +110,8 @@ static int safe_rel(const char *s, int slash)
         if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
             return 0;
         for (size_t i = 0; i < n; i++)
-            if ((unsigned char)p[i] < 0x20 || p[i] == '\\' || p[i] == ':')
-                return 0;
+            if (!isalnum((unsigned char)p[i]) && !strchr("._+-", p[i]))
+                return 0; /* also keeps names safe to append to a URL */
         p += n;
         if (*p == '/') {
             if (!slash)
@@ -343,7 +343,8 @@ static int parse_files(ml_manifest *m, const ml_yt_doc *d, const ml_yt_node *seq
                        : rc;
         if (!safe_rel(name, 0))
             return ml_yt_error(d, ml_yt_get(fn, "name"), err, ML_ERR_FORMAT,
-                               "file name '%s' must be a plain file name", name);
+                               "file name '%s' must be a plain file name (A-Z a-z 0-9 . _ + -)",
+                               name);
         for (size_t j = 0; j < i; j++)
             if (!strcmp(m->files[j].name, name))
                 return ml_yt_error(d, fn, err, ML_ERR_FORMAT, "file '%s' listed twice", name);
@@ -374,7 +375,8 @@ static int parse_files(ml_manifest *m, const ml_yt_doc *d, const ml_yt_node *seq
             }
             if (!safe_rel(mname, 1))
                 return ml_yt_error(d, mn, err, ML_ERR_FORMAT,
-                                   "extract member '%s' must be a relative path without '..'",
+                                   "extract member '%s' must be a relative path without '..' "
+                                   "(A-Z a-z 0-9 . _ + - /)",
                                    mname);
             if (!(mem->name = dupn(mname, err)))
                 return ML_ERR_NOMEM;
@@ -576,6 +578,12 @@ static int parse(ml_manifest *m, const ml_yt_doc *d, ml_err *err)
     if ((rc = ml_yt_expect(d, root, ML_YT_MAP, "a manifest", err)) ||
         (rc = check_keys(d, root, "a manifest", keys, err)))
         return rc;
+    static const char *const required[] = {"name", "format", "urls", "files"};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        if (!ml_yt_get(root, required[i]))
+            return ml_yt_error(d, root, err, ML_ERR_FORMAT,
+                               "the manifest has no '%s' (needed: name, format, urls, files)",
+                               required[i]);
     if ((rc = ml_yt_str(d, ml_yt_get(root, "name"), "name", &s, err)))
         return rc;
     for (const char *p = s; *p; p++)
@@ -1218,12 +1226,7 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
     if (file_size(path) >= 0) {
         if ((rc = ml_hash_file(path, sha, md5, &size, err)))
             return rc;
-        long k0 = -1;
-        if (marker_read(dir, f->name, &mk) == 0) /* prefer the recorded origin's pins */
-            for (size_t k = 0; k < m->nmirrors; k++)
-                if (!strcmp(m->mirrors[k].url, mk.pinned_by))
-                    k0 = (long)k;
-        for (long k = k0; k < (long)m->nmirrors; k++) {
+        for (long k = -1; k < (long)m->nmirrors; k++) {
             p = pins_for(m, i, k, &label);
             if (pins_match(p, size, sha, md5, why, sizeof why)) {
                 if ((rc = marker_write(dir, f->name, sha, md5, label, "cache", 0, err)))

@@ -462,7 +462,7 @@ static void test_bad_manifests(void)
     snprintf(t, sizeof t, "name: x\nformat: idx\nurls: [http://h/]\nfiles:\n"
                           "  - {name: a, size: big, md5: %s}\n", md5);
     bad("b2", t, ":5:21: size must be an integer, not a string 'big'", "wrong type");
-    bad("b3", "name: x\nformat: idx\nurls: [http://h/]\n", ": files is missing", "missing files");
+    bad("b3", "name: x\nformat: idx\nurls: [http://h/]\n", ":1:1: the manifest has no 'files'", "missing files");
     snprintf(t, sizeof t, "name: x\nformat: idx\nurl: [http://h/]\nfiles:\n"
                           "  - {name: a, md5: %s}\n", md5);
     bad("b4", t, ":3:1: unknown key 'url' in a manifest", "unknown key (a typo)");
@@ -481,7 +481,10 @@ static void test_bad_manifests(void)
     bad("b9", t, ":7:19: split train, role images: 'b' is not a file", "unknown split file");
     snprintf(t, sizeof t, "format: idx\nurls: [http://h/]\nfiles:\n  - {name: a, md5: %s}\n",
              md5);
-    bad("b10", t, ": name is missing", "missing name");
+    bad("b10", t, ":1:1: the manifest has no 'name'", "missing name");
+    snprintf(t, sizeof t, "name: x\nformat: idx\nurls: [http://h/]\nfiles:\n"
+                          "  - {name: 'a b?', md5: %s}\n", md5);
+    bad("b15", t, ":5:12: file name 'a b?' must be a plain file name", "URL-unsafe file name");
     snprintf(t, sizeof t, "name: x\nformat: idx\nurls: [http://h/]\nfiles:\n"
                           "  - {name: /etc/a, md5: %s}\n", md5);
     bad("b11", t, ":5:12: file name '/etc/a' must be a plain file name", "absolute file name");
