@@ -506,6 +506,37 @@ static void test_bad_manifests(void)
     unsetenv("MODLAB_MANIFEST_PATH");
 }
 
+/* Every allocation of loading, fetching (from the cache) and binding a split fails in turn:
+ * each time a clean error, no crash, nothing leaked. */
+static void test_alloc_failures(void)
+{
+    int64_t base = ml_mem_live_blocks();
+    int load_ok = 0, fetch_ok = 0, bad_code = 0, n;
+    ml_err err = {0};
+    for (n = 1; n < 2000 && !(load_ok && fetch_ok); n++) {
+        ml_mem_fail_at(n);
+        ml_manifest *m = ml_manifest_load("loop", &err);
+        if (!m) {
+            bad_code += err.code != ML_ERR_NOMEM;
+            if (err.code != ML_ERR_NOMEM)
+                tap_diag("n=%d load: %s", n, err.msg);
+            continue;
+        }
+        load_ok = 1;
+        ml_opts *o = ml_manifest_split_opts(m, "train", &err);
+        if (o)
+            fetch_ok = 1;
+        else if (err.code != ML_ERR_NOMEM)
+            bad_code++, tap_diag("n=%d split: %s", n, err.msg);
+        ml_opts_free(o);
+        ml_manifest_free(m);
+    }
+    ml_mem_fail_at(0);
+    ok(load_ok && fetch_ok, "load and split options succeed once allocations do (n=%d)", n);
+    is_int(bad_code, 0, "every failed allocation is reported as out of memory");
+    is_int(ml_mem_live_blocks(), base, "nothing leaked on any failure path");
+}
+
 int main(void)
 {
     hfs_rule rules[] = {
@@ -530,6 +561,9 @@ int main(void)
     hfs_stop(&server);
     test_tar();
     test_bad_manifests();
+    setenv("MODLAB_MANIFEST_PATH", tmp, 1);
+    test_alloc_failures();
+    unsetenv("MODLAB_MANIFEST_PATH");
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0)
