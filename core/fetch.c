@@ -103,8 +103,8 @@ static void draw(xfer *x, int64_t now, int64_t total, int final)
     ml_fetch_fmt_bytes(rate, r, sizeof r);
     if (total > 0)
         fprintf(stderr, "\r%s: %s / %s (%3.0f%%) %s/s   ", x->o->label, a,
-                ml_fetch_fmt_bytes((double)total, b, sizeof b), 100.0 * (double)now / (double)total,
-                r);
+                ml_fetch_fmt_bytes((double)total, b, sizeof b),
+                100.0 * (double)now / (double)total, r);
     else
         fprintf(stderr, "\r%s: %s %s/s   ", x->o->label, a, r);
     if (final)

@@ -881,8 +881,8 @@ static int marker_write(const char *dir, const char *name, const char *sha, cons
     snprintf(text, sizeof text, "{\"file\":");
     json_str(text, sizeof text, name);
     snprintf(text + strlen(text), sizeof text - strlen(text),
-             ",\"size\":%lld,\"mtime_s\":%lld,\"mtime_ns\":%lld,\"sha256\":\"%s\",\"md5\":\"%s\","
-             "\"pinned_by\":",
+             ",\"size\":%lld,\"mtime_s\":%lld,\"mtime_ns\":%lld,"
+             "\"sha256\":\"%s\",\"md5\":\"%s\",\"pinned_by\":",
              (long long)st.st_size, (long long)st.st_mtim.tv_sec,
              (long long)st.st_mtim.tv_nsec, sha, md5);
     json_str(text, sizeof text, pinned_by);
@@ -1114,7 +1114,7 @@ static int extract(const ml_manifest *m, const mf_file *f, const char *dir, ml_e
         }
         int64_t padded = (size + 511) / 512 * 512;
         if (h[156] == 'L') { /* GNU long name for the next entry */
-            int64_t take = size < (int64_t)sizeof longname - 1 ? size : (int64_t)sizeof longname - 1;
+            int64_t cap = (int64_t)sizeof longname - 1, take = size < cap ? size : cap;
             if (gzread(gz, longname, (unsigned)take) != take || gz_skip(gz, padded - take)) {
                 rc = ml_error(err, ML_ERR_FORMAT, "%s: truncated long name", arch);
                 goto fail;
@@ -1283,8 +1283,8 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
     }
     if (off)
         return ml_error(err, ML_ERR_NOT_FOUND,
-                        "%s is not in the cache (expected at %s) and MODLAB_OFFLINE=1 allows only"
-                        " file:// mirrors %s%s%s; put a verified copy there, or unset "
+                        "%s is not in the cache (expected at %s) and MODLAB_OFFLINE=1 allows "
+                        "only file:// mirrors %s%s%s; put a verified copy there, or unset "
                         "MODLAB_OFFLINE and run 'modlab data fetch %s'",
                         label_s, path, tried ? "[" : "(the manifest has none)",
                         tried ? reasons : "", tried ? "]" : "", m->name);

@@ -84,7 +84,8 @@ int main(void)
     is_int(r.http_code, 206, "the second answer was 206");
     ok(same_as_generated(part, "/reset.bin", BIG), "resumed file is right");
     hfs_log(&s, log, sizeof log);
-    like(log, "GET /reset.bin range=bytes=100000- -> ok", "the second request asked for a range");
+    like(log, "GET /reset.bin range=bytes=100000- -> ok",
+         "the second request asked for a range");
     ml_fetch_discard(part);
 
     {

@@ -197,7 +197,8 @@ static void test_http_mirrors(int port)
     like(err.msg, "loop: md5 mismatch for b.bin (got ", "verify names the file");
     ok(!exists("%s/loop/b.bin.verified", cache), "verify drops the marker of a bad file");
     is_int(ml_manifest_fetch(m, 0, &err), 0, "fetch repairs it");
-    ok(same_as_generated(cache_file("loop", "b.bin"), "/m2/b.bin", 150000), "b.bin right again");
+    ok(same_as_generated(cache_file("loop", "b.bin"), "/m2/b.bin", 150000),
+       "b.bin right again");
 
     /* Corrupt the cached copy (same size): the marker no longer matches its mtime. */
     {
@@ -211,7 +212,8 @@ static void test_http_mirrors(int port)
     is_int(ml_manifest_verify(m, &err), ML_ERR_CHECKSUM, "verify finds the corruption");
     like(err.msg, "loop: sha256 mismatch for a.bin", "verify message");
     is_int(ml_manifest_fetch(m, 0, &err), 0, "fetch replaces the corrupt copy");
-    ok(same_as_generated(cache_file("loop", "a.bin"), "/m2/a.bin", 200000), "a.bin right again");
+    ok(same_as_generated(cache_file("loop", "a.bin"), "/m2/a.bin", 200000),
+       "a.bin right again");
     ml_manifest_free(m);
 }
 
@@ -335,7 +337,8 @@ static void test_file_mirror_pins(int port)
     m = ml_manifest_load(path, &err);
     is_int(ml_manifest_fetch(m, 0, &err), ML_ERR_CHECKSUM,
            "official pins reject the repackaged bytes");
-    like(err.msg, "size mismatch for a.bin (got 199000 bytes, want 200000)", "the size is checked first");
+    like(err.msg, "size mismatch for a.bin (got 199000 bytes, want 200000)",
+         "the size is checked first");
     ml_manifest_free(m);
 
     /* Missing local file: the next mirror is used, and the failure carries the hint. */
@@ -462,7 +465,8 @@ static void test_bad_manifests(void)
     snprintf(t, sizeof t, "name: x\nformat: idx\nurls: [http://h/]\nfiles:\n"
                           "  - {name: a, size: big, md5: %s}\n", md5);
     bad("b2", t, ":5:21: size must be an integer, not a string 'big'", "wrong type");
-    bad("b3", "name: x\nformat: idx\nurls: [http://h/]\n", ":1:1: the manifest has no 'files'", "missing files");
+    bad("b3", "name: x\nformat: idx\nurls: [http://h/]\n", ":1:1: the manifest has no 'files'",
+        "missing files");
     snprintf(t, sizeof t, "name: x\nformat: idx\nurl: [http://h/]\nfiles:\n"
                           "  - {name: a, md5: %s}\n", md5);
     bad("b4", t, ":3:1: unknown key 'url' in a manifest", "unknown key (a typo)");
@@ -475,7 +479,8 @@ static void test_bad_manifests(void)
     bad("b7", t, ":3:8: url 'ftp://h/' must start with", "bad URL scheme");
     snprintf(t, sizeof t, "name: x\nformat: idx\nurls: [http://h/]\nfiles:\n"
                           "  - {name: a.tar.gz, md5: %s, extract: [../etc/passwd]}\n", md5);
-    bad("b8", t, ":5:71: extract member '../etc/passwd' must be a relative path", "'..' member");
+    bad("b8", t, ":5:71: extract member '../etc/passwd' must be a relative path",
+        "'..' member");
     snprintf(t, sizeof t, "name: x\nformat: idx\nurls: [http://h/]\nfiles:\n"
                           "  - {name: a, md5: %s}\nsplits:\n  train: {images: b}\n", md5);
     bad("b9", t, ":7:19: split train, role images: 'b' is not a file", "unknown split file");

@@ -124,7 +124,8 @@ int main(void)
            "verify: exit 0");
     like(out, "train-images-idx3-ubyte.gz       ok (sha256 pinned for its mirror)",
          "verify says which pins verified it");
-    is_int(run(3, (const char *[]){"data", "fetch", "fashion-mnist", NULL}), 0, "fetch: exit 0");
+    is_int(run(3, (const char *[]){"data", "fetch", "fashion-mnist", NULL}), 0,
+           "fetch: exit 0");
     like(out, "fashion-mnist: 4 files verified in", "fetch output");
 
     char cmd[700];
