@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,14 +58,20 @@ const char *ml_fetch_fmt_bytes(double b, char *buf, size_t cap)
     return buf;
 }
 
+static CURLcode init_rc;
+
+static void init_once(void)
+{
+    init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 static int global_init(ml_err *err)
 {
-    static int done;
-    if (done)
-        return 0;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return ml_error(err, ML_ERR_NETWORK, "libcurl failed to initialise");
-    done = 1;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_once);
+    if (init_rc != CURLE_OK)
+        return ml_error(err, ML_ERR_NETWORK, "libcurl failed to initialise: %s",
+                        curl_easy_strerror(init_rc));
     return 0;
 }
 

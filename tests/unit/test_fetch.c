@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,6 +53,7 @@ int main(void)
         {"/moved.bin", 10, "redirect:/ok.bin"},
         {"/resetonly.bin", BIG, "reset:1000,reset:1000,reset:1000,reset:1000"},
         {"/stall.bin", BIG, "stall:20000,ok"},
+        {"/loop.bin", 10, "redirect:/loop.bin"},
     };
     char url[700], part[512], log[8192];
     ml_fetch_opts o = {.label = "test", .allow_network = 1, .expect_size = -1};
@@ -157,6 +160,26 @@ int main(void)
     is_int(ml_fetch_url(url, part, &o, &r, &err), 0, "redirect followed");
     ok(same_as_generated(part, "/ok.bin", BIG), "redirected bytes are right");
     ml_fetch_discard(part);
+
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/loop.bin", s.port);
+    is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_NETWORK, "a redirect loop stops");
+    like(err.msg, "redirects", "redirect cap message");
+    ml_fetch_discard(part);
+
+    /* A full disk (here: a file size limit) is our problem, reported with the path. */
+    {
+        struct rlimit old, lim;
+        getrlimit(RLIMIT_FSIZE, &old);
+        lim = old;
+        lim.rlim_cur = 100000;
+        signal(SIGXFSZ, SIG_IGN);
+        setrlimit(RLIMIT_FSIZE, &lim);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/ok.bin", s.port);
+        is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_IO, "write failure is an I/O error");
+        like(err.msg, part, "it names the file");
+        setrlimit(RLIMIT_FSIZE, &old);
+        ml_fetch_discard(part);
+    }
 
     o.allow_network = 0;
     is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_UNSUPPORTED, "offline refuses http");
