@@ -178,8 +178,9 @@ static void serve_one(int fd, const hfs_rule *rules, int nrules, int *counts, in
     }
     if (!strncmp(act, "stall:", 6)) {
         int64_t cut = atoll(act + 6);
+        const char *secs = strchr(act + 6, ':');
         send_body(fd, path, from, from + cut < size ? from + cut : size, 0);
-        sleep(3); /* then close: the client's low-speed limit fires first */
+        sleep(secs ? (unsigned)atoi(secs + 1) : 3); /* silence, then close */
         return;
     }
     send_body(fd, path, from, size, !strcmp(act, "wrong"));

@@ -13,7 +13,8 @@
  *   norange     serve everything with 200 even when a Range was asked for
  *   404, 500    that status
  *   reset:N     headers for the whole body, N body bytes, then a TCP reset
- *   stall:N     headers for the whole body, N body bytes, then 3 s of silence and a close
+ *   stall:N[:S] headers for the whole body, N body bytes, then S (3) seconds of silence and
+ *               a close
  *   wrong       200 with the right length and wrong bytes
  *   redirect:P  302 to path P */
 typedef struct hfs_rule {

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fetch.h"
@@ -52,7 +53,8 @@ int main(void)
         {"/err.bin", 10, "500"},
         {"/moved.bin", 10, "redirect:/ok.bin"},
         {"/resetonly.bin", BIG, "reset:1000,reset:1000,reset:1000,reset:1000"},
-        {"/stall.bin", BIG, "stall:20000,ok"},
+        {"/stall.bin", BIG, "stall:20000:1,ok"},
+        {"/silent.bin", BIG, "stall:0:4"},
         {"/loop.bin", 10, "redirect:/loop.bin"},
     };
     char url[700], part[512], log[8192];
@@ -143,10 +145,17 @@ int main(void)
         ml_fetch_opts o1 = o;
         o1.low_speed_time = 1;
         snprintf(url, sizeof url, "http://127.0.0.1:%d/stall.bin", s.port);
-        is_int(ml_fetch_url(url, part, &o1, &r, &err), 0, "a stalled transfer times out...");
-        is_int(r.attempts, 2, "... and is resumed");
-        is_int(r.resumed_from, 20000, "from where it stalled");
+        is_int(ml_fetch_url(url, part, &o1, &r, &err), 0, "a transfer cut short after a stall");
+        is_int(r.attempts, 2, "is resumed");
+        is_int(r.resumed_from, 20000, "from where it stopped");
         ok(same_as_generated(part, "/stall.bin", BIG), "stalled-then-resumed bytes are right");
+        ml_fetch_discard(part);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/silent.bin", s.port);
+        double t0 = (double)time(NULL);
+        is_int(ml_fetch_url(url, part, &o1, &r, &err), ML_ERR_NETWORK,
+               "a silent server trips the low-speed limit");
+        like(err.msg, "slow", "the reason says so");
+        ok((double)time(NULL) - t0 < 4, "before the server gives up");
         ml_fetch_discard(part);
     }
 
