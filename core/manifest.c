@@ -1297,10 +1297,10 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
     }
     return ml_error(err, mismatches ? ML_ERR_CHECKSUM
                          : notfound == tried && tried ? ML_ERR_NOT_FOUND : ML_ERR_NETWORK,
-                    "%s: could not fetch %s from %d mirror%s [%s]%s; retry, set MODLAB_MIRROR "
-                    "to a mirror that has it, or put a verified copy at %s",
-                    m->name, f->name, tried, tried == 1 ? "" : "s", reasons,
-                    mismatches ? " (deleted the partial files)" : "", path);
+                    "%s: could not fetch %s from %d mirror%s%s; retry, set MODLAB_MIRROR "
+                    "to a mirror that has it, or put a verified copy at %s [%s]",
+                    m->name, f->name, tried, tried == 1 ? "" : "s",
+                    mismatches ? " (deleted the partial files)" : "", path, reasons);
 }
 
 /* An exclusive lock on the dataset's cache directory while fetching or verifying. */
