@@ -7,6 +7,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -215,6 +216,49 @@ static void test_http_mirrors(int port)
     ok(same_as_generated(cache_file("loop", "a.bin"), "/m2/a.bin", 200000),
        "a.bin right again");
     ml_manifest_free(m);
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+/* Two processes fetch the same dataset at once: the cache lock makes one wait, then find
+ * the file verified; only one download happens. */
+static void test_concurrent(int port)
+{
+    char sa[ML_SHA256_HEX], ma[ML_MD5_HEX], log[8192];
+    const char *path;
+    pid_t pid[2];
+    int okc = 0;
+    gen_digest("/m2/a.bin", 200000, sa, ma);
+    path = write_manifest("conc", "name: conc\nformat: idx\nurls: [http://127.0.0.1:%d/m2/]\n"
+                                  "files:\n  - {name: a.bin, sha256: %s}\n", port, sa);
+    hfs_log_read(log, sizeof log);
+    int before = count(log, "GET /m2/a.bin");
+    fflush(stdout);
+    for (int k = 0; k < 2; k++) {
+        pid[k] = fork();
+        if (pid[k] == 0) {
+            ml_err e = {0};
+            ml_manifest *m = ml_manifest_load(path, &e);
+            int rc = m ? ml_manifest_fetch(m, 0, &e) : 1;
+            ml_manifest_free(m);
+            _exit(rc ? 1 : 0);
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        int st = 0;
+        waitpid(pid[k], &st, 0);
+        okc += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    }
+    is_int(okc, 2, "two concurrent fetches both succeed");
+    ok(same_as_generated(cache_file("conc", "a.bin"), "/m2/a.bin", 200000), "the file is right");
+    hfs_log_read(log, sizeof log);
+    is_int(count(log, "GET /m2/a.bin") - before, 1, "and it was downloaded once");
 }
 
 static void test_mismatch(int port)
@@ -561,6 +605,7 @@ int main(void)
         return done_testing();
     test_http_mirrors(server.port);
     test_mismatch(server.port);
+    test_concurrent(server.port);
     test_env_mirror_and_offline(server.port);
     test_file_mirror_pins(server.port);
     hfs_stop(&server);
