@@ -1214,7 +1214,6 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
     const char *label, *last_url = "";
     const pins *p;
     int off = offline(), mismatches = 0, tried = 0, notfound = 0, rc;
-    marker mk;
 
     if (cached_ok(m, i, dir, 1))
         return 0;
