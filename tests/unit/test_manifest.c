@@ -37,6 +37,7 @@ static const char *cache_file(const char *ds, const char *name)
     return p[k];
 }
 
+static int exists(const char *fmt, ...) ML_PRINTF(1, 2);
 static int exists(const char *fmt, ...)
 {
     char p[1200];
@@ -79,6 +80,7 @@ static int same_as_generated(const char *file, const char *path, int64_t size)
     return got == size && !strcmp(a, b);
 }
 
+static const char *write_manifest(const char *name, const char *fmt, ...) ML_PRINTF(2, 3);
 static const char *write_manifest(const char *name, const char *fmt, ...)
 {
     static char path[700];
