@@ -100,6 +100,7 @@ static void pick(const char *script, int k, char *out, size_t cap)
 static void serve_one(int fd, const hfs_rule *rules, int nrules, int *counts, int logfd)
 {
     char req[REQ_MAX + 1], method[16], path[1024], range[128] = "-", act[128] = "404";
+    char ua[128] = "-";
     size_t len = 0;
     req[0] = '\0';
     while (len < REQ_MAX && !strstr(req, "\r\n\r\n")) {
@@ -112,19 +113,19 @@ static void serve_one(int fd, const hfs_rule *rules, int nrules, int *counts, in
     if (sscanf(req, "%15s %1023s", method, path) != 2)
         return;
     for (char *line = strstr(req, "\r\n"); line; line = strstr(line + 2, "\r\n"))
-        if (!strncasecmp(line + 2, "Range:", 6)) {
+        if (!strncasecmp(line + 2, "Range:", 6))
             sscanf(line + 8, " %127[^\r\n]", range);
-            break;
-        }
+        else if (!strncasecmp(line + 2, "User-Agent:", 11))
+            sscanf(line + 13, " %127[^\r\n ]", ua);
     const hfs_rule *rule = NULL;
     for (int i = 0; i < nrules; i++)
         if (!strcmp(rules[i].path, path)) {
             rule = &rules[i];
             pick(rule->script, counts[i]++, act, sizeof act);
         }
-    char logline[1400];
-    int ln = snprintf(logline, sizeof logline, "%s %s range=%s -> %s\n", method, path, range,
-                      act);
+    char logline[1600];
+    int ln = snprintf(logline, sizeof logline, "%s %s range=%s -> %s ua=%s\n", method, path,
+                      range, act, ua);
     if (write(logfd, logline, (size_t)ln) < 0)
         return;
     if (!rule || !strcmp(act, "404")) {

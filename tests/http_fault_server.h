@@ -26,7 +26,7 @@ typedef struct hfs_rule {
 typedef struct hfs {
     pid_t pid;
     int port;
-    char log[256];  /* one line per request: "GET /path range=bytes=N- -> action" */
+    char log[256];  /* one line per request: "GET /path range=bytes=N- -> action ua=UA" */
 } hfs;
 
 /* Start serving on 127.0.0.1 (an ephemeral port). The child stops by itself after

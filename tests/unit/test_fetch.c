@@ -75,6 +75,8 @@ int main(void)
     is_int(r.bytes, BIG, "result size");
     is_int(r.attempts, 1, "one attempt");
     is_int(r.http_code, 200, "HTTP 200");
+    hfs_log(&s, log, sizeof log);
+    like(log, "GET /ok.bin range=- -> ok ua=modlab/", "User-Agent modlab/VERSION");
     {
         char src[600];
         snprintf(src, sizeof src, "%s.src", part);
