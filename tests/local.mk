@@ -22,3 +22,14 @@ clean-local: clean-tests-out
 clean-tests-out:
 	-rm -rf $(top_builddir)/tests/out
 .PHONY: clean-tests-out
+
+check_PROGRAMS += tests/unit/test_core tests/unit/test_gradcheck
+tests_unit_test_core_CFLAGS = $(test_cflags)
+tests_unit_test_core_LDADD = $(test_ldadd)
+tests_unit_test_gradcheck_CFLAGS = $(test_cflags)
+tests_unit_test_gradcheck_LDADD = $(test_ldadd)
+TESTS += tests/unit/test_core tests/unit/test_gradcheck
+
+include tests/abi/local.mk
+TESTS += tests/cli.sh tests/synthetic.sh
+EXTRA_DIST += tests/tap.sh tests/cli.sh tests/synthetic.sh tests/abi/fixture.c
