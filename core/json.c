@@ -861,6 +861,6 @@ int ml_jbuf_finish(ml_jbuf *b, const char *what, ml_err *err)
 {
     if (!b->failed)
         return 0;
-    return ml_error(err, ML_ERR_NOMEM, "%s: out of memory while writing JSON (%zu bytes so far)",
-                    what, b->len);
+    return ml_error(err, ML_ERR_NOMEM,
+                    "%s: out of memory while writing JSON (%zu bytes so far)", what, b->len);
 }

@@ -358,8 +358,9 @@ static void test_big(void)
     ml_jbuf_init(&b);
     ml_jbuf_puts(&b, "[");
     for (int k = 0; k < 30000; k++)
-        ml_jbuf_printf(&b, "%s{\"step\": %d, \"loss\": %.17g, \"tag\": \"r\\u00e9sum\\u00e9 %d\", "
-                       "\"v\": [1, 2, 3, {\"x\": null}]}", k ? ",\n" : "", k, 1.0 / (k + 1), k);
+        ml_jbuf_printf(&b, "%s{\"step\": %d, \"loss\": %.17g, "
+                       "\"tag\": \"r\\u00e9sum\\u00e9 %d\", \"v\": [1, 2, 3, {\"x\": null}]}",
+                       k ? ",\n" : "", k, 1.0 / (k + 1), k);
     ml_jbuf_puts(&b, "]");
     ml_err err = {0};
     ok(ml_jbuf_finish(&b, "big", &err) == 0, "built %zu bytes", b.len);
