@@ -41,6 +41,8 @@ static void put_le64(unsigned char *p, uint64_t v)
 /* Copy n floats between host order and little-endian (either direction). */
 static void copy_f32_le(void *dst, const void *src, size_t n)
 {
+    if (!n)
+        return;   /* empty tensors may have NULL data */
     memcpy(dst, src, n * sizeof(float));
 #if ML_BIG_ENDIAN
     unsigned char *d = dst;
