@@ -40,6 +40,25 @@ like "$(cat "$t/pm.txt")" \
      'meta modlab.layers = \["layer/linear@1.0.0", "layer/relu@1.0.0", "layer/ckstate@1.2.0"' \
      "modlab.layers readable from Python"
 
+"$py" "$reader" --write "$t/numpy.safetensors" > "$t/np.txt" 2> "$t/np.err"
+ok $? "Python writes a file (header not in data order, unpadded, metadata last)"
+sed 's/^/# /' "$t/np.err"
+"$ut/test_safetensors" --dump "$t/numpy.safetensors" > "$t/npc.txt"
+ok $? "C reads the Python-written file"
+ok $(cmp -s "$t/np.txt" "$t/npc.txt"; echo $?) "C sees the same metadata, names, shapes, values"
+show_diff "$t/np.txt" "$t/npc.txt"
+
+# A training run's checkpoint (recipes/synthetic.lua) is readable from Python as written.
+"$MODLAB" run "$top_srcdir/recipes/synthetic.lua" --out "$t/run" > /dev/null 2>&1
+ok $? "synthetic recipe runs"
+ckpt=$(ls "$t"/run/*/model.safetensors 2> /dev/null)
+"$py" "$reader" "$ckpt" > "$t/run.txt" 2> "$t/run.err"
+ok $? "Python reads the run's model.safetensors"
+sed 's/^/# /' "$t/run.err"
+like "$(cat "$t/run.txt")" '^tensor 0.linear.weight \[64, 2\] ' \
+     "first layer's weight, shape [64, 2]"
+like "$(cat "$t/run.txt")" '^meta modlab.layers = \["layer/linear@' "layer list in the metadata"
+
 if "$py" -c "import safetensors" > /dev/null 2>&1; then
     "$py" "$reader" --library "$t/sample.safetensors" > "$t/lib.txt"
     ok $? "safetensors package reads the sample"

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of core/safetensors.c: writer layout, round trips, crash-safe writes and every
  * malformed-header case. `test_safetensors --write FILE` writes a sample file and prints its
- * values (tests/test_safetensors_python.sh compares them with a Python reader's). */
+ * values, `--dump FILE` prints a file's (tests/test_safetensors_python.sh compares them with
+ * what Python reads and writes). */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -475,6 +476,17 @@ int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--write") == 0)
         return write_mode(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "--dump") == 0) {
+        ml_err err = {0};
+        ml_st_file *f = ml_st_open(argv[2], &err);
+        if (!f) {
+            fprintf(stderr, "test_safetensors: %s\n", err.msg);
+            return 1;
+        }
+        dump(f);
+        ml_st_close(f);
+        return 0;
+    }
     const char *top = getenv("top_builddir");
     char dir[512];
     snprintf(dir, sizeof dir, "%s/tests/out/safetensors.%ld", top ? top : ".", (long)getpid());
