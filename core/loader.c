@@ -134,7 +134,7 @@ static int running_uninstalled(void)
 }
 
 static void load_list(ml_registry *reg, const char *list, char (*seen)[128], int *nseen,
-                      int maxseen)
+                      int maxseen, int warn_missing)
 {
     char *copy, *save = NULL;
     struct stat st;
@@ -142,9 +142,10 @@ static void load_list(ml_registry *reg, const char *list, char (*seen)[128], int
         return;
     for (char *p = strtok_r(copy, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
         ml_err err;
-        if (stat(p, &st) != 0)
-            ml_registry_add_warning(reg, "%s: plugin path entry does not exist", p);
-        else if (S_ISDIR(st.st_mode))
+        if (stat(p, &st) != 0) {
+            if (warn_missing)
+                ml_registry_add_warning(reg, "%s: plugin path entry does not exist", p);
+        } else if (S_ISDIR(st.st_mode))
             load_dir(reg, p, seen, nseen, maxseen);
         else
             ml_registry_load_file(reg, p, &err);
@@ -159,12 +160,11 @@ int ml_registry_load_default(ml_registry *reg, const char *path_list, ml_err *er
     int nseen = 0;
     if (!seen)
         return ml_error(err, ML_ERR_NOMEM, "plugin loader: out of memory");
-    load_list(reg, path_list, seen, &nseen, MAXSEEN);
-    load_list(reg, getenv("MODLAB_PLUGIN_PATH"), seen, &nseen, MAXSEEN);
-    if (running_uninstalled())
-        load_list(reg, ML_BUILD_PLUGINDIR, seen, &nseen, MAXSEEN);
-    else
-        load_list(reg, ML_PLUGINDIR, seen, &nseen, MAXSEEN);
+    load_list(reg, path_list, seen, &nseen, MAXSEEN, 1);
+    load_list(reg, getenv("MODLAB_PLUGIN_PATH"), seen, &nseen, MAXSEEN, 1);
+    /* The default directory may legitimately be absent (nothing installed there yet). */
+    load_list(reg, running_uninstalled() ? ML_BUILD_PLUGINDIR : ML_PLUGINDIR, seen, &nseen,
+              MAXSEEN, 0);
     ml_free(seen);
     return ML_OK;
 }
