@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "hash.h"
 #include "mem.h"
 #include "registry.h"
 
@@ -279,10 +280,21 @@ const ml_reg_entry *ml_registry_lookup(const ml_registry *r, int32_t kind, const
     return NULL;
 }
 
+/* The plugin file's sha256 (meta.json records it), hashed on first request. */
 const char *ml_registry_entry_sha256(const ml_registry *r, int32_t i)
 {
-    /* Filled in once the hashing code is part of the core (see core/hash.c). */
-    (void)r;
-    (void)i;
-    return NULL;
+    ml_reg_entry *re;
+    ml_err err;
+    if (i < 0 || i >= r->n)
+        return NULL;
+    re = &r->entries[i];
+    if (!re->sha256[0]) {
+        if (strcmp(re->path, "(builtin)") == 0 ||
+            ml_hash_file(re->path, re->sha256, NULL, NULL, &err) != 0)
+            return NULL;
+        for (int32_t j = 0; j < r->n; j++)   /* one .so registers many entries */
+            if (!strcmp(r->entries[j].path, re->path))
+                memcpy(r->entries[j].sha256, re->sha256, sizeof re->sha256);
+    }
+    return re->sha256;
 }

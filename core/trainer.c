@@ -81,13 +81,13 @@ ml_trainer *ml_trainer_new(ml_model *m, const ml_shape *target, const char *loss
         goto fail;
     }
     if (!(le = ml_registry_lookup(m->reg, ML_KIND_LOSS, loss, err)) ||
-        !(oe = ml_registry_lookup(m->reg, ML_KIND_OPTIMIZER, optimizer, err)))
+        (optimizer && !(oe = ml_registry_lookup(m->reg, ML_KIND_OPTIMIZER, optimizer, err))))
         goto fail;
     snprintf(owner, sizeof owner, "loss %s", loss);
     if (ml_opts_validate(loss_opts, le->entry.options, owner, err))
         goto fail;
-    snprintf(owner, sizeof owner, "optimizer %s", optimizer);
-    if (ml_opts_validate(opt_opts, oe->entry.options, owner, err))
+    snprintf(owner, sizeof owner, "optimizer %s", optimizer ? optimizer : "(none)");
+    if (optimizer && ml_opts_validate(opt_opts, oe->entry.options, owner, err))
         goto fail;
     if (!(t = ml_zalloc(sizeof *t))) {
         ml_error(err, ML_ERR_NOMEM, "trainer: out of memory");
@@ -96,8 +96,10 @@ ml_trainer *ml_trainer_new(ml_model *m, const ml_shape *target, const char *loss
     t->m = m;
     t->loss_entry = le->entry;
     t->loss_vt = le->vt.loss;
-    t->opt_entry = oe->entry;
-    t->opt_vt = oe->vt.optimizer;
+    if (optimizer) {
+        t->opt_entry = oe->entry;
+        t->opt_vt = oe->vt.optimizer;
+    }
     t->loss_opts = loss_opts;
     t->opt_opts = opt_opts;
     loss_opts = opt_opts = NULL;
@@ -113,12 +115,12 @@ ml_trainer *ml_trainer_new(ml_model *m, const ml_shape *target, const char *loss
         ml_error_prefix(err, "loss %s", loss);
         goto fail;
     }
-    if (t->opt_vt.create(ml_host_table(), t->opt_opts, &t->opt_self, err)) {
+    if (optimizer && t->opt_vt.create(ml_host_table(), t->opt_opts, &t->opt_self, err)) {
         t->opt_self = NULL;
         ml_error_prefix(err, "optimizer %s", optimizer);
         goto fail;
     }
-    if (make_slots(t, err))
+    if (optimizer && make_slots(t, err))
         goto fail;
     t->xbuf = ml_alloc_big((size_t)m->max_batch * (size_t)m->in_numel * sizeof(float));
     t->ybuf = ml_alloc_big((size_t)m->max_batch * (size_t)(t->target_numel ? t->target_numel : 1) *
@@ -244,6 +246,8 @@ int ml_trainer_step(ml_trainer *t, const float *x, const float *y, int32_t batch
 {
     double loss, aux = 0.0;
     int rc;
+    if (!t->opt_self)
+        return ml_error(err, ML_ERR_INVALID, "trainer: made for evaluation only (no optimizer)");
     t->m->training = 1;
     ml_model_zero_grad(t->m);
     if ((rc = loss_of_batch(t, x, y, batch, 1, &loss, err)) ||

@@ -76,6 +76,9 @@ function ml.train(cfg)
   return require("modlab.train").run(ml, cfg, 2)
 end
 
-function ml.seed_all(seed) return seed end
+-- ml.evaluate{...}: loss and accuracy of a model on a split, optionally from a checkpoint.
+function ml.evaluate(cfg)
+  return require("modlab.train").evaluate(ml, cfg, 2)
+end
 
 return ml

@@ -41,3 +41,5 @@ ML_ASAN_FLAG = 1
 else
 ML_ASAN_FLAG =
 endif
+TESTS += tests/checkpoint_reload.sh
+EXTRA_DIST += tests/checkpoint_reload.sh

@@ -226,4 +226,35 @@ function M.run(ml, cfg, level)
   return { summary = summary, history = history, dir = rd.dir, model = model }
 end
 
+-- ml.evaluate{model=, data=, split="test", loss=, batch=, checkpoint=}: loss and accuracy
+-- of a model (built here if needed, loaded from `checkpoint` if given) on one split.
+function M.evaluate(ml, cfg, level)
+  level = (level or 1) + 1
+  if type(cfg) ~= "table" or type(cfg.model) ~= "table" or type(cfg.data) ~= "table" then
+    error("ml.evaluate: give { model = ..., data = ..., split = 'test' }", level)
+  end
+  local split, batch = cfg.split or "test", cfg.batch or 1000
+  local ds, msg = cfg.data:split(split)
+  if not ds then error(msg, level) end
+  local info = C.ml_dataset_info(ds)
+  local model = cfg.model
+  if model.handle == nil then
+    local ok, berr = model:build(core.shape_table(info.x_shape), batch, cfg.seed or 1)
+    if not ok then error(berr, level) end
+  end
+  if cfg.checkpoint then
+    local ok, lerr = model:load(cfg.checkpoint)
+    if not ok then error(lerr, level) end
+  end
+  local loss = cfg.loss or "cross_entropy"
+  if type(loss) == "string" then loss = ml.loss(loss) end
+  local t = C.ml_trainer_new(model.handle, info.y_shape, loss.name, core.opts(loss.opts), nil,
+                             nil, core.err)
+  if t == nil then error(core.errmsg(), level) end
+  t = ffi.gc(t, C.ml_trainer_free)
+  local n = tonumber(info.size)
+  local l, acc = evaluate(t, ds, index_array(n, 0), n, math.min(batch, model.max_batch))
+  return { loss = l, accuracy = acc, examples = n }
+end
+
 return M

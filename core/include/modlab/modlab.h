@@ -127,7 +127,8 @@ typedef struct ml_step_stats {
 
 /* The trainer borrows the model (which must be built) and owns loss and optimizer.
  * `target` is the shape of one example's target (the dataset's y shape); the loss checks it
- * against the model's output. Takes ownership of both opts (also on failure). */
+ * against the model's output. `optimizer` NULL makes an evaluation-only trainer.
+ * Takes ownership of both opts (also on failure). */
 ml_trainer *ml_trainer_new(ml_model *m, const ml_shape *target, const char *loss,
                            ml_opts *loss_opts,
                            const char *optimizer, ml_opts *opt_opts, ml_err *err);
