@@ -9,6 +9,16 @@ Data.__index = Data
 
 local M = {}
 
+local function has_option(name, opt)
+  local e = core.entry(core.KIND_DATASET, name)
+  local i = 0
+  while e and e.options ~= nil and e.options[i].name ~= nil do
+    if ffi.string(e.options[i].name) == opt then return true end
+    i = i + 1
+  end
+  return false
+end
+
 local function plugin_splits(name)
   local e = core.entry(core.KIND_DATASET, name)
   if not e or e.options == nil then return nil end
@@ -65,7 +75,11 @@ function Data:split(split)
     if o == nil then return nil, core.errmsg() end
     local user = core.opts(self.opts, 3)
     C.ml_opts_free(user)  -- validated below by the plugin's schema with the files merged
-    for k, v in pairs(self.opts) do
+    local extra = {}
+    -- Readers that take the dataset's name use it in messages ("modlab data verify NAME").
+    if has_option(self.format, "dataset") then extra.dataset = self.name end
+    for k, v in pairs(self.opts) do extra[k] = v end
+    for k, v in pairs(extra) do
       local ty = type(v) == "number" and core.OPT_FLOAT or type(v) == "boolean" and core.OPT_BOOL
                  or core.OPT_STRING
       if C.ml_opts_set(o, k, ty, tostring(v), core.err) ~= 0 then
