@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal helpers shared by the nn plugin's layer files (never installed). */
+#ifndef MODLAB_PLUGINS_NN_COMMON_H
+#define MODLAB_PLUGINS_NN_COMMON_H
+
+#include <modlab/plugin.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Every instance struct of this plugin starts with the host pointer: destroy() receives no
+ * host, so this is how an instance frees itself without a mutable global. */
+typedef struct nn_base {
+    const ml_host *host;
+} nn_base;
+
+static inline void nn_destroy(void *self)
+{
+    if (self)
+        ((nn_base *)self)->host->free(self);
+}
+
+/* "{3,28,28}" for error messages; returns buf. */
+static inline const char *nn_shape_str(const ml_shape *s, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    n += (size_t)snprintf(buf, cap, "{");
+    for (int32_t i = 0; i < s->ndim && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, i ? ",%d" : "%d", (int)s->dim[i]);
+    if (n < cap)
+        snprintf(buf + n, cap - n, "}");
+    return buf;
+}
+
+/* Workspace carve-up: every block starts 64-byte aligned (the host's ws is). */
+static inline size_t nn_align(size_t bytes)
+{
+    return (bytes + 63) & ~(size_t)63;
+}
+
+/* Defines `static const void *fn(const char *iface)` answering ML_IFACE_GRADCHECK with the
+ * static array `arr`. */
+#define NN_GRADCHECK_EXT(fn, arr)                                                        \
+    static const ml_gradcheck_iface fn##_iface = {                                      \
+        ML_ABI_INIT(ml_gradcheck_iface),                                                 \
+        .ncases = (int32_t)(sizeof(arr) / sizeof((arr)[0])),                             \
+        .cases = (arr),                                                                  \
+    };                                                                                   \
+    static const void *fn(const char *iface)                                             \
+    {                                                                                    \
+        return strcmp(iface, ML_IFACE_GRADCHECK) == 0 ? (const void *)&fn##_iface : NULL; \
+    }
+
+#endif
