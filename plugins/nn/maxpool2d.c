@@ -132,7 +132,7 @@ static const ml_opt_spec maxpool2d_opts[] = {
 /* Random inputs have distinct values, so the argmax is stable under small perturbations. */
 static const ml_gradcheck_case maxpool2d_cases[] = {
     { "kernel=2", { 3, { 2, 4, 5 } }, 0 },
-    { "kernel=3 stride=2", { 3, { 2, 7, 6 } }, 0 },
+    { "kernel=3 stride=2", { 3, { 1, 5, 5 } }, 0 },
 };
 NN_GRADCHECK_EXT(maxpool2d_ext, maxpool2d_cases)
 
