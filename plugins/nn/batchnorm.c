@@ -95,19 +95,13 @@ static int bn_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, 
     h->training = bn->host->is_training(ctx);
     for (int c = 0; c < bn->c; c++) {
         if (h->training) {
-            /* Two passes in double: one-pass E[x^2]-E[x]^2 cancels badly. */
+            /* Two passes: one-pass E[x^2]-E[x]^2 cancels badly. */
             double sum = 0.0, sq = 0.0, m, var;
-            for (int64_t b = 0; b < nb; b++) {
-                const float *x = in->data + b * stride + c * sp;
-                for (int64_t i = 0; i < sp; i++)
-                    sum += x[i];
-            }
+            for (int64_t b = 0; b < nb; b++)
+                sum += nn_sum(in->data + b * stride + c * sp, sp);
             m = sum / (double)count;
-            for (int64_t b = 0; b < nb; b++) {
-                const float *x = in->data + b * stride + c * sp;
-                for (int64_t i = 0; i < sp; i++)
-                    sq += (x[i] - m) * (x[i] - m);
-            }
+            for (int64_t b = 0; b < nb; b++)
+                sq += nn_sumsq_centered(in->data + b * stride + c * sp, sp, (float)m);
             var = sq / (double)count;
             mean[c] = (float)m;
             invstd[c] = (float)(1.0 / sqrt(var + bn->eps));
@@ -149,11 +143,8 @@ static int bn_backward_input(void *self, ml_ctx *ctx, const ml_view *in, const m
             double sg = 0.0, sgx = 0.0;
             for (int64_t b = 0; b < nb; b++) {
                 const float *g = gout->data + b * stride + c * sp;
-                const float *xh = xhat + b * stride + c * sp;
-                for (int64_t i = 0; i < sp; i++) {
-                    sg += g[i];
-                    sgx += g[i] * xh[i];
-                }
+                sg += nn_sum(g, sp);
+                sgx += nn_dot(g, xhat + b * stride + c * sp, sp);
             }
             a = (float)(sg / count);
             bb = (float)(sgx / count);
@@ -176,17 +167,14 @@ static int bn_backward_params(void *self, ml_ctx *ctx, const ml_view *in, const 
     const float *xhat = bn_xhat(bn, ws);
     int64_t sp = bn->sp, stride = (int64_t)bn->c * sp, nb = in->batch;
     for (int c = 0; c < bn->c; c++) {
-        float sg = 0.0f, sgx = 0.0f;
+        double sg = 0.0, sgx = 0.0;
         for (int64_t b = 0; b < nb; b++) {
             const float *g = gout->data + b * stride + c * sp;
-            const float *xh = xhat + b * stride + c * sp;
-            for (int64_t i = 0; i < sp; i++) {
-                sg += g[i];
-                sgx += g[i] * xh[i];
-            }
+            sg += nn_sum(g, sp);
+            sgx += nn_dot(g, xhat + b * stride + c * sp, sp);
         }
-        bn->gamma->grad[c] += sgx;
-        bn->beta->grad[c] += sg;
+        bn->gamma->grad[c] += (float)sgx;
+        bn->beta->grad[c] += (float)sg;
     }
     return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* conv2d: {C,H,W} -> {out,OH,OW} via im2col + host sgemm, one example at a time so the
- * column buffer stays one example big (cache-sized for the usual small images). */
+/* conv2d: {C,H,W} -> {out,OH,OW} via im2col + host sgemm. Small images go through in chunks
+ * of examples whose columns sit side by side, so each GEMM is wide (chunk * OH*OW columns);
+ * the workspace stays a few MB whatever the batch. */
 #include <math.h>
 
 #include "nn_common.h"
@@ -11,8 +12,8 @@ typedef struct conv2d {
     int c, h, w;          /* input */
     int o, k, s, p;       /* out channels, kernel, stride, padding */
     int oh, ow;           /* output spatial size */
-    int ckk, ohw;         /* the column matrix is ckk x ohw */
-    int direct;           /* 1x1, stride 1, no padding: the input already is the column */
+    int ckk, ohw;         /* one example's column matrix is ckk x ohw */
+    int chunk;            /* examples per GEMM */
     ml_param *weight;     /* {o, c, k, k} */
     ml_param *bias;       /* {o} or NULL */
 } conv2d;
@@ -54,7 +55,12 @@ static int conv2d_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
     cv->ow = (cv->w + 2 * cv->p - cv->k) / cv->s + 1;
     cv->ckk = cv->c * cv->k * cv->k;
     cv->ohw = cv->oh * cv->ow;
-    cv->direct = cv->k == 1 && cv->s == 1 && cv->p == 0;
+    /* Enough examples per chunk for GEMMs at least 512 columns wide (small images give
+     * skinny GEMMs that run and thread poorly), capped at about 4 MB of columns. Big images
+     * get chunks of one, which skip the gather/scatter copies entirely. */
+    int64_t per = (int64_t)cv->ckk * cv->ohw, want = (512 + cv->ohw - 1) / cv->ohw;
+    int64_t cap = per >= (1 << 20) ? 1 : (1 << 20) / per;
+    cv->chunk = (int)(want < cap ? want : cap);
 
     ml_shape ws_shape = { 4, { cv->o, cv->c, cv->k, cv->k } };
     cv->weight = host->param_new(ctx, "weight", &ws_shape, 0, err);
@@ -89,11 +95,24 @@ static int conv2d_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *e
     return 0;
 }
 
-/* Column buffer, then its gradient (backward_input only). */
+static int conv2d_chunk(const conv2d *cv, int32_t batch)
+{
+    return batch < cv->chunk ? (batch > 0 ? batch : 1) : cv->chunk;
+}
+
+/* Columns of one chunk (also reused for their gradient), then a chunk of outputs gathered
+ * channel-major (o x chunk*ohw) to match the GEMM. */
 static size_t conv2d_workspace(void *self, int32_t batch)
 {
     const conv2d *cv = self;
-    return cv->direct ? 0 : 2 * nn_align(sizeof(float) * (size_t)cv->ckk * (size_t)cv->ohw);
+    size_t n = (size_t)conv2d_chunk(cv, batch) * (size_t)cv->ohw;
+    return nn_align(sizeof(float) * (size_t)cv->ckk * n) + sizeof(float) * (size_t)cv->o * n;
+}
+
+static float *conv2d_tmp(const conv2d *cv, void *ws, int32_t batch)
+{
+    size_t n = (size_t)conv2d_chunk(cv, batch) * (size_t)cv->ohw;
+    return (float *)((char *)ws + nn_align(sizeof(float) * (size_t)cv->ckk * n));
 }
 
 /* Valid output range [lo, hi) along one axis for kernel offset kk: in = out*s - p + kk
@@ -109,7 +128,8 @@ static void conv2d_range(int n, int nout, int s, int p, int kk, int *lo, int *hi
         *hi = *lo;
 }
 
-static void im2col(const conv2d *cv, const float *x, float *col)
+/* One example's columns into col, whose rows are ld floats apart. */
+static void im2col(const conv2d *cv, const float *x, float *col, size_t ld)
 {
     int k = cv->k, s = cv->s, p = cv->p, oh = cv->oh, ow = cv->ow;
     for (int c = 0; c < cv->c; c++) {
@@ -119,7 +139,7 @@ static void im2col(const conv2d *cv, const float *x, float *col)
             conv2d_range(cv->h, oh, s, p, ki, &y0, &y1);
             for (int kj = 0; kj < k; kj++) {
                 int x0, x1;
-                float *row = col + ((size_t)(c * k + ki) * k + kj) * cv->ohw;
+                float *row = col + ((size_t)(c * k + ki) * k + kj) * ld;
                 conv2d_range(cv->w, ow, s, p, kj, &x0, &x1);
                 memset(row, 0, sizeof(float) * (size_t)y0 * ow);
                 for (int y = y0; y < y1; y++) {
@@ -142,8 +162,8 @@ static void im2col(const conv2d *cv, const float *x, float *col)
     }
 }
 
-/* The adjoint of im2col: scatter-add columns back into a zeroed image. */
-static void col2im(const conv2d *cv, const float *col, float *gx)
+/* The adjoint of im2col: scatter-add one example's columns into a zeroed image. */
+static void col2im(const conv2d *cv, const float *col, size_t ld, float *gx)
 {
     int k = cv->k, s = cv->s, p = cv->p, ow = cv->ow;
     memset(gx, 0, sizeof(float) * (size_t)cv->c * cv->h * cv->w);
@@ -154,7 +174,7 @@ static void col2im(const conv2d *cv, const float *col, float *gx)
             conv2d_range(cv->h, cv->oh, s, p, ki, &y0, &y1);
             for (int kj = 0; kj < k; kj++) {
                 int x0, x1;
-                const float *row = col + ((size_t)(c * k + ki) * k + kj) * cv->ohw;
+                const float *row = col + ((size_t)(c * k + ki) * k + kj) * ld;
                 conv2d_range(cv->w, ow, s, p, kj, &x0, &x1);
                 for (int y = y0; y < y1; y++) {
                     float *dst = gc + (size_t)(y * s - p + ki) * cv->w;
@@ -167,30 +187,43 @@ static void col2im(const conv2d *cv, const float *col, float *gx)
     }
 }
 
+/* Copy gout of examples [b0, b0+n) into channel-major tmp (o x n*ohw). */
+static void conv2d_gather(const conv2d *cv, const float *g, int n, float *tmp)
+{
+    size_t ohw = (size_t)cv->ohw, ld = (size_t)n * ohw;
+    for (int j = 0; j < n; j++)
+        for (int oc = 0; oc < cv->o; oc++)
+            memcpy(tmp + oc * ld + j * ohw, g + ((size_t)j * cv->o + oc) * ohw,
+                   sizeof(float) * ohw);
+}
+
 static int conv2d_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out,
                           void *ws, ml_err *err)
 {
     const conv2d *cv = self;
-    size_t in_n = (size_t)cv->c * cv->h * cv->w, out_n = (size_t)cv->o * cv->ohw;
-    float *col = ws;
-    for (int32_t b = 0; b < in->batch; b++) {
-        const float *x = in->data + b * in_n;
-        float *y = out->data + b * out_n;
-        float beta = 0.0f;
-        if (cv->direct)
-            col = (float *)x;
-        else
-            im2col(cv, x, col);
-        if (cv->bias) {
+    size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw;
+    size_t out_n = (size_t)cv->o * ohw;
+    int chunk = conv2d_chunk(cv, in->batch);
+    float *col = ws, *tmp = conv2d_tmp(cv, ws, in->batch);
+    for (int32_t b0 = 0; b0 < in->batch; b0 += chunk) {
+        int n = in->batch - b0 < chunk ? in->batch - b0 : chunk;
+        size_t ld = (size_t)n * ohw;
+        float *y = out->data + b0 * out_n;
+        for (int j = 0; j < n; j++)
+            im2col(cv, in->data + (b0 + j) * in_n, col + j * ohw, ld);
+        /* A single example's output already is channel-major: no scatter needed. */
+        float *dst = n == 1 ? y : tmp;
+        cv->host->sgemm(0, 0, cv->o, (int)ld, cv->ckk, 1.0f, cv->weight->value, cv->ckk,
+                        col, (int)ld, 0.0f, dst, (int)ld);
+        for (int j = 0; j < n; j++) {
             for (int oc = 0; oc < cv->o; oc++) {
-                float bv = cv->bias->value[oc], *yr = y + (size_t)oc * cv->ohw;
-                for (int i = 0; i < cv->ohw; i++)
-                    yr[i] = bv;
+                float bv = cv->bias ? cv->bias->value[oc] : 0.0f;
+                float *yr = y + j * out_n + oc * ohw;
+                const float *tr = dst + oc * ld + j * ohw;
+                for (size_t i = 0; i < ohw; i++)
+                    yr[i] = tr[i] + bv;
             }
-            beta = 1.0f;
         }
-        cv->host->sgemm(0, 0, cv->o, cv->ohw, cv->ckk, 1.0f, cv->weight->value, cv->ckk,
-                        col, cv->ohw, beta, y, cv->ohw);
     }
     return 0;
 }
@@ -200,50 +233,51 @@ static int conv2d_backward_input(void *self, ml_ctx *ctx, const ml_view *in,
                                  void *ws, ml_err *err)
 {
     const conv2d *cv = self;
-    size_t in_n = (size_t)cv->c * cv->h * cv->w, out_n = (size_t)cv->o * cv->ohw;
-    float *dcol = (float *)((char *)ws +
-                            nn_align(sizeof(float) * (size_t)cv->ckk * (size_t)cv->ohw));
-    for (int32_t b = 0; b < in->batch; b++) {
-        const float *g = gout->data + b * out_n;
-        float *gx = gin->data + b * in_n;
-        if (cv->direct) {
-            cv->host->sgemm(1, 0, cv->ckk, cv->ohw, cv->o, 1.0f, cv->weight->value, cv->ckk,
-                            g, cv->ohw, 0.0f, gx, cv->ohw);
-            continue;
-        }
-        cv->host->sgemm(1, 0, cv->ckk, cv->ohw, cv->o, 1.0f, cv->weight->value, cv->ckk, g,
-                        cv->ohw, 0.0f, dcol, cv->ohw);
-        col2im(cv, dcol, gx);
+    size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw;
+    size_t out_n = (size_t)cv->o * ohw;
+    int chunk = conv2d_chunk(cv, in->batch);
+    float *dcol = ws, *tmp = conv2d_tmp(cv, ws, in->batch);
+    for (int32_t b0 = 0; b0 < in->batch; b0 += chunk) {
+        int n = in->batch - b0 < chunk ? in->batch - b0 : chunk;
+        size_t ld = (size_t)n * ohw;
+        const float *g = gout->data + b0 * out_n;
+        if (n > 1)
+            conv2d_gather(cv, g, n, tmp);
+        cv->host->sgemm(1, 0, cv->ckk, (int)ld, cv->o, 1.0f, cv->weight->value, cv->ckk,
+                        n > 1 ? tmp : g, (int)ld, 0.0f, dcol, (int)ld);
+        for (int j = 0; j < n; j++)
+            col2im(cv, dcol + j * ohw, ld, gin->data + (b0 + j) * in_n);
     }
     return 0;
 }
 
-/* Rebuilds each example's columns instead of keeping the whole batch's: the im2col pass is
- * cheap next to the GEMM, and the workspace stays one example big. */
+/* Rebuilds the columns instead of keeping the whole batch's from forward: im2col is cheap
+ * next to the GEMM, and the workspace stays one chunk big. */
 static int conv2d_backward_params(void *self, ml_ctx *ctx, const ml_view *in,
                                   const ml_view *out, const ml_view *gout, void *ws,
                                   ml_err *err)
 {
     const conv2d *cv = self;
-    size_t in_n = (size_t)cv->c * cv->h * cv->w, out_n = (size_t)cv->o * cv->ohw;
-    float *col = ws;
-    for (int32_t b = 0; b < in->batch; b++) {
-        const float *x = in->data + b * in_n, *g = gout->data + b * out_n;
-        if (cv->direct)
-            col = (float *)x;
-        else
-            im2col(cv, x, col);
-        cv->host->sgemm(0, 1, cv->o, cv->ckk, cv->ohw, 1.0f, g, cv->ohw, col, cv->ohw, 1.0f,
-                        cv->weight->grad, cv->ckk);
-        if (cv->bias) {
-            for (int oc = 0; oc < cv->o; oc++) {
-                const float *gr = g + (size_t)oc * cv->ohw;
-                float sum = 0.0f;
-                for (int i = 0; i < cv->ohw; i++)
-                    sum += gr[i];
-                cv->bias->grad[oc] += sum;
-            }
-        }
+    size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw;
+    size_t out_n = (size_t)cv->o * ohw;
+    int chunk = conv2d_chunk(cv, in->batch);
+    float *col = ws, *tmp = conv2d_tmp(cv, ws, in->batch);
+    for (int32_t b0 = 0; b0 < in->batch; b0 += chunk) {
+        int n = in->batch - b0 < chunk ? in->batch - b0 : chunk;
+        size_t ld = (size_t)n * ohw;
+        const float *g = gout->data + b0 * out_n;
+        for (int j = 0; j < n; j++)
+            im2col(cv, in->data + (b0 + j) * in_n, col + j * ohw, ld);
+        if (n > 1)
+            conv2d_gather(cv, g, n, tmp);
+        cv->host->sgemm(0, 1, cv->o, cv->ckk, (int)ld, 1.0f, n > 1 ? tmp : g, (int)ld, col,
+                        (int)ld, 1.0f, cv->weight->grad, cv->ckk);
+    }
+    if (cv->bias) {
+        for (int32_t b = 0; b < in->batch; b++)
+            for (int oc = 0; oc < cv->o; oc++)
+                cv->bias->grad[oc] += (float)nn_sum(gout->data + b * out_n + oc * ohw,
+                                                    (int64_t)ohw);
     }
     return 0;
 }

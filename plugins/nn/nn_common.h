@@ -38,6 +38,56 @@ static inline size_t nn_align(size_t bytes)
     return (bytes + 63) & ~(size_t)63;
 }
 
+/* Sum of x[0..n) in float with eight independent partial sums: the compiler may not reorder
+ * a single running float sum (no -ffast-math), so a plain loop is latency-bound and scalar;
+ * eight lanes vectorise and also lose less precision than one long chain. */
+static inline double nn_sum(const float *x, int64_t n)
+{
+    float acc[8] = { 0 };
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += x[i + k];
+    double s = 0.0;
+    for (int k = 0; k < 8; k++)
+        s += acc[k];
+    for (; i < n; i++)
+        s += x[i];
+    return s;
+}
+
+/* Sum of (x[i] - m)^2, eight lanes as nn_sum. */
+static inline double nn_sumsq_centered(const float *x, int64_t n, float m)
+{
+    float acc[8] = { 0 };
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += (x[i + k] - m) * (x[i + k] - m);
+    double s = 0.0;
+    for (int k = 0; k < 8; k++)
+        s += acc[k];
+    for (; i < n; i++)
+        s += (double)(x[i] - m) * (x[i] - m);
+    return s;
+}
+
+/* Sum of a[i] * b[i], eight lanes as nn_sum. */
+static inline double nn_dot(const float *a, const float *b, int64_t n)
+{
+    float acc[8] = { 0 };
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += a[i + k] * b[i + k];
+    double s = 0.0;
+    for (int k = 0; k < 8; k++)
+        s += acc[k];
+    for (; i < n; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
 /* Defines `static const void *fn(const char *iface)` answering ML_IFACE_GRADCHECK with the
  * static array `arr`. */
 #define NN_GRADCHECK_EXT(fn, arr)                                                        \

@@ -113,10 +113,14 @@ static void test_conv2d(void)
         { "out=3 kernel=2 bias=false", 2, 5, 5, 3, 2, 1, 0, 0 },
         { "out=5 kernel=1", 3, 4, 3, 5, 1, 1, 0, 1 },
         { "out=2 kernel=5 stride=3 padding=2", 1, 9, 8, 2, 5, 3, 2, 1 },
+        /* 10x10 outputs: chunks of 6 examples, so batch 8 ends with a partial chunk. */
+        { "out=3 kernel=3 padding=1", 2, 10, 10, 3, 3, 1, 1, 1 },
+        /* 24x24 outputs: one example per GEMM. */
+        { "out=4 kernel=3 padding=1", 1, 24, 24, 4, 3, 1, 1, 1 },
     };
     ml_err err = { 0 };
     for (size_t t = 0; t < sizeof cs / sizeof cs[0]; t++) {
-        const int B = 3;
+        const int B = 8;
         ml_model *m = model1("conv2d", cs[t].opts, shp(3, cs[t].c, cs[t].h, cs[t].w), B, &err);
         if (!ok(m != NULL, "conv2d %s builds", cs[t].opts)) {
             tap_diag("%s", err.msg);
