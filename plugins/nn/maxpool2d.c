@@ -62,32 +62,47 @@ static size_t maxpool2d_workspace(void *self, int32_t batch)
     return sizeof(int32_t) * (size_t)batch * (size_t)m->c * (size_t)m->oh * (size_t)m->ow;
 }
 
+/* First NaN in the window. */
+static int window_nan(const float *win, int k, int w)
+{
+    for (int ky = 0; ky < k; ky++)
+        for (int kx = 0; kx < k; kx++)
+            if (win[ky * w + kx] != win[ky * w + kx])
+                return ky * w + kx;
+    return 0;
+}
+
 static int maxpool2d_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out,
                              void *ws, ml_err *err)
 {
     const maxpool2d *m = self;
+    const int k = m->k, s = m->s, w = m->w, oh = m->oh, ow = m->ow;
     int32_t *arg = ws;   /* index into the example's channel plane */
-    int64_t planes = (int64_t)in->batch * m->c, hw = (int64_t)m->h * m->w;
+    int64_t planes = (int64_t)in->batch * m->c, hw = (int64_t)m->h * w;
     float *y = out->data;
     for (int64_t pl = 0; pl < planes; pl++) {
         const float *x = in->data + pl * hw;
-        for (int oy = 0; oy < m->oh; oy++) {
-            for (int ox = 0; ox < m->ow; ox++) {
-                int base = oy * m->s * m->w + ox * m->s, best = base;
-                float mx = x[base];
-                /* Branch-free select (random data mispredicts a branch half the time). A
-                 * NaN wins as in PyTorch: nothing compares greater than it afterwards. */
-                for (int ky = 0; ky < m->k; ky++) {
-                    const float *row = x + base + ky * m->w;
-                    for (int kx = 0; kx < m->k; kx++) {
-                        float v = row[kx];
-                        int take = (v > mx) | (v != v);
-                        mx = take ? v : mx;
-                        best = take ? base + ky * m->w + kx : best;
+        for (int oy = 0; oy < oh; oy++) {
+            for (int ox = 0; ox < ow; ox++) {
+                const int base = oy * s * w + ox * s;
+                const float *win = x + base;
+                /* Branch-free: random data mispredicts a compare-and-branch half the time.
+                 * The max compiles to maxss, the index to a masked select. */
+                float mx = win[0];
+                int at = 0, nan = 0;
+                for (int ky = 0; ky < k; ky++)
+                    for (int kx = 0; kx < k; kx++) {
+                        float v = win[ky * w + kx];
+                        int gt = v > mx, idx = ky * w + kx;
+                        at ^= (at ^ idx) & -gt;
+                        mx = v > mx ? v : mx;
+                        nan |= v != v;
                     }
-                }
-                *y++ = mx;
-                *arg++ = best;
+                /* A NaN wins, as in PyTorch. */
+                if (nan)
+                    at = window_nan(win, k, w);
+                *y++ = win[at];
+                *arg++ = base + at;
             }
         }
     }

@@ -241,7 +241,15 @@ static void test_pooling(void)
             ml_model_free(m);
         }
     }
-    ml_model *m = model1("maxpool2d", "kernel=8", shp(3, 2, 7, 6), B, &err);
+    /* A NaN in a window wins, as in PyTorch (it must not be silently dropped). */
+    ml_model *m = model1("maxpool2d", "kernel=2", shp(3, 1, 2, 4), 1, &err);
+    if (m) {
+        const float xn[8] = { 1, 2, 5, 1, NAN, 0, 3, 4 };
+        const float *y = ml_model_forward(m, xn, 1, &err);
+        ok(y && isnan(y[0]) && y[1] == 5.0f, "maxpool2d propagates NaN like PyTorch");
+        ml_model_free(m);
+    }
+    m = model1("maxpool2d", "kernel=8", shp(3, 2, 7, 6), B, &err);
     ok(m == NULL && err.code == ML_ERR_SHAPE,
        "maxpool2d: kernel bigger than input is an error");
     like(err.msg, "bigger than the input", "maxpool2d: the message says so");
