@@ -2,9 +2,32 @@
 # libmodlab (the core) and the modlab CLI. Other core areas append to
 # core_libmodlab_la_SOURCES from their own core/*.mk.
 lib_LTLIBRARIES += core/libmodlab.la
-core_libmodlab_la_SOURCES =
+core_libmodlab_la_SOURCES = core/err.c core/err.h core/mem.c core/mem.h core/rng.c core/rng.h \
+	core/tensor.c core/blas.c core/blas.h core/fileio.c core/opts.c core/opts.h \
+	core/registry.c core/registry.h core/loader.c core/host.c core/model.c core/model.h \
+	core/trainer.c core/dataset.c core/dataset.h core/gradcheck.c core/version.c core/pending_stubs.c
 core_libmodlab_la_CPPFLAGS = $(AM_CPPFLAGS) $(BLAS_CFLAGS) $(LUAJIT_CFLAGS) $(YAML_CFLAGS) \
 	$(CURL_CFLAGS) $(ZLIB_CFLAGS)
-core_libmodlab_la_LIBADD = $(BLAS_LIBS) $(LUAJIT_LIBS) $(YAML_LIBS) $(CURL_LIBS) $(ZLIB_LIBS)
+# Default visibility inside libmodlab (tests use internals); the export list is ml_* only.
+core_libmodlab_la_CFLAGS = $(AM_CFLAGS) -fvisibility=default
+core_libmodlab_la_LIBADD = $(BLAS_LIBS) $(LUAJIT_LIBS) $(YAML_LIBS) $(CURL_LIBS) $(ZLIB_LIBS) \
+	$(LAPACKE_LIBS) -lm
 core_libmodlab_la_LDFLAGS = -version-info $(MODLAB_LT_VERSION) -export-symbols-regex '^ml_'
 modlabinclude_HEADERS += core/include/modlab/plugin.h core/include/modlab/modlab.h
+
+bin_PROGRAMS += modlab
+modlab_SOURCES = core/main.c core/lua_host.c core/lua_host.h
+nodist_modlab_SOURCES = core/embedded_lua.c
+modlab_CPPFLAGS = $(AM_CPPFLAGS) $(LUAJIT_CFLAGS)
+modlab_LDADD = core/libmodlab.la $(LUAJIT_LIBS)
+# ffi.C finds ml_* in libmodlab, which the binary links.
+
+BUILT_SOURCES += core/embedded_lua.c
+CLEANFILES += core/embedded_lua.c
+core/embedded_lua.c: $(top_srcdir)/lua/embed.lua $(embedded_lua_files) recipes/quickstart.lua \
+		$(top_srcdir)/core/include/modlab/plugin.h $(top_srcdir)/core/include/modlab/modlab.h
+	$(AM_V_GEN)$(MKDIR_P) core && $(LUAJIT_BIN) $(top_srcdir)/lua/embed.lua $@ \
+	  $(embedded_lua_args) \
+	  cdef=$(top_srcdir)/core/include/modlab/plugin.h \
+	  cdef=$(top_srcdir)/core/include/modlab/modlab.h
+EXTRA_DIST += lua/embed.lua

@@ -1,1 +1,2 @@
 # SPDX-License-Identifier: MIT
+dist_recipe_DATA += recipes/synthetic.lua

@@ -14,7 +14,8 @@ AM_TESTS_ENVIRONMENT = \
 	MODLAB_DATA_DIR=$(abs_top_builddir)/tests/out/data; export MODLAB_DATA_DIR; \
 	top_srcdir=$(abs_top_srcdir); export top_srcdir; \
 	top_builddir=$(abs_top_builddir); export top_builddir; \
-	OPENBLAS_NUM_THREADS=1; export OPENBLAS_NUM_THREADS;
+	OPENBLAS_NUM_THREADS=1; export OPENBLAS_NUM_THREADS; \
+	ML_ASAN=$(ML_ASAN_FLAG); export ML_ASAN;
 EXTRA_DIST += tests/tap.h
 test_cflags = $(AM_CFLAGS) -I$(top_srcdir)/tests
 test_ldadd = core/libmodlab.la
@@ -22,3 +23,21 @@ clean-local: clean-tests-out
 clean-tests-out:
 	-rm -rf $(top_builddir)/tests/out
 .PHONY: clean-tests-out
+
+check_PROGRAMS += tests/unit/test_core tests/unit/test_gradcheck
+tests_unit_test_core_CFLAGS = $(test_cflags)
+tests_unit_test_core_LDADD = $(test_ldadd)
+tests_unit_test_gradcheck_CFLAGS = $(test_cflags)
+tests_unit_test_gradcheck_LDADD = $(test_ldadd)
+TESTS += tests/unit/test_core tests/unit/test_gradcheck
+
+include tests/abi/local.mk
+TESTS += tests/cli.sh tests/synthetic.sh
+EXTRA_DIST += tests/tap.sh tests/cli.sh tests/synthetic.sh tests/abi/fixture.c
+TESTS += tests/out_of_tree.sh tests/valgrind.sh
+EXTRA_DIST += tests/out_of_tree.sh tests/valgrind.sh
+if ML_ASAN
+ML_ASAN_FLAG = 1
+else
+ML_ASAN_FLAG =
+endif

@@ -126,8 +126,10 @@ typedef struct ml_step_stats {
 } ml_step_stats;
 
 /* The trainer borrows the model (which must be built) and owns loss and optimizer.
- * Takes ownership of both opts (also on failure). */
-ml_trainer *ml_trainer_new(ml_model *m, const char *loss, ml_opts *loss_opts,
+ * `target` is the shape of one example's target (the dataset's y shape); the loss checks it
+ * against the model's output. Takes ownership of both opts (also on failure). */
+ml_trainer *ml_trainer_new(ml_model *m, const ml_shape *target, const char *loss,
+                           ml_opts *loss_opts,
                            const char *optimizer, ml_opts *opt_opts, ml_err *err);
 void ml_trainer_free(ml_trainer *t);
 /* Parameter groups: multiply lr (0 freezes) and weight decay for params whose name
@@ -186,7 +188,7 @@ int ml_model_save(ml_model *m, const char *path, ml_err *err);
 /* Load values into a built model with the same layers; mismatches are errors. */
 int ml_model_load(ml_model *m, const char *path, ml_err *err);
 
-/* ---- dataset manifests and downloads (datasets/*.yaml) --------------------------------- */
+/* ---- dataset manifests and downloads (datasets/NAME.yaml) --------------------------------- */
 typedef struct ml_manifest ml_manifest;
 /* `name_or_path`: a manifest file path, or a dataset name looked up in MODLAB_MANIFEST_PATH,
  * the source tree's datasets/ (uninstalled) and the installed manifest dir. */

@@ -171,7 +171,6 @@ typedef struct ml_data_info {
     int32_t classes;     /* 0 for regression */
 } ml_data_info;
 
-/* ffi:end */
 
 /* One registered plugin entry. The host copies it (and the strings stay owned by the .so,
  * which is never unloaded while the process runs). */
@@ -187,6 +186,8 @@ typedef struct ml_entry {
      * extension_data). May itself be NULL. */
     const void *(*extension)(const char *iface);
 } ml_entry;
+
+/* ffi:end */
 
 /* ---- layer ----------------------------------------------------------------------------- */
 

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* Dataset instances (internal layout). */
+#ifndef MODLAB_CORE_DATASET_H
+#define MODLAB_CORE_DATASET_H
+
+#include "registry.h"
+
+struct ml_dataset {
+    ml_entry entry;
+    ml_dataset_vtable vt;
+    void *self;
+    ml_opts *opts;
+    ml_data_info info;
+};
+
+#endif

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* Model internals shared by the model, trainer, host table, gradient check and checkpoints. */
+#ifndef MODLAB_CORE_MODEL_H
+#define MODLAB_CORE_MODEL_H
+
+#include "registry.h"
+#include "rng.h"
+
+struct ml_ctx {
+    ml_model *model;
+    int32_t layer;       /* index in the model */
+    int creating;        /* param_new is valid only inside create */
+    ml_rng rng;
+};
+
+typedef struct ml_layer_slot {
+    ml_entry entry;          /* copies: the registry may grow and move its array */
+    ml_layer_vtable vt;
+    ml_opts *opts;
+    void *self;
+    ml_ctx ctx;
+    ml_shape in, out;
+    int64_t out_numel;       /* per example */
+    void *ws;                /* workspace(self, max_batch) bytes */
+    float *act;              /* output, max_batch x out */
+    float *gact;             /* dL/d output, max_batch x out */
+    int32_t first_param, nparams;
+} ml_layer_slot;
+
+struct ml_model {
+    ml_registry *reg;
+    uint64_t seed;
+    ml_layer_slot *layers;
+    int32_t n, cap;
+    int built, training;
+    int32_t max_batch;
+    ml_shape in;
+    int64_t in_numel;
+    float *gin;              /* dL/d model input, only for the gradient check */
+    ml_param **params;
+    char **param_names;
+    int32_t np, capp;
+    uint64_t forward_count;  /* seeds per-forward randomness (dropout) */
+};
+
+/* Forward a batch; x is read, never written. */
+int ml_model_forward_into(ml_model *m, const float *x, int32_t batch, ml_err *err);
+/* Backward from the gradient in the last layer's gact; want_gin also computes m->gin. */
+int ml_model_backward(ml_model *m, const float *x, int32_t batch, int want_gin, ml_err *err);
+void ml_model_zero_grad(ml_model *m);
+/* Sum of the aux losses; accumulates scale * gradients when scale != 0. */
+int ml_model_aux_loss(ml_model *m, float scale, double *total, ml_err *err);
+const float *ml_model_output(const ml_model *m);
+/* The host's param_new service. */
+ml_param *ml_ctx_param_new(ml_ctx *ctx, const char *name, const ml_shape *shape,
+                           uint32_t flags, ml_err *err);
+
+#endif

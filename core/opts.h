@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal accessors of validated options (the host table's opt_* services). */
+#ifndef MODLAB_CORE_OPTS_H
+#define MODLAB_CORE_OPTS_H
+
+#include <modlab/plugin.h>
+
+int64_t ml_opts_get_int(const ml_opts *o, const char *name);
+double ml_opts_get_float(const ml_opts *o, const char *name);
+int ml_opts_get_bool(const ml_opts *o, const char *name);
+const char *ml_opts_get_str(const ml_opts *o, const char *name);
+int32_t ml_opts_count(const ml_opts *o);
+const char *ml_opts_key(const ml_opts *o, int32_t i);
+const char *ml_opts_text(const ml_opts *o, int32_t i);
+
+#endif

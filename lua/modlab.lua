@@ -1,0 +1,80 @@
+-- SPDX-License-Identifier: MIT
+-- The recipe API: `local ml = require "modlab"`. Specs (layers, optimizers) are validated
+-- when written, so a misspelt option points at the recipe line; models are built, and
+-- datasets fetched, when training needs them.
+local core = require "modlab.core"
+local ffi, C = core.ffi, core.C
+
+local ml = { version = ffi.string(C.ml_version()) }
+
+-- Values of --set k=v (and sweep parameters) used by this recipe, for config.json.
+ml.config = {}
+
+local function coerce(name, text, default)
+  if type(default) == "number" then
+    local v = tonumber(text)
+    if not v then error(("--set %s=%s: wants a number"):format(name, text), 3) end
+    return v
+  elseif type(default) == "boolean" then
+    if text == "true" or text == "1" then return true end
+    if text == "false" or text == "0" then return false end
+    error(("--set %s=%s: wants true or false"):format(name, text), 3)
+  elseif default == nil then
+    if text == "true" then return true elseif text == "false" then return false end
+    return tonumber(text) or text
+  end
+  return text
+end
+
+-- ml.arg(name, default): the --set / sweep value of `name`, converted to the default's type.
+function ml.arg(name, default)
+  if type(name) ~= "string" then error("ml.arg: name must be a string", 2) end
+  local text = core.args[name]
+  local v
+  if text == nil then
+    if default == nil then
+      error(("ml.arg: '%s' has no default and was not set (use --set %s=VALUE)"):format(
+        name, name), 2)
+    end
+    v = default
+  else
+    v = coerce(name, text, default)
+  end
+  core.used_args = core.used_args or {}
+  core.used_args[name] = true
+  ml.config[name] = v
+  return v
+end
+
+local layer_mt = { __tostring = function(l) return "layer " .. l.name end }
+
+-- ml.layer(name, options): a layer spec, checked against the plugin's schema now.
+function ml.layer(name, opts)
+  if type(name) ~= "string" then error("ml.layer: the first argument is the layer name", 2) end
+  if opts ~= nil and type(opts) ~= "table" then error("ml.layer: options must be a table", 2) end
+  local json = core.check_options(core.KIND_LAYER, name, opts or {}, "layer " .. name, 3)
+  return setmetatable({ kind = "layer", name = name, opts = opts or {}, json = json }, layer_mt)
+end
+
+function ml.optimizer(name, opts)
+  if type(name) ~= "string" then error("ml.optimizer: the first argument is its name", 2) end
+  local json = core.check_options(core.KIND_OPTIMIZER, name, opts or {}, "optimizer " .. name, 3)
+  return { kind = "optimizer", name = name, opts = opts or {}, json = json }
+end
+
+function ml.loss(name, opts)
+  local json = core.check_options(core.KIND_LOSS, name, opts or {}, "loss " .. name, 3)
+  return { kind = "loss", name = name, opts = opts or {}, json = json }
+end
+
+ml.sequential = require("modlab.model").sequential
+ml.dataset = require("modlab.data").dataset
+
+-- ml.train{...}: train and evaluate, writing a run directory. See lua/modlab/train.lua.
+function ml.train(cfg)
+  return require("modlab.train").run(ml, cfg, 2)
+end
+
+function ml.seed_all(seed) return seed end
+
+return ml

@@ -1,0 +1,178 @@
+-- SPDX-License-Identifier: MIT
+-- The modlab command line (all but `modlab data`, which is C). Exit codes: 0 ok, 1 failure
+-- in the experiment, 2 bad usage.
+local M = {}
+
+local USAGE = [==[
+usage: modlab [GLOBAL OPTIONS] [COMMAND [ARGS]]
+
+  modlab                               run the built-in quickstart (Fashion-MNIST MLP)
+  modlab run RECIPE.lua [--set k=v]... [--out DIR]
+                                       run a recipe; --set values reach it through ml.arg
+  modlab plugins [--describe NAME]     list the loaded plugins, or document one entry
+  modlab data list | fetch NAME | verify NAME
+                                       dataset manifests, downloads and the cache
+  modlab version                       versions of modlab and its libraries
+  modlab help                          this text
+
+global options:
+  --plugin-path DIRS    colon-separated plugin dirs or .so files, searched first
+  --threads N           BLAS threads (default: OpenBLAS's own setting)
+
+environment: MODLAB_PLUGIN_PATH, MODLAB_DATA_DIR, MODLAB_MIRROR, MODLAB_OFFLINE=1,
+             MODLAB_RUNS (default output dir, "runs"), MODLAB_LOG=debug|info|warn|error
+]==]
+
+local function usage_error(msg)
+  io.stderr:write("modlab: ", msg, "\n", "Try 'modlab help'.\n")
+  return 2
+end
+
+-- Run a recipe chunk under pcall with a traceback; errors name the recipe's file and line.
+local function run_chunk(core, chunk, name)
+  local ok, err = xpcall(chunk, function(e)
+    local msg = tostring(e)
+    return debug.traceback(msg, 2)
+  end)
+  if not ok then
+    local first, rest = err:match("^(.-)\n(.*)$")
+    io.stderr:write("modlab: error: ", first or err, "\n")
+    if rest and os.getenv("MODLAB_TRACEBACK") ~= "0" then io.stderr:write(rest, "\n") end
+    return 1
+  end
+  return 0
+end
+
+local function cmd_run(core, args, i)
+  local recipe
+  local sets = {}
+  while i <= #args do
+    local a = args[i]
+    if a == "--set" then
+      local kv = args[i + 1]
+      if not kv or not kv:find("=") then return usage_error("--set wants key=value") end
+      local k, v = kv:match("^([^=]+)=(.*)$")
+      sets[k] = v
+      i = i + 2
+    elseif a:match("^%-%-set=") then
+      local k, v = a:sub(7):match("^([^=]+)=(.*)$")
+      if not k then return usage_error("--set wants key=value") end
+      sets[k] = v
+      i = i + 1
+    elseif a == "--out" then
+      if not args[i + 1] then return usage_error("--out wants a directory") end
+      core.out_dir = args[i + 1]
+      i = i + 2
+    elseif a:sub(1, 1) == "-" and a ~= "-" then
+      return usage_error("run: unknown option '" .. a .. "'")
+    elseif recipe then
+      return usage_error("run: one recipe at a time (got '" .. recipe .. "' and '" .. a .. "')")
+    else
+      recipe = a
+      i = i + 1
+    end
+  end
+  if not recipe then return usage_error("run: which recipe? (modlab run RECIPE.lua)") end
+  core.args = sets
+  local chunk, err = loadfile(recipe)
+  if not chunk then
+    local f = io.open(recipe, "r")
+    if not f then return usage_error("run: cannot open recipe '" .. recipe .. "'") end
+    f:close()
+    io.stderr:write("modlab: error: ", err, "\n")
+    return 1
+  end
+  core.recipe_path = recipe
+  core.recipe_dir = recipe:match("^(.*)/[^/]*$") or "."
+  core.recipe_name = (recipe:match("([^/]+)%.lua$") or recipe:match("([^/]+)$"))
+  arg = { [0] = recipe }
+  return run_chunk(core, chunk, recipe)
+end
+
+local function cmd_quickstart(core)
+  core.args = {}
+  core.recipe_path = "(built-in quickstart)"
+  core.recipe_name = "quickstart"
+  return run_chunk(core, function() return require("recipes.quickstart") end, "quickstart")
+end
+
+local function opt_type_name(t)
+  return ({ "int", "float", "bool", "string" })[t] or "?"
+end
+
+local function cmd_plugins(core, args, i)
+  local ffi, C = core.ffi, core.C
+  local describe
+  while i <= #args do
+    if args[i] == "--describe" and args[i + 1] then describe = args[i + 1]; i = i + 2
+    else return usage_error("plugins: unknown argument '" .. args[i] .. "'") end
+  end
+  local reg = core.registry()
+  local n = C.ml_registry_count(reg)
+  if describe then
+    local found = false
+    for j = 0, n - 1 do
+      local e = C.ml_registry_entry(reg, j)
+      if ffi.string(e.name) == describe then
+        found = true
+        print(("%s %s %s (ABI %d.%d) from %s"):format(core.kind_name(e.kind), ffi.string(e.name),
+          ffi.string(e.version), e.abi_major, e.abi_minor, ffi.string(C.ml_registry_entry_path(reg, j))))
+        print("  " .. ffi.string(e.summary))
+        local k = 0
+        if e.options ~= nil and e.options[0].name ~= nil then print("options:") end
+        while e.options ~= nil and e.options[k].name ~= nil do
+          local o = e.options[k]
+          local def = o.def ~= nil and ffi.string(o.def) or "(required)"
+          local choices = o.choices ~= nil and (" [" .. ffi.string(o.choices) .. "]") or ""
+          print(("  %-16s %-6s %-12s %s%s"):format(ffi.string(o.name), opt_type_name(o.type), def,
+            o.doc ~= nil and ffi.string(o.doc) or "", choices))
+          k = k + 1
+        end
+      end
+    end
+    if not found then
+      io.stderr:write("modlab: no plugin entry named '", describe, "' (see `modlab plugins`)\n")
+      return 1
+    end
+    return 0
+  end
+  print(("%-10s %-16s %-8s %-4s %s"):format("KIND", "NAME", "VERSION", "ABI", "PATH"))
+  for j = 0, n - 1 do
+    local e = C.ml_registry_entry(reg, j)
+    print(("%-10s %-16s %-8s %-4s %s"):format(core.kind_name(e.kind), ffi.string(e.name),
+      ffi.string(e.version), ("%d.%d"):format(e.abi_major, e.abi_minor),
+      ffi.string(C.ml_registry_entry_path(reg, j))))
+  end
+  if n == 0 then io.stderr:write("modlab: no plugins found (check --plugin-path or MODLAB_PLUGIN_PATH)\n") end
+  return 0
+end
+
+function M.main(args)
+  local core = require "modlab.core"
+  core.argv = args
+  local i = 1
+  while args[i] and args[i]:sub(1, 2) == "--" do
+    local a = args[i]
+    if a == "--plugin-path" and args[i + 1] then core.plugin_path = args[i + 1]; i = i + 2
+    elseif a == "--threads" and tonumber(args[i + 1]) then core.threads = tonumber(args[i + 1]); i = i + 2
+    elseif a == "--help" then io.stdout:write(USAGE) return 0
+    elseif a == "--version" then args[i] = "version"; break
+    else return usage_error("unknown option '" .. a .. "'") end
+  end
+  local cmd = args[i]
+  if not cmd then return cmd_quickstart(core) end
+  if cmd == "run" then return cmd_run(core, args, i + 1) end
+  if cmd == "plugins" then return cmd_plugins(core, args, i + 1) end
+  if cmd == "help" or cmd == "-h" then io.stdout:write(USAGE) return 0 end
+  if cmd == "version" then
+    print("modlab " .. core.ffi.string(core.C.ml_version()))
+    print(core.ffi.string(core.C.ml_build_info()))
+    return 0
+  end
+  if cmd == "sweep" or cmd == "trial" or cmd == "report" then
+    return usage_error("'" .. cmd .. "' is not part of this version yet")
+  end
+  return usage_error("unknown command '" .. cmd .. "'")
+end
+
+return M

@@ -1,0 +1,118 @@
+-- SPDX-License-Identifier: MIT
+-- FFI bindings to libmodlab: the C declarations come from the public headers' ffi sections
+-- (embedded at build time), so Lua and C cannot drift apart.
+local ffi = require "ffi"
+ffi.cdef(require "modlab.cdef")
+ffi.cdef [[
+int isatty(int fd);
+int fileno(void *stream);
+]]
+
+local C = ffi.C
+local M = { C = C, ffi = ffi, OPT_INT = 1, OPT_FLOAT = 2, OPT_BOOL = 3, OPT_STRING = 4,
+            KIND_LAYER = 1, KIND_LOSS = 2, KIND_OPTIMIZER = 3, KIND_DATASET = 4 }
+
+M.err = ffi.new("ml_err")
+function M.errmsg() return ffi.string(M.err.msg) end
+
+-- Set by the CLI before anything loads: --plugin-path, --set values, the output dir.
+M.plugin_path = nil
+M.args = {}
+M.out_dir = nil
+
+local registry
+function M.registry()
+  if registry == nil then
+    local r = C.ml_registry_new(M.err)
+    if r == nil then error(M.errmsg(), 0) end
+    registry = ffi.gc(r, C.ml_registry_free)
+    C.ml_registry_load_default(registry, M.plugin_path, M.err)
+    for i = 0, C.ml_registry_nwarnings(registry) - 1 do
+      io.stderr:write("modlab: warning: ", ffi.string(C.ml_registry_warning(registry, i)), "\n")
+    end
+  end
+  return registry
+end
+
+function M.kind_name(kind) return ffi.string(C.ml_kind_name(kind)) end
+
+-- The registry entry of (kind, name) or nil.
+function M.entry(kind, name)
+  local reg = M.registry()
+  local i = C.ml_registry_find(reg, kind, name)
+  if i < 0 then return nil end
+  return C.ml_registry_entry(reg, i), i
+end
+
+function M.shape(dims)
+  local s = ffi.new("ml_shape")
+  s.ndim = #dims
+  for i, d in ipairs(dims) do s.dim[i - 1] = d end
+  return s
+end
+
+function M.shape_table(s)
+  local t = {}
+  for i = 0, s.ndim - 1 do t[#t + 1] = s.dim[i] end
+  return t
+end
+
+-- A Lua options table as a fresh ml_opts (owned by the caller until handed to C).
+-- Raises error(msg, level) for values of a type options cannot hold.
+function M.opts(tbl, level)
+  local o = C.ml_opts_new(M.err)
+  if o == nil then error(M.errmsg(), 0) end
+  local keys = {}
+  for k in pairs(tbl or {}) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  for _, k in ipairs(keys) do
+    local v, ty, text = tbl[k], nil, nil
+    if type(k) ~= "string" then
+      C.ml_opts_free(o)
+      error(("option names must be strings, got %s"):format(type(k)), level or 2)
+    end
+    if type(v) == "number" then
+      ty, text = (v == math.floor(v) and math.abs(v) < 2^53) and M.OPT_INT or M.OPT_FLOAT,
+                 (v == math.floor(v) and math.abs(v) < 2^53) and ("%d"):format(v)
+                   or ("%.17g"):format(v)
+    elseif type(v) == "boolean" then ty, text = M.OPT_BOOL, tostring(v)
+    elseif type(v) == "string" then ty, text = M.OPT_STRING, v
+    else
+      C.ml_opts_free(o)
+      error(("option '%s': a %s cannot be an option value"):format(k, type(v)), level or 2)
+    end
+    if C.ml_opts_set(o, k, ty, text, M.err) ~= 0 then
+      C.ml_opts_free(o)
+      error(M.errmsg(), level or 2)
+    end
+  end
+  return o
+end
+
+-- Validate options against (kind, name)'s schema now, so mistakes point at the recipe line.
+function M.check_options(kind, name, tbl, owner, level)
+  local e = M.entry(kind, name)
+  if not e then
+    C.ml_registry_find(M.registry(), kind, name)
+    local known = {}
+    local reg = M.registry()
+    for i = 0, C.ml_registry_count(reg) - 1 do
+      local en = C.ml_registry_entry(reg, i)
+      if en.kind == kind then known[#known + 1] = ffi.string(en.name) end
+    end
+    error(("no %s named '%s' (known: %s); see `modlab plugins`"):format(
+      M.kind_name(kind), name, #known > 0 and table.concat(known, ", ") or "none loaded"), level)
+  end
+  local o = M.opts(tbl, level + 1)
+  local rc = C.ml_opts_validate(o, e.options, owner, M.err)
+  local json = rc == 0 and ffi.string(C.ml_opts_json(o)) or nil
+  C.ml_opts_free(o)
+  if rc ~= 0 then error(M.errmsg(), level) end
+  return json
+end
+
+function M.isatty(fd)
+  return C.isatty(fd) == 1
+end
+
+return M

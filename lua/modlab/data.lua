@@ -1,0 +1,98 @@
+-- SPDX-License-Identifier: MIT
+-- Datasets: a manifest in datasets/ (fetched, verified, cached) or a dataset plugin used
+-- directly (synthetic data). Splits open lazily and stay open for the run.
+local core = require "modlab.core"
+local ffi, C = core.ffi, core.C
+
+local Data = {}
+Data.__index = Data
+
+local M = {}
+
+local function plugin_splits(name)
+  local e = core.entry(core.KIND_DATASET, name)
+  if not e or e.options == nil then return nil end
+  local i = 0
+  while e.options[i].name ~= nil do
+    if ffi.string(e.options[i].name) == "split" and e.options[i].choices ~= nil then
+      local splits = {}
+      for s in ffi.string(e.options[i].choices):gmatch("[^|]+") do splits[#splits + 1] = s end
+      return splits
+    end
+    i = i + 1
+  end
+  return nil
+end
+
+-- ml.dataset(name, options): returns the dataset, or nil and a message (fetch failures).
+function M.dataset(name, opts)
+  if type(name) ~= "string" then error("ml.dataset: the first argument is the dataset name", 2) end
+  if opts ~= nil and type(opts) ~= "table" then error("ml.dataset: options must be a table", 2) end
+  local d = setmetatable({ name = name, opts = opts or {}, opened = {} }, Data)
+  if core.entry(core.KIND_DATASET, name) and not name:find("/") then
+    d.format = name
+    d.splits = plugin_splits(name) or { "train" }
+    core.check_options(core.KIND_DATASET, name, d.opts, "dataset " .. name, 3)
+    return d
+  end
+  local man = C.ml_manifest_load(name, core.err)
+  if man == nil then return nil, core.errmsg() end
+  d.manifest = ffi.gc(man, C.ml_manifest_free)
+  d.format = ffi.string(C.ml_manifest_format(man))
+  d.splits = {}
+  for i = 0, C.ml_manifest_nsplits(man) - 1 do
+    d.splits[#d.splits + 1] = ffi.string(C.ml_manifest_split(man, i))
+  end
+  if C.ml_manifest_fetch(man, 1, core.err) ~= 0 then return nil, core.errmsg() end
+  return d
+end
+
+function Data:has_split(split)
+  for _, s in ipairs(self.splits) do if s == split then return true end end
+  return false
+end
+
+-- The opened split (ml_dataset*), or nil and a message.
+function Data:split(split)
+  if self.opened[split] then return self.opened[split] end
+  if not self:has_split(split) then
+    return nil, ("dataset %s has no split '%s' (splits: %s)"):format(
+      self.name, split, table.concat(self.splits, ", "))
+  end
+  local o
+  if self.manifest then
+    o = C.ml_manifest_split_opts(self.manifest, split, core.err)
+    if o == nil then return nil, core.errmsg() end
+    local user = core.opts(self.opts, 3)
+    C.ml_opts_free(user)  -- validated below by the plugin's schema with the files merged
+    for k, v in pairs(self.opts) do
+      local ty = type(v) == "number" and core.OPT_FLOAT or type(v) == "boolean" and core.OPT_BOOL
+                 or core.OPT_STRING
+      if C.ml_opts_set(o, k, ty, tostring(v), core.err) ~= 0 then
+        C.ml_opts_free(o)
+        return nil, core.errmsg()
+      end
+    end
+  else
+    local t = {}
+    for k, v in pairs(self.opts) do t[k] = v end
+    if plugin_splits(self.format) then t.split = split end
+    o = core.opts(t, 3)
+  end
+  local ds = C.ml_dataset_open(core.registry(), self.format, o, core.err)
+  if ds == nil then return nil, core.errmsg() end
+  ds = ffi.gc(ds, C.ml_dataset_close)
+  self.opened[split] = ds
+  return ds
+end
+
+function Data:info(split)
+  local ds, msg = self:split(split)
+  if not ds then return nil, msg end
+  local info = C.ml_dataset_info(ds)
+  return { size = tonumber(info.size), x_shape = core.shape_table(info.x_shape),
+           y_shape = core.shape_table(info.y_shape), classes = info.classes }
+end
+
+M.Data = Data
+return M

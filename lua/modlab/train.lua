@@ -1,0 +1,226 @@
+-- SPDX-License-Identifier: MIT
+-- ml.train: epochs of training in C (whole chunks of batches per call, so no Lua runs inside
+-- a step), evaluation on validation and test splits, progress, and the run directory.
+local core = require "modlab.core"
+local progress = require "modlab.progress"
+local rundir = require "modlab.rundir"
+local ffi, C = core.ffi, core.C
+
+local M = {}
+
+local KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, epochs = 1, batch = 1, seed = 1,
+                valid = 1, eval_batch = 1, name = 1, out = 1, schedule = 1, clip_norm = 1,
+                groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1 }
+
+local function check_cfg(cfg, level)
+  if type(cfg) ~= "table" then error("ml.train: give a table of settings", level) end
+  for k in pairs(cfg) do
+    if not KNOWN[k] then
+      local names = {}
+      for n in pairs(KNOWN) do names[#names + 1] = n end
+      table.sort(names)
+      error(("ml.train: unknown setting '%s' (settings: %s)"):format(tostring(k),
+        table.concat(names, ", ")), level)
+    end
+  end
+  if type(cfg.model) ~= "table" or not cfg.model.layers then
+    error("ml.train: 'model' must be an ml.sequential{...}", level)
+  end
+  if type(cfg.data) ~= "table" or not cfg.data.split then
+    error("ml.train: 'data' must be an ml.dataset(...) (if ml.dataset failed, wrap it in "
+          .. "assert(...) to see why)", level)
+  end
+  if type(cfg.optimizer) ~= "table" or cfg.optimizer.kind ~= "optimizer" then
+    error("ml.train: 'optimizer' must be an ml.optimizer(...)", level)
+  end
+  for _, k in ipairs({ "epochs", "batch" }) do
+    local v = cfg[k]
+    if type(v) ~= "number" or v < 1 or v ~= math.floor(v) then
+      error(("ml.train: '%s' must be a whole number >= 1"):format(k), level)
+    end
+  end
+  if cfg.valid ~= nil and (type(cfg.valid) ~= "number" or cfg.valid < 0 or cfg.valid >= 1) then
+    error("ml.train: 'valid' is the fraction of training examples held out, in [0, 1)", level)
+  end
+end
+
+local function index_array(n, from)
+  local a = ffi.new("int64_t[?]", math.max(n, 1))
+  for i = 0, n - 1 do a[i] = from + i end
+  return a
+end
+
+-- The training examples and the held-out validation examples of the train split.
+local function split_train(size, fraction, seed)
+  local all = index_array(size, 0)
+  C.ml_shuffle(all, size, seed, 0xA11D)
+  local nvalid = math.floor(size * fraction)
+  local ntrain = size - nvalid
+  local train = ffi.new("int64_t[?]", math.max(ntrain, 1))
+  local valid = ffi.new("int64_t[?]", math.max(nvalid, 1))
+  ffi.copy(train, all, ntrain * 8)
+  ffi.copy(valid, all + ntrain, nvalid * 8)
+  return train, ntrain, valid, nvalid
+end
+
+local function fail(msg) error(msg, 0) end
+
+local function evaluate(t, ds, order, n, batch)
+  local st = ffi.new("ml_step_stats")
+  if C.ml_trainer_run(t, ds, order, n, batch, 0, math.ceil(n / batch), 0, st, core.err) ~= 0 then
+    fail(core.errmsg())
+  end
+  return tonumber(st.loss) / n, st.seen > 0 and tonumber(st.correct) / tonumber(st.seen) or nil
+end
+
+local function fmt_rate(r)
+  if r >= 1e6 then return ("%.2fM"):format(r / 1e6) end
+  if r >= 1e3 then return ("%.1fk"):format(r / 1e3) end
+  return ("%.0f"):format(r)
+end
+
+function M.run(ml, cfg, level)
+  level = (level or 1) + 1
+  check_cfg(cfg, level)
+  local seed = cfg.seed or 1
+  local batch, epochs = cfg.batch, cfg.epochs
+  local eval_batch = cfg.eval_batch or math.max(batch, 1000)
+  if cfg.threads or core.threads then C.ml_blas_set_threads(cfg.threads or core.threads) end
+
+  local data = cfg.data
+  local train_ds = assert(data:split("train"))
+  local info = C.ml_dataset_info(train_ds)
+  local x_shape, y_shape = core.shape_table(info.x_shape), core.shape_table(info.y_shape)
+  local has_valid = data:has_split("valid")
+  local fraction = has_valid and 0 or (cfg.valid == nil and 0.1 or cfg.valid)
+  local train_idx, ntrain, valid_idx, nvalid = split_train(tonumber(info.size), fraction, seed)
+  local valid_ds = train_ds
+  if has_valid then
+    valid_ds = assert(data:split("valid"))
+    nvalid = tonumber(C.ml_dataset_info(valid_ds).size)
+    valid_idx = index_array(nvalid, 0)
+  end
+  local test_ds, ntest, test_idx
+  if data:has_split("test") then
+    test_ds = assert(data:split("test"))
+    ntest = tonumber(C.ml_dataset_info(test_ds).size)
+    test_idx = index_array(ntest, 0)
+  end
+
+  local model = cfg.model
+  local ok, msg = model:build(x_shape, math.max(batch, eval_batch), seed)
+  if not ok then error(msg, level) end
+  local loss = cfg.loss or "cross_entropy"
+  if type(loss) == "string" then loss = ml.loss(loss) end
+  local opt = cfg.optimizer
+  local t = C.ml_trainer_new(model.handle, core.shape(y_shape), loss.name, core.opts(loss.opts),
+                             opt.name, core.opts(opt.opts), core.err)
+  if t == nil then error(core.errmsg(), level) end
+  t = ffi.gc(t, C.ml_trainer_free)
+  for _, g in ipairs(cfg.groups or {}) do
+    if C.ml_trainer_set_group(t, g[1] or g.pattern or "", g.lr_scale or 1, g.decay_scale or 1,
+                              core.err) ~= 0 then
+      error(core.errmsg(), level)
+    end
+  end
+  if cfg.clip_norm then C.ml_trainer_set_clip_norm(t, cfg.clip_norm) end
+  if cfg.aux_scale then C.ml_trainer_set_aux_scale(t, cfg.aux_scale) end
+
+  local name = cfg.name or core.recipe_name or "run"
+  local rd = assert(rundir.create(name, cfg.out or core.out_dir or os.getenv("MODLAB_RUNS") or "runs"))
+  local started = rundir.iso_now()
+  local config = { recipe = core.recipe_path, args = ml.config, seed = seed, epochs = epochs,
+                   batch = batch, eval_batch = eval_batch, valid = fraction,
+                   dataset = data.name, dataset_options = data.opts, model = model:describe(),
+                   loss = { name = loss.name, options = require("modlab.json").raw(loss.json or "{}") },
+                   optimizer = { name = opt.name, options = require("modlab.json").raw(opt.json) },
+                   clip_norm = cfg.clip_norm, groups = cfg.groups,
+                   blas_threads = C.ml_blas_threads() }
+  rd:write_json("config.json", config)
+  local meta = { status = "running", start_time = started, seed = seed, argv = core.argv,
+                 modlab = ml.version,
+                 build = require("modlab.json").raw(ffi.string(C.ml_build_info())),
+                 git_commit = rundir.git_commit(core.recipe_dir), plugins = rundir.plugins(),
+                 params = model:nparams(),
+                 env = { OPENBLAS_NUM_THREADS = os.getenv("OPENBLAS_NUM_THREADS"),
+                         OPENBLAS_CORETYPE = os.getenv("OPENBLAS_CORETYPE"),
+                         SLURM_JOB_ID = os.getenv("SLURM_JOB_ID") } }
+  rd:write_json("meta.json", meta)
+  if not cfg.quiet then
+    rd:log(("modlab %s: %s, %d parameters, %d train / %d valid / %d test examples -> %s"):format(
+      ml.version, data.name, model:nparams(), ntrain, nvalid, ntest or 0, rd.dir))
+  end
+
+  local history, best = {}, nil
+  local nbatches = math.ceil(ntrain / batch)
+  local chunk = math.max(1, math.floor(nbatches / 50))
+  local order = ffi.new("int64_t[?]", math.max(ntrain, 1))
+  local run_ok, run_err = pcall(function()
+    for epoch = 1, epochs do
+      local factor = cfg.schedule and cfg.schedule:factor(epoch, history[#history]) or 1
+      C.ml_trainer_set_lr_factor(t, factor)
+      ffi.copy(order, train_idx, ntrain * 8)
+      C.ml_shuffle(order, ntrain, seed, 1000 + epoch)
+      local st = ffi.new("ml_step_stats")
+      local bar = progress.new({ label = ("epoch %d/%d"):format(epoch, epochs), total = nbatches,
+                                 quiet = cfg.quiet })
+      local t0 = progress.now()
+      for b = 0, nbatches - 1, chunk do
+        if C.ml_trainer_run(t, train_ds, order, ntrain, batch, b, chunk, 1, st, core.err) ~= 0 then
+          fail(core.errmsg())
+        end
+        local done = math.min(b + chunk, nbatches)
+        local seen = math.min(done * batch, ntrain)
+        bar:update(done, ("loss %.4f %s samples/s"):format(tonumber(st.loss) / seen,
+          fmt_rate(seen / math.max(progress.now() - t0, 1e-9))))
+      end
+      local train_time = bar:finish()
+      local row = { epoch = epoch, lr_factor = factor,
+                    train_loss = tonumber(st.loss) / ntrain,
+                    train_accuracy = st.seen > 0 and tonumber(st.correct) / tonumber(st.seen) or nil }
+      if st.aux_loss ~= 0 then row.aux_loss = tonumber(st.aux_loss) / ntrain end
+      if nvalid > 0 then
+        row.valid_loss, row.valid_accuracy = evaluate(t, valid_ds, valid_idx, nvalid, eval_batch)
+      end
+      if test_ds then
+        row.test_loss, row.test_accuracy = evaluate(t, test_ds, test_idx, ntest, eval_batch)
+      end
+      local wall = progress.now() - t0
+      history[#history + 1] = row
+      rd:metric(row)
+      rd:timing({ epoch = epoch, train_seconds = train_time, epoch_seconds = wall,
+                  samples_per_s = ntrain / train_time })
+      local key = row.valid_accuracy or -(row.valid_loss or row.train_loss)
+      if not best or key > best.key then best = { key = key, epoch = epoch } end
+      if not cfg.quiet then
+        rd:log(("epoch %d/%d  loss %.4f  acc %s  valid %s  test %s  %s samples/s  %.1fs"):format(
+          epoch, epochs, row.train_loss, row.train_accuracy and ("%.4f"):format(row.train_accuracy) or "-",
+          row.valid_accuracy and ("%.4f"):format(row.valid_accuracy) or "-",
+          row.test_accuracy and ("%.4f"):format(row.test_accuracy) or "-",
+          fmt_rate(ntrain / train_time), wall))
+      end
+    end
+  end)
+  local last = history[#history] or {}
+  local summary = { epochs = #history, best_valid_epoch = best and best.epoch,
+                    params = model:nparams(), status = run_ok and "finished" or "failed" }
+  for k, v in pairs(last) do if k ~= "epoch" then summary[k] = v end end
+  if best and history[best.epoch] then
+    summary.best_valid_accuracy = history[best.epoch].valid_accuracy
+    summary.test_accuracy_at_best_valid = history[best.epoch].test_accuracy
+  end
+  if run_ok and cfg.save ~= false then
+    local saved, serr = model:save(rd.dir .. "/model.safetensors")
+    if not saved then rd:log("modlab: warning: checkpoint not written: " .. serr) end
+  end
+  if not run_ok then summary.error = tostring(run_err) end
+  rd:write_json("summary.json", summary)
+  meta.status, meta.end_time = summary.status, rundir.iso_now()
+  if not run_ok then meta.error = tostring(run_err) end
+  rd:write_json("meta.json", meta)
+  rd:close()
+  if not run_ok then error(run_err, level) end
+  return { summary = summary, history = history, dir = rd.dir, model = model }
+end
+
+return M

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* optim.so: optimizers. Each lives in its own file and exports one entry. */
+#include <modlab/plugin.h>
+
+extern const ml_entry ml_optim_sgd_entry;
+
+static const ml_entry *const entries[] = {
+    &ml_optim_sgd_entry,
+};
+
+ML_PLUGIN_EXPORT int ml_plugin_optim_init(const ml_host *host, ml_registry *reg, ml_err *err);
+
+int ml_plugin_optim_init(const ml_host *host, ml_registry *reg, ml_err *err)
+{
+    if (host->abi_major != ML_ABI_MAJOR)
+        return ML_ERR_ABI;
+    for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
+        int rc = host->register_entry(reg, entries[i], err);
+        if (rc)
+            return rc;
+    }
+    return ML_OK;
+}

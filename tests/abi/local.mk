@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: MIT
+# ABI fixture plugins (check-only, built shared thanks to -rpath) and the loader test.
+fixture_ldflags = $(plugin_ldflags) -rpath /nowhere
+check_LTLIBRARIES += tests/abi/fx_major.la tests/abi/fx_minor.la tests/abi/fx_old.la \
+	tests/abi/zz_dup.la tests/abi/fx_nosym.la
+tests_abi_fx_major_la_SOURCES = tests/abi/fixture.c
+tests_abi_fx_major_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_major -DFX_MAJOR -DFX_TAG='"major"'
+tests_abi_fx_major_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_minor_la_SOURCES = tests/abi/fixture.c
+tests_abi_fx_minor_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_minor -DFX_MINOR -DFX_TAG='"minor"'
+tests_abi_fx_minor_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_old_la_SOURCES = tests/abi/fixture.c
+tests_abi_fx_old_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_old -DFX_OLD -DFX_TAG='"old"'
+tests_abi_fx_old_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_zz_dup_la_SOURCES = tests/abi/fixture.c
+tests_abi_zz_dup_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=zz_dup -DFX_DUP -DFX_TAG='"dup"'
+tests_abi_zz_dup_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_nosym_la_SOURCES = tests/abi/fixture.c
+tests_abi_fx_nosym_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_nosym -DFX_NOSYM -DFX_TAG='"nosym"'
+tests_abi_fx_nosym_la_LDFLAGS = $(fixture_ldflags)
+
+check_PROGRAMS += tests/abi/test_abi
+tests_abi_test_abi_CFLAGS = $(test_cflags)
+tests_abi_test_abi_LDADD = $(test_ldadd)
+TESTS += tests/abi/test_abi

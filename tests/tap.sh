@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: MIT
+# TAP helpers for shell tests: source it, call ok/like/..., end with done_testing.
+tap_n=0
+tap_failed=0
+ok() { # ok STATUS DESCRIPTION  (STATUS 0 = pass)
+    tap_n=$((tap_n + 1))
+    if [ "$1" -eq 0 ]; then echo "ok $tap_n - $2"
+    else echo "not ok $tap_n - $2"; tap_failed=$((tap_failed + 1)); fi
+}
+like() { # like TEXT PATTERN DESCRIPTION
+    if printf '%s' "$1" | grep -q -- "$2"; then ok 0 "$3"
+    else ok 1 "$3"; printf '%s\n' "$1" | sed 's/^/#   /' | head -20; echo "#   lacks: $2"; fi
+}
+is() { # is GOT WANT DESCRIPTION
+    if [ "$1" = "$2" ]; then ok 0 "$3"; else ok 1 "$3"; echo "#   got '$1', want '$2'"; fi
+}
+skip_all() { echo "1..0 # SKIP $1"; exit 0; }
+done_testing() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
+make_tmpdir() { t=$(mktemp -d /tmp/modlab-test.XXXXXX) && trap 'rm -rf "$t"' EXIT; }  # sets $t
