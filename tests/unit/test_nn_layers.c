@@ -754,6 +754,11 @@ int main(void)
         printf("Bail out! registry: %s\n", err.msg);
         return 1;
     }
+    if (ml_registry_find(reg, ML_KIND_LAYER, "conv2d") < 0) {
+        printf("Bail out! nn.so does not register the layers of plugins/nn/nn_entries.h: "
+               "add them to the entry list in plugins/nn/nn.c\n");
+        return 1;
+    }
     test_conv2d();
     test_pooling();
     test_batchnorm();
