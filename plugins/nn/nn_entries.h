@@ -11,6 +11,7 @@ extern const ml_entry ml_nn_tanh_entry;
 extern const ml_entry ml_nn_sigmoid_entry;
 extern const ml_entry ml_nn_gelu_entry;
 extern const ml_entry ml_nn_softmax_entry;
+extern const ml_entry ml_nn_log_softmax_entry;
 extern const ml_entry ml_nn_dropout_entry;
 extern const ml_entry ml_nn_conv2d_entry;
 extern const ml_entry ml_nn_maxpool2d_entry;

@@ -466,6 +466,14 @@ static void test_elementwise(void)
     y = m ? ml_model_forward(m, xs, 1, &err) : NULL;
     ok(y && max_abs_diff(y, want, 6) < 1e-6, "softmax over the last dim, stable for 1000");
     ml_model_free(m);
+    const double lwant[6] = { log(1.0 / 6), log(2.0 / 6), log(3.0 / 6), log(0.5), log(0.5),
+                              -2000.0 - log(2.0) };
+    m = model1("log_softmax", "", shp(2, 2, 3, 0), 1, &err);
+    y = m ? ml_model_forward(m, xs, 1, &err) : NULL;
+    /* -2000.69 carries float's ~1e-4 spacing there. */
+    ok(y && max_abs_diff(y, lwant, 5) < 1e-6 && fabs(y[5] - lwant[5]) < 1e-3,
+       "log_softmax is x - logsumexp(x), stable");
+    ml_model_free(m);
     float xr[5 * 7];
     fill(xr, 35, 4);
     m = model1("softmax", "", shp(1, 7, 0, 0), 5, &err);
@@ -719,7 +727,8 @@ static void test_losses(void)
 static void test_gradcheck_cases(void)
 {
     static const char *const layers[] = {
-        "flatten", "leaky_relu", "tanh", "sigmoid", "gelu", "softmax", "dropout", "conv2d",
+        "flatten", "leaky_relu", "tanh", "sigmoid", "gelu", "softmax", "log_softmax",
+        "dropout", "conv2d",
         "maxpool2d", "avgpool2d", "global_avgpool", "batchnorm", "layernorm", "embedding",
         "lstm",
     };
