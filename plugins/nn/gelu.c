@@ -45,7 +45,7 @@ static int gelu_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out
     if (g->use_tanh) {
         for (int64_t i = 0; i < n; i++) {
             float v = x[i];
-            y[i] = 0.5f * v * (1.0f + tanhf(GELU_K * (v + GELU_C * v * v * v)));
+            y[i] = 0.5f * v * (1.0f + nn_tanhf(GELU_K * (v + GELU_C * v * v * v)));
         }
     } else {
         for (int64_t i = 0; i < n; i++)
@@ -66,7 +66,7 @@ static int gelu_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml_vi
     if (g->use_tanh) {
         for (int64_t i = 0; i < n; i++) {
             float v = x[i], v2 = v * v;
-            float t = tanhf(GELU_K * (v + GELU_C * v2 * v));
+            float t = nn_tanhf(GELU_K * (v + GELU_C * v2 * v));
             float dt = (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * v2);
             gx[i] = go[i] * (0.5f * (1.0f + t) + 0.5f * v * dt);
         }

@@ -25,6 +25,7 @@ typedef struct lstm_ws {
 typedef struct lstm_bufs {
     float *gates;    /* B*T*4h, activated i, f, g, o */
     float *cells;    /* B*T*h */
+    float *tcells;   /* B*T*h, tanh of cells (backward needs it again) */
     float *dgates;   /* B*T*4h */
     float *dh, *dc;  /* B*h, carried from step t to t-1 */
 } lstm_bufs;
@@ -80,17 +81,19 @@ static int lstm_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err
 static size_t lstm_sizes(const lstm *l, int32_t batch, lstm_bufs *b, void *ws)
 {
     size_t bt = (size_t)batch * (size_t)l->t, h = (size_t)l->h;
-    size_t sz[5] = { bt * 4 * h, bt * h, bt * 4 * h, (size_t)batch * h, (size_t)batch * h };
+    size_t sz[6] = { bt * 4 * h, bt * h,           bt * h,
+                     bt * 4 * h, (size_t)batch * h, (size_t)batch * h };
     size_t off = nn_align(sizeof(lstm_ws));
-    float **dst[5] = { NULL, NULL, NULL, NULL, NULL };
+    float **dst[6] = { NULL, NULL, NULL, NULL, NULL, NULL };
     if (b) {
         dst[0] = &b->gates;
         dst[1] = &b->cells;
-        dst[2] = &b->dgates;
-        dst[3] = &b->dh;
-        dst[4] = &b->dc;
+        dst[2] = &b->tcells;
+        dst[3] = &b->dgates;
+        dst[4] = &b->dh;
+        dst[5] = &b->dc;
     }
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         if (b)
             *dst[i] = (float *)((char *)ws + off);
         off += nn_align(sizeof(float) * sz[i]);
@@ -132,17 +135,19 @@ static int lstm_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out
                         l->w_hh->value, H, 1.0f, bf.gates + (size_t)t * G, T * G);
         for (int b = 0; b < B; b++) {
             size_t r = (size_t)b * T + t;
-            float *g = bf.gates + r * G, *c = bf.cells + r * H, *hh = out->data + r * H;
+            float *g = bf.gates + r * G, *c = bf.cells + r * H, *tc = bf.tcells + r * H;
+            float *hh = out->data + r * H;
             const float *cp = t > 0 ? bf.cells + (r - 1) * H : NULL;
             for (int j = 0; j < H; j++) {
                 float gi = sigm(g[j]), gf = sigm(g[H + j]);
-                float gg = tanhf(g[2 * H + j]), go = sigm(g[3 * H + j]);
+                float gg = nn_tanhf(g[2 * H + j]), go = sigm(g[3 * H + j]);
                 g[j] = gi;
                 g[H + j] = gf;
                 g[2 * H + j] = gg;
                 g[3 * H + j] = go;
                 c[j] = gi * gg + (cp ? gf * cp[j] : 0.0f);
-                hh[j] = go * tanhf(c[j]);
+                tc[j] = nn_tanhf(c[j]);
+                hh[j] = go * tc[j];
             }
         }
     }
@@ -175,14 +180,14 @@ static void lstm_bptt(const lstm *l, const ml_view *gout, void *ws)
     for (int t = T - 1; t >= 0; t--) {
         for (int b = 0; b < B; b++) {
             size_t r = (size_t)b * T + t;
-            const float *g = bf.gates + r * G, *c = bf.cells + r * H;
+            const float *g = bf.gates + r * G, *tcs = bf.tcells + r * H;
             const float *cp = t > 0 ? bf.cells + (r - 1) * H : NULL;
             const float *go = gout->data + r * H;
             float *dg = bf.dgates + r * G, *dh = bf.dh + (size_t)b * H;
             float *dc = bf.dc + (size_t)b * H;
             for (int j = 0; j < H; j++) {
                 float gi = g[j], gf = g[H + j], gg = g[2 * H + j], o = g[3 * H + j];
-                float tc = tanhf(c[j]), dhj = go[j] + dh[j];
+                float tc = tcs[j], dhj = go[j] + dh[j];
                 float dcj = dc[j] + dhj * o * (1.0f - tc * tc);
                 float cpj = cp ? cp[j] : 0.0f;
                 dg[j] = dcj * gg * gi * (1.0f - gi);

@@ -3,6 +3,7 @@
 #ifndef MODLAB_PLUGINS_NN_COMMON_H
 #define MODLAB_PLUGINS_NN_COMMON_H
 
+#include <math.h>
 #include <modlab/plugin.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +37,23 @@ static inline const char *nn_shape_str(const ml_shape *s, char *buf, size_t cap)
 static inline size_t nn_align(size_t bytes)
 {
     return (bytes + 63) & ~(size_t)63;
+}
+
+/* tanh within ~3 float ulps, about 6x faster than glibc's tanhf (which dominated the LSTM
+ * and tanh layers): a Taylor polynomial near 0, where 1 - 2/(e^2x + 1) would cancel, and
+ * that formula elsewhere (clamped at 9, where tanh is 1 in float). NaN propagates. */
+static inline float nn_tanhf(float x)
+{
+    /* A branch, not a select: it skips expf for small inputs, which wins even when it
+     * mispredicts (measured). */
+    float ax = fabsf(x);
+    if (ax < 0.25f) {
+        float x2 = x * x;
+        return x * (1.0f + x2 * (-1.0f / 3 + x2 * (2.0f / 15 + x2 * (-17.0f / 315 +
+                                                                      x2 * (62.0f / 2835)))));
+    }
+    float e = expf(2.0f * (ax > 9.0f ? 9.0f : ax));
+    return copysignf(1.0f - 2.0f / (e + 1.0f), x);
 }
 
 /* Sum of x[0..n) in float with eight independent partial sums: the compiler may not reorder

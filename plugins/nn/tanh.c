@@ -36,7 +36,7 @@ static int tanh_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out
     float *y = out->data;
     int64_t n = t->numel * in->batch;
     for (int64_t i = 0; i < n; i++)
-        y[i] = tanhf(x[i]);
+        y[i] = nn_tanhf(x[i]);
     return 0;
 }
 

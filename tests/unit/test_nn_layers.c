@@ -439,6 +439,14 @@ static void test_elementwise(void)
         ref[i] = tanh(x[i]);
     ok(y && max_abs_diff(y, ref, 6) < 1e-6, "tanh");
     ml_model_free(m);
+    /* The fast tanh: relative accuracy near 0, saturation, NaN. */
+    const float xt[5] = { 1e-3f, -0.2501f, 30.0f, -1e30f, NAN };
+    m = model1("tanh", "", shp(1, 5, 0, 0), 1, &err);
+    y = m ? ml_model_forward(m, xt, 1, &err) : NULL;
+    ok(y && fabs(y[0] / tanh(1e-3) - 1.0) < 1e-6 && fabs(y[1] / tanh(-0.2501) - 1.0) < 1e-6 &&
+           y[2] == 1.0f && y[3] == -1.0f && isnan(y[4]),
+       "tanh: relative accuracy near 0, saturates, propagates NaN");
+    ml_model_free(m);
 
     m = model1("sigmoid", "", shp(1, 6, 0, 0), 1, &err);
     y = m ? ml_model_forward(m, x, 1, &err) : NULL;
