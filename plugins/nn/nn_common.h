@@ -41,7 +41,7 @@ static inline size_t nn_align(size_t bytes)
 
 /* tanh within ~3 float ulps, about 6x faster than glibc's tanhf (which dominated the LSTM
  * and tanh layers): a Taylor polynomial near 0, where 1 - 2/(e^2x + 1) would cancel, and
- * that formula elsewhere (clamped at 9, where tanh is 1 in float). NaN propagates. */
+ * that formula elsewhere (clamped at 10, where it rounds to 1 exactly). NaN propagates. */
 static inline float nn_tanhf(float x)
 {
     /* A branch, not a select: it skips expf for small inputs, which wins even when it
@@ -52,7 +52,7 @@ static inline float nn_tanhf(float x)
         return x * (1.0f + x2 * (-1.0f / 3 + x2 * (2.0f / 15 + x2 * (-17.0f / 315 +
                                                                       x2 * (62.0f / 2835)))));
     }
-    float e = expf(2.0f * (ax > 9.0f ? 9.0f : ax));
+    float e = expf(2.0f * (ax > 10.0f ? 10.0f : ax));
     return copysignf(1.0f - 2.0f / (e + 1.0f), x);
 }
 
