@@ -730,6 +730,147 @@ static void test_losses(void)
        "mse: mismatched sizes are a shape error");
 }
 
+/* ---- training smoke tests: the layers inside a real trainer ---------------------------- */
+
+/* Model from a list of "layer|options" strings, built for `in`. */
+static ml_model *model_n(const char *const *spec, int n, ml_shape in, int32_t batch,
+                         ml_err *err)
+{
+    ml_model *m = ml_model_new(reg, 99, err);
+    for (int i = 0; m && i < n; i++) {
+        char name[32];
+        const char *bar = strchr(spec[i], '|');
+        size_t len = bar ? (size_t)(bar - spec[i]) : strlen(spec[i]);
+        ml_opts *o = ml_opts_new(err);
+        snprintf(name, sizeof name, "%.*s", (int)len, spec[i]);
+        if (!o || ml_opts_parse(o, bar ? bar + 1 : "", err)) {
+            ml_opts_free(o);
+            ml_model_free(m);
+            return NULL;
+        }
+        if (ml_model_add(m, name, o, err)) {
+            ml_model_free(m);
+            return NULL;
+        }
+    }
+    if (m && ml_model_build(m, &in, batch, err)) {
+        ml_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static ml_trainer *trainer(ml_model *m, ml_shape target, const char *loss, const char *sgd,
+                           ml_err *err)
+{
+    ml_opts *lo = ml_opts_new(err), *oo = ml_opts_new(err);
+    if (!lo || !oo || ml_opts_parse(oo, sgd, err)) {
+        ml_opts_free(lo);
+        ml_opts_free(oo);
+        return NULL;
+    }
+    return ml_trainer_new(m, &target, loss, lo, "sgd", oo, err);
+}
+
+/* Predict the previous token: needs the LSTM's memory, and backward through embedding
+ * (first layer, no input gradient), lstm and linear on {T, ...} shapes. */
+static void test_train_sequence(void)
+{
+    enum { T = 6, V = 4, B = 16, STEPS = 400 };
+    static const char *const spec[] = { "embedding|vocab=4 dim=8", "lstm|hidden=24",
+                                        "linear|out=4" };
+    ml_err err = { 0 };
+    ml_model *m = model_n(spec, 3, shp(1, T, 0, 0), B, &err);
+    ml_trainer *t = m ? trainer(m, shp(1, T, 0, 0), "cross_entropy", "lr=0.5 momentum=0.9",
+                                &err) : NULL;
+    if (!ok(t != NULL, "sequence model embedding-lstm-linear trains with cross_entropy")) {
+        tap_diag("%s", err.msg);
+        ml_model_free(m);
+        return;
+    }
+    float x[B * T], y[B * T];
+    unsigned seed = 3;
+    ml_step_stats first = { 0 }, last = { 0 };
+    int rc = 0;
+    for (int s = 0; s < STEPS && !rc; s++) {
+        for (int i = 0; i < B * T; i++) {
+            seed = seed * 1664525u + 1013904223u;
+            x[i] = (float)((seed >> 16) % V);
+            y[i] = i % T ? x[i - 1] : 0.0f;
+        }
+        ml_step_stats st = { 0 };
+        rc = ml_trainer_step(t, x, y, B, &st, &err);
+        /* stats.loss sums the batch's mean loss times its examples */
+        if (s < 20)
+            first.loss += st.loss / (20 * B);
+        if (s >= STEPS - 20)
+            last.loss += st.loss / (20 * B), last.correct += st.correct, last.seen += st.seen;
+    }
+    ok(rc == 0, "400 steps run");
+    if (rc)
+        tap_diag("%s", err.msg);
+    double acc = last.seen ? (double)last.correct / last.seen : 0.0;
+    ok(last.loss < 0.25 * first.loss && acc > 0.95,
+       "the lstm learns to recall the previous token (loss %.3f -> %.3f, accuracy %.3f)",
+       first.loss, last.loss, acc);
+    ml_trainer_free(t);
+    ml_model_free(m);
+}
+
+/* Is the bright square in the left or the right half? conv, batchnorm, pooling, dropout. */
+static void test_train_cnn(void)
+{
+    enum { C = 1, H = 8, W = 8, B = 16, STEPS = 150 };
+    static const char *const spec[] = {
+        "conv2d|out=4 kernel=3 padding=1", "batchnorm", "leaky_relu", "maxpool2d|kernel=2",
+        "conv2d|out=4 kernel=3 stride=2 padding=1", "gelu", "global_avgpool",
+        "dropout|p=0.1", "linear|out=2", "log_softmax",
+    };
+    ml_err err = { 0 };
+    ml_model *m = model_n(spec, 10, shp(3, C, H, W), B, &err);
+    ml_trainer *t = m ? trainer(m, shp(0, 0, 0, 0), "nll", "lr=0.1 momentum=0.9", &err)
+                      : NULL;
+    if (!ok(t != NULL, "cnn with batchnorm, pooling, dropout trains with nll")) {
+        tap_diag("%s", err.msg);
+        ml_model_free(m);
+        return;
+    }
+    static float x[B * H * W];
+    float y[B];
+    unsigned seed = 5;
+    ml_step_stats first = { 0 }, last = { 0 };
+    int rc = 0;
+    for (int s = 0; s < STEPS && !rc; s++) {
+        for (int b = 0; b < B; b++) {
+            float *img = x + b * H * W;
+            for (int i = 0; i < H * W; i++)
+                img[i] = 0.3f * frand(&seed);
+            seed = seed * 1664525u + 1013904223u;
+            int right = (seed >> 20) & 1, r0 = (int)((seed >> 8) % (H - 2));
+            int c0 = right ? W / 2 + (int)((seed >> 12) % 2) : (int)((seed >> 12) % 2);
+            for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 2; j++)
+                    img[(r0 + i) * W + c0 + j] += 2.0f;
+            y[b] = (float)right;
+        }
+        ml_step_stats st = { 0 };
+        rc = ml_trainer_step(t, x, y, B, &st, &err);
+        if (s < 10)
+            first.loss += st.loss / (10 * B);
+        if (s >= STEPS - 20)
+            last.loss += st.loss / (20 * B), last.correct += st.correct, last.seen += st.seen;
+    }
+    ok(rc == 0, "150 steps run");
+    if (rc)
+        tap_diag("%s", err.msg);
+    double acc = last.seen ? (double)last.correct / last.seen : 0.0;
+    ok(last.loss < 0.5 * first.loss && acc > 0.9,
+       "the cnn learns left from right (loss %.3f -> %.3f, accuracy %.3f)", first.loss,
+       last.loss, acc);
+    ml_trainer_free(t);
+    ml_model_free(m);
+}
+
 /* ---- every layer offers gradient-check cases -------------------------------------------- */
 
 static void test_gradcheck_cases(void)
@@ -785,6 +926,8 @@ int main(void)
     test_embedding();
     test_lstm();
     test_losses();
+    test_train_sequence();
+    test_train_cnn();
     test_gradcheck_cases();
     ml_registry_free(reg);
     return done_testing();
