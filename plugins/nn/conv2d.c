@@ -40,6 +40,12 @@ static int conv2d_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
                            "conv2d: kernel %lld does not fit input %s with padding %lld; use "
                            "a smaller kernel or more padding",
                            (long long)k, nn_shape_str(in, sb, sizeof sb), (long long)p);
+    /* sgemm takes int sizes. */
+    if ((int64_t)in->dim[0] * k * k > INT32_MAX / 4 ||
+        (int64_t)in->dim[1] * in->dim[2] > INT32_MAX / 4)
+        return host->error(err, ML_ERR_UNSUPPORTED,
+                           "conv2d: input %s with kernel %lld is too large for one GEMM",
+                           nn_shape_str(in, sb, sizeof sb), (long long)k);
     cv = host->zalloc(sizeof *cv);
     if (!cv)
         return host->error(err, ML_ERR_NOMEM, "conv2d: out of memory");

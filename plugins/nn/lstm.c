@@ -81,8 +81,8 @@ static int lstm_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err
 static size_t lstm_sizes(const lstm *l, int32_t batch, lstm_bufs *b, void *ws)
 {
     size_t bt = (size_t)batch * (size_t)l->t, h = (size_t)l->h;
-    size_t sz[6] = { bt * 4 * h, bt * h,           bt * h,
-                     bt * 4 * h, (size_t)batch * h, (size_t)batch * h };
+    size_t sz[6] = { bt * 4 * h, bt * h, bt * h, bt * 4 * h, (size_t)batch * h,
+                     (size_t)batch * h };
     size_t off = nn_align(sizeof(lstm_ws));
     float **dst[6] = { NULL, NULL, NULL, NULL, NULL, NULL };
     if (b) {
