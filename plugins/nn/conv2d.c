@@ -153,12 +153,15 @@ static void im2col(const conv2d *cv, const float *x, float *col, size_t ld)
                     float *dst = row + (size_t)y * ow;
                     for (int xo = 0; xo < x0; xo++)
                         dst[xo] = 0.0f;
-                    if (s == 1)
-                        memcpy(dst + x0, src + x0 - p + kj,
-                               sizeof(float) * (size_t)(x1 - x0));
-                    else
+                    /* Rows are short (OW floats): an inline loop beats a memcpy call. */
+                    if (s == 1) {
+                        const float *sp = src - p + kj;
+                        for (int xo = x0; xo < x1; xo++)
+                            dst[xo] = sp[xo];
+                    } else {
                         for (int xo = x0; xo < x1; xo++)
                             dst[xo] = src[xo * s - p + kj];
+                    }
                     for (int xo = x1; xo < ow; xo++)
                         dst[xo] = 0.0f;
                 }
