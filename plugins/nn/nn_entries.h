@@ -6,6 +6,7 @@
 #include <modlab/plugin.h>
 
 extern const ml_entry ml_nn_flatten_entry;
+extern const ml_entry ml_nn_reshape_entry;
 extern const ml_entry ml_nn_leaky_relu_entry;
 extern const ml_entry ml_nn_tanh_entry;
 extern const ml_entry ml_nn_sigmoid_entry;

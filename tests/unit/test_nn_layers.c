@@ -457,6 +457,7 @@ static void test_elementwise(void)
 
     float xf[24];
     double rf[24];
+    const ml_shape *os;
     fill(xf, 24, 1);
     for (int i = 0; i < 24; i++)
         rf[i] = xf[i];
@@ -466,6 +467,19 @@ static void test_elementwise(void)
     y = m ? ml_model_forward(m, xf, 2, &err) : NULL;
     ok(y && max_abs_diff(y, rf, 24) == 0.0, "flatten keeps the values in order");
     ml_model_free(m);
+
+    m = model1("reshape", "shape=3x-1x2", shp(1, 12, 0, 0), 2, &err);
+    os = m ? ml_model_out_shape(m, 0) : NULL;
+    ok(os && os->ndim == 3 && os->dim[0] == 3 && os->dim[1] == 2 && os->dim[2] == 2,
+       "reshape {12} -> 3x-1x2 infers {3,2,2}");
+    y = m ? ml_model_forward(m, xf, 2, &err) : NULL;
+    ok(y && max_abs_diff(y, rf, 24) == 0.0, "reshape keeps the values in order");
+    ml_model_free(m);
+    m = model1("reshape", "shape=5x-1", shp(1, 12, 0, 0), 2, &err);
+    ok(m == NULL && err.code == ML_ERR_SHAPE, "reshape: 12 elements into 5x-1 is an error");
+    like(err.msg, "cannot hold", "reshape: the message says the shape does not fit");
+    m = model1("reshape", "shape=2xq", shp(1, 12, 0, 0), 2, &err);
+    ok(m == NULL && err.code == ML_ERR_INVALID, "reshape: a malformed shape is an error");
 
     /* softmax: rows sum to 1; exact values; no overflow on large logits. */
     const float xs[6] = { 0.0f, 0.69314718f, 1.09861229f, 1000.0f, 1000.0f, -1000.0f };
@@ -876,8 +890,8 @@ static void test_train_cnn(void)
 static void test_gradcheck_cases(void)
 {
     static const char *const layers[] = {
-        "flatten", "leaky_relu", "tanh", "sigmoid", "gelu", "softmax", "log_softmax",
-        "dropout", "conv2d",
+        "flatten", "reshape", "leaky_relu", "tanh", "sigmoid", "gelu", "softmax",
+        "log_softmax", "dropout", "conv2d",
         "maxpool2d", "avgpool2d", "global_avgpool", "batchnorm", "layernorm", "embedding",
         "lstm",
     };
