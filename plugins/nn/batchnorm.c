@@ -105,11 +105,15 @@ static int bn_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, 
             var = sq / (double)count;
             mean[c] = (float)m;
             invstd[c] = (float)(1.0 / sqrt(var + bn->eps));
-            /* The running variance is unbiased, as PyTorch's. */
+            /* The running variance is unbiased, as PyTorch's. A single value per channel
+             * (batch 1 of {F}) says nothing about the variance: PyTorch refuses it; we
+             * leave the running statistics alone rather than fail a last partial batch. */
             float mo = bn->momentum;
-            double uvar = count > 1 ? sq / (double)(count - 1) : var;
-            bn->rmean->value[c] = (1.0f - mo) * bn->rmean->value[c] + mo * (float)m;
-            bn->rvar->value[c] = (1.0f - mo) * bn->rvar->value[c] + mo * (float)uvar;
+            if (count > 1) {
+                double uvar = sq / (double)(count - 1);
+                bn->rmean->value[c] = (1.0f - mo) * bn->rmean->value[c] + mo * (float)m;
+                bn->rvar->value[c] = (1.0f - mo) * bn->rvar->value[c] + mo * (float)uvar;
+            }
         } else {
             mean[c] = bn->rmean->value[c];
             invstd[c] = 1.0f / sqrtf(bn->rvar->value[c] + bn->eps);

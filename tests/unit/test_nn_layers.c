@@ -338,6 +338,11 @@ static void test_batchnorm(void)
     }
     ok(y && max_abs_diff(y, ref, B * F) < 1e-5, "evaluation: uses the running statistics");
     ok(rm->value[1] == 0.5f && rv->value[2] == 3.0f, "evaluation: running stats unchanged");
+    /* Batch 1 of {F} in training: one value per channel, no variance to learn from. */
+    ml_model_set_training(m, 1);
+    y = ml_model_forward(m, x, 1, &err);
+    ok(y && rm->value[1] == 0.5f && rv->value[2] == 3.0f && y[0] == -1.0f,
+       "training on one value per channel leaves running stats alone (output = bias)");
     ml_model_free(m);
 
     /* 2d: statistics per channel over batch, height and width. */
