@@ -149,13 +149,13 @@ static void im2col(const conv2d *cv, const float *x, float *col, size_t ld)
                 conv2d_range(cv->w, ow, s, p, kj, &x0, &x1);
                 memset(row, 0, sizeof(float) * (size_t)y0 * ow);
                 for (int y = y0; y < y1; y++) {
-                    const float *src = xc + (size_t)(y * s - p + ki) * cv->w;
-                    float *dst = row + (size_t)y * ow;
+                    const float *restrict src = xc + (size_t)(y * s - p + ki) * cv->w;
+                    float *restrict dst = row + (size_t)y * ow;
                     for (int xo = 0; xo < x0; xo++)
                         dst[xo] = 0.0f;
                     /* Rows are short (OW floats): an inline loop beats a memcpy call. */
                     if (s == 1) {
-                        const float *sp = src - p + kj;
+                        const float *restrict sp = src - p + kj;
                         for (int xo = x0; xo < x1; xo++)
                             dst[xo] = sp[xo];
                     } else {
@@ -186,10 +186,16 @@ static void col2im(const conv2d *cv, const float *col, size_t ld, float *gx)
                 const float *row = col + ((size_t)(c * k + ki) * k + kj) * ld;
                 conv2d_range(cv->w, ow, s, p, kj, &x0, &x1);
                 for (int y = y0; y < y1; y++) {
-                    float *dst = gc + (size_t)(y * s - p + ki) * cv->w;
-                    const float *src = row + (size_t)y * ow;
-                    for (int xo = x0; xo < x1; xo++)
-                        dst[xo * s - p + kj] += src[xo];
+                    float *restrict dst = gc + (size_t)(y * s - p + ki) * cv->w;
+                    const float *restrict src = row + (size_t)y * ow;
+                    if (s == 1) {   /* unit stride: let the compiler vectorise */
+                        float *restrict d1 = dst - p + kj;
+                        for (int xo = x0; xo < x1; xo++)
+                            d1[xo] += src[xo];
+                    } else {
+                        for (int xo = x0; xo < x1; xo++)
+                            dst[xo * s - p + kj] += src[xo];
+                    }
                 }
             }
         }
