@@ -204,6 +204,7 @@ static const ml_opt_spec bn_opts[] = {
 static const ml_gradcheck_case bn_cases[] = {
     { "", { 1, { 5 } }, 0 },
     { "momentum=0.2", { 3, { 3, 2, 3 } }, 0 },
+    { "eps=1e-3", { 2, { 3, 4 } }, 0 },
 };
 NN_GRADCHECK_EXT(bn_ext, bn_cases)
 
