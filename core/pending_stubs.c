@@ -6,12 +6,6 @@
 #include "err.h"
 #include <modlab/modlab.h>
 
-int ml_data_main(int argc, char **argv)
-{
-    fprintf(stderr, "modlab data: not part of this build yet\n");
-    return 2;
-}
-
 int ml_model_save(ml_model *m, const char *path, ml_err *err)
 {
     return ml_error(err, ML_ERR_UNSUPPORTED, "checkpoints are not part of this build yet");

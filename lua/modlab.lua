@@ -69,6 +69,7 @@ end
 
 ml.sequential = require("modlab.model").sequential
 ml.dataset = require("modlab.data").dataset
+ml.schedule = require "modlab.schedule"
 
 -- ml.train{...}: train and evaluate, writing a run directory. See lua/modlab/train.lua.
 function ml.train(cfg)

@@ -1,2 +1,2 @@
 # SPDX-License-Identifier: MIT
-dist_recipe_DATA += recipes/synthetic.lua recipes/quickstart.lua
+dist_recipe_DATA += recipes/synthetic.lua recipes/quickstart.lua recipes/fashion_cnn.lua

@@ -39,6 +39,9 @@ local function check_cfg(cfg, level)
       error(("ml.train: '%s' must be a whole number >= 1"):format(k), level)
     end
   end
+  if cfg.schedule ~= nil and (type(cfg.schedule) ~= "table" or type(cfg.schedule.factor) ~= "function") then
+    error("ml.train: 'schedule' must be an ml.schedule(...)", level)
+  end
   if cfg.valid ~= nil and (type(cfg.valid) ~= "number" or cfg.valid < 0 or cfg.valid >= 1) then
     error("ml.train: 'valid' is the fraction of training examples held out, in [0, 1)", level)
   end

@@ -2,10 +2,13 @@
 /* optim.so: optimizers. Each lives in its own file and exports one entry. */
 #include <modlab/plugin.h>
 
-extern const ml_entry ml_optim_sgd_entry;
+#include "optim_entries.h"
 
 static const ml_entry *const entries[] = {
     &ml_optim_sgd_entry,
+    &ml_optim_adam_entry,
+    &ml_optim_adamw_entry,
+    &ml_optim_rmsprop_entry,
 };
 
 ML_PLUGIN_EXPORT int ml_plugin_optim_init(const ml_host *host, ml_registry *reg, ml_err *err);

@@ -22,7 +22,7 @@ static const char *warning_for(ml_registry *reg, const char *file)
 static void link_into(const char *dir, const char *target, const char *name)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%.1024s/%.1024s", dir, name);
     if (symlink(target, path) != 0)
         tap_diag("symlink %s -> %s failed", path, target);
 }
@@ -30,7 +30,7 @@ static void link_into(const char *dir, const char *target, const char *name)
 int main(void)
 {
     const char *top = getenv("top_builddir");
-    char dir[] = "/tmp/modlab-abi-XXXXXX", src[PATH_MAX], path[PATH_MAX];
+    char dir[] = "/tmp/modlab-abi-XXXXXX", src[PATH_MAX + 64], path[PATH_MAX + 64];
     static const char *fixtures[] = {"fx_major", "fx_minor", "fx_old", "zz_dup", "fx_nosym"};
     ml_err err;
     if (!top || !mkdtemp(dir)) {
@@ -38,11 +38,11 @@ int main(void)
         return done_testing();
     }
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++) {
-        snprintf(src, sizeof src, "%s/tests/abi/.libs/%s.so", top, fixtures[i]);
+        snprintf(src, sizeof src, "%.*s/tests/abi/.libs/%s.so", 1024, top, fixtures[i]);
         snprintf(path, sizeof path, "%s.so", fixtures[i]);
         link_into(dir, src, path);
     }
-    snprintf(src, sizeof src, "%s/build-plugins/nn.so", top);
+    snprintf(src, sizeof src, "%.*s/build-plugins/nn.so", 1024, top);
     link_into(dir, src, "nn.so");
     snprintf(path, sizeof path, "%s/notes.so", dir);
     FILE *f = fopen(path, "w");

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* Checkpoint internals: the metadata keys of model.safetensors and base64 for layer state. */
+#ifndef MODLAB_CORE_CHECKPOINT_H
+#define MODLAB_CORE_CHECKPOINT_H
+
+#include <stddef.h>
+
+#include <modlab/plugin.h>
+
+/* A checkpoint is a safetensors file (core/safetensors.h) whose tensors are the model's
+ * parameters, buffers and structural masks, named by ml_model_param_name ("0.linear.weight"),
+ * in parameter order. Its __metadata__ (string -> string) holds: */
+#define ML_CKPT_FORMAT "modlab.checkpoint"   /* format of these keys: "1" */
+#define ML_CKPT_VERSION "modlab.version"     /* ml_version() of the writer */
+/* JSON array of strings, one per layer in order: "kind/name@version" ("layer/linear@1.0.0") */
+#define ML_CKPT_LAYERS "modlab.layers"
+/* "modlab.state.<layer index from 0>": base64 of the layer's save() payload, for every layer
+ * whose vtable has save (possibly ""). */
+#define ML_CKPT_STATE_PREFIX "modlab.state."
+
+/* Load rules: the layer list must match kind and name exactly; a version with another major
+ * number (text before the first '.') is an error, a different minor/patch is accepted and
+ * the layer's load() receives the saved version. Every model tensor must be in the file with
+ * the same shape and the file must hold no other tensor. Nothing changes unless everything
+ * validates; a failing layer load() rolls back what was already loaded. */
+
+/* Standard base64 with padding. encode writes 4*ceil(n/3) chars + NUL into out (size it with
+ * ml_base64_encoded_len(n) + 1). decode is strict (alphabet, padding, length % 4 == 0);
+ * out needs room for ml_base64_decoded_max(len) bytes; returns the decoded length, or
+ * (size_t)-1 on bad input. */
+size_t ml_base64_encoded_len(size_t n);
+void ml_base64_encode(const void *in, size_t n, char *out);
+size_t ml_base64_decoded_max(size_t len);
+size_t ml_base64_decode(const char *in, size_t len, void *out);
+
+#endif

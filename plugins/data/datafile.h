@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading dataset files for the readers in plugins/data: raw or gzip, bounded, checked. */
+#ifndef MODLAB_PLUGINS_DATA_DATAFILE_H
+#define MODLAB_PLUGINS_DATA_DATAFILE_H
+
+#include <modlab/plugin.h>
+
+/* One open input file. zlib's gzread reads gzip streams and passes other files through
+ * unchanged, so every reader accepts both forms of each file. */
+typedef struct ml_data_file {
+    void *gz;             /* gzFile (void * so that users need not include zlib.h) */
+    const char *path;     /* borrowed from the caller */
+    const char *base;     /* last component of path: what messages name */
+    const char *who;      /* reader name that prefixes messages ("idx") */
+    int64_t disk_bytes;   /* size on disk (the compressed size for gzip) */
+    int compressed;       /* 1: gzip stream, 0: read as it is */
+    int truncated;        /* set by reads: the gzip stream ended before its trailer */
+} ml_data_file;
+
+/* Deflate never expands data by more than about 1032:1, so a gzip file of `disk` bytes
+ * cannot hold more than this many bytes: anything claiming more is truncated or hostile,
+ * and is rejected before allocating for it. */
+#define ML_DATA_GZ_MAX_RATIO 1040
+
+/* Open `path` (a regular file). Errors name `who` and the path. */
+int ml_data_file_open(const ml_host *host, ml_data_file *f, const char *path,
+                      const char *who, ml_err *err);
+void ml_data_file_close(ml_data_file *f);
+
+/* Read up to n bytes into buf; *got = bytes read, fewer than n only at the end of the
+ * stream. A gzip stream that stops early sets f->truncated and is not an error here:
+ * callers know what the file should hold and word that message themselves. Corrupt gzip
+ * data and read errors are errors (ML_ERR_FORMAT, ML_ERR_IO). */
+int ml_data_file_read(const ml_host *host, ml_data_file *f, void *buf, size_t n,
+                      size_t *got, ml_err *err);
+
+/* Read and discard the rest of the stream, at most `limit` bytes; *rest = bytes seen.
+ * Used to tell a user how much a truncated or oversized file really holds. */
+int ml_data_file_skip_rest(const ml_host *host, ml_data_file *f, int64_t limit,
+                           int64_t *rest, ml_err *err);
+
+/* Bytes of the whole stream (decompressed for gzip): the disk size for plain files,
+ * otherwise counted by decompressing, which also checks the gzip trailer. Leaves the file
+ * rewound to its start. */
+int ml_data_file_size(const ml_host *host, ml_data_file *f, int64_t *bytes, ml_err *err);
+
+/* Rewind to the start of the (decompressed) stream. */
+int ml_data_file_rewind(const ml_host *host, ml_data_file *f, ml_err *err);
+
+/* The advice that ends a message about a damaged dataset file. `dataset` is the reader's
+ * `dataset` option (the manifest name, may be ""). Returns a static or borrowed string
+ * written into buf. */
+const char *ml_data_advice(char *buf, size_t cap, const char *dataset);
+
+/* Last component of a path (the path itself when it has no '/'). */
+const char *ml_data_base(const char *path);
+
+/* o[j] = p[j] / div for j < n, exactly as the scalar division would give (div is 255 to
+ * scale bytes to [0,1], 1 to keep them). Runs every batch: SSE2 does 16 bytes a step. */
+void ml_data_bytes_to_float(float *o, const uint8_t *p, int64_t n, float div);
+
+/* Allocate n bytes through the host, reporting failure as "<who>: out of memory ...". */
+void *ml_data_alloc(const ml_host *host, size_t n, const char *who, const char *what,
+                    ml_err *err);
+
+#endif
