@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* The nn plugin's entries defined outside nn.c; nn.c registers them in its list. */
+/* The nn plugin's entries, one per file; nn.c registers them in its list. */
 #ifndef MODLAB_PLUGINS_NN_ENTRIES_H
 #define MODLAB_PLUGINS_NN_ENTRIES_H
 
 #include <modlab/plugin.h>
 
+extern const ml_entry ml_nn_linear_entry;
+extern const ml_entry ml_nn_relu_entry;
+extern const ml_entry ml_nn_cross_entropy_entry;
 extern const ml_entry ml_nn_flatten_entry;
 extern const ml_entry ml_nn_reshape_entry;
 extern const ml_entry ml_nn_leaky_relu_entry;
