@@ -25,12 +25,14 @@ clean-tests-out:
 	-rm -rf $(top_builddir)/tests/out
 .PHONY: clean-tests-out
 
-check_PROGRAMS += tests/unit/test_core tests/unit/test_gradcheck
+check_PROGRAMS += tests/unit/test_core tests/unit/test_gradcheck tests/unit/test_trainer
+tests_unit_test_trainer_CFLAGS = $(test_cflags)
+tests_unit_test_trainer_LDADD = $(test_ldadd)
 tests_unit_test_core_CFLAGS = $(test_cflags)
 tests_unit_test_core_LDADD = $(test_ldadd)
 tests_unit_test_gradcheck_CFLAGS = $(test_cflags)
 tests_unit_test_gradcheck_LDADD = $(test_ldadd)
-TESTS += tests/unit/test_core tests/unit/test_gradcheck
+TESTS += tests/unit/test_core tests/unit/test_gradcheck tests/unit/test_trainer
 
 include tests/abi/local.mk
 TESTS += tests/cli.sh tests/synthetic.sh
