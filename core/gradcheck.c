@@ -103,7 +103,8 @@ static int run_check(gc *g, int int_inputs, ml_gradcheck_result *res, ml_err *er
     int64_t off = 0;
     for (int32_t i = 0; i < m->np; i++)
         if (m->params[i]->grad) {
-            memcpy(gparams + off, m->params[i]->grad, (size_t)m->params[i]->numel * sizeof(float));
+            memcpy(gparams + off, m->params[i]->grad,
+                   (size_t)m->params[i]->numel * sizeof(float));
             off += m->params[i]->numel;
         }
     res->max_rel_err_input = want_gin ? 0.0 : -1.0;
@@ -111,7 +112,8 @@ static int run_check(gc *g, int int_inputs, ml_gradcheck_result *res, ml_err *er
     res->max_rel_err_aux = -1.0;
     res->checked = 0;
     if (want_gin)
-        rc = compare(g, g->x, gin, g->nx, 0, &res->max_rel_err_input, &res->checked, &pick, err);
+        rc = compare(g, g->x, gin, g->nx, 0, &res->max_rel_err_input, &res->checked, &pick,
+                     err);
     off = 0;
     for (int32_t i = 0; !rc && i < m->np; i++) {
         ml_param *p = m->params[i];

@@ -178,8 +178,9 @@ static int convert(opt_item *it, int type, const char *text, int given, const ch
         if (given != ML_OPT_BOOL)
             break;
         if (strcmp(text, "true") && strcmp(text, "false"))
-            return ml_error(err, ML_ERR_INVALID, "%s: option '%s' wants true or false, got '%s'",
-                            owner, it->key, text);
+            return ml_error(err, ML_ERR_INVALID,
+                            "%s: option '%s' wants true or false, got '%s'", owner, it->key,
+                            text);
         it->b = text[0] == 't';
         break;
     case ML_OPT_STRING:

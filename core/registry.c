@@ -165,7 +165,8 @@ static int copy_vtable(ml_reg_entry *re, ml_err *err)
         break;
     case ML_KIND_LOSS:
         if (!re->vt.loss.create || !re->vt.loss.destroy || !re->vt.loss.forward)
-            return ml_error(err, ML_ERR_ABI, "loss '%s' lacks create, destroy or forward", name);
+            return ml_error(err, ML_ERR_ABI, "loss '%s' lacks create, destroy or forward",
+                            name);
         break;
     case ML_KIND_OPTIMIZER:
         if (!re->vt.optimizer.create || !re->vt.optimizer.destroy || !re->vt.optimizer.step)

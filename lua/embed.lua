@@ -30,7 +30,9 @@ local function c_bytes(s)
   local parts = {}
   for i = 1, #s do parts[#parts + 1] = string.byte(s, i) .. "," end
   local lines = {}
-  for i = 1, #parts, 24 do lines[#lines + 1] = table.concat(parts, "", i, math.min(i + 23, #parts)) end
+  for i = 1, #parts, 24 do
+    lines[#lines + 1] = table.concat(parts, "", i, math.min(i + 23, #parts))
+  end
   return table.concat(lines, "\n")
 end
 

@@ -51,14 +51,17 @@ local layer_mt = { __tostring = function(l) return "layer " .. l.name end }
 -- ml.layer(name, options): a layer spec, checked against the plugin's schema now.
 function ml.layer(name, opts)
   if type(name) ~= "string" then error("ml.layer: the first argument is the layer name", 2) end
-  if opts ~= nil and type(opts) ~= "table" then error("ml.layer: options must be a table", 2) end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("ml.layer: options must be a table", 2)
+  end
   local json = core.check_options(core.KIND_LAYER, name, opts or {}, "layer " .. name, 3)
   return setmetatable({ kind = "layer", name = name, opts = opts or {}, json = json }, layer_mt)
 end
 
 function ml.optimizer(name, opts)
   if type(name) ~= "string" then error("ml.optimizer: the first argument is its name", 2) end
-  local json = core.check_options(core.KIND_OPTIMIZER, name, opts or {}, "optimizer " .. name, 3)
+  local json = core.check_options(core.KIND_OPTIMIZER, name, opts or {},
+                                  "optimizer " .. name, 3)
   return { kind = "optimizer", name = name, opts = opts or {}, json = json }
 end
 

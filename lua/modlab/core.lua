@@ -93,7 +93,6 @@ end
 function M.check_options(kind, name, tbl, owner, level)
   local e = M.entry(kind, name)
   if not e then
-    C.ml_registry_find(M.registry(), kind, name)
     local known = {}
     local reg = M.registry()
     for i = 0, C.ml_registry_count(reg) - 1 do
@@ -101,7 +100,8 @@ function M.check_options(kind, name, tbl, owner, level)
       if en.kind == kind then known[#known + 1] = ffi.string(en.name) end
     end
     error(("no %s named '%s' (known: %s); see `modlab plugins`"):format(
-      M.kind_name(kind), name, #known > 0 and table.concat(known, ", ") or "none loaded"), level)
+      M.kind_name(kind), name, #known > 0 and table.concat(known, ", ") or "none loaded"),
+      level)
   end
   local o = M.opts(tbl, level + 1)
   local rc = C.ml_opts_validate(o, e.options, owner, M.err)

@@ -36,8 +36,12 @@ end
 
 -- ml.dataset(name, options): returns the dataset, or nil and a message (fetch failures).
 function M.dataset(name, opts)
-  if type(name) ~= "string" then error("ml.dataset: the first argument is the dataset name", 2) end
-  if opts ~= nil and type(opts) ~= "table" then error("ml.dataset: options must be a table", 2) end
+  if type(name) ~= "string" then
+    error("ml.dataset: the first argument is the dataset name", 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("ml.dataset: options must be a table", 2)
+  end
   local d = setmetatable({ name = name, opts = opts or {}, opened = {} }, Data)
   if core.entry(core.KIND_DATASET, name) and not name:find("/") then
     d.format = name
@@ -80,8 +84,8 @@ function Data:split(split)
     if has_option(self.format, "dataset") then extra.dataset = self.name end
     for k, v in pairs(self.opts) do extra[k] = v end
     for k, v in pairs(extra) do
-      local ty = type(v) == "number" and core.OPT_FLOAT or type(v) == "boolean" and core.OPT_BOOL
-                 or core.OPT_STRING
+      local ty = type(v) == "number" and core.OPT_FLOAT
+                 or type(v) == "boolean" and core.OPT_BOOL or core.OPT_STRING
       if C.ml_opts_set(o, k, ty, tostring(v), core.err) ~= 0 then
         C.ml_opts_free(o)
         return nil, core.errmsg()

@@ -199,7 +199,7 @@ int ml_model_save(ml_model *m, const char *path, ml_err *err);
 /* Load values into a built model with the same layers; mismatches are errors. */
 int ml_model_load(ml_model *m, const char *path, ml_err *err);
 
-/* ---- dataset manifests and downloads (datasets/NAME.yaml) --------------------------------- */
+/* ---- dataset manifests and downloads (datasets/NAME.yaml) ------------------------- */
 typedef struct ml_manifest ml_manifest;
 /* `name_or_path`: a manifest file path, or a dataset name looked up in MODLAB_MANIFEST_PATH,
  * the source tree's datasets/ (uninstalled) and the installed manifest dir. */
