@@ -69,6 +69,40 @@ done:
     ml_model_free(m);
 }
 
+/* clip_norm bounds the update: plain SGD with lr 1 moves the parameters by exactly the
+ * clipped gradient, whose global norm is the clip value. */
+static void check_clipping(ml_registry *reg)
+{
+    ml_err err;
+    ml_model *m = ml_model_new(reg, 3, &err);
+    ml_shape in = {1, {4}}, target = {0, {0}};
+    float x[8] = {10, -20, 30, 40, 5, 6, -70, 8}, y[2] = {0, 1}, before[64];
+    ml_step_stats st = {0};
+    if (!ok(ml_model_add(m, "linear", opts("out=2"), &err) == 0 &&
+            ml_model_build(m, &in, 2, &err) == 0, "clip: model builds")) {
+        ml_model_free(m);
+        return;
+    }
+    ml_trainer *t = ml_trainer_new(m, &target, "cross_entropy", opts(NULL), "sgd",
+                                   opts("lr=1"), &err);
+    int32_t np = ml_model_nparam_tensors(m), k = 0;
+    for (int32_t i = 0; i < np; i++)
+        for (int64_t j = 0; j < ml_model_param(m, i)->numel; j++)
+            before[k++] = ml_model_param(m, i)->value[j];
+    ml_trainer_set_clip_norm(t, 0.01f);
+    ok(ml_trainer_step(t, x, y, 2, &st, &err) == 0, "clip: a step runs");
+    double sq = 0;
+    k = 0;
+    for (int32_t i = 0; i < np; i++)
+        for (int64_t j = 0; j < ml_model_param(m, i)->numel; j++) {
+            double d = ml_model_param(m, i)->value[j] - before[k++];
+            sq += d * d;
+        }
+    is_near(sqrt(sq), 0.01, 1e-5, "clip: the update's norm equals clip_norm");
+    ml_trainer_free(t);
+    ml_model_free(m);
+}
+
 int main(void)
 {
     ml_err err;
@@ -82,6 +116,7 @@ int main(void)
     ml_shape flat = {1, {36}};
     check_model(reg, "mlp with sgd", mlp, &flat, "sgd");
     check_model(reg, "cnn with adam", cnn, &flat, "adam");
+    check_clipping(reg);
     ml_registry_free(reg);
     is_int(ml_mem_live_blocks(), 0, "everything freed");
     return done_testing();
