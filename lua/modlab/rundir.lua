@@ -15,13 +15,17 @@ local function exists(path)
   return false
 end
 
+-- A sweep trial (`modlab trial`, or MODLAB_TRIAL_DIR) writes into its own fixed directory.
 function M.create(name, base)
-  local stamp = os.date("!%Y%m%d-%H%M%S")
-  local dir = ("%s/%s-%s"):format(base, name, stamp)
-  local n = 1
-  while exists(dir) do
-    n = n + 1
-    dir = ("%s/%s-%s-%d"):format(base, name, stamp, n)
+  local dir = core.trial_dir or os.getenv("MODLAB_TRIAL_DIR")
+  if not dir or dir == "" then
+    local stamp = os.date("!%Y%m%d-%H%M%S")
+    dir = ("%s/%s-%s"):format(base, name, stamp)
+    local n = 1
+    while exists(dir) do
+      n = n + 1
+      dir = ("%s/%s-%s-%d"):format(base, name, stamp, n)
+    end
   end
   if C.ml_mkdirs(dir, core.err) ~= 0 then return nil, core.errmsg() end
   local rd = setmetatable({ dir = dir }, M)
