@@ -10,7 +10,7 @@ export MODLAB_RUNS="$t/runs"
 
 # Journal lines as "trial attempt event" (keys are sorted, so the order is fixed).
 events() { sed -n 's/.*"attempt":\([0-9]*\),.*"event":"\([a-z]*\)".*"trial":"\([0-9a-f]*\)".*/\3 \1 \2/p' "$1"; }
-count() { grep -c -- "$1" "$2" || true; }
+count() { if [ -f "$2" ]; then grep -c -- "$1" "$2"; else echo 0; fi; }
 
 cat > grid.yaml <<'EOF'
 name: grid
