@@ -751,25 +751,34 @@ local function run_slurm(dir, plan, todo, opts)
       shq(exe), global, shq(dir), offset)
     local script = ("%s/slurm/array-%s-%d.sh"):format(dir, stamp, c)
     assert(write_atomic(script, table.concat(lines, "\n") .. "\n"))
-    local cmd = ("sbatch --parsable%s %s 2>&1"):format(opts.wait and " --wait" or "", shq(script))
+    local cmd = ("sbatch --parsable %s 2>&1"):format(shq(script))
     print(("submitting %d trial%s: %s (--array=%s)"):format(#ch.list, #ch.list == 1 and "" or "s",
       script, spec))
-    if opts.wait and c < #chunks then cmd = cmd .. " &" end
     local p = io.popen(cmd)
     local out = p:read("*a")
-    local ok = p:close()
+    p:close()
     local job = out:match("^(%d+)")
-    if not job and not (opts.wait and c < #chunks) then
+    if not job then
       io.stderr:write("modlab: error: sbatch failed: ", out, "\n")
       return nil
     end
-    if job then
-      jobs[#jobs + 1] = job
-      journal(dir, { event = "submitted", job = job, array = spec, offset = offset,
-                     indices = compress(ch.list) })
-      print(("submitted job %s"):format(job))
+    jobs[#jobs + 1] = job
+    journal(dir, { event = "submitted", job = job, array = spec, offset = offset,
+                   indices = compress(ch.list) })
+    print(("submitted job %s"):format(job))
+  end
+  -- --wait: until squeue lists none of the jobs (Ctrl-C stops waiting, not the jobs).
+  if opts.wait and #jobs > 0 then
+    C.ml_sweep_signals(1)
+    local ids = table.concat(jobs, ",")
+    while C.ml_sweep_stop_requested() == 0 do
+      local p = io.popen("squeue -h -r -o %i -j " .. ids .. " 2>/dev/null")
+      local out = p:read("*a")
+      p:close()
+      if not out:find("%d") then break end
+      C.ml_sleep(0.5)
     end
-    if not ok and opts.wait then io.stderr:write("modlab: some array tasks failed (see ", dir, "/slurm)\n") end
+    C.ml_sweep_signals(0)
   end
   return jobs
 end

@@ -8,6 +8,12 @@ pcall(ffi.cdef, "int kill(int pid, int sig); int getpid(void);")
 local what = ml.arg("fail", "no")
 if what == "error" then error("the recipe was asked to fail") end
 if what == "crash" then ffi.C.kill(ffi.C.getpid(), 9) end
+if what == "once" then   -- fail while the marker file exists, removing it
+  local marker = ml.arg("marker", "")
+  if os.remove(marker) then error("failing once: removed " .. marker) end
+else
+  ml.arg("marker", "")
+end
 local sleep = ml.arg("sleep", 0)
 if sleep > 0 then os.execute("sleep " .. sleep) end
 
