@@ -180,8 +180,10 @@ static int node_val(const ml_yt_doc *d, const ml_yt_node *n, const char *what, s
         ml_jbuf b;
         ml_jbuf_init(&b);
         put_json_node(&b, d, n);
-        if ((rc = ml_jbuf_finish(&b, what, err)))
+        if ((rc = ml_jbuf_finish(&b, what, err))) {
+            ml_jbuf_free(&b);
             return rc;
+        }
         out->type = V_JSON;
         out->s = b.data;
         return 0;
@@ -609,8 +611,10 @@ static int trial_ids(ml_sweep *s, ml_err *err)
             put_val_json(&b, &s->trials[i].vals[order[j]]);
         }
         ml_jbuf_printf(&b, "}\nrepeat=%" PRId64, s->trials[i].repeat);
-        if ((rc = ml_jbuf_finish(&b, "trial ids", err)))
+        if ((rc = ml_jbuf_finish(&b, "trial ids", err))) {
+            ml_jbuf_free(&b);
             break;
+        }
         ml_sha256_init(&c);
         ml_sha256_update(&c, b.data, b.len);
         ml_sha256_final(&c, h);
@@ -709,6 +713,9 @@ static int expand(ml_sweep *s, ml_err *err)
                 }
             }
             if ((rc = push_trial(s, &cap, vals, own, r, err))) {
+                for (size_t j = 0; j < n; j++)
+                    if (own[j])
+                        val_free(&vals[j]);
                 ml_free(vals);
                 ml_free(own);
                 return rc;
@@ -1141,8 +1148,10 @@ static int build_json(ml_sweep *s, ml_err *err)
     }
     ml_jbuf_puts(&b, "]}\n");
     int rc = ml_jbuf_finish(&b, "the sweep plan", err);
-    if (rc)
+    if (rc) {
+        ml_jbuf_free(&b);
         return rc;
+    }
     s->json = b.data;
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include <modlab/modlab.h>
 #include "tap.h"
 #include <modlab/sweep.h>
 
@@ -340,6 +341,31 @@ static void test_proc(void)
     is_int(st, 127, "a program that cannot run exits 127");
 }
 
+/* Every allocation failing in turn: a clean ML_ERR_NOMEM (or success), never a crash or leak. */
+static void test_nomem(void)
+{
+    const char *text =
+        "method: random\nprogram: r.lua\nrun_cap: 4\n"
+        "parameters:\n  a: {values: [x, [1, 2], {k: v}]}\n  b:\n    parameters:\n"
+        "      c: {min: 1, max: 9}\nmodlab:\n  repeats: {seeds: [s1, s2], seed_param: seed}\n"
+        "  slurm: {setup: [a, b]}\n";
+    int all = 1, n, loaded = 0;
+    int64_t live = ml_mem_live_blocks();
+    for (n = 1; n < 2000 && !loaded; n++) {
+        ml_err err = {0};
+        ml_mem_fail_at(n);
+        ml_sweep *s = load(text, &err);
+        ml_mem_fail_at(0);
+        if (s)
+            loaded = 1;
+        else
+            all &= err.code == ML_ERR_NOMEM;
+        ml_sweep_free(s);
+    }
+    ok(loaded && all, "allocation failures 1..%d: each a clean out-of-memory error", n - 1);
+    is_int(ml_mem_live_blocks(), live, "... and nothing leaked");
+}
+
 int main(void)
 {
     const char *srcdir = getenv("top_srcdir");
@@ -350,5 +376,6 @@ int main(void)
     test_export();
     test_journal();
     test_proc();
+    test_nomem();
     return done_testing();
 }
