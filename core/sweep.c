@@ -63,6 +63,8 @@ struct ml_sweep {
     char *json;
     /* settings */
     const char *name, *program, *method, *metric_name, *goal;
+    double target;
+    int has_target;
     int grid;
     int64_t run_cap, trials_n, workers, retries, repeats, base_seed, k, max_array;
     uint64_t sampler_seed;
@@ -989,6 +991,9 @@ static int read_top(ml_sweep *s, ml_err *err)
             return rc;
         if (!s->metric_name)
             return ml_yt_error(d, n, err, ML_ERR_FORMAT, "metric needs a name");
+        if ((s->has_target = ml_yt_get(n, "target") != NULL) &&
+            (rc = num_key(d, n, "target", "metric", 0, &s->target, err)))
+            return rc;
     }
     if ((n = ml_yt_get(root, "early_terminate"))) {
         const char *type = NULL;
@@ -1075,7 +1080,12 @@ static int build_json(ml_sweep *s, ml_err *err)
     if (s->metric_name) {
         ml_jbuf_puts(&b, "{\"name\":");
         ml_jbuf_str(&b, s->metric_name, strlen(s->metric_name));
-        ml_jbuf_printf(&b, ",\"goal\":\"%s\"}", s->goal ? s->goal : "minimize");
+        ml_jbuf_printf(&b, ",\"goal\":\"%s\"", s->goal ? s->goal : "minimize");
+        if (s->has_target) {
+            fmt_double(s->target, t, sizeof t);
+            ml_jbuf_printf(&b, ",\"target\":%s", t);
+        }
+        ml_jbuf_puts(&b, "}");
     } else {
         ml_jbuf_puts(&b, "null");
     }

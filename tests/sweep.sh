@@ -143,6 +143,22 @@ short=$(for m in hb/trials/*/metrics.jsonl; do wc -l < "$m"; done | sort -n | he
 ok $([ "${short:-9}" -lt 5 ]; echo $?) \
    "the pruned trial logged fewer than 5 epochs"
 
+# metric.target: once a trial reaches it, no new trial starts (W&B semantics).
+cat > target.yaml <<'EOF'
+program: recipe.lua
+method: grid
+metric: {name: valid_accuracy, goal: maximize, target: 0.1}
+parameters:
+  optimizer.lr: {values: [0.05, 0.1, 0.2]}
+  epochs: {value: 1}
+EOF
+out=$("$MODLAB" sweep target.yaml --out target 2>&1); rc=$?
+is "$rc" 0 "a sweep that reaches its target exits 0"
+is "$(count '"event":"started"' target/journal.jsonl)" 1 "no trial started after the target was reached"
+like "$out" "reached the target valid_accuracy=0.1" "... and it says so"
+out=$("$MODLAB" sweep target.yaml --out target 2>&1); rc=$?
+like "$rc $out" "^0 .*nothing more to run" "re-running a sweep that reached its target runs nothing"
+
 # Bad files: errors with file, line and column, exit 2.
 printf 'program: recipe.lua\nmethod: grid\nparameters:\n  lr: {values: []}\n' > empty.yaml
 out=$("$MODLAB" sweep empty.yaml 2>&1); rc=$?

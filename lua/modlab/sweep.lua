@@ -616,7 +616,7 @@ local function run_local(dir, plan, st, opts, todo)
     local check_hb = hb and now - last_hb > 0.25
     if check_hb then last_hb = now end
     for pid, r in pairs(running) do
-      if stop and not r.killing then
+      if stop and stop ~= "target" and not r.killing then
         r.killing, r.reason, r.kill_at = "interrupted", "stopped by the user", now
         C.ml_proc_signal(pid, SIGTERM)
       elseif not r.killing and timeout > 0 and now - r.t0 > timeout then
@@ -664,6 +664,14 @@ local function run_local(dir, plan, st, opts, todo)
           print(("[%s] %s trial %d (%s)%s%s"):format(os.date("%H:%M:%S"), ev.event, r.idx, r.t.id,
             type(ev.metric) == "number" and (" %s=%s"):format(plan.metric.name, fmtnum(ev.metric)) or "",
             ev.event ~= "finished" and ev.error and (": " .. ev.error) or ""))
+        end
+        -- metric.target (W&B): once a trial reaches it, start no new trials.
+        local target = plan.metric and plan.metric.target
+        if target and type(ev.metric) == "number" and not stop and
+           (ev.metric == target or better(plan.metric.goal, ev.metric, target)) then
+          stop = "target"
+          print(("[%s] trial %d reached the target %s=%s: starting no more trials"):format(
+            os.date("%H:%M:%S"), r.idx, plan.metric.name, fmtnum(target)))
         end
         if ev.event == "failed" or ev.event == "killed" then
           tries[r.idx] = (tries[r.idx] or 0) + 1
@@ -936,6 +944,20 @@ function M.cmd_sweep(args, i, h)
   for k, t in ipairs(plan.trials) do
     if st[t.id] and DONE[st[t.id].status] then skipped = skipped + 1 else todo[#todo + 1] = k - 1 end
   end
+  -- metric.target: a finished trial that reached it ends the sweep.
+  local target = plan.metric and plan.metric.target
+  if target then
+    for _, t in ipairs(plan.trials) do
+      local f = st[t.id] and st[t.id].final
+      if f and f.event == "finished" and type(f.metric) == "number" and
+         (f.metric == target or better(plan.metric.goal, f.metric, target)) then
+        print(("trial %s reached the target %s=%s: nothing more to run"):format(t.id,
+          plan.metric.name, fmtnum(target)))
+        todo = {}
+        break
+      end
+    end
+  end
   launcher = launcher or plan.settings.launcher
   print(("sweep %s: %d trials, %d done, %d to run (%s%s) -> %s"):format(name, #plan.trials, skipped,
     #todo, launcher, launcher == "local" and (", " .. (jobs or plan.settings.workers) .. " at a time") or "",
@@ -968,7 +990,10 @@ function M.cmd_sweep(args, i, h)
     io.stderr:write(("modlab: sweep stopped; re-run `modlab sweep %s` to resume\n"):format(file))
     return 130
   end
-  for _, row in ipairs(rows) do if not DONE[row.status] then return 1 end end
+  local reached = stop == "target" or (target and #todo == 0)
+  for _, row in ipairs(rows) do
+    if not DONE[row.status] and not (reached and row.status == "pending") then return 1 end
+  end
   return 0
 end
 
