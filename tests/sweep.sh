@@ -54,6 +54,8 @@ d="$t/runs/grid"
 id0=d3a9317f75db
 is "$(count '"event":"started"' "$d/journal.jsonl")" 8 "journal: 8 started"
 is "$(count '"event":"finished"' "$d/journal.jsonl")" 8 "journal: 8 finished"
+max=$(events "$d/journal.jsonl" | awk '$3 == "started" { n++ } $3 == "finished" { n-- } n > m { m = n } END { print m }')
+is "$max" 2 "-j 2: two trials run at once, never more"
 is "$(wc -l < "$d/results.csv" | tr -d ' ')" 9 "results.csv: a header and 8 rows"
 like "$(head -1 "$d/results.csv")" "rank,index,trial,repeat,status,optimizer.lr,model.width,epochs,dropout,seed,valid_accuracy" \
      "results.csv columns: parameters and the metric"

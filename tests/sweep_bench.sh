@@ -22,16 +22,16 @@ parameters:
   epochs: {value: $EPOCHS}
 EOF
 nproc_=$(nproc)
-echo "24 trials of recipes/synthetic.lua ($EPOCHS epochs, 4000 examples), $nproc_ cores"
+echo "24 trials of recipes/synthetic.lua ($EPOCHS epochs, 4000 examples), $nproc_ cores," \
+     "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for j in 1 2; do
-    start=$(date +%s.%N)
-    "$MODLAB" sweep "$t/bench.yaml" --out "$t/j$j" -j $j --quiet > "$t/j$j.log" 2>&1
-    end=$(date +%s.%N)
-    wall=$(echo "$end - $start" | bc)
+    /usr/bin/time -f "%e %U %S" -o "$t/time$j" \
+        "$MODLAB" sweep "$t/bench.yaml" --out "$t/j$j" -j $j --quiet > "$t/j$j.log" 2>&1
+    read -r wall user sys < "$t/time$j"
     eval "wall_$j=$wall"
-    busy=$(awk -F'"duration":' '/"event":"finished"/ { split($2, a, ","); s += a[1] } END { print s }' \
-           "$t/j$j/journal.jsonl")
-    printf -- "-j %d: wall %6.2f s, sum of trial durations %6.2f s, %s trials finished\n" "$j" \
-        "$wall" "$busy" "$(grep -c '"event":"finished"' "$t/j$j/journal.jsonl")"
+    printf -- "-j %d: wall %6.2f s, CPU %6.2f s (user %.2f + sys %.2f): %.2f cores busy, %s trials finished\n" \
+        "$j" "$wall" "$(echo "$user + $sys" | bc)" "$user" "$sys" \
+        "$(echo "($user + $sys) / $wall" | bc -l)" "$(grep -c '"event":"finished"' "$t/j$j/journal.jsonl")"
 done
-printf "speed-up -j 2 over -j 1: %.2fx\n" "$(echo "$wall_1 / $wall_2" | bc -l)"
+printf "speed-up -j 2 over -j 1: %.2fx (ideal on an idle 2-core machine: 2x)\n" \
+    "$(echo "$wall_1 / $wall_2" | bc -l)"
