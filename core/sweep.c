@@ -766,7 +766,7 @@ static const char *const et_keys[] = { "type", "min_iter", "max_iter", "s", "eta
                                        NULL };
 static const char *const modlab_keys[] = {
     "trials", "sampler", "repeats", "metric_summary", "k", "workers", "retries", "fail_fast",
-    "timeout", "resume", "launcher", "slurm", "output_dir", "strict", NULL
+    "timeout", "timeout_per_trial", "resume", "launcher", "slurm", "output_dir", "strict", NULL
 };
 static const char *const slurm_keys[] = {
     "partition", "time", "cpus_per_task", "mem", "array_parallelism", "max_array_size",
@@ -880,7 +880,12 @@ static int read_modlab(ml_sweep *s, const ml_yt_node *m, ml_err *err)
         (rc = one_of(d, m, "launcher", "modlab.launcher", launchers, &s->launcher, err)) ||
         (rc = get_str(d, m, "output_dir", "modlab.output_dir", &s->output_dir, err)))
         return rc;
+    if (ml_yt_get(m, "timeout") && ml_yt_get(m, "timeout_per_trial"))
+        return ml_yt_error(d, ml_yt_get(m, "timeout_per_trial"), err, ML_ERR_FORMAT,
+                           "give modlab.timeout or modlab.timeout_per_trial, not both");
     if ((n = ml_yt_get(m, "timeout")) && (rc = get_duration(d, n, &s->timeout, err)))
+        return rc;
+    if ((n = ml_yt_get(m, "timeout_per_trial")) && (rc = get_duration(d, n, &s->timeout, err)))
         return rc;
     if ((n = ml_yt_get(m, "sampler"))) {
         static const char *const keys[] = { "seed", NULL };

@@ -145,6 +145,20 @@ short=$(for m in hb/trials/*/metrics.jsonl; do wc -l < "$m"; done | sort -n | he
 ok $([ "${short:-9}" -lt 5 ]; echo $?) \
    "the pruned trial logged fewer than 5 epochs"
 
+# The ranking value: best, and mean of the last k, as the file says.
+for how in "best" "mean_last_k, k: 2"; do
+    printf 'program: recipe.lua\nmethod: grid\nmetric: {name: valid_loss, goal: minimize}\nparameters:\n  epochs: {value: 4}\nmodlab: {metric_summary: %s}\n' "$how" > how.yaml
+    "$MODLAB" sweep how.yaml --out how --quiet > /dev/null 2>&1
+    got=$(sed -n 2p how/results.csv | cut -d, -f7)
+    want=$(sed 's/.*"valid_loss":\([-0-9.e]*\).*/\1/' how/trials/*/metrics.jsonl | awk -v how="$how" '
+        { v[NR] = $1 } END {
+            if (how == "best") { b = v[1]; for (i = 2; i <= NR; i++) if (v[i] < b) b = v[i]; printf "%.17g\n", b }
+            else printf "%.17g\n", (v[NR - 1] + v[NR]) / 2 }')
+    ok $(awk -v a="$got" -v b="$want" 'BEGIN { d = a - b; exit !(d < 1e-12 && d > -1e-12) }'; echo $?) \
+       "metric_summary $how: $got from metrics.jsonl ($want)"
+    rm -rf how
+done
+
 # metric.target: once a trial reaches it, no new trial starts (W&B semantics).
 cat > target.yaml <<'EOF'
 program: recipe.lua

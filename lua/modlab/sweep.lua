@@ -647,7 +647,12 @@ local function run_local(dir, plan, st, opts, todo)
           if ev.trial == r.t.id and ev.attempt == r.attempt and FINAL[ev.event] then own = ev end
         end
         local ev = own
-        if not own then
+        if not own and code == 0 then
+          -- Exit 0 without a line of its own: another runner had already finished it.
+          local other = M.state(events)[r.t.id]
+          if other and DONE[other.status] then ev = other.final end
+        end
+        if not ev then
           local event = r.killing or "failed"
           local tdir = dir .. "/trials/" .. r.t.id
           local value, n = trial_metric(plan, tdir)
