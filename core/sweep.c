@@ -78,7 +78,7 @@ struct ml_sweep {
     int nrungs;
 };
 
-/* ---- small helpers ------------------------------------------------------------------------ */
+/* ---- small helpers ----------------------------------------------------------------------- */
 
 static int warn(ml_sweep *s, const char *fmt, ...) ML_PRINTF(2, 3);
 static int warn(ml_sweep *s, const char *fmt, ...)
@@ -465,8 +465,9 @@ static int add_param(ml_sweep *s, const char *name, const ml_yt_node *spec, ml_e
         return 0;
     }
     if (!nmin || !nmax)
-        return ml_yt_error(d, spec, err, ML_ERR_FORMAT, "%s: distribution '%s' needs min and max",
-                           what, dist_names[p->dist]);
+        return ml_yt_error(d, spec, err, ML_ERR_FORMAT,
+                           "%s: distribution '%s' needs min and max", what,
+                           dist_names[p->dist]);
     if ((rc = num_key(d, spec, "min", name, 0, &p->min, err)) ||
         (rc = num_key(d, spec, "max", name, 0, &p->max, err)))
         return rc;
@@ -766,7 +767,8 @@ static const char *const et_keys[] = { "type", "min_iter", "max_iter", "s", "eta
                                        NULL };
 static const char *const modlab_keys[] = {
     "trials", "sampler", "repeats", "metric_summary", "k", "workers", "retries", "fail_fast",
-    "timeout", "timeout_per_trial", "resume", "launcher", "slurm", "output_dir", "strict", NULL
+    "timeout", "timeout_per_trial", "resume", "launcher", "slurm", "output_dir", "strict",
+    NULL
 };
 static const char *const slurm_keys[] = {
     "partition", "time", "cpus_per_task", "mem", "array_parallelism", "max_array_size",
@@ -1060,7 +1062,7 @@ static int read_top(ml_sweep *s, ml_err *err)
     return 0;
 }
 
-/* ---- the plan as JSON ---------------------------------------------------------------------- */
+/* ---- the plan as JSON ------------------------------------------------------------------- */
 
 static int build_json(ml_sweep *s, ml_err *err)
 {

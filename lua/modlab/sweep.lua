@@ -1,5 +1,6 @@
 -- SPDX-License-Identifier: MIT
--- Sweeps: `modlab sweep` (plan, local worker pool, resume, hyperband, results) and `modlab trial`.
+-- Sweeps: `modlab sweep` (plan, local worker pool, resume, hyperband, results, Slurm) and
+-- `modlab trial`.
 -- The sweep directory holds sweep.yaml (verbatim), sweep.json (the plan), journal.jsonl
 -- (append-only events), results.csv, results_by_config.csv, logs/ and trials/<id>/.
 local core = require "modlab.core"
@@ -186,7 +187,8 @@ local function trial_args(plan, t)
 end
 
 local function sweep_name(plan, file)
-  return plan.name or (file:match("([^/]+)%.ya?ml$") or file:match("([^/]+)$")):gsub("[^%w_.-]", "_")
+  local stem = file:match("([^/]+)%.ya?ml$") or file:match("([^/]+)$")
+  return plan.name or (stem:gsub("[^%w_.-]", "_"))
 end
 
 ---------------------------------------------------------------------------------------------
@@ -280,7 +282,9 @@ local function trial_metric(plan, tdir)
   local v = summarize(vals, plan)
   if v == nil then
     local s = M.decode(read_file(tdir .. "/summary.json") or "")
-    if type(s) == "table" and type(s[plan.metric.name]) == "number" then v = s[plan.metric.name] end
+    if type(s) == "table" and type(s[plan.metric.name]) == "number" then
+      v = s[plan.metric.name]
+    end
   end
   return v, #vals
 end
@@ -333,11 +337,11 @@ function M.cmd_trial(args, i, h)
   assert(mkdirs(tdir))
   local map, list = trial_args(plan, t)
   local t0 = C.ml_clock()
+  local array_job = os.getenv("SLURM_ARRAY_JOB_ID")
   journal(dir, { event = "started", trial = t.id, index = index, attempt = attempt,
                  host = hostname(), pid = C.getpid(),
-                 slurm_job = os.getenv("SLURM_ARRAY_JOB_ID") and
-                   (os.getenv("SLURM_ARRAY_JOB_ID") .. "_" .. (os.getenv("SLURM_ARRAY_TASK_ID") or ""))
-                   or nil })
+                 slurm_job = array_job and
+                   (array_job .. "_" .. (os.getenv("SLURM_ARRAY_TASK_ID") or "")) or nil })
   print(("trial %d (%s) attempt %d: %s %s"):format(index, t.id, attempt, plan.program_path,
     table.concat(list, " ")))
   core.args = map
@@ -354,7 +358,8 @@ function M.cmd_trial(args, i, h)
     core.recipe_name = program:match("([^/]+)%.lua$") or "trial"
     arg = { [0] = program }
     if h.run_chunk(core, chunk, program) ~= 0 then
-      status, errmsg = "failed", "the recipe failed (see " .. tdir .. "/log.txt and the trial log)"
+      status = "failed"
+      errmsg = "the recipe failed (see " .. tdir .. "/log.txt and the trial log)"
     end
   end
   local unused = {}
@@ -380,8 +385,9 @@ function M.cmd_trial(args, i, h)
                duration = math.floor((C.ml_clock() - t0) * 1000 + 0.5) / 1000,
                metric = value, iterations = n, unused = #unused > 0 and unused or nil,
                error = errmsg and tostring(errmsg):match("^[^\n]*") or nil }
-  write_atomic(tdir .. "/trial.json", json.encode({ index = index, id = t.id, ["repeat"] = t["repeat"],
-    attempt = attempt, params = map, status = status, metric = value }) .. "\n")
+  write_atomic(tdir .. "/trial.json", json.encode({ index = index, id = t.id,
+    ["repeat"] = t["repeat"], attempt = attempt, params = map, status = status,
+    metric = value }) .. "\n")
   journal(dir, ev)
   return status == "finished" and 0 or 1
 end
@@ -420,7 +426,8 @@ local function write_results(dir, plan, st)
   for idx, t in ipairs(plan.trials) do
     local s = st[t.id] or { status = "pending", attempts = 0 }
     rows[#rows + 1] = { index = idx - 1, t = t, status = s.status, attempts = s.attempts,
-                        metric = s.final and type(s.final.metric) == "number" and s.final.metric or nil,
+                        metric = s.final and type(s.final.metric) == "number" and
+                                 s.final.metric or nil,
                         duration = s.final and s.final.duration or nil }
   end
   local function cmp(a, b)
@@ -450,7 +457,10 @@ local function write_results(dir, plan, st)
       if c ~= plan.settings.seed_param then key[#key + 1] = c .. "=" .. row.t.args[j] end
     end
     local k = table.concat(key, " ")
-    if not groups[k] then groups[k] = { key = k, vals = {}, n = 0 }; order[#order + 1] = groups[k] end
+    if not groups[k] then
+      groups[k] = { key = k, vals = {}, n = 0 }
+      order[#order + 1] = groups[k]
+    end
     local g = groups[k]
     g.n = g.n + 1
     if row.metric then g.vals[#g.vals + 1] = row.metric end
@@ -495,7 +505,10 @@ local function print_summary(dir, plan, st, rows, groups)
   print(head)
   local limit = tonumber(os.getenv("MODLAB_SWEEP_ROWS")) or 20
   for r, row in ipairs(rows) do
-    if r > limit then print(("... %d more rows in %s/results.csv"):format(#rows - limit, dir)) break end
+    if r > limit then
+      print(("... %d more rows in %s/results.csv"):format(#rows - limit, dir))
+      break
+    end
     local _, list = trial_args(plan, row.t)
     print(("%-4d %-5d %-12s %-11s %-14s %s"):format(r, row.index, row.t.id, row.status,
       fmtnum(row.metric), table.concat(list, " ")))
@@ -519,8 +532,8 @@ local function print_summary(dir, plan, st, rows, groups)
   table.sort(names)
   if #names > 0 then
     io.stderr:write(("modlab: warning: sweep parameter%s %s never read by the recipe (ml.arg): "
-      .. "a typo? (modlab: {strict: true} makes this an error)\n"):format(#names > 1 and "s" or "",
-      table.concat(names, ", ")))
+      .. "a typo? (modlab: {strict: true} makes this an error)\n"):format(
+      #names > 1 and "s" or "", table.concat(names, ", ")))
   end
   print(("results: %s/results.csv"):format(dir))
 end
@@ -569,8 +582,8 @@ local function run_local(dir, plan, st, opts, todo)
     for _, t in ipairs(plan.trials) do
       local s = st[t.id]
       if s and DONE[s.status] then
-        hyperband_check(hb, plan, t.id, metric_values(dir .. "/trials/" .. t.id .. "/metrics.jsonl",
-          plan.metric.name))
+        hyperband_check(hb, plan, t.id,
+          metric_values(dir .. "/trials/" .. t.id .. "/metrics.jsonl", plan.metric.name))
       end
     end
   end
@@ -593,15 +606,21 @@ local function run_local(dir, plan, st, opts, todo)
       qpos = qpos + 1
       local t = plan.trials[idx + 1]
       local argv = { exe }
-      if core.plugin_path then argv[#argv + 1] = "--plugin-path"; argv[#argv + 1] = core.plugin_path end
-      if core.threads then argv[#argv + 1] = "--threads"; argv[#argv + 1] = tostring(core.threads) end
+      if core.plugin_path then
+        argv[#argv + 1] = "--plugin-path"
+        argv[#argv + 1] = core.plugin_path
+      end
+      if core.threads then
+        argv[#argv + 1] = "--threads"
+        argv[#argv + 1] = tostring(core.threads)
+      end
       for _, a in ipairs({ "trial", dir, "--index", tostring(idx) }) do argv[#argv + 1] = a end
       local cargv = ffi.new("const char *[?]", #argv + 1)
       for k, a in ipairs(argv) do cargv[k - 1] = a end
       local s = st[t.id] or { attempts = 0 }
       local pid = C.ml_proc_spawn(cargv, dir .. "/logs/" .. t.id .. ".log", core.err)
       if pid <= 0 then error(core.errmsg(), 0) end
-      running[pid] = { idx = idx, t = t, t0 = C.ml_clock(), attempt = s.attempts + 1, argv = argv }
+      running[pid] = { idx = idx, t = t, t0 = C.ml_clock(), attempt = s.attempts + 1 }
       st[t.id] = { attempts = s.attempts + 1, status = "running" }
       nrunning = nrunning + 1
       if not opts.quiet then
@@ -623,11 +642,13 @@ local function run_local(dir, plan, st, opts, todo)
         r.killing, r.reason, r.kill_at = "killed", ("timed out after %gs"):format(timeout), now
         C.ml_proc_signal(pid, SIGTERM)
       elseif not r.killing and check_hb then
-        local vals = metric_values(dir .. "/trials/" .. r.t.id .. "/metrics.jsonl", plan.metric.name)
+        local vals = metric_values(dir .. "/trials/" .. r.t.id .. "/metrics.jsonl",
+                                   plan.metric.name)
         local rung = hyperband_check(hb, plan, r.t.id, vals)
         if rung then
           r.killing, r.kill_at = "pruned", now
-          r.reason = ("hyperband: below the top 1/%g at iteration %d"):format(hb.eta, hb.rungs[rung])
+          r.reason = ("hyperband: below the top 1/%g at iteration %d"):format(hb.eta,
+                                                                               hb.rungs[rung])
           C.ml_proc_signal(pid, SIGTERM)
         end
       end
@@ -644,7 +665,9 @@ local function run_local(dir, plan, st, opts, todo)
         local events = M.read_journal(dir)
         local own
         for _, ev in ipairs(events) do
-          if ev.trial == r.t.id and ev.attempt == r.attempt and FINAL[ev.event] then own = ev end
+          if ev.trial == r.t.id and ev.attempt == r.attempt and FINAL[ev.event] then
+            own = ev
+          end
         end
         local ev = own
         if not own and code == 0 then
@@ -661,13 +684,16 @@ local function run_local(dir, plan, st, opts, todo)
                  metric = value, iterations = n, exit = code >= 0 and code or nil,
                  signal = code < 0 and code ~= -999 and -code or nil,
                  error = r.reason or (code < 0 and ("killed by signal %d"):format(-code)
-                   or ("exited with status %d (see %s/logs/%s.log)"):format(code, dir, r.t.id)) }
+                   or ("exited with status %d (see %s/logs/%s.log)"):format(code, dir,
+                                                                             r.t.id)) }
           journal(dir, ev)
         end
         st[r.t.id] = { attempts = r.attempt, status = ev.event, final = ev }
         if not opts.quiet then
-          print(("[%s] %s trial %d (%s)%s%s"):format(os.date("%H:%M:%S"), ev.event, r.idx, r.t.id,
-            type(ev.metric) == "number" and (" %s=%s"):format(plan.metric.name, fmtnum(ev.metric)) or "",
+          local shown = type(ev.metric) == "number" and
+                        (" %s=%s"):format(plan.metric.name, fmtnum(ev.metric)) or ""
+          print(("[%s] %s trial %d (%s)%s%s"):format(os.date("%H:%M:%S"), ev.event, r.idx,
+            r.t.id, shown,
             ev.event ~= "finished" and ev.error and (": " .. ev.error) or ""))
         end
         -- metric.target (W&B): once a trial reaches it, start no new trials.
@@ -754,7 +780,9 @@ local function run_slurm(dir, plan, todo, opts)
       "#SBATCH --open-mode=append" }
     if sl.partition then lines[#lines + 1] = "#SBATCH --partition=" .. sl.partition end
     if sl.time then lines[#lines + 1] = "#SBATCH --time=" .. sl.time end
-    if sl.cpus_per_task then lines[#lines + 1] = "#SBATCH --cpus-per-task=" .. sl.cpus_per_task end
+    if sl.cpus_per_task then
+      lines[#lines + 1] = "#SBATCH --cpus-per-task=" .. sl.cpus_per_task
+    end
     if sl.mem then lines[#lines + 1] = "#SBATCH --mem=" .. sl.mem end
     for _, e in ipairs(sl.extra or {}) do lines[#lines + 1] = "#SBATCH " .. e end
     for _, s in ipairs(sl.setup or {}) do lines[#lines + 1] = s end
@@ -765,8 +793,8 @@ local function run_slurm(dir, plan, todo, opts)
     local script = ("%s/slurm/array-%s-%d.sh"):format(dir, stamp, c)
     assert(write_atomic(script, table.concat(lines, "\n") .. "\n"))
     local cmd = ("sbatch --parsable %s 2>&1"):format(shq(script))
-    print(("submitting %d trial%s: %s (--array=%s)"):format(#ch.list, #ch.list == 1 and "" or "s",
-      script, spec))
+    print(("submitting %d trial%s: %s (--array=%s)"):format(#ch.list,
+      #ch.list == 1 and "" or "s", script, spec))
     local p = io.popen(cmd)
     local out = p:read("*a")
     p:close()
@@ -831,7 +859,9 @@ function M.cmd_sweep(args, i, h)
       else path = args[i]; i = i + 1 end
     end
     if not path then return h.usage_error("sweep export wants FILE.yaml --format wandb") end
-    if fmt ~= "wandb" then return h.usage_error("sweep export: --format wandb is the one format") end
+    if fmt ~= "wandb" then
+      return h.usage_error("sweep export: --format wandb is the one format")
+    end
     local text = C.ml_sweep_export_wandb(path, core.err)
     if text == nil then io.stderr:write("modlab: error: ", core.errmsg(), "\n") return 2 end
     io.stdout:write(ffi.string(text))
@@ -894,8 +924,9 @@ function M.cmd_sweep(args, i, h)
   plan.name_resolved = name
   local dir = out
   if not dir then
-    dir = plan.settings.output_dir and plan.settings.output_dir:gsub("{name}", name)
-          :gsub("{date}", os.date("!%Y%m%d")) or ((os.getenv("MODLAB_RUNS") or "runs") .. "/" .. name)
+    local pattern = plan.settings.output_dir or
+                    ((os.getenv("MODLAB_RUNS") or "runs") .. "/{name}")
+    dir = pattern:gsub("{name}", name):gsub("{date}", os.date("!%Y%m%d"))
   end
   dir = dir:gsub("/+$", "")
   if dry then print_dry_run(plan, name, dir) return 0 end
@@ -911,7 +942,8 @@ function M.cmd_sweep(args, i, h)
   end
   -- The recipe: as given, else relative to the sweep file's directory.
   if not plan.program then
-    io.stderr:write(("modlab: error: %s: the sweep has no program (the recipe to run)\n"):format(file))
+    io.stderr:write(("modlab: error: %s: the sweep has no program (the recipe to run)\n")
+      :format(file))
     return 2
   end
   local program = plan.program
@@ -925,8 +957,8 @@ function M.cmd_sweep(args, i, h)
     end
   end
   if not exists(program) then
-    io.stderr:write(("modlab: error: %s: program '%s' not found (looked relative to the current "
-      .. "directory and to the sweep file)\n"):format(file, plan.program))
+    io.stderr:write(("modlab: error: %s: program '%s' not found (looked relative to the "
+      .. "current directory and to the sweep file)\n"):format(file, plan.program))
     return 2
   end
   plan.program_path = program
@@ -947,7 +979,11 @@ function M.cmd_sweep(args, i, h)
   local st = M.state(M.read_journal(dir))
   local todo, skipped = {}, 0
   for k, t in ipairs(plan.trials) do
-    if st[t.id] and DONE[st[t.id].status] then skipped = skipped + 1 else todo[#todo + 1] = k - 1 end
+    if st[t.id] and DONE[st[t.id].status] then
+      skipped = skipped + 1
+    else
+      todo[#todo + 1] = k - 1
+    end
   end
   -- metric.target: a finished trial that reached it ends the sweep.
   local target = plan.metric and plan.metric.target
@@ -964,16 +1000,17 @@ function M.cmd_sweep(args, i, h)
     end
   end
   launcher = launcher or plan.settings.launcher
-  print(("sweep %s: %d trials, %d done, %d to run (%s%s) -> %s"):format(name, #plan.trials, skipped,
-    #todo, launcher, launcher == "local" and (", " .. (jobs or plan.settings.workers) .. " at a time") or "",
-    dir))
+  local how = launcher == "local" and
+              (", " .. (jobs or plan.settings.workers) .. " at a time") or ""
+  print(("sweep %s: %d trials, %d done, %d to run (%s%s) -> %s"):format(name, #plan.trials,
+    skipped, #todo, launcher, how, dir))
   if launcher == "slurm" then
     if #todo == 0 then print("nothing to submit: every trial is done") end
     local ok = #todo == 0 or run_slurm(dir, plan, todo, { jobs = jobs, wait = wait })
     if not ok then return 1 end
     if not wait and #todo > 0 then
-      print(("re-run `modlab sweep %s --resume` (or `--wait`) after the jobs end for the results")
-        :format(dir))
+      print(("re-run `modlab sweep %s --resume` (or `--wait`) after the jobs end for the "
+        .. "results"):format(dir))
       return 0
     end
     st = M.state(M.read_journal(dir))
@@ -992,7 +1029,8 @@ function M.cmd_sweep(args, i, h)
   local rows, groups = write_results(dir, plan, st)
   print_summary(dir, plan, st, rows, groups)
   if stop == "signal" then
-    io.stderr:write(("modlab: sweep stopped; re-run `modlab sweep %s` to resume\n"):format(file))
+    io.stderr:write(("modlab: sweep stopped; re-run `modlab sweep %s` to resume\n")
+      :format(file))
     return 130
   end
   local reached = stop == "target" or (target and #todo == 0)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Sweeps: read a W&B sweep file (plus `modlab:`) into a trial plan; trial processes; journal. */
+/* Sweeps: read a W&B sweep file (plus `modlab:`) into a trial plan; processes; the journal. */
 #ifndef MODLAB_SWEEP_H
 #define MODLAB_SWEEP_H
 
@@ -55,7 +55,7 @@ int ml_sweep_stop_requested(void);
 double ml_clock(void);
 void ml_sleep(double seconds);
 
-/* ---- the journal -------------------------------------------------------------------------- */
+/* ---- the journal ------------------------------------------------------------------------ */
 /* Append one line (a '\n' is added) to path with a single write under an exclusive lock,
  * then fsync: lines from concurrent trials never interleave and a finished line survives a
  * crash. */
