@@ -145,6 +145,18 @@ short=$(for m in hb/trials/*/metrics.jsonl; do wc -l < "$m"; done | sort -n | he
 ok $([ "${short:-9}" -lt 5 ]; echo $?) \
    "the pruned trial logged fewer than 5 epochs"
 
+# Without a watching sweep (what Slurm array tasks do): `sweep plan`, then `modlab trial`
+# runs by hand; each trial compares itself at the rungs with what the others logged.
+out=$("$MODLAB" sweep plan hb.yaml --out hbt 2>&1)
+like "$out" "2 trials, 0 done, 2 to run" "sweep plan writes the directory and runs nothing"
+ok $([ -s hbt/sweep.json ] && [ ! -e hbt/journal.jsonl ]; echo $?) "... sweep.json, no journal"
+"$MODLAB" trial hbt --index 0 > /dev/null 2>&1; is "$?" 0 "trial 0 by hand: finished"
+out=$("$MODLAB" trial hbt --index 1 2>&1); rc=$?
+is "$rc" 1 "trial 1 by hand stops early"
+like "$(grep '"event":"pruned"' hbt/journal.jsonl)" "hyperband: below the top 1/2 at iteration 1" \
+     "... journaled as pruned at rung 1 by the trial itself"
+"$MODLAB" trial hbt --index 1 > /dev/null 2>&1; is "$?" 0 "a pruned trial counts as done"
+
 # The ranking value: best, and mean of the last k, as the file says.
 for how in "best" "mean_last_k, k: 2"; do
     printf 'program: recipe.lua\nmethod: grid\nmetric: {name: valid_loss, goal: minimize}\nparameters:\n  epochs: {value: 4}\nmodlab: {metric_summary: %s}\n' "$how" > how.yaml

@@ -47,7 +47,11 @@ local function append(fh, value)
   fh:flush()
 end
 
-function M:metric(row) append(self.metrics_fh, row) end
+-- core.on_metric (set by `modlab trial` for early termination) sees every logged row.
+function M:metric(row)
+  append(self.metrics_fh, row)
+  if core.on_metric then core.on_metric(row) end
+end
 function M:timing(row) append(self.timing_fh, row) end
 
 -- A line for the person watching (stdout) and for log.txt.

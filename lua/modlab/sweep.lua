@@ -12,6 +12,7 @@ char *getcwd(char *buf, size_t size);
 long readlink(const char *path, char *buf, size_t size);
 int gethostname(char *name, size_t len);
 int getpid(void);
+int setenv(const char *name, const char *value, int overwrite);
 ]])
 
 local M = {}
@@ -346,6 +347,35 @@ function M.cmd_trial(args, i, h)
     table.concat(list, " ")))
   core.args = map
   core.trial_dir = tdir
+  -- Early termination without a watching sweep process (Slurm arrays, `modlab trial` by
+  -- hand): compare this trial at each rung with what the other trials logged there.
+  local pruned
+  if plan.early_terminate and plan.metric and os.getenv("MODLAB_SWEEP_WATCHED") ~= "1" then
+    local hb, mine = M.hyperband_new(plan), {}
+    core.on_metric = function(row)
+      local v = row[plan.metric.name]
+      if type(v) ~= "number" or pruned then return end
+      mine[#mine + 1] = v
+      for r, it in ipairs(hb.rungs) do
+        if #mine == it then
+          for _, other in ipairs(plan.trials) do
+            if other.id ~= t.id then
+              local vals = metric_values(dir .. "/trials/" .. other.id .. "/metrics.jsonl",
+                                         plan.metric.name)
+              if #vals >= it then
+                hb.vals[r] = hb.vals[r] or {}
+                table.insert(hb.vals[r], vals[it])
+              end
+            end
+          end
+          if M.hyperband_check(hb, plan, t.id, mine) then
+            pruned = ("hyperband: below the top 1/%g at iteration %d"):format(hb.eta, it)
+            error(pruned, 0)
+          end
+        end
+      end
+    end
+  end
   local program = plan.program_path
   local status, errmsg = "finished", nil
   local chunk, lerr = loadfile(program)
@@ -360,7 +390,9 @@ function M.cmd_trial(args, i, h)
     if h.run_chunk(core, chunk, program) ~= 0 then
       status = "failed"
       errmsg = "the recipe failed (see " .. tdir .. "/log.txt and the trial log)"
+      if pruned then status, errmsg = "pruned", pruned end
     end
+    core.on_metric = nil
   end
   local unused = {}
   for _, name in ipairs(plan.columns) do
@@ -541,14 +573,14 @@ end
 ---------------------------------------------------------------------------------------------
 -- The local launcher
 
-local function hyperband_new(plan)
+function M.hyperband_new(plan)
   local et = plan.early_terminate
   if not et then return nil end
   return { rungs = et.rungs, eta = et.eta, vals = {}, seen = {} }
 end
 
 -- Record trial `id`'s value at each rung it reached; true when it should stop.
-local function hyperband_check(hb, plan, id, vals)
+function M.hyperband_check(hb, plan, id, vals)
   local goal = plan.metric.goal
   hb.seen[id] = hb.seen[id] or {}
   local stop = false
@@ -576,18 +608,19 @@ local function run_local(dir, plan, st, opts, todo)
   local timeout = plan.settings.timeout or 0
   local retries = plan.settings.retries or 0
   local exe = self_exe()
-  local hb = hyperband_new(plan)
+  local hb = M.hyperband_new(plan)
   if hb then
     -- Values at the rungs of trials already done count for the ones still to run.
     for _, t in ipairs(plan.trials) do
       local s = st[t.id]
       if s and DONE[s.status] then
-        hyperband_check(hb, plan, t.id,
+        M.hyperband_check(hb, plan, t.id,
           metric_values(dir .. "/trials/" .. t.id .. "/metrics.jsonl", plan.metric.name))
       end
     end
   end
   assert(mkdirs(dir .. "/logs"))
+  C.setenv("MODLAB_SWEEP_WATCHED", "1", 1)   -- this process does the early termination
   local queue, running, tries, failed_hard = {}, {}, {}, 0
   for _, idx in ipairs(todo) do queue[#queue + 1] = idx end
   local qpos, nrunning, stop = 1, 0, nil
@@ -644,7 +677,7 @@ local function run_local(dir, plan, st, opts, todo)
       elseif not r.killing and check_hb then
         local vals = metric_values(dir .. "/trials/" .. r.t.id .. "/metrics.jsonl",
                                    plan.metric.name)
-        local rung = hyperband_check(hb, plan, r.t.id, vals)
+        local rung = M.hyperband_check(hb, plan, r.t.id, vals)
         if rung then
           r.killing, r.kill_at = "pruned", now
           r.reason = ("hyperband: below the top 1/%g at iteration %d"):format(hb.eta,
@@ -832,6 +865,7 @@ usage: modlab sweep FILE.yaml [-j N] [--resume] [--dry-run] [--launcher local|sl
                               [--out DIR] [--wait] [--quiet]
        modlab sweep DIR --resume            resume the sweep in DIR
        modlab sweep export FILE.yaml --format wandb
+       modlab sweep plan FILE.yaml [--out DIR]  write the sweep directory, run nothing
        modlab sweep pending DIR             unfinished trial indices (for job arrays)]]
 
 local function print_dry_run(plan, name, dir)
@@ -880,6 +914,8 @@ function M.cmd_sweep(args, i, h)
     print(table.concat(list, ","))
     return 0
   end
+  local plan_only = sub == "plan"
+  if plan_only then i = i + 1 end
   while i <= #args do
     local a = args[i]
     if a == "-j" or a == "--jobs" then
@@ -1000,6 +1036,13 @@ function M.cmd_sweep(args, i, h)
     end
   end
   launcher = launcher or plan.settings.launcher
+  if plan_only then
+    print(("sweep %s: %d trials, %d done, %d to run -> %s"):format(name, #plan.trials, skipped,
+      #todo, dir))
+    print(("run them with `modlab trial %s --index I` (I in %s)"):format(dir,
+      #todo > 0 and compress(todo) or "none"))
+    return 0
+  end
   local how = launcher == "local" and
               (", " .. (jobs or plan.settings.workers) .. " at a time") or ""
   print(("sweep %s: %d trials, %d done, %d to run (%s%s) -> %s"):format(name, #plan.trials,
