@@ -1181,8 +1181,8 @@ static ml_sweep *finish_load(ml_yt_doc *doc, ml_err *err)
     if (!doc)
         return NULL;
     if (!(s = ml_zalloc(sizeof *s))) {
-        ml_yt_free(doc);
         ml_error(err, ML_ERR_NOMEM, "out of memory reading %s", doc->name);
+        ml_yt_free(doc);
         return NULL;
     }
     s->doc = doc;
