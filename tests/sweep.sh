@@ -208,4 +208,16 @@ out=$("$MODLAB" sweep grid.yaml -j 0 2>&1); is "$?" 2 "-j 0 is a usage error"
 is "$(cat exported.yaml)" "$(sed '/^modlab:/,$d' grid.yaml)" "export drops the modlab: block"
 "$MODLAB" sweep export wandb.yaml --format wandb | cmp -s - wandb.yaml
 ok $? "export of a pure W&B file gives it back unchanged"
+python3 "$top_srcdir/tests/sweep/validate_wandb.py" wandb.yaml exported.yaml > schema.log 2>&1
+case $? in
+    0) ok 0 "the W&B example and the exported grid validate against W&B's sweep schema" ;;
+    77) ok 0 "# SKIP python3-jsonschema or python3-yaml missing: no W&B schema check" ;;
+    *) ok 1 "W&B schema check"; sed 's/^/#   /' schema.log ;;
+esac
+python3 "$top_srcdir/tests/sweep/validate_wandb.py" grid.yaml > schema.log 2>&1
+case $? in
+    1) like "$(cat schema.log)" "'modlab' was unexpected" "... while the file with modlab: does not (hence export)" ;;
+    77) ok 0 "# SKIP python3-jsonschema or python3-yaml missing" ;;
+    *) ok 1 "the file with modlab: should fail W&B's schema" ;;
+esac
 done_testing
