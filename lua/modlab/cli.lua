@@ -9,6 +9,10 @@ usage: modlab [GLOBAL OPTIONS] [COMMAND [ARGS]]
   modlab                               run the built-in quickstart (Fashion-MNIST MLP)
   modlab run RECIPE.lua [--set k=v]... [--out DIR]
                                        run a recipe; --set values reach it through ml.arg
+  modlab sweep SWEEP.yaml [-j N] [--resume] [--dry-run] [--launcher local|slurm]
+                                       run a parameter sweep (W&B sweep files; see
+                                       `modlab sweep --help`)
+  modlab trial SWEEP_DIR --index I     run one trial of a sweep (done ones do nothing)
   modlab plugins [--describe NAME]     list the loaded plugins, or document one entry
   modlab data list | fetch NAME | verify NAME
                                        dataset manifests, downloads and the cache
@@ -169,7 +173,13 @@ function M.main(args)
     print(core.ffi.string(core.C.ml_build_info()))
     return 0
   end
-  if cmd == "sweep" or cmd == "trial" or cmd == "report" then
+  if cmd == "sweep" or cmd == "trial" then
+    local h = { usage_error = usage_error, run_chunk = run_chunk }
+    local sweep = require "modlab.sweep"
+    if cmd == "sweep" then return sweep.cmd_sweep(args, i + 1, h) end
+    return sweep.cmd_trial(args, i + 1, h)
+  end
+  if cmd == "report" then
     return usage_error("'" .. cmd .. "' is not part of this version yet")
   end
   return usage_error("unknown command '" .. cmd .. "'")

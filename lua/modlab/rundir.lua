@@ -15,13 +15,17 @@ local function exists(path)
   return false
 end
 
+-- A sweep trial (`modlab trial`, or MODLAB_TRIAL_DIR) writes into its own fixed directory.
 function M.create(name, base)
-  local stamp = os.date("!%Y%m%d-%H%M%S")
-  local dir = ("%s/%s-%s"):format(base, name, stamp)
-  local n = 1
-  while exists(dir) do
-    n = n + 1
-    dir = ("%s/%s-%s-%d"):format(base, name, stamp, n)
+  local dir = core.trial_dir or os.getenv("MODLAB_TRIAL_DIR")
+  if not dir or dir == "" then
+    local stamp = os.date("!%Y%m%d-%H%M%S")
+    dir = ("%s/%s-%s"):format(base, name, stamp)
+    local n = 1
+    while exists(dir) do
+      n = n + 1
+      dir = ("%s/%s-%s-%d"):format(base, name, stamp, n)
+    end
   end
   if C.ml_mkdirs(dir, core.err) ~= 0 then return nil, core.errmsg() end
   local rd = setmetatable({ dir = dir }, M)
@@ -43,7 +47,11 @@ local function append(fh, value)
   fh:flush()
 end
 
-function M:metric(row) append(self.metrics_fh, row) end
+-- core.on_metric (set by `modlab trial` for early termination) sees every logged row.
+function M:metric(row)
+  append(self.metrics_fh, row)
+  if core.on_metric then core.on_metric(row) end
+end
 function M:timing(row) append(self.timing_fh, row) end
 
 -- A line for the person watching (stdout) and for log.txt.

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/* Sweep processes: spawn and reap trial processes, catch Ctrl-C, append to the journal. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "mem.h"
+#include <modlab/sweep.h>
+
+int32_t ml_proc_spawn(const char *const *argv, const char *log_path, ml_err *err)
+{
+    int fd = -1;
+    pid_t parent = getpid(), pid;
+    if (!argv || !argv[0])
+        return ml_error(err, ML_ERR_INVALID, "ml_proc_spawn: empty argv");
+    if (log_path && (fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0)
+        return ml_error(err, ML_ERR_IO, "%s: cannot open the trial log: %s", log_path,
+                        strerror(errno));
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return ml_error(err, ML_ERR_IO, "cannot start %s: fork: %s", argv[0], strerror(e));
+    }
+    if (pid == 0) {
+        /* The child: its own process group (Ctrl-C reaches only the sweep, which stops the
+         * trials itself), killed if the sweep dies, default signal handling. */
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        int in = open("/dev/null", O_RDONLY);
+        if (in >= 0) {
+            dup2(in, 0);
+            close(in);
+        }
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execvp(argv[0], (char *const *)argv);
+        dprintf(2, "modlab: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    setpgid(pid, pid);   /* also from the parent, so signalling the group never races */
+    if (fd >= 0)
+        close(fd);
+    return (int32_t)pid;
+}
+
+int ml_proc_poll(int32_t pid, int32_t *status, ml_err *err)
+{
+    int st = 0;
+    pid_t r;
+    do
+        r = waitpid((pid_t)pid, &st, WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return ml_error(err, ML_ERR_IO, "waitpid %d: %s", (int)pid, strerror(errno));
+    if (r == 0)
+        return 0;
+    if (status)
+        *status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? -WTERMSIG(st) : -1;
+    return 1;
+}
+
+int ml_proc_signal(int32_t pid, int sig)
+{
+    if (pid <= 0)
+        return ML_ERR_INVALID;
+    if (kill(-(pid_t)pid, sig) < 0 && kill((pid_t)pid, sig) < 0)
+        return ML_ERR_IO;
+    return 0;
+}
+
+static volatile sig_atomic_t stop_sig;
+
+static void on_signal(int sig)
+{
+    stop_sig = sig;
+}
+
+void ml_sweep_signals(int catch_them)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = catch_them ? on_signal : SIG_DFL;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    if (!catch_them)
+        stop_sig = 0;
+}
+
+int ml_sweep_stop_requested(void) { return (int)stop_sig; }
+
+double ml_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void ml_sleep(double seconds)
+{
+    struct timespec ts;
+    if (!(seconds > 0))
+        return;
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+    nanosleep(&ts, NULL);   /* a signal ends it early: the caller checks the stop flag */
+}
+
+int ml_journal_append(const char *path, const char *line, ml_err *err)
+{
+    size_t len = strlen(line), off = 0;
+    char *buf = NULL;
+    int fd = -1, rc = 0;
+    if (memchr(line, '\n', len))
+        return ml_error(err, ML_ERR_INVALID, "%s: a journal line may not contain a newline",
+                        path);
+    if (!(buf = ml_alloc(len + 1)))
+        return ml_error(err, ML_ERR_NOMEM, "out of memory appending to %s", path);
+    memcpy(buf, line, len);
+    buf[len] = '\n';
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
+        rc = ml_error(err, ML_ERR_IO, "%s: cannot open the journal: %s", path, strerror(errno));
+        goto fail;
+    }
+    while (flock(fd, LOCK_EX) < 0)
+        if (errno != EINTR) {
+            rc = ml_error(err, ML_ERR_IO, "%s: cannot lock the journal: %s", path,
+                          strerror(errno));
+            goto fail;
+        }
+    while (off < len + 1) {
+        ssize_t w = write(fd, buf + off, len + 1 - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            rc = ml_error(err, ML_ERR_IO, "%s: cannot append to the journal: %s", path,
+                          w < 0 ? strerror(errno) : "short write");
+            goto fail;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) < 0) {
+        rc = ml_error(err, ML_ERR_IO, "%s: fsync: %s", path, strerror(errno));
+        goto fail;
+    }
+fail:
+    if (fd >= 0)
+        close(fd);   /* also releases the lock */
+    ml_free(buf);
+    return rc;
+}

@@ -1,0 +1,1086 @@
+-- SPDX-License-Identifier: MIT
+-- Sweeps: `modlab sweep` (plan, local worker pool, resume, hyperband, results, Slurm) and
+-- `modlab trial`.
+-- The sweep directory holds sweep.yaml (verbatim), sweep.json (the plan), journal.jsonl
+-- (append-only events), results.csv, results_by_config.csv, logs/ and trials/<id>/.
+local core = require "modlab.core"
+local json = require "modlab.json"
+local ffi, C = core.ffi, core.C
+
+pcall(ffi.cdef, [[
+char *getcwd(char *buf, size_t size);
+long readlink(const char *path, char *buf, size_t size);
+int gethostname(char *name, size_t len);
+int getpid(void);
+int setenv(const char *name, const char *value, int overwrite);
+]])
+
+local M = {}
+local SIGTERM, SIGKILL = 15, 9
+
+---------------------------------------------------------------------------------------------
+-- JSON reading (journal lines, plans, metrics.jsonl)
+
+local function decode(text)
+  local pos = 1
+  local function ws() pos = text:find("[^ \t\r\n]", pos) or #text + 1 end
+  local value
+  local function str()
+    local out, i = {}, pos + 1
+    while true do
+      local c = text:sub(i, i)
+      if c == "" then error("unterminated string") end
+      if c == '"' then pos = i + 1 return table.concat(out) end
+      if c == "\\" then
+        local e = text:sub(i + 1, i + 1)
+        local map = { b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
+        if e == "u" then
+          local cp = tonumber(text:sub(i + 2, i + 5), 16) or error("bad \\u escape")
+          if cp < 0x80 then out[#out + 1] = string.char(cp)
+          elseif cp < 0x800 then
+            out[#out + 1] = string.char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64)
+          else
+            out[#out + 1] = string.char(0xE0 + math.floor(cp / 4096),
+              0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
+          end
+          i = i + 6
+        else
+          out[#out + 1] = map[e] or e
+          i = i + 2
+        end
+      else
+        local j = text:find('["\\]', i)
+        if not j then error("unterminated string") end
+        out[#out + 1] = text:sub(i, j - 1)
+        i = j
+      end
+    end
+  end
+  function value()
+    ws()
+    local c = text:sub(pos, pos)
+    if c == "{" then
+      local t = {}
+      pos = pos + 1
+      ws()
+      if text:sub(pos, pos) == "}" then pos = pos + 1 return t end
+      while true do
+        ws()
+        if text:sub(pos, pos) ~= '"' then error("expected a key at byte " .. pos) end
+        local k = str()
+        ws()
+        if text:sub(pos, pos) ~= ":" then error("expected ':' at byte " .. pos) end
+        pos = pos + 1
+        local v = value()
+        if v ~= json.null then t[k] = v end   -- null members read as absent
+        ws()
+        local d = text:sub(pos, pos)
+        pos = pos + 1
+        if d == "}" then return t end
+        if d ~= "," then error("expected ',' or '}' at byte " .. (pos - 1)) end
+      end
+    elseif c == "[" then
+      local t = {}
+      pos = pos + 1
+      ws()
+      if text:sub(pos, pos) == "]" then pos = pos + 1 return t end
+      while true do
+        t[#t + 1] = value()
+        ws()
+        local d = text:sub(pos, pos)
+        pos = pos + 1
+        if d == "]" then return t end
+        if d ~= "," then error("expected ',' or ']' at byte " .. (pos - 1)) end
+      end
+    elseif c == '"' then return str()
+    elseif text:sub(pos, pos + 3) == "true" then pos = pos + 4 return true
+    elseif text:sub(pos, pos + 4) == "false" then pos = pos + 5 return false
+    elseif text:sub(pos, pos + 3) == "null" then pos = pos + 4 return json.null
+    else
+      local num = text:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
+      if not num or num == "" then error("unexpected '" .. c .. "' at byte " .. pos) end
+      pos = pos + #num
+      return tonumber(num) or error("bad number " .. num)
+    end
+  end
+  local v = value()
+  ws()
+  if pos <= #text then error("trailing text at byte " .. pos) end
+  return v
+end
+
+function M.decode(text)
+  local ok, v = pcall(decode, text)
+  if ok then return v end
+  return nil, tostring(v):gsub("^.-:%d+: ", "")
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local t = f:read("*a")
+  f:close()
+  return t
+end
+
+local function write_atomic(path, text)
+  if C.ml_file_write_atomic(path, text, #text, core.err) ~= 0 then return nil, core.errmsg() end
+  return true
+end
+
+local function mkdirs(path)
+  if C.ml_mkdirs(path, core.err) ~= 0 then return nil, core.errmsg() end
+  return true
+end
+
+local function exists(path)
+  local f = io.open(path, "r")
+  if f then f:close() return true end
+  return false
+end
+
+local function cwd()
+  local buf = ffi.new("char[4096]")
+  if C.getcwd(buf, 4096) == nil then return "." end
+  return ffi.string(buf)
+end
+
+local function abspath(p)
+  if p:sub(1, 1) == "/" then return p end
+  return cwd() .. "/" .. p
+end
+
+local function hostname()
+  local buf = ffi.new("char[256]")
+  if C.gethostname(buf, 255) ~= 0 then return "?" end
+  return ffi.string(buf)
+end
+
+local function self_exe()
+  local buf = ffi.new("char[4096]")
+  local n = C.readlink("/proc/self/exe", buf, 4095)
+  if n <= 0 then return "modlab" end
+  return ffi.string(buf, n)
+end
+
+local function iso_now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
+
+---------------------------------------------------------------------------------------------
+-- Plans
+
+-- Read and expand a sweep file. Returns the plan or nil, message.
+function M.load(path)
+  local s = C.ml_sweep_load(path, core.err)
+  if s == nil then return nil, core.errmsg(), tonumber(core.err.code) end
+  s = ffi.gc(s, C.ml_sweep_free)
+  local plan = assert(M.decode(ffi.string(C.ml_sweep_json(s))))
+  return plan
+end
+
+-- args of trial t as a name -> text map (what ml.arg sees), and as a list of "k=v".
+local function trial_args(plan, t)
+  local map, list = {}, {}
+  for j, name in ipairs(plan.columns) do
+    map[name] = t.args[j]
+    list[#list + 1] = name .. "=" .. t.args[j]
+  end
+  return map, list
+end
+
+local function sweep_name(plan, file)
+  local stem = file:match("([^/]+)%.ya?ml$") or file:match("([^/]+)$")
+  return plan.name or (stem:gsub("[^%w_.-]", "_"))
+end
+
+---------------------------------------------------------------------------------------------
+-- The journal
+
+-- Every event, in file order; a torn last line (impossible with ml_journal_append, but a disk
+-- can fill up) is skipped with a warning.
+function M.read_journal(dir)
+  local text = read_file(dir .. "/journal.jsonl") or ""
+  local events, lineno = {}, 0
+  for line in text:gmatch("[^\n]+") do
+    lineno = lineno + 1
+    local ev = M.decode(line)
+    if type(ev) == "table" then events[#events + 1] = ev
+    else io.stderr:write(("modlab: warning: %s/journal.jsonl:%d: unreadable line skipped\n")
+      :format(dir, lineno)) end
+  end
+  return events
+end
+
+local FINAL = { finished = true, failed = true, killed = true, pruned = true,
+                interrupted = true }
+local DONE = { finished = true, pruned = true }
+
+-- Per trial id: { status, attempts, last final event }.
+function M.state(events)
+  local st = {}
+  for _, ev in ipairs(events) do
+    if ev.trial then
+      local s = st[ev.trial] or { attempts = 0, status = "pending" }
+      st[ev.trial] = s
+      if ev.event == "started" then
+        s.attempts = math.max(s.attempts, ev.attempt or 0)
+        if not DONE[s.status] then s.status = "running" end
+      elseif FINAL[ev.event] then
+        if not DONE[s.status] then s.status = ev.event; s.final = ev end
+        if DONE[ev.event] then s.status = ev.event; s.final = ev end
+      end
+    end
+  end
+  return st
+end
+
+local function journal(dir, ev)
+  ev.t = ev.t or iso_now()
+  if C.ml_journal_append(dir .. "/journal.jsonl", json.encode(ev), core.err) ~= 0 then
+    error(core.errmsg(), 0)
+  end
+end
+
+---------------------------------------------------------------------------------------------
+-- Metrics
+
+local function metric_values(path, name)
+  local vals = {}
+  local text = read_file(path)
+  if not text then return vals end
+  for line in text:gmatch("[^\n]+") do
+    local row = M.decode(line)
+    if type(row) == "table" and type(row[name]) == "number" then vals[#vals + 1] = row[name] end
+  end
+  return vals
+end
+
+local function better(goal, a, b)
+  if goal == "maximize" then return a > b end
+  return a < b
+end
+
+-- The value that ranks a trial: last, best or mean of the last k logged values.
+local function summarize(vals, plan)
+  if #vals == 0 then return nil end
+  local how, goal = plan.settings.metric_summary, plan.metric and plan.metric.goal
+  if how == "best" then
+    local b = vals[1]
+    for _, v in ipairs(vals) do if better(goal, v, b) then b = v end end
+    return b
+  elseif how == "mean_last_k" then
+    local k = math.min(plan.settings.k, #vals)
+    local sum = 0
+    for i = #vals - k + 1, #vals do sum = sum + vals[i] end
+    return sum / k
+  end
+  return vals[#vals]
+end
+
+-- The trial's metric from its run directory (metrics.jsonl, else summary.json).
+local function trial_metric(plan, tdir)
+  if not plan.metric then return nil end
+  local vals = metric_values(tdir .. "/metrics.jsonl", plan.metric.name)
+  local v = summarize(vals, plan)
+  if v == nil then
+    local s = M.decode(read_file(tdir .. "/summary.json") or "")
+    if type(s) == "table" and type(s[plan.metric.name]) == "number" then
+      v = s[plan.metric.name]
+    end
+  end
+  return v, #vals
+end
+
+---------------------------------------------------------------------------------------------
+-- modlab trial DIR --index I
+
+local function load_plan_dir(dir)
+  local text = read_file(dir .. "/sweep.json")
+  if not text then
+    return nil, ("%s is not a sweep directory (no sweep.json): run `modlab sweep FILE.yaml` "
+      .. "first"):format(dir)
+  end
+  local plan, err = M.decode(text)
+  if not plan then return nil, dir .. "/sweep.json: " .. err end
+  return plan
+end
+
+function M.cmd_trial(args, i, h)
+  local dir, index
+  while i <= #args do
+    local a = args[i]
+    if a == "--index" then index = tonumber(args[i + 1]); i = i + 2
+    elseif a:match("^%-%-index=") then index = tonumber(a:sub(9)); i = i + 1
+    elseif a:sub(1, 1) == "-" then return h.usage_error("trial: unknown option '" .. a .. "'")
+    elseif dir then return h.usage_error("trial: one sweep directory at a time")
+    else dir = a; i = i + 1 end
+  end
+  if not dir or not index or index ~= math.floor(index) then
+    return h.usage_error("trial wants a sweep directory and --index I (an integer)")
+  end
+  local plan, perr = load_plan_dir(dir)
+  if not plan then io.stderr:write("modlab: error: ", perr, "\n") return 2 end
+  local t = plan.trials[index + 1]
+  if not t then
+    return h.usage_error(("trial: index %d is out of range (the sweep has %d trials, 0..%d)")
+      :format(index, #plan.trials, #plan.trials - 1))
+  end
+  local st = M.state(M.read_journal(dir))[t.id] or { attempts = 0, status = "pending" }
+  if DONE[st.status] then
+    print(("trial %d (%s) already %s: nothing to do"):format(index, t.id, st.status))
+    return 0
+  end
+  local attempt = st.attempts + 1
+  local tdir = dir .. "/trials/" .. t.id
+  if exists(tdir) then
+    assert(mkdirs(dir .. "/attempts"))
+    os.rename(tdir, ("%s/attempts/%s-%d"):format(dir, t.id, attempt - 1))
+  end
+  assert(mkdirs(tdir))
+  local map, list = trial_args(plan, t)
+  local t0 = C.ml_clock()
+  local array_job = os.getenv("SLURM_ARRAY_JOB_ID")
+  journal(dir, { event = "started", trial = t.id, index = index, attempt = attempt,
+                 host = hostname(), pid = C.getpid(),
+                 slurm_job = array_job and
+                   (array_job .. "_" .. (os.getenv("SLURM_ARRAY_TASK_ID") or "")) or nil })
+  print(("trial %d (%s) attempt %d: %s %s"):format(index, t.id, attempt, plan.program_path,
+    table.concat(list, " ")))
+  core.args = map
+  core.trial_dir = tdir
+  -- Early termination without a watching sweep process (Slurm arrays, `modlab trial` by
+  -- hand): compare this trial at each rung with what the other trials logged there.
+  local pruned
+  if plan.early_terminate and plan.metric and os.getenv("MODLAB_SWEEP_WATCHED") ~= "1" then
+    local hb, mine = M.hyperband_new(plan), {}
+    core.on_metric = function(row)
+      local v = row[plan.metric.name]
+      if type(v) ~= "number" or pruned then return end
+      mine[#mine + 1] = v
+      for r, it in ipairs(hb.rungs) do
+        if #mine == it then
+          for _, other in ipairs(plan.trials) do
+            if other.id ~= t.id then
+              local vals = metric_values(dir .. "/trials/" .. other.id .. "/metrics.jsonl",
+                                         plan.metric.name)
+              if #vals >= it then
+                hb.vals[r] = hb.vals[r] or {}
+                table.insert(hb.vals[r], vals[it])
+              end
+            end
+          end
+          if M.hyperband_check(hb, plan, t.id, mine) then
+            pruned = ("hyperband: below the top 1/%g at iteration %d"):format(hb.eta, it)
+            error(pruned, 0)
+          end
+        end
+      end
+    end
+  end
+  local program = plan.program_path
+  local status, errmsg = "finished", nil
+  local chunk, lerr = loadfile(program)
+  if not chunk then
+    status, errmsg = "failed", lerr
+    io.stderr:write("modlab: error: ", lerr, "\n")
+  else
+    core.recipe_path = program
+    core.recipe_dir = program:match("^(.*)/[^/]*$") or "."
+    core.recipe_name = program:match("([^/]+)%.lua$") or "trial"
+    arg = { [0] = program }
+    if h.run_chunk(core, chunk, program) ~= 0 then
+      status = "failed"
+      errmsg = "the recipe failed (see " .. tdir .. "/log.txt and the trial log)"
+      if pruned then status, errmsg = "pruned", pruned end
+    end
+    core.on_metric = nil
+  end
+  local unused = {}
+  for _, name in ipairs(plan.columns) do
+    if not (core.used_args and core.used_args[name]) then unused[#unused + 1] = name end
+  end
+  if #unused > 0 and status == "finished" then
+    local msg = ("sweep parameter%s %s never read by the recipe (ml.arg): a typo?"):format(
+      #unused > 1 and "s" or "", table.concat(unused, ", "))
+    local f = io.open(tdir .. "/log.txt", "a")
+    if plan.settings.strict then
+      status, errmsg = "failed", msg .. " (an error because modlab.strict is true)"
+      io.stderr:write("modlab: error: ", errmsg, "\n")
+      if f then f:write("modlab: error: ", errmsg, "\n") end
+    else
+      io.stderr:write("modlab: warning: ", msg, "\n")
+      if f then f:write("modlab: warning: ", msg, "\n") end
+    end
+    if f then f:close() end
+  end
+  local value, n = trial_metric(plan, tdir)
+  local ev = { event = status, trial = t.id, index = index, attempt = attempt,
+               duration = math.floor((C.ml_clock() - t0) * 1000 + 0.5) / 1000,
+               metric = value, iterations = n, unused = #unused > 0 and unused or nil,
+               error = errmsg and tostring(errmsg):match("^[^\n]*") or nil }
+  write_atomic(tdir .. "/trial.json", json.encode({ index = index, id = t.id,
+    ["repeat"] = t["repeat"], attempt = attempt, params = map, status = status,
+    metric = value }) .. "\n")
+  journal(dir, ev)
+  return status == "finished" and 0 or 1
+end
+
+---------------------------------------------------------------------------------------------
+-- Results
+
+local function csv(v)
+  v = v == nil and "" or tostring(v)
+  if v:find('[,"\n]') then v = '"' .. v:gsub('"', '""') .. '"' end
+  return v
+end
+
+-- The shortest text that reads back as the same double.
+local function exact(v)
+  if type(v) ~= "number" then return "" end
+  local text
+  for digits = 15, 17 do
+    text = ("%." .. digits .. "g"):format(v)
+    if tonumber(text) == v then break end
+  end
+  return text
+end
+
+local function fmtnum(v)
+  if type(v) ~= "number" then return v == nil and "" or tostring(v) end
+  return ("%.6g"):format(v)
+end
+
+-- results.csv (one row per trial, sorted by the goal) and results_by_config.csv (mean and
+-- spread over repeats). Returns the sorted rows and the groups.
+local function write_results(dir, plan, st)
+  local mname = plan.metric and plan.metric.name or "metric"
+  local goal = plan.metric and plan.metric.goal or "minimize"
+  local rows = {}
+  for idx, t in ipairs(plan.trials) do
+    local s = st[t.id] or { status = "pending", attempts = 0 }
+    rows[#rows + 1] = { index = idx - 1, t = t, status = s.status, attempts = s.attempts,
+                        metric = s.final and type(s.final.metric) == "number" and
+                                 s.final.metric or nil,
+                        duration = s.final and s.final.duration or nil }
+  end
+  local function cmp(a, b)
+    if (a.metric == nil) ~= (b.metric == nil) then return a.metric ~= nil end
+    if a.metric ~= nil and a.metric ~= b.metric then return better(goal, a.metric, b.metric) end
+    return a.index < b.index
+  end
+  table.sort(rows, cmp)
+  local out = { table.concat({ "rank", "index", "trial", "repeat", "status" }, ",") }
+  for _, c in ipairs(plan.columns) do out[1] = out[1] .. "," .. csv(c) end
+  out[1] = out[1] .. "," .. csv(mname) .. ",duration_s,attempts"
+  for r, row in ipairs(rows) do
+    local f = { r, row.index, row.t.id, row.t["repeat"], row.status }
+    for j = 1, #plan.columns do f[#f + 1] = csv(row.t.args[j]) end
+    f[#f + 1] = exact(row.metric)
+    f[#f + 1] = row.duration or ""
+    f[#f + 1] = row.attempts
+    out[#out + 1] = table.concat(f, ",")
+  end
+  assert(write_atomic(dir .. "/results.csv", table.concat(out, "\n") .. "\n"))
+
+  -- Group repeats: every column but the seed parameter.
+  local groups, order = {}, {}
+  for _, row in ipairs(rows) do
+    local key = {}
+    for j, c in ipairs(plan.columns) do
+      if c ~= plan.settings.seed_param then key[#key + 1] = c .. "=" .. row.t.args[j] end
+    end
+    local k = table.concat(key, " ")
+    if not groups[k] then
+      groups[k] = { key = k, vals = {}, n = 0 }
+      order[#order + 1] = groups[k]
+    end
+    local g = groups[k]
+    g.n = g.n + 1
+    if row.metric then g.vals[#g.vals + 1] = row.metric end
+  end
+  for _, g in ipairs(order) do
+    if #g.vals > 0 then
+      local sum = 0
+      for _, v in ipairs(g.vals) do sum = sum + v end
+      g.mean = sum / #g.vals
+      local ss = 0
+      for _, v in ipairs(g.vals) do ss = ss + (v - g.mean) ^ 2 end
+      g.std = #g.vals > 1 and math.sqrt(ss / (#g.vals - 1)) or 0
+      g.min, g.max = math.min(unpack(g.vals)), math.max(unpack(g.vals))
+    end
+  end
+  table.sort(order, function(a, b)
+    if (a.mean == nil) ~= (b.mean == nil) then return a.mean ~= nil end
+    if a.mean ~= nil and a.mean ~= b.mean then return better(goal, a.mean, b.mean) end
+    return a.key < b.key
+  end)
+  local g_out = { "config,trials,with_metric,mean,std,min,max" }
+  for _, g in ipairs(order) do
+    g_out[#g_out + 1] = table.concat({ csv(g.key), g.n, #g.vals, exact(g.mean), exact(g.std),
+      exact(g.min), exact(g.max) }, ",")
+  end
+  assert(write_atomic(dir .. "/results_by_config.csv", table.concat(g_out, "\n") .. "\n"))
+  return rows, order
+end
+
+local function print_summary(dir, plan, st, rows, groups)
+  local counts = {}
+  for _, row in ipairs(rows) do counts[row.status] = (counts[row.status] or 0) + 1 end
+  local parts = {}
+  for _, k in ipairs({ "finished", "pruned", "failed", "killed", "interrupted", "running",
+                       "pending" }) do
+    if counts[k] then parts[#parts + 1] = counts[k] .. " " .. k end
+  end
+  local mname = plan.metric and plan.metric.name or "metric"
+  print(("sweep %s: %d trials: %s"):format(dir, #rows, table.concat(parts, ", ")))
+  local head = ("%-4s %-5s %-12s %-11s %-14s %s"):format("rank", "index", "trial", "status",
+    mname:sub(1, 14), "parameters")
+  print(head)
+  local limit = tonumber(os.getenv("MODLAB_SWEEP_ROWS")) or 20
+  for r, row in ipairs(rows) do
+    if r > limit then
+      print(("... %d more rows in %s/results.csv"):format(#rows - limit, dir))
+      break
+    end
+    local _, list = trial_args(plan, row.t)
+    print(("%-4d %-5d %-12s %-11s %-14s %s"):format(r, row.index, row.t.id, row.status,
+      fmtnum(row.metric), table.concat(list, " ")))
+  end
+  if plan.settings.repeats > 1 then
+    print(("mean over repeats (%s):"):format(mname))
+    print(("%-14s %-14s %-7s %s"):format("mean", "std", "n", "parameters"))
+    for _, g in ipairs(groups) do
+      print(("%-14s %-14s %-7s %s"):format(fmtnum(g.mean), fmtnum(g.std),
+        ("%d/%d"):format(#g.vals, g.n), g.key))
+    end
+  end
+  local unused = {}
+  for _, s in pairs(st) do
+    if s.final and type(s.final.unused) == "table" then
+      for _, u in ipairs(s.final.unused) do unused[u] = true end
+    end
+  end
+  local names = {}
+  for u in pairs(unused) do names[#names + 1] = u end
+  table.sort(names)
+  if #names > 0 then
+    io.stderr:write(("modlab: warning: sweep parameter%s %s never read by the recipe (ml.arg): "
+      .. "a typo? (modlab: {strict: true} makes this an error)\n"):format(
+      #names > 1 and "s" or "", table.concat(names, ", ")))
+  end
+  print(("results: %s/results.csv"):format(dir))
+end
+
+---------------------------------------------------------------------------------------------
+-- The local launcher
+
+function M.hyperband_new(plan)
+  local et = plan.early_terminate
+  if not et then return nil end
+  return { rungs = et.rungs, eta = et.eta, vals = {}, seen = {} }
+end
+
+-- Record trial `id`'s value at each rung it reached; true when it should stop.
+function M.hyperband_check(hb, plan, id, vals)
+  local goal = plan.metric.goal
+  hb.seen[id] = hb.seen[id] or {}
+  local stop = false
+  for r, it in ipairs(hb.rungs) do
+    if #vals >= it and not hb.seen[id][r] then
+      hb.seen[id][r] = true
+      local v = vals[it]
+      hb.vals[r] = hb.vals[r] or {}
+      local list = hb.vals[r]
+      list[#list + 1] = v
+      if #list > 1 then
+        local sorted = { unpack(list) }
+        table.sort(sorted, function(a, b) return better(goal, a, b) end)
+        local keep = math.max(1, math.floor(#sorted / hb.eta))
+        local cut = sorted[keep]
+        if better(goal, cut, v) then stop = r end
+      end
+    end
+  end
+  return stop
+end
+
+local function run_local(dir, plan, st, opts, todo)
+  local workers = opts.jobs or plan.settings.workers
+  local timeout = plan.settings.timeout or 0
+  local retries = plan.settings.retries or 0
+  local exe = self_exe()
+  local hb = M.hyperband_new(plan)
+  if hb then
+    -- Values at the rungs of trials already done count for the ones still to run.
+    for _, t in ipairs(plan.trials) do
+      local s = st[t.id]
+      if s and DONE[s.status] then
+        M.hyperband_check(hb, plan, t.id,
+          metric_values(dir .. "/trials/" .. t.id .. "/metrics.jsonl", plan.metric.name))
+      end
+    end
+  end
+  assert(mkdirs(dir .. "/logs"))
+  C.setenv("MODLAB_SWEEP_WATCHED", "1", 1)   -- this process does the early termination
+  local queue, running, tries, failed_hard = {}, {}, {}, 0
+  for _, idx in ipairs(todo) do queue[#queue + 1] = idx end
+  local qpos, nrunning, stop = 1, 0, nil
+  C.ml_sweep_signals(1)
+  local last_hb = 0
+  while true do
+    local sig = C.ml_sweep_stop_requested()
+    if sig ~= 0 and not stop then
+      stop = "signal"
+      io.stderr:write(("\nmodlab: stopping the sweep (signal %d): ending %d running trial%s\n")
+        :format(sig, nrunning, nrunning == 1 and "" or "s"))
+    end
+    -- Start trials while there are free workers.
+    while not stop and nrunning < workers and qpos <= #queue do
+      local idx = queue[qpos]
+      qpos = qpos + 1
+      local t = plan.trials[idx + 1]
+      local argv = { exe }
+      if core.plugin_path then
+        argv[#argv + 1] = "--plugin-path"
+        argv[#argv + 1] = core.plugin_path
+      end
+      if core.threads then
+        argv[#argv + 1] = "--threads"
+        argv[#argv + 1] = tostring(core.threads)
+      end
+      for _, a in ipairs({ "trial", dir, "--index", tostring(idx) }) do argv[#argv + 1] = a end
+      local cargv = ffi.new("const char *[?]", #argv + 1)
+      for k, a in ipairs(argv) do cargv[k - 1] = a end
+      local s = st[t.id] or { attempts = 0 }
+      local pid = C.ml_proc_spawn(cargv, dir .. "/logs/" .. t.id .. ".log", core.err)
+      if pid <= 0 then error(core.errmsg(), 0) end
+      running[pid] = { idx = idx, t = t, t0 = C.ml_clock(), attempt = s.attempts + 1 }
+      st[t.id] = { attempts = s.attempts + 1, status = "running" }
+      nrunning = nrunning + 1
+      if not opts.quiet then
+        local _, list = trial_args(plan, t)
+        print(("[%s] start trial %d (%s) %s"):format(os.date("%H:%M:%S"), idx, t.id,
+          table.concat(list, " ")))
+      end
+    end
+    if nrunning == 0 and (stop or qpos > #queue) then break end
+    -- Timeouts, hyperband, stop requests.
+    local now = C.ml_clock()
+    local check_hb = hb and now - last_hb > 0.25
+    if check_hb then last_hb = now end
+    for pid, r in pairs(running) do
+      if stop and stop ~= "target" and not r.killing then
+        r.killing, r.reason, r.kill_at = "interrupted", "stopped by the user", now
+        C.ml_proc_signal(pid, SIGTERM)
+      elseif not r.killing and timeout > 0 and now - r.t0 > timeout then
+        r.killing, r.reason, r.kill_at = "killed", ("timed out after %gs"):format(timeout), now
+        C.ml_proc_signal(pid, SIGTERM)
+      elseif not r.killing and check_hb then
+        local vals = metric_values(dir .. "/trials/" .. r.t.id .. "/metrics.jsonl",
+                                   plan.metric.name)
+        local rung = M.hyperband_check(hb, plan, r.t.id, vals)
+        if rung then
+          r.killing, r.kill_at = "pruned", now
+          r.reason = ("hyperband: below the top 1/%g at iteration %d"):format(hb.eta,
+                                                                               hb.rungs[rung])
+          C.ml_proc_signal(pid, SIGTERM)
+        end
+      end
+      if r.killing and now - r.kill_at > 5 then C.ml_proc_signal(pid, SIGKILL) end
+    end
+    -- Reap.
+    local status = ffi.new("int32_t[1]")
+    for pid, r in pairs(running) do
+      local p = C.ml_proc_poll(pid, status, core.err)
+      if p ~= 0 then
+        running[pid] = nil
+        nrunning = nrunning - 1
+        local code = p == 1 and status[0] or -999
+        local events = M.read_journal(dir)
+        local own
+        for _, ev in ipairs(events) do
+          if ev.trial == r.t.id and ev.attempt == r.attempt and FINAL[ev.event] then
+            own = ev
+          end
+        end
+        local ev = own
+        if not own and code == 0 then
+          -- Exit 0 without a line of its own: another runner had already finished it.
+          local other = M.state(events)[r.t.id]
+          if other and DONE[other.status] then ev = other.final end
+        end
+        if not ev then
+          local event = r.killing or "failed"
+          local tdir = dir .. "/trials/" .. r.t.id
+          local value, n = trial_metric(plan, tdir)
+          ev = { event = event, trial = r.t.id, index = r.idx, attempt = r.attempt,
+                 duration = math.floor((C.ml_clock() - r.t0) * 1000 + 0.5) / 1000,
+                 metric = value, iterations = n, exit = code >= 0 and code or nil,
+                 signal = code < 0 and code ~= -999 and -code or nil,
+                 error = r.reason or (code < 0 and ("killed by signal %d"):format(-code)
+                   or ("exited with status %d (see %s/logs/%s.log)"):format(code, dir,
+                                                                             r.t.id)) }
+          journal(dir, ev)
+        end
+        st[r.t.id] = { attempts = r.attempt, status = ev.event, final = ev }
+        if not opts.quiet then
+          local shown = type(ev.metric) == "number" and
+                        (" %s=%s"):format(plan.metric.name, fmtnum(ev.metric)) or ""
+          print(("[%s] %s trial %d (%s)%s%s"):format(os.date("%H:%M:%S"), ev.event, r.idx,
+            r.t.id, shown,
+            ev.event ~= "finished" and ev.error and (": " .. ev.error) or ""))
+        end
+        -- metric.target (W&B): once a trial reaches it, start no new trials.
+        local target = plan.metric and plan.metric.target
+        if target and type(ev.metric) == "number" and not stop and
+           (ev.metric == target or better(plan.metric.goal, ev.metric, target)) then
+          stop = "target"
+          print(("[%s] trial %d reached the target %s=%s: starting no more trials"):format(
+            os.date("%H:%M:%S"), r.idx, plan.metric.name, fmtnum(target)))
+        end
+        if ev.event == "failed" or ev.event == "killed" then
+          tries[r.idx] = (tries[r.idx] or 0) + 1
+          if tries[r.idx] <= retries and not stop then
+            queue[#queue + 1] = r.idx
+          else
+            failed_hard = failed_hard + 1
+            if plan.settings.fail_fast and not stop then
+              stop = "fail_fast"
+              io.stderr:write("modlab: fail_fast: stopping the sweep after a failed trial\n")
+            end
+          end
+        end
+      end
+    end
+    if nrunning > 0 or (not stop and qpos <= #queue) then C.ml_sleep(0.05) end
+  end
+  C.ml_sweep_signals(0)
+  return stop
+end
+
+---------------------------------------------------------------------------------------------
+-- The Slurm launcher
+
+local function compress(list)
+  local parts, i = {}, 1
+  while i <= #list do
+    local j = i
+    while j < #list and list[j + 1] == list[j] + 1 do j = j + 1 end
+    parts[#parts + 1] = j > i and (list[i] .. "-" .. list[j]) or tostring(list[i])
+    i = j + 1
+  end
+  return table.concat(parts, ",")
+end
+
+local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function max_array_size(plan)
+  if plan.settings.max_array_size and plan.settings.max_array_size > 0 then
+    return plan.settings.max_array_size
+  end
+  local p = io.popen("scontrol show config 2>/dev/null")
+  local text = p and p:read("*a") or ""
+  if p then p:close() end
+  return tonumber(text:match("MaxArraySize%s*=%s*(%d+)")) or 1001
+end
+
+local function run_slurm(dir, plan, todo, opts)
+  local maxa = max_array_size(plan)
+  local sl = plan.settings.slurm or {}
+  assert(mkdirs(dir .. "/slurm"))
+  local exe = self_exe()
+  -- Chunks: at most maxa tasks each, and array indices below maxa (shifted by an offset).
+  local chunks, cur = {}, nil
+  for _, idx in ipairs(todo) do
+    if not cur or #cur.list >= maxa or idx - cur.first >= maxa then
+      cur = { first = idx, list = {} }
+      chunks[#chunks + 1] = cur
+    end
+    cur.list[#cur.list + 1] = idx
+  end
+  local par = sl.array_parallelism or opts.jobs or plan.settings.workers
+  local stamp = os.date("!%Y%m%d-%H%M%S")
+  local jobs = {}
+  for c, ch in ipairs(chunks) do
+    local offset = ch.list[#ch.list] < maxa and 0 or ch.first
+    local shifted = {}
+    for k, idx in ipairs(ch.list) do shifted[k] = idx - offset end
+    local spec = compress(shifted) .. "%" .. par
+    local lines = { "#!/bin/sh",
+      "# Written by modlab sweep: one array task per trial (modlab trial DIR --index I).",
+      "#SBATCH --job-name=" .. (sl.job_name or ("modlab-" .. plan.name_resolved)),
+      "#SBATCH --array=" .. spec,
+      "#SBATCH --output=" .. dir .. "/slurm/%A_%a.out",
+      "#SBATCH --open-mode=append" }
+    if sl.partition then lines[#lines + 1] = "#SBATCH --partition=" .. sl.partition end
+    if sl.time then lines[#lines + 1] = "#SBATCH --time=" .. sl.time end
+    if sl.cpus_per_task then
+      lines[#lines + 1] = "#SBATCH --cpus-per-task=" .. sl.cpus_per_task
+    end
+    if sl.mem then lines[#lines + 1] = "#SBATCH --mem=" .. sl.mem end
+    for _, e in ipairs(sl.extra or {}) do lines[#lines + 1] = "#SBATCH " .. e end
+    for _, s in ipairs(sl.setup or {}) do lines[#lines + 1] = s end
+    local global = ""
+    if core.plugin_path then global = " --plugin-path " .. shq(core.plugin_path) end
+    lines[#lines + 1] = ("exec %s%s trial %s --index $((SLURM_ARRAY_TASK_ID + %d))"):format(
+      shq(exe), global, shq(dir), offset)
+    local script = ("%s/slurm/array-%s-%d.sh"):format(dir, stamp, c)
+    assert(write_atomic(script, table.concat(lines, "\n") .. "\n"))
+    local cmd = ("sbatch --parsable %s 2>&1"):format(shq(script))
+    print(("submitting %d trial%s: %s (--array=%s)"):format(#ch.list,
+      #ch.list == 1 and "" or "s", script, spec))
+    local p = io.popen(cmd)
+    local out = p:read("*a")
+    p:close()
+    local job = out:match("^(%d+)")
+    if not job then
+      io.stderr:write("modlab: error: sbatch failed: ", out, "\n")
+      return nil
+    end
+    jobs[#jobs + 1] = job
+    journal(dir, { event = "submitted", job = job, array = spec, offset = offset,
+                   indices = compress(ch.list) })
+    print(("submitted job %s"):format(job))
+  end
+  -- --wait: until squeue lists none of the jobs (Ctrl-C stops waiting, not the jobs).
+  if opts.wait and #jobs > 0 then
+    C.ml_sweep_signals(1)
+    local ids = table.concat(jobs, ",")
+    while C.ml_sweep_stop_requested() == 0 do
+      local p = io.popen("squeue -h -r -o %i -j " .. ids .. " 2>/dev/null")
+      local out = p:read("*a")
+      p:close()
+      if not out:find("%d") then break end
+      C.ml_sleep(0.5)
+    end
+    C.ml_sweep_signals(0)
+  end
+  return jobs
+end
+
+---------------------------------------------------------------------------------------------
+-- modlab sweep ...
+
+local SWEEP_USAGE = [[
+usage: modlab sweep FILE.yaml [-j N] [--resume] [--dry-run] [--launcher local|slurm]
+                              [--out DIR] [--wait] [--quiet]
+       modlab sweep DIR --resume            resume the sweep in DIR
+       modlab sweep export FILE.yaml --format wandb
+       modlab sweep plan FILE.yaml [--out DIR]  write the sweep directory, run nothing
+       modlab sweep pending DIR             unfinished trial indices (for job arrays)]]
+
+local function print_dry_run(plan, name, dir)
+  print(("sweep %s: %d trial%s (method %s%s, %d repeat%s) -> %s"):format(name, #plan.trials,
+    #plan.trials == 1 and "" or "s", plan.method,
+    plan.method == "random" and (", sampler seed " .. plan.settings.sampler_seed) or "",
+    plan.settings.repeats, plan.settings.repeats == 1 and "" or "s", dir))
+  for _, w in ipairs(plan.warnings) do print("warning: " .. w) end
+  for k, t in ipairs(plan.trials) do
+    local _, list = trial_args(plan, t)
+    print(("%4d %s r%d %s"):format(k - 1, t.id, t["repeat"], table.concat(list, " ")))
+  end
+end
+
+function M.cmd_sweep(args, i, h)
+  local file, jobs, resume, dry, launcher, out, wait, quiet
+  local sub = args[i]
+  if sub == "export" then
+    local path, fmt = nil, nil
+    i = i + 1
+    while i <= #args do
+      if args[i] == "--format" then fmt = args[i + 1]; i = i + 2
+      elseif args[i]:match("^%-%-format=") then fmt = args[i]:sub(10); i = i + 1
+      elseif path then return h.usage_error("sweep export: one file at a time")
+      else path = args[i]; i = i + 1 end
+    end
+    if not path then return h.usage_error("sweep export wants FILE.yaml --format wandb") end
+    if fmt ~= "wandb" then
+      return h.usage_error("sweep export: --format wandb is the one format")
+    end
+    local text = C.ml_sweep_export_wandb(path, core.err)
+    if text == nil then io.stderr:write("modlab: error: ", core.errmsg(), "\n") return 2 end
+    io.stdout:write(ffi.string(text))
+    C.ml_sweep_text_free(text)
+    return 0
+  end
+  if sub == "pending" then
+    local dir = args[i + 1]
+    if not dir then return h.usage_error("sweep pending wants a sweep directory") end
+    local plan, perr = load_plan_dir(dir)
+    if not plan then io.stderr:write("modlab: error: ", perr, "\n") return 2 end
+    local st, list = M.state(M.read_journal(dir)), {}
+    for k, t in ipairs(plan.trials) do
+      if not (st[t.id] and DONE[st[t.id].status]) then list[#list + 1] = k - 1 end
+    end
+    print(table.concat(list, ","))
+    return 0
+  end
+  local plan_only = sub == "plan"
+  if plan_only then i = i + 1 end
+  while i <= #args do
+    local a = args[i]
+    if a == "-j" or a == "--jobs" then
+      jobs = tonumber(args[i + 1])
+      if not jobs or jobs < 1 or jobs ~= math.floor(jobs) then
+        return h.usage_error("sweep: -j wants a positive integer")
+      end
+      i = i + 2
+    elseif a:match("^%-j%d+$") then jobs = tonumber(a:sub(3)); i = i + 1
+    elseif a == "--resume" then resume = true; i = i + 1
+    elseif a == "--dry-run" or a == "-n" then dry = true; i = i + 1
+    elseif a == "--wait" then wait = true; i = i + 1
+    elseif a == "--quiet" or a == "-q" then quiet = true; i = i + 1
+    elseif a == "--launcher" then
+      launcher = args[i + 1]
+      if launcher ~= "local" and launcher ~= "slurm" then
+        return h.usage_error("sweep: --launcher is local or slurm")
+      end
+      i = i + 2
+    elseif a == "--out" then
+      out = args[i + 1]
+      if not out then return h.usage_error("sweep: --out wants a directory") end
+      i = i + 2
+    elseif a == "--help" or a == "-h" then print(SWEEP_USAGE) return 0
+    elseif a:sub(1, 1) == "-" then return h.usage_error("sweep: unknown option '" .. a .. "'")
+    elseif file then return h.usage_error("sweep: one sweep file at a time")
+    else file = a; i = i + 1 end
+  end
+  if not file then return h.usage_error("sweep: which sweep file? (modlab sweep FILE.yaml)") end
+  -- A directory: resume the sweep stored there.
+  local is_dir = exists(file .. "/sweep.yaml")
+  if is_dir then
+    out = out or file
+    file = file .. "/sweep.yaml"
+  end
+  local plan, err, code = M.load(file)
+  if not plan then
+    io.stderr:write("modlab: error: ", err, "\n")
+    return 2
+  end
+  local name = sweep_name(plan, is_dir and out or file)
+  plan.name_resolved = name
+  local dir = out
+  if not dir then
+    local pattern = plan.settings.output_dir or
+                    ((os.getenv("MODLAB_RUNS") or "runs") .. "/{name}")
+    dir = pattern:gsub("{name}", name):gsub("{date}", os.date("!%Y%m%d"))
+  end
+  dir = dir:gsub("/+$", "")
+  if dry then print_dry_run(plan, name, dir) return 0 end
+  if resume and not exists(dir .. "/sweep.json") then
+    io.stderr:write(("modlab: error: --resume: %s holds no sweep to resume (run without "
+      .. "--resume to start it)\n"):format(dir))
+    return 2
+  end
+  if not plan.settings.resume and not resume and exists(dir .. "/journal.jsonl") then
+    io.stderr:write(("modlab: error: %s already holds a sweep and modlab.resume is false: "
+      .. "remove it, pass --resume, or choose another --out\n"):format(dir))
+    return 2
+  end
+  -- The recipe: as given, else relative to the sweep file's directory.
+  if not plan.program then
+    io.stderr:write(("modlab: error: %s: the sweep has no program (the recipe to run)\n")
+      :format(file))
+    return 2
+  end
+  local program = plan.program
+  if program:sub(1, 1) ~= "/" then
+    local fdir = file:match("^(.*)/[^/]*$") or "."
+    if exists(program) then program = abspath(program)
+    elseif exists(fdir .. "/" .. program) then program = abspath(fdir .. "/" .. program)
+    elseif exists(dir .. "/sweep.json") then
+      local old = load_plan_dir(dir)
+      program = old and old.program_path or program
+    end
+  end
+  if not exists(program) then
+    io.stderr:write(("modlab: error: %s: program '%s' not found (looked relative to the "
+      .. "current directory and to the sweep file)\n"):format(file, plan.program))
+    return 2
+  end
+  plan.program_path = program
+  assert(mkdirs(dir .. "/trials"))
+  dir = abspath(dir)
+  -- Keep the sweep file verbatim; say so when it changed since the last run.
+  local text = read_file(file)
+  local old_text = read_file(dir .. "/sweep.yaml")
+  if old_text and old_text ~= text then
+    io.stderr:write(("modlab: warning: %s differs from the sweep stored in %s; trials with the "
+      .. "same parameters are reused, the stored copy is replaced\n"):format(file, dir))
+  end
+  if not old_text or old_text ~= text then assert(write_atomic(dir .. "/sweep.yaml", text)) end
+  plan.created = plan.created or iso_now()
+  assert(write_atomic(dir .. "/sweep.json", json.encode(plan) .. "\n"))
+  for _, w in ipairs(plan.warnings) do io.stderr:write("modlab: warning: ", w, "\n") end
+
+  local st = M.state(M.read_journal(dir))
+  local todo, skipped = {}, 0
+  for k, t in ipairs(plan.trials) do
+    if st[t.id] and DONE[st[t.id].status] then
+      skipped = skipped + 1
+    else
+      todo[#todo + 1] = k - 1
+    end
+  end
+  -- metric.target: a finished trial that reached it ends the sweep.
+  local target = plan.metric and plan.metric.target
+  if target then
+    for _, t in ipairs(plan.trials) do
+      local f = st[t.id] and st[t.id].final
+      if f and f.event == "finished" and type(f.metric) == "number" and
+         (f.metric == target or better(plan.metric.goal, f.metric, target)) then
+        print(("trial %s reached the target %s=%s: nothing more to run"):format(t.id,
+          plan.metric.name, fmtnum(target)))
+        todo = {}
+        break
+      end
+    end
+  end
+  launcher = launcher or plan.settings.launcher
+  if plan_only then
+    print(("sweep %s: %d trials, %d done, %d to run -> %s"):format(name, #plan.trials, skipped,
+      #todo, dir))
+    print(("run them with `modlab trial %s --index I` (I in %s)"):format(dir,
+      #todo > 0 and compress(todo) or "none"))
+    return 0
+  end
+  local how = launcher == "local" and
+              (", " .. (jobs or plan.settings.workers) .. " at a time") or ""
+  print(("sweep %s: %d trials, %d done, %d to run (%s%s) -> %s"):format(name, #plan.trials,
+    skipped, #todo, launcher, how, dir))
+  if launcher == "slurm" then
+    if #todo == 0 then print("nothing to submit: every trial is done") end
+    local ok = #todo == 0 or run_slurm(dir, plan, todo, { jobs = jobs, wait = wait })
+    if not ok then return 1 end
+    if not wait and #todo > 0 then
+      print(("re-run `modlab sweep %s --resume` (or `--wait`) after the jobs end for the "
+        .. "results"):format(dir))
+      return 0
+    end
+    st = M.state(M.read_journal(dir))
+    local rows, groups = write_results(dir, plan, st)
+    print_summary(dir, plan, st, rows, groups)
+    for _, row in ipairs(rows) do if not DONE[row.status] then return 1 end end
+    return 0
+  end
+  local ok, stop = pcall(run_local, dir, plan, st, { jobs = jobs, quiet = quiet }, todo)
+  if not ok then
+    C.ml_sweep_signals(0)
+    io.stderr:write("modlab: error: ", tostring(stop), "\n")
+    return 1
+  end
+  st = M.state(M.read_journal(dir))
+  local rows, groups = write_results(dir, plan, st)
+  print_summary(dir, plan, st, rows, groups)
+  if stop == "signal" then
+    io.stderr:write(("modlab: sweep stopped; re-run `modlab sweep %s` to resume\n")
+      :format(file))
+    return 130
+  end
+  local reached = stop == "target" or (target and #todo == 0)
+  for _, row in ipairs(rows) do
+    if not DONE[row.status] and not (reached and row.status == "pending") then return 1 end
+  end
+  return 0
+end
+
+return M
