@@ -9,9 +9,10 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fileio.h"
 #include <modlab/modlab.h>
 
-static int fsync_dir_of(const char *path)
+int ml_fsync_dir_of(const char *path)
 {
     char dir[PATH_MAX];
     const char *slash = strrchr(path, '/');
@@ -22,7 +23,7 @@ static int fsync_dir_of(const char *path)
         snprintf(dir, sizeof dir, "/");
     else
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    fd = open(dir, O_RDONLY | O_DIRECTORY);
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -1;
     rc = fsync(fd);
@@ -58,7 +59,7 @@ int ml_file_write_atomic(const char *path, const void *data, size_t len, ml_err 
     fd = -1;
     if (rename(tmp, path) != 0)
         goto fail;
-    fsync_dir_of(path);
+    ml_fsync_dir_of(path);
     return ML_OK;
 fail:
     ml_error(err, ML_ERR_IO, "%s: write failed: %s (nothing replaced)", path, strerror(errno));

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "json.h"
 #include "mem.h"
 
@@ -295,23 +296,6 @@ static int write_f32_le(int fd, const float *data, size_t n)
 #endif
 }
 
-static void fsync_dir_of(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);   /* best effort: some file systems refuse to sync directories */
-        close(fd);
-    }
-}
-
 /* Streams header and tensors to a temp file next to `path` (no copy of the data in memory;
  * ml_file_write_atomic takes one buffer), then fsync + rename + fsync of the directory. */
 int ml_st_writer_write(ml_st_writer *w, const char *path, ml_err *err)
@@ -362,7 +346,7 @@ int ml_st_writer_write(ml_st_writer *w, const char *path, ml_err *err)
     step = "rename";
     if (rename(tmp, path) != 0)
         goto fail;
-    fsync_dir_of(path);
+    ml_fsync_dir_of(path);
     ml_jbuf_free(&b);
     return 0;
 

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: MIT */
+/* File helpers shared by the core's crash-safe writers. */
+#ifndef MODLAB_CORE_FILEIO_H
+#define MODLAB_CORE_FILEIO_H
+
+/* fsync the directory holding `path`, so a rename into it survives a crash. Best effort:
+ * some file systems refuse to sync directories; returns 0 or -1. */
+int ml_fsync_dir_of(const char *path);
+
+#endif
