@@ -1,0 +1,11 @@
+# SPDX-License-Identifier: MIT
+# The plugin SDK: the conformance suite (`modlab plugin check`), its public header, the
+# `plugin new` templates, the plugin author's guide, and the ABI record check.
+core_libmodlab_la_SOURCES += core/conformance.c
+modlabinclude_HEADERS += core/include/modlab/sdk.h
+
+# `modlab plugin new|check` (Lua), embedded into the binary and installed.
+embedded_lua_files += lua/modlab/sdk.lua lua/modlab/sdk_templates.lua
+embedded_lua_args += modlab.sdk=$(top_srcdir)/lua/modlab/sdk.lua \
+	modlab.sdk_templates=$(top_srcdir)/lua/modlab/sdk_templates.lua
+dist_modlablua_DATA += lua/modlab/sdk.lua lua/modlab/sdk_templates.lua
