@@ -697,10 +697,11 @@ static void check_leaks(ck *c, life_fn life, const void *arg)
         ml_err_clear(&err);
         rc = life(c, arg, n, &err);
         if (ml_mem_live_blocks() != blocks) {
-            FAIL(c, "leaks", "when allocation %lld of create fails, %lld block%s stay "
+            FAIL(c, "leaks", "when allocation %lld of create fails, %lld block%s stay%s "
                  "allocated; on failure create must free what it allocated",
                  (long long)n, (long long)(ml_mem_live_blocks() - blocks),
-                 ml_mem_live_blocks() - blocks == 1 ? "" : "s");
+                 ml_mem_live_blocks() - blocks == 1 ? "" : "s",
+                 ml_mem_live_blocks() - blocks == 1 ? "s" : "");
             return;
         }
         if (rc == ML_OK)

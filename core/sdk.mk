@@ -9,3 +9,4 @@ embedded_lua_files += lua/modlab/sdk.lua lua/modlab/sdk_templates.lua
 embedded_lua_args += modlab.sdk=$(top_srcdir)/lua/modlab/sdk.lua \
 	modlab.sdk_templates=$(top_srcdir)/lua/modlab/sdk_templates.lua
 dist_modlablua_DATA += lua/modlab/sdk.lua lua/modlab/sdk_templates.lua
+include tests/abi/sdk.mk
