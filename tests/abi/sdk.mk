@@ -35,3 +35,13 @@ check_PROGRAMS += tests/unit/test_conformance
 tests_unit_test_conformance_CFLAGS = $(test_cflags)
 tests_unit_test_conformance_LDADD = $(test_ldadd)
 TESTS += tests/unit/test_conformance
+
+# The ABI record: `make abi-record` rewrites it (after an ABI bump); `make check` compares.
+check_PROGRAMS += tests/abi/abi_record
+tests_abi_abi_record_CFLAGS = $(test_cflags)
+TESTS += tests/abi/abi_record.sh
+EXTRA_DIST += tests/abi/abi_record.sh tests/abi/abi-record.txt tests/abi/fx_check.c \
+	tests/abi/fx_abi10.c
+abi-record: tests/abi/abi_record$(EXEEXT)
+	$(AM_V_GEN)tests/abi/abi_record > $(top_srcdir)/tests/abi/abi-record.txt
+.PHONY: abi-record
