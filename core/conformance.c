@@ -373,6 +373,26 @@ static int layer_cases(const ml_reg_entry *re, const ml_gradcheck_case **cases, 
     return 1;
 }
 
+int ml_gradcheck_case_run(ml_registry *reg, const char *layer, int32_t i, uint64_t seed,
+                          ml_gradcheck_result *res, const char **options, ml_err *err)
+{
+    const ml_reg_entry *re = ml_registry_lookup(reg, ML_KIND_LAYER, layer, err);
+    const ml_gradcheck_case *cases;
+    int32_t n;
+    if (!re)
+        return err->code;
+    if (!layer_cases(re, &cases, &n))
+        return ml_error(err, ML_ERR_NOT_FOUND, "layer '%s' has required options but declares "
+                        "no %s cases; declare some (see PLUGINS.md)", layer,
+                        ML_IFACE_GRADCHECK);
+    if (i < 0 || i >= n)
+        return ml_error(err, ML_ERR_NOT_FOUND, "layer '%s' has %d gradient-check case%s",
+                        layer, n, n == 1 ? "" : "s");
+    *options = cases[i].options;
+    return ml_gradcheck_layer(reg, layer, cases[i].options, &cases[i].in, cases[i].int_inputs,
+                              seed, res, err);
+}
+
 static ml_model *build_case(ck *c, const ml_gradcheck_case *gc, uint64_t seed, ml_err *err)
 {
     ml_opts *o = ml_opts_new(err);

@@ -110,7 +110,8 @@ local function cmd_new(core, args, i)
     io.stderr:write("modlab: plugin new: ", core.errmsg(), "\n")
     return 1
   end
-  local files = require("modlab.sdk_templates").render(kind, name)
+  local files = require("modlab.sdk_templates").render(kind, name,
+    core.ffi.string(core.C.ml_version()))
   local names = {}
   for fname in pairs(files) do names[#names + 1] = fname end
   table.sort(names)
@@ -121,10 +122,46 @@ local function cmd_new(core, args, i)
       return 1
     end
   end
-  print(("wrote a %s plugin project in %s/: %s"):format(kind, dir, table.concat(names, ", ")))
+  print(("wrote %s %s plugin project in %s/: %s"):format(kind == "optimizer" and "an" or "a", kind, dir,
+    table.concat(names, ", ")))
   print(("next: cd %s && make check    (builds %s.so with pkg-config, runs its tests)"):format(
     dir, name))
   return 0
+end
+
+-- sdk.gradcheck(layer [, seed]): run every gradient-check case of `layer` (its
+-- modlab.gradcheck/1 cases, or the default one) with the plugins loaded for this run.
+-- Returns a list of { ok, options, max_rel_err, checked, message }; ok means every
+-- max relative error (input, parameters, aux loss) is below TOLERANCE.
+M.TOLERANCE = 1e-2
+function M.gradcheck(layer, seed)
+  local core = require "modlab.core"
+  local ffi, C = core.ffi, core.C
+  if type(layer) ~= "string" then error("sdk.gradcheck: give the layer's name", 2) end
+  local reg = core.registry()
+  if C.ml_registry_find(reg, core.KIND_LAYER, layer) < 0 then
+    error(("sdk.gradcheck: no layer named '%s' is loaded (is its .so on --plugin-path?)")
+      :format(layer), 2)
+  end
+  local out = {}
+  local res, opts = ffi.new("ml_gradcheck_result"), ffi.new("const char *[1]")
+  for i = 0, 1000 do
+    local rc = C.ml_gradcheck_case_run(reg, layer, i, (seed or 1234) + i, res, opts, core.err)
+    if rc == C.ML_ERR_NOT_FOUND and i > 0 then break end
+    local r = { options = opts[0] ~= nil and ffi.string(opts[0]) or "", checked = 0,
+                max_rel_err = 0 }
+    if r.options == "" then r.options = "defaults" end
+    if rc ~= 0 then
+      r.ok, r.message, r.max_rel_err = false, core.errmsg(), math.huge
+      out[#out + 1] = r
+      break
+    end
+    r.max_rel_err = math.max(res.max_rel_err_input, res.max_rel_err_params, res.max_rel_err_aux)
+    r.checked = tonumber(res.checked)
+    r.ok = r.max_rel_err < M.TOLERANCE
+    out[#out + 1] = r
+  end
+  return out
 end
 
 function M.main(core, args, i)

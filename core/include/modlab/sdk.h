@@ -70,6 +70,15 @@ const char *ml_check_name(const ml_check_report *r, int32_t i);   /* "gradient" 
 const char *ml_check_detail(const ml_check_report *r, int32_t i); /* one line, what to do */
 int32_t ml_check_failures(const ml_check_report *r);
 
+/* Gradient-check case `i` (from 0) of the layer `layer` in `reg`: the cases it declares
+ * through modlab.gradcheck/1, or one default case (options "", input {5}) when it declares
+ * none and has no required options. Sets *options to the case's option text (owned by the
+ * plugin). Returns ML_ERR_NOT_FOUND (with a message) past the last case or for an unknown
+ * layer; otherwise what ml_gradcheck_layer returns. The suite's tolerance is a maximum
+ * relative error of 1e-2. */
+int ml_gradcheck_case_run(ml_registry *reg, const char *layer, int32_t i, uint64_t seed,
+                          ml_gradcheck_result *res, const char **options, ml_err *err);
+
 /* ffi:end */
 
 #ifdef __cplusplus
