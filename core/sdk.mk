@@ -10,3 +10,10 @@ embedded_lua_args += modlab.sdk=$(top_srcdir)/lua/modlab/sdk.lua \
 	modlab.sdk_templates=$(top_srcdir)/lua/modlab/sdk_templates.lua
 dist_modlablua_DATA += lua/modlab/sdk.lua lua/modlab/sdk_templates.lua
 include tests/abi/sdk.mk
+
+# The plugin author's guide, installed in $(docdir).
+dist_doc_DATA = docs/PLUGINS.md
+
+# End to end: install, `plugin new` each kind, build with pkg-config, check, train.
+TESTS += tests/sdk.sh
+EXTRA_DIST += tests/sdk.sh
