@@ -179,9 +179,8 @@ static int gbuf_new(gbuf *g, size_t bytes)
     memset(g->base, CANARY, total);
     g->data = (float *)(g->base + GUARD);
     POISON(g->base, GUARD);
-    /* ASan poisons whole 8-byte granules: start at the first one past the data. */
-    size_t tail = (GUARD + bytes + 7) / 8 * 8;
-    POISON(g->base + tail, total - tail);
+    /* From the exact end: ASan marks a granule's first bytes addressable, the rest not. */
+    POISON(g->base + GUARD + bytes, total - GUARD - bytes);
     return ML_OK;
 }
 
@@ -198,8 +197,7 @@ static int gbuf_intact(gbuf *g)
     for (size_t i = GUARD + g->bytes; i < total; i++)
         ok &= g->base[i] == CANARY;
     POISON(g->base, GUARD);
-    size_t tail = (GUARD + g->bytes + 7) / 8 * 8;
-    POISON(g->base + tail, total - tail);
+    POISON(g->base + GUARD + g->bytes, total - GUARD - g->bytes);
     return ok;
 }
 
