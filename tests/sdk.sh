@@ -44,6 +44,14 @@ for kind in layer optimizer dataset; do
 done
 out=$("$bin" plugin check my_layer/my_layer.so --no-fork 2>&1)
 ok $? "plugin check --no-fork passes too"
+if command -v nm >/dev/null; then
+    syms=$(nm -D --defined-only my_layer/my_layer.so | awk '$2 == "T" { print $3 }' | tr '\n' ' ')
+    is "$syms" "ml_plugin_my_layer_init " "the generated plugin exports only its entry point"
+fi
+out=$("$bin" plugin check my_layer/my_layer.so --with "$plugindir/nn.so" 2>&1)
+ok $? "plugin check --with DEPS passes"
+ok $(printf '%s\n' "$out" | grep -q 'layer/linear'; [ $? -ne 0 ]; echo $?) \
+    "and checks only the plugin's own entries"
 
 # Install the layer where modlab looks, and use it from a recipe without --plugin-path.
 make -s -C my_layer install PLUGINDIR="$t/installed-plugins" > /dev/null 2>&1
