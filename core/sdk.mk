@@ -11,8 +11,9 @@ embedded_lua_args += modlab.sdk=$(top_srcdir)/lua/modlab/sdk.lua \
 dist_modlablua_DATA += lua/modlab/sdk.lua lua/modlab/sdk_templates.lua
 include tests/abi/sdk.mk
 
-# The plugin author's guide, installed in $(docdir).
+# The plugin author's guide, installed in $(docdir), and the commands' man page.
 dist_doc_DATA = docs/PLUGINS.md
+dist_man1_MANS = docs/modlab-plugin.1
 
 # End to end: install, `plugin new` each kind, build with pkg-config, check, train.
 TESTS += tests/sdk.sh

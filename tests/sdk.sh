@@ -22,6 +22,8 @@ ok $([ -x "$bin" ] && [ -f "$prefix/include/modlab/sdk.h" ]; echo $?) \
     "the installed tree has modlab and the SDK header"
 docs=$(find "$dest" -name PLUGINS.md | head -1)
 ok $([ -n "$docs" ]; echo $?) "the plugin author's guide is installed (${docs#$dest})"
+man=$(find "$dest" -name modlab-plugin.1 | head -1)
+ok $([ -n "$man" ]; echo $?) "the modlab-plugin(1) man page is installed (${man#$dest})"
 
 cd "$t" || exit 1
 for kind in layer optimizer dataset; do
