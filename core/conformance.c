@@ -109,7 +109,8 @@ const char *ml_check_detail(const ml_check_report *r, int32_t i)
 
 typedef struct sink {
     ml_check_report *rep;   /* in process */
-    int fd;                 /* forked child: "B\tentry\tname\n" and "R\tv\tentry\tname\tdetail\n" */
+    /* forked child: lines "B\tentry\tname" (begin) and "R\tverdict\tentry\tname\tdetail" */
+    int fd;
 } sink;
 
 static void write_all(int fd, const char *buf, size_t n)
@@ -549,7 +550,8 @@ static void check_layer_bounds(ck *c, const ml_gradcheck_case *gc)
             goto done;
         }
     }
-    if (memcmp(keep_x, x.data, (size_t)nin * 4) || memcmp(keep_out, out.data, (size_t)nout * 4) ||
+    if (memcmp(keep_x, x.data, (size_t)nin * 4) ||
+        memcmp(keep_out, out.data, (size_t)nout * 4) ||
         memcmp(keep_gout, gout.data, (size_t)nout * 4))
         problem = "a backward call modified in, out or gout (they are const)";
 done:

@@ -32,7 +32,8 @@ for kind in layer optimizer dataset; do
     ok $? "plugin new $name --kind $kind"
     like "$out" "make check" "it says what to do next"
     ok $([ -f "$name/$name.c" ] && [ -f "$name/Makefile" ] && [ -f "$name/test_$name.lua" ] \
-         && [ -f "$name/recipe.lua" ]; echo $?) "$name: one C file, a Makefile, a test, a recipe"
+         && [ -f "$name/recipe.lua" ]; echo $?) \
+        "$name: one C file, a Makefile, a test, a recipe"
     make -s -C "$name" CFLAGS="-O2 -Werror" > "$t/$name-build.log" 2>&1
     ok $? "$name builds with only pkg-config (-Wall -Wextra -Werror)"
     [ -f "$name/$name.so" ] || sed 's/^/#   /' "$t/$name-build.log"
@@ -47,7 +48,8 @@ done
 out=$("$bin" plugin check my_layer/my_layer.so --no-fork 2>&1)
 ok $? "plugin check --no-fork passes too"
 if command -v nm >/dev/null; then
-    syms=$(nm -D --defined-only my_layer/my_layer.so | awk '$2 == "T" { print $3 }' | tr '\n' ' ')
+    syms=$(nm -D --defined-only my_layer/my_layer.so | awk '$2 == "T" { print $3 }' |
+           tr '\n' ' ')
     is "$syms" "ml_plugin_my_layer_init " "the generated plugin exports only its entry point"
 fi
 out=$("$bin" plugin check my_layer/my_layer.so --with "$plugindir/nn.so" 2>&1)
@@ -61,7 +63,8 @@ ok $([ -f "$t/installed-plugins/my_layer.so" ]; echo $?) "make install PLUGINDIR
 cat > use.lua <<'L'
 local ml = require "modlab"
 local run = ml.train {
-  model = ml.sequential { ml.layer("linear", { out = 16 }), ml.layer("my_layer", { bias = false }),
+  model = ml.sequential { ml.layer("linear", { out = 16 }),
+                          ml.layer("my_layer", { bias = false }),
                           ml.layer("relu"), ml.layer("linear", { out = 2 }) },
   data = assert(ml.dataset("synthetic", { kind = "blobs", size = 400 })),
   optimizer = ml.optimizer("my_optimizer", { lr = 0.05 }), epochs = 3, batch = 20, quiet = true,
@@ -72,7 +75,8 @@ cp my_optimizer/my_optimizer.so "$t/installed-plugins/"
 out=$(MODLAB_PLUGIN_PATH="$t/installed-plugins:$plugindir" "$bin" run use.lua 2>&1)
 ok $? "a recipe trains with the generated layer and optimizer"
 acc=$(printf "%s\n" "$out" | sed -n "s/^test accuracy //p")
-ok $(awk -v a="$acc" 'BEGIN { exit !(a > 0.9) }'; echo $?) "and learns: test accuracy $acc > 0.9"
+ok $(awk -v a="$acc" 'BEGIN { exit !(a > 0.9) }'; echo $?) \
+    "and learns: test accuracy $acc > 0.9"
 out=$(MODLAB_PLUGIN_PATH="$t/installed-plugins:$plugindir" "$bin" plugins 2>&1)
 like "$out" "layer *my_layer *0.1.0 *1.0" "modlab plugins lists it"
 
@@ -83,7 +87,8 @@ is "$rc" 1 "plugin check exits 1 on a wrong gradient"
 like "$out" "FAIL layer/fx_badgrad *gradient" "and names the gradient check"
 out=$("$bin" plugin check "$fx/fx_leak.so" 2>&1); rc=$?
 is "$rc" 1 "plugin check exits 1 on a leak"
-like "$out" "FAIL layer/fx_leak *leaks *1 block (100 bytes) still allocated" "and names the leak"
+like "$out" "FAIL layer/fx_leak *leaks *1 block (100 bytes) still allocated" \
+    "and names the leak"
 out=$("$bin" plugin check "$fx/fx_crash.so" 2>&1); rc=$?
 is "$rc" 1 "a crashing plugin is a failed check, not a crashed checker"
 like "$out" "crashed (signal 11\|sanitizer" "and says so"
@@ -98,5 +103,6 @@ out=$("$bin" plugin new x --kind widget 2>&1); is "$?" 2 "an unknown kind is a u
 out=$("$bin" plugin new my_layer --kind layer 2>&1); rc=$?
 is "$rc" 1 "plugin new refuses to overwrite a project"
 out=$("$bin" plugin check 2>&1); is "$?" 2 "plugin check without a file is a usage error"
-out=$("$bin" plugin check "$t/nothing.so" 2>&1); is "$?" 1 "plugin check on a missing file fails"
+out=$("$bin" plugin check "$t/nothing.so" 2>&1)
+is "$?" 1 "plugin check on a missing file fails"
 done_testing

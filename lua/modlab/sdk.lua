@@ -52,8 +52,9 @@ local function cmd_check(core, args, i)
   for j = 0, n - 1 do
     local v = C.ml_check_verdict(rep, j)
     counts[v] = (counts[v] or 0) + 1
-    print(("%-4s %-24s %-10s %s"):format(VERDICT[v] or "?", ffi.string(C.ml_check_entry(rep, j)),
-      ffi.string(C.ml_check_name(rep, j)), ffi.string(C.ml_check_detail(rep, j))))
+    print(("%-4s %-24s %-10s %s"):format(VERDICT[v] or "?",
+      ffi.string(C.ml_check_entry(rep, j)), ffi.string(C.ml_check_name(rep, j)),
+      ffi.string(C.ml_check_detail(rep, j))))
   end
   local failed = C.ml_check_failures(rep)
   print(("%s: %d passed, %d failed, %d skipped"):format(file, counts[0], failed, counts[2]))
@@ -80,15 +81,20 @@ local function cmd_new(core, args, i)
     elseif a:match("^%-%-kind=") then kind = a:sub(8); i = i + 1
     elseif a == "--dir" and args[i + 1] then dir = args[i + 1]; i = i + 2
     elseif a:sub(1, 1) == "-" then return usage_error("new: unknown option '" .. a .. "'")
-    elseif name then return usage_error("new: one NAME (got '" .. name .. "' and '" .. a .. "')")
+    elseif name then
+      return usage_error("new: one NAME (got '" .. name .. "' and '" .. a .. "')")
     else name = a; i = i + 1 end
   end
-  if not name then return usage_error("new: which name? (modlab plugin new NAME --kind KIND)") end
+  if not name then
+    return usage_error("new: which name? (modlab plugin new NAME --kind KIND)")
+  end
   if not name:match("^[a-z][a-z0-9_]*$") or #name > 48 then
     return usage_error("new: NAME must be [a-z][a-z0-9_]* (it names the .so, its entry point "
       .. "ml_plugin_NAME_init and the registered entry), got '" .. name .. "'")
   end
-  if not kind then return usage_error("new: --kind layer|optimizer|dataset|router is required") end
+  if not kind then
+    return usage_error("new: --kind layer|optimizer|dataset|router is required")
+  end
   if not KINDS[kind] then
     return usage_error("new: unknown kind '" .. kind .. "' (layer, optimizer, dataset, router)")
   end
@@ -122,8 +128,8 @@ local function cmd_new(core, args, i)
       return 1
     end
   end
-  print(("wrote %s %s plugin project in %s/: %s"):format(kind == "optimizer" and "an" or "a", kind, dir,
-    table.concat(names, ", ")))
+  print(("wrote %s %s plugin project in %s/: %s"):format(
+    kind == "optimizer" and "an" or "a", kind, dir, table.concat(names, ", ")))
   print(("next: cd %s && make check    (builds %s.so with pkg-config, runs its tests)"):format(
     dir, name))
   return 0
@@ -168,7 +174,10 @@ function M.main(core, args, i)
   local sub = args[i]
   if sub == "check" then return cmd_check(core, args, i + 1) end
   if sub == "new" then return cmd_new(core, args, i + 1) end
-  if sub == nil or sub == "help" or sub == "--help" then io.stdout:write(USAGE) return sub and 0 or 2 end
+  if sub == nil or sub == "help" or sub == "--help" then
+    io.stdout:write(USAGE)
+    return sub and 0 or 2
+  end
   return usage_error("unknown subcommand '" .. sub .. "' (new, check)")
 end
 

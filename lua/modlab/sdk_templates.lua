@@ -222,8 +222,8 @@ local results = sdk.gradcheck("@NAME@")
 local failed = 0
 for i, r in ipairs(results) do
   if not r.ok then failed = failed + 1 end
-  print(("%s %d - gradient of @NAME@ [%s]: max relative error %.2e over %d coordinates%s"):format(
-    r.ok and "ok" or "not ok", i, r.options, r.max_rel_err, r.checked,
+  print(("%s %d - gradient of @NAME@ [%s]: max relative error %.2e over %d coordinates%s")
+    :format(r.ok and "ok" or "not ok", i, r.options, r.max_rel_err, r.checked,
     r.message and (" (" .. r.message .. ")") or ""))
 end
 print(("1..%d"):format(#results))

@@ -13,8 +13,8 @@ ok $rc "the public ABI matches tests/abi/abi-record.txt"
 size=$(sed -n 's/^struct ml_host versioned //p' "$rec")
 last=$(grep '^field ml_host ' "$rec" | tail -1)
 set -- $last   # field ml_host NAME OFFSET SIZE
-grep -v "^$last\$" "$rec" | sed "s/^struct ml_host versioned $size\$/struct ml_host versioned $4/" \
-    > "$t/append.txt"
+grep -v "^$last\$" "$rec" |
+    sed "s/^struct ml_host versioned $size\$/struct ml_host versioned $4/" > "$t/append.txt"
 out=$("$bin" "$t/append.txt"); rc=$?
 ok $([ $rc -ne 0 ]; echo $?) "a field appended to ml_host fails the check"
 like "$out" "ml_host.$3 appended" "and is recognised as an append"

@@ -86,7 +86,8 @@ int main(void)
 
     r = check("fx_badgrad", ML_CHECK_FORK);
     expect(r, "layer/fx_badgrad", "gradient", ML_CHECK_FAIL,
-           "input \\(backward_input\\) gradient is wrong: max relative error", "wrong gradient");
+           "input \\(backward_input\\) gradient is wrong: max relative error",
+           "wrong gradient");
     ok(ml_check_failures(r) == 1, "only the gradient check fails for it");
     ml_check_report_free(r);
 
@@ -97,7 +98,8 @@ int main(void)
 
     r = check("fx_oomleak", ML_CHECK_FORK);
     expect(r, "layer/fx_oomleak", "leaks", ML_CHECK_FAIL,
-           "when allocation [0-9]+ of create fails, 1 block stays allocated", "leak on failure");
+           "when allocation [0-9]+ of create fails, 1 block stays allocated",
+           "leak on failure");
     ok(find(r, "layer/fx_oomleak", "gradient") >= 0 &&
        ml_check_verdict(r, find(r, "layer/fx_oomleak", "gradient")) == ML_CHECK_PASS,
        "its gradient still checks out");

@@ -64,8 +64,8 @@ void ml_check_report_free(ml_check_report *r);
 /* Results in the order they ran. Strings live as long as the report. */
 int32_t ml_check_count(const ml_check_report *r);
 int ml_check_verdict(const ml_check_report *r, int32_t i);        /* ml_check_verdict */
-const char *ml_check_entry(const ml_check_report *r, int32_t i);  /* "layer/halve", or the
-                                                                     file name for file checks */
+/* "layer/halve", or the file name for the load and reload checks. */
+const char *ml_check_entry(const ml_check_report *r, int32_t i);
 const char *ml_check_name(const ml_check_report *r, int32_t i);   /* "gradient" */
 const char *ml_check_detail(const ml_check_report *r, int32_t i); /* one line, what to do */
 int32_t ml_check_failures(const ml_check_report *r);
