@@ -18,3 +18,5 @@ dist_man1_MANS = docs/modlab-plugin.1
 # End to end: install, `plugin new` each kind, build with pkg-config, check, train.
 TESTS += tests/sdk.sh
 EXTRA_DIST += tests/sdk.sh
+TESTS += tests/sdk_valgrind.sh
+EXTRA_DIST += tests/sdk_valgrind.sh
