@@ -1292,12 +1292,14 @@ ml_check_report *ml_plugin_check(const char *file, const char *deps, uint32_t fl
         free(r);
         return ml_error(err, ML_ERR_IO, "plugin check: fork: %s", strerror(errno)), NULL;
     }
+    const char *tmo = getenv("MODLAB_CHECK_TIMEOUT");
+    long timeout = tmo && atol(tmo) > 0 ? atol(tmo) : ML_CHECK_TIMEOUT_S;
     if (pid == 0) {
         /* The child: run, report through the pipe, and leave without running atexit
          * handlers that belong to the parent (the one place modlab ends a process). */
         sink s = {NULL, fds[1]};
         close(fds[0]);
-        alarm(ML_CHECK_TIMEOUT_S);
+        alarm((unsigned)timeout);
         run_checks(&s, file, deps);
         fflush(NULL);
         _exit(0);
@@ -1344,8 +1346,8 @@ ml_check_report *ml_plugin_check(const char *file, const char *deps, uint32_t fl
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         if (sig == SIGALRM)
-            snprintf(detail, sizeof detail, "the plugin hung: no result within %d s; later "
-                     "checks did not run", ML_CHECK_TIMEOUT_S);
+            snprintf(detail, sizeof detail, "the plugin hung: no result within %ld s "
+                     "(MODLAB_CHECK_TIMEOUT); later checks did not run", timeout);
         else
             snprintf(detail, sizeof detail, "the plugin crashed (signal %d, %s) during this "
                      "check; later checks did not run", sig, strsignal(sig));

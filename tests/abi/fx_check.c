@@ -6,6 +6,7 @@
  *   FX_OOMLEAK   create leaks `self` when registering its parameter fails
  *   FX_OVERRUN   forward writes one float past the end of its output
  *   FX_CRASH     forward dereferences NULL (the checker must survive it)
+ *   FX_HANG      forward never returns (the checker must time out)
  *   FX_OPTSTATE  an optimizer that keeps its state in `self` instead of the slots */
 #include <stddef.h>
 #include <string.h>
@@ -78,6 +79,10 @@ static int fx_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, 
 #ifdef FX_CRASH
     volatile float *nowhere = NULL;
     *nowhere = out->data[0];
+#endif
+#ifdef FX_HANG
+    for (volatile int forever = 1; forever;)
+        ;
 #endif
     return ML_OK;
 }

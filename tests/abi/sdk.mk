@@ -3,7 +3,7 @@
 # against the frozen ABI 1.0 header) and the conformance test.
 check_LTLIBRARIES += tests/abi/fx_good.la tests/abi/fx_badgrad.la tests/abi/fx_leak.la \
 	tests/abi/fx_oomleak.la tests/abi/fx_overrun.la tests/abi/fx_crash.la \
-	tests/abi/fx_optstate.la tests/abi/fx_abi10.la
+	tests/abi/fx_optstate.la tests/abi/fx_hang.la tests/abi/fx_abi10.la
 tests_abi_fx_good_la_SOURCES = tests/abi/fx_check.c
 tests_abi_fx_good_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_good
 tests_abi_fx_good_la_LDFLAGS = $(fixture_ldflags)
@@ -25,6 +25,9 @@ tests_abi_fx_crash_la_LDFLAGS = $(fixture_ldflags)
 tests_abi_fx_optstate_la_SOURCES = tests/abi/fx_check.c
 tests_abi_fx_optstate_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_optstate -DFX_OPTSTATE
 tests_abi_fx_optstate_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_hang_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_hang_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_hang -DFX_HANG
+tests_abi_fx_hang_la_LDFLAGS = $(fixture_ldflags)
 # Built against the frozen 1.0 header, which must come before core/include.
 tests_abi_fx_abi10_la_SOURCES = tests/abi/fx_abi10.c
 tests_abi_fx_abi10_la_CPPFLAGS = -I$(top_srcdir)/tests/abi/v1.0 $(AM_CPPFLAGS)

@@ -121,6 +121,15 @@ int main(void)
             "crash: the message names the signal");
     ml_check_report_free(r);
 
+    setenv("MODLAB_CHECK_TIMEOUT", "2", 1);
+    r = check("fx_hang", ML_CHECK_FORK);
+    unsetenv("MODLAB_CHECK_TIMEOUT");
+    i = find(r, "layer/fx_hang", "gradient");
+    ok(i >= 0 && ml_check_verdict(r, i) == ML_CHECK_FAIL, "hang: the running check fails");
+    like_re(i >= 0 ? ml_check_detail(r, i) : "", "hung: no result within 2 s",
+            "hang: the message says it timed out");
+    ml_check_report_free(r);
+
     r = check("fx_optstate", ML_CHECK_FORK);
     expect(r, "optimizer/fx_optstate", "step", ML_CHECK_PASS, NULL, "stateful optimizer");
     expect(r, "optimizer/fx_optstate", "save/load", ML_CHECK_FAIL,
