@@ -26,10 +26,11 @@ BUILT_SOURCES += core/embedded_lua.c
 CLEANFILES += core/embedded_lua.c
 core/embedded_lua.c: $(top_srcdir)/lua/embed.lua $(embedded_lua_files) recipes/quickstart.lua \
 		$(top_srcdir)/core/include/modlab/plugin.h $(top_srcdir)/core/include/modlab/modlab.h \
-		$(top_srcdir)/core/include/modlab/sweep.h
+		$(top_srcdir)/core/include/modlab/sweep.h $(top_srcdir)/core/include/modlab/sdk.h
 	$(AM_V_GEN)$(MKDIR_P) core && $(LUAJIT_BIN) $(top_srcdir)/lua/embed.lua $@ \
 	  $(embedded_lua_args) \
 	  cdef=$(top_srcdir)/core/include/modlab/plugin.h \
 	  cdef=$(top_srcdir)/core/include/modlab/modlab.h \
-	  cdef=$(top_srcdir)/core/include/modlab/sweep.h
+	  cdef=$(top_srcdir)/core/include/modlab/sweep.h \
+	  cdef=$(top_srcdir)/core/include/modlab/sdk.h
 EXTRA_DIST += lua/embed.lua

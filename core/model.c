@@ -125,6 +125,7 @@ ml_param *ml_ctx_param_new(ml_ctx *ctx, const char *name, const ml_shape *shape,
         m->capp = cap;
     }
     snprintf(full, sizeof full, "%d.%s.%s", ctx->layer, l->entry.name, name);
+    m->param_names[m->np] = NULL;   /* the failure path frees it: never leave it unset */
     p = ml_zalloc(sizeof *p);
     if (!p)
         goto nomem;

@@ -14,6 +14,9 @@ usage: modlab [GLOBAL OPTIONS] [COMMAND [ARGS]]
                                        `modlab sweep --help`)
   modlab trial SWEEP_DIR --index I     run one trial of a sweep (done ones do nothing)
   modlab plugins [--describe NAME]     list the loaded plugins, or document one entry
+  modlab plugin new NAME --kind KIND   write an out-of-tree plugin project (layer, optimizer,
+                                       dataset; router: not yet)
+  modlab plugin check FILE.so          run the conformance suite on a plugin
   modlab data list | fetch NAME | verify NAME
                                        dataset manifests, downloads and the cache
   modlab version                       versions of modlab and its libraries
@@ -167,6 +170,7 @@ function M.main(args)
   if not cmd then return cmd_quickstart(core) end
   if cmd == "run" then return cmd_run(core, args, i + 1) end
   if cmd == "plugins" then return cmd_plugins(core, args, i + 1) end
+  if cmd == "plugin" then return require("modlab.sdk").main(core, args, i + 1) end
   if cmd == "help" or cmd == "-h" then io.stdout:write(USAGE) return 0 end
   if cmd == "version" then
     print("modlab " .. core.ffi.string(core.C.ml_version()))

@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: MIT
+# Conformance fixtures (deliberately broken plugins, one clean one, and a plugin built
+# against the frozen ABI 1.0 header) and the conformance test.
+check_LTLIBRARIES += tests/abi/fx_good.la tests/abi/fx_badgrad.la tests/abi/fx_leak.la \
+	tests/abi/fx_oomleak.la tests/abi/fx_overrun.la tests/abi/fx_crash.la \
+	tests/abi/fx_optstate.la tests/abi/fx_hang.la tests/abi/fx_abi10.la
+tests_abi_fx_good_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_good_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_good
+tests_abi_fx_good_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_badgrad_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_badgrad_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_badgrad -DFX_BADGRAD
+tests_abi_fx_badgrad_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_leak_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_leak_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_leak -DFX_LEAK
+tests_abi_fx_leak_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_oomleak_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_oomleak_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_oomleak -DFX_OOMLEAK
+tests_abi_fx_oomleak_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_overrun_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_overrun_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_overrun -DFX_OVERRUN
+tests_abi_fx_overrun_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_crash_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_crash_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_crash -DFX_CRASH
+tests_abi_fx_crash_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_optstate_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_optstate_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_optstate -DFX_OPTSTATE
+tests_abi_fx_optstate_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_hang_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_hang_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_hang -DFX_HANG
+tests_abi_fx_hang_la_LDFLAGS = $(fixture_ldflags)
+# Built against the frozen 1.0 header, which must come before core/include.
+tests_abi_fx_abi10_la_SOURCES = tests/abi/fx_abi10.c
+tests_abi_fx_abi10_la_CPPFLAGS = -I$(top_srcdir)/tests/abi/v1.0 $(AM_CPPFLAGS)
+tests_abi_fx_abi10_la_LDFLAGS = $(fixture_ldflags)
+EXTRA_DIST += tests/abi/v1.0/modlab/plugin.h
+
+check_PROGRAMS += tests/unit/test_conformance
+tests_unit_test_conformance_CFLAGS = $(test_cflags)
+tests_unit_test_conformance_LDADD = $(test_ldadd)
+TESTS += tests/unit/test_conformance
+
+# The ABI record: `make abi-record` rewrites it (after an ABI bump); `make check` compares.
+check_PROGRAMS += tests/abi/abi_record
+tests_abi_abi_record_CFLAGS = $(test_cflags)
+TESTS += tests/abi/abi_record.sh
+EXTRA_DIST += tests/abi/abi_record.sh tests/abi/abi-record.txt tests/abi/fx_check.c \
+	tests/abi/fx_abi10.c
+abi-record: tests/abi/abi_record$(EXEEXT)
+	$(AM_V_GEN)tests/abi/abi_record > $(top_srcdir)/tests/abi/abi-record.txt
+.PHONY: abi-record

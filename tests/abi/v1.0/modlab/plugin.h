@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+/* FROZEN SNAPSHOT of core/include/modlab/plugin.h as released with ABI 1.0: never edit it.
+ * tests/abi/fx_abi10.c is built against it, so a plugin compiled for ABI 1.0 keeps being
+ * loaded and exercised by every later modlab: fields appended to versioned structs must not
+ * break it. The rest of this file is the 1.0 header verbatim. */
+/* modlab plugin ABI: the only header a plugin includes.
+ *
+ * Shape of the ABI (learned from SQLite extensions, LV2, GStreamer, hwloc):
+ *  - A plugin .so exports exactly one symbol, derived from its file name:
+ *        int ml_plugin_<stem>_init(const ml_host *host, ml_registry *reg, ml_err *err);
+ *    <stem> is the file name without a leading "lib", cut at the first '.', with every
+ *    character outside [a-z0-9_] mapped to '_' ("nn.so" -> ml_plugin_nn_init).
+ *  - The host passes a table of services (ml_host). A plugin calls the host only through it,
+ *    so a plugin links against nothing of modlab's.
+ *  - The init function registers one or more entries (ml_entry) with host->register_entry.
+ *  - Versioned structs (ml_host, ml_entry, every vtable) start with ML_ABI_HEADER. The host
+ *    rejects another major or a newer minor, and copies an older, shorter struct into zeroed
+ *    storage, so fields a plugin does not know about read as NULL / 0 and get defaults.
+ *  - Plain data structs (ml_err, ml_shape, ml_view, ml_param, ml_opt_spec, ml_opt_slot,
+ *    ml_data_info) are frozen for a major version: changing one is a major bump.
+ *
+ * Versioning rules (what counts as breaking):
+ *  - Appending a field to a versioned struct: bump ML_ABI_MINOR.
+ *  - Removing, reordering or retyping any field, changing a frozen struct, or changing what
+ *    an existing function means: bump ML_ABI_MAJOR (every plugin must be rebuilt).
+ *
+ * Threading: the host calls a plugin instance from one thread at a time. Plugins must not
+ * keep mutable globals other than the host pointer saved at init.
+ *
+ * Errors: fallible functions return 0 or a negative ML_ERR_* and fill the ml_err passed last
+ * (use host->error, which formats the message and returns the code). Never exit, abort or
+ * longjmp. Messages say what went wrong, where, and what to do.
+ *
+ * Ownership: arguments are borrowed for the duration of the call. A layer's `self` is the
+ * plugin's (allocate it with host->alloc); the host calls destroy exactly once for every
+ * successful create. Parameters and activations belong to the host.
+ */
+#ifndef MODLAB_PLUGIN_H
+#define MODLAB_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ML_ABI_MAJOR 1
+#define ML_ABI_MINOR 0
+
+/* First fields of every versioned struct. Frozen forever, at the same offsets. */
+#define ML_ABI_HEADER                                                                    \
+    uint32_t abi_major;   /* ML_ABI_MAJOR the struct was compiled against */            \
+    uint32_t abi_minor;   /* ML_ABI_MINOR the struct was compiled against */            \
+    uint32_t struct_size  /* sizeof the struct as compiled */
+
+/* Designated-initializer helper: `ml_entry e = { ML_ABI_INIT(ml_entry), ... }`. */
+#define ML_ABI_INIT(type) .abi_major = ML_ABI_MAJOR, .abi_minor = ML_ABI_MINOR, \
+                          .struct_size = (uint32_t)sizeof(type)
+
+/* True when a versioned struct received from the other side carries `field`. */
+#define ML_HAS_FIELD(ptr, type, field) \
+    ((ptr)->struct_size >= offsetof(type, field) + sizeof(((type *)0)->field))
+
+#if defined(__GNUC__)
+#define ML_PLUGIN_EXPORT __attribute__((visibility("default")))
+#define ML_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define ML_PLUGIN_EXPORT
+#define ML_PRINTF(a, b)
+#endif
+
+/* ffi:begin -- the frozen section below is also read by LuaJIT's ffi.cdef: no macros in it. */
+
+/* ---- errors (frozen) ------------------------------------------------------------------ */
+
+typedef enum ml_status {
+    ML_OK = 0,
+    ML_ERR_NOMEM = -1,       /* an allocation failed */
+    ML_ERR_INVALID = -2,     /* bad argument, option or usage: the caller's mistake */
+    ML_ERR_SHAPE = -3,       /* shapes do not fit */
+    ML_ERR_IO = -4,          /* reading or writing a file failed */
+    ML_ERR_FORMAT = -5,      /* malformed input bytes (truncated file, wrong magic, bad YAML) */
+    ML_ERR_ABI = -6,         /* plugin built for an incompatible ABI */
+    ML_ERR_NOT_FOUND = -7,   /* no such plugin, file, dataset or key */
+    ML_ERR_CHECKSUM = -8,    /* downloaded or cached bytes do not match their checksum */
+    ML_ERR_NETWORK = -9,     /* a transfer failed */
+    ML_ERR_NUMERIC = -10,    /* NaN or Inf where a number was expected */
+    ML_ERR_UNSUPPORTED = -11,/* valid request that this build or plugin cannot do */
+    ML_ERR_INTERRUPTED = -12,/* stopped by a signal or by the user */
+    ML_ERR_INTERNAL = -13    /* a bug in modlab or a plugin */
+} ml_status;
+
+enum { ML_ERR_MSG_MAX = 512, ML_MAX_DIMS = 8 };
+/* Fixed-size so that reporting out-of-memory allocates nothing. */
+typedef struct ml_err {
+    int code;                  /* ml_status */
+    char msg[ML_ERR_MSG_MAX];  /* NUL-terminated, one line */
+} ml_err;
+
+/* ---- shapes and views (frozen) -------------------------------------------------------- */
+
+/* Shape of ONE example; the batch dimension is never part of it. ndim 0 is a scalar. */
+typedef struct ml_shape {
+    int32_t ndim;
+    int32_t dim[ML_MAX_DIMS];
+} ml_shape;
+
+/* A batch of examples: `batch` rows of prod(shape) floats, row-major, contiguous.
+ * Borrowed: valid for the duration of the call it is passed to. */
+typedef struct ml_view {
+    float *data;
+    int32_t batch;
+    ml_shape shape;
+} ml_view;
+
+/* ---- parameters (frozen) ---------------------------------------------------------------- */
+
+enum ml_param_flags {
+    ML_PARAM_NO_DECAY = 1u << 0,   /* optimizers apply no weight decay (biases, norms) */
+    ML_PARAM_BUFFER = 1u << 1,     /* state, not trained (running statistics); saved */
+    ML_PARAM_STRUCTURAL = 1u << 2  /* a structure mask: never trained, saved */
+};
+
+/* A host-owned parameter. `value` and `grad` are 64-byte aligned and stay valid for the
+ * layer's lifetime. The host zeroes `grad` before each backward pass; layers accumulate. */
+typedef struct ml_param {
+    float *value;
+    float *grad;     /* NULL for BUFFER and STRUCTURAL parameters */
+    int64_t numel;
+    ml_shape shape;
+    uint32_t flags;
+    int32_t id;      /* stable index in the model's parameter store */
+} ml_param;
+
+/* ---- options (frozen) ------------------------------------------------------------------- */
+
+typedef enum ml_opt_type {
+    ML_OPT_INT = 1,
+    ML_OPT_FLOAT = 2,
+    ML_OPT_BOOL = 3,
+    ML_OPT_STRING = 4
+} ml_opt_type;
+
+/* One option of an entry's schema. Arrays of these end with a {NULL} element.
+ * The host rejects unknown names, wrong types and values outside `choices` before
+ * create/open is called, fills defaults, and prints the schema in `plugins --describe`. */
+typedef struct ml_opt_spec {
+    const char *name;     /* [a-z0-9_]+ */
+    int type;             /* ml_opt_type */
+    const char *def;      /* default as text ("0.01", "true", "relu"); NULL = required */
+    const char *doc;      /* one line */
+    const char *choices;  /* STRING only: "a|b|c", or NULL for any string */
+} ml_opt_spec;
+
+/* Opaque, host-owned handles. */
+typedef struct ml_registry ml_registry;
+typedef struct ml_opts ml_opts;   /* validated option values of one instance */
+typedef struct ml_ctx ml_ctx;     /* the layer's link to its model: params, RNG, mode */
+
+/* ---- entries -------------------------------------------------------------------------- */
+
+typedef enum ml_kind {
+    ML_KIND_LAYER = 1,
+    ML_KIND_LOSS = 2,
+    ML_KIND_OPTIMIZER = 3,
+    ML_KIND_DATASET = 4,
+    ML_KIND_ROUTER = 5   /* reserved: multi-path routers (vtable defined by a later minor) */
+} ml_kind;
+
+typedef struct ml_data_info {
+    int64_t size;        /* examples in this split */
+    ml_shape x_shape;    /* one example */
+    ml_shape y_shape;    /* one target; ndim 0 for a class index */
+    int32_t classes;     /* 0 for regression */
+} ml_data_info;
+
+
+/* One registered plugin entry. The host copies it (and the strings stay owned by the .so,
+ * which is never unloaded while the process runs). */
+typedef struct ml_entry {
+    ML_ABI_HEADER;
+    int32_t kind;                  /* ml_kind */
+    const char *name;              /* [a-z0-9_]+, unique within its kind */
+    const char *version;           /* the plugin's own version, "1.0.0" */
+    const char *summary;           /* one line for `modlab plugins` */
+    const ml_opt_spec *options;    /* {NULL}-terminated; NULL = no options */
+    const void *vtable;            /* const ml_layer_vtable * etc., by kind */
+    /* Optional interfaces by name ("modlab.estep/1"), NULL if not provided (LV2's
+     * extension_data). May itself be NULL. */
+    const void *(*extension)(const char *iface);
+} ml_entry;
+
+/* ffi:end */
+
+/* ---- layer ----------------------------------------------------------------------------- */
+
+typedef struct ml_host ml_host;
+
+/* torch/nn's split: forward, gradient to the input, gradient to the parameters.
+ * `ws` is scratch of workspace(self, batch) bytes (64-byte aligned), owned by the host and
+ * passed unchanged from forward to the matching backward calls: keep what backward needs
+ * there, not in `self`. Nothing may be allocated in forward/backward. */
+typedef struct ml_layer_vtable {
+    ML_ABI_HEADER;
+    /* Read options, register parameters with host->param_new, initialise them with the
+     * ctx's RNG. `in` is the input shape of one example. Required. */
+    int (*create)(const ml_host *host, ml_ctx *ctx, const ml_opts *opts, const ml_shape *in,
+                  void **self, ml_err *err);
+    void (*destroy)(void *self);                                    /* required */
+    /* Output shape for input shape `in` (the same `in` as at create). Required. */
+    int (*infer_shape)(void *self, const ml_shape *in, ml_shape *out, ml_err *err);
+    /* Bytes of scratch for a batch of `batch`; NULL means none. */
+    size_t (*workspace)(void *self, int32_t batch);
+    int (*forward)(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, void *ws,
+                   ml_err *err);                                    /* required */
+    /* Write (not accumulate) dL/din into gin. NULL: not differentiable w.r.t. its input. */
+    int (*backward_input)(void *self, ml_ctx *ctx, const ml_view *in, const ml_view *out,
+                          const ml_view *gout, ml_view *gin, void *ws, ml_err *err);
+    /* Accumulate dL/dparam into each param->grad. NULL: no trainable parameters. */
+    int (*backward_params)(void *self, ml_ctx *ctx, const ml_view *in, const ml_view *out,
+                           const ml_view *gout, void *ws, ml_err *err);
+    /* Optional regulariser added to the loss: set *value; when scale != 0 also accumulate
+     * scale * dR/dparam into the grads. Reported separately in metrics. NULL: none. */
+    int (*aux_loss)(void *self, ml_ctx *ctx, float scale, double *value, ml_err *err);
+    /* Optional extra state beyond parameters, for checkpoints. save with buf == NULL sets
+     * *len to the size needed. load receives the version string the state was saved by. */
+    int (*save)(void *self, void *buf, size_t cap, size_t *len, ml_err *err);
+    int (*load)(void *self, const void *buf, size_t len, const char *saved_version,
+                ml_err *err);
+} ml_layer_vtable;
+
+/* ---- loss ------------------------------------------------------------------------------ */
+
+/* A loss reduces a batch to its mean loss. Targets are floats: class indices for the
+ * classification losses (one per position of pred's leading dims), values for regression. */
+typedef struct ml_loss_vtable {
+    ML_ABI_HEADER;
+    int (*create)(const ml_host *host, const ml_opts *opts, const ml_shape *pred,
+                  const ml_shape *target, void **self, ml_err *err);
+    void (*destroy)(void *self);
+    /* *loss = mean over the batch; when gpred != NULL write dloss/dpred into it. */
+    int (*forward)(void *self, const ml_view *pred, const ml_view *target, double *loss,
+                   ml_view *gpred, ml_err *err);
+} ml_loss_vtable;
+
+/* ---- optimizer -------------------------------------------------------------------------- */
+
+/* One parameter as the optimizer sees it: no layer internals. Host-owned. */
+typedef struct ml_opt_slot {
+    float *value;
+    const float *grad;
+    float *state;        /* state_size(self) floats per element, zeroed at start */
+    int64_t numel;
+    uint32_t flags;      /* ml_param_flags */
+    float lr_scale;      /* parameter group's multiplier of the learning rate */
+    float decay_scale;   /* group's multiplier of weight decay (0 for NO_DECAY params) */
+} ml_opt_slot;
+
+typedef struct ml_optimizer_vtable {
+    ML_ABI_HEADER;
+    int (*create)(const ml_host *host, const ml_opts *opts, void **self, ml_err *err);
+    void (*destroy)(void *self);
+    /* Floats of state per parameter element (momentum: 1, adam: 2). NULL = 0. */
+    int32_t (*state_size)(void *self);
+    /* Update every slot. `lr_factor` comes from the host's schedule and multiplies the
+     * optimizer's own lr option; `t` is the 1-based step count (bias correction). All
+     * state lives in slots[i].state, so checkpoints restore it exactly. */
+    int (*step)(void *self, ml_opt_slot *slots, int32_t n, float lr_factor, int64_t t,
+                ml_err *err);
+} ml_optimizer_vtable;
+
+/* ---- dataset ---------------------------------------------------------------------------- */
+
+/* Pull-style: the host asks for examples by index. Files named in the manifest arrive as
+ * string options holding local, verified paths. */
+typedef struct ml_dataset_vtable {
+    ML_ABI_HEADER;
+    int (*open)(const ml_host *host, const ml_opts *opts, void **self, ml_err *err);
+    void (*close)(void *self);
+    int (*info)(void *self, ml_data_info *info, ml_err *err);
+    /* Fill x (n * prod(x_shape) floats) and y (n * prod(y_shape)) for the given indices. */
+    int (*read)(void *self, const int64_t *indices, int32_t n, float *x, float *y,
+                ml_err *err);
+} ml_dataset_vtable;
+
+/* ---- host services (append only) ------------------------------------------------------ */
+
+enum ml_log_level { ML_LOG_DEBUG = 0, ML_LOG_INFO = 1, ML_LOG_WARN = 2, ML_LOG_ERROR = 3 };
+
+struct ml_host {
+    ML_ABI_HEADER;
+    /* Register an entry; copies it. Rejects bad ABI, bad names and duplicates. */
+    int (*register_entry)(ml_registry *reg, const ml_entry *entry, ml_err *err);
+
+    /* Memory: 64-byte aligned, accounted, may fail (returns NULL). free(NULL) is a no-op. */
+    void *(*alloc)(size_t bytes);
+    void *(*zalloc)(size_t bytes);
+    void (*free)(void *ptr);
+
+    /* Fill err (printf-style) and return code. */
+    int (*error)(ml_err *err, int code, const char *fmt, ...) ML_PRINTF(3, 4);
+    void (*log)(int level, const char *fmt, ...) ML_PRINTF(2, 3);
+
+    /* Validated option values; the names must be in the entry's schema. */
+    int64_t (*opt_int)(const ml_opts *opts, const char *name);
+    double (*opt_float)(const ml_opts *opts, const char *name);
+    int (*opt_bool)(const ml_opts *opts, const char *name);
+    const char *(*opt_str)(const ml_opts *opts, const char *name);
+
+    /* Register a parameter of the layer being created (only valid inside create).
+     * Returns a host-owned parameter, or NULL with err set. Values start at zero. */
+    ml_param *(*param_new)(ml_ctx *ctx, const char *name, const ml_shape *shape,
+                           uint32_t flags, ml_err *err);
+
+    /* The ctx's deterministic random stream (seeded from the run seed and the layer). */
+    uint64_t (*rng_u64)(ml_ctx *ctx);
+    void (*rng_uniform)(ml_ctx *ctx, float *out, int64_t n, float lo, float hi);
+    void (*rng_normal)(ml_ctx *ctx, float *out, int64_t n, float mean, float stddev);
+
+    /* 1 while training (dropout active, batchnorm updating statistics), 0 in evaluation. */
+    int (*is_training)(const ml_ctx *ctx);
+
+    /* Row-major C = alpha * op(A) op(B) + beta * C, op(X) = X or X^T (trans != 0). */
+    void (*sgemm)(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                  const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                  int ldc);
+    /* ---- ABI 1.0 ends here. Append only, and bump ML_ABI_MINOR. ---- */
+};
+
+/* ---- optional interfaces (ml_entry.extension) ------------------------------------------ */
+
+/* "modlab.gradcheck/1": how the registry-walking gradient check should exercise a layer.
+ * A layer with required options must provide it (otherwise the check fails and says so). */
+#define ML_IFACE_GRADCHECK "modlab.gradcheck/1"
+typedef struct ml_gradcheck_case {
+    const char *options;   /* "out=3 bias=false": space-separated key=value, or "" */
+    ml_shape in;           /* input shape of one example */
+    int32_t int_inputs;    /* > 0: inputs are integers in [0, int_inputs) (embedding ids) */
+} ml_gradcheck_case;
+typedef struct ml_gradcheck_iface {
+    ML_ABI_HEADER;
+    int32_t ncases;
+    const ml_gradcheck_case *cases;
+} ml_gradcheck_iface;
+
+/* The entry point every plugin exports, named after its file. */
+typedef int (*ml_plugin_init_fn)(const ml_host *host, ml_registry *reg, ml_err *err);
+
+/* Convenience for plugins: elements in one example of `s`. */
+static inline int64_t ml_shape_numel(const ml_shape *s)
+{
+    int64_t n = 1;
+    for (int32_t i = 0; i < s->ndim; i++)
+        n *= s->dim[i];
+    return n;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MODLAB_PLUGIN_H */
