@@ -34,12 +34,5 @@ ML_PLUGIN_EXPORT int ml_plugin_nn_init(const ml_host *host, ml_registry *reg, ml
 
 int ml_plugin_nn_init(const ml_host *host, ml_registry *reg, ml_err *err)
 {
-    if (host->abi_major != ML_ABI_MAJOR)
-        return ML_ERR_ABI;
-    for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
-        int rc = host->register_entry(reg, entries[i], err);
-        if (rc)
-            return rc;
-    }
-    return ML_OK;
+    return ml_register_entries(host, reg, entries, sizeof entries / sizeof entries[0], err);
 }

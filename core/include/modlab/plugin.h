@@ -213,7 +213,10 @@ typedef struct ml_layer_vtable {
     /* Write (not accumulate) dL/din into gin. NULL: not differentiable w.r.t. its input. */
     int (*backward_input)(void *self, ml_ctx *ctx, const ml_view *in, const ml_view *out,
                           const ml_view *gout, ml_view *gin, void *ws, ml_err *err);
-    /* Accumulate dL/dparam into each param->grad. NULL: no trainable parameters. */
+    /* Accumulate dL/dparam into each param->grad. NULL: no trainable parameters.
+     * One backward pass calls backward_params (if the layer has trainable parameters) and
+     * then backward_input (if the previous layer needs a gradient), with the same views and
+     * `ws`, and nothing else runs on the instance in between; either call may be skipped. */
     int (*backward_params)(void *self, ml_ctx *ctx, const ml_view *in, const ml_view *out,
                            const ml_view *gout, void *ws, ml_err *err);
     /* Optional regulariser added to the loss: set *value; when scale != 0 also accumulate
@@ -246,7 +249,8 @@ typedef struct ml_loss_vtable {
 typedef struct ml_opt_slot {
     float *value;
     const float *grad;
-    float *state;        /* state_size(self) floats per element, zeroed at start */
+    float *state;        /* state_size(self) floats per element, zeroed at start, as
+                          * planes: plane k is state[k * numel .. (k + 1) * numel) */
     int64_t numel;
     uint32_t flags;      /* ml_param_flags */
     float lr_scale;      /* parameter group's multiplier of the learning rate */
@@ -342,6 +346,21 @@ typedef struct ml_gradcheck_iface {
 
 /* The entry point every plugin exports, named after its file. */
 typedef int (*ml_plugin_init_fn)(const ml_host *host, ml_registry *reg, ml_err *err);
+
+/* Convenience for plugins: register a list of entries (the usual body of an init function).
+ * Stops at the first failure, whose error the host has filled in. */
+static inline int ml_register_entries(const ml_host *host, ml_registry *reg,
+                                      const ml_entry *const *entries, size_t n, ml_err *err)
+{
+    if (host->abi_major != ML_ABI_MAJOR)
+        return ML_ERR_ABI;
+    for (size_t i = 0; i < n; i++) {
+        int rc = host->register_entry(reg, entries[i], err);
+        if (rc)
+            return rc;
+    }
+    return ML_OK;
+}
 
 /* Convenience for plugins: elements in one example of `s`. */
 static inline int64_t ml_shape_numel(const ml_shape *s)
