@@ -133,7 +133,7 @@ def accuracy(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("cmd", choices=["run", "accuracy"])
+    p.add_argument("cmd", choices=["run", "accuracy", "check"])
     p.add_argument("--model", default="mlp", choices=sorted(SPECS))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--reps", type=int, default=5)
@@ -141,7 +141,12 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--data", default="bench/out/data")
     a = p.parse_args()
-    run(a) if a.cmd == "run" else accuracy(a)
+    if a.cmd == "check":   # the imports above succeeded
+        print(f"torch {torch.__version__}")
+    elif a.cmd == "run":
+        run(a)
+    else:
+        accuracy(a)
 
 
 if __name__ == "__main__":
