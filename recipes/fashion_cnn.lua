@@ -22,6 +22,6 @@ local run = ml.train {
   optimizer = ml.optimizer("adam", { lr = ml.arg("lr", 1e-3) }),
   schedule = ml.schedule("cosine", { t_max = epochs }),
   epochs = epochs, batch = ml.arg("batch", 64), seed = ml.arg("seed", 1),
-  name = "fashion_cnn",
+  normalize = true, name = "fashion_cnn",
 }
 print(("test accuracy %.4f"):format(run.summary.test_accuracy))

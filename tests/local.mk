@@ -12,6 +12,7 @@ AM_TESTS_ENVIRONMENT = \
 	MODLAB_PLUGIN_PATH=$(abs_top_builddir)/build-plugins; export MODLAB_PLUGIN_PATH; \
 	MODLAB_OFFLINE=1; export MODLAB_OFFLINE; \
 	MODLAB_DATA_DIR=$(abs_top_builddir)/tests/out/data; export MODLAB_DATA_DIR; \
+	MODLAB_RUNS=$(abs_top_builddir)/tests/out/runs; export MODLAB_RUNS; \
 	top_srcdir=$(abs_top_srcdir); export top_srcdir; \
 	top_builddir=$(abs_top_builddir); export top_builddir; \
 	OPENBLAS_NUM_THREADS=1; export OPENBLAS_NUM_THREADS; \
@@ -41,5 +42,5 @@ ML_ASAN_FLAG = 1
 else
 ML_ASAN_FLAG =
 endif
-TESTS += tests/checkpoint_reload.sh
-EXTRA_DIST += tests/checkpoint_reload.sh
+TESTS += tests/checkpoint_reload.sh tests/lua/test_normalize.lua
+EXTRA_DIST += tests/checkpoint_reload.sh tests/lua/test_normalize.lua tests/lua/tap.lua

@@ -10,7 +10,7 @@ local M = {}
 
 local KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, epochs = 1, batch = 1, seed = 1,
                 valid = 1, eval_batch = 1, name = 1, out = 1, schedule = 1, clip_norm = 1,
-                groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1 }
+                groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1, normalize = 1 }
 
 local function check_cfg(cfg, level)
   if type(cfg) ~= "table" then error("ml.train: give a table of settings", level) end
@@ -110,6 +110,29 @@ function M.run(ml, cfg, level)
     test_idx = index_array(ntest, 0)
   end
 
+  -- Normalisation statistics from the training examples alone (never validation or test).
+  local normalization
+  if cfg.normalize then
+    local nch = C.ml_dataset_channels(train_ds)
+    local mean, std = ffi.new("double[?]", nch), ffi.new("double[?]", nch)
+    if C.ml_dataset_stats(train_ds, train_idx, ntrain, mean, std, core.err) ~= 0 then
+      error(core.errmsg(), level)
+    end
+    normalization = { mean = {}, std = {} }
+    for c = 0, nch - 1 do
+      normalization.mean[c + 1], normalization.std[c + 1] = mean[c], std[c]
+    end
+    for _, ds in ipairs({ train_ds, valid_ds, test_ds }) do
+      if C.ml_dataset_set_normalization(ds, mean, std, nch, core.err) ~= 0 then
+        error(core.errmsg(), level)
+      end
+    end
+  else   -- a dataset reused from an earlier normalised run starts raw again
+    for _, ds in ipairs({ train_ds, valid_ds, test_ds }) do
+      C.ml_dataset_set_normalization(ds, nil, nil, 0, core.err)
+    end
+  end
+
   local model = cfg.model
   local ok, msg = model:build(x_shape, math.max(batch, eval_batch), seed)
   if not ok then error(msg, level) end
@@ -137,7 +160,7 @@ function M.run(ml, cfg, level)
                    dataset = data.name, dataset_options = data.opts, model = model:describe(),
                    loss = { name = loss.name, options = require("modlab.json").raw(loss.json or "{}") },
                    optimizer = { name = opt.name, options = require("modlab.json").raw(opt.json) },
-                   clip_norm = cfg.clip_norm, groups = cfg.groups,
+                   clip_norm = cfg.clip_norm, groups = cfg.groups, normalization = normalization,
                    blas_threads = C.ml_blas_threads() }
   rd:write_json("config.json", config)
   local meta = { status = "running", start_time = started, seed = seed, argv = core.argv,

@@ -6,3 +6,17 @@ plugins_nn_nn_la_SOURCES = plugins/nn/nn.c plugins/nn/linear.c plugins/nn/relu.c
 plugins_nn_nn_la_CFLAGS = $(AM_CFLAGS) $(BLAS_CFLAGS)
 plugins_nn_nn_la_LDFLAGS = $(plugin_ldflags)
 plugins_nn_nn_la_LIBADD = -lm
+# Layers and losses beyond the first slice; nn.c registers them through nn_entries.h.
+plugins_nn_nn_la_SOURCES += plugins/nn/nn_common.h plugins/nn/nn_entries.h \
+	plugins/nn/flatten.c plugins/nn/reshape.c plugins/nn/leaky_relu.c plugins/nn/tanh.c \
+	plugins/nn/sigmoid.c plugins/nn/gelu.c plugins/nn/softmax.c plugins/nn/log_softmax.c \
+	plugins/nn/dropout.c plugins/nn/conv2d.c plugins/nn/maxpool2d.c plugins/nn/avgpool2d.c \
+	plugins/nn/global_avgpool.c plugins/nn/batchnorm.c plugins/nn/layernorm.c \
+	plugins/nn/embedding.c plugins/nn/lstm.c plugins/nn/nll.c plugins/nn/mse.c
+
+# Behaviour a gradient check cannot see (forward values, modes, running statistics).
+check_PROGRAMS += tests/unit/test_nn_layers
+TESTS += tests/unit/test_nn_layers
+tests_unit_test_nn_layers_SOURCES = tests/unit/test_nn_layers.c
+tests_unit_test_nn_layers_CFLAGS = $(test_cflags)
+tests_unit_test_nn_layers_LDADD = $(test_ldadd) -lm

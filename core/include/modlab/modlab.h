@@ -158,6 +158,16 @@ const ml_data_info *ml_dataset_info(const ml_dataset *d);
 int ml_dataset_read(ml_dataset *d, const int64_t *idx, int32_t n, float *x, float *y,
                     ml_err *err);
 
+/* Normalisation channels: the first dim of {C,H,W} examples, else 1 (one for all values). */
+int32_t ml_dataset_channels(const ml_dataset *d);
+/* Per-channel mean and standard deviation of examples idx[0..n) (raw, unnormalised). */
+int ml_dataset_stats(ml_dataset *d, const int64_t *idx, int64_t n, double *mean, double *std,
+                     ml_err *err);
+/* From now on ml_dataset_read returns (x - mean) / std per channel; nchannels 0 turns it
+ * off. Statistics should come from training examples only. */
+int ml_dataset_set_normalization(ml_dataset *d, const double *mean, const double *std,
+                                 int32_t nchannels, ml_err *err);
+
 /* Run batches [first, first + count) of an epoch over examples order[0..n) of `d`,
  * training (train != 0) or evaluating. Batch buffers are the trainer's: no allocation. */
 int ml_trainer_run(ml_trainer *t, ml_dataset *d, const int64_t *order, int64_t n,

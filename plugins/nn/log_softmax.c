@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/* log_softmax over the last dimension: x - logsumexp(x), stable; pairs with the nll loss. */
+#include <math.h>
+
+#include "nn_common.h"
+#include "nn_entries.h"
+
+typedef struct log_softmax {
+    const ml_host *host;
+    int64_t rows;   /* per example */
+    int64_t cols;   /* the last dimension */
+} log_softmax;
+
+static int log_softmax_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
+                              const ml_shape *in, void **self, ml_err *err)
+{
+    log_softmax *s;
+    if (in->ndim < 1)
+        return host->error(err, ML_ERR_SHAPE,
+                           "log_softmax: input is a scalar; it needs at least one dimension "
+                           "(log_softmax runs over the last one)");
+    s = host->alloc(sizeof *s);
+    if (!s)
+        return host->error(err, ML_ERR_NOMEM, "log_softmax: out of memory");
+    s->host = host;
+    s->cols = in->dim[in->ndim - 1];
+    s->rows = s->cols ? ml_shape_numel(in) / s->cols : 0;
+    *self = s;
+    return 0;
+}
+
+static int log_softmax_infer(void *self, const ml_shape *in, ml_shape *out,
+                             ml_err *err)
+{
+    *out = *in;
+    return 0;
+}
+
+static int log_softmax_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out,
+                               void *ws, ml_err *err)
+{
+    const log_softmax *s = self;
+    int64_t rows = s->rows * in->batch, d = s->cols;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *x = in->data + r * d;
+        float *y = out->data + r * d, mx = x[0], sum = 0.0f, ls;
+        for (int64_t j = 1; j < d; j++)
+            mx = x[j] > mx ? x[j] : mx;
+        for (int64_t j = 0; j < d; j++)
+            sum += expf(x[j] - mx);
+        /* (x - max) - log(sum), not x - (max + log(sum)): near large logits the latter
+         * rounds log(sum) to the spacing of floats around max. */
+        ls = logf(sum);
+        for (int64_t j = 0; j < d; j++)
+            y[j] = (x[j] - mx) - ls;
+    }
+    return 0;
+}
+
+/* dx = g - softmax(x) * sum(g), with softmax(x) = exp(y) from the output. */
+static int log_softmax_backward(void *self, ml_ctx *ctx, const ml_view *in,
+                                const ml_view *out, const ml_view *gout, ml_view *gin,
+                                void *ws, ml_err *err)
+{
+    const log_softmax *s = self;
+    int64_t rows = s->rows * in->batch, d = s->cols;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *y = out->data + r * d, *g = gout->data + r * d;
+        float *gx = gin->data + r * d, sum = 0.0f;
+        for (int64_t j = 0; j < d; j++)
+            sum += g[j];
+        for (int64_t j = 0; j < d; j++)
+            gx[j] = g[j] - expf(y[j]) * sum;
+    }
+    return 0;
+}
+
+static const ml_layer_vtable log_softmax_vt = {
+    ML_ABI_INIT(ml_layer_vtable),
+    .create = log_softmax_create,
+    .destroy = nn_destroy,
+    .infer_shape = log_softmax_infer,
+    .forward = log_softmax_forward,
+    .backward_input = log_softmax_backward,
+};
+
+static const ml_gradcheck_case log_softmax_cases[] = {
+    { "", { 1, { 7 } }, 0 },
+    { "", { 2, { 3, 5 } }, 0 },
+};
+NN_GRADCHECK_EXT(log_softmax_ext, log_softmax_cases)
+
+const ml_entry ml_nn_log_softmax_entry = {
+    ML_ABI_INIT(ml_entry),
+    .kind = ML_KIND_LAYER,
+    .name = "log_softmax",
+    .version = "1.0.0",
+    .summary = "Log-softmax over the last dimension (feed it to the nll loss)",
+    .options = NULL,
+    .vtable = &log_softmax_vt,
+    .extension = log_softmax_ext,
+};

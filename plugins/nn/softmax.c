@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/* softmax over the last dimension (max-subtracted, so large logits do not overflow). */
+#include <math.h>
+
+#include "nn_common.h"
+#include "nn_entries.h"
+
+typedef struct softmax {
+    const ml_host *host;
+    int64_t rows;   /* per example */
+    int64_t cols;   /* the last dimension */
+} softmax;
+
+static int softmax_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
+                          const ml_shape *in, void **self, ml_err *err)
+{
+    softmax *s;
+    if (in->ndim < 1)
+        return host->error(err, ML_ERR_SHAPE,
+                           "softmax: input is a scalar; it needs at least one dimension "
+                           "(softmax runs over the last one)");
+    s = host->alloc(sizeof *s);
+    if (!s)
+        return host->error(err, ML_ERR_NOMEM, "softmax: out of memory");
+    s->host = host;
+    s->cols = in->dim[in->ndim - 1];
+    s->rows = s->cols ? ml_shape_numel(in) / s->cols : 0;
+    *self = s;
+    return 0;
+}
+
+static int softmax_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
+{
+    *out = *in;
+    return 0;
+}
+
+static int softmax_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out,
+                           void *ws, ml_err *err)
+{
+    const softmax *s = self;
+    int64_t rows = s->rows * in->batch, d = s->cols;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *x = in->data + r * d;
+        float *y = out->data + r * d, mx = x[0], sum = 0.0f, inv;
+        for (int64_t j = 1; j < d; j++)
+            mx = x[j] > mx ? x[j] : mx;
+        for (int64_t j = 0; j < d; j++) {
+            y[j] = expf(x[j] - mx);
+            sum += y[j];
+        }
+        inv = 1.0f / sum;
+        for (int64_t j = 0; j < d; j++)
+            y[j] *= inv;
+    }
+    return 0;
+}
+
+/* dx = y * (g - <g, y>) row by row: the Jacobian is never formed. */
+static int softmax_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml_view *out,
+                            const ml_view *gout, ml_view *gin, void *ws, ml_err *err)
+{
+    const softmax *s = self;
+    int64_t rows = s->rows * in->batch, d = s->cols;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *y = out->data + r * d, *g = gout->data + r * d;
+        float *gx = gin->data + r * d, dot = 0.0f;
+        for (int64_t j = 0; j < d; j++)
+            dot += g[j] * y[j];
+        for (int64_t j = 0; j < d; j++)
+            gx[j] = y[j] * (g[j] - dot);
+    }
+    return 0;
+}
+
+static const ml_layer_vtable softmax_vt = {
+    ML_ABI_INIT(ml_layer_vtable),
+    .create = softmax_create,
+    .destroy = nn_destroy,
+    .infer_shape = softmax_infer,
+    .forward = softmax_forward,
+    .backward_input = softmax_backward,
+};
+
+static const ml_gradcheck_case softmax_cases[] = {
+    { "", { 1, { 7 } }, 0 },
+    { "", { 2, { 3, 5 } }, 0 },
+};
+NN_GRADCHECK_EXT(softmax_ext, softmax_cases)
+
+const ml_entry ml_nn_softmax_entry = {
+    ML_ABI_INIT(ml_entry),
+    .kind = ML_KIND_LAYER,
+    .name = "softmax",
+    .version = "1.0.0",
+    .summary = "Softmax over the last dimension",
+    .options = NULL,
+    .vtable = &softmax_vt,
+    .extension = softmax_ext,
+};

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* tanh: elementwise hyperbolic tangent; backward reuses the output (1 - y^2). */
+#include <math.h>
+
+#include "nn_common.h"
+#include "nn_entries.h"
+
+typedef struct tanh_layer {
+    const ml_host *host;
+    int64_t numel;
+} tanh_layer;
+
+static int tanh_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
+                       const ml_shape *in, void **self, ml_err *err)
+{
+    tanh_layer *t = host->alloc(sizeof *t);
+    if (!t)
+        return host->error(err, ML_ERR_NOMEM, "tanh: out of memory");
+    t->host = host;
+    t->numel = ml_shape_numel(in);
+    *self = t;
+    return 0;
+}
+
+static int tanh_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
+{
+    *out = *in;
+    return 0;
+}
+
+static int tanh_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, void *ws,
+                        ml_err *err)
+{
+    const tanh_layer *t = self;
+    const float *x = in->data;
+    float *y = out->data;
+    int64_t n = t->numel * in->batch;
+    for (int64_t i = 0; i < n; i++)
+        y[i] = nn_tanhf(x[i]);
+    return 0;
+}
+
+static int tanh_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml_view *out,
+                         const ml_view *gout, ml_view *gin, void *ws, ml_err *err)
+{
+    const tanh_layer *t = self;
+    const float *y = out->data, *g = gout->data;
+    float *gx = gin->data;
+    int64_t n = t->numel * in->batch;
+    for (int64_t i = 0; i < n; i++)
+        gx[i] = g[i] * (1.0f - y[i] * y[i]);
+    return 0;
+}
+
+static const ml_layer_vtable tanh_vt = {
+    ML_ABI_INIT(ml_layer_vtable),
+    .create = tanh_create,
+    .destroy = nn_destroy,
+    .infer_shape = tanh_infer,
+    .forward = tanh_forward,
+    .backward_input = tanh_backward,
+};
+
+static const ml_gradcheck_case tanh_cases[] = {
+    { "", { 2, { 3, 4 } }, 0 },
+};
+NN_GRADCHECK_EXT(tanh_ext, tanh_cases)
+
+const ml_entry ml_nn_tanh_entry = {
+    ML_ABI_INIT(ml_entry),
+    .kind = ML_KIND_LAYER,
+    .name = "tanh",
+    .version = "1.0.0",
+    .summary = "Hyperbolic tangent, elementwise",
+    .options = NULL,
+    .vtable = &tanh_vt,
+    .extension = tanh_ext,
+};
