@@ -7,6 +7,9 @@
 
 /* Monotonic wall clock in seconds. */
 double bench_now(void);
+/* CPU seconds of the whole process (all threads): at 1 thread, samples per CPU second are
+ * steadier than per wall second on a shared machine, for A/B checks of one change. */
+double bench_cpu(void);
 /* Median of v[0..n) (sorts v in place); the mean of the middle two for even n. */
 double bench_median(double *v, int n);
 /* Peak resident set size of this process in kB (getrusage; PyTorch's side uses the same). */

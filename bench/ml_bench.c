@@ -131,7 +131,7 @@ static void teardown(bench_run *r)
 static int cmd_run(int argc, char **argv)
 {
     static bench_run r;
-    double train[MAX_REPS], infer_sps[MAX_REPS];
+    double train[MAX_REPS], infer_sps[MAX_REPS], cpu[MAX_REPS];
     int reps = bench_arg_int(argc, argv, "--reps", 5);
     int threads = bench_arg_int(argc, argv, "--threads", 1);
     ml_step_stats st = {0};
@@ -149,23 +149,25 @@ static int cmd_run(int argc, char **argv)
         int64_t n = 0;
         if (!s->train_steps)
             r.pos = BENCH_TRAIN;   /* a repetition is exactly one fresh epoch */
-        double t0 = bench_now();
+        double t0 = bench_now(), c0 = bench_cpu();
         for (int32_t i = 0; i < steps; i++)
             n += train_step(&r, &st);
         train[rep] = (double)n / (bench_now() - t0);
+        cpu[rep] = (double)n / (bench_cpu() - c0);
         t0 = bench_now();
         infer(&r, s->infer_batches, (int64_t)rep * s->infer_batches * s->infer_batch);
         infer_sps[rep] = (double)s->infer_batches * s->infer_batch / (bench_now() - t0);
-        printf("rep side=modlab model=%s threads=%d rep=%d train_sps=%.0f infer_sps=%.0f\n",
-               s->name, threads, rep + 1, train[rep], infer_sps[rep]);
+        printf("rep side=modlab model=%s threads=%d rep=%d train_sps=%.0f infer_sps=%.0f "
+               "train_cpu_sps=%.0f\n", s->name, threads, rep + 1, train[rep], infer_sps[rep],
+               cpu[rep]);
         fflush(stdout);
     }
     printf("result side=modlab model=%s threads=%d", s->name, threads);
     bench_print_list("train_reps", train, reps);
     bench_print_list("infer_reps", infer_sps, reps);
-    printf(" train_sps=%.0f infer_sps=%.0f rss_kb=%ld loss=%.4f\n", bench_median(train, reps),
-           bench_median(infer_sps, reps), bench_peak_rss_kb(),
-           st.seen ? st.loss / (double)st.seen : NAN);
+    printf(" train_sps=%.0f infer_sps=%.0f rss_kb=%ld loss=%.4f train_cpu_sps=%.0f\n",
+           bench_median(train, reps), bench_median(infer_sps, reps), bench_peak_rss_kb(),
+           st.seen ? st.loss / (double)st.seen : NAN, bench_median(cpu, reps));
     teardown(&r);
     return 0;
 }

@@ -99,25 +99,28 @@ def run(a):
     for _ in range(5):
         r.step()
     r.infer(1, 0)
-    train, infer = [], []
+    train, infer, cpu = [], [], []
     for rep in range(a.reps):
         if not r.steps:
             r.pos = TRAIN   # a repetition is exactly one fresh epoch
-        n, t0 = 0, time.perf_counter()
+        n, t0, c0 = 0, time.perf_counter(), time.process_time()
         for _ in range(steps):
             n += r.step()
         train.append(n / (time.perf_counter() - t0))
+        cpu.append(n / (time.process_time() - c0))
         t0 = time.perf_counter()
         r.infer(r.ibatches, rep * r.ibatches * r.ibatch)
         infer.append(r.ibatches * r.ibatch / (time.perf_counter() - t0))
         print(f"rep side=torch model={r.name} threads={r.threads} rep={rep + 1} "
-              f"train_sps={train[-1]:.0f} infer_sps={infer[-1]:.0f}", flush=True)
+              f"train_sps={train[-1]:.0f} infer_sps={infer[-1]:.0f} "
+              f"train_cpu_sps={cpu[-1]:.0f}", flush=True)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"result side=torch model={r.name} threads={r.threads} "
           f"train_reps={','.join(f'{v:.0f}' for v in train)} "
           f"infer_reps={','.join(f'{v:.0f}' for v in infer)} "
           f"train_sps={statistics.median(train):.0f} infer_sps={statistics.median(infer):.0f} "
-          f"rss_kb={rss} loss={r.loss_sum / max(r.seen, 1):.4f}", flush=True)
+          f"rss_kb={rss} loss={r.loss_sum / max(r.seen, 1):.4f} "
+          f"train_cpu_sps={statistics.median(cpu):.0f}", flush=True)
 
 
 def accuracy(a):
