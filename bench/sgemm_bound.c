@@ -6,6 +6,7 @@
  *   sgemm_bound --model mlp|cnn --threads N --reps R
  * Prints one "bound ..." line of key=value (train_sps: samples/s of the GEMMs alone). */
 #include <cblas.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,20 @@ static int step_gemms(const char *model, gemm *g, int *batch)
     return n;
 }
 
+/* The same malloc thresholds modlab's core/blas.c sets when threading (and, like it, not
+ * when the user set either): OpenBLAS's threaded GEMM mallocs a job array per call, and
+ * glibc's heap trimming around it (2 MB huge-page clears under glibc.malloc.hugetlb=1) is
+ * not what the BLAS allows. */
+static void tune_malloc(void)
+{
+    const char *t = getenv("GLIBC_TUNABLES");
+    if ((t && (strstr(t, "mmap_threshold") || strstr(t, "trim_threshold"))) ||
+        getenv("MALLOC_MMAP_THRESHOLD_") || getenv("MALLOC_TRIM_THRESHOLD_"))
+        return;
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
+
 static float *filled(size_t n)
 {
     float *v = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
@@ -84,6 +99,8 @@ int main(int argc, char **argv)
         return 2;
     }
     openblas_set_num_threads(threads);
+    if (threads > 1)
+        tune_malloc();
     /* Separate operands per GEMM, as in a real step (no artificial cache reuse). */
     for (int i = 0; i < n; i++) {
         a[i] = filled((size_t)g[i].m * g[i].k);
