@@ -50,6 +50,7 @@ void *ml_alloc(size_t bytes)
     if (!base)
         return NULL;
     memcpy(base, &bytes, sizeof bytes);
+    memset(base + sizeof bytes, 0, sizeof(size_t));   /* not mapped: free() it */
     account((int64_t)bytes, 1);
     return base + HEADER;
 }
@@ -64,14 +65,18 @@ void *ml_zalloc(size_t bytes)
 
 void ml_free(void *ptr)
 {
-    size_t bytes;
+    size_t bytes, mapped;
     unsigned char *base;
     if (!ptr)
         return;
     base = (unsigned char *)ptr - HEADER;
     memcpy(&bytes, base, sizeof bytes);
+    memcpy(&mapped, base + sizeof bytes, sizeof mapped);
     account(-(int64_t)bytes, -1);
-    free(base);
+    if (mapped)
+        munmap(base, mapped);
+    else
+        free(base);
 }
 
 void *ml_realloc(void *ptr, size_t bytes)
@@ -98,9 +103,28 @@ char *ml_strdup(const char *s)
     return d;
 }
 
+/* Big blocks are their own anonymous mapping: zero pages that cost no memory until touched,
+ * so activation rows beyond the batch a model really runs (buffers are sized for the
+ * largest, often an evaluation batch of 1000) never count in the resident set, and no
+ * memset has to touch them up front. The header records the mapping's length for ml_free. */
+static void *alloc_mapped(size_t bytes)
+{
+    size_t len = (HEADER + bytes + 4095) & ~(size_t)4095;
+    unsigned char *base;
+    if (injected_failure() || bytes > SIZE_MAX - 2 * 4096)
+        return NULL;
+    base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED)
+        return NULL;
+    memcpy(base, &bytes, sizeof bytes);
+    memcpy(base + sizeof bytes, &len, sizeof len);
+    account((int64_t)bytes, 1);
+    return base + HEADER;
+}
+
 void *ml_alloc_big(size_t bytes)
 {
-    void *p = ml_alloc(bytes);
+    void *p = bytes >= HUGE_ADVISE_MIN ? alloc_mapped(bytes) : ml_zalloc(bytes);
 #ifdef MADV_HUGEPAGE
     /* Activations and parameters are touched every step: huge pages cut the page-fault and
      * TLB cost (PyTorch's CNN here runs 2.5x faster with them). Advice only; ignore errors. */

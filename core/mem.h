@@ -11,7 +11,8 @@ void *ml_zalloc(size_t bytes);       /* zeroed */
 void *ml_realloc(void *ptr, size_t bytes);
 void ml_free(void *ptr);             /* NULL is a no-op */
 char *ml_strdup(const char *s);
-/* Large buffers (activations, parameters): aligned, huge pages advised. Free with ml_free. */
+/* Large buffers (activations, parameters): aligned, zeroed, huge pages advised; blocks of
+ * 2 MB and more are untouched pages until written. Free with ml_free. */
 void *ml_alloc_big(size_t bytes);
 
 #endif

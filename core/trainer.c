@@ -47,8 +47,7 @@ static int make_slots(ml_trainer *t, ml_err *err)
             total += m->params[i]->numel;
     if (per && !(t->state = ml_alloc_big((size_t)(total * per) * sizeof(float))))
         return ml_error(err, ML_ERR_NOMEM, "trainer: out of memory for optimizer state");
-    if (t->state)
-        memset(t->state, 0, (size_t)(total * per) * sizeof(float));
+    /* ml_alloc_big zeroes: the state starts at zero as the optimizers expect. */
     total = 0;
     for (int32_t i = 0; i < m->np; i++) {
         ml_param *p = m->params[i];

@@ -72,6 +72,33 @@ static int window_nan(const float *win, int k, int w)
     return 0;
 }
 
+/* Kernel 2, stride 2, the common pooling: the generic loop's choice (the first maximum in
+ * window order, the first NaN if there is one) written out for the four values, without
+ * the generic loop's runtime bounds, so it stays a few selects per output. */
+__attribute__((noinline)) static void pool2_row(const float *restrict r0, int w, int ow,
+                                                int32_t base, float *restrict y,
+                                                int32_t *restrict arg)
+{
+    const float *restrict r1 = r0 + w;
+    for (int ox = 0; ox < ow; ox++) {
+        float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+        float mx = a;
+        int at = 0;
+        at = b > mx ? 1 : at;
+        mx = b > mx ? b : mx;
+        at = c > mx ? w : at;
+        mx = c > mx ? c : mx;
+        at = d > mx ? w + 1 : at;
+        mx = d > mx ? d : mx;
+        if ((a != a) | (b != b) | (c != c) | (d != d)) {   /* a NaN wins, as in PyTorch */
+            at = a != a ? 0 : b != b ? 1 : c != c ? w : w + 1;
+            mx = a != a ? a : b != b ? b : c != c ? c : d;
+        }
+        y[ox] = mx;
+        arg[ox] = base + 2 * ox + at;
+    }
+}
+
 static int maxpool2d_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out,
                              void *ws, ml_err *err)
 {
@@ -80,6 +107,13 @@ static int maxpool2d_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view
     int32_t *arg = ws;   /* index into the example's channel plane */
     int64_t planes = (int64_t)in->batch * m->c, hw = (int64_t)m->h * w;
     float *y = out->data;
+    if (k == 2 && s == 2) {
+        for (int64_t pl = 0; pl < planes; pl++)
+            for (int oy = 0; oy < oh; oy++, y += ow, arg += ow)
+                pool2_row(in->data + pl * hw + (int64_t)2 * oy * w, w, ow, 2 * oy * w, y,
+                          arg);
+        return 0;
+    }
     for (int64_t pl = 0; pl < planes; pl++) {
         const float *x = in->data + pl * hw;
         for (int oy = 0; oy < oh; oy++) {
