@@ -144,6 +144,9 @@ like "$(grep pruned hb/journal.jsonl)" "hyperband: below the top 1/2 at iteratio
 short=$(for m in hb/trials/*/metrics.jsonl; do wc -l < "$m"; done | sort -n | head -1)
 ok $([ "${short:-9}" -lt 5 ]; echo $?) \
    "the pruned trial logged fewer than 5 epochs"
+is "$(cat hb/trials/*/meta.json | grep -c '"status":"pruned"')" 1 \
+   "the pruned trial's meta.json says pruned"
+is "$(cat hb/trials/*/meta.json | grep -c '"status":"running"')" 0 "no meta.json says running"
 
 # Without a watching sweep (what Slurm array tasks do): `sweep plan`, then `modlab trial`
 # runs by hand; each trial compares itself at the rungs with what the others logged.

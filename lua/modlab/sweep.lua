@@ -277,6 +277,15 @@ local function summarize(vals, plan)
 end
 
 -- The trial's metric from its run directory (metrics.jsonl, else summary.json).
+-- A trial the runner stopped (timeout, pruning, a crash) cannot close its own meta.json:
+-- record the outcome there, so its run directory does not claim to be running forever.
+local function close_trial_meta(tdir, ev)
+  local meta = M.decode(read_file(tdir .. "/meta.json") or "")
+  if type(meta) ~= "table" or meta.status ~= "running" then return end
+  meta.status, meta.end_time, meta.error = ev.event, iso_now(), ev.error
+  write_atomic(tdir .. "/meta.json", require("modlab.json").encode(meta) .. "\n")
+end
+
 local function trial_metric(plan, tdir)
   if not plan.metric then return nil end
   local vals = metric_values(tdir .. "/metrics.jsonl", plan.metric.name)
@@ -720,6 +729,7 @@ local function run_local(dir, plan, st, opts, todo)
                    or ("exited with status %d (see %s/logs/%s.log)"):format(code, dir,
                                                                              r.t.id)) }
           journal(dir, ev)
+          close_trial_meta(tdir, ev)
         end
         st[r.t.id] = { attempts = r.attempt, status = ev.event, final = ev }
         if not opts.quiet then
