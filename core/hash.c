@@ -29,7 +29,7 @@ static inline uint32_t ror32(uint32_t x, unsigned n)
     return (x >> n) | (x << (32 - n));
 }
 
-static void sha256_block(uint32_t h[8], const uint8_t *p)
+static void sha256_block(uint32_t *h, const uint8_t *p)
 {
     uint32_t w[64], a, b, c, d, e, f, g, hh;
     for (int t = 0; t < 16; t++)
@@ -53,6 +53,30 @@ static void sha256_block(uint32_t h[8], const uint8_t *p)
     h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
 
+/* The Merkle-Damgard buffering both hashes share: whole 64-byte blocks go to `block`, the
+ * rest waits in buf. */
+typedef void (*block_fn)(uint32_t *h, const uint8_t *p);
+
+static void feed(block_fn block, uint32_t *h, uint8_t buf[64], size_t *nbuf,
+                 uint64_t *nbytes, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    *nbytes += len;
+    if (*nbuf) {
+        size_t take = 64 - *nbuf < len ? 64 - *nbuf : len;
+        memcpy(buf + *nbuf, p, take);
+        *nbuf += take, p += take, len -= take;
+        if (*nbuf < 64)
+            return;
+        block(h, buf);
+        *nbuf = 0;
+    }
+    for (; len >= 64; p += 64, len -= 64)
+        block(h, p);
+    memcpy(buf, p, len);
+    *nbuf = len;
+}
+
 void ml_sha256_init(ml_sha256_ctx *c)
 {
     static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -64,21 +88,7 @@ void ml_sha256_init(ml_sha256_ctx *c)
 
 void ml_sha256_update(ml_sha256_ctx *c, const void *data, size_t len)
 {
-    const uint8_t *p = data;
-    c->nbytes += len;
-    if (c->nbuf) {
-        size_t take = 64 - c->nbuf < len ? 64 - c->nbuf : len;
-        memcpy(c->buf + c->nbuf, p, take);
-        c->nbuf += take, p += take, len -= take;
-        if (c->nbuf < 64)
-            return;
-        sha256_block(c->h, c->buf);
-        c->nbuf = 0;
-    }
-    for (; len >= 64; p += 64, len -= 64)
-        sha256_block(c->h, p);
-    memcpy(c->buf, p, len);
-    c->nbuf = len;
+    feed(sha256_block, c->h, c->buf, &c->nbuf, &c->nbytes, data, len);
 }
 
 void ml_sha256_final(ml_sha256_ctx *c, uint8_t out[ML_SHA256_LEN])
@@ -122,7 +132,7 @@ static const uint8_t md5_s[64] = {
     4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
 };
 
-static void md5_block(uint32_t h[4], const uint8_t *p)
+static void md5_block(uint32_t *h, const uint8_t *p)
 {
     uint32_t x[16], a = h[0], b = h[1], c = h[2], d = h[3];
     for (int i = 0; i < 16; i++)
@@ -158,21 +168,7 @@ void ml_md5_init(ml_md5_ctx *c)
 
 void ml_md5_update(ml_md5_ctx *c, const void *data, size_t len)
 {
-    const uint8_t *p = data;
-    c->nbytes += len;
-    if (c->nbuf) {
-        size_t take = 64 - c->nbuf < len ? 64 - c->nbuf : len;
-        memcpy(c->buf + c->nbuf, p, take);
-        c->nbuf += take, p += take, len -= take;
-        if (c->nbuf < 64)
-            return;
-        md5_block(c->h, c->buf);
-        c->nbuf = 0;
-    }
-    for (; len >= 64; p += 64, len -= 64)
-        md5_block(c->h, p);
-    memcpy(c->buf, p, len);
-    c->nbuf = len;
+    feed(md5_block, c->h, c->buf, &c->nbuf, &c->nbytes, data, len);
 }
 
 void ml_md5_final(ml_md5_ctx *c, uint8_t out[ML_MD5_LEN])
