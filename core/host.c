@@ -78,6 +78,12 @@ static const ml_host host_table = {
     .rng_normal = host_rng_normal,
     .is_training = host_is_training,
     .sgemm = ml_sgemm,
+    .sublayer_new = ml_sublayer_new,
+    .sublayer_out_shape = ml_sublayer_out_shape,
+    .sublayer_workspace = ml_sublayer_workspace,
+    .sublayer_forward = ml_sublayer_forward,
+    .sublayer_backward = ml_sublayer_backward,
+    .sublayer_self = ml_sublayer_self,
 };
 
 const ml_host *ml_host_table(void) { return &host_table; }

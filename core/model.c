@@ -34,6 +34,7 @@ void ml_model_free(ml_model *m)
 {
     if (!m)
         return;
+    ml_sublayers_free(m->subs);
     for (int32_t i = 0; i < m->n; i++) {
         ml_layer_slot *l = &m->layers[i];
         if (l->self)
@@ -124,7 +125,7 @@ ml_param *ml_ctx_param_new(ml_ctx *ctx, const char *name, const ml_shape *shape,
         m->param_names = ns;
         m->capp = cap;
     }
-    snprintf(full, sizeof full, "%d.%s.%s", ctx->layer, l->entry.name, name);
+    snprintf(full, sizeof full, "%d.%s.%s%s", ctx->layer, l->entry.name, ctx->prefix, name);
     m->param_names[m->np] = NULL;   /* the failure path frees it: never leave it unset */
     p = ml_zalloc(sizeof *p);
     if (!p)

@@ -11,6 +11,17 @@ struct ml_ctx {
     int32_t layer;       /* index in the model */
     int creating;        /* param_new is valid only inside create */
     ml_rng rng;
+    char prefix[64];     /* sublayers: "<prefix>." before their parameter names */
+};
+
+/* A layer created inside another layer's create (composite layers). */
+struct ml_sublayer {
+    ml_entry entry;
+    ml_layer_vtable vt;
+    void *self;
+    ml_ctx ctx;               /* used only while creating: names and seeds parameters */
+    ml_shape in, out;
+    struct ml_sublayer *next; /* the model's list, destroyed with it */
 };
 
 typedef struct ml_layer_slot {
@@ -41,6 +52,7 @@ struct ml_model {
     char **param_names;
     int32_t np, capp;
     uint64_t forward_count;  /* seeds per-forward randomness (dropout) */
+    struct ml_sublayer *subs;
 };
 
 /* Forward a batch; x is read, never written. */
@@ -54,5 +66,18 @@ const float *ml_model_output(const ml_model *m);
 /* The host's param_new service. */
 ml_param *ml_ctx_param_new(ml_ctx *ctx, const char *name, const ml_shape *shape,
                            uint32_t flags, ml_err *err);
+
+/* The host's sublayer services (core/sublayer.c). */
+ml_sublayer *ml_sublayer_new(ml_ctx *ctx, const char *prefix, const char *layer,
+                             const char *options, const ml_shape *in, ml_err *err);
+const ml_shape *ml_sublayer_out_shape(const ml_sublayer *s);
+size_t ml_sublayer_workspace(const ml_sublayer *s, int32_t batch);
+int ml_sublayer_forward(ml_sublayer *s, ml_ctx *ctx, const ml_view *in, ml_view *out,
+                        void *ws, ml_err *err);
+int ml_sublayer_backward(ml_sublayer *s, ml_ctx *ctx, const ml_view *in, const ml_view *out,
+                         const ml_view *gout, ml_view *gin, int params, void *ws,
+                         ml_err *err);
+void *ml_sublayer_self(ml_sublayer *s);
+void ml_sublayers_free(ml_sublayer *head);
 
 #endif

@@ -36,6 +36,10 @@ tests_unit_test_core_LDADD = $(test_ldadd)
 tests_unit_test_gradcheck_CFLAGS = $(test_cflags)
 tests_unit_test_gradcheck_LDADD = $(test_ldadd)
 TESTS += tests/unit/test_core tests/unit/test_gradcheck tests/unit/test_trainer
+check_PROGRAMS += tests/unit/test_sublayer
+tests_unit_test_sublayer_CFLAGS = $(test_cflags)
+tests_unit_test_sublayer_LDADD = $(test_ldadd)
+TESTS += tests/unit/test_sublayer
 
 include tests/abi/local.mk
 TESTS += tests/cli.sh tests/synthetic.sh

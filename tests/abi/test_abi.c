@@ -57,11 +57,16 @@ int main(void)
     for (int32_t i = 0; i < ml_registry_nwarnings(reg); i++)
         tap_diag("warning: %s", ml_registry_warning(reg, i));
 
+    char want[128];
     const char *w = warning_for(reg, "fx_major.so");
-    like(w, "built for modlab ABI 2.0 but this modlab has ABI 1.0", "other major rejected");
+    snprintf(want, sizeof want, "built for modlab ABI %d.%d but this modlab has ABI %d.%d",
+             ML_ABI_MAJOR + 1, ML_ABI_MINOR, ML_ABI_MAJOR, ML_ABI_MINOR);
+    like(w, want, "other major rejected");
     like(w, "rebuild the plugin", "major message says what to do");
     w = warning_for(reg, "fx_minor.so");
-    like(w, "needs modlab ABI 1.1 but this modlab has ABI 1.0", "newer minor rejected");
+    snprintf(want, sizeof want, "needs modlab ABI %d.%d but this modlab has ABI %d.%d",
+             ML_ABI_MAJOR, ML_ABI_MINOR + 1, ML_ABI_MAJOR, ML_ABI_MINOR);
+    like(w, want, "newer minor rejected");
     like(w, "upgrade modlab", "minor message says what to do");
     ok(!warning_for(reg, "fx_old.so"), "older, shorter struct accepted");
     int32_t old = ml_registry_find(reg, ML_KIND_LAYER, "fx_identity_old");

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define ML_ABI_MAJOR 1
-#define ML_ABI_MINOR 0
+#define ML_ABI_MINOR 1
 
 /* First fields of every versioned struct. Frozen forever, at the same offsets. */
 #define ML_ABI_HEADER                                                                    \
@@ -153,6 +153,7 @@ typedef struct ml_opt_spec {
 typedef struct ml_registry ml_registry;
 typedef struct ml_opts ml_opts;   /* validated option values of one instance */
 typedef struct ml_ctx ml_ctx;     /* the layer's link to its model: params, RNG, mode */
+typedef struct ml_sublayer ml_sublayer; /* a registered layer used inside another (ABI 1.1) */
 
 /* ---- entries -------------------------------------------------------------------------- */
 
@@ -325,7 +326,30 @@ struct ml_host {
     void (*sgemm)(int trans_a, int trans_b, int m, int n, int k, float alpha,
                   const float *a, int lda, const float *b, int ldb, float beta, float *c,
                   int ldc);
-    /* ---- ABI 1.0 ends here. Append only, and bump ML_ABI_MINOR. ---- */
+    /* ---- ABI 1.0 ends here. ---- */
+
+    /* Composite layers (ABI 1.1): a layer may build itself from other registered layers
+     * (paths of a multi-path block, the modules of a modular layer, a wrapped dense layer).
+     * sublayer_new is valid only inside create: it validates `options` ("out=8 bias=false")
+     * against the named layer's schema and creates it for input shape `in`; its parameters
+     * become the parent's, named "<prefix>.<param>". The host owns the sublayer and destroys
+     * it with the model. The parent passes its own ctx and a slice of its own workspace
+     * (sublayer_workspace bytes, 64-byte aligned) to the calls below. sublayer_backward
+     * accumulates parameter gradients when `params` != 0 and writes dL/din when gin != NULL,
+     * in the documented order (parameters first). Aux losses of sublayers are the parent's
+     * to report. */
+    ml_sublayer *(*sublayer_new)(ml_ctx *ctx, const char *prefix, const char *layer,
+                                 const char *options, const ml_shape *in, ml_err *err);
+    const ml_shape *(*sublayer_out_shape)(const ml_sublayer *s);
+    size_t (*sublayer_workspace)(const ml_sublayer *s, int32_t batch);
+    int (*sublayer_forward)(ml_sublayer *s, ml_ctx *ctx, const ml_view *in, ml_view *out,
+                            void *ws, ml_err *err);
+    int (*sublayer_backward)(ml_sublayer *s, ml_ctx *ctx, const ml_view *in,
+                             const ml_view *out, const ml_view *gout, ml_view *gin,
+                             int params, void *ws, ml_err *err);
+    /* The self pointer of a sublayer, for plugins that know its type (their own layers). */
+    void *(*sublayer_self)(ml_sublayer *s);
+    /* ---- ABI 1.1 ends here. Append only, and bump ML_ABI_MINOR. ---- */
 };
 
 /* ---- optional interfaces (ml_entry.extension) ------------------------------------------ */
