@@ -368,6 +368,24 @@ typedef struct ml_gradcheck_iface {
     const ml_gradcheck_case *cases;
 } ml_gradcheck_iface;
 
+/* "modlab.diagnostics/1": what a layer did, for metrics.jsonl (routing weights, module use,
+ * module sizes). The host resets the layer's tallies before each training epoch and each
+ * evaluation pass, calls observe after every forward pass with that batch's targets, and
+ * after the pass asks for a report, which lands in metrics.jsonl under
+ * "diagnostics": {"train"|"valid"|"test": {"<layer number>.<name>": <report>}}. */
+#define ML_IFACE_DIAGNOSTICS "modlab.diagnostics/1"
+typedef struct ml_diagnostics_iface {
+    ML_ABI_HEADER;
+    void (*reset)(void *self);
+    /* After a forward pass of `batch` examples: their targets (class indices as floats for
+     * classification, target_numel per example), NULL when the caller has none. It runs
+     * in the training loop: no allocation, no I/O. */
+    void (*observe)(void *self, const float *targets, int32_t batch, int32_t target_numel);
+    /* One JSON object (no newline) of what was tallied since reset, into buf (cap bytes,
+     * NUL-terminated); returns the length needed, like snprintf. */
+    size_t (*report)(void *self, char *buf, size_t cap);
+} ml_diagnostics_iface;
+
 /* The entry point every plugin exports, named after its file. */
 typedef int (*ml_plugin_init_fn)(const ml_host *host, ml_registry *reg, ml_err *err);
 
