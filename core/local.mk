@@ -6,7 +6,8 @@ core_libmodlab_la_SOURCES = core/err.c core/err.h core/mem.c core/mem.h core/rng
 	core/tensor.c core/blas.c core/blas.h core/fileio.c core/fileio.h core/opts.c core/opts.h \
 	core/registry.c core/registry.h core/loader.c core/host.c core/model.c core/model.h \
 	core/sublayer.c \
-	core/trainer.c core/dataset.c core/dataset.h core/gradcheck.c core/version.c
+	core/trainer.c core/estep.c core/estep.h \
+	core/dataset.c core/dataset.h core/gradcheck.c core/version.c
 core_libmodlab_la_CPPFLAGS = $(AM_CPPFLAGS) $(BLAS_CFLAGS) $(LUAJIT_CFLAGS) $(YAML_CFLAGS) \
 	$(CURL_CFLAGS) $(ZLIB_CFLAGS)
 # Default visibility inside libmodlab (tests use internals); the export list is ml_* only.

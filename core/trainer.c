@@ -7,6 +7,7 @@
 
 #include "dataset.h"
 #include "err.h"
+#include "estep.h"
 #include "mem.h"
 #include "model.h"
 
@@ -28,6 +29,7 @@ struct ml_trainer {
     int64_t t;
     float *xbuf, *ybuf;            /* batch buffers for ml_trainer_run */
     int64_t *ibuf;
+    ml_estep *estep;               /* layers that want scored passes per batch, or NULL */
 };
 
 static int make_slots(ml_trainer *t, ml_err *err)
@@ -121,6 +123,14 @@ ml_trainer *ml_trainer_new(ml_model *m, const ml_shape *target, const char *loss
     }
     if (optimizer && make_slots(t, err))
         goto fail;
+    if (optimizer) {
+        int64_t rows = t->classes >= 2 ? t->out_numel / t->classes : 0;
+        err->code = ML_OK;
+        t->estep = ml_estep_new(m, &t->loss_vt, t->loss_self, target, t->classes,
+                                rows == t->target_numel ? (int32_t)rows : 1, err);
+        if (!t->estep && err->code)
+            goto fail;
+    }
     t->xbuf = ml_alloc_big((size_t)m->max_batch * (size_t)m->in_numel * sizeof(float));
     t->ybuf = ml_alloc_big((size_t)m->max_batch * (size_t)(t->target_numel ? t->target_numel : 1) *
                            sizeof(float));
@@ -153,6 +163,7 @@ void ml_trainer_free(ml_trainer *t)
     ml_free(t->xbuf);
     ml_free(t->ybuf);
     ml_free(t->ibuf);
+    ml_estep_free(t->estep);
     ml_free(t);
 }
 
@@ -240,14 +251,21 @@ static void clip_gradients(ml_trainer *t)
     }
 }
 
-int ml_trainer_step(ml_trainer *t, const float *x, const float *y, int32_t batch,
-                    ml_step_stats *st, ml_err *err)
+ml_estep *ml_trainer_estep(ml_trainer *t) { return t->estep; }
+
+/* One step; `ids` (the batch's dataset indices, in [0, id_limit)) or NULL. With ids, layers
+ * providing modlab.estep/1 get their scored candidate passes first. */
+static int step(ml_trainer *t, const float *x, const float *y, const int64_t *ids,
+                int64_t id_limit, int32_t batch, ml_step_stats *st, ml_err *err)
 {
     double loss, aux = 0.0;
     int rc;
     if (!t->opt_self)
         return ml_error(err, ML_ERR_INVALID, "trainer: made for evaluation only (no optimizer)");
     t->m->training = 1;
+    if (t->estep && ids &&
+        (rc = ml_estep_before_step(t->estep, x, y, ids, batch, id_limit, err)))
+        return rc;
     ml_model_zero_grad(t->m);
     if ((rc = loss_of_batch(t, x, y, batch, 1, &loss, err)) ||
         (rc = ml_model_backward(t->m, x, batch, 0, err)) ||
@@ -258,11 +276,19 @@ int ml_trainer_step(ml_trainer *t, const float *x, const float *y, int32_t batch
     t->t++;
     if ((rc = t->opt_vt.step(t->opt_self, t->slots, t->nslots, t->lr_factor, t->t, err)))
         return ml_error_prefix(err, "optimizer %s", t->opt_entry.name);
+    if (t->estep && ids)
+        ml_estep_after_step(t->estep);
     st->loss += loss * batch;
     st->aux_loss += aux * batch;
     st->steps++;
     count_correct(t, ml_model_output(t->m), y, batch, st);
     return ML_OK;
+}
+
+int ml_trainer_step(ml_trainer *t, const float *x, const float *y, int32_t batch,
+                    ml_step_stats *st, ml_err *err)
+{
+    return step(t, x, y, NULL, 0, batch, st, err);
 }
 
 int ml_trainer_eval(ml_trainer *t, const float *x, const float *y, int32_t batch,
@@ -302,7 +328,7 @@ int ml_trainer_run(ml_trainer *t, ml_dataset *d, const int64_t *order, int64_t n
         int32_t nb = (int32_t)(n - start < batch ? n - start : batch);
         if ((rc = ml_dataset_read(d, order + start, nb, t->xbuf, t->ybuf, err)))
             return rc;
-        rc = train ? ml_trainer_step(t, t->xbuf, t->ybuf, nb, st, err)
+        rc = train ? step(t, t->xbuf, t->ybuf, order + start, info->size, nb, st, err)
                    : ml_trainer_eval(t, t->xbuf, t->ybuf, nb, st, err);
         if (rc)
             return rc;

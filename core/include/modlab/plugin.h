@@ -386,6 +386,40 @@ typedef struct ml_diagnostics_iface {
     size_t (*report)(void *self, char *buf, size_t cap);
 } ml_diagnostics_iface;
 
+/* "modlab.estep/1": a layer asks the trainer for scored forward passes of the whole model
+ * before a training step (the E-step of EM-trained modular layers; also how REINFORCE gets
+ * its rewards). Protocol of one training step of ml_trainer_run (which knows the batch's
+ * dataset indices; a bare ml_trainer_step has none and calls nothing here):
+ *   n = max over layers of begin_batch(self, ids, batch, id_limit)
+ *   for k in 0..n-1:  set_candidate(self, k) on every such layer; forward the batch
+ *                     (training mode, no backward); the trainer scores every target row:
+ *                     loglik[b * rows + r] = log p(y_br | x_b, candidate k), rows = target
+ *                     rows per example (class-id targets: one per prediction row; otherwise
+ *                     1, and log p = -(the loss of that example alone) * target values);
+ *                     score = loglik; add_log_prior(self, score, ...) on every such layer
+ *                     (each adds its own log p(a|x)); then take_scores(self, loglik, score)
+ *                     on every layer: all see the same joint score.
+ *   set_candidate(self, ML_ESTEP_TRAIN) on every layer, then the ordinary training step
+ *   (forward, loss, backward, aux losses, optimizer), then end_batch(self).
+ * Every layer sees every k, also k >= its own n (it then keeps its stored choice, say).
+ * ids are borrowed for begin_batch only; they lie in [0, id_limit). Nothing
+ * here allocates in the trainer; a layer may grow its own tables in begin_batch. */
+#define ML_IFACE_ESTEP "modlab.estep/1"
+#define ML_ESTEP_TRAIN (-1)
+typedef struct ml_estep_iface {
+    ML_ABI_HEADER;
+    /* Number of candidate passes wanted for this batch (0: none). */
+    int32_t (*begin_batch)(void *self, const int64_t *ids, int32_t batch, int64_t id_limit);
+    void (*set_candidate)(void *self, int32_t k);
+    /* After candidate k's forward: score[b * rows + r] += this layer's log p(a_k | x). */
+    void (*add_log_prior)(void *self, double *score, int32_t batch, int32_t rows);
+    /* After candidate k's forward: the per-row log-likelihood and the joint score. */
+    void (*take_scores)(void *self, const double *loglik, const double *score, int32_t batch,
+                        int32_t rows);
+    /* After the optimizer step of the batch. */
+    void (*end_batch)(void *self);
+} ml_estep_iface;
+
 /* The entry point every plugin exports, named after its file. */
 typedef int (*ml_plugin_init_fn)(const ml_host *host, ml_registry *reg, ml_err *err);
 

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/* modular.so: the `modular` layer. Entry, options, create, shapes, workspace, and the
+ * forward/backward that tie the controller (modular_route.c) to the bucketed module GEMMs
+ * (modular_dense.c). */
+#include <math.h>
+#include <string.h>
+
+#include "modular.h"
+
+static const ml_opt_spec options[] = {
+    {"out", ML_OPT_INT, NULL, "output features of every module", NULL},
+    {"modules", ML_OPT_INT, "8", "M: modules in the pool", NULL},
+    {"select", ML_OPT_INT, "1", "K: controllers per input row, one module each", NULL},
+    {"op", ML_OPT_STRING, "dense", "module type (conv is not implemented)", "dense"},
+    {"train", ML_OPT_STRING, "em", "how the controller learns", "em|reinforce|noisy_topk"},
+    {"samples", ML_OPT_INT, "10", "S: E-step candidates (stored choice + S-1 samples)", NULL},
+    {"estep_every", ML_OPT_INT, "10", "run the E-step on every n-th training batch", NULL},
+    {"baseline_decay", ML_OPT_FLOAT, "0.9", "REINFORCE: moving-average baseline decay", NULL},
+    {"bias", ML_OPT_BOOL, "true", "modules have a bias", NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
+/* Every region is sized for `batch`; the same batch gives the same layout in forward and
+ * backward, and a smaller batch fits in a workspace made for a larger one. */
+static size_t layout(const modular *L, char *base, int32_t batch, mod_ws *w)
+{
+    size_t n = (size_t)batch * (size_t)L->rows, a = n * (size_t)L->K;
+    size_t hm = (size_t)L->heads * (size_t)L->M, off = 0;
+    mod_ws tmp;
+    if (!w)
+        w = &tmp;
+#define REGION(field, type, count)                                  \
+    w->field = base ? (type *)(void *)(base + off) : NULL;         \
+    off += align64((count) * sizeof(type))
+    REGION(logits, float, n * hm);
+    REGION(prob, float, n * hm);
+    REGION(nlog, float, n * (size_t)L->M);
+    REGION(eps, float, n * (size_t)L->M);
+    REGION(dlog, float, n * hm);
+    REGION(dnoise, float, n * (size_t)L->M);
+    REGION(sel, int32_t, a);
+    REGION(gate, float, a);
+    REGION(dgate, float, a);
+    REGION(start, int32_t, (size_t)L->M + 1);
+    REGION(fill, int32_t, (size_t)L->M);
+    REGION(order, int32_t, a);
+    REGION(xg, float, a * (size_t)L->in);
+    REGION(yg, float, a * (size_t)L->out);
+    REGION(gg, float, a * (size_t)L->out);
+    REGION(gx, float, a * (size_t)L->in);
+#undef REGION
+    return off;
+}
+
+void mod_ws_layout(const modular *L, void *base, int32_t batch, mod_ws *w)
+{
+    layout(L, base, batch, w);
+}
+
+size_t mod_ws_bytes(const modular *L, int32_t batch) { return layout(L, NULL, batch, NULL); }
+
+static int mod_create(const ml_host *h, ml_ctx *ctx, const ml_opts *o, const ml_shape *in,
+                      void **self, ml_err *err)
+{
+    int64_t out = h->opt_int(o, "out"), M = h->opt_int(o, "modules");
+    int64_t K = h->opt_int(o, "select");
+    int64_t S = h->opt_int(o, "samples"), every = h->opt_int(o, "estep_every");
+    const char *train = h->opt_str(o, "train");
+    if (in->ndim < 1 || in->dim[in->ndim - 1] < 1)
+        return h->error(err, ML_ERR_SHAPE, "modular: the input needs a last dimension of "
+                        "features (flatten images first)");
+    if (out < 1 || out > 1 << 24 || M < 1 || M > 4096 || K < 1 || K > M)
+        return h->error(err, ML_ERR_INVALID, "modular: need out >= 1, 1 <= modules <= 4096 "
+                        "and 1 <= select <= modules (got out=%lld modules=%lld select=%lld)",
+                        (long long)out, (long long)M, (long long)K);
+    if (S < 1 || every < 1)
+        return h->error(err, ML_ERR_INVALID, "modular: samples and estep_every must be >= 1");
+    modular *L = h->zalloc(sizeof *L);
+    if (!L)
+        return h->error(err, ML_ERR_NOMEM, "modular: out of memory");
+    L->h = h;
+    L->M = (int32_t)M;
+    L->K = (int32_t)K;
+    L->out = (int32_t)out;
+    L->in = in->dim[in->ndim - 1];
+    L->rows = (int32_t)(ml_shape_numel(in) / L->in);
+    L->mode = !strcmp(train, "reinforce") ? MOD_REINFORCE
+            : !strcmp(train, "noisy_topk") ? MOD_NOISY_TOPK : MOD_EM;
+    L->heads = L->mode == MOD_NOISY_TOPK ? 1 : L->K;
+    L->samples = (int32_t)S;
+    L->estep_every = (int32_t)every;
+    L->baseline_decay = (float)h->opt_float(o, "baseline_decay");
+    L->candidate = ML_ESTEP_TRAIN;
+    L->store_seed = h->rng_u64(ctx);
+    ml_shape ws = {3, {L->M, L->out, L->in}}, bs = {2, {L->M, L->out}};
+    ml_shape cs = {2, {L->heads * L->M, L->in}}, cbs = {1, {L->heads * L->M}};
+    ml_shape ns = {2, {L->M, L->in}}, nbs = {1, {L->M}};
+    float bound = 1.0f / sqrtf((float)L->in);
+    if (!(L->w = h->param_new(ctx, "modules.weight", &ws, 0, err)) ||
+        (h->opt_bool(o, "bias") &&
+         !(L->b = h->param_new(ctx, "modules.bias", &bs, ML_PARAM_NO_DECAY, err))) ||
+        !(L->cw = h->param_new(ctx, "controller.weight", &cs, 0, err)) ||
+        !(L->cb = h->param_new(ctx, "controller.bias", &cbs, ML_PARAM_NO_DECAY, err)) ||
+        (L->mode == MOD_NOISY_TOPK &&
+         (!(L->nw = h->param_new(ctx, "noise.weight", &ns, 0, err)) ||
+          !(L->nb = h->param_new(ctx, "noise.bias", &nbs, ML_PARAM_NO_DECAY, err))))) {
+        h->free(L);
+        return err->code;
+    }
+    h->rng_uniform(ctx, L->w->value, L->w->numel, -bound, bound);
+    if (L->b)
+        h->rng_uniform(ctx, L->b->value, L->b->numel, -bound, bound);
+    /* Noisy top-k starts from zero gating weights (Shazeer et al.): routing is by the noise
+     * until the gates learn. The EM/REINFORCE controllers start small and random. */
+    if (L->mode != MOD_NOISY_TOPK)
+        h->rng_uniform(ctx, L->cw->value, L->cw->numel, -bound, bound);
+    L->diag_use = h->zalloc((size_t)L->M * sizeof(double));
+    L->diag_q = h->zalloc((size_t)L->M * sizeof(double));
+    L->diag_cooc = h->zalloc((size_t)L->M * DIAG_CLASSES * sizeof(double));
+    if (!L->diag_use || !L->diag_q || !L->diag_cooc) {
+        h->free(L->diag_use);
+        h->free(L->diag_q);
+        h->free(L->diag_cooc);
+        h->free(L);
+        return h->error(err, ML_ERR_NOMEM, "modular: out of memory");
+    }
+    *self = L;
+    return ML_OK;
+}
+
+static void mod_destroy(void *self)
+{
+    modular *L = self;
+    const ml_host *h = L->h;
+    h->free(L->store);
+    h->free(L->ids);
+    h->free(L->best_sel);
+    h->free(L->best);
+    h->free(L->reward);
+    h->free(L->diag_use);
+    h->free(L->diag_q);
+    h->free(L->diag_cooc);
+    h->free(L);
+}
+
+static int mod_shape(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
+{
+    (void)err;
+    *out = *in;
+    out->dim[out->ndim - 1] = ((modular *)self)->out;
+    return ML_OK;
+}
+
+static size_t mod_workspace(void *self, int32_t batch) { return mod_ws_bytes(self, batch); }
+
+static int mod_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, void *ws,
+                       ml_err *err)
+{
+    modular *L = self;
+    mod_ws w;
+    int32_t n = in->batch * L->rows;
+    int training = L->h->is_training(ctx);
+    mod_ws_layout(L, ws, in->batch, &w);
+    mod_controller(L, in->data, n, &w);
+    if (mod_select(L, ctx, in->batch, training, &w))
+        return L->h->error(err, ML_ERR_INTERNAL, "modular: the batch's example ids do not "
+                           "match the forward batch (%d)", in->batch);
+    mod_buckets(L, n, &w);
+    mod_dense_forward(L, in->data, out->data, n, &w);
+    L->last_in = in->data;
+    L->last_ws = ws;
+    L->last_batch = in->batch;
+    L->last_training = training;
+    return ML_OK;
+}
+
+static int mod_backward_params(void *self, ml_ctx *ctx, const ml_view *in, const ml_view *out,
+                               const ml_view *gout, void *ws, ml_err *err)
+{
+    modular *L = self;
+    mod_ws w;
+    int32_t n = in->batch * L->rows;
+    (void)ctx, (void)out, (void)err;
+    mod_ws_layout(L, ws, in->batch, &w);
+    mod_dense_backward(L, in->data, gout->data, NULL, 1, n, &w);
+    if (L->mode == MOD_NOISY_TOPK) {
+        int32_t M = L->M;
+        mod_noisy_gate_grad(L, n, &w);
+        L->h->sgemm(1, 0, M, L->in, n, 1.0f, w.dlog, M, in->data, L->in, 1.0f, L->cw->grad,
+                    L->in);
+        L->h->sgemm(1, 0, M, L->in, n, 1.0f, w.dnoise, M, in->data, L->in, 1.0f, L->nw->grad,
+                    L->in);
+        for (int32_t r = 0; r < n; r++)
+            for (int32_t m = 0; m < M; m++) {
+                L->cb->grad[m] += w.dlog[(size_t)r * M + m];
+                L->nb->grad[m] += w.dnoise[(size_t)r * M + m];
+            }
+    }
+    return ML_OK;
+}
+
+static int mod_backward_input(void *self, ml_ctx *ctx, const ml_view *in, const ml_view *out,
+                              const ml_view *gout, ml_view *gin, void *ws, ml_err *err)
+{
+    modular *L = self;
+    mod_ws w;
+    int32_t n = in->batch * L->rows;
+    (void)ctx, (void)out, (void)err;
+    mod_ws_layout(L, ws, in->batch, &w);
+    memset(gin->data, 0, (size_t)n * (size_t)L->in * sizeof(float));
+    mod_dense_backward(L, in->data, gout->data, gin->data, 0, n, &w);
+    if (L->mode == MOD_NOISY_TOPK) {
+        mod_noisy_gate_grad(L, n, &w);
+        L->h->sgemm(0, 0, n, L->in, L->M, 1.0f, w.dlog, L->M, L->cw->value, L->in, 1.0f,
+                    gin->data, L->in);
+        L->h->sgemm(0, 0, n, L->in, L->M, 1.0f, w.dnoise, L->M, L->nw->value, L->in, 1.0f,
+                    gin->data, L->in);
+    }
+    return ML_OK;
+}
+
+static const ml_layer_vtable vtable = {
+    ML_ABI_INIT(ml_layer_vtable),
+    .create = mod_create,
+    .destroy = mod_destroy,
+    .infer_shape = mod_shape,
+    .workspace = mod_workspace,
+    .forward = mod_forward,
+    .backward_input = mod_backward_input,
+    .backward_params = mod_backward_params,
+    .aux_loss = mod_aux_loss,
+};
+
+/* Fixed selections in the check: without example ids the EM/REINFORCE controllers take
+ * their argmax, and noisy top-k replays its noise (the forward count is held fixed). The
+ * aux-loss check covers the controller's M-step gradient. */
+static const ml_gradcheck_case cases[] = {
+    {"out=3 modules=4 select=1 train=em", {1, {5}}, 0},
+    {"out=3 modules=4 select=2 train=em bias=false", {2, {3, 4}}, 0},
+    {"out=3 modules=3 select=1 train=reinforce", {1, {5}}, 0},
+    {"out=3 modules=4 select=2 train=noisy_topk", {1, {5}}, 0},
+    {"out=2 modules=5 select=3 train=noisy_topk", {2, {2, 3}}, 0},
+};
+static const ml_gradcheck_iface gradcheck = {
+    ML_ABI_INIT(ml_gradcheck_iface), (int32_t)(sizeof cases / sizeof cases[0]), cases};
+
+static const void *extension(const char *iface)
+{
+    if (!strcmp(iface, ML_IFACE_GRADCHECK))
+        return &gradcheck;
+    if (!strcmp(iface, ML_IFACE_ESTEP))
+        return &mod_estep_iface;
+    if (!strcmp(iface, ML_IFACE_DIAGNOSTICS))
+        return &mod_diag_iface;
+    return NULL;
+}
+
+static const ml_entry entry = {
+    ML_ABI_INIT(ml_entry),
+    .kind = ML_KIND_LAYER,
+    .name = "modular",
+    .version = "1.0.0",
+    .summary = "M dense modules, a controller picks K per row; EM, REINFORCE or noisy top-k",
+    .options = options,
+    .vtable = &vtable,
+    .extension = extension,
+};
+
+ML_PLUGIN_EXPORT int ml_plugin_modular_init(const ml_host *h, ml_registry *reg, ml_err *err);
+
+int ml_plugin_modular_init(const ml_host *h, ml_registry *reg, ml_err *err)
+{
+    const ml_entry *entries[] = {&entry};
+    return ml_register_entries(h, reg, entries, 1, err);
+}

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/* modular: M dense modules and a controller choosing K of them per input row (Kirsch et al.
+ * 2018). Shared layout of the layer's state and workspace; the files split the work:
+ * modular.c (entry, create, shapes), modular_route.c (controller and selection),
+ * modular_dense.c (bucketed module GEMMs), modular_em.c (E-step protocol, M-step and
+ * REINFORCE losses), modular_diag.c (diagnostics). */
+#ifndef MODLAB_PLUGIN_MODULAR_H
+#define MODLAB_PLUGIN_MODULAR_H
+
+#include <modlab/plugin.h>
+
+enum { MOD_EM = 0, MOD_REINFORCE = 1, MOD_NOISY_TOPK = 2 };
+enum { DIAG_CLASSES = 100 };   /* classes tracked in the co-occurrence table */
+
+/* Workspace of one forward (rows = batch * rows per example, A = rows * K assignments).
+ * Pointers are recomputed from the base with mod_ws_layout. */
+typedef struct mod_ws {
+    float *logits;     /* rows x heads*M: controller logits (noisy: clean gating logits) */
+    float *prob;       /* rows x heads*M: softmax per head (noisy: noise logits) */
+    float *nlog;       /* noisy: rows x M noise-scale logits */
+    float *eps;        /* noisy: rows x M standard normal noise */
+    float *dlog;       /* rows x heads*M: gradient of the controller logits / uniforms */
+    float *dnoise;     /* noisy: rows x M gradient of the noise logits */
+    int32_t *sel;      /* A: chosen module of each assignment (row * K + k) */
+    float *gate;       /* A: weight of each assignment, 0 for a repeated module */
+    float *dgate;      /* A: dL/dgate (noisy) */
+    int32_t *start;    /* M + 1: bucket offsets */
+    int32_t *fill;     /* M: bucket cursors while filling */
+    int32_t *order;    /* A: assignments sorted by module */
+    float *xg, *yg;    /* gathered inputs (A x in), module outputs before the gate (A x out) */
+    float *gg, *gx;    /* gathered output gradients (A x out), input gradients (A x in) */
+} mod_ws;
+
+typedef struct modular {
+    const ml_host *h;
+    int32_t M, K, heads, in, out, rows;   /* rows: input rows per example */
+    int mode;
+    int32_t samples, estep_every;
+    float baseline_decay;
+    ml_param *w, *b, *cw, *cb, *nw, *nb;  /* modules, controller, noise net (noisy) */
+    /* Selection store: K choices per (example id, row); the EM a* or REINFORCE's sample. */
+    int32_t *store;
+    int64_t store_ids;
+    uint64_t store_seed;    /* initial a* are a hash of (seed, id, row, k): reproducible */
+    /* The current training batch, from begin_batch. */
+    int64_t *ids;
+    int32_t ids_cap, nids, candidate, ncand;
+    int64_t steps;
+    int32_t *best_sel;      /* candidates' best choice per row of the batch */
+    double *best, *reward;  /* per row of the batch */
+    int have_reward;
+    double baseline;
+    int baseline_set;
+    /* The last forward, for aux_loss, the E-step and diagnostics (borrowed host memory). */
+    const float *last_in;
+    void *last_ws;
+    int32_t last_batch, last_training;
+    /* Diagnostics tallies. */
+    double diag_entropy, diag_rows, diag_eff_batch, diag_batches;
+    double *diag_use;       /* M */
+    double *diag_q;         /* M: one batch's module use */
+    double *diag_cooc;      /* M x DIAG_CLASSES */
+    int32_t diag_classes;
+} modular;
+
+void mod_ws_layout(const modular *L, void *base, int32_t batch, mod_ws *w);
+size_t mod_ws_bytes(const modular *L, int32_t batch);
+
+/* modular_route.c */
+void mod_controller(modular *L, const float *x, int32_t nrows, mod_ws *w);
+/* Chooses modules and gates for a batch (`batch` examples); nonzero when the stored
+ * example ids are for another batch size. */
+int mod_select(modular *L, ml_ctx *ctx, int32_t batch, int training, mod_ws *w);
+double mod_row_log_prior(const modular *L, const mod_ws *w, int32_t row);
+/* Noisy top-k: from dL/dgate (w->dgate) to the clean and noise logits (dlog, dnoise). */
+void mod_noisy_gate_grad(const modular *L, int32_t nrows, mod_ws *w);
+
+/* modular_dense.c */
+void mod_buckets(const modular *L, int32_t nrows, mod_ws *w);
+void mod_dense_forward(const modular *L, const float *x, float *y, int32_t nrows, mod_ws *w);
+void mod_dense_backward(const modular *L, const float *x, const float *gy, float *gx,
+                        int want_params, int32_t nrows, mod_ws *w);
+
+/* modular_em.c */
+extern const ml_estep_iface mod_estep_iface;
+int mod_aux_loss(void *self, ml_ctx *ctx, float scale, double *value, ml_err *err);
+
+/* modular_diag.c */
+extern const ml_diagnostics_iface mod_diag_iface;
+
+#endif
