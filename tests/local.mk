@@ -41,6 +41,12 @@ tests_unit_test_sublayer_CFLAGS = $(test_cflags)
 tests_unit_test_sublayer_LDADD = $(test_ldadd)
 TESTS += tests/unit/test_sublayer
 
+# The modular layer's E-step on real Fashion-MNIST batches (skips without the data).
+check_PROGRAMS += tests/unit/test_modular
+tests_unit_test_modular_CFLAGS = $(test_cflags)
+tests_unit_test_modular_LDADD = $(test_ldadd) -lm
+TESTS += tests/unit/test_modular
+
 include tests/abi/local.mk
 TESTS += tests/cli.sh tests/synthetic.sh
 EXTRA_DIST += tests/tap.sh tests/cli.sh tests/synthetic.sh tests/abi/fixture.c
