@@ -9,6 +9,10 @@ bench_sgemm_bound_SOURCES = bench/sgemm_bound.c bench/bench_util.c bench/bench_u
 	bench/bench_models.h
 bench_sgemm_bound_CPPFLAGS = $(AM_CPPFLAGS) $(BLAS_CFLAGS)
 bench_sgemm_bound_LDADD = $(BLAS_LIBS) -lm
+# Conditional computation of the modular layer (issue 8): M=8, K=1 against one module.
+EXTRA_PROGRAMS += bench/modular_bench
+bench_modular_bench_SOURCES = bench/modular_bench.c bench/bench_util.c bench/bench_util.h
+bench_modular_bench_LDADD = core/libmodlab.la -lm
 CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_DIST += bench/run.sh bench/table.awk bench/torch_bench.py bench/README.md
 

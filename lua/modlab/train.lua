@@ -10,7 +10,8 @@ local M = {}
 
 local KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, epochs = 1, batch = 1, seed = 1,
                 valid = 1, eval_batch = 1, name = 1, out = 1, schedule = 1, clip_norm = 1,
-                groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1, normalize = 1 }
+                groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1, normalize = 1,
+                steps = 1 }
 
 local function check_cfg(cfg, level)
   if type(cfg) ~= "table" then error("ml.train: give a table of settings", level) end
@@ -38,6 +39,10 @@ local function check_cfg(cfg, level)
     if type(v) ~= "number" or v < 1 or v ~= math.floor(v) then
       error(("ml.train: '%s' must be a whole number >= 1"):format(k), level)
     end
+  end
+  if cfg.steps ~= nil and (type(cfg.steps) ~= "number" or cfg.steps < 1 or
+                           cfg.steps ~= math.floor(cfg.steps)) then
+    error("ml.train: 'steps' (batches per epoch at most) must be a whole number >= 1", level)
   end
   if cfg.schedule ~= nil and (type(cfg.schedule) ~= "table" or type(cfg.schedule.factor) ~= "function") then
     error("ml.train: 'schedule' must be an ml.schedule(...)", level)
@@ -189,6 +194,9 @@ function M.run(ml, cfg, level)
 
   local history, best = {}, nil
   local nbatches = math.ceil(ntrain / batch)
+  -- steps: at most this many batches per epoch (a fixed training budget on large data).
+  if cfg.steps then nbatches = math.min(nbatches, cfg.steps) end
+  local nseen = math.min(nbatches * batch, ntrain)
   local chunk = math.max(1, math.floor(nbatches / 50))
   local order = ffi.new("int64_t[?]", math.max(ntrain, 1))
   local run_ok, run_err = pcall(function()
@@ -203,19 +211,20 @@ function M.run(ml, cfg, level)
       local t0 = progress.now()
       C.ml_model_diag_reset(model.handle)
       for b = 0, nbatches - 1, chunk do
-        if C.ml_trainer_run(t, train_ds, order, ntrain, batch, b, chunk, 1, st, core.err) ~= 0 then
+        if C.ml_trainer_run(t, train_ds, order, ntrain, batch, b, math.min(chunk, nbatches - b), 1,
+                            st, core.err) ~= 0 then
           fail(core.errmsg())
         end
         local done = math.min(b + chunk, nbatches)
-        local seen = math.min(done * batch, ntrain)
+        local seen = math.min(done * batch, nseen)
         bar:update(done, ("loss %.4f %s samples/s"):format(tonumber(st.loss) / seen,
           fmt_rate(seen / math.max(progress.now() - t0, 1e-9))))
       end
       local train_time = bar:finish()
       local row = { epoch = epoch, lr_factor = factor,
-                    train_loss = tonumber(st.loss) / ntrain,
+                    train_loss = tonumber(st.loss) / nseen,
                     train_accuracy = st.seen > 0 and tonumber(st.correct) / tonumber(st.seen) or nil }
-      if st.aux_loss ~= 0 then row.aux_loss = tonumber(st.aux_loss) / ntrain end
+      if st.aux_loss ~= 0 then row.aux_loss = tonumber(st.aux_loss) / nseen end
       local diag = { train = diagnostics(model) }
       if nvalid > 0 then
         row.valid_loss, row.valid_accuracy, diag.valid =
@@ -230,7 +239,7 @@ function M.run(ml, cfg, level)
       history[#history + 1] = row
       rd:metric(row)
       rd:timing({ epoch = epoch, train_seconds = train_time, epoch_seconds = wall,
-                  samples_per_s = ntrain / train_time })
+                  samples_per_s = nseen / train_time })
       local key = row.valid_accuracy or -(row.valid_loss or row.train_loss)
       if not best or key > best.key then best = { key = key, epoch = epoch } end
       if not cfg.quiet then
@@ -238,7 +247,7 @@ function M.run(ml, cfg, level)
           epoch, epochs, row.train_loss, row.train_accuracy and ("%.4f"):format(row.train_accuracy) or "-",
           row.valid_accuracy and ("%.4f"):format(row.valid_accuracy) or "-",
           row.test_accuracy and ("%.4f"):format(row.test_accuracy) or "-",
-          fmt_rate(ntrain / train_time), wall))
+          fmt_rate(nseen / train_time), wall))
       end
     end
   end)

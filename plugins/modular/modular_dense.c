@@ -25,7 +25,11 @@ void mod_buckets(const modular *L, int32_t nrows, mod_ws *w)
 void mod_dense_forward(const modular *L, const float *x, float *y, int32_t nrows, mod_ws *w)
 {
     int32_t in = L->in, out = L->out, K = L->K;
-    memset(y, 0, (size_t)nrows * out * sizeof(float));
+    /* With K = 1 every row has exactly one assignment (no repeats): it is written, not
+     * added, so y needs no clearing pass. */
+    int overwrite = K == 1;
+    if (!overwrite)
+        memset(y, 0, (size_t)nrows * out * sizeof(float));
     for (int32_t m = 0; m < L->M; m++) {
         int32_t s = w->start[m], c = w->start[m + 1] - s;
         if (!c)
@@ -40,11 +44,24 @@ void mod_dense_forward(const modular *L, const float *x, float *y, int32_t nrows
         for (int32_t j = 0; j < c; j++) {
             int32_t a = w->order[s + j];
             float g = w->gate[a], *yo = y + (size_t)(a / K) * out, *yj = yg + (size_t)j * out;
-            if (bias)
+            /* One pass: bias, gate, scatter. yg keeps the biased output only for noisy
+             * top-k, whose gate gradient needs it. */
+            if (L->mode == MOD_NOISY_TOPK && bias)
                 for (int32_t o = 0; o < out; o++)
                     yj[o] += bias[o];
-            for (int32_t o = 0; o < out; o++)
-                yo[o] += g * yj[o];
+            const float *bo = L->mode == MOD_NOISY_TOPK ? NULL : bias;
+            if (overwrite && bo)
+                for (int32_t o = 0; o < out; o++)
+                    yo[o] = g * (yj[o] + bo[o]);
+            else if (overwrite)
+                for (int32_t o = 0; o < out; o++)
+                    yo[o] = g * yj[o];
+            else if (bo)
+                for (int32_t o = 0; o < out; o++)
+                    yo[o] += g * (yj[o] + bo[o]);
+            else
+                for (int32_t o = 0; o < out; o++)
+                    yo[o] += g * yj[o];
         }
     }
 }

@@ -26,7 +26,9 @@ local run = ml.train {
   model = model, data = data, loss = "cross_entropy",
   optimizer = ml.optimizer("adam", { lr = ml.arg("lr", 1e-3) }),
   epochs = ml.arg("epochs", 2), batch = 32, seed = ml.arg("seed", 1),
-  normalize = true, name = "modular_fashion_" .. train,
+  normalize = true,
+  name = ("modular_fashion_%s_e%d_s%d"):format(train, ml.arg("estep_every", 10),
+                                              ml.arg("seed", 1)),
 }
 print(("%s seed %d: test accuracy %.4f"):format(train, ml.arg("seed", 1),
   run.summary.test_accuracy))
