@@ -67,7 +67,10 @@ void mod_ws_layout(const modular *L, void *base, int32_t batch, mod_ws *w);
 size_t mod_ws_bytes(const modular *L, int32_t batch);
 
 /* modular_route.c */
+/* Controller logits (and noisy top-k's noise logits) of nrows input rows. */
 void mod_controller(modular *L, const float *x, int32_t nrows, mod_ws *w);
+/* w->prob from w->logits; every user of prob calls it first. */
+void mod_softmax(const modular *L, int32_t nrows, mod_ws *w);
 /* Chooses modules and gates for a batch (`batch` examples); nonzero when the stored
  * example ids are for another batch size. */
 int mod_select(modular *L, ml_ctx *ctx, int32_t batch, int training, mod_ws *w);

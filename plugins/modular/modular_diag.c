@@ -36,6 +36,7 @@ static void observe(void *self, const float *targets, int32_t batch, int32_t tar
         return;
     int32_t M = L->M, hm = L->heads * M, n = batch * L->rows;
     mod_ws_layout(L, L->last_ws, batch, &w);
+    mod_softmax(L, n, &w);
     memset(L->diag_q, 0, (size_t)M * sizeof(double));
     for (int32_t r = 0; r < n; r++) {
         for (int32_t k = 0; k < L->heads; k++) {

@@ -106,6 +106,7 @@ static void add_log_prior(void *self, double *score, int32_t batch, int32_t rows
     if (!L->last_training || L->mode == MOD_NOISY_TOPK || L->last_batch != batch)
         return;
     mod_ws_layout(L, L->last_ws, batch, &w);
+    mod_softmax(L, batch * L->rows, &w);
     for (int32_t b = 0; b < batch; b++)
         for (int32_t r = 0; r < L->rows; r++) {
             double lp = mod_row_log_prior(L, &w, b * L->rows + r);
@@ -200,6 +201,7 @@ int mod_aux_loss(void *self, ml_ctx *ctx, float scale, double *value, ml_err *er
     int32_t n = L->last_batch * L->rows, M = L->M, hm = L->heads * M;
     mod_ws_layout(L, L->last_ws, L->last_batch, &w);
     mod_controller(L, L->last_in, n, &w);
+    mod_softmax(L, n, &w);
     double total = 0.0;
     for (int32_t r = 0; r < n; r++) {
         double weight = L->mode == MOD_REINFORCE ? -(L->reward[r] - L->baseline) : 1.0;

@@ -36,6 +36,15 @@ void mod_controller(modular *L, const float *x, int32_t nrows, mod_ws *w)
     affine(L, x, nrows, L->cw, L->cb, hm, w->logits);
     if (L->mode == MOD_NOISY_TOPK)
         affine(L, x, nrows, L->nw, L->nb, L->M, w->nlog);
+}
+
+/* Softmax per head, only where probabilities are needed (sampling, log priors, the M-step,
+ * diagnostics): argmax and stored routing skip it. Noisy top-k fills prob itself. */
+void mod_softmax(const modular *L, int32_t nrows, mod_ws *w)
+{
+    int32_t hm = L->heads * L->M;
+    if (L->mode == MOD_NOISY_TOPK)
+        return;
     for (int32_t r = 0; r < nrows; r++)
         for (int32_t k = 0; k < L->heads; k++) {
             size_t o = (size_t)r * hm + (size_t)k * L->M;
@@ -111,11 +120,13 @@ int mod_select(modular *L, ml_ctx *ctx, int32_t batch, int training, mod_ws *w)
     int fresh = have_ids && L->candidate >= 0 &&
                 (L->mode == MOD_REINFORCE ? L->candidate == 0 : L->candidate >= 1);
     float *u = w->dlog;
-    if (fresh)
+    if (fresh) {
+        mod_softmax(L, nrows, w);
         L->h->rng_uniform(ctx, u, (int64_t)nrows * K, 0.0f, 1.0f);
+    }
     for (int32_t r = 0; r < nrows; r++) {
         int32_t *sel = w->sel + (size_t)r * K;
-        const float *p = w->prob + (size_t)r * hm;
+        const float *p = w->prob + (size_t)r * hm, *z = w->logits + (size_t)r * hm;
         const int32_t *stored = NULL;
         if (have_ids) {
             int64_t id = L->ids[r / L->rows];
@@ -127,7 +138,7 @@ int mod_select(modular *L, ml_ctx *ctx, int32_t batch, int training, mod_ws *w)
             else if (stored)
                 sel[k] = stored[k];
             else
-                sel[k] = argmax(p + (size_t)k * M, M);
+                sel[k] = argmax(z + (size_t)k * M, M);
             /* The output sums the distinct chosen modules: a repeat gets gate 0. */
             float g = 1.0f;
             for (int32_t j = 0; j < k; j++)
