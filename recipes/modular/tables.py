@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Tables of recipes/modular/README.md from run directories (metrics.jsonl, summary.json).
-   python3 recipes/modular/tables.py fashion RUNS_DIR | lm RUNS_DIR | cooc RUN_DIR [fashion]"""
+   python3 recipes/modular/tables.py fashion RUNS_DIR | lm RUNS_DIR | cooc RUN_DIR [fashion | BROWN_DIR]"""
 import glob
 import json
 import math
@@ -96,8 +96,36 @@ def cooc(run_dir, split="test", names=None):
                 "%s %.0f%%" % (label(c), 100.0 * counts[c] / n) for c in top if counts[c])))
 
 
+def brown_vocab(root, n=100):
+    """The first n ids of the text reader's vocabulary (plugins/data/text.c, format=brown,
+    lower=true): <unk>, <eos>, then training words by falling count, ties first seen."""
+    import re
+    files = sorted(f for f in os.listdir(root) if re.fullmatch(r"c[a-r]\d\d", f))
+    count, first = {}, {}
+    for i, f in enumerate(files):
+        if i % 10 in (8, 9):
+            continue
+        for line in open(os.path.join(root, f), encoding="latin-1"):
+            toks = line.split()
+            if not toks:
+                continue
+            for t in toks + ["<eos>"]:
+                w = t if t == "<eos>" else t.rsplit("/", 1)[0].lower()
+                if w == "<eos>" or w == "<unk>":
+                    continue
+                count[w] = count.get(w, 0) + 1
+                first.setdefault(w, len(first))
+    words = sorted(count, key=lambda w: (-count[w], first[w]))
+    return ["<unk>", "<eos>"] + words[:n - 2]
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "cooc":   # cooc RUN_DIR [fashion]
-        cooc(sys.argv[2], "test", FASHION if sys.argv[3:] == ["fashion"] else None)
+    if sys.argv[1] == "cooc":   # cooc RUN_DIR [fashion | BROWN_DIR]
+        names = None
+        if sys.argv[3:] == ["fashion"]:
+            names = FASHION
+        elif sys.argv[3:]:
+            names = brown_vocab(sys.argv[3])
+        cooc(sys.argv[2], "test", names)
     else:
         {"fashion": fashion, "lm": lm}[sys.argv[1]](sys.argv[2])
