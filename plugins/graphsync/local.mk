@@ -1,0 +1,10 @@
+# SPDX-License-Identifier: MIT
+# graphsync.so: the graph-synchronous layer with modularity regularisers (issue 6).
+plugin_LTLIBRARIES += plugins/graphsync/graphsync.la
+plugins_graphsync_graphsync_la_SOURCES = plugins/graphsync/graphsync.c \
+	plugins/graphsync/gs_layer.h plugins/graphsync/gs_forward.c \
+	plugins/graphsync/gs_spectral.c plugins/graphsync/gs_assign.c \
+	plugins/graphsync/gs_modules.c
+plugins_graphsync_graphsync_la_CFLAGS = $(AM_CFLAGS) $(BLAS_CFLAGS) $(LAPACKE_CFLAGS)
+plugins_graphsync_graphsync_la_LDFLAGS = $(plugin_ldflags)
+plugins_graphsync_graphsync_la_LIBADD = $(LAPACKE_LIBS) -lm
