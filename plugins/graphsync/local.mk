@@ -8,3 +8,10 @@ plugins_graphsync_graphsync_la_SOURCES = plugins/graphsync/graphsync.c \
 plugins_graphsync_graphsync_la_CFLAGS = $(AM_CFLAGS) $(BLAS_CFLAGS) $(LAPACKE_CFLAGS)
 plugins_graphsync_graphsync_la_LDFLAGS = $(plugin_ldflags)
 plugins_graphsync_graphsync_la_LIBADD = $(LAPACKE_LIBS) -lm
+
+# Forward values, the regularisers' gradients (relative), reports, option errors.
+check_PROGRAMS += tests/unit/test_graphsync
+TESTS += tests/unit/test_graphsync
+tests_unit_test_graphsync_SOURCES = tests/unit/test_graphsync.c
+tests_unit_test_graphsync_CFLAGS = $(test_cflags)
+tests_unit_test_graphsync_LDADD = $(test_ldadd) -lm
