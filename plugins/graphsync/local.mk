@@ -15,3 +15,7 @@ TESTS += tests/unit/test_graphsync
 tests_unit_test_graphsync_SOURCES = tests/unit/test_graphsync.c
 tests_unit_test_graphsync_CFLAGS = $(test_cflags)
 tests_unit_test_graphsync_LDADD = $(test_ldadd) -lm
+# Modules form with either regulariser and not without (small blobs problem, seconds).
+TESTS += tests/lua/test_graphsync_modules.lua
+EXTRA_DIST += tests/lua/test_graphsync_modules.lua recipes/graphsync/modules.lua \
+	recipes/graphsync/graphsync.lua recipes/graphsync/run_all.sh
