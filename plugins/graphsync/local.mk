@@ -19,3 +19,13 @@ tests_unit_test_graphsync_LDADD = $(test_ldadd) -lm
 TESTS += tests/lua/test_graphsync_modules.lua
 EXTRA_DIST += tests/lua/test_graphsync_modules.lua recipes/graphsync/modules.lua \
 	recipes/graphsync/graphsync.lua recipes/graphsync/run_all.sh
+
+# `make bench-graphsync` (and `make bench`): dense vs block-diagonal speed of the layer.
+EXTRA_PROGRAMS += plugins/graphsync/graphsync_bench
+plugins_graphsync_graphsync_bench_SOURCES = plugins/graphsync/gs_bench.c
+plugins_graphsync_graphsync_bench_LDADD = core/libmodlab.la -lm
+bench-graphsync: all plugins/graphsync/graphsync_bench$(EXEEXT)
+	@MODLAB_PLUGIN_PATH=$(abs_top_builddir)/build-plugins \
+	  plugins/graphsync/graphsync_bench $(GS_BENCH_ARGS)
+bench: bench-graphsync
+.PHONY: bench-graphsync

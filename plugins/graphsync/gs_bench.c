@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/* graphsync_bench: how much faster one graphsync layer runs after block-diagonalisation.
+ * The same layer (784 inputs, units 256, steps 4, modules 4 by default) is timed in its
+ * dense form, then pruned (one training step with prune_after=1: hard modules, cross-module
+ * edges dropped, K block GEMMs) and timed again; forward (evaluation) and a training
+ * forward+backward, median of repeats. A balanced fixed mask (random_blocks) is timed too.
+ *   graphsync_bench [units] [steps] [modules] [batch]
+ * Built by `make bench-graphsync` (also part of `make bench`), never by make / make check. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model.h"
+#include "registry.h"
+#include "rng.h"
+
+enum { REPEATS = 7, IN = 784 };
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median over REPEATS of the mean time of `iters` calls, in milliseconds. */
+static double time_ms(ml_model *m, const float *x, int batch, int train, int iters)
+{
+    double t[REPEATS];
+    ml_err err;
+    m->training = train;
+    for (int r = 0; r < REPEATS; r++) {
+        double t0 = now();
+        for (int i = 0; i < iters; i++) {
+            if (ml_model_forward_into(m, x, batch, &err) ||
+                (train && ml_model_backward(m, x, batch, 0, &err))) {
+                fprintf(stderr, "graphsync_bench: %s\n", err.msg);
+                exit(1);
+            }
+        }
+        t[r] = (now() - t0) * 1e3 / iters;
+    }
+    qsort(t, REPEATS, sizeof t[0], cmp);
+    return t[REPEATS / 2];
+}
+
+static ml_model *build(ml_registry *reg, const char *options, int batch)
+{
+    ml_err err;
+    ml_model *m = ml_model_new(reg, 1, &err);
+    ml_opts *o = m ? ml_opts_new(&err) : NULL;
+    ml_shape in = {1, {IN}};
+    if (!o || ml_opts_parse(o, options, &err) || ml_model_add(m, "graphsync", o, &err) ||
+        ml_model_build(m, &in, batch, &err)) {
+        fprintf(stderr, "graphsync_bench: %s\n", err.msg);
+        exit(1);
+    }
+    return m;
+}
+
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 256, t = argc > 2 ? atoi(argv[2]) : 4;
+    int k = argc > 3 ? atoi(argv[3]) : 4, batch = argc > 4 ? atoi(argv[4]) : 128;
+    int iters = 20;
+    char opts[160];
+    ml_err err;
+    ml_rng rng;
+    ml_registry *reg = ml_registry_new(&err);
+    if (!reg || ml_registry_load_default(reg, getenv("MODLAB_PLUGIN_PATH"), &err)) {
+        fprintf(stderr, "graphsync_bench: %s\n", err.msg);
+        return 1;
+    }
+    float *x = malloc(sizeof(float) * (size_t)batch * IN);
+    ml_rng_init(&rng, 1, 1);
+    ml_rng_fill_uniform(&rng, x, (int64_t)batch * IN, -1.0f, 1.0f);
+
+    snprintf(opts, sizeof opts, "units=%d steps=%d modules=%d reg=none", n, t, k);
+    ml_model *m = build(reg, opts, batch);
+    double fwd_dense = time_ms(m, x, batch, 0, iters);
+    double step_dense = time_ms(m, x, batch, 1, iters);
+    ml_model_free(m);
+    /* The same layer (same seed) pruned: one training step makes prune_after=1 due, the
+     * next training forward prunes. */
+    strcat(opts, " prune_after=1");
+    m = build(reg, opts, batch);
+    m->training = 1;
+    if (ml_model_forward_into(m, x, batch, &err) || ml_model_backward(m, x, batch, 0, &err) ||
+        ml_model_forward_into(m, x, batch, &err)) {
+        fprintf(stderr, "graphsync_bench: %s\n", err.msg);
+        return 1;
+    }
+    char sizes[128] = "";
+    const ml_diagnostics_iface *di = m->layers[0].entry.extension(ML_IFACE_DIAGNOSTICS);
+    char rep[512];
+    di->report(m->layers[0].self, rep, sizeof rep);
+    const char *p = strstr(rep, "\"module_sizes\":");
+    snprintf(sizes, sizeof sizes, "%s", p ? p + 15 : "?");
+    sizes[strcspn(sizes, "}")] = '\0';
+    double fwd_blocked = time_ms(m, x, batch, 0, iters);
+    double step_blocked = time_ms(m, x, batch, 1, iters);
+    ml_model_free(m);
+
+    snprintf(opts, sizeof opts, "units=%d steps=%d modules=%d reg=none mask=random_blocks", n,
+             t, k);
+    m = build(reg, opts, batch);
+    double fwd_mask = time_ms(m, x, batch, 0, iters);
+    double step_mask = time_ms(m, x, batch, 1, iters);
+    ml_model_free(m);
+
+    printf("graphsync %d inputs, units %d, steps %d, modules %d, batch %d, median of %d x %d "
+           "calls, OPENBLAS_NUM_THREADS=%s\n", IN, n, t, k, batch, REPEATS, iters,
+           getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
+    printf("%-34s %12s %16s\n", "layer", "forward ms", "fwd+bwd ms");
+    printf("%-34s %12.3f %16.3f\n", "dense", fwd_dense, step_dense);
+    printf("%-34s %12.3f %16.3f\n", "pruned", fwd_blocked, step_blocked);
+    printf("  (module sizes %s, from the untrained graph)\n", sizes);
+    printf("%-34s %12.3f %16.3f\n", "random_blocks (balanced)", fwd_mask, step_mask);
+    printf("speed-up of the pruned layer: forward %.2fx, forward+backward %.2fx\n",
+           fwd_dense / fwd_blocked, step_dense / step_blocked);
+    printf("speed-up of balanced blocks:  forward %.2fx, forward+backward %.2fx\n",
+           fwd_dense / fwd_mask, step_dense / step_mask);
+    free(x);
+    ml_registry_free(reg);
+    return 0;
+}
