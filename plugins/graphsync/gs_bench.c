@@ -3,7 +3,8 @@
  * The same layer (784 inputs, units 256, steps 4, modules 4 by default) is timed in its
  * dense form, then pruned (one training step with prune_after=1: hard modules, cross-module
  * edges dropped, K block GEMMs) and timed again; forward (evaluation) and a training
- * forward+backward, median of repeats. A balanced fixed mask (random_blocks) is timed too.
+ * forward+backward, medians over interleaved rounds. A balanced fixed mask (random_blocks)
+ * is timed too.
  *   graphsync_bench [units] [steps] [modules] [batch]
  * Built by `make bench-graphsync` (also part of `make bench`), never by make / make check. */
 #include <stdio.h>
@@ -15,7 +16,7 @@
 #include "registry.h"
 #include "rng.h"
 
-enum { REPEATS = 7, IN = 784 };
+enum { REPEATS = 9, IN = 784 };
 
 static double now(void)
 {
@@ -30,25 +31,26 @@ static int cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median over REPEATS of the mean time of `iters` calls, in milliseconds. */
-static double time_ms(ml_model *m, const float *x, int batch, int train, int iters)
+/* Mean time of `iters` calls in milliseconds: forward only, or forward and backward. */
+static double time_once(ml_model *m, const float *x, int batch, int train, int iters)
 {
-    double t[REPEATS];
     ml_err err;
     m->training = train;
-    for (int r = 0; r < REPEATS; r++) {
-        double t0 = now();
-        for (int i = 0; i < iters; i++) {
-            if (ml_model_forward_into(m, x, batch, &err) ||
-                (train && ml_model_backward(m, x, batch, 0, &err))) {
-                fprintf(stderr, "graphsync_bench: %s\n", err.msg);
-                exit(1);
-            }
+    double t0 = now();
+    for (int i = 0; i < iters; i++) {
+        if (ml_model_forward_into(m, x, batch, &err) ||
+            (train && ml_model_backward(m, x, batch, 0, &err))) {
+            fprintf(stderr, "graphsync_bench: %s\n", err.msg);
+            exit(1);
         }
-        t[r] = (now() - t0) * 1e3 / iters;
     }
-    qsort(t, REPEATS, sizeof t[0], cmp);
-    return t[REPEATS / 2];
+    return (now() - t0) * 1e3 / iters;
+}
+
+static double median(double *t, int n)
+{
+    qsort(t, (size_t)n, sizeof t[0], cmp);
+    return t[n / 2];
 }
 
 static ml_model *build(ml_registry *reg, const char *options, int batch)
@@ -83,40 +85,46 @@ int main(int argc, char **argv)
     ml_rng_fill_uniform(&rng, x, (int64_t)batch * IN, -1.0f, 1.0f);
 
     snprintf(opts, sizeof opts, "units=%d steps=%d modules=%d reg=none", n, t, k);
-    ml_model *m = build(reg, opts, batch);
-    double fwd_dense = time_ms(m, x, batch, 0, iters);
-    double step_dense = time_ms(m, x, batch, 1, iters);
-    ml_model_free(m);
+    ml_model *ms[3];
+    ms[0] = build(reg, opts, batch);
     /* The same layer (same seed) pruned: one training step makes prune_after=1 due, the
      * next training forward prunes. */
     strcat(opts, " prune_after=1");
-    m = build(reg, opts, batch);
-    m->training = 1;
-    if (ml_model_forward_into(m, x, batch, &err) || ml_model_backward(m, x, batch, 0, &err) ||
-        ml_model_forward_into(m, x, batch, &err)) {
+    ms[1] = build(reg, opts, batch);
+    ms[1]->training = 1;
+    if (ml_model_forward_into(ms[1], x, batch, &err) ||
+        ml_model_backward(ms[1], x, batch, 0, &err) ||
+        ml_model_forward_into(ms[1], x, batch, &err)) {
         fprintf(stderr, "graphsync_bench: %s\n", err.msg);
         return 1;
     }
-    char sizes[128] = "";
-    const ml_diagnostics_iface *di = m->layers[0].entry.extension(ML_IFACE_DIAGNOSTICS);
-    char rep[512];
-    di->report(m->layers[0].self, rep, sizeof rep);
+    char sizes[128] = "", rep[512];
+    const ml_diagnostics_iface *di = ms[1]->layers[0].entry.extension(ML_IFACE_DIAGNOSTICS);
+    di->report(ms[1]->layers[0].self, rep, sizeof rep);
     const char *p = strstr(rep, "\"module_sizes\":");
     snprintf(sizes, sizeof sizes, "%s", p ? p + 15 : "?");
     sizes[strcspn(sizes, "}")] = '\0';
-    double fwd_blocked = time_ms(m, x, batch, 0, iters);
-    double step_blocked = time_ms(m, x, batch, 1, iters);
-    ml_model_free(m);
-
     snprintf(opts, sizeof opts, "units=%d steps=%d modules=%d reg=none mask=random_blocks", n,
              t, k);
-    m = build(reg, opts, batch);
-    double fwd_mask = time_ms(m, x, batch, 0, iters);
-    double step_mask = time_ms(m, x, batch, 1, iters);
-    ml_model_free(m);
+    ms[2] = build(reg, opts, batch);
+    /* Rounds interleave the three layers, so a load change on a shared machine hits all of
+     * them alike; the medians over rounds are compared. */
+    double fwd[3][REPEATS], step[3][REPEATS], f[3], s[3];
+    for (int r = 0; r < REPEATS; r++)
+        for (int i = 0; i < 3; i++) {
+            fwd[i][r] = time_once(ms[i], x, batch, 0, iters);
+            step[i][r] = time_once(ms[i], x, batch, 1, iters);
+        }
+    for (int i = 0; i < 3; i++) {
+        f[i] = median(fwd[i], REPEATS);
+        s[i] = median(step[i], REPEATS);
+        ml_model_free(ms[i]);
+    }
+    double fwd_dense = f[0], fwd_blocked = f[1], fwd_mask = f[2];
+    double step_dense = s[0], step_blocked = s[1], step_mask = s[2];
 
     printf("graphsync %d inputs, units %d, steps %d, modules %d, batch %d, median of %d x %d "
-           "calls, OPENBLAS_NUM_THREADS=%s\n", IN, n, t, k, batch, REPEATS, iters,
+           "calls (interleaved), OPENBLAS_NUM_THREADS=%s\n", IN, n, t, k, batch, REPEATS, iters,
            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
     printf("%-34s %12s %16s\n", "layer", "forward ms", "fwd+bwd ms");
     printf("%-34s %12.3f %16.3f\n", "dense", fwd_dense, step_dense);

@@ -39,11 +39,17 @@ else
 end
 layers[#layers + 1] = ml.layer("linear", { out = 10 })
 
+-- The assignment logits get a larger learning rate: Adam moves each entry by about lr per
+-- step, and at 1e-3 the soft assignment would stay near uniform for the whole run.
+local groups
+if variant == "assign" then
+  groups = { { "graphsync.assign_logits", lr_scale = ml.arg("q_lr_scale", 30) } }
+end
 local run = ml.train {
   model = ml.sequential(layers), data = assert(ml.dataset("fashion-mnist")),
   loss = "cross_entropy", optimizer = ml.optimizer("adam", { lr = ml.arg("lr", 1e-3) }),
   epochs = epochs + finetune, batch = batch, seed = seed, normalize = true,
-  train_size = train_size, aux_scale = ml.arg("aux_scale", 1.0),
+  train_size = train_size, aux_scale = ml.arg("aux_scale", 1.0), groups = groups,
   name = "graphsync-" .. variant,
 }
 
@@ -53,8 +59,9 @@ local run = ml.train {
 local function phase_times(first, last)
   local rows = {}
   for line in io.lines(run.dir .. "/timing.jsonl") do
-    rows[#rows + 1] = { train_seconds = tonumber(line:match('"train_seconds":%s*([-%d.eE+]+)')),
-                        epoch_seconds = tonumber(line:match('"epoch_seconds":%s*([-%d.eE+]+)')) }
+    local num = function(key) return tonumber(line:match('"' .. key .. '":%s*([-%d.eE+]+)')) end
+    rows[#rows + 1] = { train_seconds = num("train_seconds"),
+                        epoch_seconds = num("epoch_seconds") }
   end
   local step, eval, n = 0, 0, 0
   local nvalid = math.floor(60000 * 0.1)
@@ -71,10 +78,12 @@ end
 local h = run.history
 local before, after = h[epochs], h[#h]
 local res = {
-  variant = variant, seed = seed, epochs = epochs, finetune = finetune, params = run.summary.params,
+  variant = variant, seed = seed, epochs = epochs, finetune = finetune,
+  params = run.summary.params,
   train_size = train_size, aux_scale = ml.arg("aux_scale", 1.0),
   test_before = before.test_accuracy, valid_before = before.valid_accuracy,
-  train_before = before.train_accuracy, gap_before = before.train_accuracy - before.test_accuracy,
+  train_before = before.train_accuracy,
+  gap_before = before.train_accuracy - before.test_accuracy,
   aux_before = before.aux_loss,
 }
 res.step_s_before, res.eval_s_per_1k_before = phase_times(1, epochs)
@@ -91,6 +100,7 @@ f:write(json.encode(res), "\n")
 f:close()
 print(("%s seed %d: test %.4f (valid %.4f, train %.4f) before pruning, %s after; "
        .. "in-module mass %s, sizes %s"):format(variant, seed, res.test_before,
-  res.valid_before, res.train_before, res.test_after and ("%.4f"):format(res.test_after) or "-",
+  res.valid_before, res.train_before,
+  res.test_after and ("%.4f"):format(res.test_after) or "-",
   res.mass and ("%.4f"):format(res.mass) or "-",
   res.sizes and table.concat(res.sizes, "/") or "-"))
