@@ -17,7 +17,7 @@ tests_unit_test_graphsync_CFLAGS = $(test_cflags)
 tests_unit_test_graphsync_LDADD = $(test_ldadd) -lm
 # Modules form with either regulariser and not without (small blobs problem, seconds).
 TESTS += tests/lua/test_graphsync_modules.lua
-EXTRA_DIST += tests/lua/test_graphsync_modules.lua recipes/graphsync/modules.lua \
+EXTRA_DIST += tests/lua/test_graphsync_modules.lua recipes/graphsync/modules.lua docs/graphsync.md \
 	recipes/graphsync/graphsync.lua recipes/graphsync/run_all.sh
 
 # `make bench-graphsync` (and `make bench`): dense vs block-diagonal speed of the layer.
