@@ -923,6 +923,27 @@ static void test_gradcheck_cases(void)
     }
 }
 
+/* conv2d splits a batch's chunks across workers: at 2 threads the forward still matches
+ * the direct convolution, and the gradients (worker 1's private weight gradient summed into
+ * worker 0's) pass the finite-difference check with two chunks, one per worker. */
+static void test_conv2d_threads(void)
+{
+    ml_shape in = { 3, { 2, 24, 24 } };
+    ml_gradcheck_result res;
+    ml_err err = { 0 };
+    ml_blas_set_threads(2);
+    tap_diag("conv2d again at 2 threads");
+    test_conv2d();
+    int rc = ml_gradcheck_layer(reg, "conv2d", "out=3 kernel=3 padding=1", &in, 0, 5, &res,
+                                &err);
+    ok(rc == 0 && res.max_rel_err_input < 1e-2 && res.max_rel_err_params < 1e-2,
+       "conv2d gradcheck at 2 threads, 2 chunks: input %.2g params %.2g",
+       res.max_rel_err_input, res.max_rel_err_params);
+    if (rc)
+        tap_diag("%s", err.msg);
+    ml_blas_set_threads(1);
+}
+
 int main(void)
 {
     ml_err err = { 0 };
@@ -948,6 +969,7 @@ int main(void)
     test_train_sequence();
     test_train_cnn();
     test_gradcheck_cases();
+    test_conv2d_threads();
     ml_registry_free(reg);
     return done_testing();
 }
