@@ -18,3 +18,11 @@ embedded_lua_args += modlab.report=$(top_srcdir)/lua/modlab/report.lua \
 dist_modlablua_DATA += $(report_lua)
 EXTRA_DIST += $(report_assets) lua/report/vendor/LICENSE lua/report/vendor/NOTICE \
 	lua/report/vendor/README lua/report/vendor/fetch-echarts.sh
+
+# Tests: the command and its errors (no browser), then the pages in headless Chromium.
+TESTS += tests/report.sh tests/report_browser.sh
+EXTRA_DIST += tests/report.sh tests/report_browser.sh tests/report_chromium.sh \
+	tests/report/README tests/report/diag_run/config.json tests/report/diag_run/meta.json \
+	tests/report/diag_run/metrics.jsonl tests/report/diag_run/timing.jsonl \
+	tests/report/diag_run/summary.json tests/report/diag_run/adjacency.pgm \
+	tests/report/diag_run/gates.pgm tests/report/diag_run/images/ramp16.pgm

@@ -66,6 +66,14 @@ function M.load(dir, warnings)
   -- The best trials: results.csv is sorted by the goal, rows with a metric first.
   local best = {}
   local params = plan.columns or {}
+  -- Trial labels name only the parameters that differ between trials.
+  local varies = {}
+  for _, p in ipairs(params) do
+    local first = rows[1] and col[p] and rows[1][col[p]]
+    for _, r in ipairs(rows) do
+      if col[p] and r[col[p]] ~= first then varies[p] = true break end
+    end
+  end
   for _, r in ipairs(rows) do
     if #best >= M.BEST then break end
     local v = metric and col[metric] and r[col[metric]]
@@ -73,7 +81,7 @@ function M.load(dir, warnings)
       local id = r[col.trial]
       local label = {}
       for _, p in ipairs(params) do
-        if col[p] then label[#label + 1] = p .. "=" .. tostring(r[col[p]]) end
+        if varies[p] then label[#label + 1] = p .. "=" .. tostring(r[col[p]]) end
       end
       local c = curves(dir .. "/trials/" .. tostring(id), metric, warnings)
       c.id, c.rank, c.label, c.metric = tostring(id), r[col.rank], table.concat(label, " "), v

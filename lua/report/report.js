@@ -5,6 +5,7 @@
 // the page's errors and how long it took, which tests/report_browser.sh reads.
 (function () {
   'use strict';
+  const scriptStart = performance.now();   // the library is parsed and run by now
   const data = JSON.parse(document.getElementById('modlab-data').textContent);
   const app = document.getElementById('app');
   const plots = [];    // {id, kind, points, chart}
@@ -152,6 +153,7 @@
                nameLocation: 'middle', nameGap: 25, splitArea: { show: false } },
       yAxis: { type: 'category', data: idx(m.length), inverse: true, name: 'row' },
       visualMap: { min: lo, max: hi, calculable: true, orient: 'vertical', right: 5,
+                   formatter: fmt,
                    top: 'middle', itemHeight: 160,
                    inRange: { color: ['#f7fbff', '#6baed6', '#08306b'] } },
       series: [{ type: 'heatmap', data: cells, progressive: 0 }],
@@ -320,19 +322,22 @@
     const mcol = metric ? col(metric) : -1;
     const withMetric = mcol < 0 ? [] : rows.filter((r) => isNum(r[mcol]));
     const varying = [];
+    const constant = [];
     const ps = section('Metric vs each parameter');
     if (mcol < 0) note(ps, 'The sweep has no metric.');
     for (const p of arr(d.params)) {
       const k = col(p);
       if (k < 0) continue;
       const values = [...new Set(rows.map((r) => r[k]))];
-      if (values.length < 2) { note(ps, p + ': one value (' + fmt(values[0]) + ')'); continue; }
+      if (values.length < 2) { constant.push(p + ' = ' + fmt(values[0])); continue; }
       const numeric = values.every(isNum);
       varying.push({ name: p, k: k, numeric: numeric, values: values });
       if (mcol < 0) continue;
+      // A parameter spanning a decade or more (learning rates) gets a log axis.
       const pos = numeric ? values.filter((v) => v > 0) : [];
       const logx = numeric && pos.length === values.length &&
-        Math.max(...values) / Math.min(...values) >= 100;
+        Math.max(...values) / Math.min(...values) >= 10;
+      varying[varying.length - 1].log = logx;
       const cats = numeric ? null : values.map(String).sort();
       const pts = withMetric.map((r) => [numeric ? r[k] : String(r[k]), r[mcol]]);
       plot(ps, 'param-' + p, 'scatter', metric + ' vs ' + p, {
@@ -341,29 +346,30 @@
                            nameGap: 25, scale: true }
                        : { type: 'category', data: cats, name: p, nameLocation: 'middle',
                            nameGap: 25 },
-        yAxis: { type: 'value', scale: true, name: metric },
+        yAxis: { type: 'value', scale: true, axisLabel: { formatter: fmt } },
         series: [{ type: 'scatter', data: pts, symbolSize: 7 }],
       }, pts.length);
     }
 
+    if (constant.length) note(ps, 'The same in every trial: ' + constant.join(', ') + '.');
     const pc = section('Parallel coordinates');
     if (varying.length === 0 || mcol < 0) {
       note(pc, 'Needs a metric and at least one parameter that varies.');
     } else {
       const axes = varying.map((v, i) => (v.numeric ?
-        { dim: i, name: v.name, type: 'value', scale: true } :
+        { dim: i, name: v.name, type: v.log ? 'log' : 'value', scale: true } :
         { dim: i, name: v.name, type: 'category', data: v.values.map(String).sort() }));
       axes.push({ dim: varying.length, name: metric, type: 'value', scale: true });
       const lineData = withMetric.map((r) => varying.map((v) => (v.numeric ? r[v.k] :
         String(r[v.k]))).concat([r[mcol]]));
       const ms = withMetric.map((r) => r[mcol]);
       plot(pc, 'parallel', 'parallel', 'parameters and ' + metric + ' of each trial', {
-        parallel: { left: 60, right: 90, top: 60, bottom: 30 },
+        parallel: { left: 60, right: 140, top: 60, bottom: 30 },
         parallelAxis: axes,
         visualMap: { type: 'continuous', dimension: varying.length, min: Math.min(...ms),
                      max: Math.max(...ms) === Math.min(...ms) ? Math.min(...ms) + 1 :
                        Math.max(...ms), right: 5, top: 'middle', itemHeight: 160,
-                     calculable: true, text: [metric, ''],
+                     calculable: true, formatter: fmt,
                      // Good trials blue, bad ones red, whichever way the goal points.
                      inRange: { color: goal === 'minimize' ?
                        ['#50a3ba', '#eac736', '#d94e5d'] : ['#d94e5d', '#eac736', '#50a3ba'] } },
@@ -403,6 +409,8 @@
     out.push('resources ' + fetched.length);
     errors.forEach((e) => out.push('error ' + String(e).replace(/\n/g, ' ')));
     out.push('errors ' + errors.length);
+    // Milliseconds since navigation began: when this script started, when all was drawn.
+    out.push('script_start_ms ' + scriptStart.toFixed(1));
     out.push('rendered_ms ' + performance.now().toFixed(1));
     out.push('status ' + (errors.length === 0 && fetched.length === 0 ? 'ok' : 'fail'));
     const pre = el('pre', { id: 'modlab-selfcheck', text: out.join('\n') + '\n' });
