@@ -5,7 +5,7 @@
 report_lua = lua/modlab/report.lua lua/modlab/report_files.lua lua/modlab/report_run.lua \
 	lua/modlab/report_sweep.lua
 report_assets = lua/report/report.js lua/report/prelude.js lua/report/report.css \
-	lua/report/vendor/echarts.min.js
+	lua/report/vendor/echarts.report.min.js
 embedded_lua_files += $(report_lua) $(report_assets)
 embedded_lua_args += modlab.report=$(top_srcdir)/lua/modlab/report.lua \
 	modlab.report_files=$(top_srcdir)/lua/modlab/report_files.lua \
@@ -14,10 +14,12 @@ embedded_lua_args += modlab.report=$(top_srcdir)/lua/modlab/report.lua \
 	text:modlab.report_js=$(top_srcdir)/lua/report/report.js \
 	text:modlab.report_prelude=$(top_srcdir)/lua/report/prelude.js \
 	text:modlab.report_css=$(top_srcdir)/lua/report/report.css \
-	text:modlab.report_echarts=$(top_srcdir)/lua/report/vendor/echarts.min.js
+	text:modlab.report_echarts=$(top_srcdir)/lua/report/vendor/echarts.report.min.js
 dist_modlablua_DATA += $(report_lua)
 EXTRA_DIST += $(report_assets) lua/report/vendor/LICENSE lua/report/vendor/NOTICE \
-	lua/report/vendor/README lua/report/vendor/fetch-echarts.sh
+	lua/report/vendor/README lua/report/vendor/build-echarts.sh \
+	lua/report/vendor/echarts-entry.js lua/report/vendor/LICENSE.zrender \
+	lua/report/vendor/LICENSE.tslib
 
 # Tests: the command and its errors (no browser), then the pages in headless Chromium.
 TESTS += tests/report.sh tests/report_browser.sh

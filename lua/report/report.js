@@ -48,13 +48,14 @@
     const id = 'plot-' + (nextId++) + '-' + name.replace(/[^A-Za-z0-9_.-]/g, '_');
     const box = el('div', { class: wide ? 'plot wide' : 'plot', id: id });
     parent.appendChild(box);
+    const t0 = performance.now();
     const chart = echarts.init(box, null, { renderer: 'canvas' });
     option.animation = false;
     option.title = { text: title, left: 'center', textStyle: { fontSize: 13 } };
     option.tooltip = option.tooltip || { trigger: 'item' };
     chart.setOption(option);
     charts.push(chart);
-    plots.push({ id: id, kind: kind, points: points, box: box });
+    plots.push({ id: id, kind: kind, points: points, box: box, ms: performance.now() - t0 });
   }
   // [x, y] pairs of two aligned arrays, leaving out missing values.
   function pairs(xs, ys) {
@@ -399,7 +400,8 @@
     const out = [];
     for (const p of plots) {
       const canvas = p.box.querySelector('canvas') ? 1 : 0;
-      out.push('plot ' + p.id + ' ' + p.kind + ' ' + p.points + ' canvas=' + canvas);
+      out.push('plot ' + p.id + ' ' + p.kind + ' ' + p.points + ' canvas=' + canvas +
+               ' ms=' + p.ms.toFixed(1));
     }
     for (const im of images) out.push('image ' + im.name + ' ' + im.width + 'x' + im.height);
     // Everything the page fetched (data: URLs are not fetches): must be none.
