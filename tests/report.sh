@@ -25,8 +25,8 @@ like "$out" "report: .*/report.html" "and names it"
 page=$(cat "$run/report.html")
 like "$page" "Content-Security-Policy\" content=\"default-src 'none'" "fetching is forbidden"
 # No reference to anything outside the page: no src/href/url() to a URL, no import.
-refs=$(grep -Eoi "(src|href) *= *[\"']?[a-z]+:|url\( *[\"']?[a-z]+:|@import" "$run/report.html" |
-       grep -vi "data:" | head -3)
+pattern="(src|href) *= *[\"']?[a-z]+:|url\( *[\"']?[a-z]+:|@import"
+refs=$(grep -Eoi "$pattern" "$run/report.html" | grep -vi "data:" | head -3)
 is "$refs" "" "the page references no external URL"
 like "$page" '"kind":"run"' "the page carries the run's data"
 like "$page" '"test_accuracy"' "including its metrics"

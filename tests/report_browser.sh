@@ -6,7 +6,8 @@
 # error must fail the same check. Screenshots land in tests/out/report/ for people to look at.
 . "$top_srcdir/tests/tap.sh"
 . "$top_srcdir/tests/report_chromium.sh"
-[ -n "$chromium" ] || skip_all "no chromium (Debian: apt-get install chromium; ./bootstrap does)"
+[ -n "$chromium" ] ||
+    skip_all "no chromium (Debian: apt-get install chromium; ./bootstrap does)"
 make_tmpdir
 shots="$top_builddir/tests/out/report"
 mkdir -p "$shots"
@@ -83,8 +84,8 @@ like "$check" "^image gates.pgm 28x28" "diag: P5 image drawn"
 like "$check" "^image images/ramp16.pgm 64x8" "diag: 16-bit P5 image one folder down drawn"
 
 # The check can fail: an error and an external image put into a copy of the page.
-sed 's|<div id="app"></div>|&<img src="http://example.invalid/x.png"><script>console.error("planted")</script>|' \
-    "$t/diag/report.html" > "$t/bad.html"
+planted='<img src="http://example.invalid/x.png"><script>console.error("planted")</script>'
+sed "s|<div id=\"app\"></div>|&$planted|" "$t/diag/report.html" > "$t/bad.html"
 chromium_run "$t/profile" --virtual-time-budget=5000 --dump-dom "file://$t/bad.html" \
     2> /dev/null | selfcheck_of > "$t/bad.check"
 bad=$(cat "$t/bad.check")

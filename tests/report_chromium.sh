@@ -13,8 +13,9 @@ fi
 chromium_run() {
     _profile=$1; shift
     # --no-sandbox: tests run as root on CI machines, where the sandbox refuses to start.
-    "$chromium" --headless --no-sandbox --disable-gpu --no-first-run --no-default-browser-check \
-        --disable-extensions --disable-background-networking --disable-sync \
+    "$chromium" --headless --no-sandbox --disable-gpu --no-first-run \
+        --no-default-browser-check --disable-extensions --disable-background-networking \
+        --disable-sync \
         --user-data-dir="$_profile" --proxy-server=127.0.0.1:9 \
         --host-resolver-rules='MAP * ~NOTFOUND' "$@"
 }

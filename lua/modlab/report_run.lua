@@ -113,7 +113,9 @@ function M.diagnostics(rows, warnings)
         for _, split in ipairs({ "test", "valid", "train" }) do
           if it.last[split] ~= nil then o.split, o.value = split, it.last[split] break end
         end
-        if it.kind == "text" and type(o.value) ~= "string" then o.value = json.encode(o.value) end
+        if it.kind == "text" and type(o.value) ~= "string" then
+          o.value = json.encode(o.value)
+        end
       end
       items[#items + 1] = o
     end
@@ -195,7 +197,9 @@ function M.load(dir, warnings)
   local s, names = series(rows)
   local tseries, tnames = series(timing)
   local tepochs = {}
-  for i, row in ipairs(timing) do tepochs[i] = type(row.epoch) == "number" and row.epoch or i end
+  for i, row in ipairs(timing) do
+    tepochs[i] = type(row.epoch) == "number" and row.epoch or i
+  end
   if #rows == 0 then
     files.warn(warnings, dir .. "/metrics.jsonl: no rows yet; nothing to plot over epochs")
   end

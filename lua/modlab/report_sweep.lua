@@ -81,7 +81,9 @@ function M.load(dir, warnings)
       local id = r[col.trial]
       local label = {}
       for _, p in ipairs(params) do
-        if varies[p] then label[#label + 1] = p .. "=" .. tostring(r[col[p]]) end
+        local v = r[col[p]]
+        if type(v) == "number" then v = ("%.4g"):format(v) end   -- a legend, not a record
+        if varies[p] then label[#label + 1] = p .. "=" .. tostring(v) end
       end
       local c = curves(dir .. "/trials/" .. tostring(id), metric, warnings)
       c.id, c.rank, c.label, c.metric = tostring(id), r[col.rank], table.concat(label, " "), v

@@ -12,6 +12,7 @@
   const images = [];   // {name, width, height}
   const charts = [];
   const SPLIT_COLORS = { train: '#1f77b4', valid: '#ff7f0e', test: '#2ca02c' };
+  const GOOD_TO_BAD = ['#50a3ba', '#eac736', '#d94e5d'];
 
   const arr = (x) => (Array.isArray(x) ? x : []);
   const obj = (x) => (x && typeof x === 'object' && !Array.isArray(x) ? x : {});
@@ -26,7 +27,10 @@
       document.createTextNode(k) : k);
     return e;
   }
-  const add = (parent, ...kids) => { kids.forEach((k) => parent.appendChild(k)); return parent; };
+  const add = (parent, ...kids) => {   // returns the parent
+    kids.forEach((k) => parent.appendChild(k));
+    return parent;
+  };
   const put = (parent, kid) => parent.appendChild(kid);   // returns the child
   function fmt(v) {
     if (!isNum(v)) return v === null || v === undefined ? '' : String(v);
@@ -149,7 +153,7 @@
     if (lo === hi) hi = lo + 1;
     const idx = (n) => Array.from({ length: n }, (_, k) => String(k));
     plot(parent, name, 'heatmap', title, {
-      grid: { left: 50, right: 80, top: 40, bottom: 40 },
+      grid: { left: 50, right: 100, top: 40, bottom: 40 },
       xAxis: { type: 'category', data: idx(m[0].length), name: 'column',
                nameLocation: 'middle', nameGap: 25, splitArea: { show: false } },
       yAxis: { type: 'category', data: idx(m.length), inverse: true, name: 'row' },
@@ -228,7 +232,7 @@
     const m = obj(d.meta);
     const g = section('Configuration (config.json)');
     const args = Object.entries(obj(obj(d.config).args));
-    if (args.length) { add(g, el('div', null, el('h3', { text: 'arguments' }), kvTable(args))); }
+    if (args.length) add(g, el('div', null, el('h3', { text: 'arguments' }), kvTable(args)));
     add(g, el('pre', { text: JSON.stringify(d.config, null, 2) }));
     const e = section('Environment (meta.json)');
     const rows = [];
@@ -276,7 +280,8 @@
       body.textContent = '';
       for (const r of rows) {
         const tr = el('tr');
-        r.forEach((v) => tr.appendChild(el('td', { class: isNum(v) ? 'num' : '', text: fmt(v) })));
+        r.forEach((v) => tr.appendChild(el('td', { class: isNum(v) ? 'num' : '',
+                                                   text: fmt(v) })));
         body.appendChild(tr);
       }
     }
@@ -332,7 +337,9 @@
       const values = [...new Set(rows.map((r) => r[k]))];
       if (values.length < 2) { constant.push(p + ' = ' + fmt(values[0])); continue; }
       const numeric = values.every(isNum);
-      varying.push({ name: p, k: k, numeric: numeric, values: values });
+      // Whole-number parameters (epochs, sizes) get whole-number ticks.
+      const step = numeric && values.every(Number.isInteger) ? 1 : 0;
+      varying.push({ name: p, k: k, numeric: numeric, values: values, step: step });
       if (mcol < 0) continue;
       // A parameter spanning a decade or more (learning rates) gets a log axis.
       const pos = numeric ? values.filter((v) => v > 0) : [];
@@ -344,7 +351,8 @@
       plot(ps, 'param-' + p, 'scatter', metric + ' vs ' + p, {
         grid: { left: 60, right: 20, top: 40, bottom: 45 },
         xAxis: numeric ? { type: logx ? 'log' : 'value', name: p, nameLocation: 'middle',
-                           nameGap: 25, scale: true }
+                           nameGap: 25, scale: true, minInterval: step,
+                           axisLabel: { formatter: fmt } }
                        : { type: 'category', data: cats, name: p, nameLocation: 'middle',
                            nameGap: 25 },
         yAxis: { type: 'value', scale: true, axisLabel: { formatter: fmt } },
@@ -358,7 +366,8 @@
       note(pc, 'Needs a metric and at least one parameter that varies.');
     } else {
       const axes = varying.map((v, i) => (v.numeric ?
-        { dim: i, name: v.name, type: v.log ? 'log' : 'value', scale: true } :
+        { dim: i, name: v.name, type: v.log ? 'log' : 'value', scale: true,
+          minInterval: v.step, axisLabel: { formatter: fmt } } :
         { dim: i, name: v.name, type: 'category', data: v.values.map(String).sort() }));
       axes.push({ dim: varying.length, name: metric, type: 'value', scale: true });
       const lineData = withMetric.map((r) => varying.map((v) => (v.numeric ? r[v.k] :
@@ -372,8 +381,8 @@
                        Math.max(...ms), right: 5, top: 'middle', itemHeight: 160,
                      calculable: true, formatter: fmt,
                      // Good trials blue, bad ones red, whichever way the goal points.
-                     inRange: { color: goal === 'minimize' ?
-                       ['#50a3ba', '#eac736', '#d94e5d'] : ['#d94e5d', '#eac736', '#50a3ba'] } },
+                     inRange: { color: goal === 'minimize' ? GOOD_TO_BAD
+                                                            : GOOD_TO_BAD.slice().reverse() } },
         series: [{ type: 'parallel', data: lineData, lineStyle: { width: 1.5, opacity: 0.6 },
                    progressive: 0 }],
       }, lineData.length, true);
