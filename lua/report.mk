@@ -22,8 +22,9 @@ EXTRA_DIST += $(report_assets) lua/report/vendor/LICENSE lua/report/vendor/NOTIC
 	lua/report/vendor/LICENSE.tslib
 
 # Tests: the command and its errors (no browser), then the pages in headless Chromium.
-TESTS += tests/report.sh tests/report_browser.sh
+TESTS += tests/report.sh tests/report_browser.sh tests/lua/test_report_readers.lua
 EXTRA_DIST += tests/report.sh tests/report_browser.sh tests/report_chromium.sh \
+	tests/lua/test_report_readers.lua \
 	tests/report/README tests/report/diag_run/config.json tests/report/diag_run/meta.json \
 	tests/report/diag_run/metrics.jsonl tests/report/diag_run/timing.jsonl \
 	tests/report/diag_run/summary.json tests/report/diag_run/adjacency.pgm \
