@@ -67,6 +67,25 @@ chromium_run "$t/profile" --virtual-time-budget=5000 --dump-dom \
 is "$(grep -o '<table class="sortable" id="results">.*</table>' "$t/sweep.dom" |
       grep -o '<tr>' | wc -l)" 4 "sweep: results table has a header and 3 trial rows"
 
+# Sorting: a script added to a copy of the page clicks the lr header twice and writes down
+# which lr comes first each time.
+cat > "$t/sort.js" <<'J'
+<script>
+const th = [...document.querySelectorAll('#results th')].find((e) => e.textContent === 'lr');
+const k = [...th.parentNode.children].indexOf(th);
+const first = () => document.querySelector('#results tbody tr').children[k].textContent;
+th.click(); const up = first(); th.click(); const down = first();
+document.body.appendChild(Object.assign(document.createElement('pre'),
+  { id: 'sortcheck', textContent: 'sorted ' + up + ' then ' + down }));
+</script>
+J
+sed "/<\/body>/{
+r $t/sort.js
+}" "$t/sweep/report.html" > "$t/sorted.html"
+sorted=$(chromium_run "$t/profile" --virtual-time-budget=5000 --dump-dom \
+    "file://$t/sorted.html" 2> /dev/null | grep -o 'sorted [0-9.]* then [0-9.]*')
+is "$sorted" "sorted 0.03 then 0.3" "sweep: a click on a column sorts up, another down"
+
 # Hand-made diagnostics and images (what the structure-learning layers will report).
 cp -r "$top_srcdir/tests/report/diag_run" "$t/diag"
 chmod -R u+w "$t/diag"
