@@ -32,6 +32,19 @@ like "$page" '"kind":"run"' "the page carries the run's data"
 like "$page" '"test_accuracy"' "including its metrics"
 like "$page" "Apache ECharts\|echarts" "and the charting library inline"
 
+# A recipe that fails after training still gets its report, and still exits 1.
+cat > fails.lua <<'L'
+local ml = require "modlab"
+local data = assert(ml.dataset("synthetic", { kind = "spirals", size = 200 }))
+ml.train { model = ml.sequential { ml.layer("linear", { out = 2 }) }, data = data,
+  loss = "cross_entropy", optimizer = ml.optimizer("sgd", { lr = 0.1 }), epochs = 1,
+  batch = 32 }
+error("after training")
+L
+out=$("$MODLAB" run fails.lua --out failed --report 2>&1); is $? 1 "a failing recipe exits 1"
+like "$out" "fails.lua:6: after training" "with the recipe's own error"
+ok $([ -s "$(ls -d failed/fails-*)/report.html" ]; echo $?) "and its run still gets a report"
+
 # Damaged input: a torn metrics line and a truncated image are skipped with warnings.
 printf '{"epoch":3,"train_loss":0.1' >> "$run/metrics.jsonl"
 printf 'P5\n28 28\n255\nabc' > "$run/broken.pgm"
