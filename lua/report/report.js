@@ -78,10 +78,13 @@
       grid: { left: 60, right: 20, top: 50, bottom: 45 },
       legend: { top: 22, type: 'scroll' },
       tooltip: { trigger: 'axis' },
-      // Epochs are whole numbers; every value label is rounded (no 2.0999999999).
-      xAxis: { type: 'value', name: xname, nameLocation: 'middle', nameGap: 25,
-               min: 'dataMin', max: 'dataMax', minInterval: xname === 'epoch' ? 1 : 0,
-               axisLabel: { formatter: fmt } },
+      // Epochs are whole numbers from the first logged one; wall time counts from 0 (the
+      // run's start); every value label is rounded (no 2.0999999999).
+      xAxis: xname === 'epoch' ?
+        { type: 'value', name: xname, nameLocation: 'middle', nameGap: 25, min: 'dataMin',
+          max: 'dataMax', minInterval: 1, axisLabel: { formatter: fmt } } :
+        { type: 'value', name: xname, nameLocation: 'middle', nameGap: 25, min: 0,
+          axisLabel: { formatter: fmt } },
       yAxis: { type: 'value', scale: true, axisLabel: { formatter: fmt } },
       series: series,
     }, points, wide);
