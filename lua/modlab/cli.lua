@@ -214,8 +214,9 @@ function M.main(args)
     if cmd == "sweep" then
       local report = strip_flag(args, i + 1, "--report")
       local status = sweep.cmd_sweep(args, i + 1, h)
-      -- h.dir: the sweep directory, once cmd_sweep has resolved it (not for --dry-run).
-      if report and h.dir then return with_reports(status, { h.dir }) end
+      -- h.dir: the sweep directory, once cmd_sweep has resolved it (not for --dry-run);
+      -- after a usage error (2) there is nothing to report on.
+      if report and h.dir and status ~= 2 then return with_reports(status, { h.dir }) end
       return status
     end
     return sweep.cmd_trial(args, i + 1, h)
