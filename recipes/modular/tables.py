@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """Tables of recipes/modular/README.md from run directories (metrics.jsonl, summary.json).
-   python3 recipes/modular/tables.py fashion RUNS_DIR | lm RUNS_DIR | cooc RUN_DIR [fashion | BROWN_DIR]"""
+   python3 recipes/modular/tables.py fashion RUNS_DIR | lm RUNS_DIR |
+   python3 recipes/modular/tables.py cooc RUN_DIR [fashion | BROWN_DIR]"""
 import glob
 import json
 import math
