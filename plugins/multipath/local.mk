@@ -1,0 +1,12 @@
+# SPDX-License-Identifier: MIT
+# multipath.so: multi-path blocks, routers, mp_split and mp_merge (issue 7).
+plugin_LTLIBRARIES += plugins/multipath/multipath.la
+plugins_multipath_multipath_la_SOURCES = plugins/multipath/multipath.c \
+	plugins/multipath/mp_entries.h plugins/multipath/mp_common.h \
+	plugins/multipath/mp_router.h plugins/multipath/mp_router.c \
+	plugins/multipath/route_fdcc.c plugins/multipath/route_cross.c \
+	plugins/multipath/route_static.c plugins/multipath/block.c \
+	plugins/multipath/split.c plugins/multipath/merge.c
+plugins_multipath_multipath_la_CFLAGS = $(AM_CFLAGS)
+plugins_multipath_multipath_la_LDFLAGS = $(plugin_ldflags)
+plugins_multipath_multipath_la_LIBADD = -lm
