@@ -54,6 +54,7 @@ void ml_model_free(ml_model *m)
     ml_free(m->param_names);
     ml_free(m->layers);
     ml_free(m->gin);
+    ml_jbuf_free(&m->diag_text);
     ml_free(m);
 }
 
@@ -180,6 +181,7 @@ static int build_layer(ml_model *m, int32_t i, const ml_shape *in, ml_err *err)
     }
     if ((rc = l->vt.infer_shape(l->self, in, &l->out, err)))
         return rc;
+    l->diag = ml_diag_iface_of(&l->entry);
     if (l->out.ndim < 0 || l->out.ndim > ML_MAX_DIMS || (l->out_numel = ml_shape_numel(&l->out)) <= 0) {
         shape_str(&l->out, a, sizeof a);
         return ml_error(err, ML_ERR_SHAPE, "inferred an empty output shape %s", a);
