@@ -118,7 +118,8 @@ const ml_entry mp_merge_entry = {
     .kind = ML_KIND_LAYER,
     .name = "mp_merge",
     .version = "1.0.0",
-    .summary = "leave multi-path land: {paths, C, ...} -> mean {C, ...} or concat {paths*C, ...}",
+    .summary = "leave multi-path land: {paths, C, ...} -> mean {C, ...} or concat "
+               "{paths*C, ...}",
     .options = options,
     .vtable = &vtable,
     .extension = merge_extension,
