@@ -10,3 +10,10 @@ plugins_multipath_multipath_la_SOURCES = plugins/multipath/multipath.c \
 plugins_multipath_multipath_la_CFLAGS = $(AM_CFLAGS)
 plugins_multipath_multipath_la_LDFLAGS = $(plugin_ldflags)
 plugins_multipath_multipath_la_LIBADD = -lm
+
+# Routing input dependence, diagnostics, error messages, split/merge values.
+check_PROGRAMS += tests/unit/test_multipath
+TESTS += tests/unit/test_multipath
+tests_unit_test_multipath_SOURCES = tests/unit/test_multipath.c
+tests_unit_test_multipath_CFLAGS = $(test_cflags)
+tests_unit_test_multipath_LDADD = $(test_ldadd) -lm
