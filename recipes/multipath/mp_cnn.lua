@@ -12,7 +12,7 @@ local ml = require "modlab"
 
 local paths = ml.arg("paths", 2)
 local routing = ml.arg("routing", "fdcc")
-local width = ml.arg("width", 12)
+local width = ml.arg("width", 8)
 local extra = ml.arg("extra", 0)
 local epochs = ml.arg("epochs", 2)
 
