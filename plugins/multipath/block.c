@@ -61,7 +61,8 @@ static int make_router(block *k, ml_ctx *ctx, const ml_opts *opts, const ml_shap
     if (strcmp(routing, "fdcc") == 0)
         snprintf(o, sizeof o, "reduction=%lld", (long long)h->opt_int(opts, "reduction"));
     if (!(k->router = h->sublayer_new(ctx, "router", layer, o, in, err))) {
-        if (err->code == ML_ERR_NOT_FOUND)
+        /* Only when the router itself is missing, not a layer the router builds on. */
+        if (err->code == ML_ERR_NOT_FOUND && strstr(err->msg, "no layer named 'mp_route_"))
             return h->error(err, ML_ERR_INVALID, "multipath: unknown routing '%s' (no layer "
                             "%s is registered); use fdcc, cross_prediction, static or none",
                             routing, layer);
