@@ -5,6 +5,7 @@
  *    the same allocation (measured through modlab.diagnostics/1, as metrics.jsonl gets it);
  *  - a block reports its router's diagnostics;
  *  - mismatched paths between blocks, paths < 1 and unknown routing names are clear errors;
+ *  - a router another plugin registers (mp_route_<name>) plugs into the block by name;
  *  - mp_split / mp_merge forward values. */
 #include <math.h>
 #include <string.h>
@@ -197,6 +198,87 @@ static void test_errors(ml_registry *reg)
                  "a router on a vector");
 }
 
+/* fx_reverse: a third-party router, registered as the layer mp_route_fx_reverse, that
+ * sends source path n-1-j to destination j. */
+static const ml_host *fx_host;
+static int rev_create(const ml_host *h, ml_ctx *ctx, const ml_opts *o, const ml_shape *in,
+                      void **self, ml_err *err)
+{
+    (void)ctx, (void)o;
+    fx_host = h;
+    int64_t *per = h->zalloc(2 * sizeof *per);
+    if (!per)
+        return h->error(err, ML_ERR_NOMEM, "fx_reverse: out of memory");
+    per[0] = in->dim[0];
+    per[1] = ml_shape_numel(in) / in->dim[0];
+    *self = per;
+    return ML_OK;
+}
+static void rev_destroy(void *self) { fx_host->free(self); }
+static int rev_shape(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
+{
+    (void)self, (void)err;
+    *out = *in;
+    return ML_OK;
+}
+static void reverse(const int64_t *np, const float *x, int32_t batch, float *y)
+{
+    int64_t n = np[0], per = np[1];
+    for (int32_t b = 0; b < batch; b++)
+        for (int64_t j = 0; j < n; j++)
+            memcpy(y + (b * n + j) * per, x + (b * n + n - 1 - j) * per,
+                   (size_t)per * sizeof(float));
+}
+static int rev_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, void *ws,
+                       ml_err *err)
+{
+    (void)ctx, (void)ws, (void)err;
+    reverse(self, in->data, in->batch, out->data);
+    return ML_OK;
+}
+static int rev_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml_view *out,
+                        const ml_view *gout, ml_view *gin, void *ws, ml_err *err)
+{
+    (void)ctx, (void)in, (void)out, (void)ws, (void)err;
+    reverse(self, gout->data, gout->batch, gin->data);
+    return ML_OK;
+}
+static const ml_layer_vtable rev_vt = {
+    ML_ABI_INIT(ml_layer_vtable), .create = rev_create, .destroy = rev_destroy,
+    .infer_shape = rev_shape, .forward = rev_forward, .backward_input = rev_backward,
+};
+static const ml_entry rev_entry = {
+    ML_ABI_INIT(ml_entry), .kind = ML_KIND_LAYER, .name = "mp_route_fx_reverse",
+    .version = "1.0.0", .summary = "test router: path j gets path n-1-j", .vtable = &rev_vt,
+};
+
+static void test_third_party_router(ml_registry *reg)
+{
+    ml_shape in = {3, {3, 5, 5}};
+    ml_err err = {0};
+    static float x[BATCH * 75], y[BATCH];
+    make_batch(x, y, 75, 3, 25);
+    ml_model *m = build(reg, "mp_split paths=3|multipath paths=3 out=2|"
+                             "multipath paths=3 out=2 routing=fx_reverse", &in, &err);
+    ok(m != NULL, "routing=fx_reverse finds the registered layer mp_route_fx_reverse %s",
+       err.msg);
+    const float *out = m ? ml_model_forward(m, x, BATCH, &err) : NULL;
+    ok(out != NULL, "a block with a third-party router runs forward %s", err.msg);
+    const char *text = m ? ml_model_diagnostics(m, &err) : NULL;
+    ok(text && strstr(text, "\"routing\":\"fx_reverse\"") &&
+           strstr(text, "the router reports nothing"),
+       "its block says the router reports nothing: %s", text ? text : err.msg);
+    ml_model_free(m);
+    ml_gradcheck_result res;
+    ml_shape mid = {4, {3, 2, 4, 4}};
+    int rc = ml_gradcheck_layer(reg, "multipath", "paths=3 out=2 routing=fx_reverse "
+                                "activation=tanh", &mid, 0, 5, &res, &err);
+    ok(rc == 0 && res.max_rel_err_input < 1e-2 && res.max_rel_err_params < 1e-2,
+       "gradient check through the third-party router: input %.2g params %.2g %s",
+       rc ? -1.0 : res.max_rel_err_input, rc ? -1.0 : res.max_rel_err_params,
+       rc ? err.msg : "");
+}
+
 static void test_split_merge_values(ml_registry *reg)
 {
     ml_shape in = {1, {3}};
@@ -219,13 +301,15 @@ int main(void)
 {
     ml_err err = {0};
     ml_registry *reg = ml_registry_new(&err);
-    if (!reg || ml_registry_load_default(reg, ML_ABS_BUILDDIR "/build-plugins", &err)) {
+    if (!reg || ml_registry_load_default(reg, ML_ABS_BUILDDIR "/build-plugins", &err) ||
+        ml_registry_register(reg, &rev_entry, &err)) {
         printf("Bail out! registry: %s\n", err.msg);
         return 1;
     }
     test_input_dependence(reg);
     test_block_reports_router(reg);
     test_errors(reg);
+    test_third_party_router(reg);
     test_split_merge_values(reg);
     ml_registry_free(reg);
     return done_testing();
