@@ -26,3 +26,7 @@ bench-multipath: all bench/mp_routing$(EXEEXT)
 	OPENBLAS_NUM_THREADS=1 MODLAB_PLUGIN_PATH=$(abs_top_builddir)/build-plugins \
 	  $(top_builddir)/bench/mp_routing $(BENCH_FLAGS)
 .PHONY: bench-multipath
+
+EXTRA_DIST += recipes/multipath/README.md recipes/multipath/experiments.txt \
+	recipes/multipath/run_all.sh recipes/multipath/summarize.py \
+	recipes/multipath/results.md recipes/multipath/bench_routing.txt
