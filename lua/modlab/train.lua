@@ -10,7 +10,8 @@ local M = {}
 
 local KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, epochs = 1, batch = 1, seed = 1,
                 valid = 1, eval_batch = 1, name = 1, out = 1, schedule = 1, clip_norm = 1,
-                groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1, normalize = 1 }
+                groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1, normalize = 1,
+                train_size = 1 }
 
 local function check_cfg(cfg, level)
   if type(cfg) ~= "table" then error("ml.train: give a table of settings", level) end
@@ -44,6 +45,11 @@ local function check_cfg(cfg, level)
   end
   if cfg.valid ~= nil and (type(cfg.valid) ~= "number" or cfg.valid < 0 or cfg.valid >= 1) then
     error("ml.train: 'valid' is the fraction of training examples held out, in [0, 1)", level)
+  end
+  local n = cfg.train_size
+  if n ~= nil and (type(n) ~= "number" or n < 1 or n ~= math.floor(n)) then
+    error("ml.train: 'train_size' is the number of training examples used, a whole number "
+          .. ">= 1", level)
   end
 end
 
@@ -107,6 +113,9 @@ function M.run(ml, cfg, level)
   local has_valid = data:has_split("valid")
   local fraction = has_valid and 0 or (cfg.valid == nil and 0.1 or cfg.valid)
   local train_idx, ntrain, valid_idx, nvalid = split_train(tonumber(info.size), fraction, seed)
+  -- train_size: a seeded random subset (the first n of the shuffled training indices; the
+  -- validation examples were held out of the whole split before, so they stay disjoint).
+  if cfg.train_size then ntrain = math.min(ntrain, cfg.train_size) end
   local valid_ds = train_ds
   if has_valid then
     valid_ds = assert(data:split("valid"))
@@ -167,6 +176,7 @@ function M.run(ml, cfg, level)
   local started = rundir.iso_now()
   local config = { recipe = core.recipe_path, args = ml.config, seed = seed, epochs = epochs,
                    batch = batch, eval_batch = eval_batch, valid = fraction,
+                   train_size = cfg.train_size,
                    dataset = data.name, dataset_options = data.opts, model = model:describe(),
                    loss = { name = loss.name, options = require("modlab.json").raw(loss.json or "{}") },
                    optimizer = { name = opt.name, options = require("modlab.json").raw(opt.json) },
