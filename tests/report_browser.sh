@@ -17,6 +17,10 @@ check() {
     chromium_run "$t/profile" --virtual-time-budget=5000 --dump-dom \
         "file://$2/report.html" 2> "$t/$1.stderr" | selfcheck_of > "$t/$1.check"
     check=$(cat "$t/$1.check")
+    if [ -z "$check" ]; then   # the browser did not get as far as the page: say why
+        echo "# chromium gave no self-check for $1; its stderr ends:"
+        tail -5 "$t/$1.stderr" | sed 's/^/#   /'
+    fi
     rm -f "$shots/$1.png"
     chromium_run "$t/profile" --virtual-time-budget=5000 --window-size=1400,${3:-2400} \
         --hide-scrollbars --screenshot="$shots/$1.png" "file://$2/report.html" \

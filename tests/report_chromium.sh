@@ -15,7 +15,7 @@ chromium_run() {
     # --no-sandbox: tests run as root on CI machines, where the sandbox refuses to start.
     "$chromium" --headless --no-sandbox --disable-gpu --no-first-run \
         --no-default-browser-check --disable-extensions --disable-background-networking \
-        --disable-sync \
+        --disable-sync --disable-dev-shm-usage \
         --user-data-dir="$_profile" --proxy-server=127.0.0.1:9 \
         --host-resolver-rules='MAP * ~NOTFOUND' "$@"
 }

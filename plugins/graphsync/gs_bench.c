@@ -5,7 +5,7 @@
  * edges dropped, K block GEMMs) and timed again; forward (evaluation) and a training
  * forward+backward, medians over interleaved rounds. A balanced fixed mask (random_blocks)
  * is timed too.
- *   graphsync_bench [units] [steps] [modules] [batch]
+ *   graphsync_bench [units] [steps] [modules] [batch] [activation]
  * Built by `make bench-graphsync` (also part of `make bench`), never by make / make check. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,8 +71,9 @@ int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 256, t = argc > 2 ? atoi(argv[2]) : 4;
     int k = argc > 3 ? atoi(argv[3]) : 4, batch = argc > 4 ? atoi(argv[4]) : 128;
+    const char *act = argc > 5 ? argv[5] : "tanh";
     int iters = 20;
-    char opts[160];
+    char opts[192];
     ml_err err;
     ml_rng rng;
     ml_registry *reg = ml_registry_new(&err);
@@ -84,7 +85,8 @@ int main(int argc, char **argv)
     ml_rng_init(&rng, 1, 1);
     ml_rng_fill_uniform(&rng, x, (int64_t)batch * IN, -1.0f, 1.0f);
 
-    snprintf(opts, sizeof opts, "units=%d steps=%d modules=%d reg=none", n, t, k);
+    snprintf(opts, sizeof opts, "units=%d steps=%d modules=%d reg=none activation=%s", n, t, k,
+             act);
     ml_model *ms[3];
     ms[0] = build(reg, opts, batch);
     /* The same layer (same seed) pruned: one training step makes prune_after=1 due, the
@@ -104,8 +106,8 @@ int main(int argc, char **argv)
     const char *p = strstr(rep, "\"module_sizes\":");
     snprintf(sizes, sizeof sizes, "%s", p ? p + 15 : "?");
     sizes[strcspn(sizes, "}")] = '\0';
-    snprintf(opts, sizeof opts, "units=%d steps=%d modules=%d reg=none mask=random_blocks", n,
-             t, k);
+    snprintf(opts, sizeof opts, "units=%d steps=%d modules=%d reg=none mask=random_blocks "
+             "activation=%s", n, t, k, act);
     ms[2] = build(reg, opts, batch);
     /* Rounds interleave the three layers, so a load change on a shared machine hits all of
      * them alike; the medians over rounds are compared. */
@@ -123,8 +125,9 @@ int main(int argc, char **argv)
     double fwd_dense = f[0], fwd_blocked = f[1], fwd_mask = f[2];
     double step_dense = s[0], step_blocked = s[1], step_mask = s[2];
 
-    printf("graphsync %d inputs, units %d, steps %d, modules %d, batch %d, median of %d x %d "
-           "calls (interleaved), OPENBLAS_NUM_THREADS=%s\n", IN, n, t, k, batch, REPEATS, iters,
+    printf("graphsync %d inputs, units %d, steps %d, modules %d, %s, batch %d, median of %d x "
+           "%d calls (interleaved), OPENBLAS_NUM_THREADS=%s\n", IN, n, t, k, act, batch, REPEATS,
+           iters,
            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
     printf("%-34s %12s %16s\n", "layer", "forward ms", "fwd+bwd ms");
     printf("%-34s %12.3f %16.3f\n", "dense", fwd_dense, step_dense);

@@ -41,9 +41,9 @@ void gs_bufs_of(const gs_layer *l, int32_t batch, void *ws, gs_bufs *bf)
 static void activate(int act, float *x, int64_t n)
 {
     switch (act) {
-    case GS_RELU:
+    case GS_RELU:   /* branch-free: on mixed signs a branch mispredicts half the time */
         for (int64_t i = 0; i < n; i++)
-            x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+            x[i] *= (float)(x[i] > 0.0f);
         break;
     case GS_SIGMOID:
         for (int64_t i = 0; i < n; i++)
@@ -61,7 +61,7 @@ static void act_backward(int act, const float *h, const float *g, float *dz, int
     switch (act) {
     case GS_RELU:
         for (int64_t i = 0; i < n; i++)
-            dz[i] = h[i] > 0.0f ? g[i] : 0.0f;
+            dz[i] = g[i] * (float)(h[i] > 0.0f);
         break;
     case GS_SIGMOID:
         for (int64_t i = 0; i < n; i++)

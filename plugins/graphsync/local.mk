@@ -17,8 +17,13 @@ tests_unit_test_graphsync_CFLAGS = $(test_cflags)
 tests_unit_test_graphsync_LDADD = $(test_ldadd) -lm
 # Modules form with either regulariser and not without (small blobs problem, seconds).
 TESTS += tests/lua/test_graphsync_modules.lua
-EXTRA_DIST += tests/lua/test_graphsync_modules.lua recipes/graphsync/modules.lua docs/graphsync.md \
-	recipes/graphsync/graphsync.lua recipes/graphsync/run_all.sh
+EXTRA_DIST += tests/lua/test_graphsync_modules.lua docs/graphsync.md \
+	recipes/graphsync/run_all.sh recipes/graphsync/results
+# The experiment installs with the other recipes, in its own folder (it loads modules.lua
+# from beside itself).
+graphsyncrecipedir = $(recipedir)/graphsync
+dist_graphsyncrecipe_DATA = recipes/graphsync/graphsync.lua recipes/graphsync/modules.lua \
+	recipes/graphsync/summarize.lua recipes/graphsync/README.md
 
 # `make bench-graphsync` (and `make bench`): dense vs block-diagonal speed of the layer.
 EXTRA_PROGRAMS += plugins/graphsync/graphsync_bench

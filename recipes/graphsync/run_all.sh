@@ -10,10 +10,10 @@ cd "$(dirname "$0")/../.."
 export MODLAB_RUNS OPENBLAS_NUM_THREADS=1
 variants=${*:-spectral none random mlp assign}
 for v in $variants; do
+  case $v in spectral) scale=10 ;; assign) scale=300 ;; *) scale=1 ;; esac
   for seed in 1 2 3; do
     # shellcheck disable=SC2086
     ./modlab run recipes/graphsync/graphsync.lua --set variant="$v" --set seed="$seed" \
-      --set aux_scale="$(case $v in spectral) echo 10 ;; assign) echo 300 ;; *) echo 1 ;; esac)" \
-      ${GS_SET:-}
+      --set aux_scale="$scale" ${GS_SET:-}
   done
 done
