@@ -181,7 +181,7 @@ static void up_fwd(const unet *u, const unet_level *v, const float *x, float *y,
 }
 
 static void up_bwd(const unet *u, const unet_level *v, const float *x, const float *gy,
-                   float *gx, float *gt)
+                   float *gx, float *gt, int params)
 {
     int cin = v->up_w->shape.dim[0], co = v->ch, hh = v->h / 2, ww = v->w / 2;
     int n = hh * ww;
@@ -196,9 +196,11 @@ static void up_bwd(const unet *u, const unet_level *v, const float *x, const flo
                     gb += g;
                 }
         }
-        v->up_b->grad[c] += (float)gb;
+        if (params)
+            v->up_b->grad[c] += (float)gb;
     }
-    u->h->sgemm(0, 1, cin, co * 4, n, 1.0f, x, n, gt, n, 1.0f, v->up_w->grad, co * 4);
+    if (params)
+        u->h->sgemm(0, 1, cin, co * 4, n, 1.0f, x, n, gt, n, 1.0f, v->up_w->grad, co * 4);
     u->h->sgemm(0, 0, cin, n, co * 4, 1.0f, v->up_w->value, co * 4, gt, n, 0.0f, gx, n);
 }
 
@@ -269,7 +271,7 @@ int unet_forward(unet *u, ml_ctx *ctx, const float *image, float *out, void *ws,
  * gin receives dL/d(conv input) (or nothing when NULL). tmp is a free buffer. */
 static int stage_bwd(unet *u, ml_ctx *ctx, ml_sublayer *conv, ml_sublayer *bn, ml_view *cin,
                      float *c_out, float *b_out, float *a_out, void *bn_ws, float *g,
-                     float *tmp, ml_view *gin, void *scratch, ml_err *err)
+                     float *tmp, ml_view *gin, int params, void *scratch, ml_err *err)
 {
     const ml_host *h = u->h;
     const ml_shape *s = h->sublayer_out_shape(conv);
@@ -277,13 +279,15 @@ static int stage_bwd(unet *u, ml_ctx *ctx, ml_sublayer *conv, ml_sublayer *bn, m
     ml_view vc = {c_out, 1, *s}, vb = {b_out, 1, *s}, vg = {g, 1, *s}, vt = {tmp, 1, *s};
     int rc;
     relu_bwd(a_out, g, n);
-    if ((rc = h->sublayer_backward(bn, ctx, &vc, &vb, &vg, &vt, 1, bn_ws, err)))
+    if ((rc = h->sublayer_backward(bn, ctx, &vc, &vb, &vg, &vt, params, bn_ws, err)))
         return rc;
-    return h->sublayer_backward(conv, ctx, cin, &vc, &vt, gin, 1, scratch, err);
+    if (!params && !gin)
+        return ML_OK;
+    return h->sublayer_backward(conv, ctx, cin, &vc, &vt, gin, params, scratch, err);
 }
 
-int unet_backward(unet *u, ml_ctx *ctx, const float *gout, float *gimage, void *ws,
-                  ml_err *err)
+int unet_backward(unet *u, ml_ctx *ctx, const float *gout, float *gimage, int params,
+                  void *ws, ml_err *err)
 {
     const ml_host *h = u->h;
     float *ga = at(ws, u->g0), *gb = at(ws, u->g1), *scratch = at(ws, u->conv_ws);
@@ -300,7 +304,8 @@ int unet_backward(unet *u, ml_ctx *ctx, const float *gout, float *gimage, void *
     double gbias = 0.0;
     for (size_t i = 0; i < hw; i++)
         gbias += gp[i];
-    u->head_b->grad[0] += (float)gbias;
+    if (params)
+        u->head_b->grad[0] += (float)gbias;
     for (int c = 0; c < u->base; c++) {
         double gw = 0.0;
         float w = u->head_w->value[c];
@@ -308,11 +313,12 @@ int unet_backward(unet *u, ml_ctx *ctx, const float *gout, float *gimage, void *
             gw += (double)gp[i] * a0[(size_t)c * hw + i];
             ga[(size_t)c * hw + i] = w * gp[i];
         }
-        u->head_w->grad[c] += (float)gw;
+        if (params)
+            u->head_w->grad[c] += (float)gw;
     }
     /* Decoder, top to bottom: ga holds dL/d(level l's top output). */
     for (int l = 0; l < u->depth; l++) {
-        unet_level *v = &u->lv[l], *below = &u->lv[l + 1];
+        unet_level *v = &u->lv[l];
         size_t n = (size_t)v->ch * v->h * v->w;
         ml_view vcat = view(at(ws, v->cat), 2 * v->ch, v->h, v->w);
         ml_view gcat = view(gb, 2 * v->ch, v->h, v->w);
@@ -320,11 +326,10 @@ int unet_backward(unet *u, ml_ctx *ctx, const float *gout, float *gimage, void *
          * overwritten right after with the concat's second half. */
         if ((rc = stage_bwd(u, ctx, v->dec_conv, v->dec_bn, &vcat, at(ws, v->dc),
                             at(ws, v->db), at(ws, v->da), at(ws, v->ws_dec_bn), ga,
-                            at(ws, v->g_skip), &gcat, scratch, err)))
+                            at(ws, v->g_skip), &gcat, params, scratch, err)))
             return rc;
         memcpy(at(ws, v->g_skip), gb + n, n * sizeof(float));
-        up_bwd(u, v, at(ws, top_off(u, l + 1)), gb, ga, scratch);
-        (void)below;
+        up_bwd(u, v, at(ws, top_off(u, l + 1)), gb, ga, scratch, params);
     }
     /* Bottom, then the encoder, bottom to top: ga holds dL/d(level's encoder ReLU output). */
     for (int l = u->depth; l >= 0; l--) {
@@ -350,14 +355,13 @@ int unet_backward(unet *u, ml_ctx *ctx, const float *gout, float *gimage, void *
         ml_view in = l == 0 ? view(at(ws, u->in_off), 1, v->h, v->w)
                             : view(at(ws, u->lv[l - 1].pooled), cin, v->h, v->w);
         int want_in = l > 0 || gimage;
-        ml_view gin = view(gb + (l == 0 ? 0 : 0), cin, v->h, v->w);
-        /* tmp for BN's gradient: the other half of the buffer that receives gin would
-         * overlap, so use the pooled gradient's future home carefully: gin goes to gb's
-         * start, tmp to gb's second half (sizes: gin <= n/2... see unet_init's 2x sizing). */
-        float *tmp = gb + 2 * (size_t)u->base * hw / 2;
+        ml_view gin = view(gb, cin, v->h, v->w);
+        /* gin (<= base * hw floats: hw at level 0, n / 2 below) takes gb's first half, BN's
+         * gradient (n <= base * hw) its second half (gb holds 2 * base * hw). */
+        float *tmp = gb + (size_t)u->base * hw;
         if ((rc = stage_bwd(u, ctx, v->enc_conv, v->enc_bn, &in, at(ws, v->ec), at(ws, v->eb),
                             at(ws, v->ea), at(ws, v->ws_enc_bn), ga, tmp,
-                            want_in ? &gin : NULL, scratch, err)))
+                            want_in ? &gin : NULL, params, scratch, err)))
             return rc;
         float *t = ga;
         ga = gb;

@@ -34,9 +34,12 @@ int unet_init(unet *u, const ml_host *h, ml_ctx *ctx, int rows, int cols, int de
 size_t unet_workspace(const unet *u);
 /* image: rows x cols, row-major. out: rows x cols pre-activations. */
 int unet_forward(unet *u, ml_ctx *ctx, const float *image, float *out, void *ws, ml_err *err);
-/* gout: dL/dout (rows x cols). Accumulates parameter gradients; writes dL/dimage into gimage
- * when it is not NULL. Uses the activations forward left in ws. */
-int unet_backward(unet *u, ml_ctx *ctx, const float *gout, float *gimage, void *ws,
-                  ml_err *err);
+/* gout: dL/dout (rows x cols). Accumulates parameter gradients when params != 0; writes
+ * dL/dimage into gimage when it is not NULL. Uses the activations forward left in ws. */
+int unet_backward(unet *u, ml_ctx *ctx, const float *gout, float *gimage, int params,
+                  void *ws, ml_err *err);
+
+/* The U-Net as a layer of its own (unet_layer.c), registered next to the switcher. */
+extern const ml_entry switcher_unet_entry;
 
 #endif
