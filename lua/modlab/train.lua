@@ -187,9 +187,9 @@ function M.run(ml, cfg, level)
   local order = ffi.new("int64_t[?]", math.max(ntrain, 1))
   -- cfg.on_epoch(epoch, run) runs before each epoch: it may change parameter groups
   -- (run:set_group(pattern, lr_scale, decay_scale), e.g. to alternate which part of the
-  -- model trains) and reach run.model and run.history; a string it returns labels the
-  -- epoch's metrics row as `phase`.
-  local hook_run = { model = model, history = history }
+  -- model trains) and reach run.model, run.history and run.dir; a string it returns
+  -- labels the epoch's metrics row as `phase`.
+  local hook_run = { model = model, history = history, dir = rd.dir }
   function hook_run.set_group(_, pattern, lr_scale, decay_scale)
     if C.ml_trainer_set_group(t, pattern or "", lr_scale or 1, decay_scale or 1, core.err) ~= 0 then
       error(core.errmsg(), 2)

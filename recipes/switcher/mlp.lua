@@ -31,11 +31,36 @@ local model = ml.sequential {
   dense(100), ml.layer("relu"),
   dense(10),
 }
+-- After every gated epoch (checked at the start of the next one and at the end), the
+-- zero-gate fractions of that epoch's network go to switcher_epochs.jsonl, so a run cut
+-- short still says what each finished epoch did.
+local schedule = sw.schedule { warmup = ml.arg("warmup", 1) }
+local last_phase
+local function log_epoch(r, epoch)
+  if not last_phase or last_phase == "warmup" then return end
+  sw.refresh_gates(r.model)
+  local h = r.history[epoch]
+  local f = assert(io.open(r.dir .. "/switcher_epochs.jsonl", "a"))
+  f:write(json.encode({ epoch = epoch, phase = last_phase, valid_accuracy = h.valid_accuracy,
+                        test_accuracy = h.test_accuracy, layers = sw.report(r.model) }), "\n")
+  f:close()
+end
+local hook_run
+local function on_epoch(epoch, r)
+  hook_run = r
+  if epoch > 1 then
+    local ok, err = pcall(log_epoch, r, epoch - 1)
+    if not ok then print("switcher: epoch report failed: " .. tostring(err)) end
+  end
+  last_phase = schedule(epoch, r)
+  return last_phase
+end
+
 local run = ml.train {
   model = model, data = data, loss = "cross_entropy",
   optimizer = ml.optimizer("sgd", { lr = 0.1 }),
   epochs = epochs, batch = 64, seed = seed, valid = 0.1,
-  on_epoch = gated and sw.schedule { warmup = ml.arg("warmup", 1) } or nil,
+  on_epoch = gated and on_epoch or nil,
   name = gated and "switcher-mlp" or "plain-mlp",
 }
 local s = run.summary
@@ -43,6 +68,7 @@ print(("final epoch: valid %.4f test %.4f (best valid epoch %d: test %.4f)"):for
   s.valid_accuracy, s.test_accuracy, s.best_valid_epoch, s.test_accuracy_at_best_valid))
 if not gated then return end
 
+log_epoch(hook_run, epochs)
 sw.refresh_gates(model)
 local report = sw.report(model)
 local pruned, widths = sw.export(ml, model, seed)
