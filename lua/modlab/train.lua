@@ -191,7 +191,8 @@ function M.run(ml, cfg, level)
   -- labels the epoch's metrics row as `phase`.
   local hook_run = { model = model, history = history, dir = rd.dir }
   function hook_run.set_group(_, pattern, lr_scale, decay_scale)
-    if C.ml_trainer_set_group(t, pattern or "", lr_scale or 1, decay_scale or 1, core.err) ~= 0 then
+    if C.ml_trainer_set_group(t, pattern or "", lr_scale or 1, decay_scale or 1,
+                              core.err) ~= 0 then
       error(core.errmsg(), 2)
     end
   end

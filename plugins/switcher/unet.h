@@ -13,7 +13,7 @@ enum { UNET_MAX_DEPTH = 4 };
 typedef struct unet_level {
     int ch, h, w;                       /* channels and size of this level's activations */
     ml_sublayer *enc_conv, *enc_bn, *pool, *dec_conv, *dec_bn;
-    ml_param *up_w, *up_b;              /* transposed conv from the level below: {cin, ch, 2, 2} */
+    ml_param *up_w, *up_b;              /* transposed conv from the level below {cin,ch,2,2} */
     size_t ec, eb, ea, pooled, cat, dc, db, da, g_skip;   /* workspace offsets (bytes) */
     size_t ws_enc_bn, ws_pool, ws_dec_bn;                 /* sublayer workspace offsets */
 } unet_level;

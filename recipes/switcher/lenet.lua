@@ -17,7 +17,9 @@ local epochs, seed = ml.arg("epochs", 4), ml.arg("seed", 1)
 local data = assert(ml.dataset("fashion-mnist"))
 
 local function conv(out, kernel, padding)
-  if not gated then return ml.layer("conv2d", { out = out, kernel = kernel, padding = padding }) end
+  if not gated then
+    return ml.layer("conv2d", { out = out, kernel = kernel, padding = padding })
+  end
   return ml.layer("switcher", { wrap = "conv2d", out = out, kernel = kernel, padding = padding,
                                 gate = "neurons", depth = ml.arg("depth", 2),
                                 base_channels = ml.arg("base_channels", 2) })

@@ -13,7 +13,9 @@ function M.params(model, part)
   local out = {}
   for i = 0, C.ml_model_nparam_tensors(model.handle) - 1 do
     local name = ffi.string(C.ml_model_param_name(model.handle, i))
-    if name:find(part, 1, true) then out[#out + 1] = { name = name, p = C.ml_model_param(model.handle, i) } end
+    if name:find(part, 1, true) then
+      out[#out + 1] = { name = name, p = C.ml_model_param(model.handle, i) }
+    end
   end
   return out
 end
@@ -137,7 +139,10 @@ function M.export(ml, model, seed)
     local prefix = ""
     local li = 0
     for i, l in ipairs(specs) do
-      if l.name == "linear" then li = li + 1; if li == j then prefix = ("%d.linear."):format(i - 1) end end
+      if l.name == "linear" then
+        li = li + 1
+        if li == j then prefix = ("%d.linear."):format(i - 1) end
+      end
     end
     local w = M.param(pruned, prefix .. "weight").value
     local b = M.param(pruned, prefix .. "bias").value

@@ -15,7 +15,9 @@ local data = assert(ml.dataset("synthetic", { kind = "blobs", size = 400, dims =
 local function snapshot(model, part)
   local s = {}
   for _, p in ipairs(sw.params(model, part)) do   -- trainable ones (not BN statistics)
-    if p.p.grad ~= nil then for i = 0, tonumber(p.p.numel) - 1 do s[#s + 1] = p.p.value[i] end end
+    if p.p.grad ~= nil then
+      for i = 0, tonumber(p.p.numel) - 1 do s[#s + 1] = p.p.value[i] end
+    end
   end
   return s
 end
@@ -48,11 +50,13 @@ do
   t.ok(run.history[2].phase == "frozen" and run.history[1].phase == nil,
        "a string returned by on_epoch labels that epoch's row")
   t.errors(function()
-    ml.train { model = ml.sequential { ml.layer("linear", { out = 3 }) }, data = data, epochs = 1,
+    ml.train { model = ml.sequential { ml.layer("linear", { out = 3 }) }, data = data,
+               epochs = 1,
                batch = 20, optimizer = ml.optimizer("sgd", {}), on_epoch = 3 }
   end, "'on_epoch' must be a function", "on_epoch must be a function")
   t.errors(function()
-    ml.train { model = ml.sequential { ml.layer("linear", { out = 3 }) }, data = data, epochs = 1,
+    ml.train { model = ml.sequential { ml.layer("linear", { out = 3 }) }, data = data,
+               epochs = 1,
                batch = 20, optimizer = ml.optimizer("sgd", {}), quiet = true, out = out,
                save = false, on_epoch = function(_, r) r:set_group("no_such", 0) end }
   end, "matches no trainable parameter", "set_group with an unknown pattern is an error")
@@ -120,7 +124,8 @@ t.ok(cmp.examples > 0 and cmp.same_argmax == cmp.examples,
 t.ok(cmp.max_abs_diff < 1e-4, ("same outputs (max |diff| %.3g)"):format(cmp.max_abs_diff))
 local a = ml.evaluate { model = model, data = data, split = "test" }
 local b = ml.evaluate { model = pruned, data = data, split = "test" }
-t.ok(a.accuracy == b.accuracy, ("same test accuracy (%.4f, %.4f)"):format(a.accuracy, b.accuracy))
+t.ok(a.accuracy == b.accuracy,
+     ("same test accuracy (%.4f, %.4f)"):format(a.accuracy, b.accuracy))
 -- And the check can fail: a pruned network with a wrong weight does not agree.
 local bias = sw.param(pruned, "2.linear.bias")
 bias.value[0] = bias.value[0] + 10
