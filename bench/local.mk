@@ -21,3 +21,10 @@ clean-local: clean-bench-out
 clean-bench-out:
 	-rm -rf $(top_builddir)/bench/out
 .PHONY: bench clean-bench-out
+
+# `make bench-report`: how fast report.html of a 100-trial sweep opens (bench/report_load.sh).
+bench-report: all
+	@MODLAB_PLUGIN_PATH=$(abs_top_builddir)/build-plugins MODLAB=$(abs_top_builddir)/modlab \
+	  $(SHELL) $(top_srcdir)/bench/report_load.sh
+.PHONY: bench-report
+EXTRA_DIST += bench/report_load.sh

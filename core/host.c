@@ -9,6 +9,7 @@
 #include "mem.h"
 #include "model.h"
 #include "opts.h"
+#include "parallel.h"
 
 static int host_error(ml_err *err, int code, const char *fmt, ...)
 {
@@ -84,6 +85,8 @@ static const ml_host host_table = {
     .sublayer_forward = ml_sublayer_forward,
     .sublayer_backward = ml_sublayer_backward,
     .sublayer_self = ml_sublayer_self,
+    .parallel_workers = ml_parallel_workers,
+    .parallel_for = ml_parallel_for,
 };
 
 const ml_host *ml_host_table(void) { return &host_table; }

@@ -9,6 +9,7 @@
 #include "mem.h"
 #include "model.h"
 #include "opts.h"
+#include "parallel.h"
 
 static void shape_str(const ml_shape *s, char *buf, size_t cap)
 {
@@ -54,6 +55,7 @@ void ml_model_free(ml_model *m)
     ml_free(m->param_names);
     ml_free(m->layers);
     ml_free(m->gin);
+    ml_jbuf_free(&m->diag_text);
     ml_free(m);
 }
 
@@ -180,6 +182,7 @@ static int build_layer(ml_model *m, int32_t i, const ml_shape *in, ml_err *err)
     }
     if ((rc = l->vt.infer_shape(l->self, in, &l->out, err)))
         return rc;
+    l->diag = ml_diag_iface_of(&l->entry);
     if (l->out.ndim < 0 || l->out.ndim > ML_MAX_DIMS || (l->out_numel = ml_shape_numel(&l->out)) <= 0) {
         shape_str(&l->out, a, sizeof a);
         return ml_error(err, ML_ERR_SHAPE, "inferred an empty output shape %s", a);
@@ -289,11 +292,31 @@ const float *ml_model_forward(ml_model *m, const float *x, int32_t batch, ml_err
     return ml_model_forward_into(m, x, batch, err) ? NULL : ml_model_output(m);
 }
 
+/* Zeroing a CNN's 3.3M gradients is memory-bound: big tensors go in slices across the
+ * workers. */
+enum { ZERO_SLICE = 1 << 16 };
+
+static void zero_slice(void *arg, int32_t t, int32_t w)
+{
+    const ml_param *p = arg;
+    int64_t lo = (int64_t)t * ZERO_SLICE;
+    int64_t n = p->numel - lo < ZERO_SLICE ? p->numel - lo : ZERO_SLICE;
+    (void)w;
+    memset(p->grad + lo, 0, (size_t)n * sizeof(float));
+}
+
 void ml_model_zero_grad(ml_model *m)
 {
-    for (int32_t i = 0; i < m->np; i++)
-        if (m->params[i]->grad)
-            memset(m->params[i]->grad, 0, (size_t)m->params[i]->numel * sizeof(float));
+    for (int32_t i = 0; i < m->np; i++) {
+        ml_param *p = m->params[i];
+        int64_t slices = (p->numel + ZERO_SLICE - 1) / ZERO_SLICE;
+        if (!p->grad)
+            continue;
+        if (slices > 1)
+            ml_parallel_for((int32_t)slices, zero_slice, p);
+        else
+            memset(p->grad, 0, (size_t)p->numel * sizeof(float));
+    }
 }
 
 int ml_model_backward(ml_model *m, const float *x, int32_t batch, int want_gin, ml_err *err)

@@ -3,6 +3,7 @@
 #ifndef MODLAB_CORE_MODEL_H
 #define MODLAB_CORE_MODEL_H
 
+#include "json.h"
 #include "registry.h"
 #include "rng.h"
 
@@ -36,6 +37,7 @@ typedef struct ml_layer_slot {
     float *act;              /* output, max_batch x out */
     float *gact;             /* dL/d output, max_batch x out */
     int32_t first_param, nparams;
+    const ml_diagnostics_iface *diag;   /* NULL: the layer reports nothing */
 } ml_layer_slot;
 
 struct ml_model {
@@ -53,6 +55,7 @@ struct ml_model {
     int32_t np, capp;
     uint64_t forward_count;  /* seeds per-forward randomness (dropout) */
     struct ml_sublayer *subs;
+    ml_jbuf diag_text;       /* the last ml_model_diagnostics answer */
 };
 
 /* Forward a batch; x is read, never written. */
@@ -66,6 +69,12 @@ const float *ml_model_output(const ml_model *m);
 /* The host's param_new service. */
 ml_param *ml_ctx_param_new(ml_ctx *ctx, const char *name, const ml_shape *shape,
                            uint32_t flags, ml_err *err);
+
+/* Diagnostics (core/diagnostics.c): the interface an entry offers, if usable, and the
+ * trainer's per-batch feed. */
+const ml_diagnostics_iface *ml_diag_iface_of(const ml_entry *e);
+void ml_model_diag_observe(ml_model *m, const float *targets, int32_t batch,
+                           int32_t target_numel);
 
 /* The host's sublayer services (core/sublayer.c). */
 ml_sublayer *ml_sublayer_new(ml_ctx *ctx, const char *prefix, const char *layer,

@@ -213,6 +213,7 @@ static int loss_of_batch(ml_trainer *t, const float *x, const float *y, int32_t 
     int rc;
     if ((rc = ml_model_forward_into(m, x, batch, err)))
         return rc;
+    ml_model_diag_observe(m, y, batch, (int32_t)t->target_numel);
     if ((rc = t->loss_vt.forward(t->loss_self, &pred, &tgt, loss, want_grad ? &gpred : NULL,
                                  err)))
         return ml_error_prefix(err, "loss %s", t->loss_entry.name);

@@ -1,7 +1,9 @@
 -- SPDX-License-Identifier: MIT
 -- Build-time tool: embed Lua modules (and the FFI sections of the public headers) into a C
 -- file, so the modlab binary carries its Lua side and needs no installed files to run.
--- usage: luajit embed.lua OUT.c module=path ... cdef=header.h ...
+-- usage: luajit embed.lua OUT.c module=path ... cdef=header.h ... text:module=file ...
+-- A text:module (the report page's JavaScript, CSS, HTML) becomes a module returning the
+-- file's bytes as one string.
 local out_path = arg[1]
 local modules, cdef = {}, {}
 for i = 2, #arg do
@@ -19,6 +21,12 @@ for i = 2, #arg do
         "uint32_t abi_major; uint32_t abi_minor; uint32_t struct_size;")
       cdef[#cdef + 1] = section
     end
+  elseif name:match("^text:") then
+    -- A long bracket whose level the text never closes.
+    local eq = ""
+    while text:find("]" .. eq .. "]", 1, true) do eq = eq .. "=" end
+    modules[#modules + 1] = { name = name:sub(6), path = path,
+      text = "return [" .. eq .. "[\n" .. text .. "]" .. eq .. "]\n" }
   else
     modules[#modules + 1] = { name = name, path = path, text = text }
   end

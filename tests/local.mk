@@ -40,6 +40,10 @@ check_PROGRAMS += tests/unit/test_sublayer
 tests_unit_test_sublayer_CFLAGS = $(test_cflags)
 tests_unit_test_sublayer_LDADD = $(test_ldadd)
 TESTS += tests/unit/test_sublayer
+check_PROGRAMS += tests/unit/test_diagnostics
+tests_unit_test_diagnostics_CFLAGS = $(test_cflags)
+tests_unit_test_diagnostics_LDADD = $(test_ldadd)
+TESTS += tests/unit/test_diagnostics
 
 include tests/abi/local.mk
 TESTS += tests/cli.sh tests/synthetic.sh

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: MIT
 # The plugin SDK end to end, as a third party meets it: install modlab to a temporary root,
-# `modlab plugin new` a layer, an optimizer and a dataset, build each with nothing but
+# `modlab plugin new` a layer, an optimizer, a dataset and a router, build each with only
 # pkg-config (warnings are errors), pass `modlab plugin check` and the project's own test,
 # install the layer and train with it from a recipe. Also: `plugin check` exits 1 on the
-# broken fixtures, routers are refused plainly, and bad usage exits 2.
+# broken fixtures, and bad usage exits 2.
 . "$top_srcdir/tests/tap.sh"
 command -v pkg-config >/dev/null || skip_all "pkg-config not installed"
 command -v make >/dev/null || skip_all "make not installed"
@@ -26,7 +26,7 @@ man=$(find "$dest" -name modlab-plugin.1 | head -1)
 ok $([ -n "$man" ]; echo $?) "the modlab-plugin(1) man page is installed (${man#$dest})"
 
 cd "$t" || exit 1
-for kind in layer optimizer dataset; do
+for kind in layer optimizer dataset router; do
     name="my_$kind"
     out=$("$bin" plugin new "$name" --kind "$kind" 2>&1)
     ok $? "plugin new $name --kind $kind"
@@ -93,11 +93,11 @@ out=$("$bin" plugin check "$fx/fx_crash.so" 2>&1); rc=$?
 is "$rc" 1 "a crashing plugin is a failed check, not a crashed checker"
 like "$out" "crashed (signal 11\|sanitizer" "and says so"
 
-# Routers, usage errors, existing directories.
-out=$("$bin" plugin new my_router --kind router 2>&1); rc=$?
-is "$rc" 1 "plugin new --kind router is refused"
-like "$out" "arrives with the multipath plugin" "with the reason"
-ok $([ ! -e my_router ]; echo $?) "and writes nothing"
+# The router plugs into a multipath block by name.
+out=$(MODLAB_PLUGIN_PATH="my_router/my_router.so:$plugindir" "$bin" plugins 2>&1)
+like "$out" "layer *mp_route_my_router " "the router registers as mp_route_my_router"
+
+# Usage errors, existing directories.
 out=$("$bin" plugin new Bad-Name --kind layer 2>&1); is "$?" 2 "a bad NAME is a usage error"
 out=$("$bin" plugin new x --kind widget 2>&1); is "$?" 2 "an unknown kind is a usage error"
 out=$("$bin" plugin new my_layer --kind layer 2>&1); rc=$?

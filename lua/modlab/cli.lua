@@ -7,7 +7,7 @@ local USAGE = [==[
 usage: modlab [GLOBAL OPTIONS] [COMMAND [ARGS]]
 
   modlab                               run the built-in quickstart (Fashion-MNIST MLP)
-  modlab run RECIPE.lua [--set k=v]... [--out DIR]
+  modlab run RECIPE.lua [--set k=v]... [--out DIR] [--report]
                                        run a recipe; --set values reach it through ml.arg
   modlab sweep SWEEP.yaml [-j N] [--resume] [--dry-run] [--launcher local|slurm]
                                        run a parameter sweep (W&B sweep files; see
@@ -19,6 +19,8 @@ usage: modlab [GLOBAL OPTIONS] [COMMAND [ARGS]]
   modlab plugin check FILE.so          run the conformance suite on a plugin
   modlab data list | fetch NAME | verify NAME
                                        dataset manifests, downloads and the cache
+  modlab report DIR                    DIR/report.html: plots of a run or a sweep, one file
+                                       that opens offline (`run`/`sweep` take --report)
   modlab version                       versions of modlab and its libraries
   modlab help                          this text
 
@@ -154,6 +156,29 @@ local function cmd_plugins(core, args, i)
   return 0
 end
 
+-- Remove every `flag` from args[i..]; true if there was one.
+local function strip_flag(args, i, flag)
+  local found = false
+  for j = #args, i, -1 do
+    if args[j] == flag then table.remove(args, j); found = true end
+  end
+  return found
+end
+
+-- `--report`: write report.html in each directory; a report that fails makes a successful
+-- command fail (1), and never hides the command's own failure.
+local function with_reports(status, dirs)
+  for _, dir in ipairs(dirs) do
+    local path, err = require("modlab.report").write(dir)
+    if path then print("report: " .. path)
+    else
+      io.stderr:write("modlab: error: ", err, "\n")
+      if status == 0 then status = 1 end
+    end
+  end
+  return status
+end
+
 function M.main(args)
   local core = require "modlab.core"
   core.argv = args
@@ -168,7 +193,13 @@ function M.main(args)
   end
   local cmd = args[i]
   if not cmd then return cmd_quickstart(core) end
-  if cmd == "run" then return cmd_run(core, args, i + 1) end
+  if cmd == "run" then
+    local report = strip_flag(args, i + 1, "--report")
+    local status = cmd_run(core, args, i + 1)
+    -- core.run_dirs: every run directory the recipe created (rundir.lua), even if it failed.
+    if report and core.run_dirs then return with_reports(status, core.run_dirs) end
+    return status
+  end
   if cmd == "plugins" then return cmd_plugins(core, args, i + 1) end
   if cmd == "plugin" then return require("modlab.sdk").main(core, args, i + 1) end
   if cmd == "help" or cmd == "-h" then io.stdout:write(USAGE) return 0 end
@@ -180,11 +211,18 @@ function M.main(args)
   if cmd == "sweep" or cmd == "trial" then
     local h = { usage_error = usage_error, run_chunk = run_chunk }
     local sweep = require "modlab.sweep"
-    if cmd == "sweep" then return sweep.cmd_sweep(args, i + 1, h) end
+    if cmd == "sweep" then
+      local report = strip_flag(args, i + 1, "--report")
+      local status = sweep.cmd_sweep(args, i + 1, h)
+      -- h.dir: the sweep directory, once cmd_sweep has resolved it (not for --dry-run);
+      -- after a usage error (2) there is nothing to report on.
+      if report and h.dir and status ~= 2 then return with_reports(status, { h.dir }) end
+      return status
+    end
     return sweep.cmd_trial(args, i + 1, h)
   end
   if cmd == "report" then
-    return usage_error("'" .. cmd .. "' is not part of this version yet")
+    return require("modlab.report").cmd(args, i + 1, { usage_error = usage_error })
   end
   return usage_error("unknown command '" .. cmd .. "'")
 end

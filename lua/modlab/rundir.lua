@@ -28,6 +28,9 @@ function M.create(name, base)
     end
   end
   if C.ml_mkdirs(dir, core.err) ~= 0 then return nil, core.errmsg() end
+  -- `modlab run --report` writes a report in each directory the recipe created.
+  core.run_dirs = core.run_dirs or {}
+  core.run_dirs[#core.run_dirs + 1] = dir
   local rd = setmetatable({ dir = dir }, M)
   rd.log_fh = assert(io.open(dir .. "/log.txt", "a"))
   rd.metrics_fh = assert(io.open(dir .. "/metrics.jsonl", "a"))

@@ -98,12 +98,6 @@ local function cmd_new(core, args, i)
   if not KINDS[kind] then
     return usage_error("new: unknown kind '" .. kind .. "' (layer, optimizer, dataset, router)")
   end
-  if kind == "router" then
-    io.stderr:write("modlab: plugin new: routers are not available yet. The ABI reserves ",
-      "ML_KIND_ROUTER, but its vtable arrives with the multipath plugin (a later ABI minor); ",
-      "nothing was written. Until then, write the routing as a layer (--kind layer).\n")
-    return 1
-  end
   dir = dir or name
   local probe = io.open(dir .. "/Makefile", "rb")
   if probe then

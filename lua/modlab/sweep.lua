@@ -872,7 +872,7 @@ end
 
 local SWEEP_USAGE = [[
 usage: modlab sweep FILE.yaml [-j N] [--resume] [--dry-run] [--launcher local|slurm]
-                              [--out DIR] [--wait] [--quiet]
+                              [--out DIR] [--wait] [--quiet] [--report]
        modlab sweep DIR --resume            resume the sweep in DIR
        modlab sweep export FILE.yaml --format wandb
        modlab sweep plan FILE.yaml [--out DIR]  write the sweep directory, run nothing
@@ -976,6 +976,7 @@ function M.cmd_sweep(args, i, h)
   end
   dir = dir:gsub("/+$", "")
   if dry then print_dry_run(plan, name, dir) return 0 end
+  h.dir = dir   -- for `modlab sweep --report` (cli.lua)
   if resume and not exists(dir .. "/sweep.json") then
     io.stderr:write(("modlab: error: --resume: %s holds no sweep to resume (run without "
       .. "--resume to start it)\n"):format(dir))

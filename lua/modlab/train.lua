@@ -11,7 +11,7 @@ local M = {}
 local KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, epochs = 1, batch = 1, seed = 1,
                 valid = 1, eval_batch = 1, name = 1, out = 1, schedule = 1, clip_norm = 1,
                 groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1, normalize = 1,
-                on_epoch = 1 }
+                train_size = 1, on_epoch = 1 }
 
 local function check_cfg(cfg, level)
   if type(cfg) ~= "table" then error("ml.train: give a table of settings", level) end
@@ -49,6 +49,11 @@ local function check_cfg(cfg, level)
   if cfg.valid ~= nil and (type(cfg.valid) ~= "number" or cfg.valid < 0 or cfg.valid >= 1) then
     error("ml.train: 'valid' is the fraction of training examples held out, in [0, 1)", level)
   end
+  local n = cfg.train_size
+  if n ~= nil and (type(n) ~= "number" or n < 1 or n ~= math.floor(n)) then
+    error("ml.train: 'train_size' is the number of training examples used, a whole number "
+          .. ">= 1", level)
+  end
 end
 
 local function index_array(n, from)
@@ -72,12 +77,22 @@ end
 
 local function fail(msg) error(msg, 0) end
 
-local function evaluate(t, ds, order, n, batch)
+-- The layers' diagnostics reports since the last reset (raw JSON), nil when none reports.
+local function diagnostics(model)
+  local text = C.ml_model_diagnostics(model.handle, core.err)
+  if text == nil then fail(core.errmsg()) end
+  text = ffi.string(text)
+  return text ~= "" and require("modlab.json").raw(text) or nil
+end
+
+local function evaluate(t, model, ds, order, n, batch)
   local st = ffi.new("ml_step_stats")
+  C.ml_model_diag_reset(model.handle)
   if C.ml_trainer_run(t, ds, order, n, batch, 0, math.ceil(n / batch), 0, st, core.err) ~= 0 then
     fail(core.errmsg())
   end
-  return tonumber(st.loss) / n, st.seen > 0 and tonumber(st.correct) / tonumber(st.seen) or nil
+  return tonumber(st.loss) / n, st.seen > 0 and tonumber(st.correct) / tonumber(st.seen) or nil,
+         diagnostics(model)
 end
 
 local function fmt_rate(r)
@@ -101,6 +116,9 @@ function M.run(ml, cfg, level)
   local has_valid = data:has_split("valid")
   local fraction = has_valid and 0 or (cfg.valid == nil and 0.1 or cfg.valid)
   local train_idx, ntrain, valid_idx, nvalid = split_train(tonumber(info.size), fraction, seed)
+  -- train_size: a seeded random subset (the first n of the shuffled training indices; the
+  -- validation examples were held out of the whole split before, so they stay disjoint).
+  if cfg.train_size then ntrain = math.min(ntrain, cfg.train_size) end
   local valid_ds = train_ds
   if has_valid then
     valid_ds = assert(data:split("valid"))
@@ -161,6 +179,7 @@ function M.run(ml, cfg, level)
   local started = rundir.iso_now()
   local config = { recipe = core.recipe_path, args = ml.config, seed = seed, epochs = epochs,
                    batch = batch, eval_batch = eval_batch, valid = fraction,
+                   train_size = cfg.train_size,
                    dataset = data.name, dataset_options = data.opts, model = model:describe(),
                    loss = { name = loss.name, options = require("modlab.json").raw(loss.json or "{}") },
                    optimizer = { name = opt.name, options = require("modlab.json").raw(opt.json) },
@@ -207,6 +226,7 @@ function M.run(ml, cfg, level)
       local bar = progress.new({ label = ("epoch %d/%d"):format(epoch, epochs), total = nbatches,
                                  quiet = cfg.quiet })
       local t0 = progress.now()
+      C.ml_model_diag_reset(model.handle)
       for b = 0, nbatches - 1, chunk do
         if C.ml_trainer_run(t, train_ds, order, ntrain, batch, b, chunk, 1, st, core.err) ~= 0 then
           fail(core.errmsg())
@@ -222,12 +242,16 @@ function M.run(ml, cfg, level)
                     train_loss = tonumber(st.loss) / ntrain,
                     train_accuracy = st.seen > 0 and tonumber(st.correct) / tonumber(st.seen) or nil }
       if st.aux_loss ~= 0 then row.aux_loss = tonumber(st.aux_loss) / ntrain end
+      local diag = { train = diagnostics(model) }
       if nvalid > 0 then
-        row.valid_loss, row.valid_accuracy = evaluate(t, valid_ds, valid_idx, nvalid, eval_batch)
+        row.valid_loss, row.valid_accuracy, diag.valid =
+          evaluate(t, model, valid_ds, valid_idx, nvalid, eval_batch)
       end
       if test_ds then
-        row.test_loss, row.test_accuracy = evaluate(t, test_ds, test_idx, ntest, eval_batch)
+        row.test_loss, row.test_accuracy, diag.test =
+          evaluate(t, model, test_ds, test_idx, ntest, eval_batch)
       end
+      if next(diag) then row.diagnostics = diag end
       local wall = progress.now() - t0
       history[#history + 1] = row
       rd:metric(row)
@@ -266,8 +290,9 @@ function M.run(ml, cfg, level)
   return { summary = summary, history = history, dir = rd.dir, model = model }
 end
 
--- ml.evaluate{model=, data=, split="test", loss=, batch=, checkpoint=}: loss and accuracy
--- of a model (built here if needed, loaded from `checkpoint` if given) on one split.
+-- ml.evaluate{model=, data=, split="test", loss=, batch=, checkpoint=}: loss, accuracy and
+-- the layers' diagnostics (JSON text, nil when no layer reports) of a model (built here if
+-- needed, loaded from `checkpoint` if given) on one split.
 function M.evaluate(ml, cfg, level)
   level = (level or 1) + 1
   if type(cfg) ~= "table" or type(cfg.model) ~= "table" or type(cfg.data) ~= "table" then
@@ -293,8 +318,9 @@ function M.evaluate(ml, cfg, level)
   if t == nil then error(core.errmsg(), level) end
   t = ffi.gc(t, C.ml_trainer_free)
   local n = tonumber(info.size)
-  local l, acc = evaluate(t, ds, index_array(n, 0), n, math.min(batch, model.max_batch))
-  return { loss = l, accuracy = acc, examples = n }
+  local l, acc, diag = evaluate(t, model, ds, index_array(n, 0), n,
+                                math.min(batch, model.max_batch))
+  return { loss = l, accuracy = acc, examples = n, diagnostics = diag and diag.text }
 end
 
 return M

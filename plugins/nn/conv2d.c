@@ -106,19 +106,43 @@ static int conv2d_chunk(const conv2d *cv, int32_t batch)
     return batch < cv->chunk ? (batch > 0 ? batch : 1) : cv->chunk;
 }
 
-/* Columns of one chunk (also reused for their gradient), then a chunk of outputs gathered
- * channel-major (o x chunk*ohw) to match the GEMM. */
+/* Per worker: the columns of one chunk (also reused for their gradient), a chunk of
+ * outputs gathered channel-major (o x chunk*ohw) to match the GEMM, and a private weight
+ * gradient; then one flag per worker saying its private gradient is in use. */
+typedef struct conv2d_scratch {
+    float *col, *tmp, *gw;
+} conv2d_scratch;
+
+static size_t conv2d_worker_bytes(const conv2d *cv, int32_t batch)
+{
+    size_t n = (size_t)conv2d_chunk(cv, batch) * (size_t)cv->ohw;
+    return nn_align(sizeof(float) * (size_t)cv->ckk * n) +
+           nn_align(sizeof(float) * (size_t)cv->o * n) +
+           nn_align(sizeof(float) * (size_t)cv->o * cv->ckk);
+}
+
 static size_t conv2d_workspace(void *self, int32_t batch)
 {
     const conv2d *cv = self;
-    size_t n = (size_t)conv2d_chunk(cv, batch) * (size_t)cv->ohw;
-    return nn_align(sizeof(float) * (size_t)cv->ckk * n) + sizeof(float) * (size_t)cv->o * n;
+    size_t workers = (size_t)cv->host->parallel_workers();
+    return workers * conv2d_worker_bytes(cv, batch) + nn_align(workers * sizeof(int));
 }
 
-static float *conv2d_tmp(const conv2d *cv, void *ws, int32_t batch)
+static conv2d_scratch conv2d_worker(const conv2d *cv, void *ws, int32_t batch, int w)
 {
     size_t n = (size_t)conv2d_chunk(cv, batch) * (size_t)cv->ohw;
-    return (float *)((char *)ws + nn_align(sizeof(float) * (size_t)cv->ckk * n));
+    char *base = (char *)ws + (size_t)w * conv2d_worker_bytes(cv, batch);
+    conv2d_scratch sc;
+    sc.col = (float *)base;
+    sc.tmp = (float *)(base + nn_align(sizeof(float) * (size_t)cv->ckk * n));
+    sc.gw = (float *)((char *)sc.tmp + nn_align(sizeof(float) * (size_t)cv->o * n));
+    return sc;
+}
+
+static int *conv2d_gw_used(const conv2d *cv, void *ws, int32_t batch)
+{
+    return (int *)((char *)ws +
+                   (size_t)cv->host->parallel_workers() * conv2d_worker_bytes(cv, batch));
 }
 
 /* Valid output range [lo, hi) along one axis for kernel offset kk: in = out*s - p + kk
@@ -212,35 +236,72 @@ static void conv2d_gather(const conv2d *cv, const float *g, int n, float *tmp)
                    sizeof(float) * ohw);
 }
 
+/* One pass over a batch, a chunk of examples per task. */
+typedef struct conv2d_pass {
+    const conv2d *cv;
+    const ml_view *in, *gout;
+    float *y, *gx;
+    void *ws;
+} conv2d_pass;
+
+static void conv2d_forward_chunk(void *arg, int32_t t, int32_t w)
+{
+    const conv2d_pass *ps = arg;
+    const conv2d *cv = ps->cv;
+    int32_t batch = ps->in->batch, chunk = conv2d_chunk(cv, batch), b0 = t * chunk;
+    int n = batch - b0 < chunk ? batch - b0 : chunk;
+    size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw, ld = n * ohw;
+    size_t out_n = (size_t)cv->o * ohw;
+    conv2d_scratch sc = conv2d_worker(cv, ps->ws, batch, w);
+    float *y = ps->y + b0 * out_n;
+    for (int j = 0; j < n; j++)
+        im2col(cv, ps->in->data + (b0 + j) * in_n, sc.col + j * ohw, ld);
+    /* A single example's output already is channel-major: no scatter needed. */
+    float *dst = n == 1 ? y : sc.tmp;
+    cv->host->sgemm(0, 0, cv->o, (int)ld, cv->ckk, 1.0f, cv->weight->value, cv->ckk, sc.col,
+                    (int)ld, 0.0f, dst, (int)ld);
+    for (int j = 0; j < n; j++) {
+        for (int oc = 0; oc < cv->o; oc++) {
+            float bv = cv->bias ? cv->bias->value[oc] : 0.0f;
+            float *yr = y + j * out_n + oc * ohw;
+            const float *tr = dst + oc * ld + j * ohw;
+            for (size_t i = 0; i < ohw; i++)
+                yr[i] = tr[i] + bv;
+        }
+    }
+}
+
+static int32_t conv2d_nchunks(const conv2d *cv, int32_t batch)
+{
+    int32_t chunk = conv2d_chunk(cv, batch);
+    return (batch + chunk - 1) / chunk;
+}
+
 static int conv2d_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out,
                           void *ws, ml_err *err)
 {
     const conv2d *cv = self;
-    size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw;
-    size_t out_n = (size_t)cv->o * ohw;
-    int chunk = conv2d_chunk(cv, in->batch);
-    float *col = ws, *tmp = conv2d_tmp(cv, ws, in->batch);
-    for (int32_t b0 = 0; b0 < in->batch; b0 += chunk) {
-        int n = in->batch - b0 < chunk ? in->batch - b0 : chunk;
-        size_t ld = (size_t)n * ohw;
-        float *y = out->data + b0 * out_n;
-        for (int j = 0; j < n; j++)
-            im2col(cv, in->data + (b0 + j) * in_n, col + j * ohw, ld);
-        /* A single example's output already is channel-major: no scatter needed. */
-        float *dst = n == 1 ? y : tmp;
-        cv->host->sgemm(0, 0, cv->o, (int)ld, cv->ckk, 1.0f, cv->weight->value, cv->ckk,
-                        col, (int)ld, 0.0f, dst, (int)ld);
-        for (int j = 0; j < n; j++) {
-            for (int oc = 0; oc < cv->o; oc++) {
-                float bv = cv->bias ? cv->bias->value[oc] : 0.0f;
-                float *yr = y + j * out_n + oc * ohw;
-                const float *tr = dst + oc * ld + j * ohw;
-                for (size_t i = 0; i < ohw; i++)
-                    yr[i] = tr[i] + bv;
-            }
-        }
-    }
+    conv2d_pass ps = {cv, in, NULL, out->data, NULL, ws};
+    (void)ctx, (void)err;
+    cv->host->parallel_for(conv2d_nchunks(cv, in->batch), conv2d_forward_chunk, &ps);
     return 0;
+}
+
+static void conv2d_backward_input_chunk(void *arg, int32_t t, int32_t w)
+{
+    const conv2d_pass *ps = arg;
+    const conv2d *cv = ps->cv;
+    int32_t batch = ps->in->batch, chunk = conv2d_chunk(cv, batch), b0 = t * chunk;
+    int n = batch - b0 < chunk ? batch - b0 : chunk;
+    size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw, ld = n * ohw;
+    conv2d_scratch sc = conv2d_worker(cv, ps->ws, batch, w);
+    const float *g = ps->gout->data + b0 * (size_t)cv->o * ohw;
+    if (n > 1)
+        conv2d_gather(cv, g, n, sc.tmp);
+    cv->host->sgemm(1, 0, cv->ckk, (int)ld, cv->o, 1.0f, cv->weight->value, cv->ckk,
+                    n > 1 ? sc.tmp : g, (int)ld, 0.0f, sc.col, (int)ld);
+    for (int j = 0; j < n; j++)
+        col2im(cv, sc.col + j * ohw, ld, ps->gx + (b0 + j) * in_n);
 }
 
 static int conv2d_backward_input(void *self, ml_ctx *ctx, const ml_view *in,
@@ -248,45 +309,59 @@ static int conv2d_backward_input(void *self, ml_ctx *ctx, const ml_view *in,
                                  void *ws, ml_err *err)
 {
     const conv2d *cv = self;
-    size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw;
-    size_t out_n = (size_t)cv->o * ohw;
-    int chunk = conv2d_chunk(cv, in->batch);
-    float *dcol = ws, *tmp = conv2d_tmp(cv, ws, in->batch);
-    for (int32_t b0 = 0; b0 < in->batch; b0 += chunk) {
-        int n = in->batch - b0 < chunk ? in->batch - b0 : chunk;
-        size_t ld = (size_t)n * ohw;
-        const float *g = gout->data + b0 * out_n;
-        if (n > 1)
-            conv2d_gather(cv, g, n, tmp);
-        cv->host->sgemm(1, 0, cv->ckk, (int)ld, cv->o, 1.0f, cv->weight->value, cv->ckk,
-                        n > 1 ? tmp : g, (int)ld, 0.0f, dcol, (int)ld);
-        for (int j = 0; j < n; j++)
-            col2im(cv, dcol + j * ohw, ld, gin->data + (b0 + j) * in_n);
-    }
+    conv2d_pass ps = {cv, in, gout, NULL, gin->data, ws};
+    (void)ctx, (void)out, (void)err;
+    cv->host->parallel_for(conv2d_nchunks(cv, in->batch), conv2d_backward_input_chunk, &ps);
     return 0;
 }
 
+/* Worker 0 accumulates straight into the weight gradient, the others into their own
+ * (zeroed on first use), summed in worker order afterwards. */
+static void conv2d_backward_params_chunk(void *arg, int32_t t, int32_t w)
+{
+    const conv2d_pass *ps = arg;
+    const conv2d *cv = ps->cv;
+    int32_t batch = ps->in->batch, chunk = conv2d_chunk(cv, batch), b0 = t * chunk;
+    int n = batch - b0 < chunk ? batch - b0 : chunk;
+    size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw, ld = n * ohw;
+    size_t nw = (size_t)cv->o * cv->ckk;
+    conv2d_scratch sc = conv2d_worker(cv, ps->ws, batch, w);
+    int *used = conv2d_gw_used(cv, ps->ws, batch);
+    const float *g = ps->gout->data + b0 * (size_t)cv->o * ohw;
+    float *gw = w ? sc.gw : cv->weight->grad;
+    if (w && !used[w]) {
+        memset(gw, 0, sizeof(float) * nw);
+        used[w] = 1;
+    }
+    for (int j = 0; j < n; j++)
+        im2col(cv, ps->in->data + (b0 + j) * in_n, sc.col + j * ohw, ld);
+    if (n > 1)
+        conv2d_gather(cv, g, n, sc.tmp);
+    cv->host->sgemm(0, 1, cv->o, cv->ckk, (int)ld, 1.0f, n > 1 ? sc.tmp : g, (int)ld, sc.col,
+                    (int)ld, 1.0f, gw, cv->ckk);
+}
+
 /* Rebuilds the columns instead of keeping the whole batch's from forward: im2col is cheap
- * next to the GEMM, and the workspace stays one chunk big. */
+ * next to the GEMM, and the workspace stays one chunk per worker. */
 static int conv2d_backward_params(void *self, ml_ctx *ctx, const ml_view *in,
                                   const ml_view *out, const ml_view *gout, void *ws,
                                   ml_err *err)
 {
     const conv2d *cv = self;
-    size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw;
-    size_t out_n = (size_t)cv->o * ohw;
-    int chunk = conv2d_chunk(cv, in->batch);
-    float *col = ws, *tmp = conv2d_tmp(cv, ws, in->batch);
-    for (int32_t b0 = 0; b0 < in->batch; b0 += chunk) {
-        int n = in->batch - b0 < chunk ? in->batch - b0 : chunk;
-        size_t ld = (size_t)n * ohw;
-        const float *g = gout->data + b0 * out_n;
-        for (int j = 0; j < n; j++)
-            im2col(cv, in->data + (b0 + j) * in_n, col + j * ohw, ld);
-        if (n > 1)
-            conv2d_gather(cv, g, n, tmp);
-        cv->host->sgemm(0, 1, cv->o, cv->ckk, (int)ld, 1.0f, n > 1 ? tmp : g, (int)ld, col,
-                        (int)ld, 1.0f, cv->weight->grad, cv->ckk);
+    size_t ohw = (size_t)cv->ohw, out_n = (size_t)cv->o * ohw;
+    size_t nw = (size_t)cv->o * cv->ckk;
+    int32_t workers = cv->host->parallel_workers();
+    int *used = conv2d_gw_used(cv, ws, in->batch);
+    conv2d_pass ps = {cv, in, gout, NULL, NULL, ws};
+    (void)ctx, (void)out, (void)err;
+    memset(used, 0, sizeof(int) * (size_t)workers);
+    cv->host->parallel_for(conv2d_nchunks(cv, in->batch), conv2d_backward_params_chunk, &ps);
+    for (int32_t w = 1; w < workers; w++) {
+        const float *gw = conv2d_worker(cv, ws, in->batch, w).gw;
+        float *restrict dst = cv->weight->grad;
+        if (used[w])
+            for (size_t i = 0; i < nw; i++)
+                dst[i] += gw[i];
     }
     if (cv->bias) {
         for (int32_t b = 0; b < in->batch; b++)

@@ -99,23 +99,22 @@ __attribute__((noinline)) static void pool2_row(const float *restrict r0, int w,
     }
 }
 
-static int maxpool2d_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out,
-                             void *ws, ml_err *err)
+/* Planes [p0, p1) of a batch (a plane: one channel of one example). */
+static void maxpool2d_planes(const maxpool2d *m, const float *in, float *out, int32_t *ws,
+                             int64_t p0, int64_t p1)
 {
-    const maxpool2d *m = self;
     const int k = m->k, s = m->s, w = m->w, oh = m->oh, ow = m->ow;
-    int32_t *arg = ws;   /* index into the example's channel plane */
-    int64_t planes = (int64_t)in->batch * m->c, hw = (int64_t)m->h * w;
-    float *y = out->data;
+    int64_t hw = (int64_t)m->h * w, ohw = (int64_t)oh * ow;
+    int32_t *arg = ws + p0 * ohw;   /* index into the example's channel plane */
+    float *y = out + p0 * ohw;
     if (k == 2 && s == 2) {
-        for (int64_t pl = 0; pl < planes; pl++)
+        for (int64_t pl = p0; pl < p1; pl++)
             for (int oy = 0; oy < oh; oy++, y += ow, arg += ow)
-                pool2_row(in->data + pl * hw + (int64_t)2 * oy * w, w, ow, 2 * oy * w, y,
-                          arg);
-        return 0;
+                pool2_row(in + pl * hw + (int64_t)2 * oy * w, w, ow, 2 * oy * w, y, arg);
+        return;
     }
-    for (int64_t pl = 0; pl < planes; pl++) {
-        const float *x = in->data + pl * hw;
+    for (int64_t pl = p0; pl < p1; pl++) {
+        const float *x = in + pl * hw;
         for (int oy = 0; oy < oh; oy++) {
             for (int ox = 0; ox < ow; ox++) {
                 const int base = oy * s * w + ox * s;
@@ -140,23 +139,77 @@ static int maxpool2d_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view
             }
         }
     }
+}
+
+static void maxpool2d_planes_back(const maxpool2d *m, const float *gout, float *gin,
+                                  const int32_t *ws, int64_t p0, int64_t p1)
+{
+    int64_t hw = (int64_t)m->h * m->w, ohw = (int64_t)m->oh * m->ow;
+    const int32_t *arg = ws + p0 * ohw;
+    const float *g = gout + p0 * ohw;
+    memset(gin + p0 * hw, 0, sizeof(float) * (size_t)((p1 - p0) * hw));
+    for (int64_t pl = p0; pl < p1; pl++) {
+        float *gx = gin + pl * hw;
+        for (int64_t i = 0; i < ohw; i++)
+            gx[*arg++] += *g++;
+    }
+}
+
+/* Batches of a CNN's first layers are split into groups of planes across the host's
+ * workers, about 64K input floats each; small inputs run in one go. */
+typedef struct maxpool2d_pass {
+    const maxpool2d *m;
+    const float *x;
+    float *y;
+    int32_t *ws;
+    int64_t planes, per_task;
+} maxpool2d_pass;
+
+static void maxpool2d_fwd_task(void *arg, int32_t t, int32_t w)
+{
+    const maxpool2d_pass *p = arg;
+    int64_t p0 = t * p->per_task, p1 = p0 + p->per_task < p->planes ? p0 + p->per_task
+                                                                     : p->planes;
+    (void)w;
+    maxpool2d_planes(p->m, p->x, p->y, p->ws, p0, p1);
+}
+
+static void maxpool2d_bwd_task(void *arg, int32_t t, int32_t w)
+{
+    const maxpool2d_pass *p = arg;
+    int64_t p0 = t * p->per_task, p1 = p0 + p->per_task < p->planes ? p0 + p->per_task
+                                                                     : p->planes;
+    (void)w;
+    maxpool2d_planes_back(p->m, p->x, p->y, p->ws, p0, p1);
+}
+
+static void maxpool2d_run(maxpool2d_pass *p, void (*task)(void *, int32_t, int32_t))
+{
+    int64_t hw = (int64_t)p->m->h * p->m->w, tasks;
+    p->per_task = (65536 + hw - 1) / hw;
+    tasks = (p->planes + p->per_task - 1) / p->per_task;
+    if (tasks < 2)
+        task(p, 0, 0);
+    else
+        p->m->host->parallel_for((int32_t)tasks, task, p);
+}
+
+static int maxpool2d_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out,
+                             void *ws, ml_err *err)
+{
+    const maxpool2d *m = self;
+    maxpool2d_pass p = {m, in->data, out->data, ws, (int64_t)in->batch * m->c, 0};
+    maxpool2d_run(&p, maxpool2d_fwd_task);
     return 0;
 }
 
+/* Here x is the output gradient and y the input gradient. */
 static int maxpool2d_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml_view *out,
                               const ml_view *gout, ml_view *gin, void *ws, ml_err *err)
 {
     const maxpool2d *m = self;
-    const int32_t *arg = ws;
-    int64_t planes = (int64_t)in->batch * m->c, hw = (int64_t)m->h * m->w;
-    int64_t ohw = (int64_t)m->oh * m->ow;
-    const float *g = gout->data;
-    memset(gin->data, 0, sizeof(float) * (size_t)(planes * hw));
-    for (int64_t pl = 0; pl < planes; pl++) {
-        float *gx = gin->data + pl * hw;
-        for (int64_t i = 0; i < ohw; i++)
-            gx[*arg++] += *g++;
-    }
+    maxpool2d_pass p = {m, gout->data, gin->data, ws, (int64_t)in->batch * m->c, 0};
+    maxpool2d_run(&p, maxpool2d_bwd_task);
     return 0;
 }
 

@@ -57,17 +57,62 @@ __attribute__((noinline)) static void relu_bwd(const float *restrict x, const fl
         d[i] = x[i] > 0.0f ? g[i] : 0.0f;
 }
 
+/* Big activations (a CNN's first layers: millions of floats) are split into slices across
+ * the host's workers; small ones (an MLP's) are not worth waking them for. */
+enum { RELU_SLICE = 1 << 16 };
+
+typedef struct relu_pass {
+    const float *x, *g;
+    float *y;
+    int64_t n;
+} relu_pass;
+
+static void relu_slice(const relu_pass *p, int32_t t, int64_t *lo, int64_t *len)
+{
+    *lo = (int64_t)t * RELU_SLICE;
+    *len = p->n - *lo < RELU_SLICE ? p->n - *lo : RELU_SLICE;
+}
+
+static void relu_fwd_task(void *arg, int32_t t, int32_t w)
+{
+    const relu_pass *p = arg;
+    int64_t lo, len;
+    (void)w;
+    relu_slice(p, t, &lo, &len);
+    relu_fwd(p->x + lo, p->y + lo, len);
+}
+
+static void relu_bwd_task(void *arg, int32_t t, int32_t w)
+{
+    const relu_pass *p = arg;
+    int64_t lo, len;
+    (void)w;
+    relu_slice(p, t, &lo, &len);
+    relu_bwd(p->x + lo, p->g + lo, p->y + lo, len);
+}
+
+static void relu_run(const relu *r, relu_pass *p, void (*task)(void *, int32_t, int32_t))
+{
+    int64_t slices = (p->n + RELU_SLICE - 1) / RELU_SLICE;
+    if (slices < 2)
+        task(p, 0, 0);
+    else
+        r->h->parallel_for((int32_t)slices, task, p);
+}
+
 static int relu_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, void *ws,
                         ml_err *err)
 {
-    relu_fwd(in->data, out->data, in->batch * ml_shape_numel(&in->shape));
+    relu_pass p = {in->data, NULL, out->data, in->batch * ml_shape_numel(&in->shape)};
+    relu_run(self, &p, relu_fwd_task);
     return ML_OK;
 }
 
 static int relu_backward_input(void *self, ml_ctx *ctx, const ml_view *in, const ml_view *out,
                                const ml_view *gout, ml_view *gin, void *ws, ml_err *err)
 {
-    relu_bwd(in->data, gout->data, gin->data, in->batch * ml_shape_numel(&in->shape));
+    relu_pass p = {in->data, gout->data, gin->data, in->batch * ml_shape_numel(&in->shape)};
+    relu_run(self, &p, relu_bwd_task);
     return ML_OK;
 }
 

@@ -103,6 +103,36 @@ static adam_kernel_fn *const adam_kernels[3][2] = {
     [DECAY_DECOUPLED] = { adam_decoupled, adam_decoupled_ams },
 };
 
+/* A big tensor (a CNN's fc1024 weight: 3.2M floats) is updated in slices across the
+ * host's workers; the update is elementwise, so the result is the same bit for bit. */
+enum { ADAM_SLICE = 1 << 16 };
+
+typedef struct adam_pass {
+    adam_kernel_fn *fn;
+    float *p, *m, *v, *vmax;
+    const float *g;
+    int64_t numel;
+    adam_k k;
+} adam_pass;
+
+static void adam_slice(void *arg, int32_t t, int32_t w)
+{
+    const adam_pass *a = arg;
+    int64_t lo = (int64_t)t * ADAM_SLICE;
+    int64_t n = a->numel - lo < ADAM_SLICE ? a->numel - lo : ADAM_SLICE;
+    (void)w;
+    a->fn(a->p + lo, a->g + lo, a->m + lo, a->v + lo, a->vmax ? a->vmax + lo : NULL, n, a->k);
+}
+
+static void adam_run(const ml_host *host, adam_pass *a)
+{
+    int64_t slices = (a->numel + ADAM_SLICE - 1) / ADAM_SLICE;
+    if (slices < 2 || !ML_HAS_FIELD(host, ml_host, parallel_for) || !host->parallel_for)
+        a->fn(a->p, a->g, a->m, a->v, a->vmax, a->numel, a->k);
+    else
+        host->parallel_for((int32_t)slices, adam_slice, a);
+}
+
 int ml_optim_adam_step(void *self, ml_opt_slot *slots, int32_t n, float lr_factor, int64_t t,
                        ml_err *err)
 {
@@ -133,7 +163,8 @@ int ml_optim_adam_step(void *self, ml_opt_slot *slots, int32_t n, float lr_facto
         k.keep = (float)(1.0 - lr * wd);
         /* PyTorch decays only when weight_decay != 0 (0 * inf would be NaN). */
         const int decay = wd == 0.0 ? DECAY_NONE : a->decoupled ? DECAY_DECOUPLED : DECAY_L2;
-        adam_kernels[decay][vmax != NULL](p, sl->grad, m, v, vmax, numel, k);
+        adam_pass ap = {adam_kernels[decay][vmax != NULL], p, m, v, vmax, sl->grad, numel, k};
+        adam_run(a->host, &ap);
     }
     return 0;
 }

@@ -9,6 +9,7 @@
 
 #include <modlab/modlab.h>
 
+#include "model.h"   /* internal: backward with an input gradient */
 #include "tap.h"
 
 static ml_registry *reg;
@@ -923,6 +924,77 @@ static void test_gradcheck_cases(void)
     }
 }
 
+/* Forward and input gradient of one layer on a batch of 4 at `threads`, copied out:
+ * out[0] the output (n[0] floats), out[1] dL/dx (n[1] floats) for a fixed dL/dy. */
+static void one_pass(const char *layer, const char *opts, ml_shape in, int threads,
+                     float *out[2], int64_t n[2])
+{
+    enum { B = 4 };
+    ml_err err = { 0 };
+    ml_model *m = model1(layer, opts, in, B, &err);
+    if (!m)
+        return;
+    ml_blas_set_threads(threads);
+    n[0] = B * m->layers[0].out_numel;
+    n[1] = B * m->in_numel;
+    float *x = malloc(sizeof(float) * (size_t)n[1]);
+    fill(x, n[1], 3);
+    fill(m->layers[0].gact, n[0], 4);
+    out[0] = malloc(sizeof(float) * (size_t)n[0]);
+    out[1] = malloc(sizeof(float) * (size_t)n[1]);
+    if (ml_model_forward_into(m, x, B, &err) == 0 && ml_model_backward(m, x, B, 1, &err) == 0) {
+        memcpy(out[0], m->layers[0].act, sizeof(float) * (size_t)n[0]);
+        memcpy(out[1], m->gin, sizeof(float) * (size_t)n[1]);
+    } else {
+        tap_diag("%s: %s", layer, err.msg);
+        n[0] = 0;
+    }
+    free(x);
+    ml_model_free(m);
+}
+
+/* conv2d splits a batch's chunks across workers: at 2 threads the forward still matches
+ * the direct convolution, and the gradients (worker 1's private weight gradient summed into
+ * worker 0's) pass the finite-difference check with two chunks, one per worker. */
+static void test_conv2d_threads(void)
+{
+    ml_shape in = { 3, { 2, 24, 24 } };
+    ml_gradcheck_result res;
+    ml_err err = { 0 };
+    ml_blas_set_threads(2);
+    tap_diag("conv2d again at 2 threads");
+    test_conv2d();
+    int rc = ml_gradcheck_layer(reg, "conv2d", "out=3 kernel=3 padding=1", &in, 0, 5, &res,
+                                &err);
+    ok(rc == 0 && res.max_rel_err_input < 1e-2 && res.max_rel_err_params < 1e-2,
+       "conv2d gradcheck at 2 threads, 2 chunks: input %.2g params %.2g",
+       res.max_rel_err_input, res.max_rel_err_params);
+    if (rc)
+        tap_diag("%s", err.msg);
+    /* Inputs big enough that relu and maxpool2d split them into several slices: the same
+     * outputs and input gradients, bit for bit, as one thread. (A finite-difference check
+     * of maxpool over 200K random inputs trips on near-ties, threads or not.) */
+    static const struct { const char *layer, *opts; ml_shape in; } big[] = {
+        { "maxpool2d", "kernel=2", { 3, { 128, 28, 28 } } },
+        { "maxpool2d", "kernel=3 stride=2", { 3, { 128, 28, 28 } } },
+        { "relu", "", { 1, { 100000 } } },
+    };
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+        float *got[2][2] = { { NULL } };
+        int64_t n[2] = { 0 };
+        for (int threads = 1; threads <= 2; threads++)
+            one_pass(big[i].layer, big[i].opts, big[i].in, threads, got[threads - 1], n);
+        ok(got[0][0] && got[1][0] && n[0] > 0 &&
+               !memcmp(got[0][0], got[1][0], sizeof(float) * (size_t)n[0]) &&
+               !memcmp(got[0][1], got[1][1], sizeof(float) * (size_t)n[1]),
+           "%s %s: 2 threads over several slices give 1 thread's output and gradient",
+           big[i].layer, big[i].opts);
+        for (int t = 0; t < 2; t++)
+            free(got[t][0]), free(got[t][1]);
+    }
+    ml_blas_set_threads(1);
+}
+
 int main(void)
 {
     ml_err err = { 0 };
@@ -948,6 +1020,7 @@ int main(void)
     test_train_sequence();
     test_train_cnn();
     test_gradcheck_cases();
+    test_conv2d_threads();
     ml_registry_free(reg);
     return done_testing();
 }

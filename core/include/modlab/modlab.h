@@ -109,6 +109,13 @@ void ml_model_set_training(ml_model *m, int training);
  * forward. */
 const float *ml_model_forward(ml_model *m, const float *x, int32_t batch, ml_err *err);
 
+/* Layers offering "modlab.diagnostics/1" tally what they do in each pass: reset starts a
+ * pass (the trainer feeds every batch's targets), ml_model_diagnostics gathers the reports
+ * as one JSON object {"<layer number>.<name>": {...}}; "" when no layer reports; NULL with
+ * err on a malformed report. The text is the model's, valid until the next call. */
+void ml_model_diag_reset(ml_model *m);
+const char *ml_model_diagnostics(ml_model *m, ml_err *err);
+
 /* Parameters, in a stable order. */
 int32_t ml_model_nparam_tensors(const ml_model *m);
 ml_param *ml_model_param(ml_model *m, int32_t i);

@@ -349,6 +349,17 @@ struct ml_host {
                              int params, void *ws, ml_err *err);
     /* The self pointer of a sublayer, for plugins that know its type (their own layers). */
     void *(*sublayer_self)(ml_sublayer *s);
+
+    /* Data parallelism (ABI 1.1): fn(arg, task, worker) for every task in 0..ntasks-1,
+     * split statically across up to the user's thread count; the host's sgemm runs
+     * single-threaded inside, so split a batch into chunks rather than threading each
+     * GEMM. worker < parallel_workers(): size per-worker scratch in workspace() with it.
+     * Tasks must not call the host's error/log/param services; nested calls run serially.
+     * For a fixed thread count each task always lands on the same worker (reproducible
+     * reductions). */
+    int32_t (*parallel_workers)(void);
+    void (*parallel_for)(int32_t ntasks, void (*fn)(void *arg, int32_t task, int32_t worker),
+                         void *arg);
     /* ---- ABI 1.1 ends here. Append only, and bump ML_ABI_MINOR. ---- */
 };
 

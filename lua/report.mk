@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: MIT
+# `modlab report`: the Lua that reads run and sweep directories, and the page's parts
+# (script, style, the vendored Apache ECharts build), embedded into the binary as strings
+# (embed.lua's text: modules) so that report.html is written with no files installed.
+report_lua = lua/modlab/report.lua lua/modlab/report_files.lua lua/modlab/report_run.lua \
+	lua/modlab/report_sweep.lua
+report_assets = lua/report/report.js lua/report/prelude.js lua/report/report.css \
+	lua/report/vendor/echarts.report.min.js
+embedded_lua_files += $(report_lua) $(report_assets)
+embedded_lua_args += modlab.report=$(top_srcdir)/lua/modlab/report.lua \
+	modlab.report_files=$(top_srcdir)/lua/modlab/report_files.lua \
+	modlab.report_run=$(top_srcdir)/lua/modlab/report_run.lua \
+	modlab.report_sweep=$(top_srcdir)/lua/modlab/report_sweep.lua \
+	text:modlab.report_js=$(top_srcdir)/lua/report/report.js \
+	text:modlab.report_prelude=$(top_srcdir)/lua/report/prelude.js \
+	text:modlab.report_css=$(top_srcdir)/lua/report/report.css \
+	text:modlab.report_echarts=$(top_srcdir)/lua/report/vendor/echarts.report.min.js
+dist_modlablua_DATA += $(report_lua)
+EXTRA_DIST += $(report_assets) lua/report/vendor/LICENSE lua/report/vendor/NOTICE \
+	lua/report/vendor/README lua/report/vendor/build-echarts.sh \
+	lua/report/vendor/echarts-entry.js lua/report/vendor/LICENSE.zrender \
+	lua/report/vendor/LICENSE.tslib
+
+# Tests: the command and its errors (no browser), then the pages in headless Chromium.
+TESTS += tests/report.sh tests/report_browser.sh tests/lua/test_report_readers.lua
+EXTRA_DIST += tests/report.sh tests/report_browser.sh tests/report_chromium.sh \
+	tests/lua/test_report_readers.lua \
+	tests/report/README tests/report/diag_run/config.json tests/report/diag_run/meta.json \
+	tests/report/diag_run/metrics.jsonl tests/report/diag_run/timing.jsonl \
+	tests/report/diag_run/summary.json tests/report/diag_run/adjacency.pgm \
+	tests/report/diag_run/gates.pgm tests/report/diag_run/images/ramp16.pgm
