@@ -11,7 +11,7 @@ local M = {}
 local KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, epochs = 1, batch = 1, seed = 1,
                 valid = 1, eval_batch = 1, name = 1, out = 1, schedule = 1, clip_norm = 1,
                 groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1, normalize = 1,
-                steps = 1, train_size = 1 }
+                steps = 1, train_size = 1, on_epoch = 1 }
 
 local function check_cfg(cfg, level)
   if type(cfg) ~= "table" then error("ml.train: give a table of settings", level) end
@@ -46,6 +46,9 @@ local function check_cfg(cfg, level)
   end
   if cfg.schedule ~= nil and (type(cfg.schedule) ~= "table" or type(cfg.schedule.factor) ~= "function") then
     error("ml.train: 'schedule' must be an ml.schedule(...)", level)
+  end
+  if cfg.on_epoch ~= nil and type(cfg.on_epoch) ~= "function" then
+    error("ml.train: 'on_epoch' must be a function(epoch, run)", level)
   end
   if cfg.valid ~= nil and (type(cfg.valid) ~= "number" or cfg.valid < 0 or cfg.valid >= 1) then
     error("ml.train: 'valid' is the fraction of training examples held out, in [0, 1)", level)
@@ -208,8 +211,20 @@ function M.run(ml, cfg, level)
   local nseen = math.min(nbatches * batch, ntrain)
   local chunk = math.max(1, math.floor(nbatches / 50))
   local order = ffi.new("int64_t[?]", math.max(ntrain, 1))
+  -- cfg.on_epoch(epoch, run) runs before each epoch: it may change parameter groups
+  -- (run:set_group(pattern, lr_scale, decay_scale), e.g. to alternate which part of the
+  -- model trains) and reach run.model, run.history and run.dir; a string it returns
+  -- labels the epoch's metrics row as `phase`.
+  local hook_run = { model = model, history = history, dir = rd.dir }
+  function hook_run.set_group(_, pattern, lr_scale, decay_scale)
+    if C.ml_trainer_set_group(t, pattern or "", lr_scale or 1, decay_scale or 1,
+                              core.err) ~= 0 then
+      error(core.errmsg(), 2)
+    end
+  end
   local run_ok, run_err = pcall(function()
     for epoch = 1, epochs do
+      local phase = cfg.on_epoch and cfg.on_epoch(epoch, hook_run)   -- a string labels the row
       local factor = cfg.schedule and cfg.schedule:factor(epoch, history[#history]) or 1
       C.ml_trainer_set_lr_factor(t, factor)
       ffi.copy(order, train_idx, ntrain * 8)
@@ -231,6 +246,7 @@ function M.run(ml, cfg, level)
       end
       local train_time = bar:finish()
       local row = { epoch = epoch, lr_factor = factor,
+                    phase = type(phase) == "string" and phase or nil,
                     train_loss = tonumber(st.loss) / nseen,
                     train_accuracy = st.seen > 0 and tonumber(st.correct) / tonumber(st.seen) or nil }
       if st.aux_loss ~= 0 then row.aux_loss = tonumber(st.aux_loss) / nseen end
