@@ -292,9 +292,9 @@ const float *ml_model_forward(ml_model *m, const float *x, int32_t batch, ml_err
     return ml_model_forward_into(m, x, batch, err) ? NULL : ml_model_output(m);
 }
 
-/* Zeroing a CNN's 3.3M gradients is memory-bound: big tensors go in slices across the
- * workers. */
-enum { ZERO_SLICE = 1 << 16 };
+/* Zeroing a CNN's 3.3M gradients is memory-bound: big tensors (a million floats and more;
+ * smaller ones are not worth waking the workers) go in slices across the workers. */
+enum { ZERO_SLICE = 1 << 20 };
 
 static void zero_slice(void *arg, int32_t t, int32_t w)
 {
