@@ -244,15 +244,36 @@ typedef struct conv2d_pass {
     void *ws;
 } conv2d_pass;
 
+/* Task t's examples [b0, b0 + n) and worker w's scratch. */
+typedef struct conv2d_span {
+    int32_t b0;
+    int n;
+    size_t ld;              /* n * ohw: the chunk's GEMM width */
+    conv2d_scratch sc;
+} conv2d_span;
+
+static conv2d_span conv2d_span_of(const conv2d_pass *ps, int32_t t, int32_t w)
+{
+    const conv2d *cv = ps->cv;
+    int32_t batch = ps->in->batch, chunk = conv2d_chunk(cv, batch);
+    conv2d_span sp;
+    sp.b0 = t * chunk;
+    sp.n = batch - sp.b0 < chunk ? batch - sp.b0 : chunk;
+    sp.ld = (size_t)sp.n * (size_t)cv->ohw;
+    sp.sc = conv2d_worker(cv, ps->ws, batch, w);
+    return sp;
+}
+
 static void conv2d_forward_chunk(void *arg, int32_t t, int32_t w)
 {
     const conv2d_pass *ps = arg;
     const conv2d *cv = ps->cv;
-    int32_t batch = ps->in->batch, chunk = conv2d_chunk(cv, batch), b0 = t * chunk;
-    int n = batch - b0 < chunk ? batch - b0 : chunk;
-    size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw, ld = n * ohw;
+    const conv2d_span sp = conv2d_span_of(ps, t, w);
+    const int32_t b0 = sp.b0;
+    const int n = sp.n;
+    const size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw, ld = sp.ld;
+    const conv2d_scratch sc = sp.sc;
     size_t out_n = (size_t)cv->o * ohw;
-    conv2d_scratch sc = conv2d_worker(cv, ps->ws, batch, w);
     float *y = ps->y + b0 * out_n;
     for (int j = 0; j < n; j++)
         im2col(cv, ps->in->data + (b0 + j) * in_n, sc.col + j * ohw, ld);
@@ -291,10 +312,11 @@ static void conv2d_backward_input_chunk(void *arg, int32_t t, int32_t w)
 {
     const conv2d_pass *ps = arg;
     const conv2d *cv = ps->cv;
-    int32_t batch = ps->in->batch, chunk = conv2d_chunk(cv, batch), b0 = t * chunk;
-    int n = batch - b0 < chunk ? batch - b0 : chunk;
-    size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw, ld = n * ohw;
-    conv2d_scratch sc = conv2d_worker(cv, ps->ws, batch, w);
+    const conv2d_span sp = conv2d_span_of(ps, t, w);
+    const int32_t b0 = sp.b0;
+    const int n = sp.n;
+    const size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw, ld = sp.ld;
+    const conv2d_scratch sc = sp.sc;
     const float *g = ps->gout->data + b0 * (size_t)cv->o * ohw;
     if (n > 1)
         conv2d_gather(cv, g, n, sc.tmp);
@@ -321,12 +343,13 @@ static void conv2d_backward_params_chunk(void *arg, int32_t t, int32_t w)
 {
     const conv2d_pass *ps = arg;
     const conv2d *cv = ps->cv;
-    int32_t batch = ps->in->batch, chunk = conv2d_chunk(cv, batch), b0 = t * chunk;
-    int n = batch - b0 < chunk ? batch - b0 : chunk;
-    size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw, ld = n * ohw;
+    const conv2d_span sp = conv2d_span_of(ps, t, w);
+    const int32_t b0 = sp.b0;
+    const int n = sp.n;
+    const size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw, ld = sp.ld;
+    const conv2d_scratch sc = sp.sc;
     size_t nw = (size_t)cv->o * cv->ckk;
-    conv2d_scratch sc = conv2d_worker(cv, ps->ws, batch, w);
-    int *used = conv2d_gw_used(cv, ps->ws, batch);
+    int *used = conv2d_gw_used(cv, ps->ws, ps->in->batch);
     const float *g = ps->gout->data + b0 * (size_t)cv->o * ohw;
     float *gw = w ? sc.gw : cv->weight->grad;
     if (w && !used[w]) {

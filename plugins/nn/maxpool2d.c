@@ -165,11 +165,15 @@ typedef struct maxpool2d_pass {
     int64_t planes, per_task;
 } maxpool2d_pass;
 
+static int64_t maxpool2d_task_end(const maxpool2d_pass *p, int64_t p0)
+{
+    return p0 + p->per_task < p->planes ? p0 + p->per_task : p->planes;
+}
+
 static void maxpool2d_fwd_task(void *arg, int32_t t, int32_t w)
 {
     const maxpool2d_pass *p = arg;
-    int64_t p0 = t * p->per_task, p1 = p0 + p->per_task < p->planes ? p0 + p->per_task
-                                                                     : p->planes;
+    int64_t p0 = t * p->per_task, p1 = maxpool2d_task_end(p, p0);
     (void)w;
     maxpool2d_planes(p->m, p->x, p->y, p->ws, p0, p1);
 }
@@ -177,8 +181,7 @@ static void maxpool2d_fwd_task(void *arg, int32_t t, int32_t w)
 static void maxpool2d_bwd_task(void *arg, int32_t t, int32_t w)
 {
     const maxpool2d_pass *p = arg;
-    int64_t p0 = t * p->per_task, p1 = p0 + p->per_task < p->planes ? p0 + p->per_task
-                                                                     : p->planes;
+    int64_t p0 = t * p->per_task, p1 = maxpool2d_task_end(p, p0);
     (void)w;
     maxpool2d_planes_back(p->m, p->x, p->y, p->ws, p0, p1);
 }
