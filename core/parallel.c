@@ -6,18 +6,16 @@
  *
  * Partition is static (worker w takes a contiguous share of the tasks), so for a given
  * thread count every task runs on the same worker each time and results are reproducible.
- * During a region OpenBLAS is held to one thread and restored afterwards. */
+ * OpenBLAS itself always runs single-threaded (core/blas.c splits big GEMMs here). */
 #include <config.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "parallel.h"
 #include <modlab/modlab.h>
 
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-#include <cblas.h>
-#endif
 
 enum { MAX_WORKERS = 8 };
 
@@ -27,8 +25,8 @@ static struct {
     pthread_cond_t go, done;
     int capacity;            /* workers a layer may size scratch for, including the caller */
     int started;             /* helper threads running */
-    unsigned long generation;
-    int pending;             /* helpers still working on this generation */
+    _Atomic unsigned long generation;
+    _Atomic int pending;     /* helpers still working on this generation */
     int nworkers;
     int32_t ntasks;
     ml_task_fn fn;
@@ -37,6 +35,9 @@ static struct {
           .go = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
 
 static __thread int in_region;
+/* The generation current when helper w was created: the job it is created for is the
+ * next one. */
+static unsigned long start_generation[MAX_WORKERS];
 
 static void init_capacity(void)
 {
@@ -60,26 +61,51 @@ static void run_share(int w, int nworkers, int32_t ntasks, ml_task_fn fn, void *
     in_region = 0;
 }
 
+/* Regions come in bursts (an MLP step has several split GEMMs within a millisecond), and a
+ * condition-variable wake costs tens of microseconds: so a thread waiting for the next
+ * region or for its helpers spins this many rounds first, then sleeps. Bounded, unlike
+ * OpenBLAS's idle workers, so an idle pool gives its cores back at once. */
+enum { SPIN_ROUNDS = 20000 };
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Waits until `*v` differs from `old` (spinning, then on `cond` under the pool lock). */
+static unsigned long wait_generation(unsigned long old)
+{
+    unsigned long g;
+    for (int i = 0; i < SPIN_ROUNDS; i++) {
+        if ((g = atomic_load(&pool.generation)) != old)
+            return g;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&pool.mu);
+    while ((g = atomic_load(&pool.generation)) == old)
+        pthread_cond_wait(&pool.go, &pool.mu);
+    pthread_mutex_unlock(&pool.mu);
+    return g;
+}
+
 static void *helper_main(void *p)
 {
     int w = (int)(intptr_t)p;
-    unsigned long seen = 0;
-    pthread_mutex_lock(&pool.mu);
+    unsigned long seen = start_generation[w];
     for (;;) {
-        while (pool.generation == seen)
-            pthread_cond_wait(&pool.go, &pool.mu);
-        seen = pool.generation;
-        if (w >= pool.nworkers)
-            continue;
-        int nworkers = pool.nworkers;
-        int32_t ntasks = pool.ntasks;
-        ml_task_fn fn = pool.fn;
-        void *arg = pool.arg;
-        pthread_mutex_unlock(&pool.mu);
-        run_share(w, nworkers, ntasks, fn, arg);
-        pthread_mutex_lock(&pool.mu);
-        if (--pool.pending == 0)
+        seen = wait_generation(seen);
+        /* The job fields were written before the generation was bumped (seq_cst), and the
+         * caller writes the next job only after every helper has counted itself out of
+         * this one, idle helpers included: no helper can read a half-written job. */
+        if (w < pool.nworkers)
+            run_share(w, pool.nworkers, pool.ntasks, pool.fn, pool.arg);
+        if (atomic_fetch_sub(&pool.pending, 1) == 1) {
+            pthread_mutex_lock(&pool.mu);
             pthread_cond_signal(&pool.done);
+            pthread_mutex_unlock(&pool.mu);
+        }
     }
     return NULL;
 }
@@ -92,6 +118,7 @@ static int ensure_helpers(int want)
         pthread_attr_t at;
         pthread_attr_init(&at);
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        start_generation[pool.started + 1] = atomic_load(&pool.generation);
         int rc = pthread_create(&th, &at, helper_main, (void *)(intptr_t)(pool.started + 1));
         pthread_attr_destroy(&at);
         if (rc)
@@ -121,21 +148,21 @@ void ml_parallel_for(int32_t ntasks, ml_task_fn fn, void *arg)
     pool.ntasks = ntasks;
     pool.fn = fn;
     pool.arg = arg;
-    pool.pending = nworkers - 1;
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-    openblas_set_num_threads(1);
-#endif
-    pool.generation++;
+    atomic_store(&pool.pending, pool.started);
+    atomic_fetch_add(&pool.generation, 1);
     pthread_cond_broadcast(&pool.go);
     pthread_mutex_unlock(&pool.mu);
 
     run_share(0, nworkers, ntasks, fn, arg);
 
-    pthread_mutex_lock(&pool.mu);
-    while (pool.pending > 0)
-        pthread_cond_wait(&pool.done, &pool.mu);
-    pthread_mutex_unlock(&pool.mu);
-#ifdef HAVE_OPENBLAS_SET_NUM_THREADS
-    openblas_set_num_threads(threads);
-#endif
+    for (int i = 0; i < SPIN_ROUNDS && atomic_load(&pool.pending) > 0; i++)
+        cpu_relax();
+    if (atomic_load(&pool.pending) > 0) {
+        pthread_mutex_lock(&pool.mu);
+        while (atomic_load(&pool.pending) > 0)
+            pthread_cond_wait(&pool.done, &pool.mu);
+        pthread_mutex_unlock(&pool.mu);
+    }
 }
+
+int ml_parallel_in_region(void) { return in_region; }

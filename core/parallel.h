@@ -12,5 +12,7 @@ int32_t ml_parallel_workers(void);
 /* fn(arg, task, worker) for task 0..ntasks-1 on up to ml_blas_threads() workers, each
  * calling single-threaded GEMMs; returns when all are done. */
 void ml_parallel_for(int32_t ntasks, ml_task_fn fn, void *arg);
+/* 1 inside a task: work there runs serially. */
+int ml_parallel_in_region(void);
 
 #endif
