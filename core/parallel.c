@@ -10,6 +10,7 @@
 #include <config.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -67,10 +68,15 @@ static void run_share(int w, int nworkers, int32_t ntasks, ml_task_fn fn, void *
  * OpenBLAS's idle workers, so an idle pool gives its cores back at once. */
 enum { SPIN_ROUNDS = 20000 };
 
-static inline void cpu_relax(void)
+/* Every 64th round yields: on a machine busier than its cores the thread we wait for may
+ * need ours to run at all. */
+static inline void cpu_relax(int round)
 {
+    if ((round & 63) == 63)
+        sched_yield();
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
+    else
+        __builtin_ia32_pause();
 #endif
 }
 
@@ -81,7 +87,7 @@ static unsigned long wait_generation(unsigned long old)
     for (int i = 0; i < SPIN_ROUNDS; i++) {
         if ((g = atomic_load(&pool.generation)) != old)
             return g;
-        cpu_relax();
+        cpu_relax(i);
     }
     pthread_mutex_lock(&pool.mu);
     while ((g = atomic_load(&pool.generation)) == old)
@@ -156,7 +162,7 @@ void ml_parallel_for(int32_t ntasks, ml_task_fn fn, void *arg)
     run_share(0, nworkers, ntasks, fn, arg);
 
     for (int i = 0; i < SPIN_ROUNDS && atomic_load(&pool.pending) > 0; i++)
-        cpu_relax();
+        cpu_relax(i);
     if (atomic_load(&pool.pending) > 0) {
         pthread_mutex_lock(&pool.mu);
         while (atomic_load(&pool.pending) > 0)
