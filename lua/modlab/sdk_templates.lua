@@ -213,16 +213,18 @@ int ml_plugin_@NAME@_init(const ml_host *host, ml_registry *reg, ml_err *err)
 }
 ]==]
 
+-- Shared by layers and routers: @ENTRY@ is the layer entry's name.
 local LAYER_TEST = [==[
--- Gradient check of the @NAME@ layer: its backward pass against central finite differences,
--- for every case it declares through modlab.gradcheck/1. TAP output; fails on a mismatch.
+-- Gradient check of the @ENTRY@ layer: its backward pass against central finite
+-- differences, for every case it declares through modlab.gradcheck/1. TAP output; fails on
+-- a mismatch.
 --   modlab --plugin-path ./@NAME@.so run test_@NAME@.lua
 local sdk = require "modlab.sdk"
-local results = sdk.gradcheck("@NAME@")
+local results = sdk.gradcheck("@ENTRY@")
 local failed = 0
 for i, r in ipairs(results) do
   if not r.ok then failed = failed + 1 end
-  print(("%s %d - gradient of @NAME@ [%s]: max relative error %.2e over %d coordinates%s")
+  print(("%s %d - gradient of @ENTRY@ [%s]: max relative error %.2e over %d coordinates%s")
     :format(r.ok and "ok" or "not ok", i, r.options, r.max_rel_err, r.checked,
     r.message and (" (" .. r.message .. ")") or ""))
 end
@@ -750,21 +752,6 @@ int ml_plugin_@NAME@_init(const ml_host *host, ml_registry *reg, ml_err *err)
 }
 ]==]
 
-local ROUTER_TEST = [==[
--- Gradient check of the mp_route_@NAME@ router for every case it declares. TAP output.
---   modlab --plugin-path ./@NAME@.so run test_@NAME@.lua
-local sdk = require "modlab.sdk"
-local results = sdk.gradcheck("mp_route_@NAME@")
-local failed = 0
-for i, r in ipairs(results) do
-  if not r.ok then failed = failed + 1 end
-  print(("%s %d - gradient of mp_route_@NAME@ [%s]: max relative error %.2e over %d "
-    .. "coordinates%s"):format(r.ok and "ok" or "not ok", i, r.options, r.max_rel_err,
-    r.checked, r.message and (" (" .. r.message .. ")") or ""))
-end
-print(("1..%d"):format(#results))
-if failed > 0 then error(("%d of %d gradient checks failed"):format(failed, #results), 0) end
-]==]
 
 local ROUTER_RECIPE = [==[
 -- Two-path MLP on two spirals whose second block is routed by @NAME@ (needs the multipath
@@ -792,7 +779,7 @@ local KINDS = {
   layer = { c = LAYER_C, test = LAYER_TEST, recipe = LAYER_RECIPE },
   optimizer = { c = OPTIMIZER_C, test = OPTIMIZER_TEST, recipe = OPTIMIZER_RECIPE },
   dataset = { c = DATASET_C, test = DATASET_TEST, recipe = DATASET_RECIPE },
-  router = { c = ROUTER_C, test = ROUTER_TEST, recipe = ROUTER_RECIPE },
+  router = { c = ROUTER_C, test = LAYER_TEST, recipe = ROUTER_RECIPE },
 }
 
 -- The project's files (name -> text) for `kind` and `name`, or nil for an unknown kind.
@@ -800,7 +787,8 @@ function M.render(kind, name, modlab_version)
   local t = KINDS[kind]
   if not t then return nil end
   local function fill(s)
-    return (s:gsub("@NAME@", name):gsub("@KIND@", kind)
+    local entry = kind == "router" and "mp_route_" .. name or name
+    return (s:gsub("@ENTRY@", entry):gsub("@NAME@", name):gsub("@KIND@", kind)
              :gsub("@MODLAB_VERSION@", modlab_version or "?"))
   end
   return {
