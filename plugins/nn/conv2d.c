@@ -308,6 +308,18 @@ static int conv2d_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *o
     return 0;
 }
 
+/* The chunk's output gradient channel-major (o x n*ohw), as the GEMMs take it: gathered
+ * into the worker's scratch, or in place for a single example. */
+static const float *conv2d_gout_of(const conv2d_pass *ps, const conv2d_span *sp)
+{
+    const conv2d *cv = ps->cv;
+    const float *g = ps->gout->data + sp->b0 * (size_t)cv->o * (size_t)cv->ohw;
+    if (sp->n == 1)
+        return g;
+    conv2d_gather(cv, g, sp->n, sp->sc.tmp);
+    return sp->sc.tmp;
+}
+
 static void conv2d_backward_input_chunk(void *arg, int32_t t, int32_t w)
 {
     const conv2d_pass *ps = arg;
@@ -317,11 +329,9 @@ static void conv2d_backward_input_chunk(void *arg, int32_t t, int32_t w)
     const int n = sp.n;
     const size_t in_n = (size_t)cv->c * cv->h * cv->w, ohw = (size_t)cv->ohw, ld = sp.ld;
     const conv2d_scratch sc = sp.sc;
-    const float *g = ps->gout->data + b0 * (size_t)cv->o * ohw;
-    if (n > 1)
-        conv2d_gather(cv, g, n, sc.tmp);
-    cv->host->sgemm(1, 0, cv->ckk, (int)ld, cv->o, 1.0f, cv->weight->value, cv->ckk,
-                    n > 1 ? sc.tmp : g, (int)ld, 0.0f, sc.col, (int)ld);
+    const float *g = conv2d_gout_of(ps, &sp);
+    cv->host->sgemm(1, 0, cv->ckk, (int)ld, cv->o, 1.0f, cv->weight->value, cv->ckk, g,
+                    (int)ld, 0.0f, sc.col, (int)ld);
     for (int j = 0; j < n; j++)
         col2im(cv, sc.col + j * ohw, ld, ps->gx + (b0 + j) * in_n);
 }
@@ -350,7 +360,6 @@ static void conv2d_backward_params_chunk(void *arg, int32_t t, int32_t w)
     const conv2d_scratch sc = sp.sc;
     size_t nw = (size_t)cv->o * cv->ckk;
     int *used = conv2d_gw_used(cv, ps->ws, ps->in->batch);
-    const float *g = ps->gout->data + b0 * (size_t)cv->o * ohw;
     float *gw = w ? sc.gw : cv->weight->grad;
     if (w && !used[w]) {
         memset(gw, 0, sizeof(float) * nw);
@@ -358,10 +367,9 @@ static void conv2d_backward_params_chunk(void *arg, int32_t t, int32_t w)
     }
     for (int j = 0; j < n; j++)
         im2col(cv, ps->in->data + (b0 + j) * in_n, sc.col + j * ohw, ld);
-    if (n > 1)
-        conv2d_gather(cv, g, n, sc.tmp);
-    cv->host->sgemm(0, 1, cv->o, cv->ckk, (int)ld, 1.0f, n > 1 ? sc.tmp : g, (int)ld, sc.col,
-                    (int)ld, 1.0f, gw, cv->ckk);
+    const float *g = conv2d_gout_of(ps, &sp);
+    cv->host->sgemm(0, 1, cv->o, cv->ckk, (int)ld, 1.0f, g, (int)ld, sc.col, (int)ld, 1.0f,
+                    gw, cv->ckk);
 }
 
 /* Rebuilds the columns instead of keeping the whole batch's from forward: im2col is cheap
