@@ -15,7 +15,7 @@ usage: modlab [GLOBAL OPTIONS] [COMMAND [ARGS]]
   modlab trial SWEEP_DIR --index I     run one trial of a sweep (done ones do nothing)
   modlab plugins [--describe NAME]     list the loaded plugins, or document one entry
   modlab plugin new NAME --kind KIND   write an out-of-tree plugin project (layer, optimizer,
-                                       dataset; router: not yet)
+                                       dataset, router)
   modlab plugin check FILE.so          run the conformance suite on a plugin
   modlab data list | fetch NAME | verify NAME
                                        dataset manifests, downloads and the cache
