@@ -7,4 +7,7 @@
  * some file systems refuse to sync directories; returns 0 or -1. */
 int ml_fsync_dir_of(const char *path);
 
+/* Test hook (see ml_test_pause): pause point "before-rename:<base name of path>". */
+void ml_test_pause_before_rename(const char *path);
+
 #endif
