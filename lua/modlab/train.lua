@@ -194,13 +194,17 @@ function M.run(ml, cfg, level)
   local name = cfg.name or core.recipe_name or "run"
   local rd = assert(rundir.create(name, cfg.out or core.out_dir or os.getenv("MODLAB_RUNS") or "runs"))
   local started = rundir.iso_now()
-  local config = { recipe = core.recipe_path, args = ml.config, seed = seed, epochs = epochs,
+  -- set: the --set values as given (args holds only those read so far, with defaults);
+  -- `modlab run --resume` reruns the recipe with them.
+  local config = { recipe = core.recipe_path, args = ml.config, set = core.args,
+                   seed = seed, epochs = epochs,
                    batch = batch, eval_batch = eval_batch, valid = fraction,
                    train_size = cfg.train_size,
                    dataset = data.name, dataset_options = data.opts, model = model:describe(),
                    loss = { name = loss.name, options = require("modlab.json").raw(loss.json or "{}") },
                    optimizer = { name = opt.name, options = require("modlab.json").raw(opt.json) },
                    clip_norm = cfg.clip_norm, groups = cfg.groups, normalization = normalization,
+                   schedule = cfg.schedule and tostring(cfg.schedule) or nil,
                    blas_threads = C.ml_blas_threads(), train_call = core.train_calls,
                    cwd = core.cwd }
   local fingerprint = resume.fingerprint(config)
