@@ -69,6 +69,16 @@ void ml_test_pause_before_rename(const char *path)
     ml_test_pause(point);
 }
 
+int ml_fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
 int ml_file_write_atomic(const char *path, const void *data, size_t len, ml_err *err)
 {
     char tmp[PATH_MAX];

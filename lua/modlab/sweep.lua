@@ -243,13 +243,22 @@ end
 ---------------------------------------------------------------------------------------------
 -- Metrics
 
+-- A torn line (a trial killed mid-write) is skipped, with one warning per file and line.
+local warned = {}
 local function metric_values(path, name)
   local vals = {}
   local text = read_file(path)
   if not text then return vals end
+  local lineno = 0
   for line in text:gmatch("[^\n]+") do
+    lineno = lineno + 1
     local row = M.decode(line)
-    if type(row) == "table" and type(row[name]) == "number" then vals[#vals + 1] = row[name] end
+    if type(row) == "table" and type(row[name]) == "number" then vals[#vals + 1] = row[name]
+    elseif type(row) ~= "table" and not warned[path .. ":" .. lineno] then
+      warned[path .. ":" .. lineno] = true
+      io.stderr:write(("modlab: warning: %s:%d: unreadable line skipped\n"):format(path,
+        lineno))
+    end
   end
   return vals
 end

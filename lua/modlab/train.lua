@@ -109,6 +109,14 @@ local function evaluate(t, model, ds, order, n, batch)
          diagnostics(model)
 end
 
+-- An ml.schedule prints as its spec; a hand-made { factor = function } has no text (and
+-- no state to checkpoint: it must be a function of the epoch and the history).
+local function schedule_text(s)
+  local mt = s and getmetatable(s)
+  if not s then return nil end
+  return mt and mt.__tostring and tostring(s) or "custom"
+end
+
 local function fmt_rate(r)
   if r >= 1e6 then return ("%.2fM"):format(r / 1e6) end
   if r >= 1e3 then return ("%.1fk"):format(r / 1e3) end
@@ -204,7 +212,7 @@ function M.run(ml, cfg, level)
                    loss = { name = loss.name, options = require("modlab.json").raw(loss.json or "{}") },
                    optimizer = { name = opt.name, options = require("modlab.json").raw(opt.json) },
                    clip_norm = cfg.clip_norm, groups = cfg.groups, normalization = normalization,
-                   schedule = cfg.schedule and tostring(cfg.schedule) or nil,
+                   schedule = schedule_text(cfg.schedule),
                    blas_threads = C.ml_blas_threads(), train_call = core.train_calls,
                    cwd = core.cwd }
   local fingerprint = resume.fingerprint(config)
@@ -234,7 +242,9 @@ function M.run(ml, cfg, level)
   if restored then
     history, best, lines, first = restored.history, restored.best, restored.lines,
                                   restored.epoch + 1
-    if cfg.schedule and restored.schedule then cfg.schedule:set_state(restored.schedule) end
+    if restored.schedule and cfg.schedule.set_state then
+      cfg.schedule:set_state(restored.schedule)
+    end
     if not cfg.quiet then
       rd:log(("modlab: resumed %s from its checkpoint after epoch %d of %d"):format(rd.dir,
         restored.epoch, epochs))
@@ -318,7 +328,8 @@ function M.run(ml, cfg, level)
       end
       if save_every and (epoch % save_every == 0 or epoch == epochs) then
         resume.save(t, rd, { epoch = epoch, lines = lines, best = best,
-                             schedule = cfg.schedule and cfg.schedule:state() or nil,
+                             schedule = cfg.schedule and cfg.schedule.state and
+                                        cfg.schedule:state() or nil,
                              fingerprint = fingerprint })
       end
     end
