@@ -168,4 +168,34 @@ is "$(check "$dir")" "checkpoint=2 metrics=3 timing=3 summary=absent model=no" \
 out=$("$MODLAB" run --resume "$dir" 2>&1)
 is "$(printf '%s\n' "$out" | grep '^final')" "$want" "checkpoint_every=2: same final numbers"
 is "$(awk 'END { print NR }' "$dir/metrics.jsonl")" 5 "checkpoint_every=2: 5 rows, none twice"
+# A sweep trial killed after a checkpoint continues from it when run again (modlab trial),
+# keeping a copy of the stopped attempt in attempts/, and ends as the plain run did.
+mkdir "$t/sw" && cp "$recipe" "$t/sw/resumable.lua"
+printf 'name: res\nprogram: resumable.lua\nmethod: grid\nparameters:\n  epochs: {value: 5}\n' \
+    > "$t/sw/s.yaml"
+(cd "$t/sw" && MODLAB_RUNS="$t/sw/runs" MODLAB_TEST_PAUSE=mid-epoch:3 "$MODLAB" sweep s.yaml \
+    > sweep.log 2>&1) &
+spid=$!
+j="$t/sw/runs/res/journal.jsonl"
+state=
+for _ in $(seq 300); do
+    pid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$j" 2>/dev/null | head -1)
+    [ -n "$pid" ] && state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
+    [ "$state" = T ] && break
+    sleep 0.1
+done
+is "$state" T "sweep: the trial stopped in epoch 3"
+kill -KILL "$pid" 2>/dev/null
+wait "$spid"
+out=$("$MODLAB" trial "$t/sw/runs/res" --index 0 2>&1)
+ok $? "sweep: modlab trial runs the killed trial again"
+like "$(tail -2 "$j")" '"attempt":2,"event":"started".*"resumed":true' \
+     "sweep: attempt 2 resumed from the checkpoint"
+like "$(tail -1 "$j")" '"attempt":2.*"event":"finished"' "sweep: and finished"
+tdir=$(ls -d "$t"/sw/runs/res/trials/*)
+ok $(cmp -s "$tdir/model.safetensors" "$ref/model.safetensors"; echo $?) \
+   "sweep: the trial's model.safetensors is the uninterrupted run's"
+ok $(cmp -s "$tdir/metrics.jsonl" "$ref/metrics.jsonl"; echo $?) "sweep: and its metrics.jsonl"
+ok $(ls "$t/sw/runs/res/attempts/" | grep -q -- '-1$'; echo $?) \
+   "sweep: attempts/ keeps the stopped attempt"
 done_testing
