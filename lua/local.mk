@@ -2,7 +2,8 @@
 # The Lua side: embedded into the modlab binary at build time, and installed.
 embedded_lua_files = lua/modlab.lua lua/modlab/core.lua lua/modlab/cli.lua \
 	lua/modlab/json.lua lua/modlab/train.lua lua/modlab/resume.lua lua/modlab/rundir.lua \
-	lua/modlab/progress.lua lua/modlab/model.lua lua/modlab/data.lua lua/modlab/schedule.lua lua/modlab/sweep.lua
+	lua/modlab/progress.lua lua/modlab/model.lua lua/modlab/data.lua lua/modlab/schedule.lua \
+	lua/modlab/sweep.lua
 embedded_lua_args = modlab=$(top_srcdir)/lua/modlab.lua \
 	modlab.core=$(top_srcdir)/lua/modlab/core.lua \
 	modlab.cli=$(top_srcdir)/lua/modlab/cli.lua \

@@ -117,7 +117,10 @@ for delay in 0.3 0.5 0.7 0.9 1.1; do
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     dir=$(ls -d "$t/d$delay"/resumable-* 2>/dev/null | head -1)
-    [ -n "$dir" ] || { ok 0 "kill after ${delay}s: before the run directory existed"; continue; }
+    if [ -z "$dir" ]; then
+        ok 0 "kill after ${delay}s: before the run directory existed"
+        continue
+    fi
     c=$(check "$dir")
     ok $? "kill after ${delay}s: whole files only ($c)"
     case $c in checkpoint=none*) continue ;; esac
@@ -168,6 +171,18 @@ is "$(check "$dir")" "checkpoint=2 metrics=3 timing=3 summary=absent model=no" \
 out=$("$MODLAB" run --resume "$dir" 2>&1)
 is "$(printf '%s\n' "$out" | grep '^final')" "$want" "checkpoint_every=2: same final numbers"
 is "$(awk 'END { print NR }' "$dir/metrics.jsonl")" 5 "checkpoint_every=2: 5 rows, none twice"
+# checkpoint=false: no checkpoint, so nothing to resume; a bad value is refused.
+"$MODLAB" run "$recipe" --out "$t/off" --set checkpoint=false --set epochs=2 > /dev/null 2>&1
+dir=$(ls -d "$t"/off/resumable-*)
+ok $([ ! -e "$dir/checkpoint.safetensors" ] && [ -s "$dir/model.safetensors" ]; echo $?) \
+   "checkpoint=false: a model, no checkpoint"
+out=$("$MODLAB" run --resume "$dir" 2>&1)
+is $? 1 "checkpoint=false: --resume fails"
+like "$out" "ran with checkpoint=false" "... saying why"
+out=$("$MODLAB" run "$recipe" --out "$t/bad" --set checkpoint_every=0 2>&1)
+like "$out" "'checkpoint_every' (epochs between checkpoints) must be a whole number" \
+     "checkpoint_every=0 is refused"
+
 # A sweep trial killed after a checkpoint continues from it when run again (modlab trial),
 # keeping a copy of the stopped attempt in attempts/, and ends as the plain run did.
 mkdir "$t/sw" && cp "$recipe" "$t/sw/resumable.lua"

@@ -54,7 +54,7 @@ TESTS += tests/unit/test_modular
 include tests/abi/local.mk
 TESTS += tests/cli.sh tests/synthetic.sh tests/crash_safety.sh
 EXTRA_DIST += tests/tap.sh tests/cli.sh tests/synthetic.sh tests/abi/fixture.c \
-	tests/crash_safety.sh tests/crash/resumable.lua tests/crash/check_rundir.lua
+	tests/crash_safety.sh tests/crash/resumable.lua tests/crash/check_rundir.lua docs/RUNS.md
 TESTS += tests/out_of_tree.sh tests/valgrind.sh
 EXTRA_DIST += tests/out_of_tree.sh tests/valgrind.sh
 if ML_ASAN

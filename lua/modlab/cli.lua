@@ -70,7 +70,8 @@ local function resume_args(core, dir, recipe)
   local sets = {}
   for k, v in pairs(type(cfg.set) == "table" and cfg.set or {}) do sets[k] = tostring(v) end
   -- Older run directories have only the values read before ml.train.
-  for k, v in pairs(type(cfg.set) ~= "table" and type(cfg.args) == "table" and cfg.args or {}) do
+  local old = type(cfg.set) ~= "table" and type(cfg.args) == "table" and cfg.args or {}
+  for k, v in pairs(old) do
     if type(v) == "number" then
       sets[k] = (v == math.floor(v) and math.abs(v) < 2^53) and ("%d"):format(v)
                 or ("%.17g"):format(v)

@@ -63,7 +63,8 @@ function M.restore(t, rd, fingerprint, level)
     error(("modlab run --resume: %s"):format(core.errmsg()), level + 1)
   end
   local state, err = decode(ffi.string(C.ml_trainer_resumed_state(t)))
-  if type(state) ~= "table" or type(state.epoch) ~= "number" or type(state.lines) ~= "table" then
+  if type(state) ~= "table" or type(state.epoch) ~= "number" or
+     type(state.lines) ~= "table" then
     error(("modlab run --resume: %s: the training state in __metadata__ is unreadable (%s): "
       .. "the file was not written by ml.train"):format(path, err or "not an object"),
       level + 1)

@@ -38,7 +38,8 @@ local function jsonl(file)
     local row, err = decode(line)
     if type(row) ~= "table" then error(("%s line %d: %s"):format(file, n + 1, err), 0) end
     if row.epoch ~= n + 1 then
-      error(("%s line %d: epoch %s, want %d"):format(file, n + 1, tostring(row.epoch), n + 1), 0)
+      error(("%s line %d: epoch %s, want %d"):format(file, n + 1, tostring(row.epoch),
+                                                     n + 1), 0)
     end
     n = n + 1
   end

@@ -18,7 +18,7 @@ local run = ml.train {
   schedule = ml.schedule("plateau", { patience = 0, factor = 0.5, metric = "train_loss" }),
   groups = { { "3.linear", lr_scale = 0.5 } },
   epochs = ml.arg("epochs", 5), batch = 32, seed = ml.arg("seed", 1),
-  checkpoint_every = ml.arg("checkpoint_every", 1),
+  checkpoint_every = ml.arg("checkpoint_every", 1), checkpoint = ml.arg("checkpoint", true),
 }
 print(("final train_loss %.17g test_accuracy %.17g"):format(run.summary.train_loss,
                                                             run.summary.test_accuracy))
