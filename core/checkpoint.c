@@ -361,7 +361,8 @@ int ml_model_load(ml_model *m, const char *path, ml_err *err)
                         "same layers and input shape as when it was saved, then load", path);
     if (!(f = ml_st_open(path, err)))
         return err ? err->code : ML_ERR_IO;
-    rc = ml_ckpt_load_model(m, f, path, NULL, err);
+    /* A training checkpoint holds a model checkpoint: its model part loads like one. */
+    rc = ml_ckpt_load_model(m, f, path, ML_CKPT_TRAIN_PREFIX, err);
     ml_st_close(f);
     return rc;
 }

@@ -24,6 +24,10 @@
  * the same shape and the file must hold no other tensor. Nothing changes unless everything
  * validates; a failing layer load() rolls back what was already loaded. */
 
+/* Tensors named "train.*" belong to a training checkpoint (core/train_ckpt.c: optimizer
+ * state and the like); model tensor names start with the layer's number. */
+#define ML_CKPT_TRAIN_PREFIX "train."
+
 typedef struct ml_st_writer ml_st_writer;
 typedef struct ml_st_file ml_st_file;
 

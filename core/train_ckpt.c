@@ -17,7 +17,7 @@
 #include "trainer.h"
 
 /* Tensors under this prefix are the trainer's; the model's names start with a digit. */
-#define PREFIX "train."
+#define PREFIX ML_CKPT_TRAIN_PREFIX
 #define KEY_FORMAT "modlab.train"        /* "1" */
 #define KEY_OPTIMIZER "modlab.train.optimizer"
 #define KEY_PER "modlab.train.state_size"
@@ -88,7 +88,7 @@ static int meta_u64(const ml_st_file *f, const char *path, const char *key, uint
     char *end;
     if (!text)
         return ml_error(err, ML_ERR_FORMAT, "%s: no \"%s\" in __metadata__: not a training "
-                        "checkpoint (a model.safetensors loads with ml.load / "
+                        "checkpoint (a model.safetensors loads with model:load(path) or "
                         "ml.evaluate{checkpoint=...})", path, key);
     *out = strtoull(text, &end, 10);
     if (!*text || *end)

@@ -28,14 +28,18 @@ clean-tests-out:
 	-rm -rf $(top_builddir)/tests/out
 .PHONY: clean-tests-out
 
-check_PROGRAMS += tests/unit/test_core tests/unit/test_gradcheck tests/unit/test_trainer
+check_PROGRAMS += tests/unit/test_core tests/unit/test_gradcheck tests/unit/test_trainer \
+	tests/unit/test_train_ckpt
+tests_unit_test_train_ckpt_CFLAGS = $(test_cflags)
+tests_unit_test_train_ckpt_LDADD = $(test_ldadd)
 tests_unit_test_trainer_CFLAGS = $(test_cflags)
 tests_unit_test_trainer_LDADD = $(test_ldadd)
 tests_unit_test_core_CFLAGS = $(test_cflags)
 tests_unit_test_core_LDADD = $(test_ldadd)
 tests_unit_test_gradcheck_CFLAGS = $(test_cflags)
 tests_unit_test_gradcheck_LDADD = $(test_ldadd)
-TESTS += tests/unit/test_core tests/unit/test_gradcheck tests/unit/test_trainer
+TESTS += tests/unit/test_core tests/unit/test_gradcheck tests/unit/test_trainer \
+	tests/unit/test_train_ckpt
 check_PROGRAMS += tests/unit/test_sublayer
 tests_unit_test_sublayer_CFLAGS = $(test_cflags)
 tests_unit_test_sublayer_LDADD = $(test_ldadd)
