@@ -66,6 +66,7 @@ is "$(check "$dir")" "checkpoint=1 metrics=2 timing=2 summary=absent model=no" \
 ok $([ -n "$(ls "$dir" | grep 'checkpoint.safetensors.tmp')" ]; echo $?) \
    "(b) the new checkpoint's temp file is all that is left of it"
 resumes_to_ref "(b)"
+is "$(ls "$dir" | grep -c '\.tmp')" 0 "(b) the resumed run removed the stale temp file"
 
 # More instants, each deterministic: every epoch's middle and checkpoint rename, the end's
 # summary.json, model.safetensors and meta.json renames.

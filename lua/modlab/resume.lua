@@ -47,6 +47,21 @@ function M.save(t, rd, state)
   end
 end
 
+-- A kill between a crash-safe write's temp file and its rename leaves "<file>.tmp.<pid>..."
+-- behind (a checkpoint's can be large): the resumed run removes its own files' leftovers.
+local function remove_temps(dir)
+  local p = io.popen(("ls -1 %q 2>/dev/null"):format(dir))
+  if not p then return end
+  for name in p:lines() do
+    local base = name:match("^(.-)%.tmp%.?%d+[%d.]*$")
+    if base and (base:match("%.json$") or base:match("%.jsonl$") or
+                 base:match("%.safetensors$")) then
+      os.remove(dir .. "/" .. name)
+    end
+  end
+  p:close()
+end
+
 -- Load DIR/checkpoint.safetensors into the trainer (and its model) and put metrics.jsonl
 -- and timing.jsonl back to the epochs it holds. Returns the state with `history` (decoded
 -- rows) added.
@@ -74,6 +89,7 @@ function M.restore(t, rd, fingerprint, level)
       .. "optimizer, seed or arguments differ from %s/config.json): resume with the recipe "
       .. "that wrote it, or start a new run"):format(path, rd.dir), level + 1)
   end
+  remove_temps(rd.dir)
   state.history = {}
   for i, line in ipairs(state.lines) do state.history[i] = assert(decode(line)) end
   rd:rewrite_jsonl("metrics.jsonl", state.lines)
