@@ -167,23 +167,28 @@ static int layer_save(ml_layer_slot *l, int32_t i, void **buf, size_t *len, ml_e
 int ml_model_save(ml_model *m, const char *path, ml_err *err)
 {
     ml_st_writer *w = NULL;
+    int rc;
+    if (!m || !path || !*path)
+        return ml_error(err, ML_ERR_INVALID, "ml_model_save: NULL model or empty path");
+    if (!(w = ml_st_writer_new(err)))
+        return ML_ERR_NOMEM;
+    if (!(rc = ml_ckpt_add_model(m, w, path, err)))
+        rc = ml_st_writer_write(w, path, err);
+    ml_st_writer_free(w);
+    return rc;
+}
+
+int ml_ckpt_add_model(ml_model *m, ml_st_writer *w, const char *path, ml_err *err)
+{
     ml_jbuf layers;
     void *payload = NULL;
     char *text = NULL;
     int rc;
 
     ml_jbuf_init(&layers);
-    if (!m || !path || !*path) {
-        rc = ml_error(err, ML_ERR_INVALID, "ml_model_save: NULL model or empty path");
-        goto fail;
-    }
     if (!m->built) {
         rc = ml_error(err, ML_ERR_INVALID, "%s: the model is not built; build it (with its "
                       "input shape) before saving", path);
-        goto fail;
-    }
-    if (!(w = ml_st_writer_new(err))) {
-        rc = ML_ERR_NOMEM;
         goto fail;
     }
     for (int32_t i = 0; i < ml_model_nparam_tensors(m); i++) {
@@ -238,13 +243,12 @@ int ml_model_save(ml_model *m, const char *path, ml_err *err)
         payload = NULL;
         text = NULL;
     }
-    rc = ml_st_writer_write(w, path, err);
+    rc = 0;
 
 fail:
     ml_free(payload);
     ml_free(text);
     ml_jbuf_free(&layers);
-    ml_st_writer_free(w);
     return rc;
 }
 
@@ -340,17 +344,16 @@ static void free_states(state_buf *s, int32_t n)
     ml_free(s);
 }
 
+/* Does `name` belong to the model (not to a part `skip` of a training checkpoint)? */
+static int model_tensor(const char *name, const char *skip)
+{
+    return !skip || strncmp(name, skip, strlen(skip)) != 0;
+}
+
 int ml_model_load(ml_model *m, const char *path, ml_err *err)
 {
-    ml_st_file *f = NULL;
-    ml_json_doc *layers_doc = NULL;
-    const char **saved = NULL;
-    state_buf *states = NULL, *backup_states = NULL;
-    float *backup = NULL;
-    int64_t total = 0;
-    int32_t np, loaded = -1;
+    ml_st_file *f;
     int rc;
-
     if (!m || !path || !*path)
         return ml_error(err, ML_ERR_INVALID, "ml_model_load: NULL model or empty path");
     if (!m->built)
@@ -358,6 +361,23 @@ int ml_model_load(ml_model *m, const char *path, ml_err *err)
                         "same layers and input shape as when it was saved, then load", path);
     if (!(f = ml_st_open(path, err)))
         return err ? err->code : ML_ERR_IO;
+    /* A training checkpoint holds a model checkpoint: its model part loads like one. */
+    rc = ml_ckpt_load_model(m, f, path, ML_CKPT_TRAIN_PREFIX, err);
+    ml_st_close(f);
+    return rc;
+}
+
+int ml_ckpt_load_model(ml_model *m, const ml_st_file *f, const char *path, const char *skip,
+                       ml_err *err)
+{
+    ml_json_doc *layers_doc = NULL;
+    const char **saved = NULL;
+    state_buf *states = NULL, *backup_states = NULL;
+    float *backup = NULL;
+    int64_t total = 0;
+    int32_t np, loaded = -1, nfile = 0;
+    int rc;
+
     if ((rc = check_layers(m, path, f, &layers_doc, &saved, err)))
         goto fail;
 
@@ -391,10 +411,14 @@ int ml_model_load(ml_model *m, const char *path, ml_err *err)
         }
         total += p->numel;
     }
-    if (ml_st_count(f) != np) {
+    for (int32_t k = 0; k < ml_st_count(f); k++)
+        nfile += model_tensor(ml_st_tensor_at(f, k)->name, skip);
+    if (nfile != np) {
         for (int32_t k = 0; k < ml_st_count(f); k++) {
             const char *name = ml_st_tensor_at(f, k)->name;
             int32_t i = 0;
+            if (!model_tensor(name, skip))
+                continue;
             while (i < np && strcmp(ml_model_param_name(m, i), name) != 0)
                 i++;
             if (i == np) {
@@ -405,7 +429,7 @@ int ml_model_load(ml_model *m, const char *path, ml_err *err)
             }
         }
         rc = ml_error(err, ML_ERR_INTERNAL, "%s: tensor counts differ (%d vs %d)", path,
-                      ml_st_count(f), np);
+                      nfile, np);
         goto fail;
     }
 
@@ -510,6 +534,5 @@ done:
     free_states(states, m->n);
     ml_free(saved);
     ml_json_free(layers_doc);
-    ml_st_close(f);
     return rc;
 }

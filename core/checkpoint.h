@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include <modlab/plugin.h>
+#include <modlab/modlab.h>
 
 /* A checkpoint is a safetensors file (core/safetensors.h) whose tensors are the model's
  * parameters, buffers and structural masks, named by ml_model_param_name ("0.linear.weight"),
@@ -23,6 +23,22 @@
  * the layer's load() receives the saved version. Every model tensor must be in the file with
  * the same shape and the file must hold no other tensor. Nothing changes unless everything
  * validates; a failing layer load() rolls back what was already loaded. */
+
+/* Tensors named "train.*" belong to a training checkpoint (core/train_ckpt.c: optimizer
+ * state and the like); model tensor names start with the layer's number. */
+#define ML_CKPT_TRAIN_PREFIX "train."
+
+typedef struct ml_st_writer ml_st_writer;
+typedef struct ml_st_file ml_st_file;
+
+/* Add the model's tensors and metadata (the whole of a model checkpoint) to `w`; `path`
+ * names the destination in messages. ml_model_save is this plus ml_st_writer_write. */
+int ml_ckpt_add_model(ml_model *m, ml_st_writer *w, const char *path, ml_err *err);
+/* Load the model part of an opened checkpoint by the rules above; tensors whose names start
+ * with `skip` (NULL: none) belong to someone else (a training checkpoint's optimizer state)
+ * and are ignored. */
+int ml_ckpt_load_model(ml_model *m, const ml_st_file *f, const char *path, const char *skip,
+                       ml_err *err);
 
 /* Standard base64 with padding. encode writes 4*ceil(n/3) chars + NUL into out (size it with
  * ml_base64_encoded_len(n) + 1). decode is strict (alphabet, padding, length % 4 == 0);

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <modlab/modlab.h>
+
 #include "err.h"
 #include "mem.h"
 
@@ -147,19 +149,13 @@ static int read_src(const char *part, char *buf, size_t cap)
     return 0;
 }
 
+/* The URL a .part file came from (a resume continues only from the same one), written
+ * crash-safely so a torn name never makes a mismatched resume. */
 static int write_src(const char *part, const char *url, ml_err *err)
 {
     char path[SRC_MAX];
-    FILE *f;
     snprintf(path, sizeof path, "%s.src", part);
-    f = fopen(path, "wb");
-    if (!f || fputs(url, f) < 0 || fclose(f)) {
-        int e = errno;
-        if (f)
-            fclose(f);
-        return ml_error(err, ML_ERR_IO, "cannot write %s: %s", path, strerror(e));
-    }
-    return 0;
+    return ml_file_write_atomic(path, url, strlen(url), err);
 }
 
 void ml_fetch_discard(const char *part)

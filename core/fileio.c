@@ -2,6 +2,8 @@
 /* Crash-safe file writes (temp name, fsync, rename, fsync the directory) and mkdir -p. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +26,52 @@ int ml_fsync_dir_of(const char *path)
     else
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+/* Test hook: crash-safety tests must kill a writer at an exact instant (between the temp
+ * file and the rename), which no timing can hit reliably. MODLAB_TEST_PAUSE=POINT[#N] stops
+ * the process with SIGSTOP the N-th time (default 1st) it reaches POINT; the test then
+ * SIGKILLs it. Unset, this costs one getenv per call. */
+void ml_test_pause(const char *point)
+{
+    static long seen;
+    const char *want = getenv("MODLAB_TEST_PAUSE");
+    const char *hash;
+    size_t len;
+    long nth = 1;
+    if (!want || !*want || !point)
+        return;
+    hash = strchr(want, '#');
+    len = hash ? (size_t)(hash - want) : strlen(want);
+    if (hash)
+        nth = strtol(hash + 1, NULL, 10);
+    if (len != strlen(point) || strncmp(want, point, len) != 0 || ++seen != nth)
+        return;
+    fprintf(stderr, "modlab: MODLAB_TEST_PAUSE: stopped at %s (pid %ld)\n", point,
+            (long)getpid());
+    fflush(stderr);
+    raise(SIGSTOP);
+}
+
+/* "before-rename:<file name without directories>": the pause point of a crash-safe write. */
+void ml_test_pause_before_rename(const char *path)
+{
+    char point[128];
+    const char *slash = strrchr(path, '/');
+    if (!getenv("MODLAB_TEST_PAUSE"))
+        return;
+    snprintf(point, sizeof point, "before-rename:%s", slash ? slash + 1 : path);
+    ml_test_pause(point);
+}
+
+int ml_fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
     if (fd < 0)
         return -1;
     rc = fsync(fd);
@@ -57,6 +105,7 @@ int ml_file_write_atomic(const char *path, const void *data, size_t len, ml_err 
         goto fail;
     }
     fd = -1;
+    ml_test_pause_before_rename(path);
     if (rename(tmp, path) != 0)
         goto fail;
     ml_fsync_dir_of(path);

@@ -7,4 +7,11 @@
  * some file systems refuse to sync directories; returns 0 or -1. */
 int ml_fsync_dir_of(const char *path);
 
+/* fsync a file written through another descriptor (a download's stdio stream), before it
+ * is renamed into place: 0 or -1 with errno. */
+int ml_fsync_path(const char *path);
+
+/* Test hook (see ml_test_pause): pause point "before-rename:<base name of path>". */
+void ml_test_pause_before_rename(const char *path);
+
 #endif

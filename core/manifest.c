@@ -16,6 +16,7 @@
 #include <zlib.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "fetch.h"
 #include "hash.h"
 #include "mem.h"
@@ -150,25 +151,10 @@ static int mkdirs(const char *path, ml_err *err)
     return 0;
 }
 
-/* Write a small file atomically: temp file in the same directory, fsync, rename. */
+/* Write a small file crash-safely (temp name, fsync, rename, fsync the directory). */
 static int write_atomic(const char *path, const char *text, ml_err *err)
 {
-    char tmp[PATH_MAX_ + 32];
-    size_t len = strlen(text);
-    int fd, rc = 0;
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0)
-        return ml_error(err, ML_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-    if (write(fd, text, len) != (ssize_t)len || fsync(fd))
-        rc = ml_error(err, ML_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-    if (close(fd) && !rc)
-        rc = ml_error(err, ML_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
-    if (!rc && rename(tmp, path))
-        rc = ml_error(err, ML_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
-    if (rc)
-        unlink(tmp);
-    return rc;
+    return ml_file_write_atomic(path, text, strlen(text), err);
 }
 
 /* ---- search path and cache location --------------------------------------------------- */
@@ -1058,16 +1044,19 @@ static int extract_one(gzFile gz, int64_t size, const char *dir, const mf_member
         rc = ml_error(err, ML_ERR_CHECKSUM, "%s in %s: %s", mem->name, arch, why);
         goto fail;
     }
-    if (close(fd)) {
+    /* Synced before the rename, so the cache never holds a name with missing data. */
+    if (fsync(fd) || close(fd)) {
         fd = -1;
         rc = ml_error(err, ML_ERR_IO, "writing %s: %s", part, strerror(errno));
         goto fail;
     }
     fd = -1;
+    ml_test_pause_before_rename(path);
     if (rename(part, path)) {
         rc = ml_error(err, ML_ERR_IO, "cannot rename %s: %s", part, strerror(errno));
         goto fail;
     }
+    ml_fsync_dir_of(path);
     return 0;
 fail:
     if (fd >= 0)
@@ -1270,9 +1259,15 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
                         mm->url);
             continue;
         }
+        /* The download went through stdio: sync it before its name says "verified". */
+        if (ml_fsync_path(part))
+            return ml_error(err, ML_ERR_IO, "%s: cannot sync %s: %s; check the disk", label_s,
+                            part, strerror(errno));
+        ml_test_pause_before_rename(path);
         if (rename(part, path))
             return ml_error(err, ML_ERR_IO, "%s: cannot rename %s: %s", label_s, part,
                             strerror(errno));
+        ml_fsync_dir_of(path);
         if ((rc = marker_write(dir, f->name, sha, md5, label, url, 0, err)))
             return rc;
         if (progress)

@@ -344,6 +344,7 @@ int ml_st_writer_write(ml_st_writer *w, const char *path, ml_err *err)
     if (rc != 0)
         goto fail;
     step = "rename";
+    ml_test_pause_before_rename(path);
     if (rename(tmp, path) != 0)
         goto fail;
     ml_fsync_dir_of(path);

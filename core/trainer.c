@@ -10,27 +10,7 @@
 #include "estep.h"
 #include "mem.h"
 #include "model.h"
-
-struct ml_trainer {
-    ml_model *m;
-    ml_entry loss_entry, opt_entry;
-    ml_loss_vtable loss_vt;
-    ml_optimizer_vtable opt_vt;
-    void *loss_self, *opt_self;
-    ml_opts *loss_opts, *opt_opts;
-    ml_shape target;
-    int64_t target_numel, out_numel;
-    int32_t classes;               /* last output dim, when targets are class ids */
-    ml_opt_slot *slots;
-    int32_t *slot_param;           /* model parameter index of each slot */
-    int32_t nslots;
-    float *state;                  /* all optimizer state, one block */
-    float lr_factor, clip, aux_scale;
-    int64_t t;
-    float *xbuf, *ybuf;            /* batch buffers for ml_trainer_run */
-    int64_t *ibuf;
-    ml_estep *estep;               /* layers that want scored passes per batch, or NULL */
-};
+#include "trainer.h"
 
 static int make_slots(ml_trainer *t, ml_err *err)
 {
@@ -47,6 +27,7 @@ static int make_slots(ml_trainer *t, ml_err *err)
     for (int32_t i = 0; i < m->np; i++)
         if (m->params[i]->grad)
             total += m->params[i]->numel;
+    t->state_per = per;
     if (per && !(t->state = ml_alloc_big((size_t)(total * per) * sizeof(float))))
         return ml_error(err, ML_ERR_NOMEM, "trainer: out of memory for optimizer state");
     /* ml_alloc_big zeroes: the state starts at zero as the optimizers expect. */
@@ -164,6 +145,7 @@ void ml_trainer_free(ml_trainer *t)
     ml_free(t->ybuf);
     ml_free(t->ibuf);
     ml_estep_free(t->estep);
+    ml_free(t->resumed);
     ml_free(t);
 }
 

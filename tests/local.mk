@@ -28,14 +28,18 @@ clean-tests-out:
 	-rm -rf $(top_builddir)/tests/out
 .PHONY: clean-tests-out
 
-check_PROGRAMS += tests/unit/test_core tests/unit/test_gradcheck tests/unit/test_trainer
+check_PROGRAMS += tests/unit/test_core tests/unit/test_gradcheck tests/unit/test_trainer \
+	tests/unit/test_train_ckpt
+tests_unit_test_train_ckpt_CFLAGS = $(test_cflags)
+tests_unit_test_train_ckpt_LDADD = $(test_ldadd)
 tests_unit_test_trainer_CFLAGS = $(test_cflags)
 tests_unit_test_trainer_LDADD = $(test_ldadd)
 tests_unit_test_core_CFLAGS = $(test_cflags)
 tests_unit_test_core_LDADD = $(test_ldadd)
 tests_unit_test_gradcheck_CFLAGS = $(test_cflags)
 tests_unit_test_gradcheck_LDADD = $(test_ldadd)
-TESTS += tests/unit/test_core tests/unit/test_gradcheck tests/unit/test_trainer
+TESTS += tests/unit/test_core tests/unit/test_gradcheck tests/unit/test_trainer \
+	tests/unit/test_train_ckpt
 check_PROGRAMS += tests/unit/test_sublayer
 tests_unit_test_sublayer_CFLAGS = $(test_cflags)
 tests_unit_test_sublayer_LDADD = $(test_ldadd)
@@ -52,8 +56,9 @@ tests_unit_test_modular_LDADD = $(test_ldadd) -lm
 TESTS += tests/unit/test_modular
 
 include tests/abi/local.mk
-TESTS += tests/cli.sh tests/synthetic.sh
-EXTRA_DIST += tests/tap.sh tests/cli.sh tests/synthetic.sh tests/abi/fixture.c
+TESTS += tests/cli.sh tests/synthetic.sh tests/crash_safety.sh
+EXTRA_DIST += tests/tap.sh tests/cli.sh tests/synthetic.sh tests/abi/fixture.c \
+	tests/crash_safety.sh tests/crash/resumable.lua tests/crash/check_rundir.lua docs/RUNS.md
 TESTS += tests/out_of_tree.sh tests/valgrind.sh
 EXTRA_DIST += tests/out_of_tree.sh tests/valgrind.sh
 if ML_ASAN

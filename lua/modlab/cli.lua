@@ -9,6 +9,8 @@ usage: modlab [GLOBAL OPTIONS] [COMMAND [ARGS]]
   modlab                               run the built-in quickstart (Fashion-MNIST MLP)
   modlab run RECIPE.lua [--set k=v]... [--out DIR] [--report]
                                        run a recipe; --set values reach it through ml.arg
+  modlab run [RECIPE.lua] --resume DIR continue a stopped run in DIR from its last
+                                       checkpoint, with the arguments in DIR/config.json
   modlab sweep SWEEP.yaml [-j N] [--resume] [--dry-run] [--launcher local|slurm]
                                        run a parameter sweep (W&B sweep files; see
                                        `modlab sweep --help`)
@@ -52,12 +54,55 @@ local function run_chunk(core, chunk, name)
   return 0
 end
 
+-- The recipe and --set values of `modlab run --resume DIR`, from DIR/config.json: the
+-- same arguments make the same numbers, so the run continues where its checkpoint stopped.
+local function resume_args(core, dir, recipe)
+  local f = io.open(dir .. "/config.json", "rb")
+  if not f then
+    return nil, ("--resume %s: no config.json there: give the directory of a run (one "
+      .. "that ml.train wrote)"):format(dir)
+  end
+  local cfg, err = require("modlab.sweep").decode(f:read("*a"))
+  f:close()
+  if type(cfg) ~= "table" then
+    return nil, ("--resume %s: config.json is unreadable (%s)"):format(dir, err or "?")
+  end
+  local sets = {}
+  for k, v in pairs(type(cfg.set) == "table" and cfg.set or {}) do sets[k] = tostring(v) end
+  -- Older run directories have only the values read before ml.train.
+  local old = type(cfg.set) ~= "table" and type(cfg.args) == "table" and cfg.args or {}
+  for k, v in pairs(old) do
+    if type(v) == "number" then
+      sets[k] = (v == math.floor(v) and math.abs(v) < 2^53) and ("%d"):format(v)
+                or ("%.17g"):format(v)
+    else sets[k] = tostring(v) end
+  end
+  recipe = recipe or cfg.recipe
+  if type(recipe) ~= "string" then
+    return nil, ("--resume %s: config.json names no recipe: give it (modlab run RECIPE.lua "
+      .. "--resume %s)"):format(dir, dir)
+  end
+  if recipe:sub(1, 1) ~= "/" and recipe:sub(1, 1) ~= "(" and not io.open(recipe, "r") and
+     type(cfg.cwd) == "string" then
+    recipe = cfg.cwd .. "/" .. recipe   -- relative to where the run was started
+  end
+  core.resume_dir, core.resume_config = dir, cfg
+  if not core.threads and type(cfg.blas_threads) == "number" then
+    core.threads = cfg.blas_threads
+  end
+  return recipe, sets
+end
+
 local function cmd_run(core, args, i)
-  local recipe
+  local recipe, resume_dir
   local sets = {}
   while i <= #args do
     local a = args[i]
-    if a == "--set" then
+    if a == "--resume" then
+      if not args[i + 1] then return usage_error("--resume wants a run directory") end
+      resume_dir = args[i + 1]
+      i = i + 2
+    elseif a == "--set" then
       local kv = args[i + 1]
       if not kv or not kv:find("=") then return usage_error("--set wants key=value") end
       local k, v = kv:match("^([^=]+)=(.*)$")
@@ -81,6 +126,15 @@ local function cmd_run(core, args, i)
       i = i + 1
     end
   end
+  if resume_dir then
+    if next(sets) or core.out_dir then
+      return usage_error("--resume reruns with the arguments in " .. resume_dir
+        .. "/config.json, into that directory: drop --set and --out")
+    end
+    recipe, sets = resume_args(core, resume_dir, recipe)
+    if not recipe then return usage_error(sets) end
+    if recipe == "(built-in quickstart)" then return M.quickstart(core, sets) end
+  end
   if not recipe then return usage_error("run: which recipe? (modlab run RECIPE.lua)") end
   core.args = sets
   local chunk, err = loadfile(recipe)
@@ -98,8 +152,8 @@ local function cmd_run(core, args, i)
   return run_chunk(core, chunk, recipe)
 end
 
-local function cmd_quickstart(core)
-  core.args = {}
+function M.quickstart(core, sets)
+  core.args = sets or {}
   core.recipe_path = "(built-in quickstart)"
   core.recipe_name = "quickstart"
   return run_chunk(core, function() return require("recipes.quickstart") end, "quickstart")
@@ -182,6 +236,9 @@ end
 function M.main(args)
   local core = require "modlab.core"
   core.argv = args
+  require "modlab.sweep"   -- declares getcwd for the FFI
+  local buf = core.ffi.new("char[4096]")
+  core.cwd = core.C.getcwd(buf, 4096) ~= nil and core.ffi.string(buf) or nil
   local i = 1
   while args[i] and args[i]:sub(1, 2) == "--" do
     local a = args[i]
@@ -192,7 +249,7 @@ function M.main(args)
     else return usage_error("unknown option '" .. a .. "'") end
   end
   local cmd = args[i]
-  if not cmd then return cmd_quickstart(core) end
+  if not cmd then return M.quickstart(core) end
   if cmd == "run" then
     local report = strip_flag(args, i + 1, "--report")
     local status = cmd_run(core, args, i + 1)

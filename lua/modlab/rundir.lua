@@ -1,7 +1,9 @@
 -- SPDX-License-Identifier: MIT
 -- Run directories: runs/<name>-<utc time>/ with config.json, meta.json, metrics.jsonl,
--- timing.jsonl, summary.json, model.safetensors and log.txt. Whole-file writes go through
--- ml_file_write_atomic (temp, fsync, rename), so a crash never leaves a torn summary.
+-- timing.jsonl, summary.json, model.safetensors, checkpoint.safetensors and log.txt.
+-- Whole-file writes go through ml_file_write_atomic (temp, fsync, rename), so a crash never
+-- leaves a torn summary; the JSON-lines logs get each line in one write() (O_APPEND, fsync),
+-- and their readers skip a torn last line with a warning.
 local core = require "modlab.core"
 local json = require "modlab.json"
 local ffi, C = core.ffi, core.C
@@ -15,9 +17,10 @@ local function exists(path)
   return false
 end
 
--- A sweep trial (`modlab trial`, or MODLAB_TRIAL_DIR) writes into its own fixed directory.
+-- A sweep trial (`modlab trial`, or MODLAB_TRIAL_DIR) writes into its own fixed directory,
+-- and `modlab run --resume DIR` back into DIR.
 function M.create(name, base)
-  local dir = core.trial_dir or os.getenv("MODLAB_TRIAL_DIR")
+  local dir = core.resume_dir or core.trial_dir or os.getenv("MODLAB_TRIAL_DIR")
   if not dir or dir == "" then
     local stamp = os.date("!%Y%m%d-%H%M%S")
     dir = ("%s/%s-%s"):format(base, name, stamp)
@@ -33,10 +36,10 @@ function M.create(name, base)
   core.run_dirs[#core.run_dirs + 1] = dir
   local rd = setmetatable({ dir = dir }, M)
   rd.log_fh = assert(io.open(dir .. "/log.txt", "a"))
-  rd.metrics_fh = assert(io.open(dir .. "/metrics.jsonl", "a"))
-  rd.timing_fh = assert(io.open(dir .. "/timing.jsonl", "a"))
   return rd
 end
+
+function M:path(file) return self.dir .. "/" .. file end
 
 function M:write_json(file, value)
   local text = json.encode(value) .. "\n"
@@ -45,17 +48,53 @@ function M:write_json(file, value)
   end
 end
 
-local function append(fh, value)
-  fh:write(json.encode(value), "\n")
-  fh:flush()
+-- One line in one write() with O_APPEND, then fsync (ml_journal_append): a kill leaves
+-- whole lines, or at worst (a full disk) one torn last line that readers skip.
+local function append(path, value)
+  local line = json.encode(value)
+  if C.ml_journal_append(path, line, core.err) ~= 0 then error(core.errmsg(), 0) end
+  return line
 end
 
 -- core.on_metric (set by `modlab trial` for early termination) sees every logged row.
+-- Returns the line written, which training checkpoints keep (see M:truncate_jsonl).
 function M:metric(row)
-  append(self.metrics_fh, row)
+  local line = append(self:path("metrics.jsonl"), row)
   if core.on_metric then core.on_metric(row) end
+  return line
 end
-function M:timing(row) append(self.timing_fh, row) end
+function M:timing(row) append(self:path("timing.jsonl"), row) end
+
+-- The rows of a JSON-lines file that parse (a torn or garbled line is skipped with a
+-- warning naming the file and line), each with its line's text.
+function M.read_jsonl(path)
+  local rows, f = {}, io.open(path, "rb")
+  if not f then return rows end
+  local text = f:read("*a")
+  f:close()
+  local decode, lineno = require("modlab.sweep").decode, 0
+  for line in text:gmatch("([^\n]*)\n?") do
+    lineno = lineno + 1
+    if line:find("%S") then
+      local v = decode(line)
+      if type(v) == "table" then rows[#rows + 1] = { value = v, text = line }
+      else
+        io.stderr:write(("modlab: warning: %s:%d: unreadable line skipped (a run killed "
+          .. "mid-write leaves a torn last line)\n"):format(path, lineno))
+      end
+    end
+  end
+  return rows
+end
+
+-- Resuming: rewrite a JSON-lines log (crash-safely) as exactly `lines`, so the history has
+-- no epoch twice and none the checkpoint does not know.
+function M:rewrite_jsonl(file, lines)
+  local text = #lines > 0 and table.concat(lines, "\n") .. "\n" or ""
+  if C.ml_file_write_atomic(self:path(file), text, #text, core.err) ~= 0 then
+    error(core.errmsg(), 0)
+  end
+end
 
 -- A line for the person watching (stdout) and for log.txt.
 function M:log(line)
@@ -66,9 +105,7 @@ function M:log(line)
 end
 
 function M:close()
-  for _, k in ipairs({ "log_fh", "metrics_fh", "timing_fh" }) do
-    if self[k] then self[k]:close() self[k] = nil end
-  end
+  if self.log_fh then self.log_fh:close() self.log_fh = nil end
 end
 
 function M.iso_now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end

@@ -65,11 +65,12 @@ end
 
 local KINDS = { layer = true, optimizer = true, dataset = true, router = true }
 
+-- Crash-safe (temp name, fsync, rename): an interrupted `plugin new` leaves whole files.
 local function write_file(path, text)
-  local f, err = io.open(path, "wb")
-  if not f then return nil, err end
-  f:write(text)
-  f:close()
+  local core = require "modlab.core"
+  if core.C.ml_file_write_atomic(path, text, #text, core.err) ~= 0 then
+    return nil, core.errmsg()
+  end
   return true
 end
 

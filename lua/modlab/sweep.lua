@@ -243,13 +243,22 @@ end
 ---------------------------------------------------------------------------------------------
 -- Metrics
 
+-- A torn line (a trial killed mid-write) is skipped, with one warning per file and line.
+local warned = {}
 local function metric_values(path, name)
   local vals = {}
   local text = read_file(path)
   if not text then return vals end
+  local lineno = 0
   for line in text:gmatch("[^\n]+") do
+    lineno = lineno + 1
     local row = M.decode(line)
-    if type(row) == "table" and type(row[name]) == "number" then vals[#vals + 1] = row[name] end
+    if type(row) == "table" and type(row[name]) == "number" then vals[#vals + 1] = row[name]
+    elseif type(row) ~= "table" and not warned[path .. ":" .. lineno] then
+      warned[path .. ":" .. lineno] = true
+      io.stderr:write(("modlab: warning: %s:%d: unreadable line skipped\n"):format(path,
+        lineno))
+    end
   end
   return vals
 end
@@ -340,15 +349,28 @@ function M.cmd_trial(args, i, h)
   end
   local attempt = st.attempts + 1
   local tdir = dir .. "/trials/" .. t.id
+  local resumed = false
   if exists(tdir) then
     assert(mkdirs(dir .. "/attempts"))
-    os.rename(tdir, ("%s/attempts/%s-%d"):format(dir, t.id, attempt - 1))
+    local kept = ("%s/attempts/%s-%d"):format(dir, t.id, attempt - 1)
+    -- A trial stopped after a training checkpoint (killed, timed out) continues from it
+    -- (same arguments, same numbers); attempts/ keeps a copy of the stopped attempt.
+    local config = exists(tdir .. "/checkpoint.safetensors") and
+                   M.decode(read_file(tdir .. "/config.json") or "")
+    if type(config) == "table" and
+       ({ [0] = true, [true] = true })[os.execute(("cp -a %q %q"):format(tdir, kept))] then
+      resumed = true
+      core.resume_dir, core.resume_config = tdir, config
+    else
+      os.rename(tdir, kept)
+    end
   end
   assert(mkdirs(tdir))
   local map, list = trial_args(plan, t)
   local t0 = C.ml_clock()
   local array_job = os.getenv("SLURM_ARRAY_JOB_ID")
   journal(dir, { event = "started", trial = t.id, index = index, attempt = attempt,
+                 resumed = resumed or nil,
                  host = hostname(), pid = C.getpid(),
                  slurm_job = array_job and
                    (array_job .. "_" .. (os.getenv("SLURM_ARRAY_TASK_ID") or "")) or nil })

@@ -4,6 +4,7 @@
 local core = require "modlab.core"
 local progress = require "modlab.progress"
 local rundir = require "modlab.rundir"
+local resume = require "modlab.resume"
 local ffi, C = core.ffi, core.C
 
 local M = {}
@@ -11,7 +12,7 @@ local M = {}
 local KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, epochs = 1, batch = 1, seed = 1,
                 valid = 1, eval_batch = 1, name = 1, out = 1, schedule = 1, clip_norm = 1,
                 groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1, normalize = 1,
-                steps = 1, train_size = 1, on_epoch = 1 }
+                steps = 1, train_size = 1, on_epoch = 1, checkpoint = 1, checkpoint_every = 1 }
 
 local function check_cfg(cfg, level)
   if type(cfg) ~= "table" then error("ml.train: give a table of settings", level) end
@@ -52,6 +53,15 @@ local function check_cfg(cfg, level)
   end
   if cfg.valid ~= nil and (type(cfg.valid) ~= "number" or cfg.valid < 0 or cfg.valid >= 1) then
     error("ml.train: 'valid' is the fraction of training examples held out, in [0, 1)", level)
+  end
+  if cfg.checkpoint ~= nil and type(cfg.checkpoint) ~= "boolean" then
+    error("ml.train: 'checkpoint' is true (default: a resumable checkpoint.safetensors in the "
+          .. "run directory) or false", level)
+  end
+  local every = cfg.checkpoint_every
+  if every ~= nil and (type(every) ~= "number" or every < 1 or every ~= math.floor(every)) then
+    error("ml.train: 'checkpoint_every' (epochs between checkpoints) must be a whole number "
+          .. ">= 1", level)
   end
   local n = cfg.train_size
   if n ~= nil and (type(n) ~= "number" or n < 1 or n ~= math.floor(n)) then
@@ -97,6 +107,14 @@ local function evaluate(t, model, ds, order, n, batch)
   end
   return tonumber(st.loss) / n, st.seen > 0 and tonumber(st.correct) / tonumber(st.seen) or nil,
          diagnostics(model)
+end
+
+-- An ml.schedule prints as its spec; a hand-made { factor = function } has no text (and
+-- no state to checkpoint: it must be a function of the epoch and the history).
+local function schedule_text(s)
+  local mt = s and getmetatable(s)
+  if not s then return nil end
+  return mt and mt.__tostring and tostring(s) or "custom"
 end
 
 local function fmt_rate(r)
@@ -178,17 +196,29 @@ function M.run(ml, cfg, level)
   if cfg.clip_norm then C.ml_trainer_set_clip_norm(t, cfg.clip_norm) end
   if cfg.aux_scale then C.ml_trainer_set_aux_scale(t, cfg.aux_scale) end
 
+  core.train_calls = (core.train_calls or 0) + 1
+  local resuming = core.resume_dir ~= nil
+  if resuming then resume.check_call(core.train_calls, level) end
   local name = cfg.name or core.recipe_name or "run"
   local rd = assert(rundir.create(name, cfg.out or core.out_dir or os.getenv("MODLAB_RUNS") or "runs"))
   local started = rundir.iso_now()
-  local config = { recipe = core.recipe_path, args = ml.config, seed = seed, epochs = epochs,
+  -- set: the --set values as given (args holds only those read so far, with defaults);
+  -- `modlab run --resume` reruns the recipe with them.
+  local config = { recipe = core.recipe_path, args = ml.config, set = core.args,
+                   seed = seed, epochs = epochs,
                    batch = batch, eval_batch = eval_batch, valid = fraction,
                    train_size = cfg.train_size,
                    dataset = data.name, dataset_options = data.opts, model = model:describe(),
                    loss = { name = loss.name, options = require("modlab.json").raw(loss.json or "{}") },
                    optimizer = { name = opt.name, options = require("modlab.json").raw(opt.json) },
                    clip_norm = cfg.clip_norm, groups = cfg.groups, normalization = normalization,
-                   blas_threads = C.ml_blas_threads() }
+                   schedule = schedule_text(cfg.schedule),
+                   blas_threads = C.ml_blas_threads(), train_call = core.train_calls,
+                   cwd = core.cwd }
+  local fingerprint = resume.fingerprint(config)
+  -- Resuming: the checkpoint's model, optimizer and trainer state, and the history it saw
+  -- (metrics.jsonl and timing.jsonl are cut back to it).
+  local restored = resuming and resume.restore(t, rd, fingerprint, level)
   rd:write_json("config.json", config)
   local meta = { status = "running", start_time = started, seed = seed, argv = core.argv,
                  modlab = ml.version,
@@ -198,13 +228,30 @@ function M.run(ml, cfg, level)
                  env = { OPENBLAS_NUM_THREADS = os.getenv("OPENBLAS_NUM_THREADS"),
                          OPENBLAS_CORETYPE = os.getenv("OPENBLAS_CORETYPE"),
                          SLURM_JOB_ID = os.getenv("SLURM_JOB_ID") } }
+  if restored then
+    meta.resume_time = started
+    resume.meta(rd, meta, restored.epoch + 1)
+  end
   rd:write_json("meta.json", meta)
   if not cfg.quiet then
     rd:log(("modlab %s: %s, %d parameters, %d train / %d valid / %d test examples -> %s"):format(
       ml.version, data.name, model:nparams(), ntrain, nvalid, ntest or 0, rd.dir))
   end
 
-  local history, best = {}, nil
+  local history, best, lines, first = {}, nil, {}, 1
+  if restored then
+    history, best, lines, first = restored.history, restored.best, restored.lines,
+                                  restored.epoch + 1
+    if restored.schedule and cfg.schedule.set_state then
+      cfg.schedule:set_state(restored.schedule)
+    end
+    if not cfg.quiet then
+      rd:log(("modlab: resumed %s from its checkpoint after epoch %d of %d"):format(rd.dir,
+        restored.epoch, epochs))
+    end
+  end
+  local save_every = cfg.checkpoint ~= false and (cfg.checkpoint_every or 1) or nil
+  local pause = os.getenv("MODLAB_TEST_PAUSE") ~= nil   -- test hook: ml_test_pause
   local nbatches = math.ceil(ntrain / batch)
   -- steps: at most this many batches per epoch (a fixed training budget on large data).
   if cfg.steps then nbatches = math.min(nbatches, cfg.steps) end
@@ -223,7 +270,11 @@ function M.run(ml, cfg, level)
     end
   end
   local run_ok, run_err = pcall(function()
-    for epoch = 1, epochs do
+    -- A resumed sweep trial's early-termination rule sees the restored rows again.
+    if restored and core.on_metric then
+      for _, row in ipairs(history) do core.on_metric(row) end
+    end
+    for epoch = first, epochs do
       local phase = cfg.on_epoch and cfg.on_epoch(epoch, hook_run)   -- a string labels the row
       local factor = cfg.schedule and cfg.schedule:factor(epoch, history[#history]) or 1
       C.ml_trainer_set_lr_factor(t, factor)
@@ -239,6 +290,7 @@ function M.run(ml, cfg, level)
                             st, core.err) ~= 0 then
           fail(core.errmsg())
         end
+        if pause and b == 0 then C.ml_test_pause("mid-epoch:" .. epoch) end
         local done = math.min(b + chunk, nbatches)
         local seen = math.min(done * batch, nseen)
         bar:update(done, ("loss %.4f %s samples/s"):format(tonumber(st.loss) / seen,
@@ -262,7 +314,7 @@ function M.run(ml, cfg, level)
       if next(diag) then row.diagnostics = diag end
       local wall = progress.now() - t0
       history[#history + 1] = row
-      rd:metric(row)
+      lines[#lines + 1] = rd:metric(row)
       rd:timing({ epoch = epoch, train_seconds = train_time, epoch_seconds = wall,
                   samples_per_s = nseen / train_time })
       local key = row.valid_accuracy or -(row.valid_loss or row.train_loss)
@@ -273,6 +325,12 @@ function M.run(ml, cfg, level)
           row.valid_accuracy and ("%.4f"):format(row.valid_accuracy) or "-",
           row.test_accuracy and ("%.4f"):format(row.test_accuracy) or "-",
           fmt_rate(nseen / train_time), wall))
+      end
+      if save_every and (epoch % save_every == 0 or epoch == epochs) then
+        resume.save(t, rd, { epoch = epoch, lines = lines, best = best,
+                             schedule = cfg.schedule and cfg.schedule.state and
+                                        cfg.schedule:state() or nil,
+                             fingerprint = fingerprint })
       end
     end
   end)

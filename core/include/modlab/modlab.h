@@ -198,6 +198,11 @@ int ml_gradcheck_layer(ml_registry *reg, const char *layer, const char *options,
 int ml_file_write_atomic(const char *path, const void *data, size_t len, ml_err *err);
 /* mkdir -p */
 int ml_mkdirs(const char *path, ml_err *err);
+/* Tests only: with MODLAB_TEST_PAUSE=POINT[#N] in the environment, the N-th call (default
+ * the first) with this POINT stops the process (SIGSTOP) so a test can kill it exactly there.
+ * Points: "before-rename:FILE" (every crash-safe write of FILE, after its temp file is
+ * complete and synced) and ml.train's "mid-epoch:E". Does nothing otherwise. */
+void ml_test_pause(const char *point);
 
 /* ---- checkpoints (safetensors layout) --------------------------------------------------- */
 /* Save every parameter (and buffers) as "<param name>" tensors, with layer kinds, names and
@@ -205,6 +210,20 @@ int ml_mkdirs(const char *path, ml_err *err);
 int ml_model_save(ml_model *m, const char *path, ml_err *err);
 /* Load values into a built model with the same layers; mismatches are errors. */
 int ml_model_load(ml_model *m, const char *path, ml_err *err);
+
+/* ---- training checkpoints ------------------------------------------------------------ */
+/* One crash-safe safetensors file with everything later steps read: the model checkpoint
+ * (as ml_model_save), the optimizer's state planes ("train.optim.<param name>", shape
+ * [state floats per element, numel]), the parameter groups' lr and decay scales
+ * ("train.groups"), the step count and the model's forward count (which seeds dropout) in
+ * __metadata__, and `state`: the caller's own text (ml.train's JSON: epoch, history, best,
+ * schedule state). */
+int ml_trainer_save(ml_trainer *t, const char *path, const char *state, ml_err *err);
+/* Restore a checkpoint written for the same model and optimizer. Everything is checked
+ * before anything changes: on error the trainer and model are as before. */
+int ml_trainer_load(ml_trainer *t, const char *path, ml_err *err);
+/* The `state` text of the last checkpoint loaded ("" if none); the trainer's. */
+const char *ml_trainer_resumed_state(const ml_trainer *t);
 
 /* ---- dataset manifests and downloads (datasets/NAME.yaml) ------------------------- */
 typedef struct ml_manifest ml_manifest;
