@@ -10,6 +10,7 @@
 #include <modlab/plugin.h>
 
 enum { MOD_EM = 0, MOD_REINFORCE = 1, MOD_NOISY_TOPK = 2 };
+enum { OP_DENSE = 0, OP_CONV = 1 };
 enum { DIAG_CLASSES = 100 };   /* classes tracked in the co-occurrence table */
 
 /* Workspace of one forward (rows = batch * rows per example, A = rows * K assignments).
@@ -27,14 +28,24 @@ typedef struct mod_ws {
     int32_t *start;    /* M + 1: bucket offsets */
     int32_t *fill;     /* M: bucket cursors while filling */
     int32_t *order;    /* A: assignments sorted by module */
-    float *xg, *yg;    /* gathered inputs (A x in), module outputs before the gate (A x out) */
-    float *gg, *gx;    /* gathered output gradients (A x out), input gradients (A x in) */
+    /* Module GEMM operands, A * mrows rows each (see modular.mrows): */
+    float *xg, *yg;    /* gathered inputs (x min), module outputs before the gate (x mout) */
+    float *gg, *gx;    /* gathered output gradients (x mout), input gradients (x min) */
 } mod_ws;
+
+/* A conv module's geometry: {c,h,w} -> {out,oh,ow}, kernel k, stride s, padding p. */
+typedef struct mod_conv {
+    int32_t c, h, w, k, s, p, oh, ow;
+} mod_conv;
 
 typedef struct modular {
     const ml_host *h;
     int32_t M, K, heads, in, out, rows;   /* rows: input rows per example */
-    int mode;
+    int mode, op;
+    /* Every assignment is mrows GEMM rows of min features -> mout: dense 1, in, out; conv
+     * oh*ow patches of c*k*k -> out channels. ynum: output floats per input row. */
+    int32_t mrows, min, mout, ynum;
+    mod_conv cv;
     int32_t samples, estep_every;
     float baseline_decay;
     ml_param *w, *b, *cw, *cb, *nw, *nb;  /* modules, controller, noise net (noisy) */
@@ -61,6 +72,7 @@ typedef struct modular {
     double *diag_q;         /* M: one batch's module use */
     double *diag_cooc;      /* M x DIAG_CLASSES */
     int32_t diag_classes;
+    double *diag_runs;      /* M: forwards in which the module's GEMM ran */
 } modular;
 
 void mod_ws_layout(const modular *L, void *base, int32_t batch, mod_ws *w);
@@ -78,11 +90,21 @@ double mod_row_log_prior(const modular *L, const mod_ws *w, int32_t row);
 /* Noisy top-k: from dL/dgate (w->dgate) to the clean and noise logits (dlog, dnoise). */
 void mod_noisy_gate_grad(const modular *L, int32_t nrows, mod_ws *w);
 
-/* modular_dense.c */
+/* modular_dense.c: the bucketed module GEMMs of either op. */
 void mod_buckets(const modular *L, int32_t nrows, mod_ws *w);
-void mod_dense_forward(const modular *L, const float *x, float *y, int32_t nrows, mod_ws *w);
-void mod_dense_backward(const modular *L, const float *x, const float *gy, float *gx,
-                        int want_params, int32_t nrows, mod_ws *w);
+void mod_modules_forward(modular *L, const float *x, float *y, int32_t nrows, mod_ws *w);
+void mod_modules_backward(const modular *L, const float *gy, float *gx, int want_params,
+                          mod_ws *w);
+
+/* modular_conv.c: one example's patch rows (oh*ow x c*k*k) and their gradient back. */
+void mod_im2row(const mod_conv *cv, const float *x, float *rows);
+void mod_row2im_add(const mod_conv *cv, const float *rows, float *gx);
+/* y (out x oh*ow, channel-major) = or += g * (yj (oh*ow x out) + bias). */
+void mod_conv_scatter(const modular *L, float g, const float *yj, const float *bias,
+                      float *y, int overwrite);
+/* d (oh*ow x out) = g * gy (channel-major); returns <gy, yj> for noisy top-k's gate. */
+double mod_conv_gather_grad(const modular *L, float g, const float *gy, const float *yj,
+                            float *d);
 
 /* modular_em.c */
 extern const ml_estep_iface mod_estep_iface;
