@@ -290,6 +290,8 @@ static const ml_layer_vtable vtable = {
     .backward_input = mod_backward_input,
     .backward_params = mod_backward_params,
     .aux_loss = mod_aux_loss,
+    .save = mod_save,
+    .load = mod_load,
 };
 
 /* Fixed selections in the check: without example ids the EM/REINFORCE controllers take

@@ -106,6 +106,11 @@ void mod_conv_scatter(const modular *L, float g, const float *yj, const float *b
 double mod_conv_gather_grad(const modular *L, float g, const float *gy, const float *yj,
                             float *d);
 
+/* modular_state.c: the vtable's save/load (stored selections, REINFORCE baseline). */
+int mod_save(void *self, void *buf, size_t cap, size_t *len, ml_err *err);
+int mod_load(void *self, const void *buf, size_t len, const char *saved_version,
+             ml_err *err);
+
 /* modular_em.c */
 extern const ml_estep_iface mod_estep_iface;
 int mod_aux_loss(void *self, ml_ctx *ctx, float scale, double *value, ml_err *err);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The `modular` layer without a dataset: conv modules run only where selected (an
- * unselected module is not run and gets no weight gradient). */
+ * unselected module is not run and gets no weight gradient), and a checkpoint round trip
+ * keeps what EM and REINFORCE need to continue training identically (stored selections,
+ * step count, baseline), rejecting a state blob of the wrong size, version or layer. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +96,146 @@ static void test_unused_module(void)
     ml_model_free(m);
 }
 
+static ml_layer_slot *slot(ml_model *m) { return &m->layers[0]; }
+static modular *self_of(ml_model *m) { return slot(m)->self; }
+
+static const ml_estep_iface *estep(ml_model *m)
+{
+    return slot(m)->entry.extension(ML_IFACE_ESTEP);
+}
+
+/* One training step's protocol by hand: candidates scored so that later ones win (EM keeps
+ * the last), REINFORCE gets rewards; then the training forward and the aux loss. */
+static int step(ml_model *m, const int64_t *ids, const float *x, double *aux)
+{
+    const ml_estep_iface *it = estep(m);
+    void *self = slot(m)->self;
+    int32_t rows = self_of(m)->rows;
+    double loglik[B * 8], score[B * 8];
+    int32_t n = it->begin_batch(self, ids, B, N);
+    ml_model_set_training(m, 1);
+    for (int32_t k = 0; k < n; k++) {
+        it->set_candidate(self, k);
+        if (!ml_model_forward(m, x, B, &err))
+            return -1;
+        for (int32_t i = 0; i < B * rows; i++)
+            loglik[i] = score[i] = -1.0 / (1 + k) - 0.1 * i;
+        it->add_log_prior(self, score, B, rows);
+        it->take_scores(self, loglik, score, B, rows);
+    }
+    it->set_candidate(self, ML_ESTEP_TRAIN);
+    if (!ml_model_forward(m, x, B, &err) || ml_model_aux_loss(m, 0.0f, aux, &err))
+        return -1;
+    it->end_batch(self);
+    return 0;
+}
+
+static int same_state(ml_model *a, ml_model *b)
+{
+    modular *la = self_of(a), *lb = self_of(b);
+    size_t n = (size_t)la->store_ids * la->rows * la->K;
+    return la->store_ids == lb->store_ids && la->steps == lb->steps &&
+           la->store_seed == lb->store_seed && la->baseline == lb->baseline &&
+           la->baseline_set == lb->baseline_set &&
+           (!n || !memcmp(la->store, lb->store, n * sizeof(int32_t)));
+}
+
+static void test_roundtrip(const char *train)
+{
+    char opts[160], path[600];
+    ml_shape in = {2, {2, 6}};
+    snprintf(opts, sizeof opts, "out=3 modules=4 select=2 samples=3 estep_every=2 train=%s",
+             train);
+    snprintf(path, sizeof path, "%s/%s.safetensors", dir, train);
+    ml_model *a = build(opts, in, 11), *b = build(opts, in, 12);
+    if (!ok(a && b, "%s: two models build", train)) {
+        ml_model_free(a);
+        ml_model_free(b);
+        return;
+    }
+    static float x[B * 12];
+    int64_t ids[B];
+    double aux_a = 0, aux_b = 0;
+    int rc = 0;
+    for (int s = 0; s < 3 && !rc; s++) {   /* train a on several batches of N ids */
+        for (int i = 0; i < B; i++)
+            ids[i] = (s * B + i) % N;
+        fill(x, B * 12, (unsigned)s);
+        rc = step(a, ids, x, &aux_a);
+    }
+    ok(!rc && self_of(a)->store_ids == N, "%s: three steps run and fill the store", train);
+    ok(!same_state(a, b), "%s: a fresh model's state differs", train);
+    rc = ml_model_save(a, path, &err) || ml_model_load(b, path, &err);
+    if (!ok(!rc, "%s: checkpoint saves and loads", train))
+        tap_diag("  %s", err.msg);
+    ok(same_state(a, b), "%s: stored selections, step count, seed and baseline survive",
+       train);
+    /* Continue both: the same next step gives the same routing, output and aux loss. The
+     * random stream (REINFORCE's samples) is the host's, not the layer's state: it follows
+     * the model seed and forward count, which b takes from a. */
+    b->seed = a->seed;
+    b->forward_count = a->forward_count;
+    for (int i = 0; i < B; i++)
+        ids[i] = (7 * i + 3) % N;
+    fill(x, B * 12, 99);
+    rc = step(a, ids, x, &aux_a) || step(b, ids, x, &aux_b);
+    const float *ya = ml_model_output(a), *yb = ml_model_output(b);
+    ok(!rc && !memcmp(ya, yb, (size_t)B * 6 * sizeof(float)) && aux_a == aux_b &&
+       same_state(a, b), "%s: the next training step is identical (aux %.6f / %.6f)", train,
+       aux_a, aux_b);
+    ml_model_free(a);
+    ml_model_free(b);
+    remove(path);
+}
+
+static int expect(ml_layer_slot *l, const void *buf, size_t len, int code, const char *word,
+                  const char *what)
+{
+    ml_err e = {0};
+    int rc = l->vt.load(l->self, buf, len, "1.0.0", &e);
+    int good = rc == code && strstr(e.msg, word) != NULL;
+    if (!ok(good, "a state blob with %s is rejected", what))
+        tap_diag("  rc %d: %s", rc, e.msg);
+    else
+        tap_diag("  %s", e.msg);
+    return good;
+}
+
+static void test_rejects(void)
+{
+    ml_shape in = {1, {5}};
+    ml_model *a = build("out=2 modules=4 select=1 estep_every=1", in, 3);
+    ml_model *c = build("out=2 modules=5 select=1 estep_every=1", in, 3);
+    if (!ok(a && c, "models for the rejection checks build")) {
+        ml_model_free(a);
+        ml_model_free(c);
+        return;
+    }
+    static float x[B * 5];
+    int64_t ids[B] = {0, 1, 2, 3};
+    double aux;
+    fill(x, B * 5, 1);
+    step(a, ids, x, &aux);
+    ml_layer_slot *l = slot(a);
+    size_t len = 0;
+    l->vt.save(l->self, NULL, 0, &len, &err);
+    char *buf = malloc(len);
+    ok(l->vt.save(l->self, buf, len, &len, &err) == 0, "save writes %zu bytes", len);
+    expect(l, buf, len - 4, ML_ERR_FORMAT, "truncated", "a missing tail");
+    expect(l, buf, 16, ML_ERR_FORMAT, "header", "a cut header");
+    buf[4] ^= 0x7f;   /* the version field follows the 4-byte magic */
+    expect(l, buf, len, ML_ERR_UNSUPPORTED, "version", "another format version");
+    buf[4] ^= 0x7f;
+    buf[0] = 'X';
+    expect(l, buf, len, ML_ERR_FORMAT, "magic", "a wrong magic");
+    buf[0] = 'M';
+    expect(slot(c), buf, len, ML_ERR_SHAPE, "modules=4", "another layer's configuration");
+    ok(l->vt.load(l->self, buf, len, "1.0.0", &err) == 0, "the intact blob still loads");
+    free(buf);
+    ml_model_free(a);
+    ml_model_free(c);
+}
+
 int main(void)
 {
     reg = ml_registry_new(&err);
@@ -109,6 +251,9 @@ int main(void)
         return 1;
     }
     test_unused_module();
+    test_roundtrip("em");
+    test_roundtrip("reinforce");
+    test_rejects();
     rmdir(dir);
     ml_registry_free(reg);
     return done_testing();
