@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* modular: M dense modules and a controller choosing K of them per input row (Kirsch et al.
- * 2018). Shared layout of the layer's state and workspace; the files split the work:
- * modular.c (entry, create, shapes), modular_route.c (controller and selection),
- * modular_dense.c (bucketed module GEMMs), modular_em.c (E-step protocol, M-step and
- * REINFORCE losses), modular_diag.c (diagnostics). */
+/* modular: M dense or conv modules and a controller choosing K of them per input row
+ * (Kirsch et al. 2018). Shared layout of the layer's state and workspace; the files split
+ * the work: modular.c (entry, create, shapes), modular_route.c (controller and selection),
+ * modular_dense.c (bucketed module GEMMs of either op), modular_gemm.c (a kernel for
+ * buckets of few rows), modular_conv.c (a conv module's patches and output layout),
+ * modular_em.c (E-step protocol, M-step and REINFORCE losses), modular_state.c (checkpoint
+ * state), modular_diag.c (diagnostics). */
 #ifndef MODLAB_PLUGIN_MODULAR_H
 #define MODLAB_PLUGIN_MODULAR_H
 
@@ -46,6 +48,7 @@ typedef struct modular {
      * oh*ow patches of c*k*k -> out channels. ynum: output floats per input row. */
     int32_t mrows, min, mout, ynum;
     mod_conv cv;
+    int small_gemm;   /* option small_gemm: few-row buckets skip the sgemm (modular_gemm.c) */
     int32_t samples, estep_every;
     float baseline_decay;
     ml_param *w, *b, *cw, *cb, *nw, *nb;  /* modules, controller, noise net (noisy) */
@@ -95,6 +98,12 @@ void mod_buckets(const modular *L, int32_t nrows, mod_ws *w);
 void mod_modules_forward(modular *L, const float *x, float *y, int32_t nrows, mod_ws *w);
 void mod_modules_backward(const modular *L, const float *gy, float *gx, int want_params,
                           mod_ws *w);
+
+/* modular_gemm.c: y (c x out) = x (c x in) W^T (W out x in, beta 0) for c below
+ * MOD_SMALL_ROWS; returns 0 (nothing done) when it does not apply: use the sgemm. */
+enum { MOD_SMALL_ROWS = 32 };
+int mod_small_gemm(int32_t c, int32_t out, int32_t in, const float *x, const float *w,
+                   float *y);
 
 /* modular_conv.c: one example's patch rows (oh*ow x c*k*k) and their gradient back. */
 void mod_im2row(const mod_conv *cv, const float *x, float *rows);

@@ -63,8 +63,9 @@ void mod_modules_forward(modular *L, const float *x, float *y, int32_t nrows, mo
             else
                 memcpy(xg + (size_t)j * xs, xr, (size_t)mi * sizeof(float));
         }
-        L->h->sgemm(0, 1, c * R, mo, mi, 1.0f, xg, mi, L->w->value + (size_t)m * mo * mi, mi,
-                    0.0f, yg, mo);
+        const float *wm = L->w->value + (size_t)m * mo * mi;
+        if (!(L->small_gemm && mod_small_gemm(c * R, mo, mi, xg, wm, yg)))
+            L->h->sgemm(0, 1, c * R, mo, mi, 1.0f, xg, mi, wm, mi, 0.0f, yg, mo);
         L->diag_runs[m] += 1.0;
         const float *bias = L->b ? L->b->value + (size_t)m * mo : NULL;
         for (int32_t j = 0; j < c; j++) {
