@@ -98,19 +98,21 @@ static void test_unused_module(void)
 
 /* The small-row kernel (small_gemm=true, buckets below 32 rows) against the sgemm
  * (small_gemm=false) on the same weights: batches whose buckets straddle 32 rows, an input
- * width with a tail after the last 8, outputs not a multiple of the tile. */
-static void test_small_gemm(void)
+ * width with a tail after the last 8, outputs not a multiple of the tile; K=1 and K=2. */
+static void test_small_gemm(int select)
 {
+    char o1[96], o2[128];
+    snprintf(o1, sizeof o1, "out=7 modules=3 select=%d", select);
+    snprintf(o2, sizeof o2, "%s small_gemm=false", o1);
     enum { BIG = 160, IN = 21, OUT = 7 };
     ml_shape in = {1, {IN}};
     ml_opts *oa = ml_opts_new(&err), *ob = ml_opts_new(&err);
     ml_model *a = ml_model_new(reg, 9, &err), *b = ml_model_new(reg, 9, &err);
     int rc = !oa || !ob || !a || !b ||
-             ml_opts_parse(oa, "out=7 modules=3 select=2", &err) ||
-             ml_opts_parse(ob, "out=7 modules=3 select=2 small_gemm=false", &err) ||
+             ml_opts_parse(oa, o1, &err) || ml_opts_parse(ob, o2, &err) ||
              ml_model_add(a, "modular", oa, &err) || ml_model_add(b, "modular", ob, &err) ||
              ml_model_build(a, &in, BIG, &err) || ml_model_build(b, &in, BIG, &err);
-    if (!ok(!rc, "small_gemm on and off build"))
+    if (!ok(!rc, "small_gemm on and off build (K=%d)", select))
         tap_diag("  %s", err.msg);
     static float x[BIG * IN];
     fill(x, BIG * IN, 5);
@@ -127,7 +129,8 @@ static void test_small_gemm(void)
             worst = d > worst ? d : worst;
         }
     }
-    ok(!rc && worst < 1e-5, "the kernel agrees with the sgemm (max rel diff %.2g)", worst);
+    ok(!rc && worst < 1e-5, "K=%d: the kernel agrees with the sgemm (max rel diff %.2g)",
+       select, worst);
     ml_model_free(a);
     ml_model_free(b);
 }
@@ -287,7 +290,8 @@ int main(void)
         return 1;
     }
     test_unused_module();
-    test_small_gemm();
+    test_small_gemm(1);
+    test_small_gemm(2);
     test_roundtrip("em");
     test_roundtrip("reinforce");
     test_rejects();
