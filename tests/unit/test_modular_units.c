@@ -297,5 +297,6 @@ int main(void)
     test_rejects();
     rmdir(dir);
     ml_registry_free(reg);
+    is_int(ml_mem_live_blocks(), 0, "no memory left allocated (stores, loaded state)");
     return done_testing();
 }
