@@ -15,6 +15,8 @@ static const ml_opt_spec options[] = {
     {"kernel", ML_OPT_INT, "3", "conv modules: kernel size", NULL},
     {"stride", ML_OPT_INT, "1", "conv modules: stride", NULL},
     {"padding", ML_OPT_INT, "0", "conv modules: zero padding", NULL},
+    {"chunk", ML_OPT_INT, "0", "conv modules: examples per patch GEMM (0: ~4 MB of patches)",
+     NULL},
     {"train", ML_OPT_STRING, "em", "how the controller learns", "em|reinforce|noisy_topk"},
     {"samples", ML_OPT_INT, "10", "S: E-step candidates (stored choice + S-1 samples)", NULL},
     {"estep_every", ML_OPT_INT, "10", "run the E-step on every n-th training batch", NULL},
@@ -51,6 +53,9 @@ static size_t layout(const modular *L, char *base, int32_t batch, mod_ws *w)
     REGION(start, int32_t, (size_t)L->M + 1);
     REGION(fill, int32_t, (size_t)L->M);
     REGION(order, int32_t, a);
+    /* Conv buckets go through in chunks: room for one chunk's patch rows. */
+    if (L->op == OP_CONV && (size_t)L->chunk < a)
+        a = (size_t)L->chunk;
     a *= (size_t)L->mrows;
     REGION(xg, float, a * (size_t)L->min);
     REGION(yg, float, a * (size_t)L->mout);
@@ -98,6 +103,12 @@ static int conv_geometry(const ml_host *h, const ml_opts *o, const ml_shape *in,
     L->mrows = cv->oh * cv->ow;
     L->min = cv->c * cv->k * cv->k;
     L->ynum = L->out * L->mrows;
+    int64_t chunk = h->opt_int(o, "chunk"), per = (int64_t)L->mrows * L->min;
+    if (chunk < 0)
+        return h->error(err, ML_ERR_INVALID, "modular: chunk must be >= 0 (0: automatic), "
+                        "got %lld", (long long)chunk);
+    L->chunk = chunk ? (int32_t)(chunk < 1 << 20 ? chunk : 1 << 20)
+                     : (int32_t)(per >= 1 << 20 ? 1 : (1 << 20) / per);
     return ML_OK;
 }
 
@@ -246,7 +257,7 @@ static int mod_backward_params(void *self, ml_ctx *ctx, const ml_view *in, const
     int32_t n = in->batch * L->rows;
     (void)ctx, (void)out, (void)err;
     mod_ws_layout(L, ws, in->batch, &w);
-    mod_modules_backward(L, gout->data, NULL, 1, &w);
+    mod_modules_backward(L, in->data, gout->data, NULL, 1, &w);
     if (L->mode == MOD_NOISY_TOPK) {
         int32_t M = L->M;
         mod_noisy_gate_grad(L, n, &w);
@@ -272,7 +283,7 @@ static int mod_backward_input(void *self, ml_ctx *ctx, const ml_view *in, const 
     (void)ctx, (void)out, (void)err;
     mod_ws_layout(L, ws, in->batch, &w);
     memset(gin->data, 0, (size_t)n * (size_t)L->in * sizeof(float));
-    mod_modules_backward(L, gout->data, gin->data, 0, &w);
+    mod_modules_backward(L, in->data, gout->data, gin->data, 0, &w);
     if (L->mode == MOD_NOISY_TOPK) {
         mod_noisy_gate_grad(L, n, &w);
         L->h->sgemm(0, 0, n, L->in, L->M, 1.0f, w.dlog, L->M, L->cw->value, L->in, 1.0f,
@@ -313,6 +324,9 @@ static const ml_gradcheck_case cases[] = {
     {"op=conv out=2 modules=3 select=1 kernel=2 train=reinforce", {3, {2, 3, 3}}, 0},
     {"op=conv out=3 modules=4 select=2 kernel=2 padding=1 train=noisy_topk",
      {3, {1, 3, 3}}, 0},
+    /* One example per patch GEMM: the chunked path, with noisy top-k's recomputation. */
+    {"op=conv out=2 modules=2 select=2 kernel=2 chunk=1 train=noisy_topk", {3, {2, 3, 3}}, 0},
+    {"op=conv out=2 modules=2 select=1 kernel=3 padding=1 chunk=1", {3, {1, 4, 4}}, 0},
 };
 static const ml_gradcheck_iface gradcheck = {
     ML_ABI_INIT(ml_gradcheck_iface), (int32_t)(sizeof cases / sizeof cases[0]), cases};

@@ -48,6 +48,7 @@ typedef struct modular {
      * oh*ow patches of c*k*k -> out channels. ynum: output floats per input row. */
     int32_t mrows, min, mout, ynum;
     mod_conv cv;
+    int32_t chunk;    /* conv: assignments whose patch rows one GEMM takes */
     int small_gemm;   /* option small_gemm: few-row buckets skip the sgemm (modular_gemm.c) */
     int32_t samples, estep_every;
     float baseline_decay;
@@ -96,8 +97,8 @@ void mod_noisy_gate_grad(const modular *L, int32_t nrows, mod_ws *w);
 /* modular_dense.c: the bucketed module GEMMs of either op. */
 void mod_buckets(const modular *L, int32_t nrows, mod_ws *w);
 void mod_modules_forward(modular *L, const float *x, float *y, int32_t nrows, mod_ws *w);
-void mod_modules_backward(const modular *L, const float *gy, float *gx, int want_params,
-                          mod_ws *w);
+void mod_modules_backward(const modular *L, const float *x, const float *gy, float *gx,
+                          int want_params, mod_ws *w);
 
 /* modular_gemm.c: y (c x out) = x (c x in) W^T (W out x in, beta 0) for c below
  * MOD_SMALL_ROWS; returns 0 (nothing done) when it does not apply: use the sgemm. */

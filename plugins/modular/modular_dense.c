@@ -42,47 +42,77 @@ static void dense_scatter(const modular *L, float g, const float *yj, const floa
             yo[o] += g * yj[o];
 }
 
+/* Assignments ord[0..cc) of a bucket: their input rows (dense) or patch rows (conv) into
+ * xg, one assignment after another. */
+static void gather(const modular *L, const float *x, const int32_t *ord, int32_t cc,
+                   float *xg)
+{
+    size_t xs = (size_t)L->mrows * L->min;
+    for (int32_t j = 0; j < cc; j++) {
+        const float *xr = x + (size_t)(ord[j] / L->K) * L->in;
+        if (L->op == OP_CONV)
+            mod_im2row(&L->cv, xr, xg + (size_t)j * xs);
+        else
+            memcpy(xg + (size_t)j * xs, xr, (size_t)L->min * sizeof(float));
+    }
+}
+
+/* yg = xg W_m^T over `rows` GEMM rows; with add_bias (noisy top-k) the bias too. */
+static void module_gemm(const modular *L, int32_t m, int32_t rows, const float *xg,
+                        float *yg, int add_bias)
+{
+    int32_t mi = L->min, mo = L->mout;
+    const float *wm = L->w->value + (size_t)m * mo * mi;
+    if (!(L->small_gemm && mod_small_gemm(rows, mo, mi, xg, wm, yg)))
+        L->h->sgemm(0, 1, rows, mo, mi, 1.0f, xg, mi, wm, mi, 0.0f, yg, mo);
+    if (add_bias && L->b)
+        for (size_t r = 0; r < (size_t)rows; r++)
+            for (int32_t o = 0; o < mo; o++)
+                yg[r * mo + o] += L->b->value[(size_t)m * mo + o];
+}
+
+/* Conv modules go through a bucket in chunks of L->chunk assignments (patch rows take
+ * OH*OW x C*k*k floats per example); dense buckets in one piece, and their gathered rows
+ * stay in the workspace at the bucket's offset for the backward. */
+static int32_t chunk_of(const modular *L, int32_t c)
+{
+    return L->op == OP_CONV && L->chunk < c ? L->chunk : c;
+}
+
 void mod_modules_forward(modular *L, const float *x, float *y, int32_t nrows, mod_ws *w)
 {
-    int32_t K = L->K, R = L->mrows, mi = L->min, mo = L->mout;
+    int32_t K = L->K, R = L->mrows, mo = L->mout;
+    size_t xs = (size_t)R * L->min, ys = (size_t)R * mo;
+    int noisy = L->mode == MOD_NOISY_TOPK;
     /* With K = 1 every row has exactly one assignment (no repeats): it is written, not
      * added, so y needs no clearing pass. */
     int overwrite = K == 1;
     if (!overwrite)
         memset(y, 0, (size_t)nrows * L->ynum * sizeof(float));
     for (int32_t m = 0; m < L->M; m++) {
-        int32_t s = w->start[m], c = w->start[m + 1] - s;
+        int32_t s = w->start[m], c = w->start[m + 1] - s, step = chunk_of(L, c);
         if (!c)
             continue;
-        size_t xs = (size_t)R * mi, ys = (size_t)R * mo;
-        float *xg = w->xg + (size_t)s * xs, *yg = w->yg + (size_t)s * ys;
-        for (int32_t j = 0; j < c; j++) {
-            const float *xr = x + (size_t)(w->order[s + j] / K) * L->in;
-            if (L->op == OP_CONV)
-                mod_im2row(&L->cv, xr, xg + (size_t)j * xs);
-            else
-                memcpy(xg + (size_t)j * xs, xr, (size_t)mi * sizeof(float));
-        }
-        const float *wm = L->w->value + (size_t)m * mo * mi;
-        if (!(L->small_gemm && mod_small_gemm(c * R, mo, mi, xg, wm, yg)))
-            L->h->sgemm(0, 1, c * R, mo, mi, 1.0f, xg, mi, wm, mi, 0.0f, yg, mo);
         L->diag_runs[m] += 1.0;
+        size_t at = L->op == OP_CONV ? 0 : (size_t)s;
+        float *xg = w->xg + at * xs, *yg = w->yg + at * ys;
+        /* yg keeps the biased output only for noisy top-k, whose gate gradient needs it;
+         * the others add the bias while scattering. */
         const float *bias = L->b ? L->b->value + (size_t)m * mo : NULL;
-        for (int32_t j = 0; j < c; j++) {
-            int32_t a = w->order[s + j];
-            float g = w->gate[a], *yj = yg + (size_t)j * ys;
-            float *yo = y + (size_t)(a / K) * L->ynum;
-            /* yg keeps the biased output only for noisy top-k, whose gate gradient needs
-             * it; the others add the bias while scattering. */
-            if (L->mode == MOD_NOISY_TOPK && bias)
-                for (int32_t r = 0; r < R; r++)
-                    for (int32_t o = 0; o < mo; o++)
-                        yj[(size_t)r * mo + o] += bias[o];
-            const float *bo = L->mode == MOD_NOISY_TOPK ? NULL : bias;
-            if (L->op == OP_CONV)
-                mod_conv_scatter(L, g, yj, bo, yo, overwrite);
-            else
-                dense_scatter(L, g, yj, bo, yo, overwrite);
+        const float *bo = noisy ? NULL : bias;
+        for (int32_t j0 = 0; j0 < c; j0 += step) {
+            int32_t cc = c - j0 < step ? c - j0 : step;
+            const int32_t *ord = w->order + s + j0;
+            gather(L, x, ord, cc, xg);
+            module_gemm(L, m, cc * R, xg, yg, noisy);
+            for (int32_t j = 0; j < cc; j++) {
+                float g = w->gate[ord[j]], *yj = yg + (size_t)j * ys;
+                float *yo = y + (size_t)(ord[j] / K) * L->ynum;
+                if (L->op == OP_CONV)
+                    mod_conv_scatter(L, g, yj, bo, yo, overwrite);
+                else
+                    dense_scatter(L, g, yj, bo, yo, overwrite);
+            }
         }
     }
 }
@@ -102,46 +132,58 @@ static double dense_gather_grad(const modular *L, float g, const float *gy, cons
 
 /* gy: dL/dy. want_params: accumulate module gradients. gx != NULL: add dL/dx of the module
  * path into it. Noisy top-k also gets dL/dgate (w->dgate) of every assignment. Uses the
- * buckets and gathered inputs of the forward. */
-void mod_modules_backward(const modular *L, const float *gy, float *gx, int want_params,
-                          mod_ws *w)
+ * forward's buckets; dense reuses its gathered rows and outputs, conv gathers each chunk's
+ * patches again (and, for noisy top-k, recomputes its outputs). */
+void mod_modules_backward(const modular *L, const float *x, const float *gy, float *gx,
+                          int want_params, mod_ws *w)
 {
     int32_t K = L->K, R = L->mrows, mi = L->min, mo = L->mout;
     size_t xs = (size_t)R * mi, ys = (size_t)R * mo;
+    int noisy = L->mode == MOD_NOISY_TOPK;
     for (int32_t m = 0; m < L->M; m++) {
-        int32_t s = w->start[m], c = w->start[m + 1] - s;
+        int32_t s = w->start[m], c = w->start[m + 1] - s, step = chunk_of(L, c);
         if (!c)
             continue;
-        float *gg = w->gg + (size_t)s * ys;
-        const float *xg = w->xg + (size_t)s * xs, *wm = L->w->value + (size_t)m * mo * mi;
-        for (int32_t j = 0; j < c; j++) {
-            int32_t a = w->order[s + j];
-            const float *g = gy + (size_t)(a / K) * L->ynum, *yj = w->yg + (size_t)(s + j) * ys;
-            float *d = gg + (size_t)j * ys;
-            double dot = L->op == OP_CONV ? mod_conv_gather_grad(L, w->gate[a], g, yj, d)
-                                          : dense_gather_grad(L, w->gate[a], g, yj, d);
-            if (L->mode == MOD_NOISY_TOPK)
-                w->dgate[a] = (float)dot;
-        }
-        if (want_params) {
-            L->h->sgemm(1, 0, mo, mi, c * R, 1.0f, gg, mo, xg, mi, 1.0f,
-                        L->w->grad + (size_t)m * mo * mi, mi);
-            if (L->b)
-                for (size_t r = 0; r < (size_t)c * R; r++)
-                    for (int32_t o = 0; o < mo; o++)
-                        L->b->grad[(size_t)m * mo + o] += gg[r * mo + o];
-        }
-        if (gx) {
-            float *gxg = w->gx + (size_t)s * xs;
-            L->h->sgemm(0, 0, c * R, mi, mo, 1.0f, gg, mo, wm, mi, 0.0f, gxg, mi);
-            for (int32_t j = 0; j < c; j++) {
-                float *dst = gx + (size_t)(w->order[s + j] / K) * L->in;
-                const float *src = gxg + (size_t)j * xs;
-                if (L->op == OP_CONV)
-                    mod_row2im_add(&L->cv, src, dst);
-                else
-                    for (int32_t i = 0; i < mi; i++)
-                        dst[i] += src[i];
+        size_t at = L->op == OP_CONV ? 0 : (size_t)s;
+        float *xg = w->xg + at * xs, *yg = w->yg + at * ys, *gg = w->gg + at * ys;
+        const float *wm = L->w->value + (size_t)m * mo * mi;
+        for (int32_t j0 = 0; j0 < c; j0 += step) {
+            int32_t cc = c - j0 < step ? c - j0 : step;
+            const int32_t *ord = w->order + s + j0;
+            if (L->op == OP_CONV) {
+                gather(L, x, ord, cc, xg);
+                if (noisy)
+                    module_gemm(L, m, cc * R, xg, yg, 1);
+            }
+            for (int32_t j = 0; j < cc; j++) {
+                int32_t a = ord[j];
+                const float *g = gy + (size_t)(a / K) * L->ynum, *yj = yg + (size_t)j * ys;
+                float *d = gg + (size_t)j * ys;
+                double dot = L->op == OP_CONV ? mod_conv_gather_grad(L, w->gate[a], g, yj, d)
+                                              : dense_gather_grad(L, w->gate[a], g, yj, d);
+                if (noisy)
+                    w->dgate[a] = (float)dot;
+            }
+            if (want_params) {
+                L->h->sgemm(1, 0, mo, mi, cc * R, 1.0f, gg, mo, xg, mi, 1.0f,
+                            L->w->grad + (size_t)m * mo * mi, mi);
+                if (L->b)
+                    for (size_t r = 0; r < (size_t)cc * R; r++)
+                        for (int32_t o = 0; o < mo; o++)
+                            L->b->grad[(size_t)m * mo + o] += gg[r * mo + o];
+            }
+            if (gx) {
+                float *gxg = w->gx + at * xs;
+                L->h->sgemm(0, 0, cc * R, mi, mo, 1.0f, gg, mo, wm, mi, 0.0f, gxg, mi);
+                for (int32_t j = 0; j < cc; j++) {
+                    float *dst = gx + (size_t)(ord[j] / K) * L->in;
+                    const float *src = gxg + (size_t)j * xs;
+                    if (L->op == OP_CONV)
+                        mod_row2im_add(&L->cv, src, dst);
+                    else
+                        for (int32_t i = 0; i < mi; i++)
+                            dst[i] += src[i];
+                }
             }
         }
     }
