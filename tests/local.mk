@@ -54,6 +54,11 @@ check_PROGRAMS += tests/unit/test_modular
 tests_unit_test_modular_CFLAGS = $(test_cflags)
 tests_unit_test_modular_LDADD = $(test_ldadd) -lm
 TESTS += tests/unit/test_modular
+# The modular layer without data: conv modules run only where selected; checkpoint state.
+check_PROGRAMS += tests/unit/test_modular_units
+tests_unit_test_modular_units_CFLAGS = $(test_cflags)
+tests_unit_test_modular_units_LDADD = $(test_ldadd) -lm
+TESTS += tests/unit/test_modular_units
 
 include tests/abi/local.mk
 TESTS += tests/cli.sh tests/synthetic.sh tests/crash_safety.sh

@@ -1,22 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /* modular.so: the `modular` layer. Entry, options, create, shapes, workspace, and the
  * forward/backward that tie the controller (modular_route.c) to the bucketed module GEMMs
- * (modular_dense.c). */
+ * (modular_dense.c, dense or conv modules). */
 #include <math.h>
 #include <string.h>
 
 #include "modular.h"
 
 static const ml_opt_spec options[] = {
-    {"out", ML_OPT_INT, NULL, "output features of every module", NULL},
+    {"out", ML_OPT_INT, NULL, "output features (conv: channels) of every module", NULL},
     {"modules", ML_OPT_INT, "8", "M: modules in the pool", NULL},
     {"select", ML_OPT_INT, "1", "K: controllers per input row, one module each", NULL},
-    {"op", ML_OPT_STRING, "dense", "module type (conv is not implemented)", "dense"},
+    {"op", ML_OPT_STRING, "dense", "module type (conv: input {C,H,W})", "dense|conv"},
+    {"kernel", ML_OPT_INT, "3", "conv modules: kernel size", NULL},
+    {"stride", ML_OPT_INT, "1", "conv modules: stride", NULL},
+    {"padding", ML_OPT_INT, "0", "conv modules: zero padding", NULL},
+    {"chunk", ML_OPT_INT, "0", "conv modules: examples per patch GEMM (0: ~4 MB of patches)",
+     NULL},
     {"train", ML_OPT_STRING, "em", "how the controller learns", "em|reinforce|noisy_topk"},
     {"samples", ML_OPT_INT, "10", "S: E-step candidates (stored choice + S-1 samples)", NULL},
     {"estep_every", ML_OPT_INT, "10", "run the E-step on every n-th training batch", NULL},
     {"baseline_decay", ML_OPT_FLOAT, "0.9", "REINFORCE: moving-average baseline decay", NULL},
     {"bias", ML_OPT_BOOL, "true", "modules have a bias", NULL},
+    {"small_gemm", ML_OPT_BOOL, "true", "buckets of < 32 rows skip the sgemm's packing "
+     "(x86-64 AVX2+FMA; false: always the sgemm, for comparison)", NULL},
     {NULL, 0, NULL, NULL, NULL},
 };
 
@@ -46,10 +53,14 @@ static size_t layout(const modular *L, char *base, int32_t batch, mod_ws *w)
     REGION(start, int32_t, (size_t)L->M + 1);
     REGION(fill, int32_t, (size_t)L->M);
     REGION(order, int32_t, a);
-    REGION(xg, float, a * (size_t)L->in);
-    REGION(yg, float, a * (size_t)L->out);
-    REGION(gg, float, a * (size_t)L->out);
-    REGION(gx, float, a * (size_t)L->in);
+    /* Conv buckets go through in chunks: room for one chunk's patch rows. */
+    if (L->op == OP_CONV && (size_t)L->chunk < a)
+        a = (size_t)L->chunk;
+    a *= (size_t)L->mrows;
+    REGION(xg, float, a * (size_t)L->min);
+    REGION(yg, float, a * (size_t)L->mout);
+    REGION(gg, float, a * (size_t)L->mout);
+    REGION(gx, float, a * (size_t)L->min);
 #undef REGION
     return off;
 }
@@ -60,6 +71,46 @@ void mod_ws_layout(const modular *L, void *base, int32_t batch, mod_ws *w)
 }
 
 size_t mod_ws_bytes(const modular *L, int32_t batch) { return layout(L, NULL, batch, NULL); }
+
+/* Conv geometry from the options and the {C,H,W} input; fills L's module GEMM sizes. */
+static int conv_geometry(const ml_host *h, const ml_opts *o, const ml_shape *in, modular *L,
+                         ml_err *err)
+{
+    int64_t k = h->opt_int(o, "kernel"), s = h->opt_int(o, "stride");
+    int64_t p = h->opt_int(o, "padding");
+    if (in->ndim != 3 || in->dim[0] < 1)
+        return h->error(err, ML_ERR_SHAPE, "modular: op=conv needs a {C,H,W} input (got %d "
+                        "dims); put a reshape before it, or use op=dense for flat inputs",
+                        (int)in->ndim);
+    if (k < 1 || s < 1 || p < 0 || k > 64 || s > 64 || p > 64 || in->dim[1] + 2 * p < k ||
+        in->dim[2] + 2 * p < k)
+        return h->error(err, ML_ERR_INVALID, "modular: conv modules need 1 <= kernel <= 64 "
+                        "fitting the padded input, 1 <= stride <= 64, 0 <= padding <= 64 "
+                        "(got kernel=%lld stride=%lld padding=%lld on %dx%d)", (long long)k,
+                        (long long)s, (long long)p, in->dim[1], in->dim[2]);
+    mod_conv *cv = &L->cv;
+    cv->c = in->dim[0];
+    cv->h = in->dim[1];
+    cv->w = in->dim[2];
+    cv->k = (int32_t)k;
+    cv->s = (int32_t)s;
+    cv->p = (int32_t)p;
+    cv->oh = (int32_t)((cv->h + 2 * p - k) / s + 1);
+    cv->ow = (int32_t)((cv->w + 2 * p - k) / s + 1);
+    /* One choice per example: the controller reads the whole (flattened) image. */
+    L->in = (int32_t)ml_shape_numel(in);
+    L->rows = 1;
+    L->mrows = cv->oh * cv->ow;
+    L->min = cv->c * cv->k * cv->k;
+    L->ynum = L->out * L->mrows;
+    int64_t chunk = h->opt_int(o, "chunk"), per = (int64_t)L->mrows * L->min;
+    if (chunk < 0)
+        return h->error(err, ML_ERR_INVALID, "modular: chunk must be >= 0 (0: automatic), "
+                        "got %lld", (long long)chunk);
+    L->chunk = chunk ? (int32_t)(chunk < 1 << 20 ? chunk : 1 << 20)
+                     : (int32_t)(per >= 1 << 20 ? 1 : (1 << 20) / per);
+    return ML_OK;
+}
 
 static int mod_create(const ml_host *h, ml_ctx *ctx, const ml_opts *o, const ml_shape *in,
                       void **self, ml_err *err)
@@ -84,8 +135,21 @@ static int mod_create(const ml_host *h, ml_ctx *ctx, const ml_opts *o, const ml_
     L->M = (int32_t)M;
     L->K = (int32_t)K;
     L->out = (int32_t)out;
-    L->in = in->dim[in->ndim - 1];
-    L->rows = (int32_t)(ml_shape_numel(in) / L->in);
+    L->op = !strcmp(h->opt_str(o, "op"), "conv") ? OP_CONV : OP_DENSE;
+    L->small_gemm = h->opt_bool(o, "small_gemm");
+    L->mout = L->out;
+    if (L->op == OP_CONV) {
+        if (conv_geometry(h, o, in, L, err)) {
+            h->free(L);
+            return err->code;
+        }
+    } else {
+        L->in = in->dim[in->ndim - 1];
+        L->rows = (int32_t)(ml_shape_numel(in) / L->in);
+        L->mrows = 1;
+        L->min = L->in;
+        L->ynum = L->out;
+    }
     L->mode = !strcmp(train, "reinforce") ? MOD_REINFORCE
             : !strcmp(train, "noisy_topk") ? MOD_NOISY_TOPK : MOD_EM;
     L->heads = L->mode == MOD_NOISY_TOPK ? 1 : L->K;
@@ -95,9 +159,11 @@ static int mod_create(const ml_host *h, ml_ctx *ctx, const ml_opts *o, const ml_
     L->candidate = ML_ESTEP_TRAIN;
     L->store_seed = h->rng_u64(ctx);
     ml_shape ws = {3, {L->M, L->out, L->in}}, bs = {2, {L->M, L->out}};
+    if (L->op == OP_CONV)
+        ws = (ml_shape){5, {L->M, L->out, L->cv.c, L->cv.k, L->cv.k}};
     ml_shape cs = {2, {L->heads * L->M, L->in}}, cbs = {1, {L->heads * L->M}};
     ml_shape ns = {2, {L->M, L->in}}, nbs = {1, {L->M}};
-    float bound = 1.0f / sqrtf((float)L->in);
+    float bound = 1.0f / sqrtf((float)L->min), cbound = 1.0f / sqrtf((float)L->in);
     if (!(L->w = h->param_new(ctx, "modules.weight", &ws, 0, err)) ||
         (h->opt_bool(o, "bias") &&
          !(L->b = h->param_new(ctx, "modules.bias", &bs, ML_PARAM_NO_DECAY, err))) ||
@@ -115,14 +181,16 @@ static int mod_create(const ml_host *h, ml_ctx *ctx, const ml_opts *o, const ml_
     /* Noisy top-k starts from zero gating weights (Shazeer et al.): routing is by the noise
      * until the gates learn. The EM/REINFORCE controllers start small and random. */
     if (L->mode != MOD_NOISY_TOPK)
-        h->rng_uniform(ctx, L->cw->value, L->cw->numel, -bound, bound);
+        h->rng_uniform(ctx, L->cw->value, L->cw->numel, -cbound, cbound);
     L->diag_use = h->zalloc((size_t)L->M * sizeof(double));
     L->diag_q = h->zalloc((size_t)L->M * sizeof(double));
     L->diag_cooc = h->zalloc((size_t)L->M * DIAG_CLASSES * sizeof(double));
-    if (!L->diag_use || !L->diag_q || !L->diag_cooc) {
+    L->diag_runs = h->zalloc((size_t)L->M * sizeof(double));
+    if (!L->diag_use || !L->diag_q || !L->diag_cooc || !L->diag_runs) {
         h->free(L->diag_use);
         h->free(L->diag_q);
         h->free(L->diag_cooc);
+        h->free(L->diag_runs);
         h->free(L);
         return h->error(err, ML_ERR_NOMEM, "modular: out of memory");
     }
@@ -142,14 +210,19 @@ static void mod_destroy(void *self)
     h->free(L->diag_use);
     h->free(L->diag_q);
     h->free(L->diag_cooc);
+    h->free(L->diag_runs);
     h->free(L);
 }
 
 static int mod_shape(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
 {
+    const modular *L = self;
     (void)err;
     *out = *in;
-    out->dim[out->ndim - 1] = ((modular *)self)->out;
+    if (L->op == OP_CONV)
+        *out = (ml_shape){3, {L->out, L->cv.oh, L->cv.ow}};
+    else
+        out->dim[out->ndim - 1] = L->out;
     return ML_OK;
 }
 
@@ -168,7 +241,7 @@ static int mod_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out,
         return L->h->error(err, ML_ERR_INTERNAL, "modular: the batch's example ids do not "
                            "match the forward batch (%d)", in->batch);
     mod_buckets(L, n, &w);
-    mod_dense_forward(L, in->data, out->data, n, &w);
+    mod_modules_forward(L, in->data, out->data, n, &w);
     L->last_in = in->data;
     L->last_ws = ws;
     L->last_batch = in->batch;
@@ -184,7 +257,7 @@ static int mod_backward_params(void *self, ml_ctx *ctx, const ml_view *in, const
     int32_t n = in->batch * L->rows;
     (void)ctx, (void)out, (void)err;
     mod_ws_layout(L, ws, in->batch, &w);
-    mod_dense_backward(L, in->data, gout->data, NULL, 1, n, &w);
+    mod_modules_backward(L, in->data, gout->data, NULL, 1, &w);
     if (L->mode == MOD_NOISY_TOPK) {
         int32_t M = L->M;
         mod_noisy_gate_grad(L, n, &w);
@@ -210,7 +283,7 @@ static int mod_backward_input(void *self, ml_ctx *ctx, const ml_view *in, const 
     (void)ctx, (void)out, (void)err;
     mod_ws_layout(L, ws, in->batch, &w);
     memset(gin->data, 0, (size_t)n * (size_t)L->in * sizeof(float));
-    mod_dense_backward(L, in->data, gout->data, gin->data, 0, n, &w);
+    mod_modules_backward(L, in->data, gout->data, gin->data, 0, &w);
     if (L->mode == MOD_NOISY_TOPK) {
         mod_noisy_gate_grad(L, n, &w);
         L->h->sgemm(0, 0, n, L->in, L->M, 1.0f, w.dlog, L->M, L->cw->value, L->in, 1.0f,
@@ -231,6 +304,8 @@ static const ml_layer_vtable vtable = {
     .backward_input = mod_backward_input,
     .backward_params = mod_backward_params,
     .aux_loss = mod_aux_loss,
+    .save = mod_save,
+    .load = mod_load,
 };
 
 /* Fixed selections in the check: without example ids the EM/REINFORCE controllers take
@@ -242,6 +317,16 @@ static const ml_gradcheck_case cases[] = {
     {"out=3 modules=3 select=1 train=reinforce", {1, {5}}, 0},
     {"out=3 modules=4 select=2 train=noisy_topk", {1, {5}}, 0},
     {"out=2 modules=5 select=3 train=noisy_topk", {2, {2, 3}}, 0},
+    {"out=7 modules=3 select=2", {1, {19}}, 0},   /* the small-row kernel, with a tail */
+    {"op=conv out=2 modules=3 select=1 kernel=2", {3, {2, 4, 4}}, 0},
+    {"op=conv out=2 modules=4 select=2 kernel=3 stride=2 padding=1 bias=false",
+     {3, {1, 5, 4}}, 0},
+    {"op=conv out=2 modules=3 select=1 kernel=2 train=reinforce", {3, {2, 3, 3}}, 0},
+    {"op=conv out=3 modules=4 select=2 kernel=2 padding=1 train=noisy_topk",
+     {3, {1, 3, 3}}, 0},
+    /* One example per patch GEMM: the chunked path, with noisy top-k's recomputation. */
+    {"op=conv out=2 modules=2 select=2 kernel=2 chunk=1 train=noisy_topk", {3, {2, 3, 3}}, 0},
+    {"op=conv out=2 modules=2 select=1 kernel=3 padding=1 chunk=1", {3, {1, 4, 4}}, 0},
 };
 static const ml_gradcheck_iface gradcheck = {
     ML_ABI_INIT(ml_gradcheck_iface), (int32_t)(sizeof cases / sizeof cases[0]), cases};
@@ -262,7 +347,8 @@ static const ml_entry entry = {
     .kind = ML_KIND_LAYER,
     .name = "modular",
     .version = "1.0.0",
-    .summary = "M dense modules, a controller picks K per row; EM, REINFORCE or noisy top-k",
+    .summary = "M dense or conv modules, a controller picks K per row; EM, REINFORCE or "
+               "noisy top-k",
     .options = options,
     .vtable = &vtable,
     .extension = extension,

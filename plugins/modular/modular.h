@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* modular: M dense modules and a controller choosing K of them per input row (Kirsch et al.
- * 2018). Shared layout of the layer's state and workspace; the files split the work:
- * modular.c (entry, create, shapes), modular_route.c (controller and selection),
- * modular_dense.c (bucketed module GEMMs), modular_em.c (E-step protocol, M-step and
- * REINFORCE losses), modular_diag.c (diagnostics). */
+/* modular: M dense or conv modules and a controller choosing K of them per input row
+ * (Kirsch et al. 2018). Shared layout of the layer's state and workspace; the files split
+ * the work: modular.c (entry, create, shapes), modular_route.c (controller and selection),
+ * modular_dense.c (bucketed module GEMMs of either op), modular_gemm.c (a kernel for
+ * buckets of few rows), modular_conv.c (a conv module's patches and output layout),
+ * modular_em.c (E-step protocol, M-step and REINFORCE losses), modular_state.c (checkpoint
+ * state), modular_diag.c (diagnostics). */
 #ifndef MODLAB_PLUGIN_MODULAR_H
 #define MODLAB_PLUGIN_MODULAR_H
 
 #include <modlab/plugin.h>
 
 enum { MOD_EM = 0, MOD_REINFORCE = 1, MOD_NOISY_TOPK = 2 };
+enum { OP_DENSE = 0, OP_CONV = 1 };
 enum { DIAG_CLASSES = 100 };   /* classes tracked in the co-occurrence table */
 
 /* Workspace of one forward (rows = batch * rows per example, A = rows * K assignments).
@@ -27,14 +30,26 @@ typedef struct mod_ws {
     int32_t *start;    /* M + 1: bucket offsets */
     int32_t *fill;     /* M: bucket cursors while filling */
     int32_t *order;    /* A: assignments sorted by module */
-    float *xg, *yg;    /* gathered inputs (A x in), module outputs before the gate (A x out) */
-    float *gg, *gx;    /* gathered output gradients (A x out), input gradients (A x in) */
+    /* Module GEMM operands, A * mrows rows each (see modular.mrows): */
+    float *xg, *yg;    /* gathered inputs (x min), module outputs before the gate (x mout) */
+    float *gg, *gx;    /* gathered output gradients (x mout), input gradients (x min) */
 } mod_ws;
+
+/* A conv module's geometry: {c,h,w} -> {out,oh,ow}, kernel k, stride s, padding p. */
+typedef struct mod_conv {
+    int32_t c, h, w, k, s, p, oh, ow;
+} mod_conv;
 
 typedef struct modular {
     const ml_host *h;
     int32_t M, K, heads, in, out, rows;   /* rows: input rows per example */
-    int mode;
+    int mode, op;
+    /* Every assignment is mrows GEMM rows of min features -> mout: dense 1, in, out; conv
+     * oh*ow patches of c*k*k -> out channels. ynum: output floats per input row. */
+    int32_t mrows, min, mout, ynum;
+    mod_conv cv;
+    int32_t chunk;    /* conv: assignments whose patch rows one GEMM takes */
+    int small_gemm;   /* option small_gemm: few-row buckets skip the sgemm (modular_gemm.c) */
     int32_t samples, estep_every;
     float baseline_decay;
     ml_param *w, *b, *cw, *cb, *nw, *nb;  /* modules, controller, noise net (noisy) */
@@ -61,6 +76,7 @@ typedef struct modular {
     double *diag_q;         /* M: one batch's module use */
     double *diag_cooc;      /* M x DIAG_CLASSES */
     int32_t diag_classes;
+    double *diag_runs;      /* M: forwards in which the module's GEMM ran */
 } modular;
 
 void mod_ws_layout(const modular *L, void *base, int32_t batch, mod_ws *w);
@@ -78,11 +94,32 @@ double mod_row_log_prior(const modular *L, const mod_ws *w, int32_t row);
 /* Noisy top-k: from dL/dgate (w->dgate) to the clean and noise logits (dlog, dnoise). */
 void mod_noisy_gate_grad(const modular *L, int32_t nrows, mod_ws *w);
 
-/* modular_dense.c */
+/* modular_dense.c: the bucketed module GEMMs of either op. */
 void mod_buckets(const modular *L, int32_t nrows, mod_ws *w);
-void mod_dense_forward(const modular *L, const float *x, float *y, int32_t nrows, mod_ws *w);
-void mod_dense_backward(const modular *L, const float *x, const float *gy, float *gx,
-                        int want_params, int32_t nrows, mod_ws *w);
+void mod_modules_forward(modular *L, const float *x, float *y, int32_t nrows, mod_ws *w);
+void mod_modules_backward(const modular *L, const float *x, const float *gy, float *gx,
+                          int want_params, mod_ws *w);
+
+/* modular_gemm.c: y (c x out) = x (c x in) W^T (W out x in, beta 0) for c below
+ * MOD_SMALL_ROWS; returns 0 (nothing done) when it does not apply: use the sgemm. */
+enum { MOD_SMALL_ROWS = 32 };
+int mod_small_gemm(int32_t c, int32_t out, int32_t in, const float *x, const float *w,
+                   float *y);
+
+/* modular_conv.c: one example's patch rows (oh*ow x c*k*k) and their gradient back. */
+void mod_im2row(const mod_conv *cv, const float *x, float *rows);
+void mod_row2im_add(const mod_conv *cv, const float *rows, float *gx);
+/* y (out x oh*ow, channel-major) = or += g * (yj (oh*ow x out) + bias). */
+void mod_conv_scatter(const modular *L, float g, const float *yj, const float *bias,
+                      float *y, int overwrite);
+/* d (oh*ow x out) = g * gy (channel-major); returns <gy, yj> for noisy top-k's gate. */
+double mod_conv_gather_grad(const modular *L, float g, const float *gy, const float *yj,
+                            float *d);
+
+/* modular_state.c: the vtable's save/load (stored selections, REINFORCE baseline). */
+int mod_save(void *self, void *buf, size_t cap, size_t *len, ml_err *err);
+int mod_load(void *self, const void *buf, size_t len, const char *saved_version,
+             ml_err *err);
 
 /* modular_em.c */
 extern const ml_estep_iface mod_estep_iface;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Conditional computation for dense modules: the chosen (row, module) assignments are
- * bucketed by module, each used module runs one GEMM on its gathered rows, and the results
- * are scattered back weighted by their gates. Unused modules cost nothing. */
+/* Conditional computation: the chosen (row, module) assignments are bucketed by module, each
+ * used module runs one GEMM on its gathered rows (dense: the input rows; conv: the patch
+ * rows of its examples), and the results are scattered back weighted by their gates.
+ * Unused modules cost nothing. */
 #include <string.h>
 
 #include "modular.h"
@@ -22,92 +23,167 @@ void mod_buckets(const modular *L, int32_t nrows, mod_ws *w)
             w->order[fill[w->sel[a]]++] = a;
 }
 
-void mod_dense_forward(const modular *L, const float *x, float *y, int32_t nrows, mod_ws *w)
+/* Dense: yo = or += g * (yj + bias), one fused pass. */
+static void dense_scatter(const modular *L, float g, const float *yj, const float *bo,
+                          float *yo, int overwrite)
 {
-    int32_t in = L->in, out = L->out, K = L->K;
+    int32_t out = L->out;
+    if (overwrite && bo)
+        for (int32_t o = 0; o < out; o++)
+            yo[o] = g * (yj[o] + bo[o]);
+    else if (overwrite)
+        for (int32_t o = 0; o < out; o++)
+            yo[o] = g * yj[o];
+    else if (bo)
+        for (int32_t o = 0; o < out; o++)
+            yo[o] += g * (yj[o] + bo[o]);
+    else
+        for (int32_t o = 0; o < out; o++)
+            yo[o] += g * yj[o];
+}
+
+/* Assignments ord[0..cc) of a bucket: their input rows (dense) or patch rows (conv) into
+ * xg, one assignment after another. */
+static void gather(const modular *L, const float *x, const int32_t *ord, int32_t cc,
+                   float *xg)
+{
+    size_t xs = (size_t)L->mrows * L->min;
+    for (int32_t j = 0; j < cc; j++) {
+        const float *xr = x + (size_t)(ord[j] / L->K) * L->in;
+        if (L->op == OP_CONV)
+            mod_im2row(&L->cv, xr, xg + (size_t)j * xs);
+        else
+            memcpy(xg + (size_t)j * xs, xr, (size_t)L->min * sizeof(float));
+    }
+}
+
+/* yg = xg W_m^T over `rows` GEMM rows; with add_bias (noisy top-k) the bias too. */
+static void module_gemm(const modular *L, int32_t m, int32_t rows, const float *xg,
+                        float *yg, int add_bias)
+{
+    int32_t mi = L->min, mo = L->mout;
+    const float *wm = L->w->value + (size_t)m * mo * mi;
+    if (!(L->small_gemm && mod_small_gemm(rows, mo, mi, xg, wm, yg)))
+        L->h->sgemm(0, 1, rows, mo, mi, 1.0f, xg, mi, wm, mi, 0.0f, yg, mo);
+    if (add_bias && L->b)
+        for (size_t r = 0; r < (size_t)rows; r++)
+            for (int32_t o = 0; o < mo; o++)
+                yg[r * mo + o] += L->b->value[(size_t)m * mo + o];
+}
+
+/* Conv modules go through a bucket in chunks of L->chunk assignments (patch rows take
+ * OH*OW x C*k*k floats per example); dense buckets in one piece, and their gathered rows
+ * stay in the workspace at the bucket's offset for the backward. */
+static int32_t chunk_of(const modular *L, int32_t c)
+{
+    return L->op == OP_CONV && L->chunk < c ? L->chunk : c;
+}
+
+void mod_modules_forward(modular *L, const float *x, float *y, int32_t nrows, mod_ws *w)
+{
+    int32_t K = L->K, R = L->mrows, mo = L->mout;
+    size_t xs = (size_t)R * L->min, ys = (size_t)R * mo;
+    int noisy = L->mode == MOD_NOISY_TOPK;
     /* With K = 1 every row has exactly one assignment (no repeats): it is written, not
      * added, so y needs no clearing pass. */
     int overwrite = K == 1;
     if (!overwrite)
-        memset(y, 0, (size_t)nrows * out * sizeof(float));
+        memset(y, 0, (size_t)nrows * L->ynum * sizeof(float));
     for (int32_t m = 0; m < L->M; m++) {
-        int32_t s = w->start[m], c = w->start[m + 1] - s;
+        int32_t s = w->start[m], c = w->start[m + 1] - s, step = chunk_of(L, c);
         if (!c)
             continue;
-        float *xg = w->xg + (size_t)s * in, *yg = w->yg + (size_t)s * out;
-        for (int32_t j = 0; j < c; j++)
-            memcpy(xg + (size_t)j * in, x + (size_t)(w->order[s + j] / K) * in,
-                   (size_t)in * sizeof(float));
-        L->h->sgemm(0, 1, c, out, in, 1.0f, xg, in, L->w->value + (size_t)m * out * in, in,
-                    0.0f, yg, out);
-        const float *bias = L->b ? L->b->value + (size_t)m * out : NULL;
-        for (int32_t j = 0; j < c; j++) {
-            int32_t a = w->order[s + j];
-            float g = w->gate[a], *yo = y + (size_t)(a / K) * out, *yj = yg + (size_t)j * out;
-            /* One pass: bias, gate, scatter. yg keeps the biased output only for noisy
-             * top-k, whose gate gradient needs it. */
-            if (L->mode == MOD_NOISY_TOPK && bias)
-                for (int32_t o = 0; o < out; o++)
-                    yj[o] += bias[o];
-            const float *bo = L->mode == MOD_NOISY_TOPK ? NULL : bias;
-            if (overwrite && bo)
-                for (int32_t o = 0; o < out; o++)
-                    yo[o] = g * (yj[o] + bo[o]);
-            else if (overwrite)
-                for (int32_t o = 0; o < out; o++)
-                    yo[o] = g * yj[o];
-            else if (bo)
-                for (int32_t o = 0; o < out; o++)
-                    yo[o] += g * (yj[o] + bo[o]);
-            else
-                for (int32_t o = 0; o < out; o++)
-                    yo[o] += g * yj[o];
+        L->diag_runs[m] += 1.0;
+        size_t at = L->op == OP_CONV ? 0 : (size_t)s;
+        float *xg = w->xg + at * xs, *yg = w->yg + at * ys;
+        /* yg keeps the biased output only for noisy top-k, whose gate gradient needs it;
+         * the others add the bias while scattering. */
+        const float *bias = L->b ? L->b->value + (size_t)m * mo : NULL;
+        const float *bo = noisy ? NULL : bias;
+        for (int32_t j0 = 0; j0 < c; j0 += step) {
+            int32_t cc = c - j0 < step ? c - j0 : step;
+            const int32_t *ord = w->order + s + j0;
+            gather(L, x, ord, cc, xg);
+            module_gemm(L, m, cc * R, xg, yg, noisy);
+            for (int32_t j = 0; j < cc; j++) {
+                float g = w->gate[ord[j]], *yj = yg + (size_t)j * ys;
+                float *yo = y + (size_t)(ord[j] / K) * L->ynum;
+                if (L->op == OP_CONV)
+                    mod_conv_scatter(L, g, yj, bo, yo, overwrite);
+                else
+                    dense_scatter(L, g, yj, bo, yo, overwrite);
+            }
         }
     }
 }
 
-/* gy: dL/dy. want_params: accumulate module gradients. gx != NULL: add dL/dx of the module
- * path into it. Noisy top-k also gets dL/dgate (w->dgate) of every assignment. */
-void mod_dense_backward(const modular *L, const float *x, const float *gy, float *gx,
-                        int want_params, int32_t nrows, mod_ws *w)
+/* Dense: d = g * gy; returns <gy, yj>. */
+static double dense_gather_grad(const modular *L, float g, const float *gy, const float *yj,
+                                float *d)
 {
-    int32_t in = L->in, out = L->out, K = L->K;
-    (void)x, (void)nrows;
+    double dot = 0.0;
+    if (L->mode == MOD_NOISY_TOPK)
+        for (int32_t o = 0; o < L->out; o++)
+            dot += (double)gy[o] * yj[o];
+    for (int32_t o = 0; o < L->out; o++)
+        d[o] = g * gy[o];
+    return dot;
+}
+
+/* gy: dL/dy. want_params: accumulate module gradients. gx != NULL: add dL/dx of the module
+ * path into it. Noisy top-k also gets dL/dgate (w->dgate) of every assignment. Uses the
+ * forward's buckets; dense reuses its gathered rows and outputs, conv gathers each chunk's
+ * patches again (and, for noisy top-k, recomputes its outputs). */
+void mod_modules_backward(const modular *L, const float *x, const float *gy, float *gx,
+                          int want_params, mod_ws *w)
+{
+    int32_t K = L->K, R = L->mrows, mi = L->min, mo = L->mout;
+    size_t xs = (size_t)R * mi, ys = (size_t)R * mo;
+    int noisy = L->mode == MOD_NOISY_TOPK;
     for (int32_t m = 0; m < L->M; m++) {
-        int32_t s = w->start[m], c = w->start[m + 1] - s;
+        int32_t s = w->start[m], c = w->start[m + 1] - s, step = chunk_of(L, c);
         if (!c)
             continue;
-        float *gg = w->gg + (size_t)s * out;
-        const float *xg = w->xg + (size_t)s * in, *wm = L->w->value + (size_t)m * out * in;
-        for (int32_t j = 0; j < c; j++) {
-            int32_t a = w->order[s + j];
-            const float *g = gy + (size_t)(a / K) * out;
-            float *d = gg + (size_t)j * out;
-            if (L->mode == MOD_NOISY_TOPK) {
-                const float *yj = w->yg + (size_t)(s + j) * out;
-                double dot = 0.0;
-                for (int32_t o = 0; o < out; o++)
-                    dot += (double)g[o] * yj[o];
-                w->dgate[a] = (float)dot;
+        size_t at = L->op == OP_CONV ? 0 : (size_t)s;
+        float *xg = w->xg + at * xs, *yg = w->yg + at * ys, *gg = w->gg + at * ys;
+        const float *wm = L->w->value + (size_t)m * mo * mi;
+        for (int32_t j0 = 0; j0 < c; j0 += step) {
+            int32_t cc = c - j0 < step ? c - j0 : step;
+            const int32_t *ord = w->order + s + j0;
+            if (L->op == OP_CONV) {
+                gather(L, x, ord, cc, xg);
+                if (noisy)
+                    module_gemm(L, m, cc * R, xg, yg, 1);
             }
-            for (int32_t o = 0; o < out; o++)
-                d[o] = w->gate[a] * g[o];
-        }
-        if (want_params) {
-            L->h->sgemm(1, 0, out, in, c, 1.0f, gg, out, xg, in, 1.0f,
-                        L->w->grad + (size_t)m * out * in, in);
-            if (L->b)
-                for (int32_t j = 0; j < c; j++)
-                    for (int32_t o = 0; o < out; o++)
-                        L->b->grad[(size_t)m * out + o] += gg[(size_t)j * out + o];
-        }
-        if (gx) {
-            float *gxg = w->gx + (size_t)s * in;
-            L->h->sgemm(0, 0, c, in, out, 1.0f, gg, out, wm, in, 0.0f, gxg, in);
-            for (int32_t j = 0; j < c; j++) {
-                float *dst = gx + (size_t)(w->order[s + j] / K) * in;
-                for (int32_t i = 0; i < in; i++)
-                    dst[i] += gxg[(size_t)j * in + i];
+            for (int32_t j = 0; j < cc; j++) {
+                int32_t a = ord[j];
+                const float *g = gy + (size_t)(a / K) * L->ynum, *yj = yg + (size_t)j * ys;
+                float *d = gg + (size_t)j * ys;
+                double dot = L->op == OP_CONV ? mod_conv_gather_grad(L, w->gate[a], g, yj, d)
+                                              : dense_gather_grad(L, w->gate[a], g, yj, d);
+                if (noisy)
+                    w->dgate[a] = (float)dot;
+            }
+            if (want_params) {
+                L->h->sgemm(1, 0, mo, mi, cc * R, 1.0f, gg, mo, xg, mi, 1.0f,
+                            L->w->grad + (size_t)m * mo * mi, mi);
+                if (L->b)
+                    for (size_t r = 0; r < (size_t)cc * R; r++)
+                        for (int32_t o = 0; o < mo; o++)
+                            L->b->grad[(size_t)m * mo + o] += gg[r * mo + o];
+            }
+            if (gx) {
+                float *gxg = w->gx + at * xs;
+                L->h->sgemm(0, 0, cc * R, mi, mo, 1.0f, gg, mo, wm, mi, 0.0f, gxg, mi);
+                for (int32_t j = 0; j < cc; j++) {
+                    float *dst = gx + (size_t)(ord[j] / K) * L->in;
+                    const float *src = gxg + (size_t)j * xs;
+                    if (L->op == OP_CONV)
+                        mod_row2im_add(&L->cv, src, dst);
+                    else
+                        for (int32_t i = 0; i < mi; i++)
+                            dst[i] += src[i];
+                }
             }
         }
     }

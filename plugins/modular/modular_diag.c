@@ -14,6 +14,7 @@ static void reset(void *self)
     L->diag_entropy = L->diag_rows = L->diag_eff_batch = L->diag_batches = 0.0;
     memset(L->diag_use, 0, (size_t)L->M * sizeof(double));
     memset(L->diag_cooc, 0, (size_t)L->M * DIAG_CLASSES * sizeof(double));
+    memset(L->diag_runs, 0, (size_t)L->M * sizeof(double));
     L->diag_classes = 0;
 }
 
@@ -95,7 +96,8 @@ static const char *mode_name(int mode)
 /* {"train":..,"modules":M,"select":K,"controller_entropy":mean nats per head,
  *  "controller_perplexity":exp of it,"effective_modules":exp(entropy of the module use
  *  averaged over the whole pass),"effective_modules_batch":mean over batches of exp(entropy
- *  of that batch's module use),"module_use":[fractions],"classes":C,
+ *  of that batch's module use),"module_use":[fractions],"module_runs":[forwards in which
+ *  each module's GEMM ran: conditional computation skips the others],"classes":C,
  *  "cooccurrence":[[count of (module m, class c)]...]} (classes beyond 100 not tallied) */
 static size_t report(void *self, char *buf, size_t cap)
 {
@@ -114,6 +116,9 @@ static size_t report(void *self, char *buf, size_t cap)
         L->diag_batches > 0 ? L->diag_eff_batch / L->diag_batches : 0.0);
     for (int32_t m = 0; m < L->M; m++)
         put(&o, "%s%.4g", m ? "," : "", used > 0 ? L->diag_use[m] / used : 0.0);
+    put(&o, "],\"module_runs\":[");
+    for (int32_t m = 0; m < L->M; m++)
+        put(&o, "%s%.0f", m ? "," : "", L->diag_runs[m]);
     put(&o, "],\"classes\":%d,\"cooccurrence\":[", L->diag_classes);
     for (int32_t m = 0; m < L->M; m++) {
         put(&o, "%s[", m ? "," : "");

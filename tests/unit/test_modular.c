@@ -2,7 +2,8 @@
 /* The `modular` layer on real Fashion-MNIST batches: after some EM training, an E-step
  * (the stored choice and S-1 controller samples, joint score log p(y|x,a) + log p(a|x))
  * never lowers the stored selections' score, and improves some; REINFORCE and noisy top-k
- * train through the same protocol; evaluation routes by argmax without example ids. */
+ * train through the same protocol; evaluation routes by argmax without example ids. Each
+ * with dense modules first, and again with conv modules first. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,15 +47,21 @@ static int add(ml_model *m, const char *layer, const char *opts)
     return ml_model_add(m, layer, o, &err);
 }
 
-static ml_trainer *make(ml_model **mp, const char *train)
+/* conv: conv modules first (4 x 5x5 stride 3, 4 channels), then a dense modular layer. */
+static ml_trainer *make(ml_model **mp, const char *train, int conv)
 {
     char o1[160], o2[160];
     ml_shape in = {3, {1, 28, 28}}, tgt = {0, {0}};
-    snprintf(o1, sizeof o1, "out=32 modules=10 select=1 train=%s estep_every=1", train);
+    snprintf(o1, sizeof o1, "%s modules=%d select=1 train=%s estep_every=1",
+             conv ? "op=conv out=4 kernel=5 stride=3" : "out=32", conv ? 4 : 10, train);
     snprintf(o2, sizeof o2, "out=10 modules=8 select=1 train=%s estep_every=1", train);
     ml_model *m = ml_model_new(reg, 7, &err);
-    if (!m || add(m, "flatten", "") || add(m, "modular", o1) || add(m, "relu", "") ||
-        add(m, "modular", o2) || ml_model_build(m, &in, B, &err)) {
+    int rc = !m;
+    if (!rc && conv)
+        rc = add(m, "modular", o1) || add(m, "relu", "") || add(m, "flatten", "");
+    else if (!rc)
+        rc = add(m, "flatten", "") || add(m, "modular", o1) || add(m, "relu", "");
+    if (rc || add(m, "modular", o2) || ml_model_build(m, &in, B, &err)) {
         ml_model_free(m);
         return NULL;
     }
@@ -97,11 +104,12 @@ static int stored_score(ml_trainer *t, ml_model *m, const float *x, const float 
     return rc ? rc : rows == 1 ? 0 : -1;
 }
 
-static void test_estep_monotone(ml_dataset *d)
+static void test_estep_monotone(ml_dataset *d, int conv)
 {
     ml_model *m = NULL;
-    ml_trainer *t = make(&m, "em");
-    if (!ok(t != NULL, "EM model and trainer build")) {
+    ml_trainer *t = make(&m, "em", conv);
+    if (!ok(t != NULL, "EM model (%s modules first) and trainer build",
+            conv ? "conv" : "dense")) {
         tap_diag("  %s", err.msg);
         return;
     }
@@ -152,11 +160,11 @@ static void test_estep_monotone(ml_dataset *d)
 }
 
 /* REINFORCE and noisy top-k learn through the same trainer: the loss falls over training. */
-static void test_trains(ml_dataset *d, const char *train)
+static void test_trains(ml_dataset *d, const char *train, int conv)
 {
     ml_model *m = NULL;
-    ml_trainer *t = make(&m, train);
-    if (!ok(t != NULL, "%s model builds", train)) {
+    ml_trainer *t = make(&m, train, conv);
+    if (!ok(t != NULL, "%s model (%s modules first) builds", train, conv ? "conv" : "dense")) {
         tap_diag("  %s", err.msg);
         return;
     }
@@ -197,9 +205,13 @@ int main(void)
         ml_registry_free(reg);
         return 0;
     }
-    test_estep_monotone(d);
-    test_trains(d, "reinforce");
-    test_trains(d, "noisy_topk");
+    test_estep_monotone(d, 0);
+    test_trains(d, "reinforce", 0);
+    test_trains(d, "noisy_topk", 0);
+    /* Conv modules through the same E-step protocol and trainer. */
+    test_estep_monotone(d, 1);
+    test_trains(d, "reinforce", 1);
+    test_trains(d, "noisy_topk", 1);
     ml_dataset_close(d);
     ml_registry_free(reg);
     return done_testing();
