@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "load_crash.h"
 #include "mem.h"
 #include "registry.h"
 
@@ -60,7 +61,9 @@ int ml_registry_load_file(ml_registry *reg, const char *file, ml_err *err)
         goto warn;
     derive_stem(file, stem, sizeof stem);
     snprintf(sym, sizeof sym, "ml_plugin_%s_init", stem);
+    ml_load_crash_enter(file, "dlopen (its constructors)");
     handle = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    ml_load_crash_leave();
     if (!handle) {
         rc = ml_error(err, ML_ERR_IO, "%s: cannot load: %s", file, dlerror());
         goto warn;
@@ -74,7 +77,9 @@ int ml_registry_load_file(ml_registry *reg, const char *file, ml_err *err)
     }
     ml_registry_set_origin(reg, file);
     ml_err_clear(err);
+    ml_load_crash_enter(file, "plugin init");
     rc = init(ml_host_table(), reg, err);
+    ml_load_crash_leave();
     ml_registry_set_origin(reg, NULL);
     if (rc) {
         ml_registry_truncate(reg, before);   /* all or nothing per plugin */
