@@ -94,7 +94,7 @@ is "$rc" 1 "a crashing plugin is a failed check, not a crashed checker"
 like "$out" "crashed with SIGSEGV .* in forward\|sanitizer" "and says so, naming the call"
 
 # The router plugs into a multipath block by name.
-out=$(MODLAB_PLUGIN_PATH="my_router/my_router.so:$plugindir" "$bin" plugins 2>&1)
+out=$(MODLAB_PLUGIN_PATH="$t/my_router/my_router.so:$plugindir" "$bin" plugins 2>&1)
 like "$out" "layer *mp_route_my_router " "the router registers as mp_route_my_router"
 
 # Usage errors, existing directories.

@@ -66,8 +66,8 @@ check_PROGRAMS += tests/unit/test_conformance
 tests_unit_test_conformance_CFLAGS = $(test_cflags)
 tests_unit_test_conformance_LDADD = $(test_ldadd)
 TESTS += tests/unit/test_conformance
-TESTS += tests/hostile_plugins.sh
-EXTRA_DIST += tests/hostile_plugins.sh
+TESTS += tests/hostile_plugins.sh tests/plugin_path.sh
+EXTRA_DIST += tests/hostile_plugins.sh tests/plugin_path.sh
 
 # The ABI record: `make abi-record` rewrites it (after an ABI bump); `make check` compares.
 check_PROGRAMS += tests/abi/abi_record
