@@ -5,7 +5,9 @@
  * (async-signal-safe), puts the previous handlers back and returns: a real fault repeats
  * at once under the previous handler (the default action, or ASan's report), and a signal
  * that was sent (abort(), raise()) is raised again for it. Stack overflows are not covered
- * (that would need an alternate signal stack); `modlab plugin check FILE` covers them. */
+ * (that would need an alternate signal stack); `modlab plugin check FILE` covers them.
+ * In ASan builds a sanitizer may stop the process itself (UBSan's null store comes before
+ * the SIGSEGV): its death callback says the same. */
 #include "load_crash.h"
 
 #include <signal.h>
@@ -13,6 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <dlfcn.h>
+#include <sanitizer/common_interface_defs.h>
+#define ML_DEATH_CALLBACK 1
+#endif
 
 static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 enum { NFATAL = sizeof fatal / sizeof fatal[0] };
@@ -77,6 +85,20 @@ static void on_fatal(int sig, siginfo_t *si, void *uc)
         raise(sig);
 }
 
+#ifdef ML_DEATH_CALLBACK
+static void on_sanitizer_death(void)
+{
+    const char *file = cur_file, *phase = cur_phase;
+    if (file) {
+        say("modlab: a sanitizer stopped modlab in ");
+        say(phase ? phase : "loading");
+        say(" of plugin ");
+        say(file);
+        say(" (its report is above); move that file out of the plugin path\n");
+    }
+}
+#endif
+
 static void on_exit_note(void)
 {
     const char *file = cur_file;
@@ -92,8 +114,18 @@ void ml_load_crash_enter(const char *file, const char *phase)
     struct sigaction sa;
     if (quiet)
         return;
-    if (!registered)
+    if (!registered) {
         registered = atexit(on_exit_note) == 0;
+#ifdef ML_DEATH_CALLBACK
+        __sanitizer_set_death_callback(on_sanitizer_death);
+        /* GCC links UBSan as a runtime of its own, with its own callback slot. */
+        void *ub = dlopen("libubsan.so.1", RTLD_LAZY | RTLD_NOLOAD);
+        void (*set)(void (*)(void));
+        *(void **)&set = ub ? dlsym(ub, "__sanitizer_set_death_callback") : NULL;
+        if (set)
+            set(on_sanitizer_death);
+#endif
+    }
     if (cur_file == NULL) {
         memset(&sa, 0, sizeof sa);
         sa.sa_sigaction = on_fatal;
