@@ -9,10 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check_calls.h"
 #include "err.h"
+#include "load_crash.h"
 #include "mem.h"
 #include "model.h"
 #include "opts.h"
@@ -162,7 +165,14 @@ static void emit(sink *s, int verdict, const char *entry, const char *name, cons
     write_all(s->fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
-/* ---- guarded buffers ---------------------------------------------------------------- */
+/* ---- guarded buffers ----------------------------------------------------------------
+ * Every buffer a plugin writes into gets GUARD canary bytes on each side, checked after each
+ * call. Why canaries rather than mprotect'd guard pages: a page can sit flush against only
+ * one end of a buffer whose size is not a page multiple (so a write one float before the
+ * start, or past the end, would slip through on the other side), it costs two extra pages
+ * and a syscall per buffer, and a fault is reported as a crash rather than as "forward
+ * wrote past the end of its output buffer". Canaries catch both sides to the byte in normal
+ * builds; ASan builds also poison the zones, which catches reads and faults at the write. */
 
 typedef struct gbuf {
     unsigned char *base;
@@ -185,21 +195,35 @@ static int gbuf_new(gbuf *g, size_t bytes)
     return ML_OK;
 }
 
+/* Which guard zones were written: 0 none, else GB_BEFORE | GB_AFTER. */
+enum { GB_BEFORE = 1, GB_AFTER = 2 };
+static int gbuf_damage(gbuf *g)
+{
+    size_t total = (2 * GUARD + g->bytes + 63) / 64 * 64;
+    int before = 0, after = 0;
+    if (!g->base)
+        return 0;
+    UNPOISON(g->base, total);
+    for (size_t i = 0; i < GUARD; i++)
+        before |= g->base[i] != CANARY;
+    for (size_t i = GUARD + g->bytes; i < total; i++)
+        after |= g->base[i] != CANARY;
+    POISON(g->base, GUARD);
+    POISON(g->base + GUARD + g->bytes, total - GUARD - g->bytes);
+    return (before ? GB_BEFORE : 0) | (after ? GB_AFTER : 0);
+}
+
 /* 1 if both guard zones are untouched. */
 static int gbuf_intact(gbuf *g)
 {
-    size_t total = (2 * GUARD + g->bytes + 63) / 64 * 64;
-    int ok = 1;
-    if (!g->base)
-        return 1;
-    UNPOISON(g->base, total);
-    for (size_t i = 0; i < GUARD; i++)
-        ok &= g->base[i] == CANARY;
-    for (size_t i = GUARD + g->bytes; i < total; i++)
-        ok &= g->base[i] == CANARY;
-    POISON(g->base, GUARD);
-    POISON(g->base + GUARD + g->bytes, total - GUARD - g->bytes);
-    return ok;
+    return gbuf_damage(g) == 0;
+}
+
+/* "past the end of", "before the start of" or "on both sides of". */
+static const char *damage_where(int d)
+{
+    return d == GB_AFTER ? "past the end of" : d == GB_BEFORE ? "before the start of"
+                                                              : "on both sides of";
 }
 
 static void gbuf_free(gbuf *g)
@@ -211,10 +235,16 @@ static void gbuf_free(gbuf *g)
     memset(g, 0, sizeof *g);
 }
 
+/* Outputs start as a NaN with a payload of our own: an element still holding exactly it was
+ * not written; any other NaN or infinity was computed by the plugin. */
+static const uint32_t UNWRITTEN = 0x7fbadbadu;
+
 static void fill_nan(float *p, int64_t n)
 {
+    float v;
+    memcpy(&v, &UNWRITTEN, sizeof v);
     for (int64_t i = 0; i < n; i++)
-        p[i] = NAN;
+        p[i] = v;
 }
 
 static int64_t first_nonfinite(const float *p, int64_t n)
@@ -223,6 +253,18 @@ static int64_t first_nonfinite(const float *p, int64_t n)
         if (!isfinite(p[i]))
             return i;
     return -1;
+}
+
+/* "left element 4 of 30 unwritten" or "wrote NaN into element 4 of 30". */
+static void describe_nonfinite(const float *p, int64_t i, int64_t n, char *buf, size_t cap)
+{
+    uint32_t bits;
+    memcpy(&bits, &p[i], sizeof bits);
+    if (bits == UNWRITTEN)
+        snprintf(buf, cap, "left element %lld of %lld unwritten", (long long)i, (long long)n);
+    else
+        snprintf(buf, cap, "wrote %s into element %lld of %lld", isnan(p[i]) ? "NaN"
+                 : p[i] > 0 ? "+Inf" : "-Inf", (long long)i, (long long)n);
 }
 
 static int has_required(const ml_opt_spec *s)
@@ -448,7 +490,7 @@ static void check_gradient(ck *c, const ml_gradcheck_case *cases, int32_t n)
                                      "aux-loss (aux_loss)"};
         double errs[3] = {res.max_rel_err_input, res.max_rel_err_params, res.max_rel_err_aux};
         for (int k = 0; k < 3; k++) {
-            if (errs[k] >= TOL) {
+            if (!(errs[k] < TOL)) {   /* NaN fails too */
                 FAIL(c, "gradient", "case %d [%s]: %s gradient is wrong: max relative error "
                      "%.2e against finite differences (tolerance %.0e); fix the backward pass",
                      i, opts, what[k], errs[k], TOL);
@@ -462,16 +504,60 @@ static void check_gradient(ck *c, const ml_gradcheck_case *cases, int32_t n)
          n == 1 ? "" : "s", (long long)coords, worst);
 }
 
+/* Parameter gradients on guarded buffers too: plugins reach them through the ml_param the
+ * host handed out (PLUGINS.md: keep that pointer), so the check swaps the grad pointers. */
+typedef struct pguard {
+    gbuf g[64];
+    float *orig[64];
+    int32_t n;
+} pguard;
+
+static int pguard_on(pguard *pg, ml_model *m)
+{
+    memset(pg, 0, sizeof *pg);
+    for (int32_t i = 0; i < m->np && pg->n < 64; i++) {
+        ml_param *p = m->params[i];
+        if (!p->grad)
+            continue;
+        if (gbuf_new(&pg->g[pg->n], (size_t)p->numel * 4))
+            return ML_ERR_NOMEM;
+        memset(pg->g[pg->n].data, 0, (size_t)p->numel * 4);
+        pg->orig[pg->n] = p->grad;
+        p->grad = pg->g[pg->n++].data;
+    }
+    return ML_OK;
+}
+
+/* Index of the first parameter whose grad guard was written, or -1; *d the damage. */
+static int32_t pguard_damaged(pguard *pg, ml_model *m, int *d)
+{
+    for (int32_t i = 0, k = 0; i < m->np && k < pg->n; i++)
+        if (m->params[i]->grad && (*d = gbuf_damage(&pg->g[k++])))
+            return i;
+    return -1;
+}
+
+static void pguard_off(pguard *pg, ml_model *m)
+{
+    for (int32_t i = 0, k = 0; i < m->np; i++)
+        if (m->params[i]->grad && k < pg->n && m->params[i]->grad == pg->g[k].data)
+            m->params[i]->grad = pg->orig[k++];
+    for (int32_t k = 0; k < 64; k++)
+        gbuf_free(&pg->g[k]);
+}
+
 /* forward / backward on guarded buffers, with the first case. */
 static void check_layer_bounds(ck *c, const ml_gradcheck_case *gc)
 {
     ml_err err;
     gbuf x = {0}, out = {0}, ws = {0}, gout = {0}, gin = {0};
+    pguard pg;
     float *keep_x = NULL, *keep_out = NULL, *keep_gout = NULL;
-    const char *problem = NULL;
-    char msg[ML_ERR_MSG_MAX + 64] = "";
+    char msg[ML_ERR_MSG_MAX + 128] = "", what[96];
     int64_t bad;
+    int d;
     begin(c->s, c->id, "bounds");
+    memset(&pg, 0, sizeof pg);
     ml_model *m = build_case(c, gc, 7, &err);
     if (!m) {
         FAIL(c, "bounds", "could not create the layer: %s", err.msg);
@@ -484,8 +570,9 @@ static void check_layer_bounds(ck *c, const ml_gradcheck_case *gc)
     if (gbuf_new(&x, (size_t)nin * 4) || gbuf_new(&out, (size_t)nout * 4) ||
         (wsb && gbuf_new(&ws, wsb)) || gbuf_new(&gout, (size_t)nout * 4) ||
         gbuf_new(&gin, (size_t)nin * 4) || !(keep_x = malloc((size_t)nin * 4)) ||
-        !(keep_out = malloc((size_t)nout * 4)) || !(keep_gout = malloc((size_t)nout * 4))) {
-        problem = "out of memory for the guarded buffers";
+        !(keep_out = malloc((size_t)nout * 4)) || !(keep_gout = malloc((size_t)nout * 4)) ||
+        pguard_on(&pg, m)) {
+        snprintf(msg, sizeof msg, "out of memory for the guarded buffers");
         goto done;
     }
     fill_input(x.data, nin, gc->int_inputs, 3);
@@ -498,19 +585,21 @@ static void check_layer_bounds(ck *c, const ml_gradcheck_case *gc)
         snprintf(msg, sizeof msg, "forward failed: %s", err.msg);
         goto done;
     }
-    if (!gbuf_intact(&x) || !gbuf_intact(&out) || !gbuf_intact(&ws)) {
-        problem = !gbuf_intact(&out) ? "forward wrote outside its output buffer"
-                : !gbuf_intact(&ws) ? "forward wrote outside its workspace (workspace() too "
-                                      "small?)" : "forward wrote outside its input buffer";
+    if ((d = gbuf_damage(&out)) || (d = gbuf_damage(&ws)) || (d = gbuf_damage(&x))) {
+        snprintf(msg, sizeof msg, "forward wrote %s its %s", damage_where(d),
+                 gbuf_damage(&out) ? "output buffer"
+                 : gbuf_damage(&ws) ? "workspace (is workspace() too small?)"
+                                    : "input buffer (inputs are const)");
         goto done;
     }
     if (memcmp(keep_x, x.data, (size_t)nin * 4)) {
-        problem = "forward modified its input (inputs are const: copy first)";
+        snprintf(msg, sizeof msg, "forward modified its input (inputs are const: copy first)");
         goto done;
     }
     if ((bad = first_nonfinite(out.data, nout)) >= 0) {
-        snprintf(msg, sizeof msg, "forward left output element %lld of %lld unwritten or "
-                 "non-finite; write every element of out", (long long)bad, (long long)nout);
+        describe_nonfinite(out.data, bad, nout, what, sizeof what);
+        snprintf(msg, sizeof msg, "forward %s of its output (batch %d, finite inputs in "
+                 "[-1, 1]); write every element, and a finite value", what, BATCH);
         goto done;
     }
     memcpy(keep_out, out.data, (size_t)nout * 4);
@@ -526,42 +615,55 @@ static void check_layer_bounds(ck *c, const ml_gradcheck_case *gc)
             snprintf(msg, sizeof msg, "backward_input failed: %s", err.msg);
             goto done;
         }
-        if (!gbuf_intact(&gin) || !gbuf_intact(&ws) || !gbuf_intact(&gout)) {
-            problem = "backward_input wrote outside its buffers";
+        if ((d = gbuf_damage(&gin)) || (d = gbuf_damage(&ws)) || (d = gbuf_damage(&gout)) ||
+            (d = gbuf_damage(&out)) || (d = gbuf_damage(&x))) {
+            snprintf(msg, sizeof msg, "backward_input wrote %s its %s", damage_where(d),
+                     gbuf_damage(&gin) ? "gin buffer (the input gradient)"
+                     : gbuf_damage(&ws) ? "workspace" : "gout, out or in buffer");
             goto done;
         }
         if ((bad = first_nonfinite(gin.data, nin)) >= 0) {
-            snprintf(msg, sizeof msg, "backward_input left element %lld of gin unwritten or "
-                     "non-finite; it must write (not accumulate) every element",
-                     (long long)bad);
+            describe_nonfinite(gin.data, bad, nin, what, sizeof what);
+            snprintf(msg, sizeof msg, "backward_input %s of gin; it must write (not "
+                     "accumulate) every element, and a finite value", what);
             goto done;
         }
     }
     if (l->vt.backward_params && l->nparams) {
         ml_view vgout = {gout.data, BATCH, l->out};
+        int32_t pi;
         ml_model_zero_grad(m);
         if (l->vt.backward_params(l->self, &l->ctx, &vin, &vout, &vgout,
                                   wsb ? ws.data : NULL, &err)) {
             snprintf(msg, sizeof msg, "backward_params failed: %s", err.msg);
             goto done;
         }
-        if (!gbuf_intact(&ws) || !gbuf_intact(&gout) || !gbuf_intact(&x)) {
-            problem = "backward_params wrote outside its buffers";
+        if ((pi = pguard_damaged(&pg, m, &d)) >= 0) {
+            snprintf(msg, sizeof msg, "backward_params wrote %s the grad buffer of "
+                     "parameter '%s' (%lld floats)", damage_where(d), m->param_names[pi],
+                     (long long)m->params[pi]->numel);
+            goto done;
+        }
+        if ((d = gbuf_damage(&ws)) || (d = gbuf_damage(&gout)) || (d = gbuf_damage(&x)) ||
+            (d = gbuf_damage(&out))) {
+            snprintf(msg, sizeof msg, "backward_params wrote %s its %s", damage_where(d),
+                     gbuf_damage(&ws) ? "workspace" : "gout, out or in buffer");
             goto done;
         }
     }
     if (memcmp(keep_x, x.data, (size_t)nin * 4) ||
         memcmp(keep_out, out.data, (size_t)nout * 4) ||
         memcmp(keep_gout, gout.data, (size_t)nout * 4))
-        problem = "a backward call modified in, out or gout (they are const)";
+        snprintf(msg, sizeof msg, "a backward call modified in, out or gout (they are const)");
 done:
-    if (problem || *msg)
-        FAIL(c, "bounds", "%s", problem ? problem : msg);
+    if (*msg)
+        FAIL(c, "bounds", "%s", msg);
     else
         PASS(c, "bounds", "forward%s%s on %s, batch %d: inputs intact, outputs all written",
              want_gin ? ", backward_input" : "",
              l->vt.backward_params && l->nparams ? ", backward_params" : "", GUARD_KIND,
              BATCH);
+    pguard_off(&pg, m);
     gbuf_free(&x), gbuf_free(&out), gbuf_free(&ws), gbuf_free(&gout), gbuf_free(&gin);
     free(keep_x), free(keep_out), free(keep_gout);
     ml_model_free(m);
@@ -752,8 +854,10 @@ static void check_layer(ck *c)
              "through ml_entry.extension (see PLUGINS.md)", ML_IFACE_GRADCHECK);
         return;
     }
-    check_gradient(c, cases, n);
+    /* Bounds first: a layer that scribbles outside its buffers is caught on guarded ones
+     * before the gradient check runs it thousands of times on unguarded ones. */
     check_layer_bounds(c, &cases[0]);
+    check_gradient(c, cases, n);
     check_layer_saveload(c, &cases[0]);
     check_leaks(c, layer_leak_life, &cases[0]);
 }
@@ -920,22 +1024,36 @@ static int opt_steps(ck *c, void *self, opt_run *o, int64_t t0, int64_t t1, cons
             *why = err->msg;
             return 1;
         }
-        for (int i = 0; i < NSLOT; i++)
-            if (!gbuf_intact(&o->val[i]) || !gbuf_intact(&o->grad[i]) ||
-                !gbuf_intact(&o->state[i])) {
-                *why = "step wrote outside a slot's value, grad or state buffer (state has "
-                       "state_size() floats per element)";
+        for (int i = 0; i < NSLOT; i++) {
+            static char buf[160];
+            int dv = gbuf_damage(&o->val[i]), dg = gbuf_damage(&o->grad[i]);
+            int ds = gbuf_damage(&o->state[i]);
+            if (dv || dg || ds) {
+                snprintf(buf, sizeof buf, "step wrote %s slot %d's %s buffer%s",
+                         damage_where(dv ? dv : dg ? dg : ds), i,
+                         dv ? "value" : dg ? "grad" : "state",
+                         ds && !dv && !dg ? " (state has state_size() floats per element)"
+                                          : "");
+                *why = buf;
                 return 1;
             }
+        }
         if (memcmp(keep, o->grad[0].data, (size_t)slot_numel[0] * 4)) {
             *why = "step modified grad (it is const)";
             return 1;
         }
-        for (int i = 0; i < NSLOT; i++)
-            if (first_nonfinite(o->val[i].data, slot_numel[i]) >= 0) {
-                *why = "step produced a non-finite value";
+        for (int i = 0; i < NSLOT; i++) {
+            static char buf[160];
+            char what[96];
+            int64_t bad = first_nonfinite(o->val[i].data, slot_numel[i]);
+            if (bad >= 0) {
+                describe_nonfinite(o->val[i].data, bad, slot_numel[i], what, sizeof what);
+                snprintf(buf, sizeof buf, "step %lld %s of slot %d's value (its gradient "
+                         "was finite)", (long long)t, what, i);
+                *why = buf;
                 return 1;
             }
+        }
     }
     return 0;
 }
@@ -1167,7 +1285,10 @@ static void run_checks(sink *s, const char *file, const char *deps)
         emit(s, ML_CHECK_FAIL, fid, "load", "%s", err.msg);
         return;
     }
-    if (ml_registry_load_file(reg, file, &err)) {
+    const char *prev = ml_check_call_enter("plugin init");
+    int lrc = ml_registry_load_file(reg, file, &err);
+    ml_check_call_leave(prev);
+    if (lrc) {
         emit(s, ML_CHECK_FAIL, fid, "load", "%s", err.msg);
         ml_registry_free(reg);
         return;
@@ -1192,7 +1313,9 @@ static void run_checks(sink *s, const char *file, const char *deps)
     begin(s, fid, "reload");
     int64_t blocks = ml_mem_live_blocks();
     ml_registry *r2 = ml_registry_new(&err);
+    prev = ml_check_call_enter("plugin init (a second time)");
     int rc = r2 ? ml_registry_load_file(r2, file, &err) : err.code;
+    ml_check_call_leave(prev);
     int same = !rc && ml_registry_count(r2) == n;
     for (int32_t i = 0; same && i < n; i++)
         same = !strcmp(ml_registry_entry(r2, i)->name, ml_registry_entry(reg, i)->name);
@@ -1220,6 +1343,8 @@ static void run_checks(sink *s, const char *file, const char *deps)
         c.idx = i;
         c.re = ml_registry_get(reg, i);
         snprintf(c.id, sizeof c.id, "%s/%s", ml_kind_name(c.re->entry.kind), c.re->entry.name);
+        /* The registry's copy is host storage: wrapping it names every call in a crash. */
+        ml_check_wrap((ml_reg_entry *)c.re);
         check_abi(&c);
         check_options(&c);
         switch (c.re->entry.kind) {
@@ -1229,6 +1354,7 @@ static void run_checks(sink *s, const char *file, const char *deps)
         case ML_KIND_DATASET: check_dataset(&c); break;
         default: break;
         }
+        ml_check_unwrap((ml_reg_entry *)c.re);
     }
     ml_registry_free(reg);
 }
@@ -1268,6 +1394,89 @@ static void parse_child_output(ml_check_report *r, char *buf, char *open_entry,
     }
 }
 
+static const char *sig_abbrev(int sig)
+{
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGABRT: return "SIGABRT";
+    case SIGTRAP: return "SIGTRAP";
+    case SIGKILL: return "SIGKILL";
+    case SIGTERM: return "SIGTERM";
+    case SIGSYS: return "SIGSYS";
+    case SIGPIPE: return "SIGPIPE";
+    default: return NULL;
+    }
+}
+
+static ml_check_crumb *child_crumb;
+
+/* In the child, exit() can only come from plugin code: note it and the status, and leave
+ * at once, so the parent's atexit handlers (copied by fork) do not run a second time. */
+#ifdef __GLIBC__
+static void on_child_exit(int status, void *arg)
+{
+    (void)arg;
+    if (child_crumb && !child_crumb->finished) {
+        child_crumb->exit_called = 1;
+        child_crumb->exit_status = status;
+        _exit(status);
+    }
+}
+#else
+static void on_child_exit(void)
+{
+    if (child_crumb && !child_crumb->finished) {
+        child_crumb->exit_called = 1;
+        child_crumb->exit_status = -1;
+    }
+}
+#endif
+
+/* The verdict for a child that did not finish: which call, what happened. */
+static void child_death(const ml_check_crumb *cr, int status, long timeout, char *detail,
+                        size_t cap)
+{
+    char in[96] = "";
+    const char *call = cr && cr->call[0] ? cr->call : NULL;
+    if (call)
+        snprintf(in, sizeof in, " in %s", call);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+        if (call)
+            snprintf(detail, cap, "did not return from %s within %ld s "
+                     "(MODLAB_CHECK_TIMEOUT); an infinite loop? later checks did not run",
+                     call, timeout);
+        else
+            snprintf(detail, cap, "the plugin hung: no result within %ld s "
+                     "(MODLAB_CHECK_TIMEOUT); later checks did not run", timeout);
+    } else if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        const char *ab = sig_abbrev(sig);
+        char num[32];
+        snprintf(num, sizeof num, "signal %d", sig);
+        snprintf(detail, cap, "crashed with %s (%s)%s; later checks did not run",
+                 ab ? ab : num, strsignal(sig), in[0] ? in : " during this check");
+    } else if (cr && cr->exit_called) {
+        if (cr->exit_status >= 0)
+            snprintf(detail, cap, "called exit(%d)%s: a plugin must never end the process; "
+                     "return a negative ML_ERR_* code with a message instead; later checks "
+                     "did not run", cr->exit_status, in);
+        else
+            snprintf(detail, cap, "called exit()%s: a plugin must never end the process; "
+                     "return a negative ML_ERR_* code with a message instead; later checks "
+                     "did not run", in);
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+        snprintf(detail, cap, "the checking process exited with status %d%s (a sanitizer "
+                 "report above says where, or the plugin called _exit); later checks did "
+                 "not run", WEXITSTATUS(status), in[0] ? in : " during this check");
+    } else {
+        snprintf(detail, cap, "the checking process ended%s before the checks finished (the "
+                 "plugin called _exit?); later checks did not run", in);
+    }
+}
+
 ml_check_report *ml_plugin_check(const char *file, const char *deps, uint32_t flags,
                                  ml_err *err)
 {
@@ -1281,7 +1490,15 @@ ml_check_report *ml_plugin_check(const char *file, const char *deps, uint32_t fl
         return r;
     }
     fflush(NULL);
+    ml_check_crumb *cr = mmap(NULL, sizeof *cr, PROT_READ | PROT_WRITE,
+                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (cr == MAP_FAILED) {
+        free(r);
+        return ml_error(err, ML_ERR_IO, "plugin check: mmap: %s", strerror(errno)), NULL;
+    }
+    memset(cr, 0, sizeof *cr);
     if (pipe(fds) != 0) {
+        munmap(cr, sizeof *cr);
         free(r);
         return ml_error(err, ML_ERR_IO, "plugin check: pipe: %s", strerror(errno)), NULL;
     }
@@ -1289,6 +1506,7 @@ ml_check_report *ml_plugin_check(const char *file, const char *deps, uint32_t fl
     if (pid < 0) {
         close(fds[0]);
         close(fds[1]);
+        munmap(cr, sizeof *cr);
         free(r);
         return ml_error(err, ML_ERR_IO, "plugin check: fork: %s", strerror(errno)), NULL;
     }
@@ -1299,8 +1517,17 @@ ml_check_report *ml_plugin_check(const char *file, const char *deps, uint32_t fl
          * handlers that belong to the parent (the one place modlab ends a process). */
         sink s = {NULL, fds[1]};
         close(fds[0]);
+        child_crumb = cr;
+        ml_check_crumb_use(cr);
+        ml_load_crash_quiet(1);   /* the parent reports, naming the call */
+#ifdef __GLIBC__
+        on_exit(on_child_exit, NULL);
+#else
+        atexit(on_child_exit);
+#endif
         alarm((unsigned)timeout);
         run_checks(&s, file, deps);
+        cr->finished = 1;
         fflush(NULL);
         _exit(0);
     }
@@ -1342,21 +1569,11 @@ ml_check_report *ml_plugin_check(const char *file, const char *deps, uint32_t fl
         snprintf(entry, sizeof entry, "%s", base_name(file));
     if (!open)
         snprintf(name, sizeof name, "teardown");
-    char detail[256];
-    if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        if (sig == SIGALRM)
-            snprintf(detail, sizeof detail, "the plugin hung: no result within %ld s "
-                     "(MODLAB_CHECK_TIMEOUT); later checks did not run", timeout);
-        else
-            snprintf(detail, sizeof detail, "the plugin crashed (signal %d, %s) during this "
-                     "check; later checks did not run", sig, strsignal(sig));
-        rec_add(r, ML_CHECK_FAIL, entry, name, detail);
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-        snprintf(detail, sizeof detail, "the checking process exited with status %d during "
-                 "this check (a sanitizer report above says where); later checks did not run",
-                 WEXITSTATUS(status));
+    char detail[400];
+    if (!cr->finished || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        child_death(cr, status, timeout, detail, sizeof detail);
         rec_add(r, ML_CHECK_FAIL, entry, name, detail);
     }
+    munmap(cr, sizeof *cr);
     return r;
 }

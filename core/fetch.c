@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,7 +26,7 @@
 #define PACKAGE_VERSION "0"
 #endif
 
-enum { MAX_REDIRS = 5, SRC_MAX = 2048 };
+enum { SRC_MAX = 2048 };
 
 typedef struct xfer {
     FILE *f;
@@ -36,6 +38,8 @@ typedef struct xfer {
     int restarted;         /* server ignored Range: file truncated, offset now 0 */
     int checked;           /* first body byte seen (status checked) */
     int write_errno;
+    const char *url;       /* as asked for (a redirect is told apart by its URL) */
+    int too_big;           /* the body went past o->max_size: stopped there */
     int tty;
     double t0, last_draw;
 } xfer;
@@ -94,6 +98,10 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *user)
             x->offset = 0;
             x->restarted = 1;
         }
+    }
+    if (x->o->max_size > 0 && x->offset + x->written + (int64_t)n > x->o->max_size) {
+        x->too_big = 1;   /* keep nothing past the cap: the file is wrong anyway */
+        return 0;
     }
     if (fwrite(data, 1, n, x->f) != n) {
         x->write_errno = errno ? errno : EIO;
@@ -175,9 +183,58 @@ static int64_t file_size(const char *path)
 /* Outcome of one request. */
 enum { X_DONE, X_RETRY, X_RESTART, X_FAIL };
 
+static long low_speed_time(const ml_fetch_opts *o)
+{
+    const char *e = getenv("MODLAB_FETCH_LOW_SPEED_TIME");
+    if (o->low_speed_time > 0)
+        return o->low_speed_time;
+    return e && atol(e) > 0 ? atol(e) : 60L;
+}
+
 static int classify(CURLcode cc, xfer *x, long code, const char *errbuf, ml_err *err)
 {
-    char a[32];
+    char a[32], b[32];
+    char *to = NULL;
+    if (x->too_big) {
+        ml_error(err, ML_ERR_FORMAT, "the server sent more than the expected %s (%lld bytes); "
+                 "stopped there and deleted the partial file: the mirror has another file "
+                 "under that name", ml_fetch_fmt_bytes((double)x->o->max_size, a, sizeof a),
+                 (long long)x->o->max_size);
+        return X_FAIL;
+    }
+    switch (cc) {
+    case CURLE_FILESIZE_EXCEEDED:
+        ml_error(err, ML_ERR_FORMAT, "the server announced more than the expected %s (%lld "
+                 "bytes); refused before downloading: the mirror has another file under "
+                 "that name", ml_fetch_fmt_bytes((double)x->o->max_size, a, sizeof a),
+                 (long long)x->o->max_size);
+        return X_FAIL;
+    case CURLE_TOO_MANY_REDIRECTS:
+        ml_error(err, ML_ERR_NETWORK, "too many redirects (more than %d); the mirror's URL "
+                 "is probably wrong or the server loops: fix the manifest or MODLAB_MIRROR",
+                 ML_FETCH_MAX_REDIRS);
+        return X_FAIL;
+    case CURLE_OPERATION_TIMEDOUT:
+        if (x->written > 0 || strstr(errbuf, "too slow")) {   /* not the connect timeout */
+            ml_error(err, ML_ERR_NETWORK, "the server was too slow: under 100 B/s for %ld s "
+                     "(MODLAB_FETCH_LOW_SPEED_TIME) after %s", low_speed_time(x->o),
+                     ml_fetch_fmt_bytes((double)(x->offset + x->written), b, sizeof b));
+            return x->written > 0 ? X_RETRY : X_FAIL;
+        }
+        break;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        curl_easy_getinfo(x->curl, CURLINFO_REDIRECT_URL, &to);
+        if (!to)
+            curl_easy_getinfo(x->curl, CURLINFO_EFFECTIVE_URL, &to);
+        if (to && x->url && strcmp(to, x->url) != 0) {
+            ml_error(err, ML_ERR_UNSUPPORTED, "refused a redirect to %.200s: redirects may "
+                     "only lead to http:// or https:// URLs", to);
+            return X_FAIL;
+        }
+        break;
+    default:
+        break;
+    }
     switch (cc) {
     case CURLE_OK:
         return X_DONE;
@@ -224,12 +281,18 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
     ml_fetch_result r = {0};
     CURL *curl = NULL;
     xfer x = {0};
-    int rc, is_file = strncmp(url, "file://", 7) == 0;
+    int rc, is_file = strncasecmp(url, "file://", 7) == 0;
     int max_attempts = o->max_attempts > 0 ? o->max_attempts : 4, restarts = 0;
     double t_start = now_s();
 
     if (!err)
         err = &local;
+    if (!is_file && strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8)) {
+        rc = ml_error(err, ML_ERR_UNSUPPORTED, "refused: only http://, https:// and file:// "
+                      "URLs are fetched, not '%.*s'; fix the mirror URL in the manifest or "
+                      "MODLAB_MIRROR", (int)strcspn(url, "/") + 2, url);
+        goto fail;
+    }
     if (!is_file && !o->allow_network) {
         rc = ml_error(err, ML_ERR_UNSUPPORTED, "skipped: MODLAB_OFFLINE=1 allows only file://");
         goto fail;
@@ -248,6 +311,7 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
     }
     snprintf(ua, sizeof ua, "modlab/%s", PACKAGE_VERSION);
     x.part = part;
+    x.url = url;
     x.o = o;
     x.curl = curl;
     x.tty = o->progress && isatty(2);
@@ -263,6 +327,7 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
         x.checked = 0;
         x.restarted = 0;
         x.write_errno = 0;
+        x.too_big = 0;
         x.t0 = now_s();
         x.last_draw = 0;
         x.f = fopen(part, "ab");
@@ -279,7 +344,7 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
         curl_easy_setopt(curl, CURLOPT_USERAGENT, ua);
         curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
         curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(curl, CURLOPT_MAXREDIRS, (long)MAX_REDIRS);
+        curl_easy_setopt(curl, CURLOPT_MAXREDIRS, (long)ML_FETCH_MAX_REDIRS);
         curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
         curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, o->allow_network ? "http,https,file"
@@ -294,8 +359,10 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
         curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
                          o->connect_timeout > 0 ? o->connect_timeout : 30L);
         curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 100L);
-        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
-                         o->low_speed_time > 0 ? o->low_speed_time : 60L);
+        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, low_speed_time(o));
+        if (o->max_size > 0 && o->max_size > x.offset)   /* an honest Content-Length */
+            curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+                             (curl_off_t)(o->max_size - x.offset));
         curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_write);
         curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
         curl_easy_setopt(curl, CURLOPT_NOPROGRESS, x.tty ? 0L : 1L);
@@ -368,6 +435,8 @@ done:
 fail:
     if (x.f)
         fclose(x.f);
+    if (x.too_big || rc == ML_ERR_FORMAT)
+        ml_fetch_discard(part);   /* more bytes than the file has: nothing to resume */
     if (curl)
         curl_easy_cleanup(curl);
     return rc;

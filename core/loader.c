@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* The plugin loader: dlopen each .so on the search path, derive its entry symbol from the
  * file name (SQLite's rule), and let it register entries. A bad plugin is skipped with a
- * one-line warning naming the file; the others still load. Plugins are never unloaded. */
+ * one-line warning naming the file; the others still load. Plugins are never unloaded.
+ *
+ * Search-path policy (PLUGINS.md, "Where plugins are loaded from"): loading a .so runs its
+ * code with the user's rights, so the path never silently means the current directory (an
+ * empty entry is ignored with a warning; a relative entry is resolved against the current
+ * directory only when given on the command line, and refused from MODLAB_PLUGIN_PATH), and
+ * a directory or file that someone else could write (world-writable, writable by a group
+ * the user is not in, or owned by another user than root or the user) is refused with a
+ * warning naming it, unless MODLAB_ALLOW_INSECURE_PLUGINS=1. */
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +22,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "load_crash.h"
 #include "mem.h"
 #include "registry.h"
 
@@ -60,7 +70,9 @@ int ml_registry_load_file(ml_registry *reg, const char *file, ml_err *err)
         goto warn;
     derive_stem(file, stem, sizeof stem);
     snprintf(sym, sizeof sym, "ml_plugin_%s_init", stem);
+    ml_load_crash_enter(file, "dlopen (its constructors)");
     handle = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    ml_load_crash_leave();
     if (!handle) {
         rc = ml_error(err, ML_ERR_IO, "%s: cannot load: %s", file, dlerror());
         goto warn;
@@ -74,7 +86,9 @@ int ml_registry_load_file(ml_registry *reg, const char *file, ml_err *err)
     }
     ml_registry_set_origin(reg, file);
     ml_err_clear(err);
+    ml_load_crash_enter(file, "plugin init");
     rc = init(ml_host_table(), reg, err);
+    ml_load_crash_leave();
     ml_registry_set_origin(reg, NULL);
     if (rc) {
         ml_registry_truncate(reg, before);   /* all or nothing per plugin */
@@ -88,6 +102,74 @@ int ml_registry_load_file(ml_registry *reg, const char *file, ml_err *err)
 warn:
     ml_registry_add_warning(reg, "%s", err ? err->msg : "plugin failed to load");
     return rc;
+}
+
+/* ---- the search-path policy ---------------------------------------------------------- */
+
+static int allow_insecure(void)
+{
+    const char *v = getenv("MODLAB_ALLOW_INSECURE_PLUGINS");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+static int in_my_groups(gid_t g)
+{
+    gid_t list[256];
+    int n = getgroups(256, list);
+    if (g == getegid())
+        return 1;
+    for (int i = 0; i < n; i++)
+        if (list[i] == g)
+            return 1;
+    return 0;
+}
+
+/* 0 if someone other than the user (or root) cannot change `path`; else a warning naming
+ * it and the way out. `what`: "plugins from this directory" or "this plugin". */
+static int refuse_insecure(ml_registry *reg, const char *path, const struct stat *st,
+                           const char *what)
+{
+    char why[128];
+    uid_t me = geteuid();
+    if (allow_insecure())
+        return 0;
+    if (st->st_mode & S_IWOTH)
+        snprintf(why, sizeof why, "is world-writable%s", S_ISDIR(st->st_mode) &&
+                 (st->st_mode & S_ISVTX) ? " (sticky, like /tmp: anyone can add a .so)" : "");
+    else if (st->st_uid != 0 && st->st_uid != me)
+        snprintf(why, sizeof why, "is owned by another user (uid %ld)", (long)st->st_uid);
+    else if ((st->st_mode & S_IWGRP) && st->st_gid != 0 && !in_my_groups(st->st_gid))
+        snprintf(why, sizeof why, "is writable by group %ld, which you are not in",
+                 (long)st->st_gid);
+    else
+        return 0;
+    ml_registry_add_warning(reg, "%s: refusing to load %s: it %s, so someone else could "
+                            "run code as you; make it writable only by you (chmod go-w), or "
+                            "set MODLAB_ALLOW_INSECURE_PLUGINS=1 to load it anyway", path,
+                            what, why);
+    return 1;
+}
+
+/* A .so named directly: the file, and a parent directory where anyone could swap it
+ * (world-writable without the sticky bit). */
+static int refuse_file(ml_registry *reg, const char *path, const struct stat *st)
+{
+    char dir[PATH_MAX];
+    struct stat ds;
+    const char *slash = strrchr(path, '/');
+    if (refuse_insecure(reg, path, st, "this plugin"))
+        return 1;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
+             slash ? path : ".");
+    if (!allow_insecure() && stat(dir, &ds) == 0 && (ds.st_mode & S_IWOTH) &&
+        !(ds.st_mode & S_ISVTX)) {
+        ml_registry_add_warning(reg, "%s: refusing to load this plugin: its directory %s is "
+                                "world-writable without the sticky bit, so anyone could "
+                                "replace it; move it, or set MODLAB_ALLOW_INSECURE_PLUGINS=1 "
+                                "to load it anyway", path, dir);
+        return 1;
+    }
+    return 0;
 }
 
 static int filter_so(const struct dirent *d)
@@ -106,11 +188,15 @@ static void load_dir(ml_registry *reg, const char *dir, char (*seen)[128], int *
         char path[PATH_MAX], stem[128];
         ml_err err;
         int dup = 0;
-        snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
+        struct stat st;
+        if (snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name) >= (int)sizeof path)
+            dup = 1;   /* cannot be named */
         derive_stem(path, stem, sizeof stem);
         for (int j = 0; j < *nseen; j++)
             dup |= !strcmp(seen[j], stem);
-        if (!dup) {
+        if (!dup && stat(path, &st) == 0 && refuse_insecure(reg, path, &st, "this plugin"))
+            dup = 1;   /* refused: said so; a later directory may provide the stem */
+        else if (!dup) {
             ml_registry_load_file(reg, path, &err);
             if (*nseen < maxseen)
                 snprintf(seen[(*nseen)++], 128, "%s", stem);
@@ -133,23 +219,63 @@ static int running_uninstalled(void)
            strncmp(exe + len + 1, "_inst/", 6) != 0;
 }
 
-static void load_list(ml_registry *reg, const char *list, char (*seen)[128], int *nseen,
-                      int maxseen, int warn_missing)
+/* Where a list came from, for the policy and for messages. */
+enum { FROM_CLI, FROM_ENV, FROM_DEFAULT };
+static const char *const from_name[] = {"--plugin-path", "MODLAB_PLUGIN_PATH",
+                                        "the installed plugin directory"};
+
+static void load_list(ml_registry *reg, const char *list, int from, char (*seen)[128],
+                      int *nseen, int maxseen)
 {
-    char *copy, *save = NULL;
+    char *copy;
     struct stat st;
     if (!list || !*list || !(copy = ml_strdup(list)))
         return;
-    for (char *p = strtok_r(copy, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
+    int empty = 0;
+    /* Split by hand: strtok would skip empty entries without a word. */
+    for (char *p = copy, *next; p; p = next) {
+        char abs[PATH_MAX];
         ml_err err;
+        next = strchr(p, ':');
+        if (next)
+            *next++ = '\0';
+        if (!*p) {
+            empty = 1;
+            continue;
+        }
+        if (*p != '/') {
+            char cwd[PATH_MAX];
+            if (from != FROM_CLI) {
+                ml_registry_add_warning(reg, "%s entry '%s' is relative; ignored (it would "
+                                        "depend on the current directory): give an absolute "
+                                        "path, or pass it with --plugin-path", from_name[from],
+                                        p);
+                continue;
+            }
+            /* Named on the command line: the user means this directory, now. */
+            if (!getcwd(cwd, sizeof cwd) ||
+                snprintf(abs, sizeof abs, "%s/%s", cwd, p) >= (int)sizeof abs) {
+                ml_registry_add_warning(reg, "--plugin-path entry '%s': cannot resolve it "
+                                        "against the current directory; give an absolute "
+                                        "path", p);
+                continue;
+            }
+            p = abs;
+        }
         if (stat(p, &st) != 0) {
-            if (warn_missing)
+            if (from != FROM_DEFAULT)
                 ml_registry_add_warning(reg, "%s: plugin path entry does not exist", p);
-        } else if (S_ISDIR(st.st_mode))
-            load_dir(reg, p, seen, nseen, maxseen);
-        else
+        } else if (S_ISDIR(st.st_mode)) {
+            if (!refuse_insecure(reg, p, &st, "plugins from this directory"))
+                load_dir(reg, p, seen, nseen, maxseen);
+        } else if (!refuse_file(reg, p, &st))
             ml_registry_load_file(reg, p, &err);
     }
+    if (empty)
+        ml_registry_add_warning(reg, "%s has an empty entry (\"a::b\", or a leading or "
+                                "trailing ':'); ignored: an empty entry never means the "
+                                "current directory, write '.' on the command line for that",
+                                from_name[from]);
     ml_free(copy);
 }
 
@@ -160,11 +286,11 @@ int ml_registry_load_default(ml_registry *reg, const char *path_list, ml_err *er
     int nseen = 0;
     if (!seen)
         return ml_error(err, ML_ERR_NOMEM, "plugin loader: out of memory");
-    load_list(reg, path_list, seen, &nseen, MAXSEEN, 1);
-    load_list(reg, getenv("MODLAB_PLUGIN_PATH"), seen, &nseen, MAXSEEN, 1);
+    load_list(reg, path_list, FROM_CLI, seen, &nseen, MAXSEEN);
+    load_list(reg, getenv("MODLAB_PLUGIN_PATH"), FROM_ENV, seen, &nseen, MAXSEEN);
     /* The default directory may legitimately be absent (nothing installed there yet). */
-    load_list(reg, running_uninstalled() ? ML_BUILD_PLUGINDIR : ML_PLUGINDIR, seen, &nseen,
-              MAXSEEN, 0);
+    load_list(reg, running_uninstalled() ? ML_BUILD_PLUGINDIR : ML_PLUGINDIR, FROM_DEFAULT,
+              seen, &nseen, MAXSEEN);
     ml_free(seen);
     return ML_OK;
 }

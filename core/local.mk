@@ -4,9 +4,10 @@
 lib_LTLIBRARIES += core/libmodlab.la
 core_libmodlab_la_SOURCES = core/err.c core/err.h core/mem.c core/mem.h core/rng.c core/rng.h \
 	core/tensor.c core/blas.c core/blas.h core/fileio.c core/fileio.h core/opts.c core/opts.h \
-	core/registry.c core/registry.h core/loader.c core/host.c core/model.c core/model.h \
-	core/sublayer.c core/diagnostics.c core/parallel.c core/parallel.h \
-	core/trainer.c core/trainer.h core/train_ckpt.c core/estep.c core/estep.h \
+	core/registry.c core/registry.h core/loader.c core/load_crash.c core/load_crash.h \
+	core/host.c core/model.c core/model.h core/sublayer.c core/diagnostics.c \
+	core/parallel.c core/parallel.h core/trainer.c core/trainer.h core/train_ckpt.c \
+	core/estep.c core/estep.h \
 	core/dataset.c core/dataset.h core/gradcheck.c core/version.c
 core_libmodlab_la_CPPFLAGS = $(AM_CPPFLAGS) $(BLAS_CFLAGS) $(LUAJIT_CFLAGS) $(YAML_CFLAGS) \
 	$(CURL_CFLAGS) $(ZLIB_CFLAGS)

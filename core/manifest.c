@@ -1237,6 +1237,7 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
         tried++;
         p = pins_for(m, i, (long)k, &label);
         o.expect_size = p->size;
+        o.max_size = p->size;   /* -1 when not pinned: no cap but the checksum */
         snprintf(url, sizeof url, "%s%s", mm->url, f->name);
         if ((rc = ml_fetch_url(url, part, &o, NULL, &e))) {
             if (rc == ML_ERR_IO) /* our disk, not the mirror: stop here */

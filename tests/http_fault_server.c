@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { MAX_RULES = 16, REQ_MAX = 8192 };
+enum { MAX_RULES = 32, REQ_MAX = 8192 };
 
 void hfs_fill(const char *path, int64_t off, uint8_t *buf, size_t n)
 {
@@ -78,6 +78,49 @@ static void status(int fd, int code, const char *text, const char *extra)
                      "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
                      code, text, strlen(text), extra ? extra : "", text);
     send_all(fd, h, (size_t)n);
+}
+
+/* more:N, bigcl:N, liecl:N: size + N body bytes, with no Content-Length, an honest one, or
+ * one that claims `size`. 1 if the action was one of these. */
+static int oversize(int fd, const char *path, int64_t size, const char *act)
+{
+    char h[256];
+    int n;
+    int64_t extra;
+    if (!strncmp(act, "more:", 5)) {
+        extra = atoll(act + 5);
+        n = snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+    } else if (!strncmp(act, "bigcl:", 6) || !strncmp(act, "liecl:", 6)) {
+        extra = atoll(act + 6);
+        n = snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nContent-Length: %lld\r\n"
+                     "Connection: close\r\n\r\n",
+                     (long long)(act[0] == 'b' ? size + extra : size));
+    } else {
+        return 0;
+    }
+    if (send_all(fd, h, (size_t)n) == 0)
+        send_body(fd, path, 0, size + extra, 0);
+    return 1;
+}
+
+/* drip:MS: headers for the whole body, then one byte every MS milliseconds until the client
+ * gives up (or the server's own time limit ends it). 1 if the action was this. */
+static int drip(int fd, const char *path, int64_t size, const char *act)
+{
+    char h[256];
+    int n;
+    if (strncmp(act, "drip:", 5))
+        return 0;
+    n = snprintf(h, sizeof h, "HTTP/1.1 200 OK\r\nContent-Length: %lld\r\n"
+                 "Connection: close\r\n\r\n", (long long)size);
+    if (send_all(fd, h, (size_t)n))
+        return 1;
+    for (int64_t off = 0; off < size; off++) {
+        if (send_body(fd, path, off, off + 1, 0))
+            return 1;
+        usleep((useconds_t)atoi(act + 5) * 1000u);
+    }
+    return 1;
 }
 
 /* The action for the k-th request (0-based) of a script. */
@@ -144,6 +187,8 @@ static void serve_one(int fd, const hfs_rule *rules, int nrules, int *counts, in
     }
     int64_t size = rule->size, from = 0;
     long long rfrom;
+    if (oversize(fd, path, size, act) || drip(fd, path, size, act))
+        return;
     int honour = !strcmp(act, "ok") || !strncmp(act, "reset:", 6) || !strncmp(act, "stall:", 6);
     if (honour && sscanf(range, "bytes=%lld-", &rfrom) == 1) {
         if (rfrom >= size) {

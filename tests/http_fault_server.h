@@ -16,7 +16,12 @@
  *   stall:N[:S] headers for the whole body, N body bytes, then S (3) seconds of silence and
  *               a close
  *   wrong       200 with the right length and wrong bytes
- *   redirect:P  302 to path P */
+ *   redirect:P  302 to path P (P may be a whole URL, such as file:///etc/passwd)
+ *   more:N      200 with no Content-Length and N bytes more than `size`, then a close
+ *   bigcl:N     200 with an honest Content-Length of size + N, and as many bytes
+ *   liecl:N     200 claiming Content-Length `size`, then sending size + N bytes
+ *   drip:MS     headers for the whole body, then one byte every MS ms, until the client
+ *               gives up (or the server's time limit) */
 typedef struct hfs_rule {
     const char *path;
     int64_t size;

@@ -91,10 +91,10 @@ like "$out" "FAIL layer/fx_leak *leaks *1 block (100 bytes) still allocated" \
     "and names the leak"
 out=$("$bin" plugin check "$fx/fx_crash.so" 2>&1); rc=$?
 is "$rc" 1 "a crashing plugin is a failed check, not a crashed checker"
-like "$out" "crashed (signal 11\|sanitizer" "and says so"
+like "$out" "crashed with SIGSEGV .* in forward\|sanitizer" "and says so, naming the call"
 
 # The router plugs into a multipath block by name.
-out=$(MODLAB_PLUGIN_PATH="my_router/my_router.so:$plugindir" "$bin" plugins 2>&1)
+out=$(MODLAB_PLUGIN_PATH="$t/my_router/my_router.so:$plugindir" "$bin" plugins 2>&1)
 like "$out" "layer *mp_route_my_router " "the router registers as mp_route_my_router"
 
 # Usage errors, existing directories.

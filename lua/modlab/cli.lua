@@ -27,10 +27,15 @@ usage: modlab [GLOBAL OPTIONS] [COMMAND [ARGS]]
   modlab help                          this text
 
 global options:
-  --plugin-path DIRS    colon-separated plugin dirs or .so files, searched first
+  --plugin-path DIRS    colon-separated plugin dirs or .so files, searched first; a
+                        relative entry is taken from the current directory (only here:
+                        relative MODLAB_PLUGIN_PATH entries are refused), an empty one is
+                        ignored; directories or files others can write are refused unless
+                        MODLAB_ALLOW_INSECURE_PLUGINS=1 (see PLUGINS.md)
   --threads N           BLAS threads (default: OpenBLAS's own setting)
 
-environment: MODLAB_PLUGIN_PATH, MODLAB_DATA_DIR, MODLAB_MIRROR, MODLAB_OFFLINE=1,
+environment: MODLAB_PLUGIN_PATH (absolute entries), MODLAB_ALLOW_INSECURE_PLUGINS=1,
+             MODLAB_DATA_DIR, MODLAB_MIRROR, MODLAB_OFFLINE=1, MODLAB_FETCH_LOW_SPEED_TIME,
              MODLAB_RUNS (default output dir, "runs"), MODLAB_LOG=debug|info|warn|error
 ]==]
 

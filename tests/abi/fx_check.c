@@ -7,8 +7,18 @@
  *   FX_OVERRUN   forward writes one float past the end of its output
  *   FX_CRASH     forward dereferences NULL (the checker must survive it)
  *   FX_HANG      forward never returns (the checker must time out)
- *   FX_OPTSTATE  an optimizer that keeps its state in `self` instead of the slots */
+ *   FX_OPTSTATE  an optimizer that keeps its state in `self` instead of the slots
+ * Hostile ones (tests/hostile_plugins.sh): the checker must name the call and survive.
+ *   FX_INITCRASH init dereferences NULL         FX_INITEXIT  init calls exit(3)
+ *   FX_INITABORT init calls abort()
+ *   FX_UNDERRUN  forward writes one float before the start of its output
+ *   FX_GINOVER   backward_input writes one float past the end of gin
+ *   FX_PGRADOVER backward_params writes one float past the end of its parameter's grad
+ *   FX_NANOUT    forward writes NaN into one output element
+ *   FX_OPTNAN    an optimizer whose step writes NaN into a value */
+#include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <modlab/plugin.h>
@@ -76,6 +86,12 @@ static int fx_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, 
 #ifdef FX_OVERRUN
     out->data[n] = 0.0f;
 #endif
+#ifdef FX_UNDERRUN
+    out->data[-1] = 0.0f;
+#endif
+#ifdef FX_NANOUT
+    out->data[n / 2] = NAN;
+#endif
 #ifdef FX_CRASH
     volatile float *nowhere = NULL;
     *nowhere = out->data[0];
@@ -95,6 +111,9 @@ static int fx_backward_input(void *self, ml_ctx *ctx, const ml_view *in, const m
     (void)ctx, (void)out, (void)ws, (void)err;
     for (int64_t i = 0; i < n; i++)
         gin->data[i] = s->w->value[i % d] * gout->data[i];   /* FX_BADGRAD: should be 2x */
+#ifdef FX_GINOVER
+    gin->data[n] = 0.0f;
+#endif
     return ML_OK;
 }
 
@@ -109,6 +128,9 @@ static int fx_backward_params(void *self, ml_ctx *ctx, const ml_view *in, const 
         s->w->grad[i % d] += 2.0f * in->data[i] * gout->data[i];
 #else
         s->w->grad[i % d] += in->data[i] * gout->data[i];
+#endif
+#ifdef FX_PGRADOVER
+    s->w->grad[d] = 1.0f;
 #endif
     return ML_OK;
 }
@@ -158,6 +180,10 @@ static int bo_step(void *self, ml_opt_slot *slots, int32_t n, float lr_factor, i
             o->velocity[k] = 0.9f * o->velocity[k] + slots[i].grad[j];
             slots[i].value[j] -= 0.1f * lr_factor * o->velocity[k];
         }
+#ifdef FX_OPTNAN
+    if (n > 0 && slots[0].numel > 2)
+        slots[0].value[2] = NAN;
+#endif
     return ML_OK;
 }
 
@@ -170,7 +196,7 @@ static const ml_optimizer_vtable opt_vt = {
 
 static const ml_entry entry = {
     ML_ABI_INIT(ml_entry),
-#ifdef FX_OPTSTATE
+#if defined(FX_OPTSTATE) || defined(FX_OPTNAN)
     .kind = ML_KIND_OPTIMIZER,
     .vtable = &opt_vt,
 #else
@@ -187,5 +213,15 @@ ML_PLUGIN_EXPORT int ENTRY_NAME(STEM)(const ml_host *host, ml_registry *reg, ml_
 int ENTRY_NAME(STEM)(const ml_host *host, ml_registry *reg, ml_err *err)
 {
     (void)layer_vt, (void)opt_vt;
+#ifdef FX_INITCRASH
+    volatile int *nowhere = NULL;
+    *nowhere = 1;
+#endif
+#ifdef FX_INITEXIT
+    exit(3);
+#endif
+#ifdef FX_INITABORT
+    abort();
+#endif
     return host->register_entry(reg, &entry, err);
 }

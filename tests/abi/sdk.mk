@@ -28,6 +28,34 @@ tests_abi_fx_optstate_la_LDFLAGS = $(fixture_ldflags)
 tests_abi_fx_hang_la_SOURCES = tests/abi/fx_check.c
 tests_abi_fx_hang_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_hang -DFX_HANG
 tests_abi_fx_hang_la_LDFLAGS = $(fixture_ldflags)
+# Hostile fixtures for tests/hostile_plugins.sh: crashes, exits, stray writes, NaN.
+check_LTLIBRARIES += tests/abi/fx_initcrash.la tests/abi/fx_initexit.la \
+	tests/abi/fx_initabort.la tests/abi/fx_underrun.la tests/abi/fx_ginover.la \
+	tests/abi/fx_pgradover.la tests/abi/fx_nanout.la tests/abi/fx_optnan.la
+tests_abi_fx_initcrash_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_initcrash_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_initcrash -DFX_INITCRASH
+tests_abi_fx_initcrash_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_initexit_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_initexit_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_initexit -DFX_INITEXIT
+tests_abi_fx_initexit_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_initabort_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_initabort_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_initabort -DFX_INITABORT
+tests_abi_fx_initabort_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_underrun_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_underrun_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_underrun -DFX_UNDERRUN
+tests_abi_fx_underrun_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_ginover_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_ginover_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_ginover -DFX_GINOVER
+tests_abi_fx_ginover_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_pgradover_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_pgradover_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_pgradover -DFX_PGRADOVER
+tests_abi_fx_pgradover_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_nanout_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_nanout_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_nanout -DFX_NANOUT
+tests_abi_fx_nanout_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_optnan_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_optnan_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_optnan -DFX_OPTNAN
+tests_abi_fx_optnan_la_LDFLAGS = $(fixture_ldflags)
 # Built against the frozen 1.0 header, which must come before core/include.
 tests_abi_fx_abi10_la_SOURCES = tests/abi/fx_abi10.c
 tests_abi_fx_abi10_la_CPPFLAGS = -I$(top_srcdir)/tests/abi/v1.0 $(AM_CPPFLAGS)
@@ -38,6 +66,8 @@ check_PROGRAMS += tests/unit/test_conformance
 tests_unit_test_conformance_CFLAGS = $(test_cflags)
 tests_unit_test_conformance_LDADD = $(test_ldadd)
 TESTS += tests/unit/test_conformance
+TESTS += tests/hostile_plugins.sh tests/plugin_path.sh
+EXTRA_DIST += tests/hostile_plugins.sh tests/plugin_path.sh
 
 # The ABI record: `make abi-record` rewrites it (after an ABI bump); `make check` compares.
 check_PROGRAMS += tests/abi/abi_record

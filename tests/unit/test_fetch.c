@@ -36,6 +36,13 @@ static int same_as_generated(const char *file, const char *path, int64_t size)
     return same && off == size;
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static int exists(const char *p)
 {
     struct stat st;
@@ -56,6 +63,16 @@ int main(void)
         {"/stall.bin", BIG, "stall:20000:1,ok"},
         {"/silent.bin", BIG, "stall:0:4"},
         {"/loop.bin", 10, "redirect:/loop.bin"},
+        /* a chain one longer than the cap: /c0 -> /c1 -> ... -> /c6 -> /ok.bin */
+        {"/c0", 10, "redirect:/c1"}, {"/c1", 10, "redirect:/c2"},
+        {"/c2", 10, "redirect:/c3"}, {"/c3", 10, "redirect:/c4"},
+        {"/c4", 10, "redirect:/c5"}, {"/c5", 10, "redirect:/c6"},
+        {"/c6", 10, "redirect:/ok.bin"},
+        {"/tofile.bin", 10, "redirect:file:///etc/passwd"},
+        {"/more.bin", 1000, "more:5000"},
+        {"/bigcl.bin", 1000, "bigcl:5000"},
+        {"/liecl.bin", 1000, "liecl:5000"},
+        {"/drip.bin", 100000, "drip:50"},
     };
     char url[700], part[512], log[8192];
     ml_fetch_opts o = {.label = "test", .allow_network = 1, .expect_size = -1};
@@ -65,7 +82,7 @@ int main(void)
 
     if (!mkdtemp(dir))
         return 1;
-    ok(hfs_start(&s, rules, (int)(sizeof rules / sizeof rules[0]), 64, 60) == 0,
+    ok(hfs_start(&s, rules, (int)(sizeof rules / sizeof rules[0]), 96, 60) == 0,
        "fault server started");
     snprintf(part, sizeof part, "%s/a.part", dir);
 
@@ -176,6 +193,82 @@ int main(void)
     is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_NETWORK, "a redirect loop stops");
     like(err.msg, "redirects", "redirect cap message");
     ml_fetch_discard(part);
+
+    /* Schemes: only http, https and file; redirects only to http and https. */
+    {
+        static const char *bad[] = {"ftp://127.0.0.1/x.bin", "gopher://127.0.0.1/x",
+                                    "scp://127.0.0.1/x", "dict://127.0.0.1/x"};
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+            is_int(ml_fetch_url(bad[i], part, &o, &r, &err), ML_ERR_UNSUPPORTED, bad[i]);
+            like(err.msg, "only http://, https:// and file:// URLs", "and the reason says so");
+        }
+        ok(!exists(part), "nothing was written for them");
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/tofile.bin", s.port);
+        is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_UNSUPPORTED,
+               "a redirect to file:// is refused");
+        like(err.msg, "refused a redirect to file:///etc/passwd: redirects may only lead to "
+             "http:// or https://", "naming the target and the rule");
+        ml_fetch_discard(part);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/c0", s.port);
+        is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_NETWORK,
+               "a chain of 7 redirects (the cap is 5) stops");
+        like(err.msg, "too many redirects (more than 5)", "with a clear message");
+        hfs_log(&s, log, sizeof log);
+        ok(strstr(log, "GET /c5 ") && !strstr(log, "GET /c6 "), "after following 5 of them");
+        ml_fetch_discard(part);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/c2", s.port);
+        is_int(ml_fetch_url(url, part, &o, &r, &err), 0, "a chain of exactly 5 is followed");
+        ok(same_as_generated(part, "/ok.bin", BIG), "to the right bytes");
+        ml_fetch_discard(part);
+    }
+
+    /* More bytes than the manifest's size: stopped at the cap, nothing kept. */
+    {
+        ml_fetch_opts oc = o;
+        char src[600];
+        oc.max_size = 1000;
+        snprintf(src, sizeof src, "%s.src", part);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/more.bin", s.port);
+        is_int(ml_fetch_url(url, part, &oc, &r, &err), ML_ERR_FORMAT,
+               "no Content-Length and 6000 bytes for a 1000-byte file: stopped");
+        like(err.msg, "sent more than the expected 1.0 kB (1000 bytes); stopped there "
+             "and deleted the partial file", "the message says what and what was done");
+        ok(!exists(part) && !exists(src), "no partial file, no origin note");
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/bigcl.bin", s.port);
+        is_int(ml_fetch_url(url, part, &oc, &r, &err), ML_ERR_FORMAT,
+               "an honest Content-Length of 6000 for a 1000-byte file: refused");
+        like(err.msg, "announced more than the expected 1.0 kB", "before downloading");
+        ok(!exists(part) && !exists(src), "no partial file, no origin note");
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/liecl.bin", s.port);
+        is_int(ml_fetch_url(url, part, &oc, &r, &err), 0,
+               "a Content-Length claiming 1000 with 6000 sent: read up to the claim");
+        is_int(r.bytes, 1000, "and no byte past it is kept");
+        ok(same_as_generated(part, "/liecl.bin", 1000), "the 1000 bytes are the file's");
+        ml_fetch_discard(part);
+        oc.max_size = 0;
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/more.bin", s.port);
+        is_int(ml_fetch_url(url, part, &oc, &r, &err), 0, "without a cap it is all read");
+        is_int(r.bytes, 6000, "all 6000 bytes");
+        ml_fetch_discard(part);
+    }
+
+    /* A server that drips a byte every 50 ms (20 B/s) forever: the low-speed limit ends it,
+     * its time set from the environment. */
+    {
+        ml_fetch_opts od = o;
+        od.max_attempts = 1;
+        setenv("MODLAB_FETCH_LOW_SPEED_TIME", "1", 1);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/drip.bin", s.port);
+        double t0 = now_s();
+        is_int(ml_fetch_url(url, part, &od, &r, &err), ML_ERR_NETWORK,
+               "a dripping server times out");
+        double took = now_s() - t0;
+        like(err.msg, "too slow: under 100 B/s for 1 s (MODLAB_FETCH_LOW_SPEED_TIME) after ",
+             "the message says why, and the setting");
+        ok(took < 4, "within a few seconds (%.1f s)", took);
+        unsetenv("MODLAB_FETCH_LOW_SPEED_TIME");
+        ml_fetch_discard(part);
+    }
 
     /* A full disk (here: a file size limit) is our problem, reported with the path. */
     {

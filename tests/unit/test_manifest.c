@@ -289,6 +289,32 @@ static void test_mismatch(int port)
     ml_manifest_free(m);
 }
 
+/* A mirror sending more than the manifest's size (no Content-Length): stopped at the size,
+ * and the cache keeps neither the file nor a .part. */
+static void test_oversize(int port)
+{
+    char sha[ML_SHA256_HEX], md5[ML_MD5_HEX];
+    ml_err err = {0};
+    ml_manifest *m;
+    gen_digest("/big/c.bin", 1000, sha, md5);
+    m = ml_manifest_load(write_manifest("big", "name: big\nformat: idx\n"
+                                               "urls: [http://127.0.0.1:%d/big/]\n"
+                                               "files:\n  - {name: c.bin, size: 1000, "
+                                               "sha256: %s}\n", port, sha),
+                         &err);
+    ok(m != NULL, "oversize manifest loads");
+    if (!m)
+        return;
+    ok(ml_manifest_fetch(m, 0, &err) != 0, "a mirror sending 1500 bytes for 1000 fails");
+    like(err.msg, "big: could not fetch c.bin", "the message names the dataset and file");
+    like(err.msg, "sent more than the expected 1.0 kB (1000 bytes); stopped there",
+         "and says the mirror sent too much");
+    ok(!exists("%s/big/c.bin", cache), "no file in the cache");
+    ok(!exists("%s/big/c.bin.part", cache), "no half-written .part left");
+    ok(!exists("%s/big/c.bin.part.src", cache), "no .part origin note left");
+    ml_manifest_free(m);
+}
+
 static void test_env_mirror_and_offline(int port)
 {
     char sa[ML_SHA256_HEX], ma[ML_MD5_HEX], log[8192], url[200];
@@ -593,7 +619,7 @@ int main(void)
     hfs_rule rules[] = {
         {"/m1/a.bin", 10, "404"},        {"/m2/a.bin", 200000, "ok"},
         {"/m2/b.bin", 150000, "reset:50000,ok"}, {"/bad/c.bin", 1000, "wrong"},
-        {"/gone/a.bin", 10, "404"},
+        {"/gone/a.bin", 10, "404"},      {"/big/c.bin", 1000, "more:500"},
     };
     if (!mkdtemp(tmp))
         return 1;
@@ -607,6 +633,7 @@ int main(void)
         return done_testing();
     test_http_mirrors(server.port);
     test_mismatch(server.port);
+    test_oversize(server.port);
     test_concurrent(server.port);
     test_env_mirror_and_offline(server.port);
     test_file_mirror_pins(server.port);

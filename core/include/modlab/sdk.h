@@ -29,8 +29,9 @@
  *                     failure must be reported as an error, not a crash)
  *
  * With ML_CHECK_FORK the checks run in a child process: a plugin that crashes, aborts (an
- * ASan report) or hangs (ML_CHECK_TIMEOUT_S seconds, or MODLAB_CHECK_TIMEOUT from the
- * environment) fails the check it was in, and the checker itself carries on and reports.
+ * ASan report), calls exit() or hangs (ML_CHECK_TIMEOUT_S seconds, or MODLAB_CHECK_TIMEOUT
+ * from the environment) fails the check it was in, with the call it was in ("crashed with
+ * SIGSEGV in forward"), and the checker itself carries on and reports.
  * Without it, everything runs in the calling process.
  */
 #ifndef MODLAB_SDK_H
