@@ -737,9 +737,11 @@ static int expand(ml_sweep *s, ml_err *err)
         for (size_t j = 0; j < w && !dup; j++)
             dup = strcmp(s->trials[j].id, s->trials[i].id) == 0;
         if (dup) {
-            if ((rc = warn(s, "trial %zu repeats the parameters of an earlier trial; it runs "
-                              "once", i)))
-                return ml_error(err, rc, "out of memory");
+            /* Finish the compaction even when the warning cannot be kept: returning in the
+             * middle would leave moved trials in two slots for ml_sweep_free. */
+            if (!rc)
+                rc = warn(s, "trial %zu repeats the parameters of an earlier trial; it runs "
+                             "once", i);
             for (size_t j = 0; j < n; j++)
                 if (s->trials[i].own[j])
                     val_free(&s->trials[i].vals[j]);
@@ -750,6 +752,8 @@ static int expand(ml_sweep *s, ml_err *err)
         s->trials[w++] = s->trials[i];
     }
     s->ntrials = w;
+    if (rc)
+        return ml_error(err, rc, "out of memory recording a repeated trial's warning");
     return 0;
 }
 
