@@ -1052,7 +1052,7 @@ static int read_top(ml_sweep *s, ml_err *err)
         return rc;
     if (ml_yt_get(root, "command") && (rc = warn(s, "'command' is ignored: modlab runs each "
                                                     "trial as `modlab trial DIR --index I`")))
-        return ml_error(err, rc, "out of memory");
+        return ml_error(err, rc, "out of memory recording the warning about 'command'");
     if (!(n = ml_yt_get(root, "parameters")))
         return ml_yt_error(d, root, err, ML_ERR_FORMAT, "the sweep has no parameters");
     if ((rc = read_params(s, n, "", err)))
