@@ -133,13 +133,17 @@ static int running_uninstalled(void)
            strncmp(exe + len + 1, "_inst/", 6) != 0;
 }
 
-static void load_list(ml_registry *reg, const char *list, char (*seen)[128], int *nseen,
-                      int maxseen, int warn_missing)
+/* Returns ML_ERR_NOMEM when the list cannot even be copied: skipping it silently would
+ * leave its plugins unloaded with no word why. */
+static int load_list(ml_registry *reg, const char *list, char (*seen)[128], int *nseen,
+                     int maxseen, int warn_missing)
 {
     char *copy, *save = NULL;
     struct stat st;
-    if (!list || !*list || !(copy = ml_strdup(list)))
-        return;
+    if (!list || !*list)
+        return ML_OK;
+    if (!(copy = ml_strdup(list)))
+        return ML_ERR_NOMEM;
     for (char *p = strtok_r(copy, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
         ml_err err;
         if (stat(p, &st) != 0) {
@@ -151,6 +155,7 @@ static void load_list(ml_registry *reg, const char *list, char (*seen)[128], int
             ml_registry_load_file(reg, p, &err);
     }
     ml_free(copy);
+    return ML_OK;
 }
 
 int ml_registry_load_default(ml_registry *reg, const char *path_list, ml_err *err)
@@ -160,11 +165,15 @@ int ml_registry_load_default(ml_registry *reg, const char *path_list, ml_err *er
     int nseen = 0;
     if (!seen)
         return ml_error(err, ML_ERR_NOMEM, "plugin loader: out of memory");
-    load_list(reg, path_list, seen, &nseen, MAXSEEN, 1);
-    load_list(reg, getenv("MODLAB_PLUGIN_PATH"), seen, &nseen, MAXSEEN, 1);
+    int rc = load_list(reg, path_list, seen, &nseen, MAXSEEN, 1);
+    if (!rc)
+        rc = load_list(reg, getenv("MODLAB_PLUGIN_PATH"), seen, &nseen, MAXSEEN, 1);
     /* The default directory may legitimately be absent (nothing installed there yet). */
-    load_list(reg, running_uninstalled() ? ML_BUILD_PLUGINDIR : ML_PLUGINDIR, seen, &nseen,
-              MAXSEEN, 0);
+    if (!rc)
+        rc = load_list(reg, running_uninstalled() ? ML_BUILD_PLUGINDIR : ML_PLUGINDIR, seen,
+                       &nseen, MAXSEEN, 0);
     ml_free(seen);
+    if (rc)
+        return ml_error(err, rc, "plugin loader: out of memory reading the plugin path");
     return ML_OK;
 }
