@@ -77,3 +77,9 @@ ML_ASAN_FLAG =
 endif
 TESTS += tests/checkpoint_reload.sh tests/lua/test_normalize.lua
 EXTRA_DIST += tests/checkpoint_reload.sh tests/lua/test_normalize.lua tests/lua/tap.lua
+
+# Every allocation of whole operations failing in turn (core/mem.c's test mode).
+check_PROGRAMS += tests/unit/test_alloc_failure
+tests_unit_test_alloc_failure_CFLAGS = $(test_cflags)
+tests_unit_test_alloc_failure_LDADD = $(test_ldadd)
+TESTS += tests/unit/test_alloc_failure
