@@ -5,6 +5,7 @@
 #define MODLAB_CORE_MEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 void *ml_alloc(size_t bytes);        /* NULL on failure */
 void *ml_zalloc(size_t bytes);       /* zeroed */
