@@ -110,6 +110,38 @@ static int train_step(const void *arg, ml_err *err)
     return rc;
 }
 
+/* Open a synthetic dataset and run one training batch from it through ml_trainer_run. */
+static int train_run(const void *arg, ml_err *err)
+{
+    (void)arg;
+    static const int64_t order[] = {0, 1, 2, 3, 4, 5, 6, 7};
+    ml_shape in = {1, {2}}, target = {0, {0}};
+    ml_trainer *t = NULL;
+    ml_dataset *d = NULL;
+    ml_opts *dopts = ml_opts_new(err), *lo = NULL, *oo = NULL;
+    int rc;
+    if (!dopts || ml_opts_parse(dopts, "kind=spirals size=8 classes=2", err)) {
+        ml_opts_free(dopts);
+        return err->code;
+    }
+    if (!(d = ml_dataset_open(reg, "synthetic", dopts, err)))   /* owns dopts */
+        return err->code;
+    ml_model *m = build("linear out=8|tanh|linear out=2", &in, err);
+    if (m && (lo = ml_opts_new(err)) && (oo = ml_opts_new(err)) &&
+        !ml_opts_parse(oo, "lr=0.05 momentum=0.5", err))
+        t = ml_trainer_new(m, &target, "cross_entropy", lo, "sgd", oo, err);
+    else {
+        ml_opts_free(lo);
+        ml_opts_free(oo);
+    }
+    ml_step_stats st = {0};
+    rc = t ? ml_trainer_run(t, d, order, 8, BATCH, 0, 2, 1, &st, err) : err->code;
+    ml_trainer_free(t);
+    ml_model_free(m);
+    ml_dataset_close(d);
+    return rc;
+}
+
 /* ---- checkpoints: save one prebuilt model, load into another ------------------------- */
 
 static const model_case ckpt_model = {
@@ -379,6 +411,7 @@ int main(void)
         torture(model_names[i], build_only, &models[i]);
     for (size_t i = 0; i < sizeof trainings / sizeof trainings[0]; i++)
         torture(training_names[i], train_step, &trainings[i]);
+    torture("train run synthetic data (sgd momentum)", train_run, NULL);
 
     snprintf(ckpt_path, sizeof ckpt_path, "%s/model.safetensors", dir);
     ckpt_src = build(ckpt_model.spec, &ckpt_model.in, &err);
