@@ -221,7 +221,8 @@ static void site_name(const void *site, char *buf, size_t n)
         return;
     }
     ml_mem_site_name(site, buf, n);
-    if (!dladdr((const char *)site - 1, &info) || !info.dli_fname || strchr(info.dli_fname, '\''))
+    if (!dladdr((const char *)site - 1, &info) || !info.dli_fname ||
+        strchr(info.dli_fname, '\''))   /* the name goes into a quoted shell word */
         return;
     snprintf(cmd, sizeof cmd, "addr2line -f -e '%s' %#zx 2>/dev/null", info.dli_fname,
              (size_t)((const char *)site - 1 - (const char *)info.dli_fbase));
