@@ -107,9 +107,21 @@ static void test_memory(void)
 
 /* Two call sites here, one through the host table as a plugin allocates: each is its own
  * site (the plugin's call, not the host wrapper's), and the injected failure lands on one. */
-/* noinline: each must stay one call site however the loop below is unrolled. */
-__attribute__((noinline)) static void *site_a(void) { return ml_alloc(8); }
-__attribute__((noinline)) static void *site_b(const ml_host *h) { return h->alloc(8); }
+/* Each must stay one call site however the loop below is unrolled: not inlined, and the
+ * empty asm after the call keeps it from becoming a tail call (whose return address would
+ * be the loop's). */
+__attribute__((noinline)) static void *site_a(void)
+{
+    void *p = ml_alloc(8);
+    __asm__ volatile("" : : "r"(p) : "memory");
+    return p;
+}
+__attribute__((noinline)) static void *site_b(const ml_host *h)
+{
+    void *p = h->alloc(8);
+    __asm__ volatile("" : : "r"(p) : "memory");
+    return p;
+}
 
 static void test_sites(void)
 {
