@@ -224,13 +224,17 @@ enum { FROM_CLI, FROM_ENV, FROM_DEFAULT };
 static const char *const from_name[] = {"--plugin-path", "MODLAB_PLUGIN_PATH",
                                         "the installed plugin directory"};
 
-static void load_list(ml_registry *reg, const char *list, int from, char (*seen)[128],
-                      int *nseen, int maxseen)
+/* Returns ML_ERR_NOMEM when the list cannot even be copied: skipping it silently would
+ * leave its plugins unloaded with no word why. */
+static int load_list(ml_registry *reg, const char *list, int from, char (*seen)[128],
+                     int *nseen, int maxseen)
 {
     char *copy;
     struct stat st;
-    if (!list || !*list || !(copy = ml_strdup(list)))
-        return;
+    if (!list || !*list)
+        return ML_OK;
+    if (!(copy = ml_strdup(list)))
+        return ML_ERR_NOMEM;
     int empty = 0;
     /* Split by hand: strtok would skip empty entries without a word. */
     for (char *p = copy, *next; p; p = next) {
@@ -277,6 +281,7 @@ static void load_list(ml_registry *reg, const char *list, int from, char (*seen)
                                 "current directory, write '.' on the command line for that",
                                 from_name[from]);
     ml_free(copy);
+    return ML_OK;
 }
 
 int ml_registry_load_default(ml_registry *reg, const char *path_list, ml_err *err)
@@ -286,11 +291,15 @@ int ml_registry_load_default(ml_registry *reg, const char *path_list, ml_err *er
     int nseen = 0;
     if (!seen)
         return ml_error(err, ML_ERR_NOMEM, "plugin loader: out of memory");
-    load_list(reg, path_list, FROM_CLI, seen, &nseen, MAXSEEN);
-    load_list(reg, getenv("MODLAB_PLUGIN_PATH"), FROM_ENV, seen, &nseen, MAXSEEN);
+    int rc = load_list(reg, path_list, FROM_CLI, seen, &nseen, MAXSEEN);
+    if (!rc)
+        rc = load_list(reg, getenv("MODLAB_PLUGIN_PATH"), FROM_ENV, seen, &nseen, MAXSEEN);
     /* The default directory may legitimately be absent (nothing installed there yet). */
-    load_list(reg, running_uninstalled() ? ML_BUILD_PLUGINDIR : ML_PLUGINDIR, FROM_DEFAULT,
-              seen, &nseen, MAXSEEN);
+    if (!rc)
+        rc = load_list(reg, running_uninstalled() ? ML_BUILD_PLUGINDIR : ML_PLUGINDIR,
+                       FROM_DEFAULT, seen, &nseen, MAXSEEN);
     ml_free(seen);
+    if (rc)
+        return ml_error(err, rc, "plugin loader: out of memory reading the plugin path");
     return ML_OK;
 }

@@ -2,7 +2,8 @@
 # libmodlab (the core) and the modlab CLI. Other core areas append to
 # core_libmodlab_la_SOURCES from their own core/*.mk.
 lib_LTLIBRARIES += core/libmodlab.la
-core_libmodlab_la_SOURCES = core/err.c core/err.h core/mem.c core/mem.h core/rng.c core/rng.h \
+core_libmodlab_la_SOURCES = core/err.c core/err.h core/mem.c core/mem.h core/mem_sites.c \
+	core/rng.c core/rng.h \
 	core/tensor.c core/blas.c core/blas.h core/fileio.c core/fileio.h core/opts.c core/opts.h \
 	core/registry.c core/registry.h core/loader.c core/load_crash.c core/load_crash.h \
 	core/host.c core/model.c core/model.h core/sublayer.c core/diagnostics.c \

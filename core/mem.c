@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Accounting allocator: every block carries a 64-byte header holding its size, so live and
- * peak bytes are exact; a test mode fails the n-th allocation (curl's torture idea). */
+ * peak bytes are exact; a test mode fails the n-th allocation (curl's torture idea) and
+ * records the call sites that allocate (core/mem_sites.c). */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,22 +13,59 @@
 
 enum { HEADER = 64, HUGE_ADVISE_MIN = 2u << 20 };
 
+/* The public entry points are never inlined, so each sees its own caller's address. */
+#define ML_ENTRY __attribute__((noinline))
+#define CALLER __builtin_return_address(0)
+
 static _Atomic int64_t live_bytes, peak_bytes, live_blocks;
 static _Atomic int64_t fail_countdown; /* 0 = off; 1 = fail the next allocation */
+/* Test modes armed: COUNTDOWN | SITES. An allocation outside tests pays one relaxed load. */
+enum { COUNTDOWN = 1, SITES = 2 };
+static _Atomic int test_mode;
+static const void *_Atomic failed_site;   /* where the last injected failure landed */
 
-void ml_mem_fail_at(int64_t n) { atomic_store(&fail_countdown, n > 0 ? n : 0); }
+void ml_mem_fail_at(int64_t n)
+{
+    atomic_store(&fail_countdown, n > 0 ? n : 0);
+    if (n > 0)
+        atomic_fetch_or(&test_mode, COUNTDOWN);
+    else
+        atomic_fetch_and(&test_mode, ~COUNTDOWN);
+}
+
+void ml_mem_sites_record(int on)
+{
+    if (on) {
+        ml_mem_sites_clear();
+        atomic_fetch_or(&test_mode, SITES);
+    } else {
+        atomic_fetch_and(&test_mode, ~SITES);
+    }
+}
+
+int64_t ml_mem_fail_pending(void) { return atomic_load(&fail_countdown); }
+const void *ml_mem_failed_site(void) { return atomic_load(&failed_site); }
 int64_t ml_mem_live_bytes(void) { return atomic_load(&live_bytes); }
 int64_t ml_mem_peak_bytes(void) { return atomic_load(&peak_bytes); }
 int64_t ml_mem_live_blocks(void) { return atomic_load(&live_blocks); }
 
-static int injected_failure(void)
+static int injected_failure(const void *site)
 {
+    int mode = atomic_load_explicit(&test_mode, memory_order_relaxed), fail = 0;
+    if (!mode)
+        return 0;
     int64_t n = atomic_load(&fail_countdown);
     while (n > 0) {
-        if (atomic_compare_exchange_weak(&fail_countdown, &n, n - 1))
-            return n == 1;
+        if (atomic_compare_exchange_weak(&fail_countdown, &n, n - 1)) {
+            fail = n == 1;
+            if (fail)
+                atomic_store(&failed_site, site);
+            break;
+        }
     }
-    return 0;
+    if (mode & SITES)
+        ml_mem_site_note(site, fail);
+    return fail;
 }
 
 static void account(int64_t delta, int64_t blocks)
@@ -39,10 +77,10 @@ static void account(int64_t delta, int64_t blocks)
         ;
 }
 
-void *ml_alloc(size_t bytes)
+static void *alloc_at(size_t bytes, const void *site)
 {
     unsigned char *base;
-    if (injected_failure() || bytes > SIZE_MAX - 2 * HEADER)
+    if (injected_failure(site) || bytes > SIZE_MAX - 2 * HEADER)
         return NULL;
     /* Round up so aligned_alloc's size is a multiple of the alignment. */
     size_t total = (HEADER + bytes + HEADER - 1) / HEADER * HEADER;
@@ -55,13 +93,18 @@ void *ml_alloc(size_t bytes)
     return base + HEADER;
 }
 
-void *ml_zalloc(size_t bytes)
+static void *zalloc_at(size_t bytes, const void *site)
 {
-    void *p = ml_alloc(bytes);
+    void *p = alloc_at(bytes, site);
     if (p)
         memset(p, 0, bytes);
     return p;
 }
+
+ML_ENTRY void *ml_alloc(size_t bytes) { return alloc_at(bytes, CALLER); }
+ML_ENTRY void *ml_zalloc(size_t bytes) { return zalloc_at(bytes, CALLER); }
+void *ml_alloc_from(size_t bytes, const void *site) { return alloc_at(bytes, site); }
+void *ml_zalloc_from(size_t bytes, const void *site) { return zalloc_at(bytes, site); }
 
 void ml_free(void *ptr)
 {
@@ -79,14 +122,14 @@ void ml_free(void *ptr)
         free(base);
 }
 
-void *ml_realloc(void *ptr, size_t bytes)
+ML_ENTRY void *ml_realloc(void *ptr, size_t bytes)
 {
     size_t old = 0;
     void *fresh;
     if (!ptr)
-        return ml_alloc(bytes);
+        return alloc_at(bytes, CALLER);
     memcpy(&old, (unsigned char *)ptr - HEADER, sizeof old);
-    fresh = ml_alloc(bytes);
+    fresh = alloc_at(bytes, CALLER);
     if (!fresh)
         return NULL;
     memcpy(fresh, ptr, old < bytes ? old : bytes);
@@ -94,10 +137,10 @@ void *ml_realloc(void *ptr, size_t bytes)
     return fresh;
 }
 
-char *ml_strdup(const char *s)
+ML_ENTRY char *ml_strdup(const char *s)
 {
     size_t n = strlen(s) + 1;
-    char *d = ml_alloc(n);
+    char *d = alloc_at(n, CALLER);
     if (d)
         memcpy(d, s, n);
     return d;
@@ -107,11 +150,11 @@ char *ml_strdup(const char *s)
  * so activation rows beyond the batch a model really runs (buffers are sized for the
  * largest, often an evaluation batch of 1000) never count in the resident set, and no
  * memset has to touch them up front. The header records the mapping's length for ml_free. */
-static void *alloc_mapped(size_t bytes)
+static void *alloc_mapped(size_t bytes, const void *site)
 {
     size_t len = (HEADER + bytes + 4095) & ~(size_t)4095;
     unsigned char *base;
-    if (injected_failure() || bytes > SIZE_MAX - 2 * 4096)
+    if (injected_failure(site) || bytes > SIZE_MAX - 2 * 4096)
         return NULL;
     base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (base == MAP_FAILED)
@@ -122,9 +165,9 @@ static void *alloc_mapped(size_t bytes)
     return base + HEADER;
 }
 
-void *ml_alloc_big(size_t bytes)
+ML_ENTRY void *ml_alloc_big(size_t bytes)
 {
-    void *p = bytes >= HUGE_ADVISE_MIN ? alloc_mapped(bytes) : ml_zalloc(bytes);
+    void *p = bytes >= HUGE_ADVISE_MIN ? alloc_mapped(bytes, CALLER) : zalloc_at(bytes, CALLER);
 #ifdef MADV_HUGEPAGE
     /* Activations and parameters are touched every step: huge pages cut the page-fault and
      * TLB cost (PyTorch's CNN here runs 2.5x faster with them). Advice only; ignore errors. */

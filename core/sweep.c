@@ -737,9 +737,11 @@ static int expand(ml_sweep *s, ml_err *err)
         for (size_t j = 0; j < w && !dup; j++)
             dup = strcmp(s->trials[j].id, s->trials[i].id) == 0;
         if (dup) {
-            if ((rc = warn(s, "trial %zu repeats the parameters of an earlier trial; it runs "
-                              "once", i)))
-                return ml_error(err, rc, "out of memory");
+            /* Finish the compaction even when the warning cannot be kept: returning in the
+             * middle would leave moved trials in two slots for ml_sweep_free. */
+            if (!rc)
+                rc = warn(s, "trial %zu repeats the parameters of an earlier trial; it runs "
+                             "once", i);
             for (size_t j = 0; j < n; j++)
                 if (s->trials[i].own[j])
                     val_free(&s->trials[i].vals[j]);
@@ -750,6 +752,8 @@ static int expand(ml_sweep *s, ml_err *err)
         s->trials[w++] = s->trials[i];
     }
     s->ntrials = w;
+    if (rc)
+        return ml_error(err, rc, "out of memory recording a repeated trial's warning");
     return 0;
 }
 
@@ -1048,7 +1052,7 @@ static int read_top(ml_sweep *s, ml_err *err)
         return rc;
     if (ml_yt_get(root, "command") && (rc = warn(s, "'command' is ignored: modlab runs each "
                                                     "trial as `modlab trial DIR --index I`")))
-        return ml_error(err, rc, "out of memory");
+        return ml_error(err, rc, "out of memory recording the warning about 'command'");
     if (!(n = ml_yt_get(root, "parameters")))
         return ml_yt_error(d, root, err, ML_ERR_FORMAT, "the sweep has no parameters");
     if ((rc = read_params(s, n, "", err)))

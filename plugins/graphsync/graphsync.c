@@ -53,7 +53,8 @@ static int alloc_scratch(gs_layer *l, ml_err *err)
     size_t n = (size_t)l->n, k = (size_t)l->k;
     float wq;
     lapack_int iq, found, info;
-    l->module = h->alloc(sizeof(int32_t) * n);
+    /* Zeroed: the checkpoint payload holds the table even before any blocking fills it. */
+    l->module = h->zalloc(sizeof(int32_t) * n);
     l->perm = h->alloc(sizeof(int32_t) * n);
     l->start = h->alloc(sizeof(int32_t) * (k + 1));
     l->s.lap = h->alloc(sizeof(float) * n * n);

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "mem.h"
 #include "opts.h"
+#include "registry.h"
 #include "tap.h"
 #include <modlab/modlab.h>
 
@@ -104,6 +105,55 @@ static void test_memory(void)
     ml_mem_fail_at(0);
 }
 
+/* Two call sites here, one through the host table as a plugin allocates: each is its own
+ * site (the plugin's call, not the host wrapper's), and the injected failure lands on one. */
+/* Each must stay one call site however the loop below is unrolled: not inlined, and the
+ * empty asm after the call keeps it from becoming a tail call (whose return address would
+ * be the loop's). */
+__attribute__((noinline)) static void *site_a(void)
+{
+    void *p = ml_alloc(8);
+    __asm__ volatile("" : : "r"(p) : "memory");
+    return p;
+}
+__attribute__((noinline)) static void *site_b(const ml_host *h)
+{
+    void *p = h->alloc(8);
+    __asm__ volatile("" : : "r"(p) : "memory");
+    return p;
+}
+
+static void test_sites(void)
+{
+    void *p[6];
+    const void *site;
+    int64_t calls = 0, inj = 0;
+    char name[160];
+    ml_mem_sites_record(1);
+    ml_mem_fail_at(5);
+    for (int i = 0; i < 6; i += 2) {
+        p[i] = site_a();
+        p[i + 1] = site_b(ml_host_table());
+    }
+    ml_mem_fail_at(0);
+    ml_mem_sites_record(0);
+    ok(p[0] && p[1] && p[2] && p[3] && !p[4] && p[5], "the 5th allocation failed");
+    is_int(ml_mem_sites_count(), 2, "two distinct sites reached (the host wrapper is none)");
+    is_int(ml_mem_sites_injected(), 1, "a failure injected at one of them");
+    ok(ml_mem_site_get(0, &site, &calls, &inj) == 0 && calls == 3 && inj == 1,
+       "site_a: 3 calls, 1 injected failure");
+    ml_mem_site_name(site, name, sizeof name);
+    like(name, "test_core", "the site is named in the test program");
+    tap_diag("site_a: %s", name);
+    ok(ml_mem_site_get(1, &site, &calls, &inj) == 0 && calls == 3 && inj == 0,
+       "site_b (through the host table): 3 calls, none failed");
+    ml_mem_site_name(site, name, sizeof name);
+    like(name, "test_core", "site_b is the caller of host->alloc, not the host wrapper");
+    ok(ml_mem_site_get(2, &site, &calls, &inj) != 0, "no third site");
+    for (int i = 0; i < 6; i++)
+        ml_free(p[i]);
+}
+
 static void test_atomic_write(void)
 {
     char dir[] = "/tmp/modlab-test-XXXXXX", path[256], buf[32] = {0};
@@ -135,6 +185,7 @@ int main(void)
     test_options();
     test_rng();
     test_memory();
+    test_sites();
     test_atomic_write();
     return done_testing();
 }
