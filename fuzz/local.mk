@@ -73,8 +73,9 @@ fuzz_fuzz_lua_json_LDFLAGS = $(fuzz_ldflags)
 
 TESTS += fuzz/smoke.sh
 AM_TESTS_ENVIRONMENT += FUZZ_LIBFUZZER=$(FUZZ_LIBFUZZER); export FUZZ_LIBFUZZER;
-EXTRA_DIST += fuzz/smoke.sh fuzz/run-long.sh fuzz/corpus fuzz/regress docs/fuzzing.md
-CLEANFILES += fuzz/crash-* fuzz/*.log
+EXTRA_DIST += fuzz/smoke.sh fuzz/run-long.sh fuzz/make-corpus.py fuzz/corpus fuzz/regress \
+	docs/fuzzing.md
+CLEANFILES += crash-fuzz_*
 clean-local: clean-fuzz-out
 clean-fuzz-out:
 	-rm -rf $(top_builddir)/fuzz/out
