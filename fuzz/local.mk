@@ -84,7 +84,7 @@ clean-fuzz-out:
 fuzz-smoke: all $(fuzz_targets)
 	$(AM_V_at)top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) \
 	  MODLAB_PLUGIN_PATH=$(abs_top_builddir)/build-plugins \
-	  FUZZ_LIBFUZZER=$(FUZZ_LIBFUZZER) $(SHELL) $(srcdir)/fuzz/smoke.sh
+	  FUZZ_LIBFUZZER=$(FUZZ_LIBFUZZER) ML_ASAN=$(ML_ASAN_FLAG) $(SHELL) $(srcdir)/fuzz/smoke.sh
 # The long run of docs/fuzzing.md (libFuzzer builds): FUZZ_RUNS, FUZZ_MAX_TIME, FUZZ_TARGETS.
 fuzz-long: all $(fuzz_targets)
 	$(AM_V_at)top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) \
