@@ -172,7 +172,8 @@ static int convert(opt_item *it, int type, const char *text, int given, const ch
         if (*end || errno || !isfinite(it->f))
             return ml_error(err, ML_ERR_INVALID, "%s: option '%s' wants a number, got '%s'",
                             owner, it->key, text);
-        it->i = (int64_t)it->f;
+        /* Truncated for opt_int; a double outside int64 saturates (the cast would be UB). */
+        it->i = it->f >= 0x1p63 ? INT64_MAX : it->f < -0x1p63 ? INT64_MIN : (int64_t)it->f;
         break;
     case ML_OPT_BOOL:
         if (given != ML_OPT_BOOL)
