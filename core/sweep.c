@@ -157,8 +157,10 @@ static void put_json_node(ml_jbuf *b, const ml_yt_doc *d, const ml_yt_node *n)
     }
     case ML_YT_INT: case ML_YT_FLOAT:
         if (!ml_yt_float(d, n, "value", &v, NULL) && isfinite(v)) {
-            if (n->type == ML_YT_INT) {
-                ml_jbuf_puts(b, n->value);
+            int64_t i;
+            /* The value, not the text: YAML ints may be spelled 01, +5, 0o17 or 0x1F. */
+            if (n->type == ML_YT_INT && !ml_yt_int(d, n, "value", &i, NULL)) {
+                ml_jbuf_printf(b, "%" PRId64, i);
             } else {
                 char t[40];
                 fmt_double(v, t, sizeof t);
