@@ -670,6 +670,16 @@ static int expand(ml_sweep *s, ml_err *err)
                                "modlab: {trials: N}");
         nconf = (size_t)t;
     }
+    /* Every trial is allocated here, up front: bound the plan as the grid is bounded. */
+    uint64_t total = reps > 0 && (uint64_t)nconf > UINT64_MAX / (uint64_t)reps
+                         ? UINT64_MAX : (uint64_t)nconf * (uint64_t)(reps > 0 ? reps : 1);
+    if (s->run_cap > 0 && (uint64_t)s->run_cap < total)
+        total = (uint64_t)s->run_cap;
+    if (total > 10000000)
+        return ml_yt_error(d, NULL, err, ML_ERR_FORMAT,
+                           "the sweep would have more than 10 million trials (configurations "
+                           "x modlab.repeats.count, capped by run_cap); list fewer values, "
+                           "fewer repeats or a smaller run_cap");
     for (size_t c = 0; c < nconf; c++) {
         if (s->run_cap > 0 && (int64_t)s->ntrials >= s->run_cap)
             break;
