@@ -631,6 +631,18 @@ static int trial_ids(ml_sweep *s, ml_err *err)
     return rc;
 }
 
+typedef struct id_ref {
+    const char *id;
+    size_t i;
+} id_ref;
+
+static int cmp_id_ref(const void *a, const void *b)
+{
+    const id_ref *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
 static int expand(ml_sweep *s, ml_err *err)
 {
     size_t n = ncols(s), cap = 0, nconf = 1;
@@ -670,14 +682,15 @@ static int expand(ml_sweep *s, ml_err *err)
                                "modlab: {trials: N}");
         nconf = (size_t)t;
     }
-    /* Every trial is allocated here, up front: bound the plan as the grid is bounded. */
+    /* Every trial is allocated here, up front, hashed and checked: bound the plan. 100000
+     * trials (each a training run) is far beyond any real sweep and loads in a second. */
     uint64_t total = reps > 0 && (uint64_t)nconf > UINT64_MAX / (uint64_t)reps
                          ? UINT64_MAX : (uint64_t)nconf * (uint64_t)(reps > 0 ? reps : 1);
     if (s->run_cap > 0 && (uint64_t)s->run_cap < total)
         total = (uint64_t)s->run_cap;
-    if (total > 10000000)
+    if (total > 100000)
         return ml_yt_error(d, NULL, err, ML_ERR_FORMAT,
-                           "the sweep would have more than 10 million trials (configurations "
+                           "the sweep would have more than 100000 trials (configurations "
                            "x modlab.repeats.count, capped by run_cap); list fewer values, "
                            "fewer repeats or a smaller run_cap");
     for (size_t c = 0; c < nconf; c++) {
@@ -742,16 +755,30 @@ static int expand(ml_sweep *s, ml_err *err)
                            "the sweep has no trials (run_cap is 0?)");
     if ((rc = trial_ids(s, err)))
         return rc;
-    /* Random draws can repeat a configuration: the same id runs once. */
+    /* Random draws can repeat a configuration: the same id runs once. Sorting finds the
+     * repeats (comparing every pair took minutes for a million trials). */
+    id_ref *refs = ml_alloc(s->ntrials * sizeof *refs);
+    unsigned char *dup = ml_zalloc(s->ntrials);
+    if (!refs || !dup) {
+        ml_free(refs);
+        ml_free(dup);
+        return ml_error(err, ML_ERR_NOMEM, "out of memory checking the trials for repeats");
+    }
+    for (size_t i = 0; i < s->ntrials; i++)
+        refs[i] = (id_ref){s->trials[i].id, i};
+    qsort(refs, s->ntrials, sizeof *refs, cmp_id_ref);
+    for (size_t k = 1; k < s->ntrials; k++)
+        if (strcmp(refs[k].id, refs[k - 1].id) == 0)
+            dup[refs[k].i] = 1;   /* the first of equal ids sorts first and stays */
+    ml_free(refs);
     size_t w = 0;
     for (size_t i = 0; i < s->ntrials; i++) {
-        int dup = 0;
-        for (size_t j = 0; j < w && !dup; j++)
-            dup = strcmp(s->trials[j].id, s->trials[i].id) == 0;
-        if (dup) {
+        if (dup[i]) {
             if ((rc = warn(s, "trial %zu repeats the parameters of an earlier trial; it runs "
-                              "once", i)))
+                              "once", i))) {
+                ml_free(dup);
                 return ml_error(err, rc, "out of memory");
+            }
             for (size_t j = 0; j < n; j++)
                 if (s->trials[i].own[j])
                     val_free(&s->trials[i].vals[j]);
@@ -761,6 +788,7 @@ static int expand(ml_sweep *s, ml_err *err)
         }
         s->trials[w++] = s->trials[i];
     }
+    ml_free(dup);
     s->ntrials = w;
     return 0;
 }
