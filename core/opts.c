@@ -172,7 +172,8 @@ static int convert(opt_item *it, int type, const char *text, int given, const ch
         if (*end || errno || !isfinite(it->f))
             return ml_error(err, ML_ERR_INVALID, "%s: option '%s' wants a number, got '%s'",
                             owner, it->key, text);
-        it->i = (int64_t)it->f;
+        /* Truncated for opt_int; a double outside int64 saturates (the cast would be UB). */
+        it->i = it->f >= 0x1p63 ? INT64_MAX : it->f < -0x1p63 ? INT64_MIN : (int64_t)it->f;
         break;
     case ML_OPT_BOOL:
         if (given != ML_OPT_BOOL)
@@ -291,30 +292,107 @@ int32_t ml_opts_count(const ml_opts *o) { return o->n; }
 const char *ml_opts_key(const ml_opts *o, int32_t i) { return o->items[i].key; }
 const char *ml_opts_text(const ml_opts *o, int32_t i) { return o->items[i].text; }
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
+ * nothing past U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+    const unsigned c = s[0];
+    unsigned lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t k = 2; k < n; k++)
+        if (s[k] < 0x80 || s[k] > 0xBF)
+            return 0;
+    return n;
+}
+
+/* A JSON string. Bytes that are not UTF-8 become U+FFFD: JSON has no way to carry them, and
+ * config.json must stay readable by strict parsers (Python's json, core/json.c). */
 static size_t json_str(char *out, size_t cap, const char *s)
 {
     size_t n = 0;
 #define PUT(c) do { if (n + 1 < cap) out[n] = (c); n++; } while (0)
     PUT('"');
-    for (; *s; s++) {
+    while (*s) {
         unsigned char c = (unsigned char)*s;
+        size_t u = utf8_len((const unsigned char *)s);
         if (c == '"' || c == '\\') {
             PUT('\\');
             PUT((char)c);
-        } else if (c < 0x20) {
+        } else if (c < 0x20 || u == 0) {
             char esc[8];
-            snprintf(esc, sizeof esc, "\\u%04x", c);
+            snprintf(esc, sizeof esc, "\\u%04x", u ? c : 0xFFFDu);
             for (char *e = esc; *e; e++)
                 PUT(*e);
         } else {
-            PUT((char)c);
+            for (size_t k = 0; k < u; k++)
+                PUT(s[k]);
         }
+        s += u ? u : 1;
     }
     PUT('"');
 #undef PUT
     if (cap)
         out[n < cap ? n : cap - 1] = '\0';
     return n;
+}
+
+/* Does text follow JSON's number grammar (-?int frac? exp?, no leading zeros)? */
+static int json_number_ok(const char *t)
+{
+    if (*t == '-')
+        t++;
+    if (*t == '0')
+        t++;
+    else if (*t >= '1' && *t <= '9')
+        while (*t >= '0' && *t <= '9')
+            t++;
+    else
+        return 0;
+    if (*t == '.') {
+        if (!(*++t >= '0' && *t <= '9'))
+            return 0;
+        while (*t >= '0' && *t <= '9')
+            t++;
+    }
+    if (*t == 'e' || *t == 'E') {
+        t++;
+        if (*t == '+' || *t == '-')
+            t++;
+        if (!(*t >= '0' && *t <= '9'))
+            return 0;
+        while (*t >= '0' && *t <= '9')
+            t++;
+    }
+    return *t == '\0';
+}
+
+/* A number or boolean option as JSON. The text is what the caller gave, which strtod
+ * accepted but JSON may not (".5", "0x10", "1.", "+2", "inf"): such text is written as the
+ * number it denotes, and as a string when that is not finite or it is not a number. */
+static size_t json_scalar(char *out, size_t cap, const char *text, int type)
+{
+    if (type == ML_OPT_BOOL)
+        return !strcmp(text, "true") || !strcmp(text, "false")
+                   ? (size_t)snprintf(out, cap, "%s", text) : json_str(out, cap, text);
+    if (json_number_ok(text))
+        return (size_t)snprintf(out, cap, "%s", text);
+    char *end;
+    double d = strtod(text, &end);
+    if (*text && !*end && isfinite(d))
+        return (size_t)snprintf(out, cap, "%.17g", d);
+    return json_str(out, cap, text);
 }
 
 const char *ml_opts_json(ml_opts *o)
@@ -340,7 +418,7 @@ const char *ml_opts_json(ml_opts *o)
         else if (type == ML_OPT_INT && o->validated)
             n += (size_t)snprintf(o->json + n, cap - n, "%lld", (long long)it->i);
         else
-            n += (size_t)snprintf(o->json + n, cap - n, "%s", it->text);
+            n += json_scalar(o->json + n, cap - n, it->text, type);
     }
     o->json[n++] = '}';
     o->json[n] = '\0';

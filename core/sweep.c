@@ -157,8 +157,10 @@ static void put_json_node(ml_jbuf *b, const ml_yt_doc *d, const ml_yt_node *n)
     }
     case ML_YT_INT: case ML_YT_FLOAT:
         if (!ml_yt_float(d, n, "value", &v, NULL) && isfinite(v)) {
-            if (n->type == ML_YT_INT) {
-                ml_jbuf_puts(b, n->value);
+            int64_t i;
+            /* The value, not the text: YAML ints may be spelled 01, +5, 0o17 or 0x1F. */
+            if (n->type == ML_YT_INT && !ml_yt_int(d, n, "value", &i, NULL)) {
+                ml_jbuf_printf(b, "%" PRId64, i);
             } else {
                 char t[40];
                 fmt_double(v, t, sizeof t);
@@ -629,6 +631,18 @@ static int trial_ids(ml_sweep *s, ml_err *err)
     return rc;
 }
 
+typedef struct id_ref {
+    const char *id;
+    size_t i;
+} id_ref;
+
+static int cmp_id_ref(const void *a, const void *b)
+{
+    const id_ref *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
 static int expand(ml_sweep *s, ml_err *err)
 {
     size_t n = ncols(s), cap = 0, nconf = 1;
@@ -668,6 +682,17 @@ static int expand(ml_sweep *s, ml_err *err)
                                "modlab: {trials: N}");
         nconf = (size_t)t;
     }
+    /* Every trial is allocated here, up front, hashed and checked: bound the plan. 100000
+     * trials (each a training run) is far beyond any real sweep and loads in a second. */
+    uint64_t total = reps > 0 && (uint64_t)nconf > UINT64_MAX / (uint64_t)reps
+                         ? UINT64_MAX : (uint64_t)nconf * (uint64_t)(reps > 0 ? reps : 1);
+    if (s->run_cap > 0 && (uint64_t)s->run_cap < total)
+        total = (uint64_t)s->run_cap;
+    if (total > 100000)
+        return ml_yt_error(d, NULL, err, ML_ERR_FORMAT,
+                           "the sweep would have more than 100000 trials (configurations "
+                           "x modlab.repeats.count, capped by run_cap); list fewer values, "
+                           "fewer repeats or a smaller run_cap");
     for (size_t c = 0; c < nconf; c++) {
         if (s->run_cap > 0 && (int64_t)s->ntrials >= s->run_cap)
             break;
@@ -730,13 +755,25 @@ static int expand(ml_sweep *s, ml_err *err)
                            "the sweep has no trials (run_cap is 0?)");
     if ((rc = trial_ids(s, err)))
         return rc;
-    /* Random draws can repeat a configuration: the same id runs once. */
+    /* Random draws can repeat a configuration: the same id runs once. Sorting finds the
+     * repeats (comparing every pair took minutes for a million trials). */
+    id_ref *refs = ml_alloc(s->ntrials * sizeof *refs);
+    unsigned char *dup = ml_zalloc(s->ntrials);
+    if (!refs || !dup) {
+        ml_free(refs);
+        ml_free(dup);
+        return ml_error(err, ML_ERR_NOMEM, "out of memory checking the trials for repeats");
+    }
+    for (size_t i = 0; i < s->ntrials; i++)
+        refs[i] = (id_ref){s->trials[i].id, i};
+    qsort(refs, s->ntrials, sizeof *refs, cmp_id_ref);
+    for (size_t k = 1; k < s->ntrials; k++)
+        if (strcmp(refs[k].id, refs[k - 1].id) == 0)
+            dup[refs[k].i] = 1;   /* the first of equal ids sorts first and stays */
+    ml_free(refs);
     size_t w = 0;
     for (size_t i = 0; i < s->ntrials; i++) {
-        int dup = 0;
-        for (size_t j = 0; j < w && !dup; j++)
-            dup = strcmp(s->trials[j].id, s->trials[i].id) == 0;
-        if (dup) {
+        if (dup[i]) {
             /* Finish the compaction even when the warning cannot be kept: returning in the
              * middle would leave moved trials in two slots for ml_sweep_free. */
             if (!rc)
@@ -751,6 +788,7 @@ static int expand(ml_sweep *s, ml_err *err)
         }
         s->trials[w++] = s->trials[i];
     }
+    ml_free(dup);
     s->ntrials = w;
     if (rc)
         return ml_error(err, rc, "out of memory recording a repeated trial's warning");

@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: MIT
--- JSON encoding for run directories: deterministic (object keys sorted), integers printed
+-- JSON for run directories. Encoding: deterministic (object keys sorted), integers printed
 -- exactly, floats with 17 significant digits so equal runs give equal bytes.
 local M = {}
 
@@ -77,6 +77,107 @@ function M.encode(v)
   local out = {}
   encode(v, out)
   return table.concat(out)
+end
+
+---------------------------------------------------------------------------------------------
+-- JSON reading (journal lines, sweep plans, metrics.jsonl, summary.json, meta.json)
+
+local function decode(text)
+  local pos = 1
+  local function ws() pos = text:find("[^ \t\r\n]", pos) or #text + 1 end
+  local value
+  local function str()
+    local out, i = {}, pos + 1
+    while true do
+      local c = text:sub(i, i)
+      if c == "" then error("unterminated string") end
+      if c == '"' then pos = i + 1 return table.concat(out) end
+      if c == "\\" then
+        local e = text:sub(i + 1, i + 1)
+        local map = { b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
+        if e == "u" then
+          local cp = tonumber(text:sub(i + 2, i + 5), 16) or error("bad \\u escape")
+          if cp < 0x80 then out[#out + 1] = string.char(cp)
+          elseif cp < 0x800 then
+            out[#out + 1] = string.char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64)
+          else
+            out[#out + 1] = string.char(0xE0 + math.floor(cp / 4096),
+              0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
+          end
+          i = i + 6
+        else
+          out[#out + 1] = map[e] or e
+          i = i + 2
+        end
+      else
+        local j = text:find('["\\]', i)
+        if not j then error("unterminated string") end
+        out[#out + 1] = text:sub(i, j - 1)
+        i = j
+      end
+    end
+  end
+  function value()
+    ws()
+    local c = text:sub(pos, pos)
+    if c == "{" then
+      local t = {}
+      pos = pos + 1
+      ws()
+      if text:sub(pos, pos) == "}" then pos = pos + 1 return t end
+      while true do
+        ws()
+        if text:sub(pos, pos) ~= '"' then error("expected a key at byte " .. pos) end
+        local k = str()
+        ws()
+        if text:sub(pos, pos) ~= ":" then error("expected ':' at byte " .. pos) end
+        pos = pos + 1
+        local v = value()
+        if v ~= M.null then t[k] = v end   -- null members read as absent
+        ws()
+        local d = text:sub(pos, pos)
+        pos = pos + 1
+        if d == "}" then return t end
+        if d ~= "," then error("expected ',' or '}' at byte " .. (pos - 1)) end
+      end
+    elseif c == "[" then
+      local t = {}
+      pos = pos + 1
+      ws()
+      if text:sub(pos, pos) == "]" then pos = pos + 1 return t end
+      while true do
+        t[#t + 1] = value()
+        ws()
+        local d = text:sub(pos, pos)
+        pos = pos + 1
+        if d == "]" then return t end
+        if d ~= "," then error("expected ',' or ']' at byte " .. (pos - 1)) end
+      end
+    elseif c == '"' then return str()
+    elseif text:sub(pos, pos + 3) == "true" then pos = pos + 4 return true
+    elseif text:sub(pos, pos + 4) == "false" then pos = pos + 5 return false
+    elseif text:sub(pos, pos + 3) == "null" then pos = pos + 4 return M.null
+    else
+      local num = text:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
+      if not num or num == "" then error("unexpected '" .. c .. "' at byte " .. pos) end
+      pos = pos + #num
+      return tonumber(num) or error("bad number " .. num)
+    end
+  end
+  local v = value()
+  ws()
+  if pos <= #text then error("trailing text at byte " .. pos) end
+  return v
+end
+
+-- Decode JSON text; returns the value, or nil and a message ("expected ':' at byte 12").
+-- Objects become tables (null members are left out), arrays sequences (null items are
+-- json.null), numbers Lua numbers. Lenient (it reads what modlab and Python write), but
+-- never raises: every problem is a nil, msg return.
+function M.decode(text)
+  local ok, v = pcall(decode, text)
+  if ok then return v end
+  return nil, tostring(v):gsub("^.-:%d+: ", "")
 end
 
 return M

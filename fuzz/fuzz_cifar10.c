@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* Fuzz target: the CIFAR-10 binary reader (plugins/data/cifar10.c).
+ * Input: batch [FZ_SPLIT batches.meta.txt]: a batch file (raw or gzip), and when the
+ * separator is there, the class-name file given as the classes option. */
+#include "fuzz.h"
+
+#include "data_entries.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const int64_t live = fz_live();
+    const uint8_t *meta;
+    size_t nmeta;
+    size_t nbatch = fz_split(data, size, &meta, &nmeta);
+    char pb[64], pm[64];
+    int fb = fz_file(data, nbatch, pb, sizeof pb);
+    int fm = meta ? fz_file(meta, nmeta, pm, sizeof pm) : -1;
+    ml_err err;
+
+    ml_opts *o = ml_opts_new(&err);
+    if (o && (ml_opts_set(o, "batches", ML_OPT_STRING, pb, &err) ||
+              (meta && ml_opts_set(o, "classes", ML_OPT_STRING, pm, &err))))
+        fz_fail("cifar10", "setting the harness's options failed");
+    if (o)
+        fz_dataset("cifar10", &ml_data_cifar10_entry, o);
+    fz_file_close(fb);
+    if (fm >= 0)
+        fz_file_close(fm);
+    fz_leak_check("cifar10", live);
+    return 0;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* Fuzz target: dataset manifests (core/manifest.c over core/yaml_tree.c). ml_manifest_load
+ * reads a path, so the input goes through a memfd; an accepted manifest is asked for its
+ * files and splits as `modlab data list` does. Nothing here fetches or touches the cache
+ * (ml_manifest_split_opts would fetch). */
+#include "fuzz.h"
+
+#include <string.h>
+
+#include "manifest.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const int64_t live = fz_live();
+    char path[64];
+    ml_err err;
+    int fd = fz_file(data, size, path, sizeof path);
+
+    memset(&err, 0, sizeof err);
+    ml_manifest *m = ml_manifest_load(path, &err);
+    if (!m) {
+        if (!err.code || !err.msg[0])
+            fz_fail("manifest", "rejected without an error code and message");
+        fz_note("manifest", 0, &err);
+    } else {
+        fz_note("manifest", 1, NULL);
+        if (!ml_manifest_name(m) || !ml_manifest_format(m))
+            fz_fail("manifest", "accepted a manifest without name or format");
+        for (size_t i = 0; i < ml_manifest_nfiles(m); i++)
+            if (!ml_manifest_file(m, i))
+                fz_fail("manifest", "a listed file has no name");
+        (void)ml_manifest_total_size(m);
+        for (int32_t i = 0; i < ml_manifest_nsplits(m); i++)
+            if (!ml_manifest_split(m, i))
+                fz_fail("manifest", "a listed split has no name");
+        ml_manifest_free(m);
+    }
+    fz_file_close(fd);
+    fz_leak_check("manifest", live);
+    return 0;
+}
