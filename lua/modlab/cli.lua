@@ -67,7 +67,7 @@ local function resume_args(core, dir, recipe)
     return nil, ("--resume %s: no config.json there: give the directory of a run (one "
       .. "that ml.train wrote)"):format(dir)
   end
-  local cfg, err = require("modlab.sweep").decode(f:read("*a"))
+  local cfg, err = require("modlab.json").decode(f:read("*a"))
   f:close()
   if type(cfg) ~= "table" then
     return nil, ("--resume %s: config.json is unreadable (%s)"):format(dir, err or "?")

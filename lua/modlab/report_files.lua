@@ -3,7 +3,7 @@
 -- base64. A report is written for people to look at, so a damaged line or image is skipped
 -- with a warning (collected in `warnings`, printed on stderr and shown in the page) rather
 -- than ending the report; only a directory that is neither a run nor a sweep is an error.
-local decode = require("modlab.sweep").decode
+local decode = require("modlab.json").decode
 
 local M = {}
 

@@ -72,7 +72,7 @@ function M.read_jsonl(path)
   if not f then return rows end
   local text = f:read("*a")
   f:close()
-  local decode, lineno = require("modlab.sweep").decode, 0
+  local decode, lineno = require("modlab.json").decode, 0
   for line in text:gmatch("([^\n]*)\n?") do
     lineno = lineno + 1
     if line:find("%S") then

@@ -15,7 +15,7 @@
 typedef float v8 __attribute__((vector_size(32)));
 typedef float v8u __attribute__((vector_size(32), aligned(4)));   /* unaligned loads */
 
-static float hsum(v8 v)
+__attribute__((target("avx2,fma"))) static float hsum(v8 v)
 {
     float s = 0.0f;
     for (int e = 0; e < 8; e++)

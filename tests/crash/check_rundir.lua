@@ -6,7 +6,7 @@
 -- (header and sizes agree); summary.json is absent or complete. Prints one line
 -- "checkpoint=E metrics=N timing=N summary=STATUS model=yes|no"; raises on a violation.
 local ml = require "modlab"
-local decode = require("modlab.sweep").decode
+local decode = require("modlab.json").decode
 local dir = ml.arg("dir")
 
 local function read(path)
