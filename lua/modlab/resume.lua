@@ -10,7 +10,7 @@ local ffi, C = core.ffi, core.C
 
 local M = { FILE = "checkpoint.safetensors" }
 
-local function decode(text) return require("modlab.json").decode(text) end
+local decode = json.decode
 
 local function read(path)
   local f = io.open(path, "rb")
