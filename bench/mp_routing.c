@@ -46,7 +46,14 @@ int main(int argc, char **argv)
     int reps = bench_arg_int(argc, argv, "--reps", 40);
     int32_t batch = bench_arg_int(argc, argv, "--batch", 128);
     int hw = bench_arg_int(argc, argv, "--hw", 14);
-    static const char *routings[] = {"fdcc", "cross_prediction", "static"};
+    /* {routing, router options, label}: cross_prediction with both its predictors. */
+    static const char *routings[][3] = {
+        {"fdcc", "", "fdcc"},
+        {"cross_prediction", "predictor=conv", "cross_pred(conv)"},
+        {"cross_prediction", "predictor=linear", "cross_pred(linear)"},
+        {"static", "", "static"},
+    };
+    enum { NROUTINGS = sizeof routings / sizeof routings[0] };
     static const int paths[] = {2, 4}, widths[] = {8, 16};
     ml_err err = {0};
     ml_registry *reg = ml_registry_new(&err);
@@ -59,16 +66,17 @@ int main(int argc, char **argv)
            "router_ms", "share");
     for (int pi = 0; pi < 2; pi++)
         for (int wi = 0; wi < 2; wi++)
-            for (int ri = 0; ri < 3; ri++) {
+            for (int ri = 0; ri < NROUTINGS; ri++) {
                 int n = paths[pi], c = widths[wi];
                 ml_shape in = {4, {n, c, hw, hw}};
                 char bopts[160];
                 snprintf(bopts, sizeof bopts, "paths=%d out=%d kernel=3 padding=1 "
-                         "batchnorm=true routing=%s", n, c, routings[ri]);
+                         "batchnorm=true routing=%s %s", n, c, routings[ri][0],
+                         routings[ri][1]);
                 char layer[48];
-                snprintf(layer, sizeof layer, "mp_route_%s", routings[ri]);
+                snprintf(layer, sizeof layer, "mp_route_%s", routings[ri][0]);
                 ml_model *block = one_layer(reg, "multipath", bopts, &in, batch);
-                ml_model *router = one_layer(reg, layer, "", &in, batch);
+                ml_model *router = one_layer(reg, layer, routings[ri][1], &in, batch);
                 size_t nx = (size_t)batch * (size_t)ml_shape_numel(&in);
                 float *x = malloc(nx * sizeof *x);
                 if (!x)
@@ -82,7 +90,7 @@ int main(int argc, char **argv)
                     tr[r] = time_forward(router, x, batch);
                 }
                 double b = bench_median(tb, reps), t = bench_median(tr, reps);
-                printf("%-5d %-5d %-18s %12.3f %12.3f %7.1f%%\n", n, c, routings[ri],
+                printf("%-5d %-5d %-18s %12.3f %12.3f %7.1f%%\n", n, c, routings[ri][2],
                        1e3 * b, 1e3 * t, 100.0 * t / b);
                 fflush(stdout);
                 free(x);

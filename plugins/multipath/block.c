@@ -32,8 +32,11 @@ static const ml_opt_spec options[] = {
      NULL},
     {"routing", ML_OPT_STRING, "none", "router before the paths: fdcc, cross_prediction, "
      "static, none, or any other registered mp_route_<name> layer", NULL},
-    {"reduction", ML_OPT_INT, "4", "fdcc: hidden units = paths * channels / reduction",
-     NULL},
+    {"reduction", ML_OPT_INT, "4", "fdcc: hidden units = paths * channels / reduction; "
+     "cross_prediction with a conv predictor: its channels = channels / reduction", NULL},
+    {"predictor", ML_OPT_STRING, "auto", "cross_prediction: what each source's predictor "
+     "sees: conv (conv3x3, relu, pooled), linear (pooled input), auto (conv for conv paths)",
+     "auto|conv|linear"},
     {NULL, 0, NULL, NULL, NULL},
 };
 
@@ -48,7 +51,8 @@ static int make_router(block *k, ml_ctx *ctx, const ml_opts *opts, const ml_shap
 {
     const ml_host *h = k->h;
     const char *routing = h->opt_str(opts, "routing");
-    char layer[64], o[32] = "";
+    const char *pred = h->opt_str(opts, "predictor");
+    char layer[64], o[64] = "";
     size_t len = strlen(routing);
     if (strcmp(routing, "none") == 0)
         return ML_OK;
@@ -58,8 +62,16 @@ static int make_router(block *k, ml_ctx *ctx, const ml_opts *opts, const ml_shap
                         "cross_prediction, static or none", routing);
     snprintf(k->routing, sizeof k->routing, "%s", routing);
     snprintf(layer, sizeof layer, "mp_route_%s", routing);
+    long long red = (long long)h->opt_int(opts, "reduction");
+    int cross = strcmp(routing, "cross_prediction") == 0;
+    if (strcmp(pred, "auto") != 0 && !cross)
+        return h->error(err, ML_ERR_INVALID, "multipath: predictor=%s applies to "
+                        "routing=cross_prediction only (this block has routing=%s)", pred,
+                        routing);
     if (strcmp(routing, "fdcc") == 0)
-        snprintf(o, sizeof o, "reduction=%lld", (long long)h->opt_int(opts, "reduction"));
+        snprintf(o, sizeof o, "reduction=%lld", red);
+    else if (cross)
+        snprintf(o, sizeof o, "reduction=%lld predictor=%s", red, pred);
     if (!(k->router = h->sublayer_new(ctx, "router", layer, o, in, err))) {
         /* Only when the router itself is missing, not a layer the router builds on. */
         if (err->code == ML_ERR_NOT_FOUND && strstr(err->msg, "no layer named 'mp_route_"))
@@ -383,6 +395,10 @@ static const ml_gradcheck_case cases[] = {
     {"paths=4 op=linear out=2 routing=fdcc reduction=2 activation=tanh", {2, {4, 3}}, 0},
     {"paths=1 out=2 kernel=3 padding=0 stride=2 routing=cross_prediction activation=tanh",
      {4, {1, 1, 5, 5}}, 0},
+    {"paths=2 out=2 routing=cross_prediction predictor=linear activation=tanh",
+     {4, {2, 3, 3, 3}}, 0},
+    {"paths=3 out=2 routing=cross_prediction predictor=conv reduction=1 activation=tanh",
+     {4, {3, 2, 3, 3}}, 0},
 };
 static const ml_gradcheck_iface gradcheck = {
     ML_ABI_INIT(ml_gradcheck_iface),

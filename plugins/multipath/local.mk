@@ -5,6 +5,7 @@ plugins_multipath_multipath_la_SOURCES = plugins/multipath/multipath.c \
 	plugins/multipath/mp_entries.h plugins/multipath/mp_common.h \
 	plugins/multipath/mp_router.h plugins/multipath/mp_router.c \
 	plugins/multipath/route_fdcc.c plugins/multipath/route_cross.c \
+	plugins/multipath/cross_conv.h plugins/multipath/cross_conv.c \
 	plugins/multipath/route_static.c plugins/multipath/block.c \
 	plugins/multipath/split.c plugins/multipath/merge.c
 plugins_multipath_multipath_la_CFLAGS = $(AM_CFLAGS)

@@ -27,9 +27,9 @@ int mp_router_create(const mp_router_ops *ops, const ml_host *h, ml_ctx *ctx,
     r->h = h;
     r->ops = ops;
     r->n = in->dim[0];
-    ml_shape path = mp_path_shape(in);
-    mp_channels(&path, &r->c, &r->hw);
-    r->per = ml_shape_numel(&path);
+    r->path = mp_path_shape(in);
+    mp_channels(&r->path, &r->c, &r->hw);
+    r->per = ml_shape_numel(&r->path);
     /* Tallies are allocated here so that observe allocates nothing. */
     size_t nn = (size_t)r->n * (size_t)r->n;
     r->class_sum = h->zalloc((MP_DIAG_CLASSES + 2) * nn * sizeof(double));

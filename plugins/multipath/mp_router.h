@@ -40,8 +40,11 @@ struct mp_router {
     const mp_router_ops *ops;
     int32_t n, c;              /* paths, channels per path */
     int64_t hw, per;           /* pooled positions per channel, floats per path */
+    ml_shape path;             /* one path's shape: {C, H, W} or {D} */
     int32_t hidden;            /* fdcc: hidden units */
+    int32_t pc;                /* cross_prediction: channels its predictors pool */
     ml_sublayer *sub[MP_MAX_PATHS];
+    ml_sublayer *pconv[MP_MAX_PATHS];   /* cross_prediction, predictor=conv (cross_conv.c) */
     ml_param *z;               /* static: the n x n logits */
     /* Diagnostics: alpha of the last forward pass (in its workspace, valid until the
      * next call) and the tallies since reset. */

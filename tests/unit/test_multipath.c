@@ -109,15 +109,18 @@ static void scramble(ml_model *m)
 
 static void test_input_dependence(ml_registry *reg)
 {
-    static const char *routers[] = {"fdcc", "cross_prediction", "static"};
+    /* The dependent routers first; cross_prediction with its conv and linear predictors. */
+    static const char *routers[] = {"fdcc", "cross_prediction", "cross_prediction "
+                                    "predictor=linear", "static"};
     ml_shape in = {4, {4, 3, 5, 5}};
     static float x[BATCH * 300], y[BATCH];
     make_batch(x, y, 300, 3, 25);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         char spec[64], key[64];
         ml_err err = {0};
         snprintf(spec, sizeof spec, "mp_route_%s", routers[i]);
-        snprintf(key, sizeof key, "1.mp_route_%s", routers[i]);
+        snprintf(key, sizeof key, "1.mp_route_%.*s", (int)strcspn(routers[i], " "),
+                 routers[i]);
         ml_model *m = build(reg, spec, &in, &err);
         if (!ok(m != NULL, "%s builds", spec)) {
             tap_diag("%s", err.msg);
@@ -125,7 +128,7 @@ static void test_input_dependence(ml_registry *reg)
         }
         scramble(m);
         alloc_stats s = measure(m, key, x, y);
-        if (i < 2) {
+        if (i < 3) {
             ok(s.ok && s.spread > 1e-3, "%s: allocation spreads across examples (%.4g)",
                routers[i], s.spread);
             ok(s.ok && s.class_gap > 1e-3, "%s: the two classes' mean allocations differ "
@@ -193,6 +196,15 @@ static void test_errors(ml_registry *reg)
     expect_error(reg, "multipath paths=2 out=2", &img, "mp_split",
                  "a block on a plain image points at mp_split");
     ml_shape vec = {1, {5}};
+    expect_error(reg, "mp_split paths=2|multipath paths=2 op=linear out=2 "
+                 "routing=cross_prediction predictor=conv", &vec, "predictor=conv needs "
+                 "feature-map paths", "a conv predictor on dense paths");
+    expect_error(reg, "mp_split paths=2|multipath paths=2 out=2 routing=fdcc "
+                 "predictor=linear", &img, "applies to routing=cross_prediction only",
+                 "a predictor for another router");
+    expect_error(reg, "mp_split paths=2|multipath paths=2 out=2 routing=cross_prediction "
+                 "reduction=0", &img, "reduction must be >= 1", "cross_prediction "
+                 "reduction=0");
     expect_error(reg, "mp_merge", &vec, "not a multi-path tensor", "a merge of a vector");
     expect_error(reg, "mp_route_static", &vec, "not a multi-path tensor",
                  "a router on a vector");
