@@ -1,6 +1,7 @@
 -- SPDX-License-Identifier: MIT
 -- Multi-path CNN on Fashion-MNIST (issue 7, METHODS.md section 2).
 --   modlab run recipes/multipath/mp_cnn.lua --set paths=4 --set routing=fdcc [--set seed=1]
+--       [--set predictor=conv|linear] (routing=cross_prediction)
 -- mp_split(n) -> block 1 (conv3x3 stride 2, 28 -> 14, no routing: its inputs are n copies)
 -- -> block 2 (conv3x3 stride 2, 14 -> 7, routed) -> block 3 (conv3x3, 7x7, routed)
 -- -> `extra` more 7x7 blocks (the deeper baseline) -> mp_merge concat -> global average
@@ -15,11 +16,17 @@ local routing = ml.arg("routing", "fdcc")
 local width = ml.arg("width", 8)
 local extra = ml.arg("extra", 0)
 local epochs = ml.arg("epochs", 2)
+-- cross_prediction's predictor: conv (the papers' router, the default for conv paths) or
+-- linear (METHODS.md's formula: pooled input -> linear).
+local predictor = ml.arg("predictor", "conv")
+local reduction = ml.arg("reduction", 4)
 
 local function block(stride, route)
   return ml.layer("multipath", { paths = paths, out = width, kernel = 3, stride = stride,
                                  padding = 1, batchnorm = true, routing = route,
-                                 reduction = ml.arg("reduction", 4) })
+                                 reduction = reduction,
+                                 predictor = route == "cross_prediction" and predictor
+                                             or "auto" })
 end
 
 local layers = { ml.layer("mp_split", { paths = paths }), block(2, "none"),
@@ -39,10 +46,13 @@ local function macs()
     if routing == "none" or n == 1 then return end
     total = total + n * n * c * hw * hw + n * c * hw * hw       -- mixing, pooling
     if routing == "fdcc" then
-      local hid = math.max(1, math.floor(n * c / ml.arg("reduction", 4)))
+      local hid = math.max(1, math.floor(n * c / reduction))
       total = total + n * c * hid + hid * n * n
-    elseif routing == "cross_prediction" then
+    elseif routing == "cross_prediction" and predictor == "linear" then
       total = total + n * c * n
+    elseif routing == "cross_prediction" then   -- per source: conv3x3 to pc, pool, head
+      local pc = math.max(1, math.floor(c / reduction))
+      total = total + n * (hw * hw * pc * c * 9 + pc * hw * hw + pc * n)
     end
   end
   conv(1, 14)
