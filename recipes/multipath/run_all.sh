@@ -3,9 +3,9 @@
 # Runs experiments.txt for the given seeds, split over WORKERS processes (this one is
 # worker W, 0-based): seed by seed, so an interrupted sweep still has whole seeds.
 #   OPENBLAS_NUM_THREADS=1 MODLAB_RUNS=runs/multipath \
-#       [ONLY=REGEX] recipes/multipath/run_all.sh W WORKERS "1 2 3" [EPOCHS, default 2]
+#       [ONLY=REGEX] recipes/multipath/run_all.sh W WORKERS "1 2 3" [EPOCHS, default 5]
 set -eu
-w=$1 workers=$2 seeds=$3 epochs=${4:-2}
+w=$1 workers=$2 seeds=$3 epochs=${4:-5}
 here=$(dirname "$0")
 top=$here/../..
 # ONLY=REGEX (optional) keeps the configurations whose name matches, e.g. ONLY=cross_conv.
