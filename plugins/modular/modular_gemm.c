@@ -42,17 +42,17 @@ TILE __m128 reduce4(const __m256 *a)
     return _mm_add_ps(_mm256_castps256_ps128(u), _mm256_extractf128_ps(u, 1));
 }
 
-/* One tile: rows j..j+R of x against outputs o..o+Q of W (R*Q = 8 or 12 accumulators), R
- * and Q constants once inlined. Rows and outputs past the end are clamped to the last one
- * (computed again, not stored). The last in % 8 inputs go through a masked load. */
-TILE void tile(int R, int Q, int32_t j, int32_t c, int32_t o, int32_t out, int32_t in,
+/* One tile: rows j..j+R of x (all there) against outputs o..o+Q of W (R*Q = 8 or 12
+ * accumulators), R and Q constants once inlined. Outputs past the end are clamped to the
+ * last one (computed again, not stored). The last in % 8 inputs go through a masked load. */
+TILE void tile(int R, int Q, int32_t j, int32_t o, int32_t out, int32_t in,
                const float *x, const float *w, float *y, __m256i mask)
 {
     const float *xr[4], *wr[12];
     __m256 acc[12];
 #pragma GCC unroll 4
     for (int a = 0; a < R; a++)
-        xr[a] = x + (size_t)(j + a < c ? j + a : c - 1) * in;
+        xr[a] = x + (size_t)(j + a) * in;
 #pragma GCC unroll 12
     for (int b = 0; b < Q; b++)
         wr[b] = w + (size_t)(o + b < out ? o + b : out - 1) * in;
@@ -90,7 +90,7 @@ TILE void tile(int R, int Q, int32_t j, int32_t c, int32_t o, int32_t out, int32
     _mm256_storeu_ps(s, reduce8(acc));
     if (R * Q == 12)
         _mm_storeu_ps(s + 8, reduce4(acc + 8));
-    for (int a = 0; a < R && j + a < c; a++)
+    for (int a = 0; a < R; a++)
         for (int b = 0; b < Q && o + b < out; b++)
             y[(size_t)(j + a) * out + o + b] = s[a * Q + b];
 }
@@ -107,15 +107,15 @@ KERNEL static void gemm_nt(int32_t c, int32_t out, int32_t in, const float *x,
     for (int32_t o = 0; o < out; o += 12) {
         for (int32_t j = 0; j < c4; j += 4)
             for (int32_t q = o; q < o + 12 && q < out; q += 3)
-                tile(4, 3, j, c, q, out, in, x, w, y, mask);
+                tile(4, 3, j, q, out, in, x, w, y, mask);
         if (tail == 3)
             for (int32_t q = o; q < o + 12 && q < out; q += 4)
-                tile(3, 4, c4, c, q, out, in, x, w, y, mask);
+                tile(3, 4, c4, q, out, in, x, w, y, mask);
         else if (tail == 2)
             for (int32_t q = o; q < o + 12 && q < out; q += 6)
-                tile(2, 6, c4, c, q, out, in, x, w, y, mask);
+                tile(2, 6, c4, q, out, in, x, w, y, mask);
         else if (tail == 1)
-            tile(1, 12, c4, c, o, out, in, x, w, y, mask);
+            tile(1, 12, c4, o, out, in, x, w, y, mask);
     }
 }
 
