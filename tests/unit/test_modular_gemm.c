@@ -3,8 +3,8 @@
  * test) against a double-precision reference, shape by shape: 1..40 rows (every tail of
  * the 4-row tiles), 1..20 and 33 outputs (every tail of the 12-output blocks), 1..70
  * inputs (every tail of 8). Checks the sums, that nothing past y is written, and that the
- * kernel takes exactly the shapes it should (on x86-64 with AVX2+FMA; elsewhere none), so a
- * kernel that declines everything cannot pass. The layer-level comparison with the sgemm
+ * kernel takes exactly the shapes its rule names (on x86-64 with AVX2+FMA; elsewhere none),
+ * a rule that must take some, so a kernel that declines everything cannot pass. The layer-level comparison with the sgemm
  * path is in test_modular_units. */
 #include <math.h>
 #include <stdio.h>
@@ -58,7 +58,7 @@ int main(void)
                 for (size_t i = 0; i < (size_t)c * out + GUARD; i++)
                     y[i] = -7.0f;
                 int done = mod_small_gemm(c, out, in, x, w, y);
-                int want = kernel && c < MOD_SMALL_ROWS;
+                int want = kernel && mod_small_gemm_takes(c, out, in);
                 shapes++;
                 taken += done;
                 wrong_take += done != want;
@@ -89,8 +89,16 @@ int main(void)
             }
     tap_diag("%ld shapes, %ld taken by the kernel (AVX2+FMA: %s)", shapes, taken,
              kernel ? "yes" : "no");
-    is_int(wrong_take, 0, "the kernel takes exactly the shapes with fewer than "
-           "MOD_SMALL_ROWS rows (where it runs at all)");
+    is_int(wrong_take, 0, "the kernel takes exactly the shapes mod_small_gemm_takes names "
+           "(where it runs at all)");
+    /* The rule itself: few rows against the input width, and narrow outputs at any rows. */
+    ok(mod_small_gemm_takes(1, 1, 3) && mod_small_gemm_takes(23, 33, 70) &&
+       mod_small_gemm_takes(40, 16, 64) && mod_small_gemm_takes(1024, 8, 512) &&
+       mod_small_gemm_takes(MOD_SMALL_ROWS - 1, 512, 512),
+       "the rule takes few rows, and narrow outputs at any rows");
+    ok(!mod_small_gemm_takes(24, 33, 70) && !mod_small_gemm_takes(40, 8, 63) &&
+       !mod_small_gemm_takes(MOD_SMALL_ROWS, 512, 512) && !mod_small_gemm_takes(0, 8, 64),
+       "and leaves the rest to the sgemm");
     ok(worst <= 1e-5, "its sums match the double reference (max rel diff %.2g)", worst);
     is_int(overwrites, 0, "nothing past y is written");
     is_int(untouched, 0, "y is untouched where it declines");
