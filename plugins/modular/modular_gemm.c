@@ -55,6 +55,46 @@ TILE __m128 reduce4(const __m256 *a)
     return _mm_add_ps(_mm256_castps256_ps128(u), _mm256_extractf128_ps(u, 1));
 }
 
+/* Loops over a tile's rows and outputs, fully unrolled once R and Q are constants, so that
+ * the accumulators live in registers (clang needs its own spelling of the pragma). */
+#if defined(__clang__)
+#define UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define UNROLL _Pragma("GCC unroll 12")
+#endif
+
+TILE __m256 load(const float *p, int masked, __m256i mask)
+{
+    return masked ? _mm256_maskload_ps(p, mask) : _mm256_loadu_ps(p);
+}
+
+/* acc[a*Q+b] += x row a . W row b over inputs i..i+8. With 16 vector registers, R*Q
+ * accumulators leave room for either the R x vectors or the Q W vectors of a step, not
+ * both: the wider side is the one loaded for each use (4x3 keeps its 3 W vectors). */
+TILE void step(int R, int Q, int32_t i, const float *const *xr, const float *const *wr,
+               __m256 *acc, int masked, __m256i mask)
+{
+    if (R > Q) {
+        __m256 wv[12];
+        UNROLL for (int b = 0; b < Q; b++)
+            wv[b] = load(wr[b] + i, masked, mask);
+        UNROLL for (int a = 0; a < R; a++) {
+            __m256 xv = load(xr[a] + i, masked, mask);
+            UNROLL for (int b = 0; b < Q; b++)
+                acc[a * Q + b] = _mm256_fmadd_ps(xv, wv[b], acc[a * Q + b]);
+        }
+    } else {
+        __m256 xv[4];
+        UNROLL for (int a = 0; a < R; a++)
+            xv[a] = load(xr[a] + i, masked, mask);
+        UNROLL for (int b = 0; b < Q; b++) {
+            __m256 wv = load(wr[b] + i, masked, mask);
+            UNROLL for (int a = 0; a < R; a++)
+                acc[a * Q + b] = _mm256_fmadd_ps(xv[a], wv, acc[a * Q + b]);
+        }
+    }
+}
+
 /* One tile: rows j..j+R of x (all there) against outputs o..o+Q of W (R*Q = 8 or 12
  * accumulators), R and Q constants once inlined. Outputs past the end are clamped to the
  * last one (computed again, not stored). The last in % 8 inputs go through a masked load. */
@@ -63,49 +103,32 @@ TILE void tile(int R, int Q, int32_t j, int32_t o, int32_t out, int32_t in,
 {
     const float *xr[4], *wr[12];
     __m256 acc[12];
-#pragma GCC unroll 4
-    for (int a = 0; a < R; a++)
+    UNROLL for (int a = 0; a < R; a++)
         xr[a] = x + (size_t)(j + a) * in;
-#pragma GCC unroll 12
-    for (int b = 0; b < Q; b++)
+    UNROLL for (int b = 0; b < Q; b++)
         wr[b] = w + (size_t)(o + b < out ? o + b : out - 1) * in;
-#pragma GCC unroll 12
-    for (int t = 0; t < R * Q; t++)
+    UNROLL for (int t = 0; t < R * Q; t++)
         acc[t] = _mm256_setzero_ps();
     int32_t i = 0;
-    for (; i + 8 <= in; i += 8) {
-        __m256 xv[4];
-#pragma GCC unroll 4
-        for (int a = 0; a < R; a++)
-            xv[a] = _mm256_loadu_ps(xr[a] + i);
-#pragma GCC unroll 12
-        for (int b = 0; b < Q; b++) {
-            __m256 wv = _mm256_loadu_ps(wr[b] + i);
-#pragma GCC unroll 4
-            for (int a = 0; a < R; a++)
-                acc[a * Q + b] = _mm256_fmadd_ps(xv[a], wv, acc[a * Q + b]);
-        }
-    }
-    if (i < in) {
-        __m256 xv[4];
-#pragma GCC unroll 4
-        for (int a = 0; a < R; a++)
-            xv[a] = _mm256_maskload_ps(xr[a] + i, mask);
-#pragma GCC unroll 12
-        for (int b = 0; b < Q; b++) {
-            __m256 wv = _mm256_maskload_ps(wr[b] + i, mask);
-#pragma GCC unroll 4
-            for (int a = 0; a < R; a++)
-                acc[a * Q + b] = _mm256_fmadd_ps(xv[a], wv, acc[a * Q + b]);
-        }
-    }
+    for (; i + 8 <= in; i += 8)
+        step(R, Q, i, xr, wr, acc, 0, mask);
+    if (i < in)
+        step(R, Q, i, xr, wr, acc, 1, mask);
     float s[12];
     _mm256_storeu_ps(s, reduce8(acc));
     if (R * Q == 12)
         _mm_storeu_ps(s + 8, reduce4(acc + 8));
-    for (int a = 0; a < R; a++)
-        for (int b = 0; b < Q && o + b < out; b++)
-            y[(size_t)(j + a) * out + o + b] = s[a * Q + b];
+    /* A whole tile with a constant count: a variable one became a memcpy call per row
+     * (clang), a third of the time of a small tile. */
+    if (o + Q <= out) {
+        UNROLL for (int a = 0; a < R; a++)
+            UNROLL for (int b = 0; b < Q; b++)
+                y[(size_t)(j + a) * out + o + b] = s[a * Q + b];
+    } else {
+        for (int a = 0; a < R; a++)
+            for (int b = 0; o + b < out; b++)
+                y[(size_t)(j + a) * out + o + b] = s[a * Q + b];
+    }
 }
 
 /* Blocks of 12 outputs, whose W rows stay in L1 while every row of x goes past them: W is
