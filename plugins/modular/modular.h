@@ -3,9 +3,9 @@
  * (Kirsch et al. 2018). Shared layout of the layer's state and workspace; the files split
  * the work: modular.c (entry, create, shapes), modular_route.c (controller and selection),
  * modular_dense.c (bucketed module GEMMs of either op), modular_gemm.c (a kernel for
- * buckets of few rows), modular_conv.c (a conv module's patches and output layout),
- * modular_em.c (E-step protocol, M-step and REINFORCE losses), modular_state.c (checkpoint
- * state), modular_diag.c (diagnostics). */
+ * GEMMs of few rows or few outputs), modular_conv.c (a conv module's patches and output
+ * layout), modular_em.c (E-step protocol, M-step and REINFORCE losses), modular_state.c
+ * (checkpoint state), modular_diag.c (diagnostics). */
 #ifndef MODLAB_PLUGIN_MODULAR_H
 #define MODLAB_PLUGIN_MODULAR_H
 

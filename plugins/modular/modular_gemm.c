@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/* y = x W^T for a module's few gathered rows, without the BLAS's packing. With M modules
- * and K = 1 each module sees about batch/M rows; an sgemm on so few rows spends most of its
- * time copying the module's whole weight matrix into its packed layout (perf, batch 64:
- * sgemm_incopy 35 % of the forward), a copy a single dense layer pays once per batch for
- * M times the rows. This kernel reads W in place as dot products along the input:
+/* y = x W^T for a module's few gathered rows, and for the controller's few logits, without
+ * the BLAS's packing. With M modules and K = 1 each module sees about batch/M rows; an
+ * sgemm on so few rows spends most of its time copying the module's whole weight matrix
+ * into its packed layout (perf, batch 64: sgemm_incopy 35 % of the forward), a copy a
+ * single dense layer pays once per batch for M times the rows. This kernel reads W in place
+ * as dot products along the input:
  * - Blocks of 12 outputs: the block's W rows stay in L1 while every row of x goes past
- *   them, so W comes from memory once (the 4-row-outer order before read it c/4 times).
+ *   them, so W comes from memory once (rows outermost, it came once per 4 rows).
  * - Tiles of 4 rows x 3 outputs (12 accumulators); the last 1-3 rows get a tile with as
  *   many accumulators (3x4, 2x6, 1x12) instead of a 4-row tile of clamped duplicates.
- * - The sums of a tile come out of one hadd/permute tree, not 12 scalar loops; the last
- *   in % 8 inputs go through a masked load, not a scalar loop.
- * Scratch (8 modules x c rows at in=out=512, W 64-aligned, medians of 15 interleaved, load
- * 5.8): c=1 0.22 -> 0.13 ms, 5 0.48 -> 0.31, 8 0.51 -> 0.42, 16 0.95 -> 0.80, 31 1.90 -> 1.51
- * (old kernel -> this one; the sgemm 0.72, 0.95, 0.85, 1.22, 2.36). Prefetching the next
+ * - The sums of a tile come out of one hadd/permute tree; the last in % 8 inputs go through
+ *   a masked load.
+ * - Written so that gcc and clang both keep the accumulators in registers (see step, tile).
+ * Scratch, 8 modules' weights at in=out=512, W 64-aligned, medians of 15 interleaved, load
+ * 0.6, ms for 8 GEMMs of c rows (the sgemm / the kernel before / this one): c=1 0.61 / 0.19
+ * / 0.11, 5 0.76 / 0.38 / 0.21, 8 0.94 / 0.54 / 0.43, 16 1.23 / 0.93 / 0.79, 31 2.00 / 1.62 /
+ * 1.24, 64 2.83 / - / 2.48, 127 6.00 / - / 5.23. bench/modular_bench (one modular layer
+ * against one module, eval, 512x512): batch 64 ratio 1.38 -> 1.01, 256 1.34 -> 1.09-1.12;
+ * 784->32 batch 32 1.79 -> 1.17-1.21 (recipes/modular/README.md). Prefetching the next
  * block's W was tried: no gain from 8 rows up, 10-30 % slower below (not kept).
  * x86-64 with AVX2+FMA only (checked at run time); elsewhere mod_small_gemm says no. */
 #include <string.h>
