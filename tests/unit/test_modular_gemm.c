@@ -4,8 +4,8 @@
  * the 4-row tiles), 1..20 and 33 outputs (every tail of the 12-output blocks), 1..70
  * inputs (every tail of 8). Checks the sums, that nothing past y is written, and that the
  * kernel takes exactly the shapes its rule names (on x86-64 with AVX2+FMA; elsewhere none),
- * a rule that must take some, so a kernel that declines everything cannot pass. The layer-level comparison with the sgemm
- * path is in test_modular_units. */
+ * a rule that must take some, so a kernel that declines everything cannot pass. The
+ * layer-level comparison with the sgemm path is in test_modular_units. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
