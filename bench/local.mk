@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-# `make bench`: modlab against PyTorch and the sgemm-only bound (issue 4). The programs are
-# EXTRA_PROGRAMS, so `make` and `make check` never build or run any of it.
+# `make bench`: modlab against PyTorch and the sgemm-only bound (issue 4), and the modular
+# layer against one module (issue 8). The programs are EXTRA_PROGRAMS, so `make` and
+# `make check` never build or run any of it.
 EXTRA_PROGRAMS += bench/ml_bench bench/sgemm_bound
 bench_ml_bench_SOURCES = bench/ml_bench.c bench/bench_util.c bench/bench_util.h \
 	bench/bench_data.c bench/bench_data.h bench/bench_models.c bench/bench_models.h
@@ -17,7 +18,7 @@ CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_DIST += bench/run.sh bench/table.awk bench/torch_bench.py bench/README.md
 
 # BENCH_FLAGS passes options to bench/run.sh (e.g. BENCH_FLAGS="--quick").
-bench: all bench/ml_bench$(EXEEXT) bench/sgemm_bound$(EXEEXT)
+bench: all bench/ml_bench$(EXEEXT) bench/sgemm_bound$(EXEEXT) bench/modular_bench$(EXEEXT)
 	@MODLAB_PLUGIN_PATH=$(abs_top_builddir)/build-plugins \
 	  $(SHELL) $(top_srcdir)/bench/run.sh --builddir $(abs_top_builddir) \
 	  --srcdir $(abs_top_srcdir) $(BENCH_FLAGS)

@@ -3,10 +3,11 @@
  * per row, controller included) against one dense module of the same size (nn's `linear`)
  * on the same batch, in evaluation and in training mode (argmax routing; with example ids
  * EM routes by its stored choice, which costs the same), and the same modular layer with
- * small_gemm=false (every bucket through the sgemm), measured side by side, interleaved
- * rep by rep so that load changes hit all three alike. Reports the median of `--reps`
- * timings of `--iters` forwards each, in CPU seconds (steadier than wall time on a shared
- * machine; run with OPENBLAS_NUM_THREADS=1).
+ * small_gemm=false (every GEMM through the sgemm, the controller's too), measured side by
+ * side, interleaved rep by rep so that load changes hit all three alike. Reports the
+ * median of `--reps` timings of `--iters` forwards each, in CPU seconds (steadier than wall
+ * time on a shared machine; run with OPENBLAS_NUM_THREADS=1). Each mode also gets a
+ * `modular key=value` line (`make bench` collects them: bench/run.sh, bench/table.awk).
  *   bench/modular_bench [--in 512] [--out 512] [--batch 256] [--modules 8] [--select 1]
  *                       [--reps 7] [--iters 20] [--train em]                         */
 #include <modlab/modlab.h>
@@ -98,6 +99,11 @@ int main(int argc, char **argv)
         printf("%-10s single module (linear) %.3f ms, modular %.3f ms, ratio %.2f; "
                "small_gemm=false %.3f ms, ratio %.2f\n", training ? "training" : "eval",
                1e3 * t[0], 1e3 * t[1], t[1] / t[0], 1e3 * t[2], t[2] / t[0]);
+        /* The same as key=value for bench/run.sh and bench/table.awk. */
+        printf("modular in=%d out=%d batch=%d modules=%d select=%d mode=%s reps=%d "
+               "linear_ms=%.4f modular_ms=%.4f ratio=%.3f sgemm_only_ms=%.4f "
+               "sgemm_only_ratio=%.3f\n", in, out, batch, M, K, training ? "training" : "eval",
+               reps, 1e3 * t[0], 1e3 * t[1], t[1] / t[0], 1e3 * t[2], t[2] / t[0]);
     }
     free(x);
     ml_model_free(mod);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # `make bench` (issue 4): modlab and PyTorch on the same Fashion-MNIST tensors, each model
 # at 1 and 2 threads, under two environment settings given identically to both sides, next
-# to the sgemm-only bound; prints the table of medians and ratios (bench/table.awk).
+# to the sgemm-only bound; then, in each setting, the modular layer against one module
+# (issue 8, bench/modular_bench); prints the table of medians and ratios (bench/table.awk).
 #   run.sh --builddir DIR --srcdir DIR [--reps N] [--quick] [--no-accuracy]
 # Environment: BENCH_PYTHON (default /usr/bin/python3, Debian's python3-torch),
 # BENCH_SETTINGS (default "a b"), BENCH_MODELS (default "mlp cnn").
@@ -29,6 +30,7 @@ settings=${BENCH_SETTINGS:-a b}
 models=${BENCH_MODELS:-mlp cnn}
 mlbench=$builddir/bench/ml_bench
 bound=$builddir/bench/sgemm_bound
+modbench=$builddir/bench/modular_bench
 mkdir -p "$data"
 : >"$results"
 
@@ -73,7 +75,7 @@ run() {
 record() {
     while IFS= read -r line; do
         case $line in
-        result* | bound* | accuracy*) echo "setting=$1 $line" >>"$results"
+        result* | bound* | accuracy* | modular\ *) echo "setting=$1 $line" >>"$results"
             echo "  $1: $line" | cut -c1-150 >&2 ;;
         esac
     done
@@ -98,6 +100,22 @@ for s in $settings; do
         done
     done
 done
+
+# Conditional computation (issue 8): a modular layer (M=8, K=1) against one module, 1
+# thread, forward only, the three timed in interleaved rounds inside the program.
+if [ -x "$modbench" ]; then
+    if [ $reps -le 3 ]; then mreps=5; else mreps=9; fi
+    for s in $settings; do
+        echo "bench: modular layer, setting $s" >&2
+        for cfg in "--batch 64 --iters 100" "--batch 256 --iters 20" \
+            "--in 784 --out 32 --batch 32 --iters 200"; do
+            # shellcheck disable=SC2086
+            run "$s" 1 "$modbench" $cfg --reps $mreps | record "$s"
+        done
+    done
+else
+    echo "skip: $modbench not built (make bench/modular_bench)" >&2
+fi
 
 # Accuracy parity: the MLP trained to the same epoch count on both sides, three seeds.
 if [ $accuracy = 1 ]; then

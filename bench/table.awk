@@ -26,6 +26,9 @@ function verdict(ok, have) { return have ? (ok ? "met" : "NOT met") : "not measu
         for (w in a) val[s, a["side"], a["model"], a["threads"], w] = a[w]
     } else if (a["kind"] == "bound") {
         val[s, "bound", a["model"], a["threads"], "train_sps"] = a["train_sps"]
+    } else if (a["kind"] == "modular") {
+        nmod[s]++
+        for (w in a) mod[s, nmod[s], w] = a[w]
     } else if (a["kind"] == "accuracy") {
         acc[a["side"]] += a["test_acc"]; nacc[a["side"]]++
         accs[a["side"]] = accs[a["side"]] " " a["test_acc"]
@@ -85,6 +88,24 @@ END {
                        rss(s, "modlab", "mlp") && rss(s, "torch", "mlp")),
                verdict(rss(s, "modlab", "cnn") < rss(s, "torch", "cnn"),
                        rss(s, "modlab", "cnn") && rss(s, "torch", "cnn"))
+        # Issue 8: the modular layer's forward against one module (bench/modular_bench).
+        if (nmod[s]) {
+            printf "modular layer (M=8 K=1) vs one module, forward, 1 thread, medians of " \
+                   "%s, CPU ms:\n", mod[s, 1, "reps"]
+            for (k = 1; k <= nmod[s]; k++)
+                printf "  %4s->%-4s batch %4s %-8s linear %7.3f  modular %7.3f  ratio " \
+                       "%5.2f  (small_gemm=false %5.2f)\n", mod[s, k, "in"],
+                       mod[s, k, "out"], mod[s, k, "batch"], mod[s, k, "mode"],
+                       mod[s, k, "linear_ms"], mod[s, k, "modular_ms"],
+                       mod[s, k, "ratio"], mod[s, k, "sgemm_only_ratio"]
+            bad = ""
+            for (k = 1; k <= nmod[s]; k++)
+                if (mod[s, k, "ratio"] + 0 > 1.5)
+                    bad = bad " " mod[s, k, "in"] "->" mod[s, k, "out"] "/" \
+                          mod[s, k, "batch"] "/" mod[s, k, "mode"]
+            printf "targets %s: modular forward <= 1.5x one module: %s\n", s,
+                   bad == "" ? "met (every row)" : "NOT met at" bad
+        }
     }
     if (nacc["modlab"] || nacc["torch"]) {
         print ""

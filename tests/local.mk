@@ -63,6 +63,13 @@ check_PROGRAMS += tests/unit/test_modular_units
 tests_unit_test_modular_units_CFLAGS = $(test_cflags)
 tests_unit_test_modular_units_LDADD = $(test_ldadd) -lm
 TESTS += tests/unit/test_modular_units
+# The modular layer's small-row kernel itself against a double reference, every tail shape.
+check_PROGRAMS += tests/unit/test_modular_gemm
+tests_unit_test_modular_gemm_SOURCES = tests/unit/test_modular_gemm.c \
+	plugins/modular/modular_gemm.c
+tests_unit_test_modular_gemm_CFLAGS = $(test_cflags)
+tests_unit_test_modular_gemm_LDADD = -lm
+TESTS += tests/unit/test_modular_gemm
 
 include tests/abi/local.mk
 TESTS += tests/cli.sh tests/synthetic.sh tests/crash_safety.sh

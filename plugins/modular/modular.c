@@ -22,7 +22,7 @@ static const ml_opt_spec options[] = {
     {"estep_every", ML_OPT_INT, "10", "run the E-step on every n-th training batch", NULL},
     {"baseline_decay", ML_OPT_FLOAT, "0.9", "REINFORCE: moving-average baseline decay", NULL},
     {"bias", ML_OPT_BOOL, "true", "modules have a bias", NULL},
-    {"small_gemm", ML_OPT_BOOL, "true", "buckets of < 32 rows skip the sgemm's packing "
+    {"small_gemm", ML_OPT_BOOL, "true", "few-row buckets skip the sgemm's packing "
      "(x86-64 AVX2+FMA; false: always the sgemm, for comparison)", NULL},
     {NULL, 0, NULL, NULL, NULL},
 };

@@ -3,9 +3,9 @@
  * (Kirsch et al. 2018). Shared layout of the layer's state and workspace; the files split
  * the work: modular.c (entry, create, shapes), modular_route.c (controller and selection),
  * modular_dense.c (bucketed module GEMMs of either op), modular_gemm.c (a kernel for
- * buckets of few rows), modular_conv.c (a conv module's patches and output layout),
- * modular_em.c (E-step protocol, M-step and REINFORCE losses), modular_state.c (checkpoint
- * state), modular_diag.c (diagnostics). */
+ * GEMMs of few rows or few outputs), modular_conv.c (a conv module's patches and output
+ * layout), modular_em.c (E-step protocol, M-step and REINFORCE losses), modular_state.c
+ * (checkpoint state), modular_diag.c (diagnostics). */
 #ifndef MODLAB_PLUGIN_MODULAR_H
 #define MODLAB_PLUGIN_MODULAR_H
 
@@ -100,9 +100,10 @@ void mod_modules_forward(modular *L, const float *x, float *y, int32_t nrows, mo
 void mod_modules_backward(const modular *L, const float *x, const float *gy, float *gx,
                           int want_params, mod_ws *w);
 
-/* modular_gemm.c: y (c x out) = x (c x in) W^T (W out x in, beta 0) for c below
- * MOD_SMALL_ROWS; returns 0 (nothing done) when it does not apply: use the sgemm. */
-enum { MOD_SMALL_ROWS = 32 };
+/* modular_gemm.c: y (c x out) = x (c x in) W^T (W out x in, beta 0) where the kernel beats
+ * the sgemm (mod_small_gemm_takes); returns 0 (nothing done) otherwise: use the sgemm. */
+enum { MOD_SMALL_ROWS = 128, MOD_NARROW_OUT = 16 };
+int mod_small_gemm_takes(int32_t c, int32_t out, int32_t in);
 int mod_small_gemm(int32_t c, int32_t out, int32_t in, const float *x, const float *w,
                    float *y);
 

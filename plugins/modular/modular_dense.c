@@ -23,23 +23,35 @@ void mod_buckets(const modular *L, int32_t nrows, mod_ws *w)
             w->order[fill[w->sel[a]]++] = a;
 }
 
-/* Dense: yo = or += g * (yj + bias), one fused pass. */
+/* Dense: yo = or += g * (yj + bias), one fused pass, 4 floats at a time: gcc's -O2 leaves
+ * the plain loop scalar (a loop of unknown count needs a remainder, which its cheapest cost
+ * model does not vectorize), and the pass was 5-6 % of the forward at 512x512 (perf). */
+typedef float v4 __attribute__((vector_size(16)));   /* SSE2 on any x86-64 */
+
+static v4 load4(const float *p)
+{
+    v4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
 static void dense_scatter(const modular *L, float g, const float *yj, const float *bo,
                           float *yo, int overwrite)
 {
-    int32_t out = L->out;
-    if (overwrite && bo)
-        for (int32_t o = 0; o < out; o++)
-            yo[o] = g * (yj[o] + bo[o]);
-    else if (overwrite)
-        for (int32_t o = 0; o < out; o++)
-            yo[o] = g * yj[o];
-    else if (bo)
-        for (int32_t o = 0; o < out; o++)
-            yo[o] += g * (yj[o] + bo[o]);
-    else
-        for (int32_t o = 0; o < out; o++)
-            yo[o] += g * yj[o];
+    int32_t out = L->out, o = 0;
+    for (; o + 4 <= out; o += 4) {
+        v4 v = load4(yj + o);
+        if (bo)
+            v += load4(bo + o);
+        v *= g;
+        if (!overwrite)
+            v += load4(yo + o);
+        memcpy(yo + o, &v, sizeof v);
+    }
+    for (; o < out; o++) {
+        float v = g * (bo ? yj[o] + bo[o] : yj[o]);
+        yo[o] = overwrite ? v : yo[o] + v;
+    }
 }
 
 /* Assignments ord[0..cc) of a bucket: their input rows (dense) or patch rows (conv) into
