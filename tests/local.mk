@@ -66,7 +66,8 @@ TESTS += tests/unit/test_modular_units
 # The modular layer's small-row kernel itself against a double reference, every tail shape.
 check_PROGRAMS += tests/unit/test_modular_gemm
 tests_unit_test_modular_gemm_SOURCES = tests/unit/test_modular_gemm.c \
-	plugins/modular/modular_gemm.c
+	plugins/modular/modular_gemm.c plugins/modular/modular_gemm_avx2.c \
+	plugins/modular/modular_gemm_avx512.c
 tests_unit_test_modular_gemm_CFLAGS = $(test_cflags)
 tests_unit_test_modular_gemm_LDADD = -lm
 TESTS += tests/unit/test_modular_gemm

@@ -106,6 +106,12 @@ enum { MOD_SMALL_ROWS = 128, MOD_NARROW_OUT = 16 };
 int mod_small_gemm_takes(int32_t c, int32_t out, int32_t in);
 int mod_small_gemm(int32_t c, int32_t out, int32_t in, const float *x, const float *w,
                    float *y);
+/* The kernel itself (x86-64 only; call only where the CPU has the instructions):
+ * modular_gemm_avx2.c needs AVX2 + FMA, modular_gemm_avx512.c AVX-512F. */
+void mod_gemm_nt_avx2(int32_t c, int32_t out, int32_t in, const float *x, const float *w,
+                      float *y);
+void mod_gemm_nt_avx512(int32_t c, int32_t out, int32_t in, const float *x, const float *w,
+                        float *y);
 
 /* modular_conv.c: one example's patch rows (oh*ow x c*k*k) and their gradient back. */
 void mod_im2row(const mod_conv *cv, const float *x, float *rows);
