@@ -102,7 +102,7 @@ void mod_modules_backward(const modular *L, const float *x, const float *gy, flo
 
 /* modular_gemm.c: y (c x out) = x (c x in) W^T (W out x in, beta 0) where the kernel beats
  * the sgemm (mod_small_gemm_takes); returns 0 (nothing done) otherwise: use the sgemm. */
-enum { MOD_SMALL_ROWS = 128, MOD_NARROW_OUT = 16 };
+enum { MOD_SMALL_ROWS = 128, MOD_NARROW_OUT = 16, MOD_WIDE_MIN_IN = 256 };
 int mod_small_gemm_takes(int32_t c, int32_t out, int32_t in);
 int mod_small_gemm(int32_t c, int32_t out, int32_t in, const float *x, const float *w,
                    float *y);

@@ -21,9 +21,10 @@
  * block's W was tried: no gain from 8 rows up, 10-30 % slower below (not kept).
  * The tiles are written once (modular_gemm_tiles.h) for two vector widths: 256-bit
  * (AVX2+FMA, modular_gemm_avx2.c) and 512-bit (AVX-512F, modular_gemm_avx512.c), the
- * widest the CPU has picked at run time. Same tiles, half the instructions per
- * multiply-add: ratio 1.08 -> 1.01 (batch 64), 1.12 -> 0.99 (256), 1.15 -> 1.10 (1024),
- * 1.19 -> 1.12 (784->32) against the Haswell sgemm, one interleaved run each at load 0.9.
+ * latter where the CPU has it and the input is 256 wide or more. Same tiles, half the
+ * instructions per multiply-add: ratio 1.08 -> 1.01 (batch 64), 1.12 -> 0.99 (256),
+ * 1.15 -> 1.10 (1024), 1.19 -> 1.12 (784->32) against the Haswell sgemm, one
+ * interleaved run each at load 0.9.
  * Elsewhere (no AVX2, not x86-64) mod_small_gemm says no and the sgemm does it all. */
 #include <stdlib.h>
 #include <string.h>
@@ -43,34 +44,38 @@ int mod_small_gemm_takes(int32_t c, int32_t out, int32_t in)
     return (c < MOD_SMALL_ROWS && 3 * c <= in) || (out <= MOD_NARROW_OUT && in >= 64);
 }
 
-/* The widest kernel this CPU runs, or NULL. Read-only after the first call: the CPU does not
- * change. MODLAB_MODULAR_KERNEL=avx2 keeps the 256-bit one (for measuring the two). */
+/* The kernels this CPU runs (NULL where it lacks the instructions). Read-only after the
+ * first call: the CPU does not change. MODLAB_MODULAR_KERNEL=avx2 keeps the 256-bit one
+ * everywhere (for measuring the two). */
 typedef void (*gemm_fn)(int32_t, int32_t, int32_t, const float *, const float *, float *);
+static gemm_fn narrow_fn, wide_fn;
 
-static gemm_fn pick(void)
+static void pick(void)
 {
 #if defined(__GNUC__) && defined(__x86_64__)
     const char *force = getenv("MODLAB_MODULAR_KERNEL");
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && !(force && strcmp(force, "avx2") == 0))
-        return mod_gemm_nt_avx512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return mod_gemm_nt_avx2;
+        narrow_fn = mod_gemm_nt_avx2;
+    int keep256 = force && strcmp(force, "avx2") == 0;
+    if (narrow_fn && __builtin_cpu_supports("avx512f") && !keep256)
+        wide_fn = mod_gemm_nt_avx512;
 #endif
-    return NULL;
 }
 
 int mod_small_gemm(int32_t c, int32_t out, int32_t in, const float *x, const float *w,
                    float *y)
 {
     static int picked;
-    static gemm_fn fn;
     if (!picked) {
-        fn = pick();
+        pick();
         picked = 1;
     }
-    if (!fn || !mod_small_gemm_takes(c, out, in))
+    if (!narrow_fn || !mod_small_gemm_takes(c, out, in))
         return 0;
-    fn(c, out, in, x, w, y);
+    /* The 512-bit tiles pay from 16 steps along the input; below, their longer sums cost
+     * more than the halved steps save (ratio to one module, 256-bit / 512-bit kernel:
+     * in=32 2.76 / 3.37, 64 1.23 / 1.71, 128 1.05 / 1.21, 256 1.04 / 1.00, 512 1.08 / 1.01). */
+    (in >= MOD_WIDE_MIN_IN && wide_fn ? wide_fn : narrow_fn)(c, out, in, x, w, y);
     return 1;
 }
