@@ -81,17 +81,9 @@ int mp_router_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, 
     for (int32_t b = 0; b < in->batch; b++) {
         const float *x = in->data + (int64_t)b * n * per, *a = alpha + (int64_t)b * n * n;
         float *u = out->data + (int64_t)b * n * per;
-        for (int32_t j = 0; j < n; j++) {
-            float *uj = u + j * per;
-            for (int64_t k = 0; k < per; k++)
-                uj[k] = a[j] * x[k];
-            for (int32_t i = 1; i < n; i++) {
-                const float *xi = x + i * per;
-                float aij = a[i * n + j];
-                for (int64_t k = 0; k < per; k++)
-                    uj[k] += aij * xi[k];
-            }
-        }
+        for (int32_t j = 0; j < n; j++)
+            for (int32_t i = 0; i < n; i++)
+                mp_axpy(u + j * per, x + i * per, a[i * n + j], per, i == 0);
     }
     r->last_alpha = alpha;
     r->last_batch = in->batch;
@@ -108,13 +100,8 @@ static void alpha_grad(const mp_router *r, const ml_view *in, const ml_view *gou
         const float *x = in->data + (int64_t)b * n * per;
         const float *g = gout->data + (int64_t)b * n * per;
         for (int32_t i = 0; i < n; i++)
-            for (int32_t j = 0; j < n; j++) {
-                const float *xi = x + i * per, *gj = g + j * per;
-                float acc = 0.0f;
-                for (int64_t k = 0; k < per; k++)
-                    acc += xi[k] * gj[k];
-                galpha[((int64_t)b * n + i) * n + j] = acc;
-            }
+            for (int32_t j = 0; j < n; j++)
+                galpha[((int64_t)b * n + i) * n + j] = mp_dot(x + i * per, g + j * per, per);
     }
 }
 
@@ -142,17 +129,9 @@ int mp_router_backward_input(void *self, ml_ctx *ctx, const ml_view *in, const m
     for (int32_t b = 0; b < in->batch; b++) {
         const float *g = gout->data + (int64_t)b * n * per, *a = alpha + (int64_t)b * n * n;
         float *gx = gin->data + (int64_t)b * n * per;
-        for (int32_t i = 0; i < n; i++) {
-            float *gxi = gx + i * per;
-            for (int64_t k = 0; k < per; k++)
-                gxi[k] = a[i * n] * g[k];
-            for (int32_t j = 1; j < n; j++) {
-                const float *gj = g + j * per;
-                float aij = a[i * n + j];
-                for (int64_t k = 0; k < per; k++)
-                    gxi[k] += aij * gj[k];
-            }
-        }
+        for (int32_t i = 0; i < n; i++)
+            for (int32_t j = 0; j < n; j++)
+                mp_axpy(gx + i * per, g + j * per, a[i * n + j], per, j == 0);
     }
     /* Through alpha, for routers whose alpha depends on the input. */
     alpha_grad(r, in, gout, galpha);
