@@ -3,7 +3,7 @@
  * (Tissera et al., NCA 2023): p_i = softmax_j(W_i s_i + b_i), alpha[i][j] = p_i[j] /
  * sum_k p_k[j], with one predictor per source path. What the predictor sees:
  *   predictor=conv    s_i = GAP(relu(conv3x3_i(X_i))), the papers' router (cross_conv.c);
- *   predictor=linear  s_i = GAP(X_i), METHODS.md section 2's formula: as cheap as static;
+ *   predictor=linear  s_i = GAP(X_i), METHODS.md section 2's formula: as cheap as fdcc;
  *   predictor=auto    (default) conv when the paths are feature maps {C, H, W}, else linear.
  * The heads W_i are nn.so's linear, as sublayers. */
 #include "cross_conv.h"
