@@ -18,7 +18,8 @@ CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_DIST += bench/run.sh bench/table.awk bench/torch_bench.py bench/README.md
 
 # BENCH_FLAGS passes options to bench/run.sh (e.g. BENCH_FLAGS="--quick").
-bench: all bench/ml_bench$(EXEEXT) bench/sgemm_bound$(EXEEXT) bench/modular_bench$(EXEEXT)
+bench: all bench/ml_bench$(EXEEXT) bench/sgemm_bound$(EXEEXT) bench/modular_bench$(EXEEXT) \
+	bench/mp_routing$(EXEEXT)
 	@MODLAB_PLUGIN_PATH=$(abs_top_builddir)/build-plugins \
 	  $(SHELL) $(top_srcdir)/bench/run.sh --builddir $(abs_top_builddir) \
 	  --srcdir $(abs_top_srcdir) $(BENCH_FLAGS)

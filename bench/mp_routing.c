@@ -4,7 +4,7 @@
  * + relu paths), for n = 2 and 4 and each router, on the recipe's second-block shape
  * {n, C, 14, 14}. The router is timed on its own (the same layer the block uses as its
  * sublayer) on the same input, alternating with the block so load changes hit both.
- *   make bench-multipath   or   bench/mp_routing [--reps 40] [--batch 128] [--hw 14]
+ *   make bench-multipath   or   bench/mp_routing [--reps 40] [--batch 128] [--hw 14] [--kv 1]
  * Run with OPENBLAS_NUM_THREADS=1; medians of per-pass CPU seconds are printed. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +46,7 @@ int main(int argc, char **argv)
     int reps = bench_arg_int(argc, argv, "--reps", 40);
     int32_t batch = bench_arg_int(argc, argv, "--batch", 128);
     int hw = bench_arg_int(argc, argv, "--hw", 14);
+    int kv = bench_arg_int(argc, argv, "--kv", 0);   /* 1: also key=value lines */
     /* {routing, router options, label}: cross_prediction with both its predictors. */
     static const char *routings[][3] = {
         {"fdcc", "", "fdcc"},
@@ -92,6 +93,10 @@ int main(int argc, char **argv)
                 double b = bench_median(tb, reps), t = bench_median(tr, reps);
                 printf("%-5d %-5d %-18s %12.3f %12.3f %7.1f%%\n", n, c, routings[ri][2],
                        1e3 * b, 1e3 * t, 100.0 * t / b);
+                if (kv)   /* for bench/run.sh and bench/table.awk */
+                    printf("routing paths=%d width=%d router=%s reps=%d block_ms=%.4f "
+                           "router_ms=%.4f share=%.4f\n", n, c, routings[ri][2], reps,
+                           1e3 * b, 1e3 * t, t / b);
                 fflush(stdout);
                 free(x);
                 ml_model_free(block);

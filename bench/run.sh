@@ -3,7 +3,8 @@
 # `make bench` (issue 4): modlab and PyTorch on the same Fashion-MNIST tensors, each model
 # at 1 and 2 threads, under two environment settings given identically to both sides, next
 # to the sgemm-only bound; then, in each setting, the modular layer against one module
-# (issue 8, bench/modular_bench); prints the table of medians and ratios (bench/table.awk).
+# (issue 8, bench/modular_bench), and the multipath routers' overhead (issue 7,
+# bench/mp_routing); prints the table of medians and ratios (bench/table.awk).
 #   run.sh --builddir DIR --srcdir DIR [--reps N] [--quick] [--no-accuracy]
 # Environment: BENCH_PYTHON (default /usr/bin/python3, Debian's python3-torch),
 # BENCH_SETTINGS (default "a b"), BENCH_MODELS (default "mlp cnn").
@@ -75,7 +76,8 @@ run() {
 record() {
     while IFS= read -r line; do
         case $line in
-        result* | bound* | accuracy* | modular\ *) echo "setting=$1 $line" >>"$results"
+        result* | bound* | accuracy* | modular\ * | routing\ *)
+            echo "setting=$1 $line" >>"$results"
             echo "  $1: $line" | cut -c1-150 >&2 ;;
         esac
     done
@@ -115,6 +117,17 @@ if [ -x "$modbench" ]; then
     done
 else
     echo "skip: $modbench not built (make bench/modular_bench)" >&2
+fi
+
+# Routing overhead (issue 7): a router's forward time as a share of its multipath block's
+# (the router and n conv paths), n = 2 and 4, each router; the machine's setting, 1 thread.
+rbench=$builddir/bench/mp_routing
+if [ -x "$rbench" ]; then
+    echo "bench: multipath routing overhead, setting a" >&2
+    if [ $reps -le 3 ]; then rreps=15; else rreps=40; fi
+    run a 1 "$rbench" --reps $rreps --kv 1 | record a
+else
+    echo "skip: $rbench not built (make bench/mp_routing)" >&2
 fi
 
 # Accuracy parity: the MLP trained to the same epoch count on both sides, three seeds.

@@ -29,6 +29,12 @@ function verdict(ok, have) { return have ? (ok ? "met" : "NOT met") : "not measu
     } else if (a["kind"] == "modular") {
         nmod[s]++
         for (w in a) mod[s, nmod[s], w] = a[w]
+    } else if (a["kind"] == "routing") {
+        key = a["paths"] " " a["width"]
+        if (!(key in rseen)) { rseen[key] = 1; rorder[++nr] = key }
+        if (!((key, a["router"]) in rms)) rrouters[key] = rrouters[key] " " a["router"]
+        rms[key, a["router"]] = a["router_ms"]; rblock[key, a["router"]] = a["block_ms"]
+        rshare[key, a["router"]] = a["share"]; rreps = a["reps"]
     } else if (a["kind"] == "accuracy") {
         acc[a["side"]] += a["test_acc"]; nacc[a["side"]]++
         accs[a["side"]] = accs[a["side"]] " " a["test_acc"]
@@ -106,6 +112,33 @@ END {
             printf "targets %s: modular forward <= 1.5x one module: %s\n", s,
                    bad == "" ? "met (every row)" : "NOT met at" bad
         }
+    }
+    # Issue 7: the routers' overhead in a multipath block (bench/mp_routing), setting a.
+    if (nr) {
+        print ""
+        printf "multipath routing overhead (block {n,C,14,14}, batch 128, 1 thread, setting a, " \
+               "medians of %s): router ms (share of the block's forward)\n", rreps
+        for (k = 1; k <= nr; k++) {
+            split(rorder[k], pw, " ")
+            line = sprintf("  n=%s C=%-3s", pw[1], pw[2])
+            nrt = split(rrouters[rorder[k]], rt, " ")
+            for (j = 1; j <= nrt; j++)
+                line = line sprintf("  %s %.3f (%.1f%%)", rt[j], rms[rorder[k], rt[j]],
+                                    100 * rshare[rorder[k], rt[j]])
+            print line
+        }
+        bad = ""; have = 0; detail = ""
+        for (k = 1; k <= nr; k++) {
+            split(rorder[k], pw, " ")
+            f = rms[rorder[k], "fdcc"]; c = rms[rorder[k], "cross_pred(conv)"]
+            if (pw[1] != 4 || f == "" || c == "") continue
+            have = 1
+            detail = detail sprintf(" C=%s %.3f vs %.3f ms;", pw[2], f, c)
+            if (f + 0 >= c + 0) bad = bad " C=" pw[2]
+        }
+        printf "targets a: fdcc router cheaper than cross_prediction's (conv predictor) at " \
+               "n=4: %s%s\n", have ? (bad == "" ? "met" : "NOT met at" bad) : "not measured",
+               have ? " (" substr(detail, 2, length(detail) - 2) ")" : ""
     }
     if (nacc["modlab"] || nacc["torch"]) {
         print ""
