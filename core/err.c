@@ -7,6 +7,9 @@
 #include "err.h"
 #include <modlab/modlab.h>
 
+/* ML_PRINTF(3, 0): fmt is checked at ml_error's callers; clang's -Wformat-nonliteral wants
+ * the va_list forwarder marked too. */
+static int vset(ml_err *err, int code, const char *fmt, va_list ap) ML_PRINTF(3, 0);
 static int vset(ml_err *err, int code, const char *fmt, va_list ap)
 {
     if (err) {

@@ -11,6 +11,7 @@
 #include "opts.h"
 #include "parallel.h"
 
+static int host_error(ml_err *err, int code, const char *fmt, ...) ML_PRINTF(3, 4);
 static int host_error(ml_err *err, int code, const char *fmt, ...)
 {
     va_list ap;
@@ -34,6 +35,7 @@ static int log_threshold(void)
     return level;
 }
 
+static void host_log(int level, const char *fmt, ...) ML_PRINTF(2, 3);
 static void host_log(int level, const char *fmt, ...)
 {
     static const char *names[] = {"debug", "info", "warning", "error"};

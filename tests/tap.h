@@ -11,6 +11,9 @@
 
 static int tap_count, tap_failed;
 
+/* Formats are checked at the callers (and clang's -Wformat-nonliteral asks for it). */
+static inline int tap_ok(int cond, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static inline int tap_ok(int cond, const char *fmt, ...)
 {
     va_list ap;
@@ -26,6 +29,7 @@ static inline int tap_ok(int cond, const char *fmt, ...)
     return cond;
 }
 
+static inline void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static inline void tap_diag(const char *fmt, ...)
 {
     va_list ap;

@@ -30,6 +30,7 @@ static ml_check_report *check(const char *stem, uint32_t flags)
 }
 
 /* ok(msg matches the extended regex re), with the message shown when it does not. */
+static void like_re(const char *msg, const char *re, const char *fmt, ...) ML_PRINTF(3, 4);
 static void like_re(const char *msg, const char *re, const char *fmt, ...)
 {
     char name[256];

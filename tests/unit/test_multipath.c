@@ -110,8 +110,8 @@ static void scramble(ml_model *m)
 static void test_input_dependence(ml_registry *reg)
 {
     /* The dependent routers first; cross_prediction with its conv and linear predictors. */
-    static const char *routers[] = {"fdcc", "cross_prediction", "cross_prediction "
-                                    "predictor=linear", "static"};
+    static const char *routers[] = {"fdcc", "cross_prediction",
+                                    "cross_prediction predictor=linear", "static"};
     ml_shape in = {4, {4, 3, 5, 5}};
     static float x[BATCH * 300], y[BATCH];
     make_batch(x, y, 300, 3, 25);

@@ -674,6 +674,7 @@ static void *t_zalloc(size_t n)
     return calloc(1, n ? n : 1);
 }
 
+static int t_error(ml_err *err, int code, const char *fmt, ...) ML_PRINTF(3, 4);
 static int t_error(ml_err *err, int code, const char *fmt, ...)
 {
     va_list ap;

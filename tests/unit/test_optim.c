@@ -54,6 +54,7 @@ static void th_free(void *p)
     free(p);
 }
 
+static int th_error(ml_err *err, int code, const char *fmt, ...) ML_PRINTF(3, 4);
 static int th_error(ml_err *err, int code, const char *fmt, ...)
 {
     va_list ap;
