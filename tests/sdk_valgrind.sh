@@ -5,6 +5,7 @@
 command -v valgrind >/dev/null || skip_all "valgrind not installed"
 [ -n "${ML_ASAN:-}" ] && skip_all "ASan build: valgrind cannot run sanitized binaries"
 [ -n "${ML_VALGRIND:-}" ] && skip_all "check-valgrind runs every test under valgrind"
+valgrind_reads "$MODLAB"
 make_tmpdir
 for so in "$top_builddir/build-plugins/nn.so" "$top_builddir/tests/abi/.libs/fx_abi10.so"; do
     "$top_builddir/libtool" --mode=execute valgrind --leak-check=full \

@@ -5,6 +5,7 @@
 command -v valgrind >/dev/null || skip_all "valgrind not installed"
 [ -n "${ML_ASAN:-}" ] && skip_all "ASan build: valgrind cannot run sanitized binaries"
 [ -n "${ML_VALGRIND:-}" ] && skip_all "check-valgrind runs every test under valgrind"
+valgrind_reads "$MODLAB"
 make_tmpdir
 "$top_builddir/libtool" --mode=execute valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
     --error-exitcode=9 "$MODLAB" run "$top_srcdir/recipes/synthetic.lua" --set epochs=1 \
