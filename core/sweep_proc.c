@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -16,52 +15,26 @@
 
 #include "err.h"
 #include "mem.h"
+#include "proc.h"
 #include <modlab/sweep.h>
 
 int32_t ml_proc_spawn(const char *const *argv, const char *log_path, ml_err *err)
 {
-    int fd = -1;
-    pid_t parent = getpid(), pid;
+    int fds[3] = { -1, -1, -1 };
+    pid_t pid;
     if (!argv || !argv[0])
         return ml_error(err, ML_ERR_INVALID, "ml_proc_spawn: empty argv");
-    if (log_path && (fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0)
+    if (log_path && (fds[1] = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                                   0644)) < 0)
         return ml_error(err, ML_ERR_IO, "%s: cannot open the trial log: %s", log_path,
                         strerror(errno));
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return ml_error(err, ML_ERR_IO, "cannot start %s: fork: %s", argv[0], strerror(e));
-    }
-    if (pid == 0) {
-        /* The child: its own process group (Ctrl-C reaches only the sweep, which stops the
-         * trials itself), killed if the sweep dies, default signal handling. */
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        int in = open("/dev/null", O_RDONLY);
-        if (in >= 0) {
-            dup2(in, 0);
-            close(in);
-        }
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execvp(argv[0], (char *const *)argv);
-        dprintf(2, "modlab: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    setpgid(pid, pid);   /* also from the parent, so signalling the group never races */
-    if (fd >= 0)
-        close(fd);
+    fds[2] = fds[1];
+    fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);   /* none: stdin stays inherited */
+    /* core/spawn.c forks: a new process group, dies with the sweep, exec errors to the log. */
+    pid = ml_spawn_fds(argv, fds, ML_SPAWN_TRIAL, err);
+    for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
     return (int32_t)pid;
 }
 
@@ -77,7 +50,7 @@ int ml_proc_poll(int32_t pid, int32_t *status, ml_err *err)
     if (r == 0)
         return 0;
     if (status)
-        *status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? -WTERMSIG(st) : -1;
+        *status = ml_wait_code(st);
     return 1;
 }
 
