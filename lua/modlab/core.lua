@@ -115,4 +115,63 @@ function M.isatty(fd)
   return C.isatty(fd) == 1
 end
 
+-- No shell (core/spawn.c): processes from argv arrays and the directory operations that
+-- used to be command lines. User text is only ever an argv element or a path here.
+
+-- core.run{ "prog", "arg", ..., stdin = TEXT, stderr = "null" | "stdout", max = BYTES }:
+-- runs prog (PATH search) and waits. Returns its stdout and exit status (>= 0, or -signal),
+-- or nil and a message when it cannot run or writes more than `max` (default 1 MiB).
+function M.run(spec)
+  local n = #spec
+  if n == 0 then error("core.run: no program", 2) end
+  local argv = ffi.new("const char *[?]", n + 1)
+  for i = 1, n do
+    if type(spec[i]) ~= "string" then
+      error(("core.run: argument %d is a %s, not a string"):format(i, type(spec[i])), 2)
+    end
+    argv[i - 1] = spec[i]   -- the strings stay alive in spec while C reads them
+  end
+  local flags = spec.stderr == "null" and C.ML_RUN_STDERR_NULL or
+                spec.stderr == "stdout" and C.ML_RUN_STDERR_TO_OUT or 0
+  local cap = (spec.max or 2^20) + 1
+  local out, len, status = ffi.new("char[?]", cap), ffi.new("size_t[1]"), ffi.new("int32_t[1]")
+  local input = spec.stdin
+  if C.ml_run(argv, input, input and #input or 0, flags, out, cap, len, status, M.err) ~= 0 then
+    return nil, M.errmsg()
+  end
+  return ffi.string(out, len[0]), status[0]
+end
+
+-- The entries of directory `dir`, sorted: names (a list) and kinds (name -> "file", "dir",
+-- "link" (not followed) or "other"); nil and a message if it cannot be listed.
+local KINDS = { f = "file", d = "dir", l = "link", o = "other" }
+function M.listdir(dir)
+  local len = ffi.new("size_t[1]")
+  local list = C.ml_list_dir(dir, len, M.err)
+  if list == nil then return nil, M.errmsg() end
+  local names, kinds, off = {}, {}, 0
+  while off < len[0] do
+    local rec = ffi.string(list + off)
+    local name = rec:sub(2)
+    names[#names + 1] = name
+    kinds[name] = KINDS[rec:sub(1, 1)]
+    off = off + #rec + 1
+  end
+  C.ml_list_dir_free(list)
+  return names, kinds
+end
+
+-- `cp -a src dst` for a directory src (dst must not exist): true, or nil and a message.
+function M.copytree(src, dst)
+  if C.ml_copy_tree(src, dst, M.err) ~= 0 then return nil, M.errmsg() end
+  return true
+end
+
+-- The git commit checked out where `dir` is, or nil.
+function M.git_commit(dir)
+  local buf = ffi.new("char[65]")
+  if C.ml_git_commit(dir, buf, 65, M.err) ~= 1 then return nil end
+  return ffi.string(buf)
+end
+
 return M

@@ -4,6 +4,7 @@
 -- with a warning (collected in `warnings`, printed on stderr and shown in the page) rather
 -- than ending the report; only a directory that is neither a run nor a sweep is an error.
 local decode = require("modlab.json").decode
+local core = require "modlab.core"
 
 local M = {}
 
@@ -154,16 +155,23 @@ function M.pgm(text)
   return { width = w, height = h, gray = table.concat(out) }
 end
 
-local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
--- *.pgm files in a run directory and one level below, sorted by path.
+-- *.pgm regular files in a run directory and one level below (links are not followed),
+-- sorted by path bytewise. Listed by name (core.listdir), so any byte in a name is fine.
 function M.find_pgm(dir)
-  local p = io.popen(("find %s -maxdepth 2 -type f -name '*.pgm' 2>/dev/null | LC_ALL=C sort")
-    :format(shq(dir)))
   local list = {}
-  if not p then return list end
-  for line in p:lines() do list[#list + 1] = line end
-  p:close()
+  local names, kinds = core.listdir(dir)
+  for _, name in ipairs(names or {}) do
+    local path = dir .. "/" .. name
+    if kinds[name] == "file" and name:match("%.pgm$") then
+      list[#list + 1] = path
+    elseif kinds[name] == "dir" then
+      local sub, subkinds = core.listdir(path)
+      for _, s in ipairs(sub or {}) do
+        if subkinds[s] == "file" and s:match("%.pgm$") then list[#list + 1] = path .. "/" .. s end
+      end
+    end
+  end
+  table.sort(list)
   return list
 end
 

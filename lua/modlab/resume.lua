@@ -50,16 +50,14 @@ end
 -- A kill between a crash-safe write's temp file and its rename leaves "<file>.tmp.<pid>..."
 -- behind (a checkpoint's can be large): the resumed run removes its own files' leftovers.
 local function remove_temps(dir)
-  local p = io.popen(("ls -1 %q 2>/dev/null"):format(dir))
-  if not p then return end
-  for name in p:lines() do
+  local names, kinds = core.listdir(dir)
+  for _, name in ipairs(names or {}) do
     local base = name:match("^(.-)%.tmp%.?%d+[%d.]*$")
-    if base and (base:match("%.json$") or base:match("%.jsonl$") or
-                 base:match("%.safetensors$")) then
+    if base and kinds[name] == "file" and (base:match("%.json$") or base:match("%.jsonl$") or
+                                           base:match("%.safetensors$")) then
       os.remove(dir .. "/" .. name)
     end
   end
-  p:close()
 end
 
 -- Load DIR/checkpoint.safetensors into the trainer (and its model) and put metrics.jsonl

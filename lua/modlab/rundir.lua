@@ -111,12 +111,9 @@ end
 function M.iso_now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
 
 -- Git commit of the directory holding the recipe, if it is in a repository.
+-- (git runs from an argv array, core/spawn.c: the path is never part of a command line.)
 function M.git_commit(dir)
-  local p = io.popen(("git -C %q rev-parse HEAD 2>/dev/null"):format(dir or "."))
-  if not p then return nil end
-  local out = p:read("*l")
-  p:close()
-  return out
+  return core.git_commit(dir or ".")
 end
 
 -- Every loaded plugin entry: kind, name, version, ABI, path and the .so's sha256.

@@ -266,11 +266,14 @@ function M.cmd_trial(args, i, h)
     -- (same arguments, same numbers); attempts/ keeps a copy of the stopped attempt.
     local config = exists(tdir .. "/checkpoint.safetensors") and
                    M.decode(read_file(tdir .. "/config.json") or "")
-    if type(config) == "table" and
-       ({ [0] = true, [true] = true })[os.execute(("cp -a %q %q"):format(tdir, kept))] then
+    -- The copy is made in C (core/spawn.c), never by a command line holding the path.
+    local copied, cerr = false, nil
+    if type(config) == "table" then copied, cerr = core.copytree(tdir, kept) end
+    if copied then
       resumed = true
       core.resume_dir, core.resume_config = tdir, config
     else
+      if cerr then io.stderr:write("modlab: warning: ", cerr, "; the trial starts over\n") end
       os.rename(tdir, kept)
     end
   end

@@ -15,8 +15,15 @@ end
 
 local by = {}
 local order = { "spectral", "assign", "none", "random", "mlp" }
-local ls = assert(io.popen(("ls -d %q/graphsync-*/ 2>/dev/null"):format(dir)))
-for d in ls:lines() do
+-- The run directories graphsync-*, listed without a shell (`runs` is any path).
+local runs = {}
+local names, kinds = require("modlab.core").listdir(dir)
+for _, name in ipairs(names or {}) do
+  if name:match("^graphsync%-") and kinds[name] == "dir" then
+    runs[#runs + 1] = dir .. "/" .. name .. "/"
+  end
+end
+for _, d in ipairs(runs) do
   local f = io.open(d .. "results.json")
   if f then
     local text = f:read("*a")
@@ -34,7 +41,6 @@ for d in ls:lines() do
     end
   end
 end
-ls:close()
 
 local function stat(rows, key, scale, fmt)
   local xs = {}
