@@ -49,5 +49,5 @@ EXTRA_DIST += lua/embed.lua
 check_PROGRAMS += tests/unit/test_spawn
 tests_unit_test_spawn_CFLAGS = $(test_cflags)
 tests_unit_test_spawn_LDADD = $(test_ldadd)
-TESTS += tests/unit/test_spawn tests/no_shell.sh tests/no_shell_slurm.sh
-EXTRA_DIST += tests/no_shell.sh tests/no_shell_slurm.sh
+TESTS += tests/unit/test_spawn tests/no_shell.sh tests/no_shell_slurm.sh tests/no_shell_src.sh
+EXTRA_DIST += tests/no_shell.sh tests/no_shell_slurm.sh tests/no_shell_src.sh
