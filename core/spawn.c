@@ -62,11 +62,15 @@ static void child(const char *const *argv, const int fds[3], int flags, pid_t pa
     /* Lift the descriptors above 2 first, so that one already sitting at 0..2 (or the same
      * one given twice) is never closed by another's dup2. */
     for (int i = 0; i < 3; i++)
-        if (fds[i] >= 0 && (hi[i] = fcntl(fds[i], F_DUPFD, 10)) < 0)
+        if (fds[i] >= 0 && (hi[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10)) < 0)
             goto fail;
     for (int i = 0; i < 3; i++)
         if (fds[i] >= 0 && dup2(hi[i], i) < 0)
             goto fail;
+#ifdef CLOSE_RANGE_CLOEXEC
+    /* Nothing else of modlab's (Lua's open files, locks) leaks into the program. */
+    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+#endif
     execvp(argv[0], (char *const *)argv);
 fail:
     e = errno;

@@ -52,6 +52,16 @@ static void test_run(void)
     is_int(st, 0, "exit status 0");
     ok(!exists("X"), "no command in an argument ran");
 
+    /* A descriptor of modlab's without close-on-exec is not inherited. */
+    int leak = open("/dev/null", O_RDONLY);
+    char fdpath[64];
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", leak);
+    const char *probe[] = { "sh", "-c", "test -e \"$0\" && echo open || echo closed", fdpath,
+                            NULL };
+    ok(ml_run(probe, NULL, 0, 0, out, sizeof out, &n, &st, &err) == 0, "probe descriptors");
+    is_str(out, "closed\n", "modlab's other descriptors are closed in the program");
+    close(leak);
+
     const char *cat[] = { "cat", NULL };
     static char big[300000];
     memset(big, 'x', sizeof big);
