@@ -59,12 +59,13 @@ is "$(printf '%s\n' "$xs" | awk '$1 < 0.1 || $1 > 10' | wc -l | tr -d ' ')" 0 ".
 # Sweep names: a safe set, never a path.
 for name in ../../escaped-sweep ..evil .hidden -x 'a/b' 'lr-$(touch X)'; do
     printf 'name: "%s"\nprogram: recipe.lua\nmethod: grid\nparameters:\n  x: {values: [1]}\n' "$name" > name.yaml
-    out=$("$MODLAB" sweep name.yaml 2>&1); rc=$?
+    out=$(MODLAB_RUNS="$t/a/b/runs" "$MODLAB" sweep name.yaml 2>&1); rc=$?
     like "$rc $out" "^2 modlab: error: name.yaml:1:7: the sweep's 'name' .*\[A-Za-z0-9._-\]" \
          "name: $name is an error naming the key and the allowed set"
 done
-ok $([ ! -e "$t/escaped-sweep" ] && [ ! -e "$t/../escaped-sweep" ] && [ ! -e X ]; echo $?) \
-   "... and nothing was written outside the output root"
+# (the runs root is $t/a/b/runs: ../../escaped-sweep would be $t/a/escaped-sweep)
+ok $([ -z "$(find "$t" -name '*escaped*')" ] && [ ! -e "$t/a" ] && [ ! -e X ]; echo $?) \
+   "... and nothing was written, inside the output root or outside"
 # A name taken from the file's stem is made safe, never a path.
 printf 'program: recipe.lua\nmethod: grid\nparameters:\n  x: {values: [1]}\n' > ..yaml
 out=$("$MODLAB" sweep ..yaml --dry-run 2>&1); rc=$?
