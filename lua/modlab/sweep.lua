@@ -13,8 +13,9 @@ long readlink(const char *path, char *buf, size_t size);
 int gethostname(char *name, size_t len);
 int getpid(void);
 int setenv(const char *name, const char *value, int overwrite);
-char *realpath(const char *path, char *resolved);
 ]])
+-- Apart: a module declaring any of the above first would make that whole cdef stop early.
+pcall(ffi.cdef, "char *realpath(const char *path, char *resolved);")
 
 local M = {}
 local SIGTERM, SIGKILL = 15, 9
@@ -128,7 +129,6 @@ local function resolve(p)
   end
   return cur == "" and "/" or cur
 end
-
 
 ---------------------------------------------------------------------------------------------
 -- The journal
