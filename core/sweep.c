@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Sweep files: check a W&B sweep (plus `modlab:`) against its schema and expand the trials. */
 #include <ctype.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -43,6 +44,8 @@ typedef struct sw_param {
     double *probs;               /* D_CAT with probabilities, else NULL */
     int64_t imin, imax;
     double min, max, q, mu, sigma;
+    double kmin, kmax;           /* quantised: the draws are k*q, k in [kmin, kmax] */
+    size_t ngrid;                /* grid: the number of values */
 } sw_param;
 
 typedef struct sw_trial {
@@ -216,16 +219,9 @@ static int node_val(const ml_yt_doc *d, const ml_yt_node *n, const char *what, s
     }
 }
 
-static sw_val num_val(double v, int as_int)
+static sw_val num_val(double v)
 {
-    sw_val x = { 0 };
-    if (as_int) {
-        x.type = V_INT;
-        x.i = (int64_t)llround(v);
-    } else {
-        x.type = V_FLOAT;
-        x.d = v;
-    }
+    sw_val x = { .type = V_FLOAT, .d = v };
     return x;
 }
 
@@ -339,6 +335,68 @@ static int read_params(ml_sweep *s, const ml_yt_node *map, const char *prefix, m
         if ((rc = add_param(s, name, spec, err)))
             return rc;
     }
+    return 0;
+}
+
+/* ---- numeric checks: every draw of an accepted parameter is finite ---------------------- */
+
+/* |gauss()| <= sqrt(-2 ln 2^-53) = 8.57: its uniform is a multiple of 2^-53, clamped > 0. */
+#define GAUSS_MAX 8.6
+/* Beyond 2^53 consecutive multiples of q are no longer distinct doubles. */
+#define EXACT_MAX 9007199254740992.0
+
+/* The multiples of q inside [lo, hi] (the values a quantised draw may take). */
+static int check_q(const ml_yt_doc *d, const ml_yt_node *spec, sw_param *p, const char *what,
+                   double lo, double hi, ml_err *err)
+{
+    const ml_yt_node *nq = ml_yt_get(spec, "q") ? ml_yt_get(spec, "q") : spec;
+    double a = lo / p->q, b = hi / p->q;
+    if (!(fabs(a) <= EXACT_MAX && fabs(b) <= EXACT_MAX))
+        return ml_yt_error(d, nq, err, ML_ERR_FORMAT,
+                           "q of %s is too small for its range: %g / q = %g is beyond 2^53 "
+                           "multiples, where quantising does nothing; use a larger q", what,
+                           fabs(a) > fabs(b) ? lo : hi, fabs(a) > fabs(b) ? a : b);
+    p->kmin = ceil(a);
+    p->kmax = floor(b);
+    if (p->kmin > p->kmax)
+        return ml_yt_error(d, nq, err, ML_ERR_FORMAT,
+                           "no multiple of q = %g lies in [%g, %g] of %s: use a smaller q or "
+                           "a wider range", p->q, lo, hi, what);
+    return 0;
+}
+
+static int check_range(const ml_yt_doc *d, const ml_yt_node *spec, sw_param *p,
+                       const char *what, ml_err *err)
+{
+    const ml_yt_node *nmax = ml_yt_get(spec, "max");
+    if (p->dist == D_INT_UNIFORM)
+        return 0;
+    if (!isfinite(p->max - p->min))
+        return ml_yt_error(d, nmax, err, ML_ERR_FORMAT,
+                           "min and max of %s are too far apart: max - min overflows a double; "
+                           "narrow the range", what);
+    if (p->dist == D_LOG_UNIFORM && !isfinite(exp(p->max)))
+        return ml_yt_error(d, nmax, err, ML_ERR_FORMAT,
+                           "max of %s is %g, and exp(max) overflows a double (log_uniform takes "
+                           "the logarithms of its bounds; for the values themselves use "
+                           "log_uniform_values)", what, p->max);
+    if (p->dist == D_Q_UNIFORM || p->dist == D_Q_LOG_UNIFORM_V)
+        return check_q(d, spec, p, what, p->min, p->max, err);
+    return 0;
+}
+
+static int check_normal(const ml_yt_doc *d, const ml_yt_node *spec, sw_param *p,
+                        const char *what, ml_err *err)
+{
+    double reach = fabs(p->mu) + GAUSS_MAX * p->sigma;
+    if (!isfinite(reach) ||
+        (p->dist == D_LOG_NORMAL && p->mu + GAUSS_MAX * p->sigma > log(DBL_MAX)))
+        return ml_yt_error(d, spec, err, ML_ERR_FORMAT,
+                           "mu and sigma of %s are too large: %sdraws reach mu + %g sigma, "
+                           "which overflows a double; use a smaller mu or sigma", what,
+                           p->dist == D_LOG_NORMAL ? "exp of " : "", GAUSS_MAX);
+    if (p->dist == D_Q_NORMAL)
+        return check_q(d, spec, p, what, -reach, reach, err);
     return 0;
 }
 
@@ -464,7 +522,7 @@ static int add_param(ml_sweep *s, const char *name, const ml_yt_node *spec, ml_e
         if (!(p->sigma > 0))
             return ml_yt_error(d, ml_yt_get(spec, "sigma"), err, ML_ERR_FORMAT,
                                "sigma of %s must be > 0", what);
-        return 0;
+        return check_normal(d, spec, p, what, err);
     }
     if (!nmin || !nmax)
         return ml_yt_error(d, spec, err, ML_ERR_FORMAT,
@@ -479,6 +537,11 @@ static int add_param(ml_sweep *s, const char *name, const ml_yt_node *spec, ml_e
         if ((rc = ml_yt_int(d, nmin, w, &p->imin, err)) ||
             (rc = ml_yt_int(d, nmax, w, &p->imax, err)))
             return rc;
+        /* The integers, not their doubles: 2^63-1 and 2^63-2 are the same double. */
+        if (p->imin > p->imax)
+            return ml_yt_error(d, nmin, err, ML_ERR_FORMAT,
+                               "min of %s is above its max (%" PRId64 " > %" PRId64 ")", what,
+                               p->imin, p->imax);
     }
     if (!(p->min <= p->max))
         return ml_yt_error(d, nmin, err, ML_ERR_FORMAT, "min of %s is above its max (%g > %g)",
@@ -486,7 +549,7 @@ static int add_param(ml_sweep *s, const char *name, const ml_yt_node *spec, ml_e
     if ((p->dist == D_LOG_UNIFORM_V || p->dist == D_Q_LOG_UNIFORM_V) && !(p->min > 0))
         return ml_yt_error(d, nmin, err, ML_ERR_FORMAT,
                            "min of %s must be > 0 for %s", what, dist_names[p->dist]);
-    return 0;
+    return check_range(d, spec, p, what, err);
 }
 
 /* ---- sampling ------------------------------------------------------------------------- */
@@ -499,12 +562,22 @@ static double u01(uint64_t seed, uint64_t stream, uint64_t k)
 static double gauss(uint64_t seed, uint64_t stream, uint64_t k)
 {
     double u1 = u01(seed, stream, k), u2 = u01(seed, stream, k + 1);
-    if (u1 < 1e-300)
-        u1 = 1e-300;
+    if (u1 < 0x1p-53)       /* log(0): keeps |result| <= GAUSS_MAX */
+        u1 = 0x1p-53;
     return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
-/* Draw parameter p for trial stream `t`; *borrowed set when the value points into p. */
+static double clamp(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+/* The multiple of q nearest x among those check_q found inside the parameter's bounds. */
+static double quantise(const sw_param *p, double x)
+{
+    return clamp(round(x / p->q), p->kmin, p->kmax) * p->q;
+}
+
+/* Draw parameter p for trial stream `t`; *borrowed set when the value points into p. The
+ * bounds were checked (check_range, check_normal): nothing here overflows, and the clamps
+ * keep rounding (exp(log(max)) > max by an ulp) inside [min, max]. */
 static sw_val sample(const sw_param *p, uint64_t seed, uint64_t t, uint64_t k, int *borrowed)
 {
     double u = u01(seed, t, k), x;
@@ -527,25 +600,27 @@ static sw_val sample(const sw_param *p, uint64_t seed, uint64_t t, uint64_t k, i
         return p->vals[i];
     }
     case D_INT_UNIFORM: {
-        uint64_t span = (uint64_t)(p->imax - p->imin) + 1;
+        /* In uint64: imax - imin overflows int64 for wide ranges; the full range has
+         * 2^64 values, one per draw. The modulo's bias is at most span / 2^64. */
+        uint64_t last = (uint64_t)p->imax - (uint64_t)p->imin, r = ml_rng_at(seed, t, k);
         sw_val v = { .type = V_INT };
-        v.i = p->imin + (int64_t)(span ? ml_rng_at(seed, t, k) % span : 0);
+        v.i = (int64_t)((uint64_t)p->imin + (last == UINT64_MAX ? r : r % (last + 1)));
         return v;
     }
-    case D_UNIFORM: return num_val(p->min + u * (p->max - p->min), 0);
+    case D_UNIFORM: return num_val(clamp(p->min + u * (p->max - p->min), p->min, p->max));
     case D_Q_UNIFORM:
-        x = round((p->min + u * (p->max - p->min)) / p->q) * p->q;
-        return num_val(x, 0);
-    case D_LOG_UNIFORM: return num_val(exp(p->min + u * (p->max - p->min)), 0);
+        return num_val(clamp(quantise(p, p->min + u * (p->max - p->min)), p->min, p->max));
+    case D_LOG_UNIFORM:
+        return num_val(clamp(exp(p->min + u * (p->max - p->min)), exp(p->min), exp(p->max)));
     case D_LOG_UNIFORM_V:
-        return num_val(exp(log(p->min) + u * (log(p->max) - log(p->min))), 0);
+        x = exp(log(p->min) + u * (log(p->max) - log(p->min)));
+        return num_val(clamp(x, p->min, p->max));
     case D_Q_LOG_UNIFORM_V:
         x = exp(log(p->min) + u * (log(p->max) - log(p->min)));
-        return num_val(round(x / p->q) * p->q, 0);
-    case D_NORMAL: return num_val(p->mu + p->sigma * gauss(seed, t, k), 0);
-    case D_Q_NORMAL:
-        return num_val(round((p->mu + p->sigma * gauss(seed, t, k)) / p->q) * p->q, 0);
-    default: return num_val(exp(p->mu + p->sigma * gauss(seed, t, k)), 0);
+        return num_val(clamp(quantise(p, x), p->min, p->max));
+    case D_NORMAL: return num_val(p->mu + p->sigma * gauss(seed, t, k));
+    case D_Q_NORMAL: return num_val(quantise(p, p->mu + p->sigma * gauss(seed, t, k)));
+    default: return num_val(exp(p->mu + p->sigma * gauss(seed, t, k)));
     }
 }
 
@@ -654,12 +729,14 @@ static int expand(ml_sweep *s, ml_err *err)
             sw_param *p = &s->params[j];
             size_t m;
             if (p->dist == D_INT_UNIFORM) {
-                if (p->imax - p->imin >= 100000)
+                /* Checked: imax - imin overflows int64 for a range wider than 2^63. */
+                int64_t last;
+                if (__builtin_sub_overflow(p->imax, p->imin, &last) || last >= 100000)
                     return ml_yt_error(d, p->node, err, ML_ERR_FORMAT,
-                                       "grid over parameter '%s' would have %" PRId64
-                                       " values: narrow min/max or list values", p->name,
-                                       p->imax - p->imin + 1);
-                m = (size_t)(p->imax - p->imin + 1);
+                                       "grid over parameter '%s' is too large: [%" PRId64
+                                       ", %" PRId64 "] has more than 100000 values; narrow "
+                                       "min/max or list values", p->name, p->imin, p->imax);
+                m = (size_t)last + 1;
             } else if (p->dist == D_CONST || p->dist == D_CAT) {
                 m = p->nvals;
             } else {
@@ -668,11 +745,11 @@ static int expand(ml_sweep *s, ml_err *err)
                                    "parameter '%s' (distribution %s): list values, or use "
                                    "method: random", p->name, dist_names[p->dist]);
             }
-            if (nconf > (size_t)10000000 / m)
+            p->ngrid = m;
+            if (__builtin_mul_overflow(nconf, m, &nconf) || nconf > 10000000)
                 return ml_yt_error(d, p->node, err, ML_ERR_FORMAT,
                                    "the grid has more than 10 million points at parameter '%s'",
                                    p->name);
-            nconf *= m;
         }
     } else {
         int64_t t = s->trials_n > 0 ? s->trials_n : s->run_cap / (reps > 0 ? reps : 1);
@@ -684,8 +761,9 @@ static int expand(ml_sweep *s, ml_err *err)
     }
     /* Every trial is allocated here, up front, hashed and checked: bound the plan. 100000
      * trials (each a training run) is far beyond any real sweep and loads in a second. */
-    uint64_t total = reps > 0 && (uint64_t)nconf > UINT64_MAX / (uint64_t)reps
-                         ? UINT64_MAX : (uint64_t)nconf * (uint64_t)(reps > 0 ? reps : 1);
+    uint64_t total;
+    if (__builtin_mul_overflow((uint64_t)nconf, (uint64_t)(reps > 0 ? reps : 1), &total))
+        total = UINT64_MAX;
     if (s->run_cap > 0 && (uint64_t)s->run_cap < total)
         total = (uint64_t)s->run_cap;
     if (total > 100000)
@@ -710,9 +788,7 @@ static int expand(ml_sweep *s, ml_err *err)
             for (size_t jj = s->nparams; jj-- > 0;) {     /* last parameter varies fastest */
                 sw_param *p = &s->params[jj];
                 if (s->grid) {
-                    size_t m = p->dist == D_INT_UNIFORM ? (size_t)(p->imax - p->imin + 1)
-                                                        : p->nvals;
-                    size_t k = rest % m;
+                    size_t m = p->ngrid, k = rest % m;
                     rest /= m;
                     if (p->dist == D_INT_UNIFORM) {
                         vals[jj].type = V_INT;
@@ -723,6 +799,16 @@ static int expand(ml_sweep *s, ml_err *err)
                 } else {
                     int borrowed;
                     vals[jj] = sample(p, s->sampler_seed, c, 4 * jj, &borrowed);
+                    /* The checks of add_param make this impossible; a plan with inf or
+                     * nan would be invalid JSON, so a gap in them must not pass. */
+                    if (vals[jj].type == V_FLOAT && !isfinite(vals[jj].d)) {
+                        ml_free(vals);
+                        ml_free(own);
+                        return ml_yt_error(d, p->node, err, ML_ERR_INTERNAL,
+                                           "parameter '%s' drew %g in trial %zu: a bug in "
+                                           "modlab's checks, please report it with this "
+                                           "file", p->name, vals[jj].d, c);
+                    }
                 }
             }
             if (s->seed_param) {
@@ -737,7 +823,7 @@ static int expand(ml_sweep *s, ml_err *err)
                     vals[n - 1] = sv;
                     own[n - 1] = sv.type == V_STR || sv.type == V_JSON;
                 } else {
-                    vals[n - 1].i = s->base_seed + r;
+                    vals[n - 1].i = s->base_seed + r;     /* checked in read_modlab */
                 }
             }
             if ((rc = push_trial(s, &cap, vals, own, r, err))) {
@@ -881,7 +967,9 @@ static int get_duration(const ml_yt_doc *d, const ml_yt_node *n, double *out, ml
     if (n->kind != ML_YT_SCALAR || n->type == ML_YT_NULL || n->type == ML_YT_BOOL)
         goto bad;
     v = strtod(n->value, &end);
-    if (end == n->value || !(v >= 0))
+    /* Plain decimal only: strtod also reads "inf", "nan" and hex. */
+    if (end == n->value || strspn(n->value, "0123456789.eE+-") != (size_t)(end - n->value) ||
+        !(v >= 0))
         goto bad;
     if (*end == 's' || *end == 0)
         ;
@@ -893,7 +981,7 @@ static int get_duration(const ml_yt_doc *d, const ml_yt_node *n, double *out, ml
         v *= 86400;
     else
         goto bad;
-    if (*end && end[1])
+    if ((*end && end[1]) || !isfinite(v))
         goto bad;
     *out = v;
     return 0;
@@ -977,6 +1065,14 @@ static int read_modlab(ml_sweep *s, const ml_yt_node *m, ml_err *err)
             return ml_yt_error(d, n, err, ML_ERR_FORMAT, "modlab.repeats must be >= 1");
         if (s->seed_param && !s->has_seeds && !ml_yt_get(n, "base_seed"))
             s->base_seed = 1;
+        int64_t last;
+        if (s->seed_param && !s->has_seeds &&
+            __builtin_add_overflow(s->base_seed, s->repeats - 1, &last))
+            return ml_yt_error(d, ml_yt_get(n, "base_seed") ? ml_yt_get(n, "base_seed") : n,
+                               err, ML_ERR_FORMAT,
+                               "modlab.repeats.base_seed %" PRId64 " + count %" PRId64
+                               " overflows int64: use a smaller base_seed", s->base_seed,
+                               s->repeats);
     }
     if ((n = ml_yt_get(m, "slurm"))) {
         if ((rc = ml_yt_expect(d, n, ML_YT_MAP, "modlab.slurm", err)) ||
@@ -1018,6 +1114,11 @@ static int read_top(ml_sweep *s, ml_err *err)
     if ((rc = get_str(d, root, "name", "name", &s->name, err)) ||
         (rc = get_str(d, root, "program", "program", &s->program, err)))
         return rc;
+    if (s->name) {
+        ml_err e = {0};
+        if (ml_sweep_check_name(s->name, "the sweep's 'name'", &e))
+            return ml_yt_error(d, ml_yt_get(root, "name"), err, e.code, "%s", e.msg);
+    }
     if (!(n = ml_yt_get(root, "method")))
         return ml_yt_error(d, root, err, ML_ERR_FORMAT,
                            "the sweep has no method (grid or random)");
@@ -1068,13 +1169,27 @@ static int read_top(ml_sweep *s, ml_err *err)
                                "early_terminate needs a metric {name, goal} to compare");
         s->hyperband = 1;
         s->eta = eta;
+        /* Rungs are iteration counts: whole numbers, exact as doubles (so never inf). */
         if (min_iter) {
             double r = (double)min_iter;
-            for (s->nrungs = 0; s->nrungs < 8; s->nrungs++, r *= eta)
+            for (s->nrungs = 0; s->nrungs < 8; s->nrungs++, r *= eta) {
+                if (!(round(r) <= EXACT_MAX))
+                    return ml_yt_error(d, ml_yt_get(n, "eta") ? ml_yt_get(n, "eta") : n, err,
+                                       ML_ERR_FORMAT,
+                                       "early_terminate: rung %d, min_iter x eta^%d = %g "
+                                       "iterations, is beyond 2^53; use a smaller "
+                                       "early_terminate.eta or min_iter", s->nrungs,
+                                       s->nrungs, r);
                 s->rungs[s->nrungs] = round(r);
+            }
         } else if (max_iter && sb) {
             for (int64_t k = sb; k >= 1 && s->nrungs < 16; k--)
                 s->rungs[s->nrungs++] = round((double)max_iter / pow(eta, (double)k));
+            if (!(s->rungs[0] >= 1))
+                return ml_yt_error(d, n, err, ML_ERR_FORMAT,
+                                   "early_terminate: the first rung, max_iter / eta^s = %g, "
+                                   "is below one iteration; use a smaller s or eta",
+                                   (double)max_iter / pow(eta, (double)sb));
         } else {
             return ml_yt_error(d, n, err, ML_ERR_FORMAT,
                                "early_terminate needs min_iter, or max_iter and s");

@@ -14,6 +14,8 @@ int gethostname(char *name, size_t len);
 int getpid(void);
 int setenv(const char *name, const char *value, int overwrite);
 ]])
+-- Apart: a module declaring any of the above first would make that whole cdef stop early.
+pcall(ffi.cdef, "char *realpath(const char *path, char *resolved);")
 
 local M = {}
 local SIGTERM, SIGKILL = 15, 9
@@ -96,9 +98,36 @@ local function trial_args(plan, t)
   return map, list
 end
 
+-- The sweep's name: its `name:` (ml_sweep_load checked it), else the stem of the file (or
+-- of the directory resumed) made safe. Either way one path component by the rule of
+-- ml_sweep_check_name: never "." or "..", never a path, nothing a shell would read.
 local function sweep_name(plan, file)
-  local stem = file:match("([^/]+)%.ya?ml$") or file:match("([^/]+)$")
-  return plan.name or (stem:gsub("[^%w_.-]", "_"))
+  if plan.name then return plan.name end
+  local base = file:gsub("/+$", "")
+  local stem = base:match("([^/]+)%.ya?ml$") or base:match("([^/]*)$")
+  stem = stem:gsub("[^%w_.-]", "_"):gsub("%.%.+", "_"):gsub("^[.-]", "_")
+             :sub(1, C.ML_SWEEP_NAME_MAX)
+  if stem == "" then stem = "sweep" end
+  assert(C.ml_sweep_check_name(stem, "the sweep's name", core.err) == 0, core.errmsg())
+  return stem
+end
+
+-- Where a path really points, for showing and using one spelling of the sweep directory:
+-- absolute, its existing part through realpath (symlinks followed, as the kernel would),
+-- the rest (not created yet) with "." and ".." taken out the way mkdir -p walks them.
+local function resolve(p)
+  local cur, buf = "", ffi.new("char[4096]")
+  local rest = abspath(p)
+  local real = true
+  for c in rest:gmatch("[^/]+") do
+    if c == ".." then cur = cur:match("^(.*)/[^/]*$") or ""
+    elseif c ~= "." then
+      cur = cur .. "/" .. c
+      if real and C.realpath(cur, buf) ~= nil then cur = ffi.string(buf):gsub("^/$", "")
+      else real = false end
+    end
+  end
+  return cur == "" and "/" or cur
 end
 
 ---------------------------------------------------------------------------------------------
@@ -887,6 +916,28 @@ usage: modlab sweep FILE.yaml [-j N] [--resume] [--dry-run] [--launcher local|sl
        modlab sweep plan FILE.yaml [--out DIR]  write the sweep directory, run nothing
        modlab sweep pending DIR             unfinished trial indices (for job arrays)]]
 
+-- The recipe a sweep runs, as an absolute path: as given, else relative to the sweep file's
+-- directory, else (resuming) the one the stored plan ran. It must be a regular file we can
+-- read now, at plan time, not something every trial discovers by failing.
+local function resolve_program(plan, file, dir)
+  local program = plan.program
+  local function usable(p) return C.ml_sweep_check_program(p, "program", core.err) == 0 end
+  if program:sub(1, 1) ~= "/" then
+    local fdir = file:match("^(.*)/[^/]*$") or "."
+    if usable(program) then return abspath(program) end
+    if usable(fdir .. "/" .. program) then return abspath(fdir .. "/" .. program) end
+    if exists(dir .. "/sweep.json") then
+      local old = load_plan_dir(dir)
+      if old and old.program_path and usable(old.program_path) then return old.program_path end
+    end
+  end
+  if not usable(program) then
+    return nil, core.errmsg() .. (program:sub(1, 1) ~= "/" and " (looked relative to the "
+      .. "current directory and to the sweep file)" or "")
+  end
+  return program
+end
+
 local function print_dry_run(plan, name, dir)
   print(("sweep %s: %d trial%s (method %s%s, %d repeat%s) -> %s"):format(name, #plan.trials,
     #plan.trials == 1 and "" or "s", plan.method,
@@ -983,7 +1034,18 @@ function M.cmd_sweep(args, i, h)
                     ((os.getenv("MODLAB_RUNS") or "runs") .. "/{name}")
     dir = pattern:gsub("{name}", name):gsub("{date}", os.date("!%Y%m%d"))
   end
-  dir = dir:gsub("/+$", "")
+  dir = resolve(dir)
+  if not plan.program then
+    io.stderr:write(("modlab: error: %s: the sweep has no program (the recipe to run)\n")
+      :format(file))
+    return 2
+  end
+  local program, perr = resolve_program(plan, file, dir)
+  if not program then
+    io.stderr:write(("modlab: error: %s: %s\n"):format(file, perr))
+    return 2
+  end
+  plan.program_path = program
   if dry then print_dry_run(plan, name, dir) return 0 end
   h.dir = dir   -- for `modlab sweep --report` (cli.lua)
   if resume and not exists(dir .. "/sweep.json") then
@@ -996,30 +1058,7 @@ function M.cmd_sweep(args, i, h)
       .. "remove it, pass --resume, or choose another --out\n"):format(dir))
     return 2
   end
-  -- The recipe: as given, else relative to the sweep file's directory.
-  if not plan.program then
-    io.stderr:write(("modlab: error: %s: the sweep has no program (the recipe to run)\n")
-      :format(file))
-    return 2
-  end
-  local program = plan.program
-  if program:sub(1, 1) ~= "/" then
-    local fdir = file:match("^(.*)/[^/]*$") or "."
-    if exists(program) then program = abspath(program)
-    elseif exists(fdir .. "/" .. program) then program = abspath(fdir .. "/" .. program)
-    elseif exists(dir .. "/sweep.json") then
-      local old = load_plan_dir(dir)
-      program = old and old.program_path or program
-    end
-  end
-  if not exists(program) then
-    io.stderr:write(("modlab: error: %s: program '%s' not found (looked relative to the "
-      .. "current directory and to the sweep file)\n"):format(file, plan.program))
-    return 2
-  end
-  plan.program_path = program
   assert(mkdirs(dir .. "/trials"))
-  dir = abspath(dir)
   -- Keep the sweep file verbatim; say so when it changed since the last run.
   local text = read_file(file)
   local old_text = read_file(dir .. "/sweep.yaml")

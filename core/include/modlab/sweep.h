@@ -36,6 +36,15 @@ const char *ml_sweep_trial_id(const ml_sweep *s, int32_t i);
  * W&B. Owned: free with ml_sweep_text_free. */
 char *ml_sweep_export_wandb(const char *path, ml_err *err);
 void ml_sweep_text_free(char *text);
+/* Sweep names become directory names (and Slurm job names): 1..ML_SWEEP_NAME_MAX characters
+ * of [A-Za-z0-9._-], not starting with '.' or '-', no "..". ml_sweep_load holds `name:` to
+ * it; callers hold names they derive (a file's stem) to it too. `what` names the value in
+ * the message (the name itself is not echoed). 0 or ML_ERR_FORMAT. */
+enum { ML_SWEEP_NAME_MAX = 100 };
+int ml_sweep_check_name(const char *name, const char *what, ml_err *err);
+/* The program of a sweep must be a regular file this process can open for reading:
+ * 0, or ML_ERR_NOT_FOUND / ML_ERR_IO / ML_ERR_INVALID (a directory, a FIFO) naming it. */
+int ml_sweep_check_program(const char *path, const char *what, ml_err *err);
 
 /* ---- trial processes -------------------------------------------------------------------- */
 /* Start argv[0] (searched in PATH) with argv (NULL-terminated) in a new process group, stdin
