@@ -101,3 +101,8 @@ check_PROGRAMS += tests/unit/test_alloc_failure
 tests_unit_test_alloc_failure_CFLAGS = $(test_cflags)
 tests_unit_test_alloc_failure_LDADD = $(test_ldadd)
 TESTS += tests/unit/test_alloc_failure
+
+# Run directories and true failure states (issue 18): exclusive run directories, write
+# failures (MODLAB_TEST_FAIL_WRITE), SIGINT/SIGTERM.
+TESTS += tests/run_dirs.sh
+EXTRA_DIST += tests/run_dirs.sh tests/runs/tiny.lua

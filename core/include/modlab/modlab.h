@@ -198,6 +198,12 @@ int ml_gradcheck_layer(ml_registry *reg, const char *layer, const char *options,
 int ml_file_write_atomic(const char *path, const void *data, size_t len, ml_err *err);
 /* mkdir -p */
 int ml_mkdirs(const char *path, ml_err *err);
+/* Create a new directory base/name (base made as by ml_mkdirs), or base/name-2, -3, ... if
+ * that name is taken: mkdir(2) claims it, so concurrent callers never share one. `name` is
+ * one component of letters, digits and . _ + - (not starting with '.'). Writes the path
+ * made into out[out_size] on success. */
+int ml_mkdir_unique(const char *base, const char *name, char *out, size_t out_size,
+                    ml_err *err);
 /* Tests only: with MODLAB_TEST_PAUSE=POINT[#N] in the environment, the N-th call (default
  * the first) with this POINT stops the process (SIGSTOP) so a test can kill it exactly there.
  * Points: "before-rename:FILE" (every crash-safe write of FILE, after its temp file is
