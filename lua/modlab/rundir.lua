@@ -45,11 +45,18 @@ end
 
 function M:path(file) return self.dir .. "/" .. file end
 
-function M:write_json(file, value)
+-- true, or nil and the message (naming the file and the errno text).
+function M:save_json(file, value)
   local text = json.encode(value) .. "\n"
   if C.ml_file_write_atomic(self.dir .. "/" .. file, text, #text, core.err) ~= 0 then
-    error(core.errmsg(), 0)
+    return nil, core.errmsg()
   end
+  return true
+end
+
+function M:write_json(file, value)
+  local ok, err = self:save_json(file, value)
+  if not ok then error(err, 0) end
 end
 
 -- One line in one write() with O_APPEND, then fsync (ml_journal_append): a kill leaves

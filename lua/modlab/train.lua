@@ -219,7 +219,6 @@ function M.run(ml, cfg, level)
   -- Resuming: the checkpoint's model, optimizer and trainer state, and the history it saw
   -- (metrics.jsonl and timing.jsonl are cut back to it).
   local restored = resuming and resume.restore(t, rd, fingerprint, level)
-  rd:write_json("config.json", config)
   local meta = { status = "running", start_time = started, seed = seed, argv = core.argv,
                  modlab = ml.version,
                  build = require("modlab.json").raw(ffi.string(C.ml_build_info())),
@@ -232,7 +231,16 @@ function M.run(ml, cfg, level)
     meta.resume_time = started
     resume.meta(rd, meta, restored.epoch + 1)
   end
-  rd:write_json("meta.json", meta)
+  -- A run that cannot record how it started fails now, saying so in meta.json if that can
+  -- still be written (a full disk may have room for it after a temp file was removed).
+  local wrote, werr = rd:save_json("config.json", config)
+  if wrote then wrote, werr = rd:save_json("meta.json", meta) end
+  if not wrote then
+    meta.status, meta.end_time, meta.error = "failed", rundir.iso_now(), werr
+    rd:save_json("meta.json", meta)
+    rd:close()
+    error(werr, 0)
+  end
   if not cfg.quiet then
     rd:log(("modlab %s: %s, %d parameters, %d train / %d valid / %d test examples -> %s"):format(
       ml.version, data.name, model:nparams(), ntrain, nvalid, ntest or 0, rd.dir))
@@ -334,25 +342,44 @@ function M.run(ml, cfg, level)
       end
     end
   end)
+  -- Failure states are true: the model, summary and meta.json must all be written for the
+  -- run to count as finished; each failure names its file and errno, the first is the
+  -- run's error and later ones are printed too.
+  local status = run_ok and "finished" or "failed"
+  local err = not run_ok and tostring(run_err) or nil
+  local function failed(msg)
+    if status == "finished" then status, err = "failed", msg
+    else io.stderr:write("modlab: error: ", msg, "\n") end
+  end
+  if run_ok and cfg.save ~= false then
+    local saved, serr = model:save(rd:path("model.safetensors"))
+    if not saved then failed(serr) end
+  end
   local last = history[#history] or {}
   local summary = { epochs = #history, best_valid_epoch = best and best.epoch,
-                    params = model:nparams(), status = run_ok and "finished" or "failed" }
+                    params = model:nparams() }
   for k, v in pairs(last) do if k ~= "epoch" then summary[k] = v end end
   if best and history[best.epoch] then
     summary.best_valid_accuracy = history[best.epoch].valid_accuracy
     summary.test_accuracy_at_best_valid = history[best.epoch].test_accuracy
   end
-  if run_ok and cfg.save ~= false then
-    local saved, serr = model:save(rd.dir .. "/model.safetensors")
-    if not saved then rd:log("modlab: warning: checkpoint not written: " .. serr) end
+  summary.status, summary.error = status, err
+  local ok, werr2 = rd:save_json("summary.json", summary)
+  if not ok then failed(werr2) end
+  meta.status, meta.end_time, meta.error = status, rundir.iso_now(), err
+  ok, werr2 = rd:save_json("meta.json", meta)
+  if not ok then
+    local was = status
+    failed(werr2)
+    -- summary.json said finished: it must not outlive the failure that followed it.
+    if was == "finished" then
+      summary.status, summary.error = status, err
+      rd:save_json("summary.json", summary)
+    end
   end
-  if not run_ok then summary.error = tostring(run_err) end
-  rd:write_json("summary.json", summary)
-  meta.status, meta.end_time = summary.status, rundir.iso_now()
-  if not run_ok then meta.error = tostring(run_err) end
-  rd:write_json("meta.json", meta)
   rd:close()
   if not run_ok then error(run_err, level) end
+  if status ~= "finished" then error(err, 0) end
   return { summary = summary, history = history, dir = rd.dir, model = model }
 end
 
