@@ -104,5 +104,6 @@ TESTS += tests/unit/test_alloc_failure
 
 # Run directories and true failure states (issue 18): exclusive run directories, write
 # failures (MODLAB_TEST_FAIL_WRITE), SIGINT/SIGTERM.
-TESTS += tests/run_dirs.sh tests/run_failures.sh
-EXTRA_DIST += tests/run_dirs.sh tests/run_failures.sh tests/runs/tiny.lua
+TESTS += tests/run_dirs.sh tests/run_failures.sh tests/run_signals.sh
+EXTRA_DIST += tests/run_dirs.sh tests/run_failures.sh tests/run_signals.sh \
+	tests/runs/tiny.lua

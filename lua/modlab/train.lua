@@ -123,6 +123,24 @@ local function fmt_rate(r)
   return ("%.0f"):format(r)
 end
 
+local SIGNAMES = { [1] = "SIGHUP", [2] = "SIGINT", [15] = "SIGTERM" }
+
+-- What to do after an interruption: a run with a checkpoint continues with --resume; a
+-- sweep trial is continued by its sweep.
+local function resume_hint(rd, history, epochs)
+  local f = io.open(rd:path(resume.FILE), "rb")
+  if f then f:close() end
+  local where = ("modlab: interrupted after epoch %d of %d"):format(#history, epochs)
+  if core.trial_dir then
+    return where .. "; the sweep runs this trial again from its last checkpoint (modlab "
+      .. "sweep ... --resume, or modlab trial)"
+  elseif f then
+    return ("%s; continue from its last checkpoint with: modlab run --resume %s"):format(
+      where, rd.dir)
+  end
+  return where .. ", before any checkpoint: nothing to resume, run it again"
+end
+
 function M.run(ml, cfg, level)
   level = (level or 1) + 1
   check_cfg(cfg, level)
@@ -277,12 +295,20 @@ function M.run(ml, cfg, level)
       error(core.errmsg(), 2)
     end
   end
+  -- SIGINT/SIGTERM/SIGHUP from here on only set a flag (ml_run_signals): the loop stops at
+  -- the next batch or epoch boundary and the run directory is closed as "interrupted".
+  C.ml_run_signals(1)
+  local function check_stop()
+    local sig = C.ml_run_stop_signal()
+    if sig ~= 0 then fail("interrupted by " .. (SIGNAMES[sig] or ("signal " .. sig))) end
+  end
   local run_ok, run_err = pcall(function()
     -- A resumed sweep trial's early-termination rule sees the restored rows again.
     if restored and core.on_metric then
       for _, row in ipairs(history) do core.on_metric(row) end
     end
     for epoch = first, epochs do
+      check_stop()
       local phase = cfg.on_epoch and cfg.on_epoch(epoch, hook_run)   -- a string labels the row
       local factor = cfg.schedule and cfg.schedule:factor(epoch, history[#history]) or 1
       C.ml_trainer_set_lr_factor(t, factor)
@@ -299,6 +325,7 @@ function M.run(ml, cfg, level)
           fail(core.errmsg())
         end
         if pause and b == 0 then C.ml_test_pause("mid-epoch:" .. epoch) end
+        check_stop()
         local done = math.min(b + chunk, nbatches)
         local seen = math.min(done * batch, nseen)
         bar:update(done, ("loss %.4f %s samples/s"):format(tonumber(st.loss) / seen,
@@ -341,11 +368,14 @@ function M.run(ml, cfg, level)
                              fingerprint = fingerprint })
       end
     end
+    check_stop()   -- a signal during the last epoch's writes: no model, resume finishes it
   end)
+  C.ml_run_signals(0)
   -- Failure states are true: the model, summary and meta.json must all be written for the
   -- run to count as finished; each failure names its file and errno, the first is the
   -- run's error and later ones are printed too.
-  local status = run_ok and "finished" or "failed"
+  local stop_sig = C.ml_run_stop_signal()
+  local status = run_ok and "finished" or stop_sig ~= 0 and "interrupted" or "failed"
   local err = not run_ok and tostring(run_err) or nil
   local function failed(msg)
     if status == "finished" then status, err = "failed", msg
@@ -377,7 +407,9 @@ function M.run(ml, cfg, level)
       rd:save_json("summary.json", summary)
     end
   end
+  if status == "interrupted" and not cfg.quiet then rd:log(resume_hint(rd, history, epochs)) end
   rd:close()
+  if status == "interrupted" then error(err, 0) end
   if not run_ok then error(run_err, level) end
   if status ~= "finished" then error(err, 0) end
   return { summary = summary, history = history, dir = rd.dir, model = model }

@@ -180,6 +180,13 @@ int ml_dataset_set_normalization(ml_dataset *d, const double *mean, const double
 int ml_trainer_run(ml_trainer *t, ml_dataset *d, const int64_t *order, int64_t n,
                    int32_t batch, int64_t first, int64_t count, int train,
                    ml_step_stats *stats, ml_err *err);
+/* Stopping a run cleanly: ml_run_signals(1) makes SIGINT, SIGTERM and SIGHUP (unless
+ * ignored when called) only record the signal, after which ml_trainer_run fails with
+ * ML_ERR_INTERRUPTED at its next batch and ml_run_stop_signal() returns the signal number
+ * (0 while none came; it stays set for the process). A second signal acts as by default.
+ * ml_run_signals(0) puts the previous handlers back. */
+void ml_run_signals(int catch_them);
+int ml_run_stop_signal(void);
 
 /* ---- gradient check ------------------------------------------------------------------- */
 typedef struct ml_gradcheck_result {
