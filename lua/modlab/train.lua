@@ -394,20 +394,20 @@ function M.run(ml, cfg, level)
     summary.test_accuracy_at_best_valid = history[best.epoch].test_accuracy
   end
   summary.status, summary.error = status, err
-  local ok, werr2 = rd:save_json("summary.json", summary)
-  if not ok then failed(werr2) end
+  local ok, wmsg = rd:save_json("summary.json", summary)
+  if not ok then failed(wmsg) end
   meta.status, meta.end_time, meta.error = status, rundir.iso_now(), err
-  ok, werr2 = rd:save_json("meta.json", meta)
+  ok, wmsg = rd:save_json("meta.json", meta)
   if not ok then
     local was = status
-    failed(werr2)
+    failed(wmsg)
     -- summary.json said finished: it must not outlive the failure that followed it.
     if was == "finished" then
       summary.status, summary.error = status, err
       rd:save_json("summary.json", summary)
     end
   end
-  if status == "interrupted" and not cfg.quiet then rd:log(resume_hint(rd, history, epochs)) end
+  if status == "interrupted" then rd:log(resume_hint(rd, history, epochs)) end
   rd:close()
   if status == "interrupted" then error(err, 0) end
   if not run_ok then error(run_err, level) end
