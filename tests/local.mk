@@ -107,3 +107,7 @@ TESTS += tests/unit/test_alloc_failure
 TESTS += tests/run_dirs.sh tests/run_failures.sh tests/run_signals.sh
 EXTRA_DIST += tests/run_dirs.sh tests/run_failures.sh tests/run_signals.sh \
 	tests/runs/tiny.lua
+check_PROGRAMS += tests/unit/test_fileio
+tests_unit_test_fileio_CFLAGS = $(test_cflags)
+tests_unit_test_fileio_LDADD = $(test_ldadd)
+TESTS += tests/unit/test_fileio
