@@ -302,6 +302,7 @@ function M.run(ml, cfg, level)
     local sig = C.ml_run_stop_signal()
     if sig ~= 0 then fail("interrupted by " .. (SIGNAMES[sig] or ("signal " .. sig))) end
   end
+  local bar   -- the epoch's progress line, cleared if the epoch does not end
   local run_ok, run_err = pcall(function()
     -- A resumed sweep trial's early-termination rule sees the restored rows again.
     if restored and core.on_metric then
@@ -315,8 +316,8 @@ function M.run(ml, cfg, level)
       ffi.copy(order, train_idx, ntrain * 8)
       C.ml_shuffle(order, ntrain, seed, 1000 + epoch)
       local st = ffi.new("ml_step_stats")
-      local bar = progress.new({ label = ("epoch %d/%d"):format(epoch, epochs), total = nbatches,
-                                 quiet = cfg.quiet })
+      bar = progress.new({ label = ("epoch %d/%d"):format(epoch, epochs), total = nbatches,
+                           quiet = cfg.quiet })
       local t0 = progress.now()
       C.ml_model_diag_reset(model.handle)
       for b = 0, nbatches - 1, chunk do
@@ -332,6 +333,7 @@ function M.run(ml, cfg, level)
           fmt_rate(seen / math.max(progress.now() - t0, 1e-9))))
       end
       local train_time = bar:finish()
+      bar = nil
       local row = { epoch = epoch, lr_factor = factor,
                     phase = type(phase) == "string" and phase or nil,
                     train_loss = tonumber(st.loss) / nseen,
@@ -371,6 +373,7 @@ function M.run(ml, cfg, level)
     check_stop()   -- a signal during the last epoch's writes: no model, resume finishes it
   end)
   C.ml_run_signals(0)
+  if bar then bar:finish() end
   -- Failure states are true: the model, summary and meta.json must all be written for the
   -- run to count as finished; each failure names its file and errno, the first is the
   -- run's error and later ones are printed too.
