@@ -14,4 +14,9 @@ int ml_fsync_path(const char *path);
 /* Test hook (see ml_test_pause): pause point "before-rename:<base name of path>". */
 void ml_test_pause_before_rename(const char *path);
 
+/* Test hook (see ml_test_pause): with MODLAB_TEST_FAIL_WRITE=NAME[#N][,...] set, a writer
+ * about to write a file of base name NAME gets -1 with errno ENOSPC (a full disk); else 0.
+ * Honoured by ml_file_write_atomic, the safetensors writer and ml_journal_append. */
+int ml_test_write_fault(const char *path);
+
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lua_host.h"
+#include <modlab/modlab.h>
 
 /* package.preload loader for an embedded module; upvalue 1 is its index. */
 static int load_embedded(lua_State *L)
@@ -79,6 +80,10 @@ int ml_lua_main(int argc, char **argv)
     }
     rc = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : 0;
 done:
+    /* A run stopped by SIGINT/SIGTERM/SIGHUP (ml.train caught it and closed its run
+     * directory) exits as shells report a process the signal ended: 128 + its number. */
+    if (rc != 0 && ml_run_stop_signal() != 0)
+        rc = 128 + ml_run_stop_signal();
     lua_close(L);
     return rc;
 }

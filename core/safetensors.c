@@ -330,7 +330,7 @@ int ml_st_writer_write(ml_st_writer *w, const char *path, ml_err *err)
         return rc;
     }
     step = "write";
-    if (write_all(fd, b.data, b.len) < 0)
+    if (ml_test_write_fault(path) < 0 || write_all(fd, b.data, b.len) < 0)
         goto fail;
     for (int32_t i = 0; i < w->nt; i++)
         if (write_f32_le(fd, w->t[i].data, (size_t)(w->t[i].nbytes / sizeof(float))) < 0)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fileio.h"
 #include "mem.h"
 #include "proc.h"
 #include <modlab/sweep.h>
@@ -134,7 +135,7 @@ int ml_journal_append(const char *path, const char *line, ml_err *err)
             goto fail;
         }
     while (off < len + 1) {
-        ssize_t w = write(fd, buf + off, len + 1 - off);
+        ssize_t w = ml_test_write_fault(path) < 0 ? -1 : write(fd, buf + off, len + 1 - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {

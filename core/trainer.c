@@ -2,6 +2,7 @@
 /* The training-step driver: forward, loss, backward, aux losses, clipping, optimizer step.
  * Every buffer is allocated when the trainer is made; a step allocates nothing. */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -290,6 +291,51 @@ int ml_trainer_eval(ml_trainer *t, const float *x, const float *y, int32_t batch
     return ML_OK;
 }
 
+/* ---- stopping on SIGINT/SIGTERM/SIGHUP ------------------------------------------------- */
+/* The handler only records the signal: the training loop looks between batches (here and
+ * in ml.train), so a stop never lands inside a step or a file write. It puts the default
+ * action back at once, so a second signal ends the process as usual. */
+static volatile sig_atomic_t stop_sig;
+static const int stop_sigs[] = {SIGINT, SIGTERM, SIGHUP};
+enum { NSTOP = (int)(sizeof stop_sigs / sizeof stop_sigs[0]) };
+static struct sigaction saved_sa[NSTOP];
+static int caught[NSTOP];
+
+static void on_stop_signal(int sig)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    if (!stop_sig)
+        stop_sig = sig;
+    for (int i = 0; i < NSTOP; i++)
+        sigaction(stop_sigs[i], &dfl, NULL);
+}
+
+void ml_run_signals(int catch_them)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART;
+    for (int i = 0; i < NSTOP; i++) {
+        if (catch_them && !caught[i]) {
+            /* A signal the parent ignores (nohup, a shell's background job) stays ignored. */
+            if (sigaction(stop_sigs[i], NULL, &saved_sa[i]) != 0 ||
+                saved_sa[i].sa_handler == SIG_IGN)
+                continue;
+            caught[i] = sigaction(stop_sigs[i], &sa, NULL) == 0;
+        } else if (!catch_them && caught[i]) {
+            sigaction(stop_sigs[i], &saved_sa[i], NULL);
+            caught[i] = 0;
+        }
+    }
+}
+
+int ml_run_stop_signal(void) { return (int)stop_sig; }
+
 int ml_trainer_run(ml_trainer *t, ml_dataset *d, const int64_t *order, int64_t n,
                    int32_t batch, int64_t first, int64_t count, int train,
                    ml_step_stats *st, ml_err *err)
@@ -308,6 +354,10 @@ int ml_trainer_run(ml_trainer *t, ml_dataset *d, const int64_t *order, int64_t n
         return ml_error(err, ML_ERR_INVALID, "batch %d outside 1..%d", batch, t->m->max_batch);
     for (int64_t b = first; b < first + count && b < nbatches; b++) {
         int64_t start = b * batch;
+        if (stop_sig)
+            return ml_error(err, ML_ERR_INTERRUPTED, "interrupted by %s",
+                            stop_sig == SIGINT ? "SIGINT" : stop_sig == SIGTERM ? "SIGTERM"
+                                                                                : "SIGHUP");
         int32_t nb = (int32_t)(n - start < batch ? n - start : batch);
         if ((rc = ml_dataset_read(d, order + start, nb, t->xbuf, t->ybuf, err)))
             return rc;

@@ -101,3 +101,13 @@ check_PROGRAMS += tests/unit/test_alloc_failure
 tests_unit_test_alloc_failure_CFLAGS = $(test_cflags)
 tests_unit_test_alloc_failure_LDADD = $(test_ldadd)
 TESTS += tests/unit/test_alloc_failure
+
+# Run directories and true failure states (issue 18): exclusive run directories, write
+# failures (MODLAB_TEST_FAIL_WRITE), SIGINT/SIGTERM.
+TESTS += tests/run_dirs.sh tests/run_failures.sh tests/run_signals.sh
+EXTRA_DIST += tests/run_dirs.sh tests/run_failures.sh tests/run_signals.sh \
+	tests/runs/tiny.lua
+check_PROGRAMS += tests/unit/test_fileio
+tests_unit_test_fileio_CFLAGS = $(test_cflags)
+tests_unit_test_fileio_LDADD = $(test_ldadd)
+TESTS += tests/unit/test_fileio

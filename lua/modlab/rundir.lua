@@ -11,26 +11,30 @@ local ffi, C = core.ffi, core.C
 local M = {}
 M.__index = M
 
-local function exists(path)
-  local f = io.open(path, "r")
-  if f then f:close() return true end
-  return false
+-- A run directory's name (the run's or the recipe's name and a UTC stamp) is one path
+-- component of safe characters: anything else becomes '_', so a name never leaves `base`.
+local function safe_name(name)
+  local safe = tostring(name):gsub("[^%w._+-]", "_"):gsub("^%.", "_")
+  return safe
 end
 
 -- A sweep trial (`modlab trial`, or MODLAB_TRIAL_DIR) writes into its own fixed directory,
--- and `modlab run --resume DIR` back into DIR.
+-- and `modlab run --resume DIR` back into DIR. A new run claims its directory with an
+-- exclusive mkdir (ml_mkdir_unique): two runs started in one second get <name>-<stamp>
+-- and <name>-<stamp>-2, never one shared directory.
 function M.create(name, base)
   local dir = core.resume_dir or core.trial_dir or os.getenv("MODLAB_TRIAL_DIR")
-  if not dir or dir == "" then
-    local stamp = os.date("!%Y%m%d-%H%M%S")
-    dir = ("%s/%s-%s"):format(base, name, stamp)
-    local n = 1
-    while exists(dir) do
-      n = n + 1
-      dir = ("%s/%s-%s-%d"):format(base, name, stamp, n)
+  if dir and dir ~= "" then
+    if C.ml_mkdirs(dir, core.err) ~= 0 then return nil, core.errmsg() end
+  else
+    local leaf = ("%s-%s"):format(safe_name(name), os.date("!%Y%m%d-%H%M%S"))
+    local size = #base + #leaf + 16
+    local buf = ffi.new("char[?]", size)
+    if C.ml_mkdir_unique(base, leaf, buf, size, core.err) ~= 0 then
+      return nil, core.errmsg()
     end
+    dir = ffi.string(buf)
   end
-  if C.ml_mkdirs(dir, core.err) ~= 0 then return nil, core.errmsg() end
   -- `modlab run --report` writes a report in each directory the recipe created.
   core.run_dirs = core.run_dirs or {}
   core.run_dirs[#core.run_dirs + 1] = dir
@@ -41,11 +45,18 @@ end
 
 function M:path(file) return self.dir .. "/" .. file end
 
-function M:write_json(file, value)
+-- true, or nil and the message (naming the file and the errno text).
+function M:save_json(file, value)
   local text = json.encode(value) .. "\n"
   if C.ml_file_write_atomic(self.dir .. "/" .. file, text, #text, core.err) ~= 0 then
-    error(core.errmsg(), 0)
+    return nil, core.errmsg()
   end
+  return true
+end
+
+function M:write_json(file, value)
+  local ok, err = self:save_json(file, value)
+  if not ok then error(err, 0) end
 end
 
 -- One line in one write() with O_APPEND, then fsync (ml_journal_append): a kill leaves

@@ -228,7 +228,10 @@ end
 -- record the outcome there, so its run directory does not claim to be running forever.
 local function close_trial_meta(tdir, ev)
   local meta = M.decode(read_file(tdir .. "/meta.json") or "")
-  if type(meta) ~= "table" or meta.status ~= "running" then return end
+  -- "interrupted": the trial's own account of a SIGTERM, whose reason the runner knows.
+  if type(meta) ~= "table" or (meta.status ~= "running" and meta.status ~= "interrupted") then
+    return
+  end
   meta.status, meta.end_time, meta.error = ev.event, iso_now(), ev.error
   write_atomic(tdir .. "/meta.json", require("modlab.json").encode(meta) .. "\n")
 end
@@ -366,6 +369,14 @@ function M.cmd_trial(args, i, h)
     end
     core.on_metric = nil
   end
+  -- SIGTERM (the sweep stopping it, a timeout, hyperband, scancel) or Ctrl-C: ml.train
+  -- closed the run directory as "interrupted". A watching sweep journals why it stopped
+  -- the trial; otherwise the trial journals it interrupted itself.
+  local sig = C.ml_run_stop_signal()
+  if sig ~= 0 then
+    if os.getenv("MODLAB_SWEEP_WATCHED") == "1" then return 128 + sig end
+    status, errmsg = "interrupted", ("stopped by signal %d"):format(sig)
+  end
   local unused = {}
   for _, name in ipairs(plan.columns) do
     if not (core.used_args and core.used_args[name]) then unused[#unused + 1] = name end
@@ -393,6 +404,7 @@ function M.cmd_trial(args, i, h)
     ["repeat"] = t["repeat"], attempt = attempt, params = map, status = status,
     metric = value }) .. "\n")
   journal(dir, ev)
+  if sig ~= 0 then return 128 + sig end
   return status == "finished" and 0 or 1
 end
 

@@ -123,6 +123,24 @@ local function fmt_rate(r)
   return ("%.0f"):format(r)
 end
 
+local SIGNAMES = { [1] = "SIGHUP", [2] = "SIGINT", [15] = "SIGTERM" }
+
+-- What to do after an interruption: a run with a checkpoint continues with --resume; a
+-- sweep trial is continued by its sweep.
+local function resume_hint(rd, history, epochs)
+  local f = io.open(rd:path(resume.FILE), "rb")
+  if f then f:close() end
+  local where = ("modlab: interrupted after epoch %d of %d"):format(#history, epochs)
+  if core.trial_dir then
+    return where .. "; the sweep runs this trial again from its last checkpoint (modlab "
+      .. "sweep ... --resume, or modlab trial)"
+  elseif f then
+    return ("%s; continue from its last checkpoint with: modlab run --resume %s"):format(
+      where, rd.dir)
+  end
+  return where .. ", before any checkpoint: nothing to resume, run it again"
+end
+
 function M.run(ml, cfg, level)
   level = (level or 1) + 1
   check_cfg(cfg, level)
@@ -219,7 +237,6 @@ function M.run(ml, cfg, level)
   -- Resuming: the checkpoint's model, optimizer and trainer state, and the history it saw
   -- (metrics.jsonl and timing.jsonl are cut back to it).
   local restored = resuming and resume.restore(t, rd, fingerprint, level)
-  rd:write_json("config.json", config)
   local meta = { status = "running", start_time = started, seed = seed, argv = core.argv,
                  modlab = ml.version,
                  build = require("modlab.json").raw(ffi.string(C.ml_build_info())),
@@ -232,7 +249,16 @@ function M.run(ml, cfg, level)
     meta.resume_time = started
     resume.meta(rd, meta, restored.epoch + 1)
   end
-  rd:write_json("meta.json", meta)
+  -- A run that cannot record how it started fails now, saying so in meta.json if that can
+  -- still be written (a full disk may have room for it after a temp file was removed).
+  local wrote, werr = rd:save_json("config.json", config)
+  if wrote then wrote, werr = rd:save_json("meta.json", meta) end
+  if not wrote then
+    meta.status, meta.end_time, meta.error = "failed", rundir.iso_now(), werr
+    rd:save_json("meta.json", meta)
+    rd:close()
+    error(werr, 0)
+  end
   if not cfg.quiet then
     rd:log(("modlab %s: %s, %d parameters, %d train / %d valid / %d test examples -> %s"):format(
       ml.version, data.name, model:nparams(), ntrain, nvalid, ntest or 0, rd.dir))
@@ -269,20 +295,29 @@ function M.run(ml, cfg, level)
       error(core.errmsg(), 2)
     end
   end
+  -- SIGINT/SIGTERM/SIGHUP from here on only set a flag (ml_run_signals): the loop stops at
+  -- the next batch or epoch boundary and the run directory is closed as "interrupted".
+  C.ml_run_signals(1)
+  local function check_stop()
+    local sig = C.ml_run_stop_signal()
+    if sig ~= 0 then fail("interrupted by " .. (SIGNAMES[sig] or ("signal " .. sig))) end
+  end
+  local bar   -- the epoch's progress line, cleared if the epoch does not end
   local run_ok, run_err = pcall(function()
     -- A resumed sweep trial's early-termination rule sees the restored rows again.
     if restored and core.on_metric then
       for _, row in ipairs(history) do core.on_metric(row) end
     end
     for epoch = first, epochs do
+      check_stop()
       local phase = cfg.on_epoch and cfg.on_epoch(epoch, hook_run)   -- a string labels the row
       local factor = cfg.schedule and cfg.schedule:factor(epoch, history[#history]) or 1
       C.ml_trainer_set_lr_factor(t, factor)
       ffi.copy(order, train_idx, ntrain * 8)
       C.ml_shuffle(order, ntrain, seed, 1000 + epoch)
       local st = ffi.new("ml_step_stats")
-      local bar = progress.new({ label = ("epoch %d/%d"):format(epoch, epochs), total = nbatches,
-                                 quiet = cfg.quiet })
+      bar = progress.new({ label = ("epoch %d/%d"):format(epoch, epochs), total = nbatches,
+                           quiet = cfg.quiet })
       local t0 = progress.now()
       C.ml_model_diag_reset(model.handle)
       for b = 0, nbatches - 1, chunk do
@@ -291,12 +326,14 @@ function M.run(ml, cfg, level)
           fail(core.errmsg())
         end
         if pause and b == 0 then C.ml_test_pause("mid-epoch:" .. epoch) end
+        check_stop()
         local done = math.min(b + chunk, nbatches)
         local seen = math.min(done * batch, nseen)
         bar:update(done, ("loss %.4f %s samples/s"):format(tonumber(st.loss) / seen,
           fmt_rate(seen / math.max(progress.now() - t0, 1e-9))))
       end
       local train_time = bar:finish()
+      bar = nil
       local row = { epoch = epoch, lr_factor = factor,
                     phase = type(phase) == "string" and phase or nil,
                     train_loss = tonumber(st.loss) / nseen,
@@ -333,26 +370,51 @@ function M.run(ml, cfg, level)
                              fingerprint = fingerprint })
       end
     end
+    check_stop()   -- a signal during the last epoch's writes: no model, resume finishes it
   end)
+  C.ml_run_signals(0)
+  if bar then bar:finish() end
+  -- Failure states are true: the model, summary and meta.json must all be written for the
+  -- run to count as finished; each failure names its file and errno, the first is the
+  -- run's error and later ones are printed too.
+  local stop_sig = C.ml_run_stop_signal()
+  local status = run_ok and "finished" or stop_sig ~= 0 and "interrupted" or "failed"
+  local err = not run_ok and tostring(run_err) or nil
+  local function failed(msg)
+    if status == "finished" then status, err = "failed", msg
+    else io.stderr:write("modlab: error: ", msg, "\n") end
+  end
+  if run_ok and cfg.save ~= false then
+    local saved, serr = model:save(rd:path("model.safetensors"))
+    if not saved then failed(serr) end
+  end
   local last = history[#history] or {}
   local summary = { epochs = #history, best_valid_epoch = best and best.epoch,
-                    params = model:nparams(), status = run_ok and "finished" or "failed" }
+                    params = model:nparams() }
   for k, v in pairs(last) do if k ~= "epoch" then summary[k] = v end end
   if best and history[best.epoch] then
     summary.best_valid_accuracy = history[best.epoch].valid_accuracy
     summary.test_accuracy_at_best_valid = history[best.epoch].test_accuracy
   end
-  if run_ok and cfg.save ~= false then
-    local saved, serr = model:save(rd.dir .. "/model.safetensors")
-    if not saved then rd:log("modlab: warning: checkpoint not written: " .. serr) end
+  summary.status, summary.error = status, err
+  local ok, wmsg = rd:save_json("summary.json", summary)
+  if not ok then failed(wmsg) end
+  meta.status, meta.end_time, meta.error = status, rundir.iso_now(), err
+  ok, wmsg = rd:save_json("meta.json", meta)
+  if not ok then
+    local was = status
+    failed(wmsg)
+    -- summary.json said finished: it must not outlive the failure that followed it.
+    if was == "finished" then
+      summary.status, summary.error = status, err
+      rd:save_json("summary.json", summary)
+    end
   end
-  if not run_ok then summary.error = tostring(run_err) end
-  rd:write_json("summary.json", summary)
-  meta.status, meta.end_time = summary.status, rundir.iso_now()
-  if not run_ok then meta.error = tostring(run_err) end
-  rd:write_json("meta.json", meta)
+  if status == "interrupted" then rd:log(resume_hint(rd, history, epochs)) end
   rd:close()
+  if status == "interrupted" then error(err, 0) end
   if not run_ok then error(run_err, level) end
+  if status ~= "finished" then error(err, 0) end
   return { summary = summary, history = history, dir = rd.dir, model = model }
 end
 

@@ -180,6 +180,13 @@ int ml_dataset_set_normalization(ml_dataset *d, const double *mean, const double
 int ml_trainer_run(ml_trainer *t, ml_dataset *d, const int64_t *order, int64_t n,
                    int32_t batch, int64_t first, int64_t count, int train,
                    ml_step_stats *stats, ml_err *err);
+/* Stopping a run cleanly: ml_run_signals(1) makes SIGINT, SIGTERM and SIGHUP (unless
+ * ignored when called) only record the signal, after which ml_trainer_run fails with
+ * ML_ERR_INTERRUPTED at its next batch and ml_run_stop_signal() returns the signal number
+ * (0 while none came; it stays set for the process). A second signal acts as by default.
+ * ml_run_signals(0) puts the previous handlers back. */
+void ml_run_signals(int catch_them);
+int ml_run_stop_signal(void);
 
 /* ---- gradient check ------------------------------------------------------------------- */
 typedef struct ml_gradcheck_result {
@@ -198,6 +205,12 @@ int ml_gradcheck_layer(ml_registry *reg, const char *layer, const char *options,
 int ml_file_write_atomic(const char *path, const void *data, size_t len, ml_err *err);
 /* mkdir -p */
 int ml_mkdirs(const char *path, ml_err *err);
+/* Create a new directory base/name (base made as by ml_mkdirs), or base/name-2, -3, ... if
+ * that name is taken: mkdir(2) claims it, so concurrent callers never share one. `name` is
+ * one component of letters, digits and . _ + - (not starting with '.'). Writes the path
+ * made into out[out_size] on success. */
+int ml_mkdir_unique(const char *base, const char *name, char *out, size_t out_size,
+                    ml_err *err);
 /* Tests only: with MODLAB_TEST_PAUSE=POINT[#N] in the environment, the N-th call (default
  * the first) with this POINT stops the process (SIGSTOP) so a test can kill it exactly there.
  * Points: "before-rename:FILE" (every crash-safe write of FILE, after its temp file is
