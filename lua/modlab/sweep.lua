@@ -256,6 +256,26 @@ function M.cmd_trial(args, i, h)
     print(("trial %d (%s) already %s: nothing to do"):format(index, t.id, st.status))
     return 0
   end
+  -- Claim the trial before touching trials/<id>: another agent (a second `modlab sweep`, a
+  -- Slurm task, a `modlab trial` by hand) may run it now. A refused claim is no failure:
+  -- exit 0 and no journal line; the sweep that spawned us skips the trial and comes back.
+  local holder = ffi.new("char[256]")
+  local claim = C.ml_trial_claim(dir, t.id, holder, 256, core.err)
+  if claim < 0 then io.stderr:write("modlab: error: ", core.errmsg(), "\n") return 1 end
+  if claim == 1 then
+    print(("trial %d (%s) is claimed by %s: not running it"):format(index, t.id,
+      ffi.string(holder)))
+    return 0
+  end
+  -- Under the claim the journal is final for this trial: another agent may have finished it
+  -- between our first look and the claim. (A Lua error from here on leaves the lock to a
+  -- dead pid: stale, so the next claim breaks it.)
+  st = M.state(M.read_journal(dir))[t.id] or { attempts = 0, status = "pending" }
+  if DONE[st.status] then
+    C.ml_trial_release(dir, t.id, core.err)
+    print(("trial %d (%s) already %s: nothing to do"):format(index, t.id, st.status))
+    return 0
+  end
   local attempt = st.attempts + 1
   local tdir = dir .. "/trials/" .. t.id
   local resumed = false
@@ -361,6 +381,10 @@ function M.cmd_trial(args, i, h)
     ["repeat"] = t["repeat"], attempt = attempt, params = map, status = status,
     metric = value }) .. "\n")
   journal(dir, ev)
+  -- Released only once the final line is in the journal: the next claimer sees it done.
+  if C.ml_trial_release(dir, t.id, core.err) < 0 then
+    io.stderr:write("modlab: warning: ", core.errmsg(), "\n")
+  end
   return status == "finished" and 0 or 1
 end
 
@@ -543,6 +567,35 @@ function M.hyperband_check(hb, plan, id, vals)
   return stop
 end
 
+-- Who holds trial id (another agent's claim: "host:pid since TIME"), or nil when it is free.
+local function held_by(dir, id)
+  local buf = ffi.new("char[256]")
+  local r = C.ml_trial_holder(dir, id, buf, 256, core.err)
+  if r < 0 then error(core.errmsg(), 0) end
+  return r == 1 and ffi.string(buf) or nil
+end
+
+-- Trials other agents held when we came to them: once a claim is gone, a trial that agent
+-- finished counts as done, a failure of its stands (as our own would), and one it did not
+-- end (interrupted, or the agent died) goes back into our queue.
+local function poll_held(dir, plan, st, held, queue, quiet)
+  local journal_st
+  for idx, t in pairs(held) do
+    if not held_by(dir, t.id) then
+      held[idx] = nil
+      journal_st = journal_st or M.state(M.read_journal(dir))
+      local s = journal_st[t.id]
+      if s then st[t.id] = s end
+      if not (s and (DONE[s.status] or s.status == "failed" or s.status == "killed")) then
+        queue[#queue + 1] = idx
+      elseif not quiet then
+        print(("[%s] trial %d (%s) %s by another agent"):format(os.date("%H:%M:%S"), idx,
+          t.id, s.status))
+      end
+    end
+  end
+end
+
 local function run_local(dir, plan, st, opts, todo)
   local workers = opts.jobs or plan.settings.workers
   local timeout = plan.settings.timeout or 0
@@ -564,6 +617,7 @@ local function run_local(dir, plan, st, opts, todo)
   local queue, running, tries, failed_hard = {}, {}, {}, 0
   for _, idx in ipairs(todo) do queue[#queue + 1] = idx end
   local qpos, nrunning, stop = 1, 0, nil
+  local held, last_held, waiting_said = {}, 0, false
   C.ml_sweep_signals(1)
   local last_hb = 0
   while true do
@@ -578,6 +632,23 @@ local function run_local(dir, plan, st, opts, todo)
       local idx = queue[qpos]
       qpos = qpos + 1
       local t = plan.trials[idx + 1]
+      -- Another agent may have finished the trial, or hold it now: skip it (the claim in
+      -- `modlab trial` is what decides; this only saves starting a process for nothing).
+      local now_st = M.state(M.read_journal(dir))[t.id]
+      local holder = not (now_st and DONE[now_st.status]) and held_by(dir, t.id)
+      if now_st and DONE[now_st.status] then
+        st[t.id] = now_st
+        goto next_trial
+      end
+      if holder then
+        held[idx] = t
+        if not opts.quiet then
+          print(("[%s] trial %d (%s) is claimed by %s: skipping it for now"):format(
+            os.date("%H:%M:%S"), idx, t.id, holder))
+        end
+        goto next_trial
+      end
+      do
       local argv = { exe }
       if core.plugin_path then
         argv[#argv + 1] = "--plugin-path"
@@ -601,8 +672,23 @@ local function run_local(dir, plan, st, opts, todo)
         print(("[%s] start trial %d (%s) %s"):format(os.date("%H:%M:%S"), idx, t.id,
           table.concat(list, " ")))
       end
+      end
+      ::next_trial::
     end
-    if nrunning == 0 and (stop or qpos > #queue) then break end
+    -- Trials other agents hold: look again twice a second.
+    local now0 = C.ml_clock()
+    if next(held) and not stop and now0 - last_held > 0.5 then
+      last_held = now0
+      poll_held(dir, plan, st, held, queue, opts.quiet)
+      if nrunning == 0 and qpos > #queue and next(held) and not waiting_said then
+        waiting_said = true
+        local n = 0
+        for _ in pairs(held) do n = n + 1 end
+        print(("[%s] waiting for %d trial%s other agents hold"):format(os.date("%H:%M:%S"),
+          n, n == 1 and "" or "s"))
+      end
+    end
+    if nrunning == 0 and (stop or (qpos > #queue and not next(held))) then break end
     -- Timeouts, hyperband, stop requests.
     local now = C.ml_clock()
     local check_hb = hb and now - last_hb > 0.25
@@ -644,9 +730,21 @@ local function run_local(dir, plan, st, opts, todo)
         end
         local ev = own
         if not own and code == 0 then
-          -- Exit 0 without a line of its own: another runner had already finished it.
+          -- Exit 0 without a line of its own: another runner had already finished it, or
+          -- another agent claimed it first (a refused claim is no failure): skip it and
+          -- come back when the claim is gone.
           local other = M.state(events)[r.t.id]
-          if other and DONE[other.status] then ev = other.final end
+          if other and DONE[other.status] then
+            ev = other.final
+          else
+            held[r.idx] = r.t
+            st[r.t.id] = other
+            if not opts.quiet then
+            print(("[%s] trial %d (%s) is claimed by %s: skipping it for now"):format(
+                os.date("%H:%M:%S"), r.idx, r.t.id, held_by(dir, r.t.id) or "another agent"))
+            end
+            goto reaped
+          end
         end
         if not ev then
           local event = r.killing or "failed"
@@ -690,9 +788,10 @@ local function run_local(dir, plan, st, opts, todo)
             end
           end
         end
+        ::reaped::
       end
     end
-    if nrunning > 0 or (not stop and qpos <= #queue) then C.ml_sleep(0.05) end
+    if nrunning > 0 or (not stop and (qpos <= #queue or next(held))) then C.ml_sleep(0.05) end
   end
   C.ml_sweep_signals(0)
   return stop
