@@ -5,6 +5,7 @@
 -- (append-only events), results.csv, results_by_config.csv, logs/ and trials/<id>/.
 local core = require "modlab.core"
 local json = require "modlab.json"
+local checks_mod = require "modlab.sweep_checks"
 local ffi, C = core.ffi, core.C
 
 pcall(ffi.cdef, [[
@@ -358,24 +359,32 @@ function M.cmd_trial(args, i, h)
   for _, name in ipairs(plan.columns) do
     if not (core.used_args and core.used_args[name]) then unused[#unused + 1] = name end
   end
-  if #unused > 0 and status == "finished" then
-    local msg = ("sweep parameter%s %s never read by the recipe (ml.arg): a typo?"):format(
-      #unused > 1 and "s" or "", table.concat(unused, ", "))
+  local value, n = trial_metric(plan, tdir)
+  -- Mistakes in the sweep file this trial shows (a metric it never logged, parameters it
+  -- never read): the trial fails with modlab.strict (the default), else they are warnings;
+  -- `checks` in the journal line lets the sweep act on the first one at once.
+  local checks = status == "finished" and
+                 checks_mod.messages(plan, tdir, value, unused, core.used_args) or {}
+  if #checks > 0 then
     local f = io.open(tdir .. "/log.txt", "a")
+    local text = table.concat(checks, "; ")
     if plan.settings.strict then
-      status, errmsg = "failed", msg .. " (an error because modlab.strict is true)"
+      status, errmsg = "failed", text .. " (an error because modlab.strict is true; "
+        .. "modlab: {strict: false} makes it a warning)"
       io.stderr:write("modlab: error: ", errmsg, "\n")
       if f then f:write("modlab: error: ", errmsg, "\n") end
     else
-      io.stderr:write("modlab: warning: ", msg, "\n")
-      if f then f:write("modlab: warning: ", msg, "\n") end
+      for _, m in ipairs(checks) do
+        io.stderr:write("modlab: warning: ", m, "\n")
+        if f then f:write("modlab: warning: ", m, "\n") end
+      end
     end
     if f then f:close() end
   end
-  local value, n = trial_metric(plan, tdir)
   local ev = { event = status, trial = t.id, index = index, attempt = attempt,
                duration = math.floor((C.ml_clock() - t0) * 1000 + 0.5) / 1000,
                metric = value, iterations = n, unused = #unused > 0 and unused or nil,
+               checks = #checks > 0 and checks or nil,
                error = errmsg and tostring(errmsg):match("^[^\n]*") or nil }
   write_atomic(tdir .. "/trial.json", json.encode({ index = index, id = t.id,
     ["repeat"] = t["repeat"], attempt = attempt, params = map, status = status,
@@ -526,9 +535,9 @@ local function print_summary(dir, plan, st, rows, groups)
   local names = {}
   for u in pairs(unused) do names[#names + 1] = u end
   table.sort(names)
-  if #names > 0 then
+  if #names > 0 and not plan.settings.strict then
     io.stderr:write(("modlab: warning: sweep parameter%s %s never read by the recipe (ml.arg): "
-      .. "a typo? (modlab: {strict: true} makes this an error)\n"):format(
+      .. "a typo? (modlab: {strict: true}, the default, makes this an error)\n"):format(
       #names > 1 and "s" or "", table.concat(names, ", ")))
   end
   print(("results: %s/results.csv"):format(dir))
@@ -596,6 +605,28 @@ local function poll_held(dir, plan, st, held, queue, quiet)
   end
 end
 
+-- The first trial that shows a mistake in the sweep file (see modlab.sweep_checks) stops the
+-- sweep with modlab.strict, else its warnings are printed then, each once.
+local function act_on_checks(plan, ev, r, said)
+  local fresh = {}
+  for _, m in ipairs(type(ev.checks) == "table" and ev.checks or {}) do
+    if not said[m] then said[m] = true; fresh[#fresh + 1] = m end
+  end
+  if #fresh == 0 then return nil end
+  local where = ("trial %d (%s)"):format(r.idx, r.t.id)
+  io.stdout:flush()   -- after the progress lines that led here
+  if plan.settings.strict then
+    io.stderr:write(("modlab: error: %s: %s\nmodlab: stopping the sweep: starting no more "
+      .. "trials; fix the sweep file and re-run (or set modlab: {strict: false} to go on "
+      .. "with warnings)\n"):format(where, table.concat(fresh, "; ")))
+    return "strict"
+  end
+  for _, m in ipairs(fresh) do
+    io.stderr:write(("modlab: warning: %s: %s\n"):format(where, m))
+  end
+  return nil
+end
+
 local function run_local(dir, plan, st, opts, todo)
   local workers = opts.jobs or plan.settings.workers
   local timeout = plan.settings.timeout or 0
@@ -617,7 +648,7 @@ local function run_local(dir, plan, st, opts, todo)
   local queue, running, tries, failed_hard = {}, {}, {}, 0
   for _, idx in ipairs(todo) do queue[#queue + 1] = idx end
   local qpos, nrunning, stop = 1, 0, nil
-  local held, last_held, waiting_said = {}, 0, false
+  local held, said, last_held, waiting_said = {}, {}, 0, false
   C.ml_sweep_signals(1)
   local last_hb = 0
   while true do
@@ -694,7 +725,7 @@ local function run_local(dir, plan, st, opts, todo)
     local check_hb = hb and now - last_hb > 0.25
     if check_hb then last_hb = now end
     for pid, r in pairs(running) do
-      if stop and stop ~= "target" and not r.killing then
+      if stop and stop ~= "target" and stop ~= "strict" and not r.killing then
         r.killing, r.reason, r.kill_at = "interrupted", "stopped by the user", now
         C.ml_proc_signal(pid, SIGTERM)
       elseif not r.killing and timeout > 0 and now - r.t0 > timeout then
@@ -776,9 +807,11 @@ local function run_local(dir, plan, st, opts, todo)
           print(("[%s] trial %d reached the target %s=%s: starting no more trials"):format(
             os.date("%H:%M:%S"), r.idx, plan.metric.name, fmtnum(target)))
         end
+        if ev == own then stop = stop or act_on_checks(plan, ev, r, said) end
         if ev.event == "failed" or ev.event == "killed" then
           tries[r.idx] = (tries[r.idx] or 0) + 1
-          if tries[r.idx] <= retries and not stop then
+          -- A mistake in the sweep file fails every attempt alike: never retried.
+          if tries[r.idx] <= retries and not stop and not ev.checks then
             queue[#queue + 1] = r.idx
           else
             failed_hard = failed_hard + 1
