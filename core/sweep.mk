@@ -9,7 +9,7 @@ tests_unit_test_sweep_LDADD = $(test_ldadd)
 TESTS += tests/unit/test_sweep tests/sweep.sh tests/sweep_resume.sh tests/sweep_slurm.sh \
 	tests/sweep_agents.sh tests/sweep_checks.sh
 EXTRA_DIST += tests/sweep.sh tests/sweep_resume.sh tests/sweep_slurm.sh tests/sweep_bench.sh \
-	tests/sweep_agents.sh tests/sweep_checks.sh \
+	tests/sweep_agents.sh tests/sweep_checks.sh docs/SWEEPS.md \
 	tests/sweep/recipe.lua tests/sweep/wandb_example.yaml \
 	tests/sweep/wandb_sweep_schema.json tests/sweep/validate_wandb.py
 # Example sweeps, installed next to the recipes they run.

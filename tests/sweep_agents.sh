@@ -111,6 +111,11 @@ out=$("$MODLAB" trial "$h" --index 2 2>&1); rc=$?
 like "$out" "unreadable lock" "a malformed lock is not broken: it is named"
 is "$(trial_events "$h/journal.jsonl" "$id2")" "" "... and the trial does not run"
 rm "$h/locks/$id2.lock"
+ln -s "$h/sweep.json" "$h/locks/$id2.lock"
+out=$("$MODLAB" trial "$h" --index 2 2>&1); rc=$?
+like "$out" "unreadable lock" "a symbolic link as the lock is not followed: it is named"
+is "$(trial_events "$h/journal.jsonl" "$id2")" "" "... and the trial does not run"
+rm "$h/locks/$id2.lock"
 
 # modlab sweep: skips the held trial, runs the rest, waits, takes it up once released.
 "$MODLAB" sweep "$h" --resume -j 1 > s.log 2>&1 &

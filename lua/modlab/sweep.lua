@@ -605,28 +605,6 @@ local function poll_held(dir, plan, st, held, queue, quiet)
   end
 end
 
--- The first trial that shows a mistake in the sweep file (see modlab.sweep_checks) stops the
--- sweep with modlab.strict, else its warnings are printed then, each once.
-local function act_on_checks(plan, ev, r, said)
-  local fresh = {}
-  for _, m in ipairs(type(ev.checks) == "table" and ev.checks or {}) do
-    if not said[m] then said[m] = true; fresh[#fresh + 1] = m end
-  end
-  if #fresh == 0 then return nil end
-  local where = ("trial %d (%s)"):format(r.idx, r.t.id)
-  io.stdout:flush()   -- after the progress lines that led here
-  if plan.settings.strict then
-    io.stderr:write(("modlab: error: %s: %s\nmodlab: stopping the sweep: starting no more "
-      .. "trials; fix the sweep file and re-run (or set modlab: {strict: false} to go on "
-      .. "with warnings)\n"):format(where, table.concat(fresh, "; ")))
-    return "strict"
-  end
-  for _, m in ipairs(fresh) do
-    io.stderr:write(("modlab: warning: %s: %s\n"):format(where, m))
-  end
-  return nil
-end
-
 local function run_local(dir, plan, st, opts, todo)
   local workers = opts.jobs or plan.settings.workers
   local timeout = plan.settings.timeout or 0
@@ -715,8 +693,11 @@ local function run_local(dir, plan, st, opts, todo)
         waiting_said = true
         local n = 0
         for _ in pairs(held) do n = n + 1 end
-        print(("[%s] waiting for %d trial%s other agents hold"):format(os.date("%H:%M:%S"),
-          n, n == 1 and "" or "s"))
+        -- A lock of another host is honoured until its agent releases it: a dead agent's
+        -- must be removed by hand (docs/SWEEPS.md); Ctrl-C stops waiting.
+        print(("[%s] waiting for %d trial%s other agents hold (Ctrl-C stops waiting; a "
+          .. "lock left by a dead agent of another host is removed by hand: %s/locks/)")
+          :format(os.date("%H:%M:%S"), n, n == 1 and "" or "s", dir))
       end
     end
     if nrunning == 0 and (stop or (qpos > #queue and not next(held))) then break end
@@ -807,7 +788,10 @@ local function run_local(dir, plan, st, opts, todo)
           print(("[%s] trial %d reached the target %s=%s: starting no more trials"):format(
             os.date("%H:%M:%S"), r.idx, plan.metric.name, fmtnum(target)))
         end
-        if ev == own then stop = stop or act_on_checks(plan, ev, r, said) end
+        if ev == own then
+          stop = stop or checks_mod.act(plan, ev, ("trial %d (%s)"):format(r.idx, r.t.id),
+                                        said)
+        end
         if ev.event == "failed" or ev.event == "killed" then
           tries[r.idx] = (tries[r.idx] or 0) + 1
           -- A mistake in the sweep file fails every attempt alike: never retried.

@@ -92,4 +92,26 @@ function M.messages(plan, tdir, value, unused, used)
   return msgs
 end
 
+-- What the sweep does with a trial's journal line `ev`: the first trial that shows a mistake
+-- stops the sweep with modlab.strict (returns "strict": start no more trials), else its
+-- warnings are printed now, each message once (`said` remembers them).
+function M.act(plan, ev, where, said)
+  local fresh = {}
+  for _, m in ipairs(type(ev.checks) == "table" and ev.checks or {}) do
+    if not said[m] then said[m] = true; fresh[#fresh + 1] = m end
+  end
+  if #fresh == 0 then return nil end
+  io.stdout:flush()   -- after the progress lines that led here
+  if plan.settings.strict then
+    io.stderr:write(("modlab: error: %s: %s\nmodlab: stopping the sweep: starting no more "
+      .. "trials; fix the sweep file and re-run (or set modlab: {strict: false} to go on "
+      .. "with warnings)\n"):format(where, table.concat(fresh, "; ")))
+    return "strict"
+  end
+  for _, m in ipairs(fresh) do
+    io.stderr:write(("modlab: warning: %s: %s\n"):format(where, m))
+  end
+  return nil
+end
+
 return M
