@@ -67,12 +67,15 @@ static void this_host(char *buf, size_t len)
 }
 
 /* Field 22 of /proc/PID/stat (the start time in clock ticks since boot), counted after the
- * last ')' because the command name may hold spaces and parentheses. 0 when unreadable. */
-static unsigned long long proc_start(long pid)
+ * last ')' because the command name may hold spaces and parentheses, and field 3 (the state)
+ * in *state when state is not NULL. 0 (and state '?') when unreadable. */
+static unsigned long long proc_start(long pid, char *state)
 {
     char path[64], buf[1024];
     int fd;
     ssize_t n;
+    if (state)
+        *state = '?';
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return 0;
@@ -85,6 +88,8 @@ static unsigned long long proc_start(long pid)
     if (!p)
         return 0;
     tok = strtok_r(p + 1, " ", &save);   /* field 3, the state */
+    if (tok && state)
+        *state = tok[0];
     for (int field = 3; tok && field < 22; field++)
         tok = strtok_r(NULL, " ", &save);
     if (!tok || *tok < '0' || *tok > '9')
@@ -180,8 +185,9 @@ static int read_lock(const char *path, lock_info *li, ino_t *ino)
     return parse_lock(buf, li);
 }
 
-/* A lock is stale when it is this host's and its process is gone: no such pid, or the pid
- * now belongs to a process started at another time (reused). EPERM means alive. */
+/* A lock is stale when it is this host's and its process is gone: no such pid, a zombie (a
+ * trial killed and not yet reaped), or the pid now belongs to a process started at another
+ * time (reused). EPERM means alive. */
 static int is_stale(const lock_info *li)
 {
     char host[HOST_MAX];
@@ -190,11 +196,12 @@ static int is_stale(const lock_info *li)
         return 0;
     if (kill((pid_t)li->pid, 0) < 0 && errno == ESRCH)
         return 1;
-    if (li->start) {
-        unsigned long long now = proc_start(li->pid);
-        if (now && now != li->start)
-            return 1;
-    }
+    char state = '?';
+    unsigned long long now = proc_start(li->pid, &state);
+    if (state == 'Z' || state == 'X')
+        return 1;
+    if (li->start && now && now != li->start)
+        return 1;
     return 0;
 }
 
@@ -274,7 +281,7 @@ int ml_trial_claim(const char *dir, const char *id, char *holder, size_t holder_
         return rc;
     this_host(host, sizeof host);
     n = snprintf(text, sizeof text, "host=%s\npid=%ld\nstart=%llu\ntime=%lld\n", host, pid,
-                 proc_start(pid), (long long)time(NULL));
+                 proc_start(pid, NULL), (long long)time(NULL));
     if (snprintf(tmp, sizeof tmp, "%s/.%s.%s.%ld.tmp", locks, id, host, pid) >=
         (int)sizeof tmp)
         return ml_error(err, ML_ERR_INVALID, "%s: the sweep directory's path is too long", dir);
@@ -295,14 +302,18 @@ int ml_trial_claim(const char *dir, const char *id, char *holder, size_t holder_
         lock_info li;
         ino_t ino = 0;
         int r;
-        if (link(tmp, lock) == 0) {
+        struct stat st;
+        int e = 0;
+        /* NFS may report a link that succeeded as failed (a retried request): the link
+         * count of our own file says the truth. */
+        if (link(tmp, lock) == 0 || (e = errno, stat(tmp, &st) == 0 && st.st_nlink == 2)) {
             rc = 0;
             goto fail;   /* claimed: the cleanup removes the temporary name */
         }
-        if (errno != EEXIST) {
+        if (e != EEXIST) {
             rc = ml_error(err, ML_ERR_IO, "%s: cannot create the trial lock: %s (the sweep "
                           "directory must be on a file system with hard links)", lock,
-                          strerror(errno));
+                          strerror(e));
             goto fail;
         }
         r = read_lock(lock, &li, &ino);

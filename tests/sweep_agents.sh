@@ -91,6 +91,23 @@ is "$rc" 0 "stale lock (pid reused: another start time): the trial runs"
 is "$(trial_events "$h/journal.jsonl" "$id3" | tr '\n' ' ')" "started finished " \
    "... started and finished"
 
+# A zombie: the subshell becomes `sleep 5`, which never reaps its child.
+( sleep 0.1 & echo $! > zpid; exec sleep 5 ) &
+zparent=$!
+i=0
+while [ "$(sed 's/.*) //' "/proc/$(cat zpid 2>/dev/null)/stat" 2>/dev/null | cut -c1)" != Z ] &&
+      [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+zpid=$(cat zpid)
+# Trial 3 again: forget its run above (its directory and journal lines).
+rm -rf "$h/trials/$id3"
+sed -i "/\"trial\":\"$id3\"/d" "$h/journal.jsonl"
+lock "$id3" "$host" "$zpid" "$(start_of "$zpid")"
+out=$("$MODLAB" trial "$h" --index 3 2>&1); rc=$?
+is "$rc" 0 "stale lock (a zombie: a trial killed and not reaped yet): the trial runs"
+is "$(trial_events "$h/journal.jsonl" "$id3" | tr '\n' ' ')" "started finished " \
+   "... started and finished"
+kill $zparent 2>/dev/null; wait $zparent 2>/dev/null
+
 lock "$id1" "$host" $$ "$(start_of $$)"
 out=$("$MODLAB" trial "$h" --index 1 2>&1); rc=$?
 is "$rc" 0 "live lock: modlab trial exits 0"
