@@ -3,10 +3,12 @@
 core_libmodlab_la_SOURCES += core/sweep.c core/sweep_proc.c core/sweep_lock.c
 modlabinclude_HEADERS += core/include/modlab/sweep.h
 
-check_PROGRAMS += tests/unit/test_sweep
+check_PROGRAMS += tests/unit/test_sweep tests/unit/test_sweep_lock
 tests_unit_test_sweep_CFLAGS = $(test_cflags)
 tests_unit_test_sweep_LDADD = $(test_ldadd)
-TESTS += tests/unit/test_sweep tests/sweep.sh tests/sweep_resume.sh tests/sweep_slurm.sh \
+tests_unit_test_sweep_lock_CFLAGS = $(test_cflags)
+tests_unit_test_sweep_lock_LDADD = $(test_ldadd)
+TESTS += tests/unit/test_sweep tests/unit/test_sweep_lock tests/sweep.sh tests/sweep_resume.sh tests/sweep_slurm.sh \
 	tests/sweep_agents.sh tests/sweep_checks.sh
 EXTRA_DIST += tests/sweep.sh tests/sweep_resume.sh tests/sweep_slurm.sh tests/sweep_bench.sh \
 	tests/sweep_agents.sh tests/sweep_checks.sh docs/SWEEPS.md \

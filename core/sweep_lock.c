@@ -101,10 +101,15 @@ static int lock_paths(const char *dir, const char *id, char *lock, char *locks, 
 {
     if (!dir || !*dir)
         return ml_error(err, ML_ERR_INVALID, "trial lock: no sweep directory given");
-    if (!safe_name(id))
+    if (!safe_name(id)) {
+        int printable = id != NULL;
+        for (const char *p = id; p && *p && printable; p++)
+            printable = *p >= 0x20 && *p < 0x7f;
         return ml_error(err, ML_ERR_INVALID,
-                        "%s: trial id '%s' is not a safe name ([A-Za-z0-9_.-], not starting "
-                        "with '.'): is sweep.json damaged?", dir, id ? id : "");
+                        "%s: trial id '%.64s' is not a safe name ([A-Za-z0-9_.-], not "
+                        "starting with '.'): is sweep.json damaged?", dir,
+                        printable ? id : "(control characters)");
+    }
     if (snprintf(locks, PATH_CAP, "%s/locks", dir) >= PATH_CAP ||
         snprintf(lock, PATH_CAP, "%s/locks/%s.lock", dir, id) >= PATH_CAP)
         return ml_error(err, ML_ERR_INVALID, "%s: the sweep directory's path is too long", dir);
