@@ -587,7 +587,7 @@ end
 -- Trials other agents held when we came to them: once a claim is gone, a trial that agent
 -- finished counts as done, a failure of its stands (as our own would), and one it did not
 -- end (interrupted, or the agent died) goes back into our queue.
-local function poll_held(dir, plan, st, held, queue, quiet)
+local function poll_held(dir, st, held, queue, quiet)
   local journal_st
   for idx, t in pairs(held) do
     if not held_by(dir, t.id) then
@@ -658,29 +658,31 @@ local function run_local(dir, plan, st, opts, todo)
         goto next_trial
       end
       do
-      local argv = { exe }
-      if core.plugin_path then
-        argv[#argv + 1] = "--plugin-path"
-        argv[#argv + 1] = core.plugin_path
-      end
-      if core.threads then
-        argv[#argv + 1] = "--threads"
-        argv[#argv + 1] = tostring(core.threads)
-      end
-      for _, a in ipairs({ "trial", dir, "--index", tostring(idx) }) do argv[#argv + 1] = a end
-      local cargv = ffi.new("const char *[?]", #argv + 1)
-      for k, a in ipairs(argv) do cargv[k - 1] = a end
-      local s = st[t.id] or { attempts = 0 }
-      local pid = C.ml_proc_spawn(cargv, dir .. "/logs/" .. t.id .. ".log", core.err)
-      if pid <= 0 then error(core.errmsg(), 0) end
-      running[pid] = { idx = idx, t = t, t0 = C.ml_clock(), attempt = s.attempts + 1 }
-      st[t.id] = { attempts = s.attempts + 1, status = "running" }
-      nrunning = nrunning + 1
-      if not opts.quiet then
-        local _, list = trial_args(plan, t)
-        print(("[%s] start trial %d (%s) %s"):format(os.date("%H:%M:%S"), idx, t.id,
-          table.concat(list, " ")))
-      end
+        local argv = { exe }
+        if core.plugin_path then
+          argv[#argv + 1] = "--plugin-path"
+          argv[#argv + 1] = core.plugin_path
+        end
+        if core.threads then
+          argv[#argv + 1] = "--threads"
+          argv[#argv + 1] = tostring(core.threads)
+        end
+        for _, a in ipairs({ "trial", dir, "--index", tostring(idx) }) do
+          argv[#argv + 1] = a
+        end
+        local cargv = ffi.new("const char *[?]", #argv + 1)
+        for k, a in ipairs(argv) do cargv[k - 1] = a end
+        local s = st[t.id] or { attempts = 0 }
+        local pid = C.ml_proc_spawn(cargv, dir .. "/logs/" .. t.id .. ".log", core.err)
+        if pid <= 0 then error(core.errmsg(), 0) end
+        running[pid] = { idx = idx, t = t, t0 = C.ml_clock(), attempt = s.attempts + 1 }
+        st[t.id] = { attempts = s.attempts + 1, status = "running" }
+        nrunning = nrunning + 1
+        if not opts.quiet then
+          local _, list = trial_args(plan, t)
+          print(("[%s] start trial %d (%s) %s"):format(os.date("%H:%M:%S"), idx, t.id,
+            table.concat(list, " ")))
+        end
       end
       ::next_trial::
     end
@@ -688,7 +690,7 @@ local function run_local(dir, plan, st, opts, todo)
     local now0 = C.ml_clock()
     if next(held) and not stop and now0 - last_held > 0.5 then
       last_held = now0
-      poll_held(dir, plan, st, held, queue, opts.quiet)
+      poll_held(dir, st, held, queue, opts.quiet)
       if nrunning == 0 and qpos > #queue and next(held) and not waiting_said then
         waiting_said = true
         local n = 0
@@ -752,7 +754,7 @@ local function run_local(dir, plan, st, opts, todo)
             held[r.idx] = r.t
             st[r.t.id] = other
             if not opts.quiet then
-            print(("[%s] trial %d (%s) is claimed by %s: skipping it for now"):format(
+              print(("[%s] trial %d (%s) is claimed by %s: skipping it for now"):format(
                 os.date("%H:%M:%S"), r.idx, r.t.id, held_by(dir, r.t.id) or "another agent"))
             end
             goto reaped
