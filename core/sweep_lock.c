@@ -290,7 +290,10 @@ int ml_trial_claim(const char *dir, const char *id, char *holder, size_t holder_
     if (snprintf(tmp, sizeof tmp, "%s/.%s.%s.%ld.tmp", locks, id, host, pid) >=
         (int)sizeof tmp)
         return ml_error(err, ML_ERR_INVALID, "%s: the sweep directory's path is too long", dir);
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
+    /* A leftover of a crashed process with our pid may be a second name of its lock:
+     * never write through it, start a new file. */
+    unlink(tmp);
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
         rc = ml_error(err, ML_ERR_IO, "%s: cannot write a trial lock: %s", tmp,
                       strerror(errno));
         goto fail;
