@@ -2,7 +2,8 @@
 -- Sweeps: `modlab sweep` (plan, local worker pool, resume, hyperband, results, Slurm) and
 -- `modlab trial`.
 -- The sweep directory holds sweep.yaml (verbatim), sweep.json (the plan), journal.jsonl
--- (append-only events), results.csv, results_by_config.csv, logs/ and trials/<id>/.
+-- (append-only events), results.csv, results_by_config.csv, logs/, locks/ (trial claims,
+-- core/sweep_lock.c) and trials/<id>/.
 local core = require "modlab.core"
 local json = require "modlab.json"
 local checks_mod = require "modlab.sweep_checks"
