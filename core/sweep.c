@@ -1199,6 +1199,7 @@ static int read_top(ml_sweep *s, ml_err *err)
     s->repeats = 1;
     s->k = 1;
     s->resume = 1;
+    s->strict = 1;   /* a metric never logged, a parameter never read: errors */
     s->metric_summary = "last";
     s->launcher = "local";
     if ((n = ml_yt_get(root, "modlab")) && (rc = read_modlab(s, n, err)))

@@ -2,9 +2,11 @@
 -- Sweeps: `modlab sweep` (plan, local worker pool, resume, hyperband, results, Slurm) and
 -- `modlab trial`.
 -- The sweep directory holds sweep.yaml (verbatim), sweep.json (the plan), journal.jsonl
--- (append-only events), results.csv, results_by_config.csv, logs/ and trials/<id>/.
+-- (append-only events), results.csv, results_by_config.csv, logs/, locks/ (trial claims,
+-- core/sweep_lock.c) and trials/<id>/.
 local core = require "modlab.core"
 local json = require "modlab.json"
+local checks_mod = require "modlab.sweep_checks"
 local ffi, C = core.ffi, core.C
 
 pcall(ffi.cdef, [[
@@ -288,6 +290,26 @@ function M.cmd_trial(args, i, h)
     print(("trial %d (%s) already %s: nothing to do"):format(index, t.id, st.status))
     return 0
   end
+  -- Claim the trial before touching trials/<id>: another agent (a second `modlab sweep`, a
+  -- Slurm task, a `modlab trial` by hand) may run it now. A refused claim is no failure:
+  -- exit 0 and no journal line; the sweep that spawned us skips the trial and comes back.
+  local holder = ffi.new("char[256]")
+  local claim = C.ml_trial_claim(dir, t.id, holder, 256, core.err)
+  if claim < 0 then io.stderr:write("modlab: error: ", core.errmsg(), "\n") return 1 end
+  if claim == 1 then
+    print(("trial %d (%s) is claimed by %s: not running it"):format(index, t.id,
+      ffi.string(holder)))
+    return 0
+  end
+  -- Under the claim the journal is final for this trial: another agent may have finished it
+  -- between our first look and the claim. (A Lua error from here on leaves the lock to a
+  -- dead pid: stale, so the next claim breaks it.)
+  st = M.state(M.read_journal(dir))[t.id] or { attempts = 0, status = "pending" }
+  if DONE[st.status] then
+    C.ml_trial_release(dir, t.id, core.err)
+    print(("trial %d (%s) already %s: nothing to do"):format(index, t.id, st.status))
+    return 0
+  end
   local attempt = st.attempts + 1
   local tdir = dir .. "/trials/" .. t.id
   local resumed = false
@@ -374,6 +396,8 @@ function M.cmd_trial(args, i, h)
   -- the trial; otherwise the trial journals it interrupted itself.
   local sig = C.ml_run_stop_signal()
   if sig ~= 0 then
+    -- The lock stays until this process exits (then it is stale): released now, another
+    -- agent could claim the trial before the watching sweep has journalled why it stopped.
     if os.getenv("MODLAB_SWEEP_WATCHED") == "1" then return 128 + sig end
     status, errmsg = "interrupted", ("stopped by signal %d"):format(sig)
   end
@@ -381,29 +405,41 @@ function M.cmd_trial(args, i, h)
   for _, name in ipairs(plan.columns) do
     if not (core.used_args and core.used_args[name]) then unused[#unused + 1] = name end
   end
-  if #unused > 0 and status == "finished" then
-    local msg = ("sweep parameter%s %s never read by the recipe (ml.arg): a typo?"):format(
-      #unused > 1 and "s" or "", table.concat(unused, ", "))
+  local value, n = trial_metric(plan, tdir)
+  -- Mistakes in the sweep file this trial shows (a metric it never logged, parameters it
+  -- never read): the trial fails with modlab.strict (the default), else they are warnings;
+  -- `checks` in the journal line lets the sweep act on the first one at once.
+  local checks = status == "finished" and
+                 checks_mod.messages(plan, tdir, value, unused, core.used_args) or {}
+  if #checks > 0 then
     local f = io.open(tdir .. "/log.txt", "a")
+    local text = table.concat(checks, "; ")
     if plan.settings.strict then
-      status, errmsg = "failed", msg .. " (an error because modlab.strict is true)"
+      status, errmsg = "failed", text .. " (an error because modlab.strict is true; "
+        .. "modlab: {strict: false} makes it a warning)"
       io.stderr:write("modlab: error: ", errmsg, "\n")
       if f then f:write("modlab: error: ", errmsg, "\n") end
     else
-      io.stderr:write("modlab: warning: ", msg, "\n")
-      if f then f:write("modlab: warning: ", msg, "\n") end
+      for _, m in ipairs(checks) do
+        io.stderr:write("modlab: warning: ", m, "\n")
+        if f then f:write("modlab: warning: ", m, "\n") end
+      end
     end
     if f then f:close() end
   end
-  local value, n = trial_metric(plan, tdir)
   local ev = { event = status, trial = t.id, index = index, attempt = attempt,
                duration = math.floor((C.ml_clock() - t0) * 1000 + 0.5) / 1000,
                metric = value, iterations = n, unused = #unused > 0 and unused or nil,
+               checks = #checks > 0 and checks or nil,
                error = errmsg and tostring(errmsg):match("^[^\n]*") or nil }
   write_atomic(tdir .. "/trial.json", json.encode({ index = index, id = t.id,
     ["repeat"] = t["repeat"], attempt = attempt, params = map, status = status,
     metric = value }) .. "\n")
   journal(dir, ev)
+  -- Released only once the final line is in the journal: the next claimer sees it done.
+  if C.ml_trial_release(dir, t.id, core.err) < 0 then
+    io.stderr:write("modlab: warning: ", core.errmsg(), "\n")
+  end
   if sig ~= 0 then return 128 + sig end
   return status == "finished" and 0 or 1
 end
@@ -546,9 +582,9 @@ local function print_summary(dir, plan, st, rows, groups)
   local names = {}
   for u in pairs(unused) do names[#names + 1] = u end
   table.sort(names)
-  if #names > 0 then
+  if #names > 0 and not plan.settings.strict then
     io.stderr:write(("modlab: warning: sweep parameter%s %s never read by the recipe (ml.arg): "
-      .. "a typo? (modlab: {strict: true} makes this an error)\n"):format(
+      .. "a typo? (modlab: {strict: true}, the default, makes this an error)\n"):format(
       #names > 1 and "s" or "", table.concat(names, ", ")))
   end
   print(("results: %s/results.csv"):format(dir))
@@ -587,6 +623,35 @@ function M.hyperband_check(hb, plan, id, vals)
   return stop
 end
 
+-- Who holds trial id (another agent's claim: "host:pid since TIME"), or nil when it is free.
+local function held_by(dir, id)
+  local buf = ffi.new("char[256]")
+  local r = C.ml_trial_holder(dir, id, buf, 256, core.err)
+  if r < 0 then error(core.errmsg(), 0) end
+  return r == 1 and ffi.string(buf) or nil
+end
+
+-- Trials other agents held when we came to them: once a claim is gone, a trial that agent
+-- finished counts as done, a failure of its stands (as our own would), and one it did not
+-- end (interrupted, or the agent died) goes back into our queue.
+local function poll_held(dir, st, held, queue, quiet)
+  local journal_st
+  for idx, t in pairs(held) do
+    if not held_by(dir, t.id) then
+      held[idx] = nil
+      journal_st = journal_st or M.state(M.read_journal(dir))
+      local s = journal_st[t.id]
+      if s then st[t.id] = s end
+      if not (s and (DONE[s.status] or s.status == "failed" or s.status == "killed")) then
+        queue[#queue + 1] = idx
+      elseif not quiet then
+        print(("[%s] trial %d (%s) %s by another agent"):format(os.date("%H:%M:%S"), idx,
+          t.id, s.status))
+      end
+    end
+  end
+end
+
 local function run_local(dir, plan, st, opts, todo)
   local workers = opts.jobs or plan.settings.workers
   local timeout = plan.settings.timeout or 0
@@ -608,6 +673,7 @@ local function run_local(dir, plan, st, opts, todo)
   local queue, running, tries, failed_hard = {}, {}, {}, 0
   for _, idx in ipairs(todo) do queue[#queue + 1] = idx end
   local qpos, nrunning, stop = 1, 0, nil
+  local held, said, last_held, waiting_said = {}, {}, 0, false
   C.ml_sweep_signals(1)
   local last_hb = 0
   while true do
@@ -622,37 +688,74 @@ local function run_local(dir, plan, st, opts, todo)
       local idx = queue[qpos]
       qpos = qpos + 1
       local t = plan.trials[idx + 1]
-      local argv = { exe }
-      if core.plugin_path then
-        argv[#argv + 1] = "--plugin-path"
-        argv[#argv + 1] = core.plugin_path
+      -- Another agent may have finished the trial, or hold it now: skip it (the claim in
+      -- `modlab trial` is what decides; this only saves starting a process for nothing).
+      local now_st = M.state(M.read_journal(dir))[t.id]
+      local holder = not (now_st and DONE[now_st.status]) and held_by(dir, t.id)
+      if now_st and DONE[now_st.status] then
+        st[t.id] = now_st
+        goto next_trial
       end
-      if core.threads then
-        argv[#argv + 1] = "--threads"
-        argv[#argv + 1] = tostring(core.threads)
+      if holder then
+        held[idx] = t
+        if not opts.quiet then
+          print(("[%s] trial %d (%s) is claimed by %s: skipping it for now"):format(
+            os.date("%H:%M:%S"), idx, t.id, holder))
+        end
+        goto next_trial
       end
-      for _, a in ipairs({ "trial", dir, "--index", tostring(idx) }) do argv[#argv + 1] = a end
-      local cargv = ffi.new("const char *[?]", #argv + 1)
-      for k, a in ipairs(argv) do cargv[k - 1] = a end
-      local s = st[t.id] or { attempts = 0 }
-      local pid = C.ml_proc_spawn(cargv, dir .. "/logs/" .. t.id .. ".log", core.err)
-      if pid <= 0 then error(core.errmsg(), 0) end
-      running[pid] = { idx = idx, t = t, t0 = C.ml_clock(), attempt = s.attempts + 1 }
-      st[t.id] = { attempts = s.attempts + 1, status = "running" }
-      nrunning = nrunning + 1
-      if not opts.quiet then
-        local _, list = trial_args(plan, t)
-        print(("[%s] start trial %d (%s) %s"):format(os.date("%H:%M:%S"), idx, t.id,
-          table.concat(list, " ")))
+      do
+        local argv = { exe }
+        if core.plugin_path then
+          argv[#argv + 1] = "--plugin-path"
+          argv[#argv + 1] = core.plugin_path
+        end
+        if core.threads then
+          argv[#argv + 1] = "--threads"
+          argv[#argv + 1] = tostring(core.threads)
+        end
+        for _, a in ipairs({ "trial", dir, "--index", tostring(idx) }) do
+          argv[#argv + 1] = a
+        end
+        local cargv = ffi.new("const char *[?]", #argv + 1)
+        for k, a in ipairs(argv) do cargv[k - 1] = a end
+        local s = st[t.id] or { attempts = 0 }
+        local pid = C.ml_proc_spawn(cargv, dir .. "/logs/" .. t.id .. ".log", core.err)
+        if pid <= 0 then error(core.errmsg(), 0) end
+        running[pid] = { idx = idx, t = t, t0 = C.ml_clock(), attempt = s.attempts + 1 }
+        st[t.id] = { attempts = s.attempts + 1, status = "running" }
+        nrunning = nrunning + 1
+        if not opts.quiet then
+          local _, list = trial_args(plan, t)
+          print(("[%s] start trial %d (%s) %s"):format(os.date("%H:%M:%S"), idx, t.id,
+            table.concat(list, " ")))
+        end
+      end
+      ::next_trial::
+    end
+    -- Trials other agents hold: look again twice a second.
+    local now0 = C.ml_clock()
+    if next(held) and not stop and now0 - last_held > 0.5 then
+      last_held = now0
+      poll_held(dir, st, held, queue, opts.quiet)
+      if nrunning == 0 and qpos > #queue and next(held) and not waiting_said then
+        waiting_said = true
+        local n = 0
+        for _ in pairs(held) do n = n + 1 end
+        -- A lock of another host is honoured until its agent releases it: a dead agent's
+        -- must be removed by hand (docs/SWEEPS.md); Ctrl-C stops waiting.
+        print(("[%s] waiting for %d trial%s other agents hold (Ctrl-C stops waiting; a "
+          .. "lock left by a dead agent of another host is removed by hand: %s/locks/)")
+          :format(os.date("%H:%M:%S"), n, n == 1 and "" or "s", dir))
       end
     end
-    if nrunning == 0 and (stop or qpos > #queue) then break end
+    if nrunning == 0 and (stop or (qpos > #queue and not next(held))) then break end
     -- Timeouts, hyperband, stop requests.
     local now = C.ml_clock()
     local check_hb = hb and now - last_hb > 0.25
     if check_hb then last_hb = now end
     for pid, r in pairs(running) do
-      if stop and stop ~= "target" and not r.killing then
+      if stop and stop ~= "target" and stop ~= "strict" and not r.killing then
         r.killing, r.reason, r.kill_at = "interrupted", "stopped by the user", now
         C.ml_proc_signal(pid, SIGTERM)
       elseif not r.killing and timeout > 0 and now - r.t0 > timeout then
@@ -688,9 +791,21 @@ local function run_local(dir, plan, st, opts, todo)
         end
         local ev = own
         if not own and code == 0 then
-          -- Exit 0 without a line of its own: another runner had already finished it.
+          -- Exit 0 without a line of its own: another runner had already finished it, or
+          -- another agent claimed it first (a refused claim is no failure): skip it and
+          -- come back when the claim is gone.
           local other = M.state(events)[r.t.id]
-          if other and DONE[other.status] then ev = other.final end
+          if other and DONE[other.status] then
+            ev = other.final
+          else
+            held[r.idx] = r.t
+            st[r.t.id] = other
+            if not opts.quiet then
+              print(("[%s] trial %d (%s) is claimed by %s: skipping it for now"):format(
+                os.date("%H:%M:%S"), r.idx, r.t.id, held_by(dir, r.t.id) or "another agent"))
+            end
+            goto reaped
+          end
         end
         if not ev then
           local event = r.killing or "failed"
@@ -722,9 +837,14 @@ local function run_local(dir, plan, st, opts, todo)
           print(("[%s] trial %d reached the target %s=%s: starting no more trials"):format(
             os.date("%H:%M:%S"), r.idx, plan.metric.name, fmtnum(target)))
         end
+        if ev == own then
+          stop = stop or checks_mod.act(plan, ev, ("trial %d (%s)"):format(r.idx, r.t.id),
+                                        said)
+        end
         if ev.event == "failed" or ev.event == "killed" then
           tries[r.idx] = (tries[r.idx] or 0) + 1
-          if tries[r.idx] <= retries and not stop then
+          -- A mistake in the sweep file fails every attempt alike: never retried.
+          if tries[r.idx] <= retries and not stop and not ev.checks then
             queue[#queue + 1] = r.idx
           else
             failed_hard = failed_hard + 1
@@ -734,9 +854,10 @@ local function run_local(dir, plan, st, opts, todo)
             end
           end
         end
+        ::reaped::
       end
     end
-    if nrunning > 0 or (not stop and qpos <= #queue) then C.ml_sleep(0.05) end
+    if nrunning > 0 or (not stop and (qpos <= #queue or next(held))) then C.ml_sleep(0.05) end
   end
   C.ml_sweep_signals(0)
   return stop

@@ -70,6 +70,25 @@ void ml_sleep(double seconds);
  * crash. */
 int ml_journal_append(const char *path, const char *line, ml_err *err);
 
+/* ---- trial claims (several agents on one sweep directory) ------------------------------- */
+/* Claim trial `id` (a safe name) of the sweep in `dir` for this process. The claim is
+ * DIR/locks/ID.lock, created exclusively and whole (written aside, then hard-linked into
+ * place), holding this host, pid, process start time and the time. A lock of this host
+ * whose process is dead, or whose pid was reused by a process started at another time, is
+ * stale: it is broken (under an flock, so two breakers cannot both win) and the claim
+ * retried. A lock of another host is honoured until removed by hand. Returns 0 when claimed,
+ * 1 when another process holds it ("host:pid since TIME" written to holder, borrowed buffer
+ * of holder_len bytes, may be NULL), or a negative ML_ERR_*. */
+int ml_trial_claim(const char *dir, const char *id, char *holder, size_t holder_len,
+                   ml_err *err);
+/* Release this process's claim of trial id: 0 released, 1 not ours (absent, or broken as
+ * stale and claimed by another; never removed), negative ML_ERR_* on error. */
+int ml_trial_release(const char *dir, const char *id, ml_err *err);
+/* Without claiming: 1 when a live process (or another host) holds trial id, holder as for
+ * ml_trial_claim; 0 when it is free or the lock is stale; negative ML_ERR_* on error. */
+int ml_trial_holder(const char *dir, const char *id, char *holder, size_t holder_len,
+                    ml_err *err);
+
 /* ffi:end */
 
 #ifdef __cplusplus
