@@ -94,4 +94,17 @@ like "$("$MODLAB" sweep od.yaml --dry-run 2>&1)" "^sweep od: 1 trial .* -> $t/el
      "the dry run shows output_dir resolved to an absolute path"
 like "$("$MODLAB" sweep od.yaml --dry-run --out rel/x/.. 2>&1)" "^sweep od: .* -> $t/rel$" \
      "... and --out too"
+
+# sweep.json is data: a trial id edited into a path is refused before it becomes one.
+printf 'name: tamper\nprogram: recipe.lua\nmethod: grid\nparameters:\n  x: {values: [1]}\n' > tamper.yaml
+"$MODLAB" sweep plan tamper.yaml --out tampered >/dev/null 2>&1
+id=$(sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' tampered/sweep.json | head -n 1)
+ok $([ -n "$id" ]; echo $?) "sweep plan writes a trial id ($id)"
+sed "s/\"$id\"/\"..\/..\/escaped\"/" tampered/sweep.json > tampered/sweep.json.new &&
+    mv tampered/sweep.json.new tampered/sweep.json
+out=$("$MODLAB" trial tampered --index 0 2>&1); rc=$?
+like "$rc $out" "^2 modlab: error: tampered/sweep.json: trial 0 has no valid id" \
+     "modlab trial refuses a sweep.json whose trial id is a path"
+ok $([ ! -e "$t/escaped" ] && [ -z "$(ls tampered/trials)" ] && [ ! -e tampered/locks ]; echo $?) \
+   "... and creates nothing"
 done_testing

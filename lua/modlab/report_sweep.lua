@@ -85,7 +85,13 @@ function M.load(dir, warnings)
         if type(v) == "number" then v = ("%.4g"):format(v) end   -- a legend, not a record
         if varies[p] then label[#label + 1] = p .. "=" .. tostring(v) end
       end
-      local c = curves(dir .. "/trials/" .. tostring(id), metric, warnings)
+      -- results.csv is data: an id that is not a planner id (hex) never becomes a path.
+      local safe = type(id) == "string" and id:match("^%x+$")
+      if not safe then
+        files.warn(warnings, ("%s/results.csv: trial id %q is not a sweep trial id (hex "
+          .. "digits): its curves are skipped"):format(dir, tostring(id)))
+      end
+      local c = safe and curves(dir .. "/trials/" .. id, metric, warnings) or {}
       c.id, c.rank, c.label, c.metric = tostring(id), r[col.rank], table.concat(label, " "), v
       best[#best + 1] = c
     end

@@ -262,6 +262,22 @@ local function load_plan_dir(dir)
   end
   local plan, err = M.decode(text)
   if not plan then return nil, dir .. "/sweep.json: " .. err end
+  -- sweep.json is data (a copied or edited sweep directory): its ids become paths under
+  -- trials/ and locks/, so each must be what the planner writes, 12 hex digits.
+  if type(plan.trials) ~= "table" then
+    return nil, dir .. "/sweep.json: no trials list; re-plan it with `modlab sweep FILE.yaml`"
+  end
+  for k, t in ipairs(plan.trials) do
+    local id = type(t) == "table" and t.id
+    if type(id) ~= "string" or not id:match("^" .. ("%x"):rep(12) .. "$") then
+      return nil, ("%s/sweep.json: trial %d has no valid id (12 hex digits): the file was "
+        .. "edited or damaged; re-plan it with `modlab sweep FILE.yaml`"):format(dir, k - 1)
+    end
+  end
+  if plan.name ~= nil and C.ml_sweep_check_name(tostring(plan.name), "sweep.json name",
+                                                core.err) ~= 0 then
+    return nil, dir .. "/sweep.json: " .. core.errmsg()
+  end
   return plan
 end
 
