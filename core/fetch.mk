@@ -2,7 +2,8 @@
 # Downloads and dataset manifests: hashing, the YAML tree reader, libcurl fetch, manifests,
 # `modlab data`, the manifests themselves, and their tests.
 core_libmodlab_la_SOURCES += core/hash.c core/hash.h core/yaml_tree.c core/yaml_tree.h \
-	core/fetch.c core/fetch.h core/manifest.c core/manifest.h core/data_cli.c
+	core/fetch.c core/fetch.h core/manifest.c core/manifest.h core/manifest_impl.h \
+	core/manifest_cache.c core/manifest_tar.c core/manifest_fetch.c core/data_cli.c
 dist_manifest_DATA += datasets/fashion-mnist.yaml datasets/mnist.yaml datasets/cifar10.yaml \
 	datasets/ptb.yaml
 
