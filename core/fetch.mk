@@ -9,7 +9,7 @@ dist_manifest_DATA += datasets/fashion-mnist.yaml datasets/mnist.yaml datasets/c
 
 # C tests (TAP). The loopback fault server is linked into the tests that need it.
 fetch_tests = tests/unit/test_hash tests/unit/test_yaml_tree tests/unit/test_fetch \
-	tests/unit/test_manifest tests/unit/test_manifest_data
+	tests/unit/test_manifest tests/unit/test_manifest_data tests/unit/test_manifest_limits
 check_PROGRAMS += $(fetch_tests)
 TESTS += $(fetch_tests)
 fetch_test_server = tests/http_fault_server.c tests/http_fault_server.h
@@ -23,5 +23,8 @@ tests_unit_test_fetch_LDADD = $(test_ldadd)
 tests_unit_test_manifest_SOURCES = tests/unit/test_manifest.c $(fetch_test_server)
 tests_unit_test_manifest_CFLAGS = $(test_cflags) $(ZLIB_CFLAGS)
 tests_unit_test_manifest_LDADD = $(test_ldadd) $(ZLIB_LIBS)
+tests_unit_test_manifest_limits_SOURCES = tests/unit/test_manifest_limits.c $(fetch_test_server)
+tests_unit_test_manifest_limits_CFLAGS = $(test_cflags)
+tests_unit_test_manifest_limits_LDADD = $(test_ldadd)
 tests_unit_test_manifest_data_CFLAGS = $(test_cflags)
 tests_unit_test_manifest_data_LDADD = $(test_ldadd)

@@ -233,9 +233,46 @@ static int parse_pins(const ml_yt_doc *d, const ml_yt_node *map, const char *wha
     return 0;
 }
 
+/* max_size: a positive byte count (absent: *out = -1). */
+static int parse_max_size(const ml_yt_doc *d, const ml_yt_node *n, int64_t *out, ml_err *err)
+{
+    int rc;
+    *out = -1;
+    if (!n)
+        return 0;
+    if ((rc = ml_yt_int(d, n, "max_size", out, err)))
+        return rc;
+    if (*out <= 0)
+        return ml_yt_error(d, n, err, ML_ERR_FORMAT,
+                           "max_size must be a positive number of bytes, not %lld",
+                           (long long)*out);
+    return 0;
+}
+
+/* A pinned size over the file's cap is a contradiction in the manifest: say so at load. */
+static int check_caps(const ml_manifest *m, const ml_yt_doc *d, const ml_yt_node *root,
+                      ml_err *err)
+{
+    for (size_t i = 0; i < m->nfiles; i++) {
+        const mf_file *f = &m->files[i];
+        int64_t cap = f->max_size > 0 ? f->max_size : m->max_size;
+        for (long k = -1; k < (long)m->nmirrors; k++) {
+            const pins *p = k < 0 ? &f->pin : m->mirrors[k].over[i].set ? &m->mirrors[k].over[i]
+                                                                           : NULL;
+            if (p && p->size > cap)
+                return ml_yt_error(d, root, err, ML_ERR_FORMAT,
+                                   "size %lld of %s is over its max_size %lld: raise max_size "
+                                   "or fix the size", (long long)p->size, f->name,
+                                   (long long)cap);
+        }
+    }
+    return 0;
+}
+
 static int parse_files(ml_manifest *m, const ml_yt_doc *d, const ml_yt_node *seq, ml_err *err)
 {
-    static const char *const keys[] = {"name", "size", "md5", "sha256", "extract", NULL};
+    static const char *const keys[] = {"name", "size", "md5", "sha256", "max_size", "extract",
+                                       NULL};
     static const char *const mkeys[] = {"name", "size", "md5", "sha256", NULL};
     int rc;
     if ((rc = ml_yt_expect(d, seq, ML_YT_SEQ, "files", err)))
@@ -265,7 +302,8 @@ static int parse_files(ml_manifest *m, const ml_yt_doc *d, const ml_yt_node *seq
                 return ml_yt_error(d, fn, err, ML_ERR_FORMAT, "file '%s' listed twice", name);
         if (!(f->name = dupn(name, err)))
             return ML_ERR_NOMEM;
-        if ((rc = parse_pins(d, fn, name, &f->pin, 1, err)))
+        if ((rc = parse_pins(d, fn, name, &f->pin, 1, err)) ||
+            (rc = parse_max_size(d, ml_yt_get(fn, "max_size"), &f->max_size, err)))
             return rc;
         if (!(n = ml_yt_get(fn, "extract")))
             continue;
@@ -484,7 +522,7 @@ static int parse(ml_manifest *m, const ml_yt_doc *d, ml_err *err)
 {
     static const char *const keys[] = {"name", "format", "description", "licence", "license",
                                        "homepage", "citation", "urls", "files", "splits",
-                                       "options", NULL};
+                                       "options", "max_size", NULL};
     const ml_yt_node *root = d->root;
     const char *s;
     int rc;
@@ -514,8 +552,13 @@ static int parse(ml_manifest *m, const ml_yt_doc *d, ml_err *err)
         return rc;
     if (!(m->format = dupn(s, err)))
         return ML_ERR_NOMEM;
+    if ((rc = parse_max_size(d, ml_yt_get(root, "max_size"), &m->max_size, err)))
+        return rc;
+    if (m->max_size < 0)
+        m->max_size = ML_MANIFEST_MAX_SIZE_DEFAULT;
     if ((rc = parse_files(m, d, ml_yt_get(root, "files"), err)) ||
-        (rc = parse_urls(m, d, ml_yt_get(root, "urls"), err)))
+        (rc = parse_urls(m, d, ml_yt_get(root, "urls"), err)) ||
+        (rc = check_caps(m, d, root, err)))
         return rc;
     if (ml_yt_get(root, "splits") &&
         (rc = parse_splits(m, d, ml_yt_get(root, "splits"), err)))
@@ -626,6 +669,27 @@ const char *ml_manifest_split(const ml_manifest *m, int32_t i)
 const char *ml_manifest_file(const ml_manifest *m, size_t i)
 {
     return i < m->nfiles ? m->files[i].name : NULL;
+}
+
+int64_t ml_manifest_file_cap(const ml_manifest *m, size_t i, int *limit)
+{
+    const mf_file *f = &m->files[i];
+    int64_t cap = -1, max = f->max_size > 0 ? f->max_size : m->max_size;
+    int lim = 0;
+    /* Any pin set may accept the bytes, so the cap is the largest size one allows. */
+    for (long k = -1; k < (long)m->nmirrors; k++) {
+        const pins *p = k < 0 ? &f->pin : m->mirrors[k].over[i].set ? &m->mirrors[k].over[i]
+                                                                       : NULL;
+        if (!p)
+            continue;
+        if (p->size < 0 && max > cap)
+            cap = max, lim = 1;
+        else if (p->size > cap)
+            cap = p->size, lim = 0;
+    }
+    if (limit)
+        *limit = lim;
+    return cap;
 }
 
 int64_t ml_manifest_total_size(const ml_manifest *m)

@@ -66,6 +66,25 @@ int ml_mf_pins_match(const pins *p, int64_t size, const char *sha, const char *m
 }
 
 /* "sha256 mismatch (got a, want b)" -> "sha256 mismatch for FILE (got a, want b)". */
+const pins *ml_mf_pins_any(const ml_manifest *m, size_t i, long first, int64_t size,
+                           const char *sha, const char *md5, const char **label, char *why,
+                           size_t cap)
+{
+    char other[200];
+    const pins *p = ml_mf_pins_for(m, i, first, label);
+    if (ml_mf_pins_match(p, size, sha, md5, why, cap))
+        return p;
+    for (long k = -1; k < (long)m->nmirrors; k++) {
+        if (k >= 0 && !m->mirrors[k].over[i].set)
+            continue;   /* a plain mirror: the official pins, tried already or below */
+        p = ml_mf_pins_for(m, i, k, label);
+        if (ml_mf_pins_match(p, size, sha, md5, other, sizeof other))
+            return p;
+    }
+    ml_mf_pins_for(m, i, first, label);
+    return NULL;
+}
+
 void ml_mf_why_for(const char *why, const char *file, char *out, size_t cap)
 {
     const char *paren = strstr(why, " (");
@@ -303,12 +322,7 @@ int ml_manifest_verify_file(ml_manifest *m, size_t i, char *how, size_t cap, ml_
         ml_mf_pins_match(p, size, sha, md5, why, sizeof why)) {
         label = mk.pinned_by;
     } else {
-        p = NULL;
-        for (long k = -1; k < (long)m->nmirrors && !p; k++) {
-            const pins *q = ml_mf_pins_for(m, i, k, &label);
-            if (ml_mf_pins_match(q, size, sha, md5, why, sizeof why))
-                p = q;
-        }
+        p = ml_mf_pins_any(m, i, -1, size, sha, md5, &label, why, sizeof why);
     }
     if (!p) {
         marker_path(dir, f->name, mpath, sizeof mpath);

@@ -72,13 +72,10 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
     if (ml_mf_file_size(path) >= 0) {
         if ((rc = ml_hash_file(path, sha, md5, &size, err)))
             return rc;
-        for (long k = -1; k < (long)m->nmirrors; k++) {
-            p = ml_mf_pins_for(m, i, k, &label);
-            if (ml_mf_pins_match(p, size, sha, md5, why, sizeof why)) {
-                if ((rc = ml_mf_marker_write(dir, f->name, sha, md5, label, "cache", 0, err)))
-                    return rc;
-                return finish_archive(m, i, dir, sha, md5, label, "cache", err);
-            }
+        if (ml_mf_pins_any(m, i, -1, size, sha, md5, &label, why, sizeof why)) {
+            if ((rc = ml_mf_marker_write(dir, f->name, sha, md5, label, "cache", 0, err)))
+                return rc;
+            return finish_archive(m, i, dir, sha, md5, label, "cache", err);
         }
         if (progress)
             fprintf(stderr, "%s: the cached copy does not match the manifest; fetching again\n",
@@ -93,9 +90,9 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
         if (off && !is_file)
             continue; /* not worth a word in the message: the offline error says it */
         tried++;
-        p = ml_mf_pins_for(m, i, (long)k, &label);
-        o.expect_size = p->size;
-        o.max_size = p->size;   /* -1 when not pinned: no cap but the checksum */
+        o.expect_size = ml_mf_pins_for(m, i, (long)k, &label)->size;
+        /* Never more than any pin set allows: a size, or max_size where one pins none. */
+        o.max_size = ml_manifest_file_cap(m, i, &o.max_is_limit);
         snprintf(url, sizeof url, "%s%s", mm->url, f->name);
         if ((rc = ml_fetch_url(url, part, &o, NULL, &e))) {
             if (rc == ML_ERR_IO) /* our disk, not the mirror: stop here */
@@ -108,7 +105,9 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
         }
         if ((rc = ml_hash_file(part, sha, md5, &size, err)))
             return rc;
-        if (!ml_mf_pins_match(p, size, sha, md5, why, sizeof why)) {
+        /* Any pin set of the file may accept it, whichever URL served it (MODLAB_MIRROR
+         * pointing at Debian's repackaged files is held to Debian's pins). */
+        if (!(p = ml_mf_pins_any(m, i, (long)k, size, sha, md5, &label, why, sizeof why))) {
             ml_fetch_discard(part);
             mismatches++;
             last_url = mm->url;
@@ -130,8 +129,11 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
         if ((rc = ml_mf_marker_write(dir, f->name, sha, md5, label, url, 0, err)))
             return rc;
         if (progress)
-            fprintf(stderr, "%s: %s verified (%s)\n", label_s, ml_mf_pins_kind(p),
-                    strcmp(label, "official") ? "pinned for this mirror" : "official pins");
+            fprintf(stderr, "%s: %s verified (%s%s)\n", label_s, ml_mf_pins_kind(p),
+                    !strcmp(label, "official") ? "official pins"
+                    : !strcmp(label, mm->url)  ? "pinned for this mirror"
+                                               : "pinned for ",
+                    strcmp(label, "official") && strcmp(label, mm->url) ? label : "");
         return finish_archive(m, i, dir, sha, md5, label, url, err);
     }
     if (off)

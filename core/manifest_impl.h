@@ -31,6 +31,7 @@ typedef struct mf_file {
     pins pin;              /* as published by the official source */
     mf_member *members;    /* archive members to extract (nmembers == 0: not an archive) */
     size_t nmembers;
+    int64_t max_size;      /* the cap when a pin set has no size; -1: the manifest's */
 } mf_file;
 
 typedef struct mf_mirror {
@@ -66,6 +67,7 @@ struct ml_manifest {
     size_t nsplits;
     mf_opt *opts;
     size_t nopts;
+    int64_t max_size;      /* files' cap without a pinned size (ML_MANIFEST_MAX_SIZE_DEFAULT) */
 };
 
 /* manifest.c */
@@ -78,6 +80,12 @@ const pins *ml_mf_pins_for(const ml_manifest *m, size_t i, long k, const char **
 /* 1 when the measured bytes match the pins; else 0 with a reason in why. */
 int ml_mf_pins_match(const pins *p, int64_t size, const char *sha, const char *md5, char *why,
                      size_t cap);
+/* The first pin set of file i that the measured bytes match: mirror `first`'s pins (k < 0:
+ * official), then the official ones and every mirror's own; *label says whose. NULL when
+ * none does, with the reason by `first`'s pins in why. */
+const pins *ml_mf_pins_any(const ml_manifest *m, size_t i, long first, int64_t size,
+                           const char *sha, const char *md5, const char **label, char *why,
+                           size_t cap);
 /* "sha256 mismatch (got a, want b)" -> "sha256 mismatch for FILE (got a, want b)". */
 void ml_mf_why_for(const char *why, const char *file, char *out, size_t cap);
 const char *ml_mf_pins_kind(const pins *p);   /* "sha256", "md5" or "sha256+md5" */
