@@ -471,6 +471,13 @@ static const char *const unsupported_dtypes[] = {
     "F8_E4M3", "F8_E5M2", "F8_E8M0", "F6_E2M3", "F6_E3M2", "F4", "C64", NULL,
 };
 
+/* 1 when the JSON string is exactly `name`, embedded NULs included. */
+static int same_name(const ml_json *str, const char *name)
+{
+    size_t n = strlen(name);
+    return str->len == n && memcmp(str->str, name, n) == 0;
+}
+
 static int parse_tensor(const char *what, const ml_json *e, ml_st_tensor *t, ml_err *err)
 {
     const char *name = e->key;
@@ -499,15 +506,18 @@ static int parse_tensor(const char *what, const ml_json *e, ml_st_tensor *t, ml_
     if (dtype->type != ML_JSON_STRING)
         return ml_error(err, ML_ERR_FORMAT, "%s: tensor '%s': dtype is a %s, not a string",
                         what, name, ml_json_type_name(dtype->type));
-    if (strcmp(dtype->str, "F32") != 0) {
+    /* Names compare over the string's whole length: "F32\u0000x" is not F32. */
+    if (!same_name(dtype, "F32")) {
+        char shown[100];
         for (int k = 0; unsupported_dtypes[k]; k++)
-            if (strcmp(dtype->str, unsupported_dtypes[k]) == 0)
+            if (same_name(dtype, unsupported_dtypes[k]))
                 return ml_error(err, ML_ERR_UNSUPPORTED,
                                 "%s: tensor '%s' has unsupported dtype %s: modlab reads only "
                                 "F32; convert it (in Python: tensor.float()) and save again",
                                 what, name, dtype->str);
-        return ml_error(err, ML_ERR_FORMAT, "%s: tensor '%s' has an unknown dtype '%.32s'",
-                        what, name, dtype->str);
+        ml_json_escape(shown, sizeof shown, dtype->str, dtype->len < 32 ? dtype->len : 32);
+        return ml_error(err, ML_ERR_FORMAT, "%s: tensor '%s' has an unknown dtype %s%s", what,
+                        name, shown, dtype->len > 32 ? " (cut)" : "");
     }
     if (shape->type != ML_JSON_ARRAY)
         return ml_error(err, ML_ERR_FORMAT, "%s: tensor '%s': shape is a %s, not an array",
