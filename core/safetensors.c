@@ -439,6 +439,24 @@ void ml_st_read_f32(const ml_st_file *f, int32_t i, float *dst)
     copy_f32_le(dst, f->data + t->begin, (size_t)t->numel);
 }
 
+int ml_st_check_finite(const ml_st_file *f, int32_t i, const char *what, ml_err *err)
+{
+    const ml_st_tensor *t = &f->t[i];
+    const unsigned char *p = f->data + t->begin;
+    for (int64_t k = 0; k < t->numel; k++, p += 4) {
+        uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                     (uint32_t)p[3] << 24;
+        if ((u & 0x7f800000u) != 0x7f800000u)
+            continue;   /* exponent not all ones: a finite number */
+        return ml_error(err, ML_ERR_FORMAT, "%s: tensor '%s' holds %s (element %lld of %lld): "
+                        "the run that saved it diverged or the file is corrupt; refusing to "
+                        "load it", what, t->name, u & 0x007fffffu ? "NaN"
+                                                  : u >> 31   ? "-Inf" : "Inf",
+                        (long long)k, (long long)t->numel);
+    }
+    return 0;
+}
+
 /* qsort has no context argument: sort index arrays through a file-local pointer would not be
  * thread-safe, so these sort small structs that carry what they compare. */
 typedef struct name_key {
