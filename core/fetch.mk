@@ -6,6 +6,7 @@ core_libmodlab_la_SOURCES += core/hash.c core/hash.h core/yaml_tree.c core/yaml_
 	core/manifest_cache.c core/manifest_tar.c core/manifest_fetch.c core/data_cli.c
 dist_manifest_DATA += datasets/fashion-mnist.yaml datasets/mnist.yaml datasets/cifar10.yaml \
 	datasets/ptb.yaml
+EXTRA_DIST += docs/DATASETS.md
 
 # C tests (TAP). The loopback fault server is linked into the tests that need it.
 fetch_tests = tests/unit/test_hash tests/unit/test_yaml_tree tests/unit/test_fetch \
