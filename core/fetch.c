@@ -191,6 +191,13 @@ static long low_speed_time(const ml_fetch_opts *o)
     return e && atol(e) > 0 ? atol(e) : 60L;
 }
 
+/* A write error that means "no room": the partial file is deleted rather than left
+ * holding the disk full for a resume that cannot finish there either. */
+static int disk_full(int e)
+{
+    return e == ENOSPC || e == EFBIG || e == EDQUOT;
+}
+
 static int classify(CURLcode cc, xfer *x, long code, const char *errbuf, ml_err *err)
 {
     char a[32], b[32];
@@ -252,7 +259,9 @@ static int classify(CURLcode cc, xfer *x, long code, const char *errbuf, ml_err 
         return X_RESTART;
     case CURLE_WRITE_ERROR:
         if (x->write_errno) {
-            ml_error(err, ML_ERR_IO, "writing %s: %s", x->part, strerror(x->write_errno));
+            ml_error(err, ML_ERR_IO, "writing %s: %s%s", x->part, strerror(x->write_errno),
+                     disk_full(x->write_errno) ? "; deleted the partial file to give the space "
+                                                 "back: free some and fetch again" : "");
             return X_FAIL;
         }
         break;
@@ -381,7 +390,11 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
         r.http_code = code;
         if (fclose(x.f) && cc == CURLE_OK) {
             x.f = NULL;
-            rc = ml_error(err, ML_ERR_IO, "writing %s: %s", part, strerror(errno));
+            x.write_errno = errno;   /* the last buffer did not fit: as for a failed write */
+            rc = ml_error(err, ML_ERR_IO, "writing %s: %s%s", part, strerror(x.write_errno),
+                          disk_full(x.write_errno) ? "; deleted the partial file to give the "
+                                                     "space back: free some and fetch again"
+                                                   : "");
             goto fail;
         }
         x.f = NULL;
@@ -439,8 +452,8 @@ done:
 fail:
     if (x.f)
         fclose(x.f);
-    /* More bytes than the file has, or none at all: nothing worth resuming. */
-    if (x.too_big || rc == ML_ERR_FORMAT || file_size(part) == 0)
+    /* More bytes than the file has, none at all, or a full disk: nothing worth keeping. */
+    if (x.too_big || rc == ML_ERR_FORMAT || file_size(part) == 0 || disk_full(x.write_errno))
         ml_fetch_discard(part);
     if (curl)
         curl_easy_cleanup(curl);

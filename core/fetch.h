@@ -39,7 +39,7 @@ typedef struct ml_fetch_result {
  * restarts it from zero. Mid-transfer failures are retried with resume while they make
  * progress. On success `part` is complete (not yet verified) and
  * `res` is filled. On failure a non-empty `part` may remain for a later resume (an empty
- * one is removed), and err->msg holds a
+ * one, or one that filled the disk, is removed), and err->msg holds a
  * short reason without the URL ("HTTP 404", "connection reset after 1000 bytes", ...):
  * ML_ERR_NOT_FOUND (404, 410, missing file://), ML_ERR_NETWORK, ML_ERR_IO,
  * ML_ERR_UNSUPPORTED (network URL while offline, another scheme, a redirect to one) or
