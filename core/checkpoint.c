@@ -409,6 +409,10 @@ int ml_ckpt_load_model(ml_model *m, const ml_st_file *f, const char *path, const
                           "shape) it was saved with", path, name, got, want);
             goto fail;
         }
+        /* NaN or Inf weights would poison every later step (and a resumed run's saved
+         * model) without a word: refuse them before anything is applied. */
+        if ((rc = ml_st_check_finite(f, k, path, err)))
+            goto fail;
         total += p->numel;
     }
     for (int32_t k = 0; k < ml_st_count(f); k++)

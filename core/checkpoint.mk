@@ -11,5 +11,6 @@ tests_unit_test_safetensors_LDADD = $(test_ldadd)
 tests_unit_test_checkpoint_CFLAGS = $(test_cflags)
 tests_unit_test_checkpoint_LDADD = $(test_ldadd)
 TESTS += tests/unit/test_json tests/unit/test_safetensors tests/unit/test_checkpoint \
-	tests/test_safetensors_python.sh
-EXTRA_DIST += tests/test_safetensors_python.sh tests/data/read_safetensors.py
+	tests/test_safetensors_python.sh tests/checkpoint_nan.sh
+EXTRA_DIST += tests/test_safetensors_python.sh tests/data/read_safetensors.py \
+	tests/checkpoint_nan.sh

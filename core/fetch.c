@@ -191,24 +191,35 @@ static long low_speed_time(const ml_fetch_opts *o)
     return e && atol(e) > 0 ? atol(e) : 60L;
 }
 
+/* A write error that means "no room": the partial file is deleted rather than left
+ * holding the disk full for a resume that cannot finish there either. */
+static int disk_full(int e)
+{
+    return e == ENOSPC || e == EFBIG || e == EDQUOT;
+}
+
 static int classify(CURLcode cc, xfer *x, long code, const char *errbuf, ml_err *err)
 {
     char a[32], b[32];
     char *to = NULL;
-    if (x->too_big) {
-        ml_error(err, ML_ERR_FORMAT, "the server sent more than the expected %s (%lld bytes); "
-                 "stopped there and deleted the partial file: the mirror has another file "
-                 "under that name", ml_fetch_fmt_bytes((double)x->o->max_size, a, sizeof a),
-                 (long long)x->o->max_size);
+    if (x->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+        ml_fetch_fmt_bytes((double)x->o->max_size, a, sizeof a);
+        if (x->o->max_is_limit)
+            ml_error(err, ML_ERR_FORMAT, "the server %s more than the max_size of %s (%lld "
+                     "bytes) allowed for a file whose size the manifest does not pin; %s: if "
+                     "the file really is that large, raise max_size in the manifest",
+                     x->too_big ? "sent" : "announced", a, (long long)x->o->max_size,
+                     x->too_big ? "stopped there and deleted the partial file"
+                                : "refused before downloading");
+        else
+            ml_error(err, ML_ERR_FORMAT, "the server %s more than the expected %s (%lld "
+                     "bytes); %s: the mirror has another file under that name",
+                     x->too_big ? "sent" : "announced", a, (long long)x->o->max_size,
+                     x->too_big ? "stopped there and deleted the partial file"
+                                : "refused before downloading");
         return X_FAIL;
     }
     switch (cc) {
-    case CURLE_FILESIZE_EXCEEDED:
-        ml_error(err, ML_ERR_FORMAT, "the server announced more than the expected %s (%lld "
-                 "bytes); refused before downloading: the mirror has another file under "
-                 "that name", ml_fetch_fmt_bytes((double)x->o->max_size, a, sizeof a),
-                 (long long)x->o->max_size);
-        return X_FAIL;
     case CURLE_TOO_MANY_REDIRECTS:
         ml_error(err, ML_ERR_NETWORK, "too many redirects (more than %d); the mirror's URL "
                  "is probably wrong or the server loops: fix the manifest or MODLAB_MIRROR",
@@ -248,7 +259,9 @@ static int classify(CURLcode cc, xfer *x, long code, const char *errbuf, ml_err 
         return X_RESTART;
     case CURLE_WRITE_ERROR:
         if (x->write_errno) {
-            ml_error(err, ML_ERR_IO, "writing %s: %s", x->part, strerror(x->write_errno));
+            ml_error(err, ML_ERR_IO, "writing %s: %s%s", x->part, strerror(x->write_errno),
+                     disk_full(x->write_errno) ? "; deleted the partial file to give the space "
+                                                 "back: free some and fetch again" : "");
             return X_FAIL;
         }
         break;
@@ -377,7 +390,11 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
         r.http_code = code;
         if (fclose(x.f) && cc == CURLE_OK) {
             x.f = NULL;
-            rc = ml_error(err, ML_ERR_IO, "writing %s: %s", part, strerror(errno));
+            x.write_errno = errno;   /* the last buffer did not fit: as for a failed write */
+            rc = ml_error(err, ML_ERR_IO, "writing %s: %s%s", part, strerror(x.write_errno),
+                          disk_full(x.write_errno) ? "; deleted the partial file to give the "
+                                                     "space back: free some and fetch again"
+                                                   : "");
             goto fail;
         }
         x.f = NULL;
@@ -435,8 +452,9 @@ done:
 fail:
     if (x.f)
         fclose(x.f);
-    if (x.too_big || rc == ML_ERR_FORMAT)
-        ml_fetch_discard(part);   /* more bytes than the file has: nothing to resume */
+    /* More bytes than the file has, none at all, or a full disk: nothing worth keeping. */
+    if (x.too_big || rc == ML_ERR_FORMAT || file_size(part) == 0 || disk_full(x.write_errno))
+        ml_fetch_discard(part);
     if (curl)
         curl_easy_cleanup(curl);
     return rc;

@@ -20,6 +20,8 @@ typedef struct ml_fetch_opts {
     int max_attempts;        /* transfers that may resume after a mid-file failure; 0: 4 */
     int64_t max_size;        /* the file is never longer than this (the manifest's size):
                               * a server sending more is stopped there; 0 or -1: no cap */
+    int max_is_limit;        /* 1: max_size is a manifest's max_size for a file whose size
+                              * is not pinned (the message says to raise it), not a size */
 } ml_fetch_opts;
 
 typedef struct ml_fetch_result {
@@ -36,7 +38,8 @@ typedef struct ml_fetch_result {
  * `part`.src) is resumed with a Range request; a server that answers 200 instead of 206
  * restarts it from zero. Mid-transfer failures are retried with resume while they make
  * progress. On success `part` is complete (not yet verified) and
- * `res` is filled. On failure `part` may remain for a later resume, and err->msg holds a
+ * `res` is filled. On failure a non-empty `part` may remain for a later resume (an empty
+ * one, or one that filled the disk, is removed), and err->msg holds a
  * short reason without the URL ("HTTP 404", "connection reset after 1000 bytes", ...):
  * ML_ERR_NOT_FOUND (404, 410, missing file://), ML_ERR_NETWORK, ML_ERR_IO,
  * ML_ERR_UNSUPPORTED (network URL while offline, another scheme, a redirect to one) or

@@ -12,8 +12,11 @@
  *       hint: apt-get install d  shown when this mirror fails
  *       files:                   this mirror repackages: its own pins for these files
  *         a.gz: {size: 123, sha256: ...}
+ *   max_size: 16000000           bytes; the cap of a file without a pinned size (optional;
+ *                                default ML_MANIFEST_MAX_SIZE_DEFAULT)
  *   files:                       each with md5 and/or sha256 (one is required), size optional
  *     - {name: a.gz, size: 125, md5: ...}
+ *     - {name: c.txt, max_size: 9000000, md5: ...}   its own cap instead of the manifest's
  *     - name: b.tar.gz           an archive: only these members are extracted
  *       md5: ...
  *       extract: [dir/x.bin, {name: dir/y.bin, size: 10, sha256: ...}]
@@ -32,6 +35,11 @@
 
 #include <modlab/modlab.h>
 
+/* A file is accepted when its bytes match any one pin set the manifest has for it: the
+ * official pins or a mirror's own, whichever URL served it. A download is stopped at the
+ * file's cap (ml_manifest_file_cap) and its partial file deleted. */
+#define ML_MANIFEST_MAX_SIZE_DEFAULT ((int64_t)2 << 30)   /* 2 GiB */
+
 /* Cache state of one manifest file. */
 enum {
     ML_CACHE_MISSING = 0,    /* not in the cache */
@@ -42,6 +50,10 @@ enum {
 
 size_t ml_manifest_nfiles(const ml_manifest *m);
 const char *ml_manifest_file(const ml_manifest *m, size_t i);
+/* The most bytes file i may have: the largest size its pin sets allow, where a set without a
+ * size allows the file's max_size (else the manifest's, else the default). *limit (optional)
+ * is 1 when that cap is a max_size rather than a known size. */
+int64_t ml_manifest_file_cap(const ml_manifest *m, size_t i, int *limit);
 /* Total pinned size of the files, or -1 when a size is not pinned. */
 int64_t ml_manifest_total_size(const ml_manifest *m);
 const char *ml_manifest_path(const ml_manifest *m);   /* the YAML file it came from */

@@ -439,6 +439,24 @@ void ml_st_read_f32(const ml_st_file *f, int32_t i, float *dst)
     copy_f32_le(dst, f->data + t->begin, (size_t)t->numel);
 }
 
+int ml_st_check_finite(const ml_st_file *f, int32_t i, const char *what, ml_err *err)
+{
+    const ml_st_tensor *t = &f->t[i];
+    const unsigned char *p = f->data + t->begin;
+    for (int64_t k = 0; k < t->numel; k++, p += 4) {
+        uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                     (uint32_t)p[3] << 24;
+        if ((u & 0x7f800000u) != 0x7f800000u)
+            continue;   /* exponent not all ones: a finite number */
+        return ml_error(err, ML_ERR_FORMAT, "%s: tensor '%s' holds %s (element %lld of %lld): "
+                        "the run that saved it diverged or the file is corrupt; refusing to "
+                        "load it", what, t->name, u & 0x007fffffu ? "NaN"
+                                                  : u >> 31   ? "-Inf" : "Inf",
+                        (long long)k, (long long)t->numel);
+    }
+    return 0;
+}
+
 /* qsort has no context argument: sort index arrays through a file-local pointer would not be
  * thread-safe, so these sort small structs that carry what they compare. */
 typedef struct name_key {
@@ -471,6 +489,13 @@ static const char *const unsupported_dtypes[] = {
     "F8_E4M3", "F8_E5M2", "F8_E8M0", "F6_E2M3", "F6_E3M2", "F4", "C64", NULL,
 };
 
+/* 1 when the JSON string is exactly `name`, embedded NULs included. */
+static int same_name(const ml_json *str, const char *name)
+{
+    size_t n = strlen(name);
+    return str->len == n && memcmp(str->str, name, n) == 0;
+}
+
 static int parse_tensor(const char *what, const ml_json *e, ml_st_tensor *t, ml_err *err)
 {
     const char *name = e->key;
@@ -499,15 +524,18 @@ static int parse_tensor(const char *what, const ml_json *e, ml_st_tensor *t, ml_
     if (dtype->type != ML_JSON_STRING)
         return ml_error(err, ML_ERR_FORMAT, "%s: tensor '%s': dtype is a %s, not a string",
                         what, name, ml_json_type_name(dtype->type));
-    if (strcmp(dtype->str, "F32") != 0) {
+    /* Names compare over the string's whole length: "F32\u0000x" is not F32. */
+    if (!same_name(dtype, "F32")) {
+        char shown[100];
         for (int k = 0; unsupported_dtypes[k]; k++)
-            if (strcmp(dtype->str, unsupported_dtypes[k]) == 0)
+            if (same_name(dtype, unsupported_dtypes[k]))
                 return ml_error(err, ML_ERR_UNSUPPORTED,
                                 "%s: tensor '%s' has unsupported dtype %s: modlab reads only "
                                 "F32; convert it (in Python: tensor.float()) and save again",
                                 what, name, dtype->str);
-        return ml_error(err, ML_ERR_FORMAT, "%s: tensor '%s' has an unknown dtype '%.32s'",
-                        what, name, dtype->str);
+        ml_json_escape(shown, sizeof shown, dtype->str, dtype->len < 32 ? dtype->len : 32);
+        return ml_error(err, ML_ERR_FORMAT, "%s: tensor '%s' has an unknown dtype %s%s", what,
+                        name, shown, dtype->len > 32 ? " (cut)" : "");
     }
     if (shape->type != ML_JSON_ARRAY)
         return ml_error(err, ML_ERR_FORMAT, "%s: tensor '%s': shape is a %s, not an array",

@@ -65,6 +65,10 @@ const ml_st_tensor *ml_st_tensor_at(const ml_st_file *f, int32_t i);
 int32_t ml_st_find(const ml_st_file *f, const char *name);
 /* Copy tensor i's numel floats into dst (converting from little-endian). */
 void ml_st_read_f32(const ml_st_file *f, int32_t i, float *dst);
+/* 0 when every value of tensor i is finite; else ML_ERR_FORMAT naming `what` (the file),
+ * the tensor, what it holds (NaN, Inf, -Inf) and where. Loaders of weights call it before
+ * applying anything: the reader itself accepts any F32 bits, as safetensors does. */
+int ml_st_check_finite(const ml_st_file *f, int32_t i, const char *what, ml_err *err);
 
 /* __metadata__ entries in header order. */
 int32_t ml_st_meta_count(const ml_st_file *f);

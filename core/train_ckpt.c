@@ -101,12 +101,15 @@ static int meta_u64(const ml_st_file *f, const char *path, const char *key, uint
 static int check_optim(const ml_trainer *t, const ml_st_file *f, const char *path, ml_err *err)
 {
     char name[160];
+    int rc;
     int32_t k = ml_st_find(f, GROUPS);
     const ml_st_tensor *g = k >= 0 ? ml_st_tensor_at(f, k) : NULL;
     if (!g || g->ndim != 2 || g->dims[0] != t->nslots || g->dims[1] != 2)
         return ml_error(err, ML_ERR_SHAPE, "%s: tensor '%s' is missing or not [%d, 2]: the "
                         "checkpoint was written for another model; start a new run", path,
                         GROUPS, t->nslots);
+    if ((rc = ml_st_check_finite(f, k, path, err)))
+        return rc;
     for (int32_t i = 0; i < t->nslots && t->state_per; i++) {
         optim_name(t, i, name, sizeof name);
         k = ml_st_find(f, name);
@@ -117,6 +120,9 @@ static int check_optim(const ml_trainer *t, const ml_st_file *f, const char *pat
                             "[%d, %lld]: the checkpoint was written for another model or "
                             "optimizer; start a new run", path, name, t->state_per,
                             (long long)t->slots[i].numel);
+        /* Non-finite moments would turn the weights into NaN at the first step. */
+        if ((rc = ml_st_check_finite(f, k, path, err)))
+            return rc;
     }
     return 0;
 }

@@ -2,8 +2,11 @@
 /* Fuzz target: loading a checkpoint (core/checkpoint.c on top of core/safetensors.c) into
  * a built model: recipes/synthetic.lua's MLP (2 -> 64 -> 64 -> 2), so that the real
  * model.safetensors of a synthetic run is a seed that loads. ml_model_load takes a path:
- * the input goes through a memfd. The registry and the model are built once. */
+ * the input goes through a memfd. The registry and the model are built once. A load that
+ * succeeds must leave only finite weights (NaN weights once loaded silently). */
 #include "fuzz.h"
+
+#include <math.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +66,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != 0 && (!err.code || !err.msg[0]))
         fz_fail("checkpoint", "load failed without an error code and message");
     fz_note("checkpoint", rc == 0, &err);
+    for (int32_t i = 0; rc == 0 && i < ml_model_nparam_tensors(model); i++) {
+        const ml_param *p = ml_model_param(model, i);
+        for (int64_t k = 0; k < p->numel; k++)
+            if (!isfinite(p->value[k]))
+                fz_fail("checkpoint", "a load succeeded with a non-finite weight");
+    }
     fz_file_close(fd);
     fz_leak_check("checkpoint", live);
     return 0;

@@ -1,13 +1,39 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzz target: the safetensors reader (core/safetensors.c) on bytes in memory. An accepted
  * file is walked completely (every tensor read, every metadata entry looked up), and what
- * the reader promises is checked: ranges inside the input, sizes matching shapes. */
+ * the reader promises is checked: ranges inside the input, sizes matching shapes, and every
+ * tensor's dtype exactly "F32" (the header is parsed again here, as an oracle: a dtype with
+ * an embedded NUL such as "F32\u0000x" once passed). */
 #include "fuzz.h"
 
 #include <string.h>
 
+#include "json.h"
 #include "mem.h"
 #include "safetensors.h"
+
+/* Every tensor of an accepted header (its JSON starts after the 8-byte length) has a dtype
+ * of exactly the three bytes F32. */
+static void check_dtypes(const uint8_t *data, size_t size)
+{
+    uint64_t hlen = 0;
+    for (int k = 0; k < 8; k++)
+        hlen |= (uint64_t)data[k] << (8 * k);
+    ml_err err;
+    ml_json_doc *doc = ml_json_parse((const char *)data + 8, (size_t)hlen, NULL, NULL, &err);
+    if (!doc)
+        fz_fail("safetensors", "accepted a header the JSON reader rejects");
+    for (const ml_json *e = ml_json_root(doc)->first; e; e = e->next) {
+        if (!strcmp(e->key, "__metadata__"))
+            continue;
+        for (const ml_json *f = e->first; f; f = f->next)
+            if (!strcmp(f->key, "dtype") &&
+                (f->type != ML_JSON_STRING || f->len != 3 || memcmp(f->str, "F32", 3)))
+                fz_fail("safetensors", "accepted a tensor whose dtype is not exactly F32");
+    }
+    ml_json_free(doc);
+    (void)size;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -37,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ml_st_read_f32(f, i, dst);
         ml_free(dst);
     }
+    check_dtypes(data, size);
     for (int32_t i = 0; i < ml_st_meta_count(f); i++)
         if (!ml_st_meta_get(f, ml_st_meta_key(f, i)) || !ml_st_meta_value(f, i))
             fz_fail("safetensors", "a listed metadata key cannot be looked up");

@@ -123,6 +123,20 @@ static int drip(int fd, const char *path, int64_t size, const char *act)
     return 1;
 }
 
+/* endless: 200, no length, bytes until the client hangs up (send fails) or the alarm ends
+ * the child. 1 if the action was this. */
+static int endless(int fd, const char *path, const char *act)
+{
+    static const char h[] = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n";
+    if (strcmp(act, "endless"))
+        return 0;
+    if (send_all(fd, h, sizeof h - 1))
+        return 1;
+    for (int64_t off = 0; send_body(fd, path, off, off + 65536, 0) == 0; off += 65536)
+        ;
+    return 1;
+}
+
 /* The action for the k-th request (0-based) of a script. */
 static void pick(const char *script, int k, char *out, size_t cap)
 {
@@ -187,7 +201,7 @@ static void serve_one(int fd, const hfs_rule *rules, int nrules, int *counts, in
     }
     int64_t size = rule->size, from = 0;
     long long rfrom;
-    if (oversize(fd, path, size, act) || drip(fd, path, size, act))
+    if (oversize(fd, path, size, act) || drip(fd, path, size, act) || endless(fd, path, act))
         return;
     int honour = !strcmp(act, "ok") || !strncmp(act, "reset:", 6) || !strncmp(act, "stall:", 6);
     if (honour && sscanf(range, "bytes=%lld-", &rfrom) == 1) {

@@ -3,6 +3,7 @@
  * STRUCTURAL parameters and layer state), and every mismatch or corruption is a clear error
  * that leaves the model untouched. `test_checkpoint --write FILE` saves a model and prints
  * its parameters (tests/test_safetensors_python.sh compares them with Python's reading). */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -411,6 +412,37 @@ static void test_mismatch(void)
     expect_error(m, other, ML_ERR_FORMAT, "payload rejected by the layer",
                  "layer 3 (ckstate) load: bad payload of 4 bytes", NULL);
     ml_st_writer_free(w);
+
+    /* Non-finite weights (a diverged run, or a tampered file) are refused, naming the
+     * tensor and the file; the model keeps its values. */
+    static const struct { const char *tensor, *file, *msg; int64_t at; float v; } bad[] = {
+        {"3.linear.bias", "nan.safetensors", "tensor '3.linear.bias' holds NaN (element 1 of 2)",
+         1, NAN},
+        {"0.linear.weight", "inf.safetensors", "tensor '0.linear.weight' holds -Inf (element 0",
+         0, -INFINITY},
+    };
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+        int32_t at = f ? ml_st_find(f, bad[b].tensor) : -1;
+        float keep = at >= 0 ? vals[at][bad[b].at] : 0;
+        w = ml_st_writer_new(&err);
+        if (at >= 0)
+            vals[at][bad[b].at] = bad[b].v;
+        for (int32_t i = 0; f && i < ml_st_count(f); i++) {
+            const ml_st_tensor *t = ml_st_tensor_at(f, i);
+            ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
+        }
+        for (int32_t i = 0; f && i < ml_st_meta_count(f); i++)
+            ml_st_writer_meta(w, ml_st_meta_key(f, i), ml_st_meta_value(f, i), &err);
+        path_of(other, sizeof other, bad[b].file);
+        ml_st_writer_write(w, other, &err);
+        ml_st_writer_free(w);
+        if (at >= 0)
+            vals[at][bad[b].at] = keep;
+        char want[700];
+        snprintf(want, sizeof want, "%s: %s", other, bad[b].msg);
+        expect_error(m, other, ML_ERR_FORMAT, bad[b].v != bad[b].v ? "NaN weight" : "Inf weight",
+                     want, "refusing to load it");
+    }
 
     /* A plain safetensors file (no modlab metadata). */
     w = ml_st_writer_new(&err);

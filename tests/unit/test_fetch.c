@@ -282,6 +282,9 @@ int main(void)
         is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_IO, "write failure is an I/O error");
         like(err.msg, part, "it names the file");
         setrlimit(RLIMIT_FSIZE, &old);
+        /* A disk filled by a download is given back: the .part is not kept for a resume. */
+        ok(access(part, F_OK) != 0, "the partial file of a full disk is deleted");
+        like(err.msg, "deleted the partial file to give the space back", "and it says so");
         ml_fetch_discard(part);
     }
 

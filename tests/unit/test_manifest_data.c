@@ -69,7 +69,34 @@ int main(void)
             tap_diag("%s", err.msg);
         else
             is_str(ml_manifest_name(m), names[i], "its name matches the file");
+        /* Every file has a digest (loading checks it) and a size, or a cap the manifest
+         * states: none relies on the 2 GiB default, and the mirrors cannot fill a disk. */
+        for (size_t k = 0; m && k < ml_manifest_nfiles(m); k++) {
+            int limit = -1;
+            int64_t cap = ml_manifest_file_cap(m, k, &limit);
+            if (!ok(cap > 0 && cap < ML_MANIFEST_MAX_SIZE_DEFAULT,
+                    "%s: %s has a pinned size or a stated max_size", names[i],
+                    ml_manifest_file(m, k)))
+                tap_diag("cap %lld (%s)", (long long)cap, limit ? "max_size" : "size");
+        }
         ml_manifest_free(m);
+    }
+    /* Sizes that are known are pinned: Fashion-MNIST's official files and Debian's, PTB's
+     * validation and test text (measured; the training file's size is not pinned). */
+    {
+        static const struct { const char *ds; size_t file; } known[] = {
+            {"fashion-mnist", 0}, {"fashion-mnist", 1}, {"fashion-mnist", 2},
+            {"fashion-mnist", 3}, {"ptb", 1}, {"ptb", 2},
+        };
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+            ml_manifest *m = ml_manifest_load(known[i].ds, &err);
+            int limit = -1;
+            if (m)
+                ml_manifest_file_cap(m, known[i].file, &limit);
+            ok(limit == 0, "%s: %s is capped by its pinned sizes", known[i].ds,
+               m ? ml_manifest_file(m, known[i].file) : "?");
+            ml_manifest_free(m);
+        }
     }
 
     /* `modlab data` usage and failures. */
@@ -114,6 +141,35 @@ int main(void)
         ml_opts_free(o);
     }
     ml_manifest_free(m);
+
+    /* MODLAB_MIRROR serving Debian's recompressed bytes (here: another path to the same
+     * directory) is accepted by the pins the manifest has for Debian's mirror. */
+    {
+        char link[700], url[800], cache2[700], mk[2048] = "", mpath[900], want[900];
+        snprintf(link, sizeof link, "%s/debian-copy", tmp);
+        snprintf(url, sizeof url, "file://%s/", link);
+        snprintf(cache2, sizeof cache2, "%s/cache2", tmp);
+        ok(symlink("/usr/share/datasets/fashion-mnist", link) == 0, "a second path to it");
+        setenv("MODLAB_MIRROR", url, 1);
+        setenv("MODLAB_DATA_DIR", cache2, 1);
+        m = ml_manifest_load("fashion-mnist", &err);
+        unsetenv("MODLAB_MIRROR");
+        is_int(m ? ml_manifest_fetch(m, 0, &err) : -1, 0, "fetched with MODLAB_MIRROR set");
+        snprintf(mpath, sizeof mpath, "%s/fashion-mnist/t10k-labels-idx1-ubyte.gz.verified",
+                 cache2);
+        FILE *mf = fopen(mpath, "r");
+        if (mf) {
+            mk[fread(mk, 1, sizeof mk - 1, mf)] = '\0';
+            fclose(mf);
+        }
+        snprintf(want, sizeof want, "\"source\":\"%st10k-labels-idx1-ubyte.gz\"", url);
+        like(mk, want, "the file came from MODLAB_MIRROR");
+        like(mk, "\"pinned_by\":\"file:///usr/share/datasets/fashion-mnist/\"",
+             "verified by the pins for Debian's files");
+        ml_manifest_free(m);
+        snprintf(path, sizeof path, "%s/cache", tmp);
+        setenv("MODLAB_DATA_DIR", path, 1);
+    }
 
     is_int(run(2, (const char *[]){"data", "list", NULL}), 0, "list: exit 0");
     like(out, "fashion-mnist    idx", "list shows fashion-mnist");

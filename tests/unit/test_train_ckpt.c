@@ -3,13 +3,16 @@
  * the losses and parameters of the same steps run without stopping (Adam state, step count,
  * dropout's forward count, group scales all restored); a checkpoint of another model or
  * optimizer, or a plain model checkpoint, is refused and changes nothing; a plain
- * ml_model_load reads the model part of a training checkpoint. */
+ * ml_model_load reads the model part of a training checkpoint; NaN in the optimizer state or
+ * the weights is refused, naming the tensor, and changes nothing. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "mem.h"
+#include "safetensors.h"
 #include "tap.h"
 #include <modlab/modlab.h>
 
@@ -74,6 +77,37 @@ static int same(ml_model *m, const float *v, size_t n)
     return eq;
 }
 
+/* Copy checkpoint src to dst with element 0 of the first tensor whose name starts with
+ * `prefix` set to NaN; its name into name. 0 on success. */
+static int poison(const char *src, const char *dst, const char *prefix, char *name, size_t cap)
+{
+    ml_err err;
+    ml_st_file *f = ml_st_open(src, &err);
+    ml_st_writer *w = ml_st_writer_new(&err);
+    float *vals[64] = {0};
+    int done = 0, rc = -1;
+    for (int32_t i = 0; f && w && i < ml_st_count(f) && i < 64; i++) {
+        const ml_st_tensor *t = ml_st_tensor_at(f, i);
+        vals[i] = malloc((size_t)(t->numel ? t->numel : 1) * sizeof(float));
+        ml_st_read_f32(f, i, vals[i]);
+        if (!done && t->numel && !strncmp(t->name, prefix, strlen(prefix))) {
+            vals[i][0] = NAN;
+            snprintf(name, cap, "%s", t->name);
+            done = 1;
+        }
+        ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
+    }
+    for (int32_t i = 0; f && w && i < ml_st_meta_count(f); i++)
+        ml_st_writer_meta(w, ml_st_meta_key(f, i), ml_st_meta_value(f, i), &err);
+    if (done && w && ml_st_writer_write(w, dst, &err) == 0)
+        rc = 0;
+    for (int i = 0; i < 64; i++)
+        free(vals[i]);
+    ml_st_writer_free(w);
+    ml_st_close(f);
+    return rc;
+}
+
 int main(void)
 {
     ml_err err;
@@ -135,6 +169,27 @@ int main(void)
     tap_diag("  %s", err.msg);
     ok(ml_model_load(m2, path, &err) == 0 && same(m2, at_save, n),
        "ml_model_load reads the model part of a training checkpoint");
+
+    /* NaN in the optimizer state or in a weight: refused, naming the tensor and the file;
+     * the trainer and model stay as they were (a resumed run cannot save them). */
+    static const char *const parts[] = {"train.optim.", "0."};
+    for (int k = 0; k < 2; k++) {
+        char bad[80], name[160] = "?", want[300];
+        snprintf(bad, sizeof bad, "/tmp/modlab-test-nan-%ld.safetensors", (long)getpid());
+        size_t nb;
+        float *was = snapshot(m, &nb);
+        int64_t steps = ml_trainer_steps_done(t);
+        int made = poison(path, bad, parts[k], name, sizeof name);
+        ok(made == 0, "a copy with NaN in %s", name);
+        snprintf(want, sizeof want, "%s: tensor '%s' holds NaN (element 0 of ", bad, name);
+        ok(ml_trainer_load(t, bad, &err) == ML_ERR_FORMAT && strstr(err.msg, want),
+           "NaN in %s: refused, naming the tensor and the file", name);
+        tap_diag("  %s", err.msg);
+        ok(same(m, was, nb) && ml_trainer_steps_done(t) == steps,
+           "... and the trainer and model are untouched");
+        ml_free(was);
+        unlink(bad);
+    }
 
     ml_free(before);
     ml_free(at_save);
