@@ -65,7 +65,8 @@ end
 M.INT_MAX_EXACT, M.INT32_MAX, M.SEED_END = 2^53, 2^31 - 1, 2^63
 
 -- A number as text that reads back as the same number: exact for whole numbers below
--- 2^63, else the shortest of %.15g..%.17g that round-trips ("1e+99", not 1.0000000000000001e+99).
+-- 2^63, else the shortest of %.15g..%.17g that round-trips ("1e+99", where %.17g gives
+-- "9.9999999999999997e+98").
 function M.number_text(v)
   if v ~= v then return "nan" end
   if v == math.floor(v) and math.abs(v) < 2^63 then return ("%d"):format(v) end
