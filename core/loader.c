@@ -9,7 +9,8 @@
  * directory only when given on the command line, and refused from MODLAB_PLUGIN_PATH), and
  * a directory or file that someone else could write (world-writable, writable by a group
  * the user is not in, or owned by another user than root or the user) is refused with a
- * warning naming it, unless MODLAB_ALLOW_INSECURE_PLUGINS=1. */
+ * warning naming it, unless MODLAB_ALLOW_INSECURE_PLUGINS=1. A path through a symlink is
+ * judged by where it resolves to as well (refuse_target). */
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -124,24 +125,30 @@ static int in_my_groups(gid_t g)
     return 0;
 }
 
+/* 1, with why[] saying how ("is world-writable"), if someone other than the user (or root)
+ * can change the file or directory `st` describes; else 0. */
+static int insecure_why(const struct stat *st, char *why, size_t cap)
+{
+    uid_t me = geteuid();
+    if (st->st_mode & S_IWOTH)
+        snprintf(why, cap, "is world-writable%s", S_ISDIR(st->st_mode) &&
+                 (st->st_mode & S_ISVTX) ? " (sticky, like /tmp: anyone can add a .so)" : "");
+    else if (st->st_uid != 0 && st->st_uid != me)
+        snprintf(why, cap, "is owned by another user (uid %ld)", (long)st->st_uid);
+    else if ((st->st_mode & S_IWGRP) && st->st_gid != 0 && !in_my_groups(st->st_gid))
+        snprintf(why, cap, "is writable by group %ld, which you are not in", (long)st->st_gid);
+    else
+        return 0;
+    return 1;
+}
+
 /* 0 if someone other than the user (or root) cannot change `path`; else a warning naming
  * it and the way out. `what`: "plugins from this directory" or "this plugin". */
 static int refuse_insecure(ml_registry *reg, const char *path, const struct stat *st,
                            const char *what)
 {
     char why[128];
-    uid_t me = geteuid();
-    if (allow_insecure())
-        return 0;
-    if (st->st_mode & S_IWOTH)
-        snprintf(why, sizeof why, "is world-writable%s", S_ISDIR(st->st_mode) &&
-                 (st->st_mode & S_ISVTX) ? " (sticky, like /tmp: anyone can add a .so)" : "");
-    else if (st->st_uid != 0 && st->st_uid != me)
-        snprintf(why, sizeof why, "is owned by another user (uid %ld)", (long)st->st_uid);
-    else if ((st->st_mode & S_IWGRP) && st->st_gid != 0 && !in_my_groups(st->st_gid))
-        snprintf(why, sizeof why, "is writable by group %ld, which you are not in",
-                 (long)st->st_gid);
-    else
+    if (allow_insecure() || !insecure_why(st, why, sizeof why))
         return 0;
     ml_registry_add_warning(reg, "%s: refusing to load %s: it %s, so someone else could "
                             "run code as you; make it writable only by you (chmod go-w), or "
@@ -172,6 +179,59 @@ static int refuse_file(ml_registry *reg, const char *path, const struct stat *st
     return 0;
 }
 
+/* A plugin whose path goes through a symlink (the file itself or a directory on the way)
+ * is judged by where it resolves to as well, since that is the file dlopen maps: a link in
+ * a private directory to a .so in a world-writable one used to load. The target must pass
+ * the file rule, the directory holding it the rule of a scanned plugin directory (whoever
+ * can write there could have put it there), and no directory above that may be
+ * world-writable without the sticky bit (anyone could rename the tree away and put
+ * another in its place). 1, with a warning naming the path and its target, if refused. */
+static int refuse_target(ml_registry *reg, const char *path)
+{
+    char real[PATH_MAX], dir[PATH_MAX], why[128];
+    struct stat st;
+    char *slash;
+    if (allow_insecure())
+        return 0;
+    if (!realpath(path, real)) {
+        ml_registry_add_warning(reg, "%s: refusing to load this plugin: cannot resolve where "
+                                "it points (%s); fix or remove the link", path,
+                                strerror(errno));
+        return 1;
+    }
+    if (strcmp(real, path) == 0)
+        return 0;   /* nothing to resolve: the caller's checks saw the file itself */
+    snprintf(dir, sizeof dir, "%s", real);
+    slash = strrchr(dir, '/');   /* realpath's result is absolute */
+    slash[slash == dir] = '\0';   /* "/x.so" -> "/" */
+    if (stat(real, &st) == 0 && insecure_why(&st, why, sizeof why))
+        ml_registry_add_warning(reg, "%s: refusing to load this plugin: it resolves to %s, "
+                                "which %s, so someone else could run code as you; make it "
+                                "writable only by you, or set MODLAB_ALLOW_INSECURE_PLUGINS=1 "
+                                "to load it anyway", path, real, why);
+    else if (stat(dir, &st) == 0 && insecure_why(&st, why, sizeof why))
+        ml_registry_add_warning(reg, "%s: refusing to load this plugin: it resolves to %s, "
+                                "whose directory %s %s, so someone else could have put it "
+                                "there; move it to a directory only you can write, or set "
+                                "MODLAB_ALLOW_INSECURE_PLUGINS=1 to load it anyway", path,
+                                real, dir, why);
+    else {
+        while ((slash = strrchr(dir, '/')) && slash != dir) {
+            *slash = '\0';
+            if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+                ml_registry_add_warning(reg, "%s: refusing to load this plugin: it resolves "
+                                        "to %s, and %s above it is world-writable without "
+                                        "the sticky bit, so anyone could replace it; move "
+                                        "it, or set MODLAB_ALLOW_INSECURE_PLUGINS=1 to load "
+                                        "it anyway", path, real, dir);
+                return 1;
+            }
+        }
+        return 0;
+    }
+    return 1;
+}
+
 static int filter_so(const struct dirent *d)
 {
     size_t n = strlen(d->d_name);
@@ -194,7 +254,8 @@ static void load_dir(ml_registry *reg, const char *dir, char (*seen)[128], int *
         derive_stem(path, stem, sizeof stem);
         for (int j = 0; j < *nseen; j++)
             dup |= !strcmp(seen[j], stem);
-        if (!dup && stat(path, &st) == 0 && refuse_insecure(reg, path, &st, "this plugin"))
+        if (!dup && stat(path, &st) == 0 &&
+            (refuse_insecure(reg, path, &st, "this plugin") || refuse_target(reg, path)))
             dup = 1;   /* refused: said so; a later directory may provide the stem */
         else if (!dup) {
             ml_registry_load_file(reg, path, &err);
@@ -272,7 +333,7 @@ static int load_list(ml_registry *reg, const char *list, int from, char (*seen)[
         } else if (S_ISDIR(st.st_mode)) {
             if (!refuse_insecure(reg, p, &st, "plugins from this directory"))
                 load_dir(reg, p, seen, nseen, maxseen);
-        } else if (!refuse_file(reg, p, &st))
+        } else if (!refuse_file(reg, p, &st) && !refuse_target(reg, p))
             ml_registry_load_file(reg, p, &err);
     }
     if (empty)

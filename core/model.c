@@ -2,6 +2,7 @@
 /* The sequential container: layers are specified first (options validated at once), then
  * built for an input shape, which creates them, infers every shape and allocates all
  * activation, gradient and workspace buffers once. Steps allocate nothing. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,7 +23,13 @@ static void shape_str(const ml_shape *s, char *buf, size_t cap)
 
 ml_model *ml_model_new(ml_registry *reg, uint64_t seed, ml_err *err)
 {
-    ml_model *m = ml_zalloc(sizeof *m);
+    ml_model *m;
+    /* Seeds are [0, 2^63), as ml.train checks them: a Lua -1 or 1e300 arrives here as a uint64
+     * at or past 2^63, and is refused, never folded onto some other seed. */
+    if (seed > (uint64_t)INT64_MAX)
+        return ml_error(err, ML_ERR_INVALID, "model: seed %" PRIu64 " is outside [0, 2^63); "
+                        "give a whole number from 0 to 9223372036854775807", seed), NULL;
+    m = ml_zalloc(sizeof *m);
     if (!m)
         return ml_error(err, ML_ERR_NOMEM, "model: out of memory"), NULL;
     m->reg = reg;

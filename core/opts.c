@@ -292,9 +292,7 @@ int32_t ml_opts_count(const ml_opts *o) { return o->n; }
 const char *ml_opts_key(const ml_opts *o, int32_t i) { return o->items[i].key; }
 const char *ml_opts_text(const ml_opts *o, int32_t i) { return o->items[i].text; }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
- * nothing past U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *s)
+size_t ml_utf8_len(const unsigned char *s)
 {
     const unsigned c = s[0];
     unsigned lo = 0x80, hi = 0xBF;
@@ -326,7 +324,7 @@ static size_t json_str(char *out, size_t cap, const char *s)
     PUT('"');
     while (*s) {
         unsigned char c = (unsigned char)*s;
-        size_t u = utf8_len((const unsigned char *)s);
+        size_t u = ml_utf8_len((const unsigned char *)s);
         if (c == '"' || c == '\\') {
             PUT('\\');
             PUT((char)c);

@@ -12,5 +12,8 @@ const char *ml_opts_get_str(const ml_opts *o, const char *name);
 int32_t ml_opts_count(const ml_opts *o);
 const char *ml_opts_key(const ml_opts *o, int32_t i);
 const char *ml_opts_text(const ml_opts *o, int32_t i);
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
+ * nothing past U+10FFFF), or 0; 1 for any ASCII byte. Reads no further than a NUL. */
+size_t ml_utf8_len(const unsigned char *s);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The registry: validates each entry a plugin registers (ABI versions, sizes, names,
- * required slots, duplicates) and keeps zero-extended copies (LV2/SQLite rules). */
+ * required slots, duplicates, printable strings) and keeps zero-extended copies (LV2/SQLite
+ * rules). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "err.h"
 #include "hash.h"
 #include "mem.h"
+#include "opts.h"
 #include "registry.h"
 
 struct ml_registry {
@@ -183,6 +185,81 @@ static int copy_vtable(ml_reg_entry *re, ml_err *err)
     return ML_OK;
 }
 
+/* Plugin strings are printed on terminals (`modlab plugins`, `--describe`) and written to
+ * meta.json and checkpoints, so they must be printable text: ASCII 0x20..0x7e and
+ * well-formed UTF-8, without what can still move the cursor, end a line or reorder one
+ * (C1 controls, U+2028/U+2029, the bidirectional controls). An ANSI escape or a newline
+ * in a summary was printed raw. Quotes are fine: the JSON writers escape them. `owner`
+ * names the entry ("layer 'foo'"), `field` the string ("summary"). */
+static int check_text(const char *s, const char *owner, const char *field, ml_err *err)
+{
+    for (size_t i = 0; s && s[i];) {
+        const unsigned char *p = (const unsigned char *)s + i;
+        size_t n = ml_utf8_len(p);
+        unsigned cp = n == 1   ? p[0]
+                      : n == 2 ? (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu)
+                      : n == 3 ? (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu)
+                               : 0x10000u;   /* 4 bytes: past every control */
+        if (!n)
+            return ml_error(err, ML_ERR_ABI, "%s: %s has invalid UTF-8 at byte %zu; plugin "
+                            "strings must be printable text (ASCII or UTF-8, one line): fix "
+                            "the plugin", owner, field, i);
+        if (cp < 0x20 || cp == 0x7f)
+            return ml_error(err, ML_ERR_ABI, "%s: %s has control character 0x%02x at byte "
+                            "%zu; plugin strings must be printable text (ASCII or UTF-8, one "
+                            "line): fix the plugin", owner, field, cp, i);
+        if ((cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f || cp == 0x2028 ||
+            cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+            return ml_error(err, ML_ERR_ABI, "%s: %s has control character U+%04X at byte "
+                            "%zu; plugin strings must be printable text (ASCII or UTF-8, one "
+                            "line): fix the plugin", owner, field, cp, i);
+        i += n;
+    }
+    return ML_OK;
+}
+
+/* A version is a token: it is a column of `modlab plugins` and the part after '@' of the
+ * "kind/name@version" names in checkpoints. 1..64 of [A-Za-z0-9._+~-] (semver fits). */
+static int check_version(const char *v, const char *owner, ml_err *err)
+{
+    size_t i = 0;
+    if (!*v)
+        return ml_error(err, ML_ERR_ABI, "%s: version is empty; give one such as \"1.0.0\"",
+                        owner);
+    for (; v[i]; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (i == 64)
+            return ml_error(err, ML_ERR_ABI, "%s: version is longer than 64 bytes", owner);
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr("._+~-", c)))
+            return ml_error(err, ML_ERR_ABI, "%s: version has character 0x%02x at byte %zu; "
+                            "a version is 1..64 of [A-Za-z0-9._+~-], such as 1.0.0-rc.1: fix "
+                            "the plugin", owner, c, i);
+    }
+    return ML_OK;
+}
+
+/* Every string of an entry: version, summary, and each option's doc, default and choices
+ * (option names and the entry name are [a-z0-9_]+, checked elsewhere). */
+static int check_strings(const ml_entry *e, ml_err *err)
+{
+    char owner[128], opt[224];
+    int rc;
+    snprintf(owner, sizeof owner, "%s '%s'", ml_kind_name(e->kind), e->name);
+    if ((e->version && (rc = check_version(e->version, owner, err))) ||
+        (rc = check_text(e->summary, owner, "summary", err)))
+        return rc;
+    for (int i = 0; e->options && e->options[i].name; i++) {
+        const ml_opt_spec *o = &e->options[i];
+        snprintf(opt, sizeof opt, "%s: option '%s'", owner, o->name);
+        if ((rc = check_text(o->doc, opt, "doc", err)) ||
+            (rc = check_text(o->def, opt, "default", err)) ||
+            (rc = check_text(o->choices, opt, "choices", err)))
+            return rc;
+    }
+    return ML_OK;
+}
+
 static int check_schema(const ml_opt_spec *s, const char *name, ml_err *err)
 {
     for (int i = 0; s && s[i].name; i++) {
@@ -211,7 +288,8 @@ int ml_registry_register(ml_registry *r, const ml_entry *e, ml_err *err)
     if (!valid_name(re.entry.name))
         return ml_error(err, ML_ERR_INVALID, "entry name '%s' is not [a-z0-9_]+ (1..64 chars)",
                         re.entry.name ? re.entry.name : "(null)");
-    if ((rc = copy_vtable(&re, err)) || (rc = check_schema(re.entry.options, e->name, err)))
+    if ((rc = copy_vtable(&re, err)) || (rc = check_schema(re.entry.options, e->name, err)) ||
+        (rc = check_strings(&re.entry, err)))
         return rc;
     for (int32_t i = 0; i < r->n; i++)
         if (r->entries[i].entry.kind == re.entry.kind &&

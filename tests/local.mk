@@ -95,6 +95,9 @@ ML_ASAN_FLAG =
 endif
 TESTS += tests/checkpoint_reload.sh tests/lua/test_normalize.lua
 EXTRA_DIST += tests/checkpoint_reload.sh tests/lua/test_normalize.lua tests/lua/tap.lua
+# ml.train's integer settings and ml.arg's exact --set integers (issue 18).
+TESTS += tests/lua/test_train_args.lua
+EXTRA_DIST += tests/lua/test_train_args.lua
 
 # Every allocation of whole operations failing in turn (core/mem.c's test mode).
 check_PROGRAMS += tests/unit/test_alloc_failure

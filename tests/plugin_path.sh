@@ -57,6 +57,46 @@ out=$(MODLAB_PLUGIN_PATH="/tmp" run)
 like "$out" "/tmp: refusing to load plugins from this directory: it is world-writable (sti" \
     "/tmp itself is refused as a scanned plugin directory"
 
+# Symlinks are judged by what they resolve to (issue 18: a link in a private directory to
+# a .so in a world-writable one used to load). The target's directory must pass the rule a
+# scanned plugin directory passes, and no directory above it may be world-writable
+# without the sticky bit; the warning names the link and its target.
+mkdir "$t/links" "$t/sticky" "$t/ww/sub" "$t/linkfile" && chmod 755 "$t/links" "$t/linkfile"
+cp "$fx/fx_good.so" "$t/sticky/" && chmod 1777 "$t/sticky"
+cp "$fx/fx_good.so" "$t/ww/sub/" && chmod 755 "$t/ww/sub"
+ln -s "$t/ww/fx_good.so" "$t/links/fx_good.so"
+out=$(MODLAB_PLUGIN_PATH="$t/links" run)
+like "$out" "$t/links/fx_good.so: refusing to load this plugin: it resolves to \
+$t/ww/fx_good.so, whose directory $t/ww is world-writable" \
+    "a link to a .so in a world-writable directory is refused, naming link and target"
+listed "$out"; ok $((! $?)) "and not loaded"
+out=$(MODLAB_PLUGIN_PATH="$t/links/fx_good.so" run)
+like "$out" "$t/links/fx_good.so: refusing to load this plugin: it resolves to $t/ww/" \
+    "also when the link is named on the path itself"
+listed "$out"; ok $((! $?)) "which is not loaded either"
+ln -sf "$t/sticky/fx_good.so" "$t/links/fx_good.so"
+out=$(MODLAB_PLUGIN_PATH="$t/links" run)
+like "$out" "it resolves to $t/sticky/fx_good.so, whose directory $t/sticky is \
+world-writable (sticky" "a link into a sticky world-writable directory (like /tmp) is refused"
+ln -sf "$t/ww/sub/fx_good.so" "$t/links/fx_good.so"
+out=$(MODLAB_PLUGIN_PATH="$t/links" run)
+like "$out" "it resolves to $t/ww/sub/fx_good.so, and $t/ww above it is world-writable \
+without the sticky bit" "a link below a world-writable directory is refused"
+listed "$out"; ok $((! $?)) "and not loaded"
+ln -s "$t/links" "$t/linkfile/dir"
+out=$(MODLAB_PLUGIN_PATH="$t/linkfile/dir" run)
+like "$out" "$t/linkfile/dir/fx_good.so: refusing to load this plugin: it resolves to \
+$t/ww/sub/fx_good.so" "a linked plugin directory is judged by where its files resolve to"
+out=$(MODLAB_ALLOW_INSECURE_PLUGINS=1 MODLAB_PLUGIN_PATH="$t/links" run)
+listed "$out" "$t/links/fx_good.so"; ok $? "MODLAB_ALLOW_INSECURE_PLUGINS=1 loads it anyway"
+ln -sf "$t/good/fx_good.so" "$t/links/fx_good.so"
+out=$(MODLAB_PLUGIN_PATH="$t/links" run)
+listed "$out" "$t/links/fx_good.so"; ok $? "a link to a .so in a private directory loads"
+printf '%s' "$out" | grep -q "warning"; ok $((! $?)) "without a warning"
+ln -s "$t/links/fx_good.so" "$t/linkfile/fx_good.so"
+out=$(MODLAB_PLUGIN_PATH="$t/linkfile" run)
+listed "$out" "$t/linkfile/fx_good.so"; ok $? "so does a chain of links ending there"
+
 chmod 666 "$t/open/fx_good.so"
 out=$(MODLAB_PLUGIN_PATH="$t/open" run)
 like "$out" "$t/open/fx_good.so: refusing to load this plugin: it is world-writable" \

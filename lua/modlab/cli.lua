@@ -98,6 +98,18 @@ local function resume_args(core, dir, recipe)
   return recipe, sets
 end
 
+-- `--set k=v`: the key and value, or nil and the usage message. A key is what ml.arg
+-- names, so it is never empty and holds no control characters (it is echoed in messages
+-- and written to config.json); the value may be anything, even empty.
+local function parse_set(kv)
+  local k, v = (kv or ""):match("^([^=]+)=(.*)$")
+  if not k or k:find("%c") then
+    return nil, ("--set wants key=value (got '%s'): the key is a name, e.g. --set lr=0.01")
+      :format((kv or ""):gsub("%c", "?"))
+  end
+  return k, v
+end
+
 local function cmd_run(core, args, i)
   local recipe, resume_dir
   local sets = {}
@@ -107,17 +119,11 @@ local function cmd_run(core, args, i)
       if not args[i + 1] then return usage_error("--resume wants a run directory") end
       resume_dir = args[i + 1]
       i = i + 2
-    elseif a == "--set" then
-      local kv = args[i + 1]
-      if not kv or not kv:find("=") then return usage_error("--set wants key=value") end
-      local k, v = kv:match("^([^=]+)=(.*)$")
+    elseif a == "--set" or a:match("^%-%-set=") then
+      local k, v = parse_set(a == "--set" and args[i + 1] or a:sub(7))
+      if not k then return usage_error(v) end
       sets[k] = v
-      i = i + 2
-    elseif a:match("^%-%-set=") then
-      local k, v = a:sub(7):match("^([^=]+)=(.*)$")
-      if not k then return usage_error("--set wants key=value") end
-      sets[k] = v
-      i = i + 1
+      i = i + (a == "--set" and 2 or 1)
     elseif a == "--out" then
       if not args[i + 1] then return usage_error("--out wants a directory") end
       core.out_dir = args[i + 1]
@@ -248,7 +254,15 @@ function M.main(args)
   while args[i] and args[i]:sub(1, 2) == "--" do
     local a = args[i]
     if a == "--plugin-path" and args[i + 1] then core.plugin_path = args[i + 1]; i = i + 2
-    elseif a == "--threads" and tonumber(args[i + 1]) then core.threads = tonumber(args[i + 1]); i = i + 2
+    elseif a == "--threads" then
+      local n = tonumber(args[i + 1] or "")
+      local why = core.int_error(n, 1, 1024)   -- the range ml.train's `threads` has
+      if why then
+        return usage_error(("--threads wants %s"):format(
+          n and why or why:gsub("; got .*", ("; got '%s'"):format(args[i + 1] or ""))))
+      end
+      core.threads = n
+      i = i + 2
     elseif a == "--help" then io.stdout:write(USAGE) return 0
     elseif a == "--version" then args[i] = "version"; break
     else return usage_error("unknown option '" .. a .. "'") end

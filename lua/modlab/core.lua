@@ -57,6 +57,44 @@ function M.shape_table(s)
   return t
 end
 
+-- Whole numbers. Lua numbers are doubles: every integer up to 2^53 is one exactly, past it
+-- only some are (2^53 + 1 reads as 2^53; 2^63 - 1 reads as 2^63). Counts are therefore
+-- bounded by 2^53, which keeps Lua's arithmetic on them exact; values C holds in an int32
+-- by 2^31 - 1; seeds, a uint64 in C, by [0, 2^63) (the largest double below 2^63 is
+-- 2^63 - 1024).
+M.INT_MAX_EXACT, M.INT32_MAX, M.SEED_END = 2^53, 2^31 - 1, 2^63
+
+-- A number as text that reads back as the same number: exact for whole numbers below
+-- 2^63, else the shortest of %.15g..%.17g that round-trips ("1e+99", where %.17g gives
+-- "9.9999999999999997e+98").
+function M.number_text(v)
+  if v ~= v then return "nan" end
+  if v == math.floor(v) and math.abs(v) < 2^63 then return ("%d"):format(v) end
+  for p = 15, 16 do
+    local s = ("%." .. p .. "g"):format(v)
+    if tonumber(s) == v then return s end
+  end
+  return ("%.17g"):format(v)
+end
+
+local function bound_text(b)
+  return ({ [M.INT_MAX_EXACT] = "2^53", [M.SEED_END] = "2^63" })[b] or ("%d"):format(b)
+end
+
+-- nil when `v` is a whole number in [lo, hi] (in [lo, hi) when `open`), else why not:
+-- "a whole number in [1, 2^53]; got 1e+99". Callers prefix what the value is.
+function M.int_error(v, lo, hi, open)
+  local range = ("a whole number in [%s, %s%s"):format(bound_text(lo), bound_text(hi),
+                                                       open and ")" or "]")
+  if type(v) ~= "number" then
+    return ("%s; got a %s"):format(range, type(v))
+  end
+  if v ~= v or v ~= math.floor(v) or v < lo or v > hi or (open and v == hi) then
+    return ("%s; got %s"):format(range, M.number_text(v))
+  end
+  return nil
+end
+
 -- A Lua options table as a fresh ml_opts (owned by the caller until handed to C).
 -- Raises error(msg, level) for values of a type options cannot hold.
 function M.opts(tbl, level)

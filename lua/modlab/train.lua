@@ -14,6 +14,35 @@ local KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, epochs = 1, batch 
                 groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1, normalize = 1,
                 steps = 1, train_size = 1, on_epoch = 1, checkpoint = 1, checkpoint_every = 1 }
 
+-- {setting, lo, hi}: counts up to 2^53 (exact in a double), batch sizes up to what C's
+-- int32 holds, BLAS threads up to 1024, seeds in [0, 2^63) (C's uint64, checked again in
+-- ml_model_new).
+local INTS = {
+  { "epochs", 1, core.INT_MAX_EXACT, required = true },
+  { "batch", 1, core.INT32_MAX, required = true },
+  { "eval_batch", 1, core.INT32_MAX },
+  { "seed", 0, core.SEED_END, open = true },
+  { "threads", 1, 1024 },
+  { "steps", 1, core.INT_MAX_EXACT, what = " (batches per epoch at most)" },
+  { "train_size", 1, core.INT_MAX_EXACT, what = " (the number of training examples used)" },
+  { "checkpoint_every", 1, core.INT_MAX_EXACT, what = " (epochs between checkpoints)" },
+}
+
+-- The integer settings, exact and in range before any arithmetic (core.int_error): an
+-- epochs of 1e99 printed as "epoch 1/-9223372036854775808" and never ended, and seeds
+-- outside [0, 2^63) became the same uint64 as other seeds on their way to C. `only`: a set
+-- of the names to check (optional ones then), nil for all of ml.train's.
+local function check_ints(cfg, who, only, level)
+  for _, s in ipairs(INTS) do
+    local v = cfg[s[1]]
+    local why = (not only or only[s[1]]) and (v ~= nil or (s.required and not only)) and
+                core.int_error(v, s[2], s[3], s.open)
+    if why then
+      error(("%s: '%s'%s must be %s"):format(who, s[1], s.what or "", why), level)
+    end
+  end
+end
+
 local function check_cfg(cfg, level)
   if type(cfg) ~= "table" then error("ml.train: give a table of settings", level) end
   for k in pairs(cfg) do
@@ -35,16 +64,7 @@ local function check_cfg(cfg, level)
   if type(cfg.optimizer) ~= "table" or cfg.optimizer.kind ~= "optimizer" then
     error("ml.train: 'optimizer' must be an ml.optimizer(...)", level)
   end
-  for _, k in ipairs({ "epochs", "batch" }) do
-    local v = cfg[k]
-    if type(v) ~= "number" or v < 1 or v ~= math.floor(v) then
-      error(("ml.train: '%s' must be a whole number >= 1"):format(k), level)
-    end
-  end
-  if cfg.steps ~= nil and (type(cfg.steps) ~= "number" or cfg.steps < 1 or
-                           cfg.steps ~= math.floor(cfg.steps)) then
-    error("ml.train: 'steps' (batches per epoch at most) must be a whole number >= 1", level)
-  end
+  check_ints(cfg, "ml.train", nil, level + 1)
   if cfg.schedule ~= nil and (type(cfg.schedule) ~= "table" or type(cfg.schedule.factor) ~= "function") then
     error("ml.train: 'schedule' must be an ml.schedule(...)", level)
   end
@@ -57,16 +77,6 @@ local function check_cfg(cfg, level)
   if cfg.checkpoint ~= nil and type(cfg.checkpoint) ~= "boolean" then
     error("ml.train: 'checkpoint' is true (default: a resumable checkpoint.safetensors in the "
           .. "run directory) or false", level)
-  end
-  local every = cfg.checkpoint_every
-  if every ~= nil and (type(every) ~= "number" or every < 1 or every ~= math.floor(every)) then
-    error("ml.train: 'checkpoint_every' (epochs between checkpoints) must be a whole number "
-          .. ">= 1", level)
-  end
-  local n = cfg.train_size
-  if n ~= nil and (type(n) ~= "number" or n < 1 or n ~= math.floor(n)) then
-    error("ml.train: 'train_size' is the number of training examples used, a whole number "
-          .. ">= 1", level)
   end
 end
 
@@ -426,6 +436,7 @@ function M.evaluate(ml, cfg, level)
   if type(cfg) ~= "table" or type(cfg.model) ~= "table" or type(cfg.data) ~= "table" then
     error("ml.evaluate: give { model = ..., data = ..., split = 'test' }", level)
   end
+  check_ints(cfg, "ml.evaluate", { batch = true, seed = true }, level + 1)
   local split, batch = cfg.split or "test", cfg.batch or 1000
   local ds, msg = cfg.data:split(split)
   if not ds then error(msg, level) end

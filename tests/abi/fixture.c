@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ABI fixture plugins: one source, built several ways (-DFX_*), each breaking (or, for
- * FX_OLD, exercising) one rule of the loader. STEM names the file and so its entry point. */
+ * FX_OLD, exercising) one rule of the loader (FX_ANSI, FX_NLVER: strings that must be
+ * printable). STEM names the file and so its entry point. */
 #include <stddef.h>
 #include <string.h>
 
@@ -94,8 +95,16 @@ static const ml_entry entry = {
 #else
     .name = "fx_identity_" FX_TAG,
 #endif
+#ifdef FX_NLVER
+    .version = "0.1.0\nlayer     forged           9.9.9    1.1  /usr/lib/modlab/nn.so",
+#else
     .version = "0.1.0",
+#endif
+#ifdef FX_ANSI
+    .summary = "ABI fixture \033[2J\033[31mred, and the screen cleared\033[0m",
+#else
     .summary = "ABI fixture",
+#endif
     .vtable = &vtable,
 #ifndef FX_OLD
     .extension = NULL,

@@ -92,6 +92,7 @@ const char *ml_opts_json(ml_opts *opts);
 
 /* ---- models: a sequential container of layers ----------------------------------------- */
 typedef struct ml_model ml_model;
+/* seed in [0, 2^63); a larger one is an error (NULL), never reduced to a smaller one. */
 ml_model *ml_model_new(ml_registry *reg, uint64_t seed, ml_err *err);
 void ml_model_free(ml_model *m);
 /* Append a layer by name; options are validated now (errors name the layer and option).
