@@ -76,7 +76,7 @@ refused() { # DESCRIPTION PATTERN [sweep directory]: into $t/p<N> unless given
     what=$1 pat=$2 p=${3:-$t/p$tap_n}
     rm -f "$t"/submitted-*.sh
     res=$("$MODLAB" sweep s.yaml --out "$p" 2>&1); rc=$?
-    ok $([ "$rc" -ne 0 ]; echo $?) "$what: the sweep fails"
+    is "$rc" 2 "$what: the sweep fails as bad usage (exit 2)"
     like "$res" "$pat" "$what: the message names it"
     is "$(nsub)" 0 "$what: nothing submitted"
     no_marker "$what"

@@ -983,7 +983,7 @@ local function run_slurm(dir, plan, todo, opts)
   local v, verr = slurm_checked(dir, plan, opts)
   if not v then
     io.stderr:write("modlab: error: ", verr, " (nothing submitted)\n")
-    return nil
+    return nil, 2   -- a value of the sweep file's: bad usage, like the planner's errors
   end
   local maxa = max_array_size(plan)
   local sl = plan.settings.slurm or {}
@@ -1257,8 +1257,9 @@ function M.cmd_sweep(args, i, h)
     skipped, #todo, launcher, how, dir))
   if launcher == "slurm" then
     if #todo == 0 then print("nothing to submit: every trial is done") end
-    local ok = #todo == 0 or run_slurm(dir, plan, todo, { jobs = jobs, wait = wait })
-    if not ok then return 1 end
+    local ok, code = true, nil
+    if #todo > 0 then ok, code = run_slurm(dir, plan, todo, { jobs = jobs, wait = wait }) end
+    if not ok then return code or 1 end
     if not wait and #todo > 0 then
       print(("re-run `modlab sweep %s --resume` (or `--wait`) after the jobs end for the "
         .. "results"):format(dir))
