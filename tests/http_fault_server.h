@@ -45,6 +45,9 @@ void hfs_stop(hfs *s);
 size_t hfs_log(const hfs *s, char *buf, size_t cap);
 /* The generated content of `path`, bytes [off, off+n). */
 void hfs_fill(const char *path, int64_t off, uint8_t *buf, size_t n);
+/* sha256 and md5 hex of the generated content of `path` (size bytes): the pins a test's
+ * manifest gives for the server's files. */
+void hfs_digest(const char *path, int64_t size, char sha[65], char md5[33]);
 /* Write the generated content of `path` (size bytes) to a file. 0 or -1. */
 int hfs_write_file(const char *path, int64_t size, const char *file);
 

@@ -49,26 +49,6 @@ static int exists(const char *fmt, ...)
     return stat(p, &st) == 0;
 }
 
-/* sha256 / md5 hex of the generated content of `path`. */
-static void gen_digest(const char *path, int64_t size, char sha[ML_SHA256_HEX],
-                       char md5[ML_MD5_HEX])
-{
-    ml_sha256_ctx s;
-    ml_md5_ctx m;
-    uint8_t buf[4096], d[32];
-    ml_sha256_init(&s);
-    ml_md5_init(&m);
-    for (int64_t off = 0; off < size; off += (int64_t)sizeof buf) {
-        size_t n = size - off < (int64_t)sizeof buf ? (size_t)(size - off) : sizeof buf;
-        hfs_fill(path, off, buf, n);
-        ml_sha256_update(&s, buf, n);
-        ml_md5_update(&m, buf, n);
-    }
-    ml_sha256_final(&s, d);
-    ml_hex(d, 32, sha);
-    ml_md5_final(&m, d);
-    ml_hex(d, 16, md5);
-}
 
 static int same_as_generated(const char *file, const char *path, int64_t size)
 {
@@ -76,7 +56,7 @@ static int same_as_generated(const char *file, const char *path, int64_t size)
     int64_t got = -1;
     if (ml_hash_file(file, a, NULL, &got, NULL))
         return 0;
-    gen_digest(path, size, b, m);
+    hfs_digest(path, size, b, m);
     return got == size && !strcmp(a, b);
 }
 
@@ -124,8 +104,8 @@ static void test_http_mirrors(int port)
     ml_err err = {0};
     const char *path;
     ml_manifest *m;
-    gen_digest("/m2/a.bin", 200000, sa, ma);
-    gen_digest("/m2/b.bin", 150000, sb, mb);
+    hfs_digest("/m2/a.bin", 200000, sa, ma);
+    hfs_digest("/m2/b.bin", 150000, sb, mb);
     path = write_manifest("loop", "name: loop\nformat: idx\nurls:\n"
                                   "  - http://127.0.0.1:%d/m1/\n"
                                   "  - http://127.0.0.1:%d/m2\n"
@@ -236,7 +216,7 @@ static void test_concurrent(int port)
     const char *path;
     pid_t pid[2];
     int okc = 0;
-    gen_digest("/m2/a.bin", 200000, sa, ma);
+    hfs_digest("/m2/a.bin", 200000, sa, ma);
     path = write_manifest("conc", "name: conc\nformat: idx\nurls: [http://127.0.0.1:%d/m2/]\n"
                                   "files:\n  - {name: a.bin, sha256: %s}\n", port, sa);
     hfs_log_read(log, sizeof log);
@@ -268,7 +248,7 @@ static void test_mismatch(int port)
     char sha[ML_SHA256_HEX], md5[ML_MD5_HEX];
     ml_err err = {0};
     ml_manifest *m;
-    gen_digest("/bad/c.bin", 1000, sha, md5);
+    hfs_digest("/bad/c.bin", 1000, sha, md5);
     m = ml_manifest_load(write_manifest("mism", "name: mism\nformat: idx\n"
                                                 "urls: [http://127.0.0.1:%d/bad/]\n"
                                                 "files:\n  - {name: c.bin, sha256: %s}\n",
@@ -296,7 +276,7 @@ static void test_oversize(int port)
     char sha[ML_SHA256_HEX], md5[ML_MD5_HEX];
     ml_err err = {0};
     ml_manifest *m;
-    gen_digest("/big/c.bin", 1000, sha, md5);
+    hfs_digest("/big/c.bin", 1000, sha, md5);
     m = ml_manifest_load(write_manifest("big", "name: big\nformat: idx\n"
                                                "urls: [http://127.0.0.1:%d/big/]\n"
                                                "files:\n  - {name: c.bin, size: 1000, "
@@ -321,7 +301,7 @@ static void test_env_mirror_and_offline(int port)
     ml_err err = {0};
     ml_manifest *m;
     const char *path;
-    gen_digest("/m2/a.bin", 200000, sa, ma);
+    hfs_digest("/m2/a.bin", 200000, sa, ma);
     path = write_manifest("envm", "name: envm\nformat: idx\nurls: [http://127.0.0.1:%d/m1/]\n"
                                   "files:\n  - {name: a.bin, md5: %s}\n", port, ma);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/m2/", port);
@@ -365,8 +345,8 @@ static void test_file_mirror_pins(int port)
     ml_manifest *m;
     const char *path;
     /* The local mirror "repackages": its bytes differ from the official ones. */
-    gen_digest("/m2/a.bin", 200000, so, mo);
-    gen_digest("/repacked", 199000, sm, mm);
+    hfs_digest("/m2/a.bin", 200000, so, mo);
+    hfs_digest("/repacked", 199000, sm, mm);
     snprintf(dir, sizeof dir, "%s/mirror", tmp);
     mkdir(dir, 0777);
     snprintf(file, sizeof file, "%s/a.bin", dir);

@@ -33,26 +33,6 @@ static int exists(const char *fmt, ...)
     return stat(p, &st) == 0;
 }
 
-/* sha256 / md5 hex of the generated content of `path`. */
-static void gen_digest(const char *path, int64_t size, char sha[ML_SHA256_HEX],
-                       char md5[ML_MD5_HEX])
-{
-    ml_sha256_ctx s;
-    ml_md5_ctx m;
-    uint8_t buf[4096], d[32];
-    ml_sha256_init(&s);
-    ml_md5_init(&m);
-    for (int64_t off = 0; off < size; off += (int64_t)sizeof buf) {
-        size_t n = size - off < (int64_t)sizeof buf ? (size_t)(size - off) : sizeof buf;
-        hfs_fill(path, off, buf, n);
-        ml_sha256_update(&s, buf, n);
-        ml_md5_update(&m, buf, n);
-    }
-    ml_sha256_final(&s, d);
-    ml_hex(d, 32, sha);
-    ml_md5_final(&m, d);
-    ml_hex(d, 16, md5);
-}
 
 static const char *write_manifest(const char *name, const char *fmt, ...) ML_PRINTF(2, 3);
 static const char *write_manifest(const char *name, const char *fmt, ...)
@@ -93,7 +73,7 @@ static void test_endless(int port)
     char sha[ML_SHA256_HEX], md5[ML_MD5_HEX];
     ml_err err = {0};
     ml_manifest *m;
-    gen_digest("/endless/c.bin", 1000, sha, md5);
+    hfs_digest("/endless/c.bin", 1000, sha, md5);
     m = ml_manifest_load(write_manifest("endl", "name: endl\nformat: idx\nmax_size: 4096\n"
                                                 "urls: [http://127.0.0.1:%d/endless/]\n"
                                                 "files:\n  - {name: c.bin, sha256: %s}\n",
@@ -182,8 +162,8 @@ static void test_any_digest(int port)
     ml_err err = {0};
     ml_manifest *m;
     const char *path;
-    gen_digest("/official/a.bin", 20000, so, mo);
-    gen_digest("/repack/a.bin", 19000, sm, mm);
+    hfs_digest("/official/a.bin", 20000, so, mo);
+    hfs_digest("/repack/a.bin", 19000, sm, mm);
     snprintf(dir, sizeof dir, "%s/empty", tmp);
     mkdir(dir, 0777);
     path = write_manifest("anyd", "name: anyd\nformat: idx\nurls:\n"
