@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
         *) dir=$1; shift ;;
     esac
 done
-. "$here/tests/report_chromium.sh"
+. "$here/tests/e2e/report_chromium.sh"
 if [ -z "$chromium" ]; then
     echo "no chromium: apt-get install chromium (./bootstrap installs it)" >&2
     exit 1

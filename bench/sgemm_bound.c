@@ -59,7 +59,7 @@ static int step_gemms(const char *model, gemm *g, int *batch)
     return n;
 }
 
-/* The same malloc thresholds modlab's core/blas.c sets when threading (and, like it, not
+/* The same malloc thresholds modlab's core/base/blas.c sets when threading (and, like it, not
  * when the user set either): OpenBLAS's threaded GEMM mallocs a job array per call, and
  * glibc's heap trimming around it (2 MB huge-page clears under glibc.malloc.hugetlb=1) is
  * not what the BLAS allows. */

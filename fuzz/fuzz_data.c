@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mem.h"
-#include "registry.h"
+#include "base/mem.h"
+#include "runtime/registry.h"
 
 int fz_dataset(const char *target, const ml_entry *entry, ml_opts *opts)
 {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: the strict JSON parser (core/json.c) that reads checkpoint headers, layer
+/* Fuzz target: the strict JSON parser (core/formats/json.c) that reads checkpoint headers, layer
  * lists and diagnostics. An accepted document is walked completely and re-checked against
  * the rules the header promises (counts, keys, no non-finite numbers). */
 #include "fuzz.h"
@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "json.h"
+#include "formats/json.h"
 
 static void walk(const ml_json *v, int in_object, size_t depth)
 {

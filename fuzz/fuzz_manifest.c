@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: dataset manifests (core/manifest.c over core/yaml_tree.c). ml_manifest_load
+/* Fuzz target: dataset manifests (core/data/manifest.c over core/formats/yaml_tree.c). ml_manifest_load
  * reads a path, so the input goes through a memfd; an accepted manifest is asked for its
  * files and splits as `modlab data list` does. Nothing here fetches or touches the cache
  * (ml_manifest_split_opts would fetch). */
@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "manifest.h"
+#include "data/manifest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: option text "k=v k2=v2" (core/opts.c: ml_opts_parse, the form plugin options
+/* Fuzz target: option text "k=v k2=v2" (core/runtime/opts.c: ml_opts_parse, the form plugin options
  * take in recipes and tests), validated against a schema with every option type, then
  * written as JSON (ml_opts_json, which lands in config.json): that JSON must parse. */
 #include "fuzz.h"
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
-#include "mem.h"
+#include "formats/json.h"
+#include "base/mem.h"
 
 static const ml_opt_spec schema[] = {
     {"n", ML_OPT_INT, "3", "an integer", NULL},

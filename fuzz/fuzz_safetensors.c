@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: the safetensors reader (core/safetensors.c) on bytes in memory. An accepted
+/* Fuzz target: the safetensors reader (core/formats/safetensors.c) on bytes in memory. An accepted
  * file is walked completely (every tensor read, every metadata entry looked up), and what
  * the reader promises is checked: ranges inside the input, sizes matching shapes, and every
  * tensor's dtype exactly "F32" (the header is parsed again here, as an oracle: a dtype with
@@ -8,9 +8,9 @@
 
 #include <string.h>
 
-#include "json.h"
-#include "mem.h"
-#include "safetensors.h"
+#include "formats/json.h"
+#include "base/mem.h"
+#include "formats/safetensors.h"
 
 /* Every tensor of an accepted header (its JSON starts after the 8-byte length) has a dtype
  * of exactly the three bytes F32. */

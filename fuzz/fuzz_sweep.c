@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: sweep files (core/sweep.c over core/yaml_tree.c), from memory. An accepted
+/* Fuzz target: sweep files (core/sweep/sweep.c over core/formats/yaml_tree.c), from memory. An accepted
  * sweep must give a plan that is valid JSON (the Lua side decodes it, and JSON has no inf or
  * nan), a safe name, trial ids of 12 hex digits, hyperband rungs that are whole iteration
  * counts, and draws inside the [min, max] of their parameter (issue 18). */
@@ -10,8 +10,8 @@
 
 #include <modlab/sweep.h>
 
-#include "json.h"
-#include "yaml_tree.h"
+#include "formats/json.h"
+#include "formats/yaml_tree.h"
 
 /* Bounded distributions: where min/max are the bounds of every draw (log_uniform's are
  * logarithms; the normals ignore min/max). 0: unbounded, 1: [min, max], 2: [e^min, e^max]. */

@@ -6,7 +6,7 @@
 # wrong accept fails the point; the failing input is kept under fuzz/out/ for replaying.
 # Standalone builds use fuzz/standalone_driver.c; --enable-fuzz builds run libFuzzer for the
 # same number of executions on a scratch copy of the corpus.
-. "$top_srcdir/tests/tap.sh"
+. "$top_srcdir/tests/support/tap.sh"
 src=$top_srcdir/fuzz
 out=$top_builddir/fuzz/out
 # Sanitizer builds run the dataset readers at well under 100 inputs/s on this machine (ASan

@@ -5,9 +5,9 @@ TEST_EXTENSIONS = .lua .sh
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
 LUA_LOG_DRIVER = $(LOG_DRIVER)
 SH_LOG_DRIVER = $(LOG_DRIVER)
-# tests/vg_run.sh runs the program as it is, or under valgrind with ML_VALGRIND set.
-LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/vg_run.sh
-LUA_LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/vg_run.sh $(top_builddir)/modlab run
+# tests/support/vg_run.sh runs the program as it is, or under valgrind with ML_VALGRIND set.
+LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/support/vg_run.sh
+LUA_LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/support/vg_run.sh $(top_builddir)/modlab run
 SH_LOG_COMPILER = $(SHELL)
 AM_TESTS_ENVIRONMENT = \
 	MODLAB=$(abs_top_builddir)/modlab; export MODLAB; \
@@ -23,69 +23,69 @@ AM_TESTS_ENVIRONMENT = \
 	  MODLAB_BROWN_DIR="$$brown"; export MODLAB_BROWN_DIR; fi; \
 	ML_ASAN=$(ML_ASAN_FLAG); export ML_ASAN; \
 	ML_VALGRIND=$(ML_VALGRIND); export ML_VALGRIND; \
-	if test -n "$$ML_VALGRIND"; then MODLAB=$(abs_top_srcdir)/tests/vg_modlab; fi;
-EXTRA_DIST += tests/tap.h
-test_cflags = $(AM_CFLAGS) -I$(top_srcdir)/tests
+	if test -n "$$ML_VALGRIND"; then MODLAB=$(abs_top_srcdir)/tests/support/vg_modlab; fi;
+EXTRA_DIST += tests/support/tap.h
+test_cflags = $(AM_CFLAGS) -I$(top_srcdir)/tests/support
 test_ldadd = core/libmodlab.la
 clean-local: clean-tests-out
 clean-tests-out:
 	-rm -rf $(top_builddir)/tests/out
 .PHONY: clean-tests-out
 
-check_PROGRAMS += tests/unit/test_core tests/unit/test_gradcheck tests/unit/test_trainer \
-	tests/unit/test_train_ckpt
-tests_unit_test_train_ckpt_CFLAGS = $(test_cflags)
-tests_unit_test_train_ckpt_LDADD = $(test_ldadd)
-tests_unit_test_trainer_CFLAGS = $(test_cflags)
-tests_unit_test_trainer_LDADD = $(test_ldadd)
-tests_unit_test_core_CFLAGS = $(test_cflags)
-tests_unit_test_core_LDADD = $(test_ldadd)
-tests_unit_test_gradcheck_CFLAGS = $(test_cflags)
-tests_unit_test_gradcheck_LDADD = $(test_ldadd)
-TESTS += tests/unit/test_core tests/unit/test_gradcheck tests/unit/test_trainer \
-	tests/unit/test_train_ckpt
-check_PROGRAMS += tests/unit/test_sublayer
-tests_unit_test_sublayer_CFLAGS = $(test_cflags)
-tests_unit_test_sublayer_LDADD = $(test_ldadd)
-TESTS += tests/unit/test_sublayer
-check_PROGRAMS += tests/unit/test_diagnostics
-tests_unit_test_diagnostics_CFLAGS = $(test_cflags)
-tests_unit_test_diagnostics_LDADD = $(test_ldadd)
-TESTS += tests/unit/test_diagnostics
+check_PROGRAMS += tests/unit/core/runtime/test_core tests/unit/core/runtime/test_gradcheck tests/unit/core/runtime/test_trainer \
+	tests/unit/core/runtime/test_train_ckpt
+tests_unit_core_runtime_test_train_ckpt_CFLAGS = $(test_cflags)
+tests_unit_core_runtime_test_train_ckpt_LDADD = $(test_ldadd)
+tests_unit_core_runtime_test_trainer_CFLAGS = $(test_cflags)
+tests_unit_core_runtime_test_trainer_LDADD = $(test_ldadd)
+tests_unit_core_runtime_test_core_CFLAGS = $(test_cflags)
+tests_unit_core_runtime_test_core_LDADD = $(test_ldadd)
+tests_unit_core_runtime_test_gradcheck_CFLAGS = $(test_cflags)
+tests_unit_core_runtime_test_gradcheck_LDADD = $(test_ldadd)
+TESTS += tests/unit/core/runtime/test_core tests/unit/core/runtime/test_gradcheck tests/unit/core/runtime/test_trainer \
+	tests/unit/core/runtime/test_train_ckpt
+check_PROGRAMS += tests/unit/core/runtime/test_sublayer
+tests_unit_core_runtime_test_sublayer_CFLAGS = $(test_cflags)
+tests_unit_core_runtime_test_sublayer_LDADD = $(test_ldadd)
+TESTS += tests/unit/core/runtime/test_sublayer
+check_PROGRAMS += tests/unit/core/runtime/test_diagnostics
+tests_unit_core_runtime_test_diagnostics_CFLAGS = $(test_cflags)
+tests_unit_core_runtime_test_diagnostics_LDADD = $(test_ldadd)
+TESTS += tests/unit/core/runtime/test_diagnostics
 
 # The modular layer's E-step on real Fashion-MNIST batches (skips without the data).
-check_PROGRAMS += tests/unit/test_modular
-tests_unit_test_modular_CFLAGS = $(test_cflags)
-tests_unit_test_modular_LDADD = $(test_ldadd) -lm
-TESTS += tests/unit/test_modular
+check_PROGRAMS += tests/unit/plugins/modular/test_modular
+tests_unit_plugins_modular_test_modular_CFLAGS = $(test_cflags)
+tests_unit_plugins_modular_test_modular_LDADD = $(test_ldadd) -lm
+TESTS += tests/unit/plugins/modular/test_modular
 # The modular layer without data: conv modules run only where selected; checkpoint state.
-check_PROGRAMS += tests/unit/test_modular_units
-tests_unit_test_modular_units_CFLAGS = $(test_cflags)
-tests_unit_test_modular_units_LDADD = $(test_ldadd) -lm
-TESTS += tests/unit/test_modular_units
+check_PROGRAMS += tests/unit/plugins/modular/test_modular_units
+tests_unit_plugins_modular_test_modular_units_CFLAGS = $(test_cflags)
+tests_unit_plugins_modular_test_modular_units_LDADD = $(test_ldadd) -lm
+TESTS += tests/unit/plugins/modular/test_modular_units
 # The modular layer's small-row kernel itself against a double reference, every tail shape.
-check_PROGRAMS += tests/unit/test_modular_gemm
-tests_unit_test_modular_gemm_SOURCES = tests/unit/test_modular_gemm.c \
+check_PROGRAMS += tests/unit/plugins/modular/test_modular_gemm
+tests_unit_plugins_modular_test_modular_gemm_SOURCES = tests/unit/plugins/modular/test_modular_gemm.c \
 	plugins/modular/modular_gemm.c plugins/modular/modular_gemm_avx2.c \
 	plugins/modular/modular_gemm_avx512.c
-tests_unit_test_modular_gemm_CFLAGS = $(test_cflags)
-tests_unit_test_modular_gemm_LDADD = -lm
-TESTS += tests/unit/test_modular_gemm
+tests_unit_plugins_modular_test_modular_gemm_CFLAGS = $(test_cflags)
+tests_unit_plugins_modular_test_modular_gemm_LDADD = -lm
+TESTS += tests/unit/plugins/modular/test_modular_gemm
 
 include tests/abi/local.mk
-TESTS += tests/cli.sh tests/synthetic.sh tests/crash_safety.sh
-EXTRA_DIST += tests/tap.sh tests/cli.sh tests/synthetic.sh tests/abi/fixture.c \
-	tests/crash_safety.sh tests/crash/resumable.lua tests/crash/check_rundir.lua docs/RUNS.md
-TESTS += tests/out_of_tree.sh tests/valgrind.sh
-EXTRA_DIST += tests/out_of_tree.sh tests/valgrind.sh tests/vg_run.sh tests/vg_modlab \
-	tests/valgrind_summary.sh tests/valgrind.supp
+TESTS += tests/e2e/cli.sh tests/e2e/synthetic.sh tests/e2e/crash_safety.sh
+EXTRA_DIST += tests/support/tap.sh tests/e2e/cli.sh tests/e2e/synthetic.sh tests/abi/fixture.c \
+	tests/e2e/crash_safety.sh tests/fixtures/crash/resumable.lua tests/fixtures/crash/check_rundir.lua docs/RUNS.md
+TESTS += tests/e2e/out_of_tree.sh tests/e2e/valgrind.sh
+EXTRA_DIST += tests/e2e/out_of_tree.sh tests/e2e/valgrind.sh tests/support/vg_run.sh tests/support/vg_modlab \
+	tests/support/valgrind_summary.sh tests/support/valgrind.supp
 
 # The whole suite under valgrind's memcheck: every C and Lua test and every modlab the shell
 # tests start (trials a sweep spawns run natively). Slow: about 10x make check.
 check-valgrind:
 	-rm -rf $(top_builddir)/tests/out/valgrind
 	$(MAKE) $(AM_MAKEFLAGS) check ML_VALGRIND=1; rc=$$?; \
-	$(SHELL) $(top_srcdir)/tests/valgrind_summary.sh $(top_builddir)/tests/out/valgrind \
+	$(SHELL) $(top_srcdir)/tests/support/valgrind_summary.sh $(top_builddir)/tests/out/valgrind \
 	  || rc=1; exit $$rc
 .PHONY: check-valgrind
 if ML_ASAN
@@ -93,24 +93,24 @@ ML_ASAN_FLAG = 1
 else
 ML_ASAN_FLAG =
 endif
-TESTS += tests/checkpoint_reload.sh tests/lua/test_normalize.lua
-EXTRA_DIST += tests/checkpoint_reload.sh tests/lua/test_normalize.lua tests/lua/tap.lua
+TESTS += tests/e2e/checkpoint_reload.sh tests/lua/test_normalize.lua
+EXTRA_DIST += tests/e2e/checkpoint_reload.sh tests/lua/test_normalize.lua tests/lua/tap.lua
 # ml.train's integer settings and ml.arg's exact --set integers (issue 18).
 TESTS += tests/lua/test_train_args.lua
 EXTRA_DIST += tests/lua/test_train_args.lua
 
-# Every allocation of whole operations failing in turn (core/mem.c's test mode).
-check_PROGRAMS += tests/unit/test_alloc_failure
-tests_unit_test_alloc_failure_CFLAGS = $(test_cflags)
-tests_unit_test_alloc_failure_LDADD = $(test_ldadd)
-TESTS += tests/unit/test_alloc_failure
+# Every allocation of whole operations failing in turn (core/base/mem.c's test mode).
+check_PROGRAMS += tests/unit/core/base/test_alloc_failure
+tests_unit_core_base_test_alloc_failure_CFLAGS = $(test_cflags)
+tests_unit_core_base_test_alloc_failure_LDADD = $(test_ldadd)
+TESTS += tests/unit/core/base/test_alloc_failure
 
 # Run directories and true failure states (issue 18): exclusive run directories, write
 # failures (MODLAB_TEST_FAIL_WRITE), SIGINT/SIGTERM.
-TESTS += tests/run_dirs.sh tests/run_failures.sh tests/run_signals.sh
-EXTRA_DIST += tests/run_dirs.sh tests/run_failures.sh tests/run_signals.sh \
-	tests/runs/tiny.lua
-check_PROGRAMS += tests/unit/test_fileio
-tests_unit_test_fileio_CFLAGS = $(test_cflags)
-tests_unit_test_fileio_LDADD = $(test_ldadd)
-TESTS += tests/unit/test_fileio
+TESTS += tests/e2e/run_dirs.sh tests/e2e/run_failures.sh tests/e2e/run_signals.sh
+EXTRA_DIST += tests/e2e/run_dirs.sh tests/e2e/run_failures.sh tests/e2e/run_signals.sh \
+	tests/fixtures/runs/tiny.lua
+check_PROGRAMS += tests/unit/core/base/test_fileio
+tests_unit_core_base_test_fileio_CFLAGS = $(test_cflags)
+tests_unit_core_base_test_fileio_LDADD = $(test_ldadd)
+TESTS += tests/unit/core/base/test_fileio

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "model.h"
-#include "registry.h"
-#include "rng.h"
+#include "runtime/model.h"
+#include "runtime/registry.h"
+#include "base/rng.h"
 
 enum { REPEATS = 9, IN = 784 };
 

@@ -13,11 +13,11 @@ plugins_multipath_multipath_la_LDFLAGS = $(plugin_ldflags)
 plugins_multipath_multipath_la_LIBADD = -lm
 
 # Routing input dependence, diagnostics, error messages, split/merge values.
-check_PROGRAMS += tests/unit/test_multipath
-TESTS += tests/unit/test_multipath
-tests_unit_test_multipath_SOURCES = tests/unit/test_multipath.c
-tests_unit_test_multipath_CFLAGS = $(test_cflags)
-tests_unit_test_multipath_LDADD = $(test_ldadd) -lm
+check_PROGRAMS += tests/unit/plugins/multipath/test_multipath
+TESTS += tests/unit/plugins/multipath/test_multipath
+tests_unit_plugins_multipath_test_multipath_SOURCES = tests/unit/plugins/multipath/test_multipath.c
+tests_unit_plugins_multipath_test_multipath_CFLAGS = $(test_cflags)
+tests_unit_plugins_multipath_test_multipath_LDADD = $(test_ldadd) -lm
 
 # `make bench-multipath`: the routing overhead (router / block forward time); not a test.
 EXTRA_PROGRAMS += bench/mp_routing

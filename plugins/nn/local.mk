@@ -15,8 +15,8 @@ plugins_nn_nn_la_SOURCES += plugins/nn/nn_common.h plugins/nn/nn_entries.h \
 	plugins/nn/embedding.c plugins/nn/lstm.c plugins/nn/nll.c plugins/nn/mse.c
 
 # Behaviour a gradient check cannot see (forward values, modes, running statistics).
-check_PROGRAMS += tests/unit/test_nn_layers
-TESTS += tests/unit/test_nn_layers
-tests_unit_test_nn_layers_SOURCES = tests/unit/test_nn_layers.c
-tests_unit_test_nn_layers_CFLAGS = $(test_cflags)
-tests_unit_test_nn_layers_LDADD = $(test_ldadd) -lm
+check_PROGRAMS += tests/unit/plugins/nn/test_nn_layers
+TESTS += tests/unit/plugins/nn/test_nn_layers
+tests_unit_plugins_nn_test_nn_layers_SOURCES = tests/unit/plugins/nn/test_nn_layers.c
+tests_unit_plugins_nn_test_nn_layers_CFLAGS = $(test_cflags)
+tests_unit_plugins_nn_test_nn_layers_LDADD = $(test_ldadd) -lm

@@ -9,16 +9,16 @@ plugins_optim_optim_la_CFLAGS = $(AM_CFLAGS) -fno-math-errno
 plugins_optim_optim_la_LDFLAGS = $(plugin_ldflags)
 plugins_optim_optim_la_LIBADD = -lm
 
-check_PROGRAMS += tests/unit/test_optim
-tests_unit_test_optim_SOURCES = tests/unit/test_optim.c
-tests_unit_test_optim_CFLAGS = $(test_cflags)
-tests_unit_test_optim_LDADD = $(test_ldadd) -lm
-TESTS += tests/unit/test_optim tests/lua/test_schedule.lua
-EXTRA_DIST += tests/data/ref_optim.py tests/data/ref_schedule.py tests/lua/test_schedule.lua
+check_PROGRAMS += tests/unit/plugins/optim/test_optim
+tests_unit_plugins_optim_test_optim_SOURCES = tests/unit/plugins/optim/test_optim.c
+tests_unit_plugins_optim_test_optim_CFLAGS = $(test_cflags)
+tests_unit_plugins_optim_test_optim_LDADD = $(test_ldadd) -lm
+TESTS += tests/unit/plugins/optim/test_optim tests/lua/test_schedule.lua
+EXTRA_DIST += tests/python/ref_optim.py tests/python/ref_schedule.py tests/lua/test_schedule.lua
 # Until lua/local.mk embeds and installs it, ship the module the schedule test needs.
 
-check_PROGRAMS += tests/unit/test_optim_trainer
-tests_unit_test_optim_trainer_SOURCES = tests/unit/test_optim_trainer.c
-tests_unit_test_optim_trainer_CFLAGS = $(test_cflags)
-tests_unit_test_optim_trainer_LDADD = $(test_ldadd) -lm
-TESTS += tests/unit/test_optim_trainer
+check_PROGRAMS += tests/unit/plugins/optim/test_optim_trainer
+tests_unit_plugins_optim_test_optim_trainer_SOURCES = tests/unit/plugins/optim/test_optim_trainer.c
+tests_unit_plugins_optim_test_optim_trainer_CFLAGS = $(test_cflags)
+tests_unit_plugins_optim_test_optim_trainer_LDADD = $(test_ldadd) -lm
+TESTS += tests/unit/plugins/optim/test_optim_trainer

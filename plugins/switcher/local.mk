@@ -14,9 +14,9 @@ EXTRA_DIST += recipes/switcher/README.md
 
 # Gradients at many seeds (kinks make single seeds fragile), and the Lua side: on_epoch,
 # the alternating schedule, and pruned export == gated predictions.
-check_PROGRAMS += tests/unit/test_switcher
-TESTS += tests/unit/test_switcher tests/lua/test_switcher.lua
+check_PROGRAMS += tests/unit/plugins/switcher/test_switcher
+TESTS += tests/unit/plugins/switcher/test_switcher tests/lua/test_switcher.lua
 EXTRA_DIST += tests/lua/test_switcher.lua
-tests_unit_test_switcher_SOURCES = tests/unit/test_switcher.c
-tests_unit_test_switcher_CFLAGS = $(test_cflags)
-tests_unit_test_switcher_LDADD = $(test_ldadd)
+tests_unit_plugins_switcher_test_switcher_SOURCES = tests/unit/plugins/switcher/test_switcher.c
+tests_unit_plugins_switcher_test_switcher_CFLAGS = $(test_cflags)
+tests_unit_plugins_switcher_test_switcher_LDADD = $(test_ldadd)

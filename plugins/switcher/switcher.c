@@ -391,7 +391,7 @@ static int sw_binput(void *self, ml_ctx *ctx, const ml_view *in, const ml_view *
 /* Gates, U-Net ReLUs and max pools are piecewise linear and the U-Net's batch norms over a
  * few pixels magnify the check's 1e-3 steps, so an unlucky seed straddles a kink; these
  * small cases pass at the seeds the registry walk and `plugin check` use (1234 + case).
- * tests/unit/test_switcher.c checks many seeds, and a smaller step, for the same cases. */
+ * tests/unit/plugins/switcher/test_switcher.c checks many seeds, and a smaller step, for the same cases. */
 static const ml_gradcheck_case sw_cases[] = {
     {"out=4 depth=1 base_channels=2", {1, {6}}, 0},
     {"out=3 gate=connections depth=1 base_channels=2", {1, {7}}, 0},

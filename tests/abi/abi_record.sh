@@ -2,7 +2,7 @@
 # The ABI record check: the public structs' layout and constants against the committed
 # tests/abi/abi-record.txt; a difference fails `make check` and says which version to bump.
 # Then the checker's own judgement on doctored records (an append, a break, a stale record).
-. "$top_srcdir/tests/tap.sh"
+. "$top_srcdir/tests/support/tap.sh"
 make_tmpdir
 bin="$top_builddir/tests/abi/abi_record"
 rec="$top_srcdir/tests/abi/abi-record.txt"

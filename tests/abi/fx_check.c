@@ -8,7 +8,7 @@
  *   FX_CRASH     forward dereferences NULL (the checker must survive it)
  *   FX_HANG      forward never returns (the checker must time out)
  *   FX_OPTSTATE  an optimizer that keeps its state in `self` instead of the slots
- * Hostile ones (tests/hostile_plugins.sh): the checker must name the call and survive.
+ * Hostile ones (tests/e2e/hostile_plugins.sh): the checker must name the call and survive.
  *   FX_INITCRASH init dereferences NULL         FX_INITEXIT  init calls exit(3)
  *   FX_INITABORT init calls abort()
  *   FX_UNDERRUN  forward writes one float before the start of its output

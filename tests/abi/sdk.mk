@@ -28,7 +28,7 @@ tests_abi_fx_optstate_la_LDFLAGS = $(fixture_ldflags)
 tests_abi_fx_hang_la_SOURCES = tests/abi/fx_check.c
 tests_abi_fx_hang_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_hang -DFX_HANG
 tests_abi_fx_hang_la_LDFLAGS = $(fixture_ldflags)
-# Hostile fixtures for tests/hostile_plugins.sh: crashes, exits, stray writes, NaN.
+# Hostile fixtures for tests/e2e/hostile_plugins.sh: crashes, exits, stray writes, NaN.
 check_LTLIBRARIES += tests/abi/fx_initcrash.la tests/abi/fx_initexit.la \
 	tests/abi/fx_initabort.la tests/abi/fx_underrun.la tests/abi/fx_ginover.la \
 	tests/abi/fx_pgradover.la tests/abi/fx_nanout.la tests/abi/fx_optnan.la
@@ -62,12 +62,12 @@ tests_abi_fx_abi10_la_CPPFLAGS = -I$(top_srcdir)/tests/abi/v1.0 $(AM_CPPFLAGS)
 tests_abi_fx_abi10_la_LDFLAGS = $(fixture_ldflags)
 EXTRA_DIST += tests/abi/v1.0/modlab/plugin.h
 
-check_PROGRAMS += tests/unit/test_conformance
-tests_unit_test_conformance_CFLAGS = $(test_cflags)
-tests_unit_test_conformance_LDADD = $(test_ldadd)
-TESTS += tests/unit/test_conformance
-TESTS += tests/hostile_plugins.sh tests/plugin_path.sh
-EXTRA_DIST += tests/hostile_plugins.sh tests/plugin_path.sh
+check_PROGRAMS += tests/unit/core/sdk/test_conformance
+tests_unit_core_sdk_test_conformance_CFLAGS = $(test_cflags)
+tests_unit_core_sdk_test_conformance_LDADD = $(test_ldadd)
+TESTS += tests/unit/core/sdk/test_conformance
+TESTS += tests/e2e/hostile_plugins.sh tests/e2e/plugin_path.sh
+EXTRA_DIST += tests/e2e/hostile_plugins.sh tests/e2e/plugin_path.sh
 
 # The ABI record: `make abi-record` rewrites it (after an ABI bump); `make check` compares.
 check_PROGRAMS += tests/abi/abi_record

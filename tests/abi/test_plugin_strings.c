@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "registry.h"
+#include "base/err.h"
+#include "runtime/registry.h"
 #include "tap.h"
 #include <modlab/modlab.h>
 

@@ -3,7 +3,7 @@
  * through a shell (copy a tree, list a directory, the git commit of a directory). User text
  * (paths, names, sweep values) is only ever an argv element or a path argument here, never
  * part of a command line, so $(...), backticks, quotes and newlines in it are just bytes.
- * core/spawn.c is the one file of modlab that starts processes (tests/no_shell_src.sh). */
+ * core/base/spawn.c is the one file of modlab that starts processes (tests/e2e/no_shell_src.sh). */
 #ifndef MODLAB_SPAWN_H
 #define MODLAB_SPAWN_H
 

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/* A dataset instance: a dataset plugin opened with validated options. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/dataset.h"
+#include "base/err.h"
+#include "base/mem.h"
+
+ml_dataset *ml_dataset_open(ml_registry *reg, const char *format, ml_opts *opts, ml_err *err)
+{
+    const ml_reg_entry *re;
+    ml_dataset *d = NULL;
+    char owner[96];
+    if (!(re = ml_registry_lookup(reg, ML_KIND_DATASET, format, err)))
+        goto fail;
+    snprintf(owner, sizeof owner, "dataset %s", format);
+    if (ml_opts_validate(opts, re->entry.options, owner, err))
+        goto fail;
+    if (!(d = ml_zalloc(sizeof *d))) {
+        ml_error(err, ML_ERR_NOMEM, "dataset: out of memory");
+        goto fail;
+    }
+    d->entry = re->entry;
+    d->vt = re->vt.dataset;
+    d->opts = opts;
+    if (d->vt.open(ml_host_table(), opts, &d->self, err)) {
+        d->self = NULL;
+        goto fail;
+    }
+    if (d->vt.info(d->self, &d->info, err))
+        goto fail;
+    if (d->info.size < 0 || d->info.x_shape.ndim < 0 || d->info.x_shape.ndim > ML_MAX_DIMS ||
+        d->info.y_shape.ndim < 0 || d->info.y_shape.ndim > ML_MAX_DIMS) {
+        ml_error(err, ML_ERR_INTERNAL, "dataset %s: plugin reported a bad size or shape",
+                 format);
+        goto fail;
+    }
+    return d;
+fail:
+    if (d) {
+        d->opts = NULL;
+        ml_dataset_close(d);
+    }
+    ml_opts_free(opts);
+    return NULL;
+}
+
+void ml_dataset_close(ml_dataset *d)
+{
+    if (!d)
+        return;
+    if (d->self)
+        d->vt.close(d->self);
+    ml_opts_free(d->opts);
+    ml_free(d->norm_scale);
+    ml_free(d->norm_shift);
+    ml_free(d);
+}
+
+const ml_data_info *ml_dataset_info(const ml_dataset *d) { return &d->info; }
+
+int ml_dataset_read(ml_dataset *d, const int64_t *idx, int32_t n, float *x, float *y,
+                    ml_err *err)
+{
+    for (int32_t i = 0; i < n; i++)
+        if (idx[i] < 0 || idx[i] >= d->info.size)
+            return ml_error(err, ML_ERR_INVALID, "dataset %s: index %lld outside 0..%lld",
+                            d->entry.name, (long long)idx[i], (long long)d->info.size - 1);
+    int rc = d->vt.read(d->self, idx, n, x, y, err);
+    if (rc || !d->norm_channels || !x)
+        return rc;
+    int64_t per = ml_shape_numel(&d->info.x_shape), plane = per / d->norm_channels;
+    for (int32_t i = 0; i < n; i++)
+        for (int32_t c = 0; c < d->norm_channels; c++) {
+            float *p = x + i * per + c * plane, a = d->norm_scale[c], b = d->norm_shift[c];
+            for (int64_t j = 0; j < plane; j++)
+                p[j] = p[j] * a + b;
+        }
+    return ML_OK;
+}
+
+/* Channels for normalisation: the first dim of an image ({C,H,W}), else one for all. */
+static int32_t norm_channels(const ml_data_info *info)
+{
+    return info->x_shape.ndim == 3 ? info->x_shape.dim[0] : 1;
+}
+
+int ml_dataset_stats(ml_dataset *d, const int64_t *idx, int64_t n, double *mean, double *std,
+                     ml_err *err)
+{
+    enum { CHUNK = 256 };
+    int32_t nch = norm_channels(&d->info), saved = d->norm_channels;
+    int64_t per = ml_shape_numel(&d->info.x_shape), plane = per / nch;
+    int64_t ynum = ml_shape_numel(&d->info.y_shape);
+    double sum[64] = {0}, sq[64] = {0};
+    float *x, *y;
+    int rc = ML_OK;
+    if (nch > 64)
+        return ml_error(err, ML_ERR_UNSUPPORTED, "normalisation: more than 64 channels");
+    if (n < 1)
+        return ml_error(err, ML_ERR_INVALID, "normalisation: no training examples");
+    x = ml_alloc((size_t)(CHUNK * per) * sizeof(float));
+    y = ml_alloc((size_t)(CHUNK * (ynum ? ynum : 1)) * sizeof(float));
+    if (!x || !y) {
+        rc = ml_error(err, ML_ERR_NOMEM, "normalisation: out of memory");
+        goto done;
+    }
+    d->norm_channels = 0;   /* statistics of the raw values */
+    for (int64_t s = 0; s < n && !rc; s += CHUNK) {
+        int32_t m = (int32_t)(n - s < CHUNK ? n - s : CHUNK);
+        if ((rc = ml_dataset_read(d, idx + s, m, x, y, err)))
+            break;
+        for (int32_t i = 0; i < m; i++)
+            for (int32_t c = 0; c < nch; c++) {
+                const float *p = x + i * per + c * plane;
+                for (int64_t j = 0; j < plane; j++) {
+                    sum[c] += p[j];
+                    sq[c] += (double)p[j] * p[j];
+                }
+            }
+    }
+    d->norm_channels = saved;
+    for (int32_t c = 0; !rc && c < nch; c++) {
+        double cnt = (double)n * (double)plane, mu = sum[c] / cnt;
+        mean[c] = mu;
+        std[c] = sqrt(fmax(sq[c] / cnt - mu * mu, 0.0));
+    }
+done:
+    ml_free(x);
+    ml_free(y);
+    return rc;
+}
+
+int ml_dataset_set_normalization(ml_dataset *d, const double *mean, const double *std,
+                                 int32_t nchannels, ml_err *err)
+{
+    float *scale, *shift;
+    if (nchannels == 0) {
+        d->norm_channels = 0;
+        return ML_OK;
+    }
+    if (nchannels != norm_channels(&d->info))
+        return ml_error(err, ML_ERR_SHAPE, "normalisation: %d channels given, the dataset has "
+                        "%d", nchannels, norm_channels(&d->info));
+    scale = ml_alloc((size_t)nchannels * sizeof(float));
+    shift = ml_alloc((size_t)nchannels * sizeof(float));
+    if (!scale || !shift) {
+        ml_free(scale);
+        ml_free(shift);
+        return ml_error(err, ML_ERR_NOMEM, "normalisation: out of memory");
+    }
+    for (int32_t c = 0; c < nchannels; c++) {
+        double s = std[c] > 1e-12 ? std[c] : 1.0;
+        scale[c] = (float)(1.0 / s);
+        shift[c] = (float)(-mean[c] / s);
+    }
+    ml_free(d->norm_scale);
+    ml_free(d->norm_shift);
+    d->norm_scale = scale;
+    d->norm_shift = shift;
+    d->norm_channels = nchannels;
+    return ML_OK;
+}
+
+int32_t ml_dataset_channels(const ml_dataset *d) { return norm_channels(&d->info); }

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* Dataset instances (internal layout). */
+#ifndef MODLAB_CORE_DATASET_H
+#define MODLAB_CORE_DATASET_H
+
+#include "runtime/registry.h"
+
+struct ml_dataset {
+    ml_entry entry;
+    ml_dataset_vtable vt;
+    void *self;
+    ml_opts *opts;
+    ml_data_info info;
+    int32_t norm_channels;   /* 0: no normalisation */
+    float *norm_scale, *norm_shift;
+};
+
+#endif

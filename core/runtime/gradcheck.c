@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/* Finite-difference gradient check of one layer: L = sum(out * r) for a fixed random r,
+ * analytic gradients from backward_input / backward_params against central differences
+ * (accumulated in double). Randomness inside the layer (dropout) is replayed exactly for
+ * every evaluation by holding the model's forward count fixed. */
+#include <math.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/mem.h"
+#include "runtime/model.h"
+
+enum { BATCH = 2, MAX_COORDS = 400 };
+static const float EPS = 1e-3f;
+
+typedef struct gc {
+    ml_model *m;
+    float *x, *r;
+    int64_t nx, nout;
+    uint64_t fixed_count;
+} gc;
+
+static int objective(gc *g, double *L, ml_err *err)
+{
+    int rc;
+    g->m->forward_count = g->fixed_count;
+    if ((rc = ml_model_forward_into(g->m, g->x, BATCH, err)))
+        return rc;
+    const float *out = ml_model_output(g->m);
+    double s = 0.0;
+    for (int64_t i = 0; i < g->nout; i++)
+        s += (double)out[i] * g->r[i];
+    *L = s;
+    return ML_OK;
+}
+
+static int aux_value(gc *g, double *v, ml_err *err)
+{
+    return ml_model_aux_loss(g->m, 0.0f, v, err);
+}
+
+static double rel_err(double a, double n)
+{
+    double d = fabs(a - n), s = fmax(fmax(fabs(a), fabs(n)), 1.0);
+    return d / s;
+}
+
+/* Compare analytic[i] with the numeric derivative of f w.r.t. *coords[i]. */
+static int compare(gc *g, float *vals, const float *analytic, int64_t n, int use_aux,
+                   double *worst, int64_t *checked, ml_rng *pick, ml_err *err)
+{
+    int64_t count = n <= MAX_COORDS ? n : MAX_COORDS;
+    for (int64_t c = 0; c < count; c++) {
+        int64_t i = n <= MAX_COORDS ? c : (int64_t)ml_rng_below(pick, (uint64_t)n);
+        float keep = vals[i];
+        double hi, lo;
+        int rc;
+        vals[i] = keep + EPS;
+        rc = use_aux ? aux_value(g, &hi, err) : objective(g, &hi, err);
+        vals[i] = keep - EPS;
+        if (!rc)
+            rc = use_aux ? aux_value(g, &lo, err) : objective(g, &lo, err);
+        vals[i] = keep;
+        if (rc)
+            return rc;
+        double num = (hi - lo) / (2.0 * (double)EPS);
+        double e = rel_err(analytic[i], num);
+        if (e > *worst)
+            *worst = e;
+        (*checked)++;
+    }
+    return ML_OK;
+}
+
+static int run_check(gc *g, int int_inputs, ml_gradcheck_result *res, ml_err *err)
+{
+    ml_model *m = g->m;
+    ml_rng pick;
+    double L;
+    int rc;
+    ml_rng_init(&pick, m->seed, 0xc0ffee);
+    /* Analytic gradients: seed dL/dout = r, then backward. */
+    ml_model_zero_grad(m);
+    if ((rc = objective(g, &L, err)))
+        return rc;
+    memcpy(m->layers[m->n - 1].gact, g->r, (size_t)g->nout * sizeof(float));
+    int want_gin = !int_inputs && m->layers[0].vt.backward_input;
+    if ((rc = ml_model_backward(m, g->x, BATCH, want_gin, err)))
+        return rc;
+    float *gin = NULL;
+    int64_t total = 0;
+    for (int32_t i = 0; i < m->np; i++)
+        total += m->params[i]->grad ? m->params[i]->numel : 0;
+    float *gparams = ml_alloc((size_t)(total ? total : 1) * sizeof(float));
+    if (want_gin)
+        gin = ml_alloc((size_t)g->nx * sizeof(float));
+    if (!gparams || (want_gin && !gin)) {
+        ml_free(gparams);
+        return ml_error(err, ML_ERR_NOMEM, "gradcheck: out of memory");
+    }
+    if (want_gin)
+        memcpy(gin, m->gin, (size_t)g->nx * sizeof(float));
+    int64_t off = 0;
+    for (int32_t i = 0; i < m->np; i++)
+        if (m->params[i]->grad) {
+            memcpy(gparams + off, m->params[i]->grad,
+                   (size_t)m->params[i]->numel * sizeof(float));
+            off += m->params[i]->numel;
+        }
+    res->max_rel_err_input = want_gin ? 0.0 : -1.0;
+    res->max_rel_err_params = total ? 0.0 : -1.0;
+    res->max_rel_err_aux = -1.0;
+    res->checked = 0;
+    if (want_gin)
+        rc = compare(g, g->x, gin, g->nx, 0, &res->max_rel_err_input, &res->checked, &pick,
+                     err);
+    off = 0;
+    for (int32_t i = 0; !rc && i < m->np; i++) {
+        ml_param *p = m->params[i];
+        if (!p->grad)
+            continue;
+        rc = compare(g, p->value, gparams + off, p->numel, 0, &res->max_rel_err_params,
+                     &res->checked, &pick, err);
+        off += p->numel;
+    }
+    /* The aux loss's gradient, when the layer has one. */
+    if (!rc && m->layers[0].vt.aux_loss && total) {
+        double v;
+        ml_model_zero_grad(m);
+        rc = ml_model_aux_loss(m, 1.0f, &v, err);
+        off = 0;
+        for (int32_t i = 0; !rc && i < m->np; i++)
+            if (m->params[i]->grad) {
+                memcpy(gparams + off, m->params[i]->grad,
+                       (size_t)m->params[i]->numel * sizeof(float));
+                off += m->params[i]->numel;
+            }
+        res->max_rel_err_aux = 0.0;
+        off = 0;
+        for (int32_t i = 0; !rc && i < m->np; i++) {
+            ml_param *p = m->params[i];
+            if (!p->grad)
+                continue;
+            rc = compare(g, p->value, gparams + off, p->numel, 1, &res->max_rel_err_aux,
+                         &res->checked, &pick, err);
+            off += p->numel;
+        }
+    }
+    ml_free(gparams);
+    ml_free(gin);
+    return rc;
+}
+
+int ml_gradcheck_layer(ml_registry *reg, const char *layer, const char *options,
+                       const ml_shape *in, int32_t int_inputs, uint64_t seed,
+                       ml_gradcheck_result *res, ml_err *err)
+{
+    gc g;
+    ml_opts *opts = NULL;
+    ml_rng rng;
+    int rc;
+    memset(&g, 0, sizeof g);
+    if (!(opts = ml_opts_new(err)))
+        return err->code;
+    if ((rc = ml_opts_parse(opts, options ? options : "", err))) {
+        ml_opts_free(opts);
+        return rc;
+    }
+    if (!(g.m = ml_model_new(reg, seed, err))) {
+        ml_opts_free(opts);
+        return err->code;
+    }
+    if ((rc = ml_model_add(g.m, layer, opts, err)) ||
+        (rc = ml_model_build(g.m, in, BATCH, err)))
+        goto done;
+    g.nx = BATCH * g.m->in_numel;
+    g.nout = BATCH * g.m->layers[0].out_numel;
+    g.x = ml_alloc((size_t)g.nx * sizeof(float));
+    g.r = ml_alloc((size_t)g.nout * sizeof(float));
+    if (!g.x || !g.r) {
+        rc = ml_error(err, ML_ERR_NOMEM, "gradcheck: out of memory");
+        goto done;
+    }
+    ml_rng_init(&rng, seed, 77);
+    if (int_inputs > 0)
+        for (int64_t i = 0; i < g.nx; i++)
+            g.x[i] = (float)ml_rng_below(&rng, (uint64_t)int_inputs);
+    else
+        ml_rng_fill_uniform(&rng, g.x, g.nx, -1.0f, 1.0f);
+    ml_rng_fill_uniform(&rng, g.r, g.nout, -1.0f, 1.0f);
+    g.fixed_count = 1;
+    g.m->training = 1;
+    rc = run_check(&g, int_inputs, res, err);
+done:
+    if (rc)
+        ml_error_prefix(err, "gradcheck %s", layer);
+    ml_free(g.x);
+    ml_free(g.r);
+    ml_model_free(g.m);
+    return rc;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* The trainer's insides, shared by the step driver (trainer.c) and training checkpoints
+ * (train_ckpt.c), which save and restore exactly the state that later steps read. */
+#ifndef MODLAB_CORE_TRAINER_H
+#define MODLAB_CORE_TRAINER_H
+
+#include "runtime/estep.h"
+#include "runtime/model.h"
+
+struct ml_trainer {
+    ml_model *m;
+    ml_entry loss_entry, opt_entry;
+    ml_loss_vtable loss_vt;
+    ml_optimizer_vtable opt_vt;
+    void *loss_self, *opt_self;
+    ml_opts *loss_opts, *opt_opts;
+    ml_shape target;
+    int64_t target_numel, out_numel;
+    int32_t classes;               /* last output dim, when targets are class ids */
+    ml_opt_slot *slots;
+    int32_t *slot_param;           /* model parameter index of each slot */
+    int32_t nslots;
+    float *state;                  /* all optimizer state, one block */
+    int32_t state_per;             /* floats of state per parameter element */
+    char *resumed;                 /* the caller's state text of the last loaded checkpoint */
+    float lr_factor, clip, aux_scale;
+    int64_t t;
+    float *xbuf, *ybuf;            /* batch buffers for ml_trainer_run */
+    int64_t *ibuf;
+    ml_estep *estep;               /* layers that want scored passes per batch, or NULL */
+};
+
+#endif

@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: MIT
+# The plugin SDK: the conformance suite (`modlab plugin check`), its public header, the
+# `plugin new` templates, the plugin author's guide, and the ABI record check.
+core_libmodlab_la_SOURCES += core/sdk/conformance.c core/sdk/check_calls.c core/sdk/check_calls.h
+modlabinclude_HEADERS += core/include/modlab/sdk.h
+
+# `modlab plugin new|check` (Lua), embedded into the binary and installed.
+embedded_lua_files += lua/modlab/sdk.lua lua/modlab/sdk_templates.lua
+embedded_lua_args += modlab.sdk=$(top_srcdir)/lua/modlab/sdk.lua \
+	modlab.sdk_templates=$(top_srcdir)/lua/modlab/sdk_templates.lua
+dist_modlablua_DATA += lua/modlab/sdk.lua lua/modlab/sdk_templates.lua
+include tests/abi/sdk.mk
+
+# The plugin author's guide, installed in $(docdir), and the commands' man page.
+dist_doc_DATA = docs/PLUGINS.md
+dist_man1_MANS = docs/modlab-plugin.1
+
+# End to end: install, `plugin new` each kind, build with pkg-config, check, train.
+TESTS += tests/e2e/sdk.sh
+EXTRA_DIST += tests/e2e/sdk.sh
+TESTS += tests/e2e/sdk_valgrind.sh
+EXTRA_DIST += tests/e2e/sdk_valgrind.sh

@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: MIT
+# The command line contract: usage errors exit 2, recipe errors exit 1 naming the recipe's
+# file and line, option and shape mistakes are caught before training and name the layer.
+. "$top_srcdir/tests/support/tap.sh"
+make_tmpdir
+cd "$t" || exit 1
+
+out=$("$MODLAB" --help); ok $? "--help exits 0"
+like "$out" "modlab run RECIPE.lua" "--help shows usage"
+out=$("$MODLAB" frobnicate 2>&1); is $? 2 "unknown command exits 2"
+like "$out" "unknown command 'frobnicate'" "and says so"
+out=$("$MODLAB" run 2>&1); is $? 2 "run without a recipe exits 2"
+out=$("$MODLAB" run nope.lua 2>&1); is $? 2 "missing recipe exits 2"
+like "$out" "cannot open recipe 'nope.lua'" "and names it"
+out=$("$MODLAB" version); ok $? "version exits 0"
+like "$out" '"abi":"1\.[0-9][0-9]*"' "version reports the ABI"
+
+out=$("$MODLAB" plugins); ok $? "plugins exits 0"
+like "$out" "layer *linear *1.0.0 *1\.[0-9][0-9]*" "plugins lists kind, name, version, ABI"
+like "$out" "optimizer *sgd" "plugins lists optimizers"
+out=$("$MODLAB" plugins --describe linear); ok $? "describe exits 0"
+like "$out" "out *int *(required) *number of output features" "describe documents options"
+out=$("$MODLAB" plugins --describe nosuch 2>&1); is $? 1 "describe of an unknown entry fails"
+
+cat > runtime.lua <<'L'
+local x = nil
+print(x.field)
+L
+out=$("$MODLAB" run runtime.lua 2>&1); is $? 1 "a Lua error in a recipe exits 1"
+like "$out" "runtime.lua:2:" "and names the recipe's file and line"
+
+cat > badopt.lua <<'L'
+local ml = require "modlab"
+local l = ml.layer("linear", { out = 10, outs = 3 })
+L
+out=$("$MODLAB" run badopt.lua 2>&1); is $? 1 "unknown layer option fails"
+like "$out" "badopt.lua:2: layer linear: unknown option 'outs'" "naming file, line, layer, option"
+
+cat > badtype.lua <<'L'
+local ml = require "modlab"
+local l = ml.layer("linear", { out = "ten" })
+L
+out=$("$MODLAB" run badtype.lua 2>&1); is $? 1 "wrong option type fails"
+like "$out" "badtype.lua:2: layer linear: option 'out' wants an integer, got a string 'ten'" \
+     "naming the option and the types"
+
+cat > badlayer.lua <<'L'
+local ml = require "modlab"
+local l = ml.layer("linaer", { out = 3 })
+L
+out=$("$MODLAB" run badlayer.lua 2>&1); is $? 1 "unknown layer fails"
+like "$out" "no layer named 'linaer' (known: .*linear" "listing the known layers"
+
+cat > badshape.lua <<'L'
+local ml = require "modlab"
+local data = assert(ml.dataset("synthetic", { kind = "blobs", size = 64 }))
+local run = ml.train {
+  model = ml.sequential { ml.layer("linear", { out = 1 }) },
+  data = data, optimizer = ml.optimizer("sgd"), epochs = 1, batch = 8,
+}
+L
+out=$("$MODLAB" run badshape.lua --out "$t/runs" 2>&1); is $? 1 "loss/shape mismatch fails"
+like "$out" "cross_entropy: predictions need a last dimension of at least 2" "before training"
+ok $([ ! -d "$t/runs" ]; echo $?) "no run directory was started"
+
+cat > args.lua <<'L'
+local ml = require "modlab"
+print(ml.arg("lr", 0.1) * 2, ml.arg("name", "x"), ml.arg("flag", false))
+L
+out=$("$MODLAB" run args.lua --set lr=0.25 --set name=abc --set flag=true 2>&1)
+is "$out" "0.5	abc	true" "--set values reach ml.arg with the default's type"
+out=$("$MODLAB" run args.lua --set lr=fast 2>&1); is $? 1 "a non-number for a number fails"
+like "$out" "args.lua:2: --set lr=fast: wants a number" "naming the recipe line"
+out=$("$MODLAB" run args.lua --set 2>&1); is $? 2 "--set without a value is a usage error"
+# A --set that names no key, or gives no '=', is bad usage: exit 2, one line saying so
+# (it used to be "internal error ... table index is nil", exit 1).
+for bad in "=5" "k" "=" "--set==5" "--set=k"; do
+    case $bad in --set=*) out=$("$MODLAB" run args.lua "$bad" 2>&1); rc=$? ;;
+                 *) out=$("$MODLAB" run args.lua --set "$bad" 2>&1); rc=$? ;; esac
+    is "$rc" 2 "--set '$bad' is a usage error (exit 2)"
+    like "$(printf '%s\n' "$out" | head -n 1)" "^modlab: --set wants key=value (got '.*'): the \
+key is a name, e.g. --set lr=0.01$" "--set '$bad': the first line says what --set wants"
+    printf '%s' "$out" | grep -q "internal error\|traceback"
+    ok $((! $?)) "--set '$bad': no internal error"
+done
+out=$("$MODLAB" run args.lua --set "$(printf 'l\033r=1')" 2>&1); is $? 2 \
+    "a --set key with a control character is a usage error"
+
+# Integers the recipe hands to ml.train from --set are exact and in range (an epochs of
+# 1e99 used to print "epoch 1/-9223372036854775808" and never end).
+cat > ints.lua <<'L'
+local ml = require "modlab"
+local data = assert(ml.dataset("synthetic", { kind = "blobs", size = 64 }))
+ml.train {
+  model = ml.sequential { ml.layer("linear", { out = 3 }) }, data = data, quiet = true,
+  optimizer = ml.optimizer("sgd"), epochs = ml.arg("epochs", 1), batch = 8,
+  seed = ml.arg("seed", 1), on_epoch = function(e) assert(e <= 2, "trained past epoch 2") end,
+}
+L
+out=$("$MODLAB" run ints.lua --out "$t/ints" --set epochs=1e99 2>&1); is $? 1 "epochs=1e99 fails"
+like "$out" "ints.lua:3: ml.train: 'epochs' must be a whole number in \[1, 2^53\]; got 1e+99" \
+    "naming the setting, its value and the range"
+out=$("$MODLAB" run ints.lua --out "$t/ints" --set seed=-1 2>&1); is $? 1 "seed=-1 fails"
+like "$out" "'seed' must be a whole number in \[0, 2^63)" "naming the seed's range"
+out=$("$MODLAB" run ints.lua --out "$t/ints" --set seed=9007199254740993 2>&1)
+is $? 1 "a seed that a double cannot hold exactly fails"
+like "$out" "ints.lua:6: --set seed=9007199254740993: not exactly representable" \
+    "at ml.arg, naming the value"
+ok $([ ! -d "$t/ints" ]; echo $?) "none of them started a run directory"
+for bad in 0 1e99 1.5 many; do
+    out=$("$MODLAB" --threads "$bad" run args.lua 2>&1); is $? 2 "--threads $bad is bad usage"
+done
+like "$out" "^modlab: --threads wants a whole number in \[1, 1024\]; got 'many'" \
+    "naming the range and the value"
+done_testing
