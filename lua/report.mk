@@ -22,10 +22,10 @@ EXTRA_DIST += $(report_assets) lua/report/vendor/LICENSE lua/report/vendor/NOTIC
 	lua/report/vendor/LICENSE.tslib
 
 # Tests: the command and its errors (no browser), then the pages in headless Chromium.
-TESTS += tests/report.sh tests/report_browser.sh tests/lua/test_report_readers.lua
-EXTRA_DIST += tests/report.sh tests/report_browser.sh tests/report_chromium.sh \
+TESTS += tests/e2e/report.sh tests/e2e/report_browser.sh tests/lua/test_report_readers.lua
+EXTRA_DIST += tests/e2e/report.sh tests/e2e/report_browser.sh tests/e2e/report_chromium.sh \
 	tests/lua/test_report_readers.lua \
-	tests/report/README tests/report/diag_run/config.json tests/report/diag_run/meta.json \
-	tests/report/diag_run/metrics.jsonl tests/report/diag_run/timing.jsonl \
-	tests/report/diag_run/summary.json tests/report/diag_run/adjacency.pgm \
-	tests/report/diag_run/gates.pgm tests/report/diag_run/images/ramp16.pgm
+	tests/fixtures/report/README tests/fixtures/report/diag_run/config.json tests/fixtures/report/diag_run/meta.json \
+	tests/fixtures/report/diag_run/metrics.jsonl tests/fixtures/report/diag_run/timing.jsonl \
+	tests/fixtures/report/diag_run/summary.json tests/fixtures/report/diag_run/adjacency.pgm \
+	tests/fixtures/report/diag_run/gates.pgm tests/fixtures/report/diag_run/images/ramp16.pgm
