@@ -12,3 +12,10 @@ core_libmodlab_la_CFLAGS = $(AM_CFLAGS) -fvisibility=default
 core_libmodlab_la_LIBADD = $(BLAS_LIBS) $(LUAJIT_LIBS) $(YAML_LIBS) $(CURL_LIBS) $(ZLIB_LIBS) \
 	$(LAPACKE_LIBS) -lm
 core_libmodlab_la_LDFLAGS = -version-info $(MODLAB_LT_VERSION) -export-symbols-regex '^ml_'
+
+# The tree is the architecture: each area's README says what it holds and may include.
+EXTRA_DIST += core/README.md core/base/README.md core/formats/README.md \
+	core/runtime/README.md core/data/README.md core/sweep/README.md core/sdk/README.md \
+	core/cli/README.md
+TESTS += tests/e2e/layering.sh
+EXTRA_DIST += tests/e2e/layering.sh
