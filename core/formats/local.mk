@@ -1,18 +1,21 @@
 # SPDX-License-Identifier: MIT
 # formats/: the file formats, bytes in and out with no model behind them: the strict JSON
-# reader/writer, the YAML tree reader (libyaml), the safetensors layout.
+# reader/writer, the YAML tree reader (libyaml), the safetensors layout, and the one shortest-double number formatter.
 core_libmodlab_la_SOURCES += core/formats/json.c core/formats/json.h \
 	core/formats/yaml_tree.c core/formats/yaml_tree.h \
-	core/formats/safetensors.c core/formats/safetensors.h
+	core/formats/safetensors.c core/formats/safetensors.h \
+	core/formats/numfmt.c
 
-check_PROGRAMS += tests/unit/core/formats/test_json tests/unit/core/formats/test_safetensors tests/unit/core/runtime/test_checkpoint
+check_PROGRAMS += tests/unit/core/formats/test_numfmt tests/unit/core/formats/test_json tests/unit/core/formats/test_safetensors tests/unit/core/runtime/test_checkpoint
+tests_unit_core_formats_test_numfmt_CFLAGS = $(test_cflags)
+tests_unit_core_formats_test_numfmt_LDADD = $(test_ldadd)
 tests_unit_core_formats_test_json_CFLAGS = $(test_cflags)
 tests_unit_core_formats_test_json_LDADD = $(test_ldadd)
 tests_unit_core_formats_test_safetensors_CFLAGS = $(test_cflags)
 tests_unit_core_formats_test_safetensors_LDADD = $(test_ldadd)
 tests_unit_core_runtime_test_checkpoint_CFLAGS = $(test_cflags)
 tests_unit_core_runtime_test_checkpoint_LDADD = $(test_ldadd)
-TESTS += tests/unit/core/formats/test_json tests/unit/core/formats/test_safetensors tests/unit/core/runtime/test_checkpoint \
+TESTS += tests/unit/core/formats/test_numfmt tests/unit/core/formats/test_json tests/unit/core/formats/test_safetensors tests/unit/core/runtime/test_checkpoint \
 	tests/e2e/test_safetensors_python.sh tests/e2e/checkpoint_nan.sh
 EXTRA_DIST += tests/e2e/test_safetensors_python.sh tests/python/read_safetensors.py \
 	tests/e2e/checkpoint_nan.sh

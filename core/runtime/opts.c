@@ -388,8 +388,9 @@ static size_t json_scalar(char *out, size_t cap, const char *text, int type)
         return (size_t)snprintf(out, cap, "%s", text);
     char *end;
     double d = strtod(text, &end);
-    if (*text && !*end && isfinite(d))
-        return (size_t)snprintf(out, cap, "%.17g", d);
+    int n;
+    if (*text && !*end && isfinite(d) && (n = ml_format_double(out, cap, d)) >= 0)
+        return (size_t)n;
     return json_str(out, cap, text);
 }
 

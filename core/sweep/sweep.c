@@ -123,16 +123,6 @@ static int check_keys(const ml_yt_doc *d, const ml_yt_node *map, const char *wha
     return 0;
 }
 
-/* Shortest text that reads back as the same double. */
-static void fmt_double(double v, char *buf, size_t cap)
-{
-    for (int digits = 15; digits <= 17; digits++) {
-        snprintf(buf, cap, "%.*g", digits, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-}
-
 static void put_json_node(ml_jbuf *b, const ml_yt_doc *d, const ml_yt_node *n)
 {
     if (n->kind == ML_YT_MAP || n->kind == ML_YT_SEQ) {
@@ -166,7 +156,7 @@ static void put_json_node(ml_jbuf *b, const ml_yt_doc *d, const ml_yt_node *n)
                 ml_jbuf_printf(b, "%" PRId64, i);
             } else {
                 char t[40];
-                fmt_double(v, t, sizeof t);
+                ml_format_double(t, sizeof t, v);
                 ml_jbuf_puts(b, t);
             }
         } else {
@@ -234,7 +224,7 @@ static void put_val_json(ml_jbuf *b, const sw_val *v)
     case V_BOOL: ml_jbuf_puts(b, v->i ? "true" : "false"); break;
     case V_INT: ml_jbuf_printf(b, "%" PRId64, v->i); break;
     case V_FLOAT:
-        fmt_double(v->d, t, sizeof t);
+        ml_format_double(t, sizeof t, v->d);
         ml_jbuf_puts(b, t);
         if (!strpbrk(t, ".eE"))
             ml_jbuf_puts(b, ".0");
@@ -252,7 +242,7 @@ static void put_val_arg(ml_jbuf *b, const sw_val *v)
     case V_NULL: ml_jbuf_puts(b, "null"); break;
     case V_BOOL: ml_jbuf_puts(b, v->i ? "true" : "false"); break;
     case V_INT: ml_jbuf_printf(b, "%" PRId64, v->i); break;
-    case V_FLOAT: fmt_double(v->d, t, sizeof t); ml_jbuf_puts(b, t); break;
+    case V_FLOAT: ml_format_double(t, sizeof t, v->d); ml_jbuf_puts(b, t); break;
     default: ml_jbuf_puts(b, v->s); break;
     }
 }
@@ -1247,7 +1237,7 @@ static int build_json(ml_sweep *s, ml_err *err)
         ml_jbuf_str(&b, s->metric_name, strlen(s->metric_name));
         ml_jbuf_printf(&b, ",\"goal\":\"%s\"", s->goal ? s->goal : "minimize");
         if (s->has_target) {
-            fmt_double(s->target, t, sizeof t);
+            ml_format_double(t, sizeof t, s->target);
             ml_jbuf_printf(&b, ",\"target\":%s", t);
         }
         ml_jbuf_puts(&b, "}");
@@ -1256,7 +1246,7 @@ static int build_json(ml_sweep *s, ml_err *err)
     }
     ml_jbuf_puts(&b, ",\"early_terminate\":");
     if (s->hyperband) {
-        fmt_double(s->eta, t, sizeof t);
+        ml_format_double(t, sizeof t, s->eta);
         ml_jbuf_printf(&b, "{\"type\":\"hyperband\",\"eta\":%s,\"rungs\":[", t);
         for (int i = 0; i < s->nrungs; i++)
             ml_jbuf_printf(&b, "%s%.0f", i ? "," : "", s->rungs[i]);
@@ -1271,7 +1261,7 @@ static int build_json(ml_sweep *s, ml_err *err)
                    s->workers, s->retries, s->fail_fast ? "true" : "false",
                    s->resume ? "true" : "false", s->strict ? "true" : "false", s->repeats,
                    s->sampler_seed, s->metric_summary, s->k, s->launcher, s->max_array);
-    fmt_double(s->timeout, t, sizeof t);
+    ml_format_double(t, sizeof t, s->timeout);
     ml_jbuf_printf(&b, ",\"timeout\":%s,\"seed_param\":", t);
     if (s->seed_param)
         ml_jbuf_str(&b, s->seed_param, strlen(s->seed_param));

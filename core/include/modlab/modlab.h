@@ -25,6 +25,9 @@ const char *ml_version(void);
 const char *ml_strerror(int code);
 /* Environment and build facts as one JSON object (meta.json's "host" and "versions"). */
 const char *ml_build_info(void);
+/* The shortest text that strtod reads back as exactly v ("0.05", "1e+21", "5e-324", "-0";
+ * "nan", "inf", "-inf" for those). Returns its length, or -1 when cap is too small. */
+int ml_format_double(char *buf, size_t cap, double v);
 
 /* ---- memory accounting (every allocation of core and plugins goes through it) ---------- */
 int64_t ml_mem_live_bytes(void);
