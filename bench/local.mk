@@ -34,3 +34,13 @@ bench-report: all
 	  $(SHELL) $(top_srcdir)/bench/report_load.sh
 .PHONY: bench-report
 EXTRA_DIST += bench/report_load.sh
+
+# `make bench-graphsync` (and `make bench`): dense vs block-diagonal speed of the layer.
+EXTRA_PROGRAMS += bench/graphsync_bench
+bench_graphsync_bench_SOURCES = bench/graphsync_bench.c bench/bench_util.c bench/bench_util.h
+bench_graphsync_bench_LDADD = core/libmodlab.la -lm
+bench-graphsync: all bench/graphsync_bench$(EXEEXT)
+	@MODLAB_PLUGIN_PATH=$(abs_top_builddir)/build-plugins \
+	  bench/graphsync_bench $(GS_BENCH_ARGS)
+bench: bench-graphsync
+.PHONY: bench-graphsync

@@ -24,13 +24,3 @@ EXTRA_DIST += tests/lua/test_graphsync_modules.lua docs/graphsync.md \
 graphsyncrecipedir = $(recipedir)/graphsync
 dist_graphsyncrecipe_DATA = recipes/graphsync/graphsync.lua recipes/graphsync/modules.lua \
 	recipes/graphsync/summarize.lua recipes/graphsync/README.md
-
-# `make bench-graphsync` (and `make bench`): dense vs block-diagonal speed of the layer.
-EXTRA_PROGRAMS += plugins/graphsync/graphsync_bench
-plugins_graphsync_graphsync_bench_SOURCES = plugins/graphsync/gs_bench.c
-plugins_graphsync_graphsync_bench_LDADD = core/libmodlab.la -lm
-bench-graphsync: all plugins/graphsync/graphsync_bench$(EXEEXT)
-	@MODLAB_PLUGIN_PATH=$(abs_top_builddir)/build-plugins \
-	  plugins/graphsync/graphsync_bench $(GS_BENCH_ARGS)
-bench: bench-graphsync
-.PHONY: bench-graphsync

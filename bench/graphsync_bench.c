@@ -3,7 +3,7 @@
  * The same layer (784 inputs, units 256, steps 4, modules 4 by default) is timed in its
  * dense form, then pruned (one training step with prune_after=1: hard modules, cross-module
  * edges dropped, K block GEMMs) and timed again; forward (evaluation) and a training
- * forward+backward, medians over interleaved rounds. A balanced fixed mask (random_blocks)
+ * forward+backward, medians over interleaved rounds (odd REPEATS, so the median is one round). A balanced fixed mask (random_blocks)
  * is timed too.
  *   graphsync_bench [units] [steps] [modules] [batch] [activation]
  * Built by `make bench-graphsync` (also part of `make bench`), never by make / make check. */
@@ -15,28 +15,16 @@
 #include "runtime/model.h"
 #include "runtime/registry.h"
 #include "base/rng.h"
+#include "bench_util.h"
 
 enum { REPEATS = 9, IN = 784 };
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Mean time of `iters` calls in milliseconds: forward only, or forward and backward. */
 static double time_once(ml_model *m, const float *x, int batch, int train, int iters)
 {
     ml_err err;
     m->training = train;
-    double t0 = now();
+    double t0 = bench_now();
     for (int i = 0; i < iters; i++) {
         if (ml_model_forward_into(m, x, batch, &err) ||
             (train && ml_model_backward(m, x, batch, 0, &err))) {
@@ -44,13 +32,7 @@ static double time_once(ml_model *m, const float *x, int batch, int train, int i
             exit(1);
         }
     }
-    return (now() - t0) * 1e3 / iters;
-}
-
-static double median(double *t, int n)
-{
-    qsort(t, (size_t)n, sizeof t[0], cmp);
-    return t[n / 2];
+    return (bench_now() - t0) * 1e3 / iters;
 }
 
 static ml_model *build(ml_registry *reg, const char *options, int batch)
@@ -118,8 +100,8 @@ int main(int argc, char **argv)
             step[i][r] = time_once(ms[i], x, batch, 1, iters);
         }
     for (int i = 0; i < 3; i++) {
-        f[i] = median(fwd[i], REPEATS);
-        s[i] = median(step[i], REPEATS);
+        f[i] = bench_median(fwd[i], REPEATS);
+        s[i] = bench_median(step[i], REPEATS);
         ml_model_free(ms[i]);
     }
     double fwd_dense = f[0], fwd_blocked = f[1], fwd_mask = f[2];
