@@ -80,6 +80,20 @@ ok $(awk -v a="$acc" 'BEGIN { exit !(a > 0.9) }'; echo $?) \
 out=$(MODLAB_PLUGIN_PATH="$t/installed-plugins:$plugindir" "$bin" plugins 2>&1)
 like "$out" "layer *my_layer *0.1.0 *1\.[0-9][0-9]*" "modlab plugins lists it"
 
+# `make install prefix=DIR` (no DESTDIR): modlab.pc is written at install time, so it points
+# at DIR, and a plugin project builds against it with nothing else set.
+make -s -C "$top_builddir" install prefix="$t/pfx" > "$t/install-prefix.log" 2>&1
+ok $? "make install prefix=DIR works"
+pfxpc="$t/pfx/lib/pkgconfig"
+is "$(PKG_CONFIG_PATH=$pfxpc PKG_CONFIG_SYSROOT_DIR= pkg-config --variable=prefix modlab)" "$t/pfx" \
+    "its modlab.pc says prefix=DIR"
+is "$(PKG_CONFIG_PATH=$pfxpc PKG_CONFIG_SYSROOT_DIR= pkg-config --variable=plugindir modlab)" \
+    "$t/pfx/lib/modlab/plugins" "and plugindir under DIR"
+rm -f my_layer/my_layer.so
+PKG_CONFIG_PATH=$pfxpc PKG_CONFIG_SYSROOT_DIR= make -s -C my_layer CFLAGS="-O2 -Werror" \
+    > "$t/pfx-build.log" 2>&1
+ok $([ -f my_layer/my_layer.so ]; echo $?) "a plugin project builds against the prefix=DIR install"
+
 # Broken fixtures through the command line: exit 1, the failing check named.
 fx="$top_builddir/tests/abi/.libs"
 out=$("$bin" plugin check "$fx/fx_badgrad.so" 2>&1); rc=$?
