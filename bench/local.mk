@@ -5,7 +5,7 @@
 EXTRA_PROGRAMS += bench/ml_bench bench/sgemm_bound
 bench_ml_bench_SOURCES = bench/ml_bench.c bench/bench_util.c bench/bench_util.h \
 	bench/bench_data.c bench/bench_data.h bench/bench_models.c bench/bench_models.h
-bench_ml_bench_LDADD = core/libmodlab.la -lm
+bench_ml_bench_LDADD = $(libmodlab_internal) -lm
 bench_sgemm_bound_SOURCES = bench/sgemm_bound.c bench/bench_util.c bench/bench_util.h \
 	bench/bench_models.h
 bench_sgemm_bound_CPPFLAGS = $(AM_CPPFLAGS) $(BLAS_CFLAGS)
@@ -13,7 +13,7 @@ bench_sgemm_bound_LDADD = $(BLAS_LIBS) -lm
 # Conditional computation of the modular layer (issue 8): M=8, K=1 against one module.
 EXTRA_PROGRAMS += bench/modular_bench
 bench_modular_bench_SOURCES = bench/modular_bench.c bench/bench_util.c bench/bench_util.h
-bench_modular_bench_LDADD = core/libmodlab.la -lm
+bench_modular_bench_LDADD = $(libmodlab_internal) -lm
 CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_DIST += bench/run.sh bench/table.awk bench/torch_bench.py bench/README.md
 
@@ -38,7 +38,7 @@ EXTRA_DIST += bench/report_load.sh
 # `make bench-graphsync` (and `make bench`): dense vs block-diagonal speed of the layer.
 EXTRA_PROGRAMS += bench/graphsync_bench
 bench_graphsync_bench_SOURCES = bench/graphsync_bench.c bench/bench_util.c bench/bench_util.h
-bench_graphsync_bench_LDADD = core/libmodlab.la -lm
+bench_graphsync_bench_LDADD = $(libmodlab_internal) -lm
 bench-graphsync: all bench/graphsync_bench$(EXEEXT)
 	@MODLAB_PLUGIN_PATH=$(abs_top_builddir)/build-plugins \
 	  bench/graphsync_bench $(GS_BENCH_ARGS)

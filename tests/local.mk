@@ -26,7 +26,7 @@ AM_TESTS_ENVIRONMENT = \
 	if test -n "$$ML_VALGRIND"; then MODLAB=$(abs_top_srcdir)/tests/support/vg_modlab; fi;
 EXTRA_DIST += tests/support/tap.h
 test_cflags = $(AM_CFLAGS) -I$(top_srcdir)/tests/support
-test_ldadd = core/libmodlab.la
+test_ldadd = $(libmodlab_internal)
 clean-local: clean-tests-out
 clean-tests-out:
 	-rm -rf $(top_builddir)/tests/out

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # base/: errors, the allocator (and its test-mode site table), RNG, hashes, files, threads,
 # BLAS, tensors, and process spawning. Includes nothing of modlab but the public headers.
-core_libmodlab_la_SOURCES += core/base/err.c core/base/err.h core/base/mem.c core/base/mem.h \
+core_libmodlab_internal_la_SOURCES += core/base/err.c core/base/err.h core/base/mem.c core/base/mem.h \
 	core/base/mem_sites.c core/base/rng.c core/base/rng.h core/base/hash.c core/base/hash.h \
 	core/base/fileio.c core/base/fileio.h core/base/parallel.c core/base/parallel.h \
 	core/base/blas.c core/base/blas.h core/base/tensor.c core/base/spawn.c core/base/proc.h

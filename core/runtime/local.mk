@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # runtime/: options, the plugin registry and loader, the host table, models and sublayers,
 # diagnostics, datasets, the E-step, the trainer and its checkpoints, gradient checks.
-core_libmodlab_la_SOURCES += core/runtime/opts.c core/runtime/opts.h \
+core_libmodlab_internal_la_SOURCES += core/runtime/opts.c core/runtime/opts.h \
 	core/runtime/registry.c core/runtime/registry.h core/runtime/loader.c \
 	core/runtime/load_crash.c core/runtime/load_crash.h core/runtime/host.c \
 	core/runtime/model.c core/runtime/model.h core/runtime/sublayer.c \

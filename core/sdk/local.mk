@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # The plugin SDK: the conformance suite (`modlab plugin check`), its public header, the
 # `plugin new` templates, the plugin author's guide, and the ABI record check.
-core_libmodlab_la_SOURCES += core/sdk/conformance.c core/sdk/check_calls.c core/sdk/check_calls.h
+core_libmodlab_internal_la_SOURCES += core/sdk/conformance.c core/sdk/check_calls.c core/sdk/check_calls.h
 modlabinclude_HEADERS += core/include/modlab/sdk.h
 
 # `modlab plugin new|check` (Lua), embedded into the binary and installed.

@@ -281,7 +281,7 @@ function M.main(args)
   if cmd == "help" or cmd == "-h" then io.stdout:write(USAGE) return 0 end
   if cmd == "version" then
     print("modlab " .. core.ffi.string(core.C.ml_version()))
-    print(core.ffi.string(core.C.ml_build_info()))
+    print(core.build_info())
     return 0
   end
   if cmd == "sweep" or cmd == "trial" then

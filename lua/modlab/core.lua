@@ -212,4 +212,11 @@ function M.git_commit(dir)
   return ffi.string(buf)
 end
 
+-- meta.json's "build": libmodlab's facts (ml_build_info) with the LuaJIT this CLI embeds,
+-- which libmodlab does not link and so cannot name.
+function M.build_info()
+  local text = ffi.string(C.ml_build_info())
+  return (text:gsub("^{", '{"luajit":"' .. jit.version .. '",', 1))
+end
+
 return M

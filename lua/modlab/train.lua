@@ -249,7 +249,7 @@ function M.run(ml, cfg, level)
   local restored = resuming and resume.restore(t, rd, fingerprint, level)
   local meta = { status = "running", start_time = started, seed = seed, argv = core.argv,
                  modlab = ml.version,
-                 build = require("modlab.json").raw(ffi.string(C.ml_build_info())),
+                 build = require("modlab.json").raw(core.build_info()),
                  git_commit = rundir.git_commit(core.recipe_dir), plugins = rundir.plugins(),
                  params = model:nparams(),
                  env = { OPENBLAS_NUM_THREADS = os.getenv("OPENBLAS_NUM_THREADS"),

@@ -22,7 +22,7 @@ tests_unit_plugins_multipath_test_multipath_LDADD = $(test_ldadd) -lm
 # `make bench-multipath`: the routing overhead (router / block forward time); not a test.
 EXTRA_PROGRAMS += bench/mp_routing
 bench_mp_routing_SOURCES = bench/mp_routing.c bench/bench_util.c bench/bench_util.h
-bench_mp_routing_LDADD = core/libmodlab.la -lm
+bench_mp_routing_LDADD = $(libmodlab_internal) -lm
 bench-multipath: all bench/mp_routing$(EXEEXT)
 	OPENBLAS_NUM_THREADS=1 MODLAB_PLUGIN_PATH=$(abs_top_builddir)/build-plugins \
 	  $(top_builddir)/bench/mp_routing $(BENCH_FLAGS)

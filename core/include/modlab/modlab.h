@@ -18,6 +18,7 @@
 extern "C" {
 #endif
 
+ML_API_BEGIN
 /* ffi:begin */
 
 /* ---- library ---------------------------------------------------------------------------- */
@@ -266,6 +267,7 @@ ml_opts *ml_manifest_split_opts(ml_manifest *m, const char *split, ml_err *err);
 int ml_data_main(int argc, char **argv);
 
 /* ffi:end */
+ML_API_END
 
 #ifdef __cplusplus
 }

@@ -58,12 +58,20 @@ extern "C" {
 #define ML_HAS_FIELD(ptr, type, field) \
     ((ptr)->struct_size >= offsetof(type, field) + sizeof(((type *)0)->field))
 
+/* libmodlab is built with -fvisibility=hidden: what its public headers declare between
+ * ML_API_BEGIN and ML_API_END is exported, nothing else (tests/e2e/exports.sh checks
+ * `nm -D`). A pragma pair rather than a word on each prototype keeps the ffi sections plain
+ * C that LuaJIT's ffi.cdef reads as they are. MUST pair: every ML_API_BEGIN has its END. */
 #if defined(__GNUC__)
 #define ML_PLUGIN_EXPORT __attribute__((visibility("default")))
 #define ML_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define ML_API_BEGIN _Pragma("GCC visibility push(default)")
+#define ML_API_END _Pragma("GCC visibility pop")
 #else
 #define ML_PLUGIN_EXPORT
 #define ML_PRINTF(a, b)
+#define ML_API_BEGIN
+#define ML_API_END
 #endif
 
 /* ffi:begin -- the frozen section below is also read by LuaJIT's ffi.cdef: no macros in it. */

@@ -43,6 +43,7 @@
 extern "C" {
 #endif
 
+ML_API_BEGIN
 /* ffi:begin */
 
 enum ml_check_flags {
@@ -82,6 +83,7 @@ int ml_gradcheck_case_run(ml_registry *reg, const char *layer, int32_t i, uint64
                           ml_gradcheck_result *res, const char **options, ml_err *err);
 
 /* ffi:end */
+ML_API_END
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@
 extern "C" {
 #endif
 
+ML_API_BEGIN
 /* ffi:begin */
 
 /* ---- processes without a shell ---------------------------------------------------------- */
@@ -48,6 +49,7 @@ int ml_copy_tree(const char *src, const char *dst, ml_err *err);
 int ml_git_commit(const char *dir, char *out, size_t cap, ml_err *err);
 
 /* ffi:end */
+ML_API_END
 
 #ifdef __cplusplus
 }

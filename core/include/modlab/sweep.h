@@ -12,6 +12,7 @@
 extern "C" {
 #endif
 
+ML_API_BEGIN
 /* ffi:begin */
 
 /* ---- sweep files ------------------------------------------------------------------------ */
@@ -90,6 +91,7 @@ int ml_trial_holder(const char *dir, const char *id, char *holder, size_t holder
                     ml_err *err);
 
 /* ffi:end */
+ML_API_END
 
 #ifdef __cplusplus
 }
