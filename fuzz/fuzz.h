@@ -29,13 +29,23 @@ void fz_leak_check(const char *target, int64_t live_before);
  * why (err may be NULL): for checking that seeds get past the first checks. */
 void fz_note(const char *target, int accepted, const ml_err *err);
 
+/* The parser's verdict: a rejection must come with an error code and a message (else
+ * fz_fail), and is noted as fz_note does. Returns `accepted`. */
+int fz_verdict(const char *target, int accepted, const ml_err *err);
+
 /* A parser accepted what it must reject: abort with the reason. */
 void fz_fail(const char *target, const char *why);
 
-/* Multi-file inputs: the bytes before the first FZ_SPLIT are the first file, the rest the
- * second (*nb = 0 and *b = NULL when there is no separator). */
+/* Multi-file inputs as in-memory files: the bytes before the first FZ_SPLIT are the first
+ * file, the rest the second. Without a separator there is no second file (b->fd = -1),
+ * unless `same` asks for the first file's bytes again. Close both with fz_pair_close. */
 #define FZ_SPLIT "\n=FUZZ=\n"
-size_t fz_split(const uint8_t *data, size_t size, const uint8_t **b, size_t *nb);
+typedef struct {
+    int fd;        /* -1: no such file */
+    char path[64]; /* "/proc/self/fd/N" */
+} fz_memfile;
+void fz_pair_open(const uint8_t *data, size_t size, int same, fz_memfile *a, fz_memfile *b);
+void fz_pair_close(fz_memfile *a, fz_memfile *b);
 
 /* Dataset readers: validate `opts` against the entry's schema, open, read the first and the
  * last example, close. Returns 1 when the reader accepted the files, 0 when it rejected

@@ -63,9 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memset(&err, 0, sizeof err);
     int rc = ml_model_load(model, path, &err);
-    if (rc != 0 && (!err.code || !err.msg[0]))
-        fz_fail("checkpoint", "load failed without an error code and message");
-    fz_note("checkpoint", rc == 0, &err);
+    fz_verdict("checkpoint", rc == 0, &err);
     for (int32_t i = 0; rc == 0 && i < ml_model_nparam_tensors(model); i++) {
         const ml_param *p = ml_model_param(model, i);
         for (int64_t k = 0; k < p->numel; k++)

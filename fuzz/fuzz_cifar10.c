@@ -9,23 +9,17 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const int64_t live = fz_live();
-    const uint8_t *meta;
-    size_t nmeta;
-    size_t nbatch = fz_split(data, size, &meta, &nmeta);
-    char pb[64], pm[64];
-    int fb = fz_file(data, nbatch, pb, sizeof pb);
-    int fm = meta ? fz_file(meta, nmeta, pm, sizeof pm) : -1;
+    fz_memfile batch, meta;
+    fz_pair_open(data, size, 0, &batch, &meta);
     ml_err err;
 
     ml_opts *o = ml_opts_new(&err);
-    if (o && (ml_opts_set(o, "batches", ML_OPT_STRING, pb, &err) ||
-              (meta && ml_opts_set(o, "classes", ML_OPT_STRING, pm, &err))))
+    if (o && (ml_opts_set(o, "batches", ML_OPT_STRING, batch.path, &err) ||
+              (meta.fd >= 0 && ml_opts_set(o, "classes", ML_OPT_STRING, meta.path, &err))))
         fz_fail("cifar10", "setting the harness's options failed");
     if (o)
         fz_dataset("cifar10", &ml_data_cifar10_entry, o);
-    fz_file_close(fb);
-    if (fm >= 0)
-        fz_file_close(fm);
+    fz_pair_close(&batch, &meta);
     fz_leak_check("cifar10", live);
     return 0;
 }

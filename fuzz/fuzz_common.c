@@ -63,22 +63,37 @@ void fz_note(const char *target, int accepted, const ml_err *err)
                 !accepted && err ? ": " : "", !accepted && err ? err->msg : "");
 }
 
+int fz_verdict(const char *target, int accepted, const ml_err *err)
+{
+    if (!accepted && (!err || !err->code || !err->msg[0]))
+        fz_fail(target, "rejected without an error code and message");
+    fz_note(target, accepted, err);
+    return accepted;
+}
+
 void fz_fail(const char *target, const char *why)
 {
     fprintf(stderr, "fuzz %s: WRONG ACCEPT: %s\n", target, why);
     abort();
 }
 
-size_t fz_split(const uint8_t *data, size_t size, const uint8_t **b, size_t *nb)
+void fz_pair_open(const uint8_t *data, size_t size, int same, fz_memfile *a, fz_memfile *b)
 {
     const size_t k = sizeof FZ_SPLIT - 1;
     const uint8_t *p = size >= k ? memmem(data, size, FZ_SPLIT, k) : NULL;
-    if (!p) {
-        *b = NULL;
-        *nb = 0;
-        return size;
-    }
-    *b = p + k;
-    *nb = size - (size_t)(p - data) - k;
-    return (size_t)(p - data);
+    size_t na = p ? (size_t)(p - data) : size;
+    a->fd = fz_file(data, na, a->path, sizeof a->path);
+    b->fd = -1;
+    b->path[0] = '\0';
+    if (p)
+        b->fd = fz_file(p + k, size - na - k, b->path, sizeof b->path);
+    else if (same)
+        b->fd = fz_file(data, size, b->path, sizeof b->path);
+}
+
+void fz_pair_close(fz_memfile *a, fz_memfile *b)
+{
+    fz_file_close(a->fd);
+    if (b->fd >= 0)
+        fz_file_close(b->fd);
 }

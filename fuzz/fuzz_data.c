@@ -22,14 +22,9 @@ int fz_dataset(const char *target, const ml_entry *entry, ml_opts *opts)
         fprintf(stderr, "fuzz %s: harness options rejected: %s\n", target, err.msg);
         fz_fail(target, "the harness's own options do not validate (fix the target)");
     }
-    if (vt->open(host, opts, &self, &err) != 0) {
-        if (!err.msg[0] || err.code == 0)
-            fz_fail(target, "open failed without an error code and message");
-        fz_note(target, 0, &err);
+    if (!fz_verdict(target, vt->open(host, opts, &self, &err) == 0, &err))
         goto out;
-    }
     accepted = 1;
-    fz_note(target, 1, NULL);
     ml_data_info info;
     if (vt->info(self, &info, &err) != 0)
         goto out;

@@ -10,22 +10,17 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const int64_t live = fz_live();
-    const uint8_t *lb;
-    size_t nlb;
-    size_t nim = fz_split(data, size, &lb, &nlb);
-    char pim[64], plb[64];
-    int fim = fz_file(data, nim, pim, sizeof pim);
-    int flb = fz_file(lb ? lb : data, lb ? nlb : nim, plb, sizeof plb);
+    fz_memfile images, labels;
+    fz_pair_open(data, size, 1, &images, &labels);
     ml_err err;
 
     ml_opts *o = ml_opts_new(&err);
-    if (o && (ml_opts_set(o, "images", ML_OPT_STRING, pim, &err) ||
-              ml_opts_set(o, "labels", ML_OPT_STRING, plb, &err)))
+    if (o && (ml_opts_set(o, "images", ML_OPT_STRING, images.path, &err) ||
+              ml_opts_set(o, "labels", ML_OPT_STRING, labels.path, &err)))
         fz_fail("idx", "setting the harness's options failed");
     if (o)
         fz_dataset("idx", &ml_data_idx_entry, o);
-    fz_file_close(fim);
-    fz_file_close(flb);
+    fz_pair_close(&images, &labels);
     fz_leak_check("idx", live);
     return 0;
 }

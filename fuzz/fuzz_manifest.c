@@ -18,12 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memset(&err, 0, sizeof err);
     ml_manifest *m = ml_manifest_load(path, &err);
-    if (!m) {
-        if (!err.code || !err.msg[0])
-            fz_fail("manifest", "rejected without an error code and message");
-        fz_note("manifest", 0, &err);
-    } else {
-        fz_note("manifest", 1, NULL);
+    if (fz_verdict("manifest", m != NULL, &err)) {
         if (!ml_manifest_name(m) || !ml_manifest_format(m))
             fz_fail("manifest", "accepted a manifest without name or format");
         for (size_t i = 0; i < ml_manifest_nfiles(m); i++)

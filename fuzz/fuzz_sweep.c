@@ -72,14 +72,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ml_err err;
     memset(&err, 0, sizeof err);
     ml_sweep *s = ml_sweep_load_string((const char *)data, size, "fuzz.yaml", &err);
-    if (!s) {
-        if (!err.code || !err.msg[0])
-            fz_fail("sweep", "rejected without an error code and message");
-        fz_note("sweep", 0, &err);
+    if (!fz_verdict("sweep", s != NULL, &err)) {
         fz_leak_check("sweep", live);
         return 0;
     }
-    fz_note("sweep", 1, NULL);
     const char *plan = ml_sweep_json(s);
     if (!plan)
         fz_fail("sweep", "accepted a sweep without a plan");

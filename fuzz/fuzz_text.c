@@ -16,29 +16,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     const unsigned flags = data[0];
-    const uint8_t *valid;
-    size_t nvalid;
-    size_t ntrain = fz_split(data + 1, size - 1, &valid, &nvalid);
-    char pt[64], pv[64], seq[8];
-    int ft = fz_file(data + 1, ntrain, pt, sizeof pt);
-    int fv = valid ? fz_file(valid, nvalid, pv, sizeof pv) : -1;
+    fz_memfile train, valid;
+    fz_pair_open(data + 1, size - 1, 0, &train, &valid);
+    char seq[8];
     ml_err err;
 
     snprintf(seq, sizeof seq, "%u", 1 + ((flags >> 2) & 7));
     ml_opts *o = ml_opts_new(&err);
-    if (o && (ml_opts_set(o, "train", ML_OPT_STRING, pt, &err) ||
+    if (o && (ml_opts_set(o, "train", ML_OPT_STRING, train.path, &err) ||
               ml_opts_set(o, "format", ML_OPT_STRING, flags & 1 ? "brown" : "plain", &err) ||
               ml_opts_set(o, "lower", ML_OPT_BOOL, flags & 2 ? "true" : "false", &err) ||
               ml_opts_set(o, "seq_len", ML_OPT_FLOAT, seq, &err) ||
               ml_opts_set(o, "vocab", ML_OPT_FLOAT, vocab[flags >> 5], &err) ||
-              (valid && (ml_opts_set(o, "path", ML_OPT_STRING, pv, &err) ||
+              (valid.fd >= 0 && (ml_opts_set(o, "path", ML_OPT_STRING, valid.path, &err) ||
                          ml_opts_set(o, "split", ML_OPT_STRING, "valid", &err)))))
         fz_fail("text", "setting the harness's options failed");
     if (o)
         fz_dataset("text", &ml_data_text_entry, o);
-    fz_file_close(ft);
-    if (fv >= 0)
-        fz_file_close(fv);
+    fz_pair_close(&train, &valid);
     fz_leak_check("text", live);
     return 0;
 }
