@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # formats/: the file formats, bytes in and out with no model behind them: the strict JSON
 # reader/writer, the YAML tree reader (libyaml), the safetensors layout, and the one shortest-double number formatter.
-core_libmodlab_la_SOURCES += core/formats/json.c core/formats/json.h \
+core_libmodlab_la_SOURCES += core/formats/json.h core/formats/json_doc.h core/formats/json_parse.c \
+	core/formats/json_tree.c core/formats/json_write.c \
 	core/formats/yaml_tree.c core/formats/yaml_tree.h \
 	core/formats/safetensors.c core/formats/safetensors.h \
 	core/formats/numfmt.c
