@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: loading a checkpoint (core/runtime/checkpoint.c on top of core/formats/safetensors.c) into
- * a built model: recipes/synthetic.lua's MLP (2 -> 64 -> 64 -> 2), so that the real
- * model.safetensors of a synthetic run is a seed that loads. ml_model_load takes a path:
- * the input goes through a memfd. The registry and the model are built once. A load that
- * succeeds must leave only finite weights (NaN weights once loaded silently). */
+/* Fuzz target: loading a checkpoint (core/runtime/checkpoint.c on top of
+ * core/formats/safetensors_read.c) into a built model: recipes/synthetic.lua's MLP
+ * (2 -> 64 -> 64 -> 2), so that the real model.safetensors of a synthetic run is a seed
+ * that loads. ml_model_load takes a path: the input goes through a memfd. The registry and
+ * the model are built once. A load that succeeds must leave only finite weights (NaN
+ * weights once loaded silently). */
 #include "fuzz.h"
 
 #include <math.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: the strict JSON parser (core/formats/json.c) that reads checkpoint headers, layer
- * lists and diagnostics. An accepted document is walked completely and re-checked against
- * the rules the header promises (counts, keys, no non-finite numbers). */
+/* Fuzz target: the strict JSON parser (core/formats/json_parse.c) that reads checkpoint headers,
+ * layer lists and diagnostics. An accepted document is walked completely and re-checked
+ * against the rules the header promises (counts, keys, no non-finite numbers). */
 #include "fuzz.h"
 
 #include <math.h>

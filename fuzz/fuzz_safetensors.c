@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: the safetensors reader (core/formats/safetensors.c) on bytes in memory. An accepted
- * file is walked completely (every tensor read, every metadata entry looked up), and what
+/* Fuzz target: the safetensors reader (core/formats/safetensors_read.c) on bytes in memory. An
+ * accepted file is walked completely (every tensor read, every metadata entry looked up), and what
  * the reader promises is checked: ranges inside the input, sizes matching shapes, and every
  * tensor's dtype exactly "F32" (the header is parsed again here, as an oracle: a dtype with
  * an embedded NUL such as "F32\u0000x" once passed). */

@@ -2,6 +2,7 @@
 # data/: downloads and dataset manifests: libcurl fetch, manifests, the cache, archives,
 # `modlab data`, the manifests themselves, and their tests.
 core_libmodlab_internal_la_SOURCES += core/data/fetch.c core/data/fetch.h core/data/manifest.c core/data/manifest.h core/data/manifest_impl.h \
+	core/data/manifest_dirs.c \
 	core/data/manifest_cache.c core/data/manifest_tar.c core/data/manifest_fetch.c core/data/data_cli.c
 dist_manifest_DATA += datasets/fashion-mnist.yaml datasets/mnist.yaml datasets/cifar10.yaml \
 	datasets/ptb.yaml

@@ -1,21 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* Dataset manifests: parsing, the search path, the cache location. */
+/* Dataset manifests: the YAML manifest parsed and checked into struct ml_manifest, loading
+ * by name or path, and the accessors. Where manifests and the cache live: manifest_dirs.c. */
 #include "data/manifest_impl.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "base/err.h"
 #include "base/mem.h"
 #include "formats/yaml_tree.h"
-
-#ifndef ML_MANIFESTDIR
-#define ML_MANIFESTDIR "/usr/local/share/modlab/datasets"
-#endif
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
@@ -57,120 +52,6 @@ static int safe_rel(const char *s, int slash)
         }
     }
     return 1;
-}
-
-int64_t ml_mf_file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
-}
-
-int ml_mf_mkdirs(const char *path, ml_err *err)
-{
-    char buf[PATH_MAX_];
-    size_t n = strlen(path);
-    if (n >= sizeof buf)
-        return ml_error(err, ML_ERR_INVALID, "path too long: %s", path);
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) && errno != EEXIST)
-            return ml_error(err, ML_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) && errno != EEXIST)
-        return ml_error(err, ML_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
-    return 0;
-}
-
-
-/* ---- search path and cache location --------------------------------------------------- */
-
-int ml_data_dir(char *buf, size_t cap, ml_err *err)
-{
-    const char *d = getenv("MODLAB_DATA_DIR"), *x = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
-    int n;
-    if (d && *d)
-        n = snprintf(buf, cap, "%s", d);
-    else if (x && *x == '/')
-        n = snprintf(buf, cap, "%s/modlab", x);
-    else if (home && *home)
-        n = snprintf(buf, cap, "%s/.cache/modlab", home);
-    else
-        return ml_error(err, ML_ERR_INVALID,
-                        "no cache directory: set MODLAB_DATA_DIR (or HOME or XDG_CACHE_HOME)");
-    if (n < 0 || (size_t)n >= cap)
-        return ml_error(err, ML_ERR_INVALID, "the cache directory path is too long");
-    return 0;
-}
-
-typedef struct dirs_seen {
-    dev_t dev[16];
-    ino_t ino[16];
-    int n;
-} dirs_seen;
-
-/* 1 when `dir` is a directory not visited yet (the same directory can come twice). */
-static int new_dir(dirs_seen *s, const char *dir)
-{
-    struct stat st;
-    if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-        return 0;
-    for (int i = 0; i < s->n; i++)
-        if (s->dev[i] == st.st_dev && s->ino[i] == st.st_ino)
-            return 0;
-    if (s->n < 16) {
-        s->dev[s->n] = st.st_dev;
-        s->ino[s->n++] = st.st_ino;
-    }
-    return 1;
-}
-
-int ml_manifest_dirs(int (*fn)(const char *dir, void *user), void *user)
-{
-    dirs_seen seen = {.n = 0};
-    const char *env = getenv("MODLAB_MANIFEST_PATH");
-    const char *fixed[] = {
-#ifdef ML_SRC_MANIFESTDIR
-        ML_SRC_MANIFESTDIR,
-#endif
-        ML_MANIFESTDIR};
-    char dir[PATH_MAX_];
-    int rc;
-    for (const char *p = env; p && *p;) {
-        size_t n = strcspn(p, ":");
-        if (n > 0 && n < sizeof dir) {
-            memcpy(dir, p, n);
-            dir[n] = '\0';
-            if (new_dir(&seen, dir) && (rc = fn(dir, user)))
-                return rc;
-        }
-        p += n;
-        if (*p == ':')
-            p++;
-    }
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        if (new_dir(&seen, fixed[i]) && (rc = fn(fixed[i], user)))
-            return rc;
-    return 0;
-}
-
-typedef struct find_ctx {
-    const char *name;
-    char path[PATH_MAX_];
-    char looked[400];
-} find_ctx;
-
-static int find_in(const char *dir, void *user)
-{
-    find_ctx *c = user;
-    size_t l = strlen(c->looked);
-    snprintf(c->path, sizeof c->path, "%s/%s.yaml", dir, c->name);
-    snprintf(c->looked + l, sizeof c->looked - l, "%s%s", l ? ", " : "", dir);
-    return ml_mf_file_size(c->path) >= 0;
 }
 
 /* ---- parsing ------------------------------------------------------------------------ */
@@ -613,7 +494,7 @@ ml_manifest *ml_manifest_load(const char *name_or_path, ml_err *err)
 {
     ml_manifest *m = NULL;
     ml_yt_doc *d = NULL;
-    find_ctx *fc = NULL;
+    mf_find *fc = NULL;
     const char *path = name_or_path;
 
     if (!name_or_path || !*name_or_path) {
@@ -627,7 +508,7 @@ ml_manifest *ml_manifest_load(const char *name_or_path, ml_err *err)
             goto fail;
         }
         fc->name = name_or_path;
-        if (!ml_manifest_dirs(find_in, fc)) {
+        if (!ml_mf_find(fc)) {
             ml_error(err, ML_ERR_NOT_FOUND,
                      "no dataset manifest '%s' (looked in: %s); 'modlab data list' shows the "
                      "known datasets, MODLAB_MANIFEST_PATH adds directories",

@@ -2,7 +2,6 @@
 /* Dataset manifests: pins, the verified cache marker, the cache lock, `verify`. */
 #include "data/manifest_impl.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,12 +14,7 @@
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/mem.h"
-
-/* Write a small file crash-safely (temp name, fsync, rename, fsync the directory). */
-static int write_atomic(const char *path, const char *text, ml_err *err)
-{
-    return ml_file_write_atomic(path, text, strlen(text), err);
-}
+#include "formats/json.h"
 
 /* ---- verification and the cache marker ------------------------------------------------ */
 
@@ -110,101 +104,92 @@ static void marker_path(const char *dir, const char *name, char *out, size_t cap
     snprintf(out, cap, "%s/%s.verified", dir, name);
 }
 
-/* Value of "key": in a one-line JSON object we wrote ourselves (no escapes but \" \\). */
-static int json_get(const char *text, const char *key, char *out, size_t cap)
+/* A string member of the marker into out (cap bytes); -1 when missing, not a string,
+ * holding a NUL or too long (a marker we did not write: the file is re-hashed). */
+static int marker_str(const ml_json *obj, const char *key, char *out, size_t cap)
 {
-    char pat[64];
-    const char *p;
-    size_t n = 0;
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    if (!(p = strstr(text, pat)))
+    const ml_json *v = ml_json_get(obj, key);
+    if (!v || v->type != ML_JSON_STRING || v->len >= cap || strlen(v->str) != v->len)
         return -1;
-    p += strlen(pat);
-    if (*p == '"') {
-        for (p++; *p && *p != '"'; p++) {
-            if (*p == '\\' && p[1])
-                p++;
-            if (n + 1 < cap)
-                out[n++] = *p;
-        }
-        if (*p != '"')
-            return -1;
-    } else {
-        while (*p && (isdigit((unsigned char)*p) || *p == '-') && n + 1 < cap)
-            out[n++] = *p++;
-    }
-    out[n] = '\0';
+    memcpy(out, v->str, v->len + 1);
     return 0;
 }
 
-static void json_str(char *out, size_t cap, const char *s)
+/* An integer member of the marker; -1 when missing or not an exact integer. */
+static int marker_int(const ml_json *obj, const char *key, int64_t *out)
 {
-    size_t n = strlen(out);
-    if (n + 1 < cap)
-        out[n++] = '"';
-    for (; *s && n + 3 < cap; s++) {
-        if (*s == '"' || *s == '\\')
-            out[n++] = '\\';
-        out[n++] = (unsigned char)*s < 0x20 ? '?' : *s;
-    }
-    if (n + 1 < cap)
-        out[n++] = '"';
-    out[n] = '\0';
+    const ml_json *v = ml_json_get(obj, key);
+    if (!v || v->type != ML_JSON_NUMBER || !v->is_int)
+        return -1;
+    *out = v->i;
+    return 0;
 }
 
 static int marker_read(const char *dir, const char *name, marker *mk)
 {
-    char path[PATH_MAX_], text[4096], num[32];
+    char path[PATH_MAX_], text[4096];
     FILE *f;
     size_t n;
+    int64_t extracted = 0;
     marker_path(dir, name, path, sizeof path);
     if (!(f = fopen(path, "rb")))
         return -1;
-    n = fread(text, 1, sizeof text - 1, f);
+    n = fread(text, 1, sizeof text, f);
     fclose(f);
-    text[n] = '\0';
     memset(mk, 0, sizeof *mk);
-    if (json_get(text, "file", mk->file, sizeof mk->file) ||
-        json_get(text, "sha256", mk->sha256, sizeof mk->sha256) ||
-        json_get(text, "md5", mk->md5, sizeof mk->md5) ||
-        json_get(text, "pinned_by", mk->pinned_by, sizeof mk->pinned_by) ||
-        json_get(text, "source", mk->source, sizeof mk->source))
-        return -1;
-    if (json_get(text, "size", num, sizeof num))
-        return -1;
-    mk->size = strtoll(num, NULL, 10);
-    if (json_get(text, "mtime_s", num, sizeof num))
-        return -1;
-    mk->mtime_s = strtoll(num, NULL, 10);
-    if (json_get(text, "mtime_ns", num, sizeof num))
-        return -1;
-    mk->mtime_ns = strtoll(num, NULL, 10);
-    mk->extracted = json_get(text, "extracted", num, sizeof num) == 0 && num[0] == '1';
-    return strcmp(mk->file, name) ? -1 : 0;
+    /* A marker is a few hundred bytes; one that fills the buffer is not ours. */
+    ml_json_limits lim = {.max_depth = 2, .max_bytes = sizeof text - 1};
+    ml_err err;
+    ml_json_doc *doc = ml_json_parse(text, n, &lim, NULL, &err);
+    const ml_json *obj = ml_json_root(doc);
+    int rc = -1;
+    if (obj && obj->type == ML_JSON_OBJECT &&
+        !marker_str(obj, "file", mk->file, sizeof mk->file) &&
+        !marker_str(obj, "sha256", mk->sha256, sizeof mk->sha256) &&
+        !marker_str(obj, "md5", mk->md5, sizeof mk->md5) &&
+        !marker_str(obj, "pinned_by", mk->pinned_by, sizeof mk->pinned_by) &&
+        !marker_str(obj, "source", mk->source, sizeof mk->source) &&
+        !marker_int(obj, "size", &mk->size) && !marker_int(obj, "mtime_s", &mk->mtime_s) &&
+        !marker_int(obj, "mtime_ns", &mk->mtime_ns)) {
+        (void)marker_int(obj, "extracted", &extracted);   /* absent: not extracted */
+        mk->extracted = extracted == 1;
+        rc = strcmp(mk->file, name) ? -1 : 0;
+    }
+    ml_json_free(doc);
+    return rc;
 }
 
 int ml_mf_marker_write(const char *dir, const char *name, const char *sha, const char *md5,
                         const char *pinned_by, const char *source, int extracted, ml_err *err)
 {
-    char path[PATH_MAX_], file[PATH_MAX_], text[4096];
+    char path[PATH_MAX_], file[PATH_MAX_];
     struct stat st;
+    ml_jbuf b;
+    int rc;
     snprintf(file, sizeof file, "%s/%s", dir, name);
     if (stat(file, &st))
         return ml_error(err, ML_ERR_IO, "%s: %s", file, strerror(errno));
-    snprintf(text, sizeof text, "{\"file\":");
-    json_str(text, sizeof text, name);
-    snprintf(text + strlen(text), sizeof text - strlen(text),
-             ",\"size\":%lld,\"mtime_s\":%lld,\"mtime_ns\":%lld,"
-             "\"sha256\":\"%s\",\"md5\":\"%s\",\"pinned_by\":",
-             (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-             (long long)st.st_mtim.tv_nsec, sha, md5);
-    json_str(text, sizeof text, pinned_by);
-    snprintf(text + strlen(text), sizeof text - strlen(text), ",\"source\":");
-    json_str(text, sizeof text, source);
-    snprintf(text + strlen(text), sizeof text - strlen(text), ",\"extracted\":%d}\n",
-             extracted);
+    ml_jbuf_init(&b);
+    ml_jbuf_puts(&b, "{\"file\":");
+    ml_jbuf_str(&b, name, strlen(name));
+    ml_jbuf_printf(&b, ",\"size\":%lld,\"mtime_s\":%lld,\"mtime_ns\":%lld,\"sha256\":",
+                   (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+                   (long long)st.st_mtim.tv_nsec);
+    ml_jbuf_str(&b, sha, strlen(sha));
+    ml_jbuf_puts(&b, ",\"md5\":");
+    ml_jbuf_str(&b, md5, strlen(md5));
+    ml_jbuf_puts(&b, ",\"pinned_by\":");
+    ml_jbuf_str(&b, pinned_by, strlen(pinned_by));
+    ml_jbuf_puts(&b, ",\"source\":");
+    ml_jbuf_str(&b, source, strlen(source));
+    ml_jbuf_printf(&b, ",\"extracted\":%d}\n", extracted);
     marker_path(dir, name, path, sizeof path);
-    return write_atomic(path, text, err);
+    /* Crash-safe: temp name, fsync, rename, fsync the directory. */
+    rc = ml_jbuf_finish(&b, path, err);
+    if (!rc)
+        rc = ml_file_write_atomic(path, b.data, b.len, err);
+    ml_jbuf_free(&b);
+    return rc;
 }
 
 /* The pin set a marker names, if it still exists in the manifest. */

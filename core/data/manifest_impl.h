@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Inside the manifest code (core/manifest*.c): the parsed manifest and the helpers its
- * parts share. Parsing is manifest.c, the verified cache manifest_cache.c, tar.gz members
- * manifest_tar.c, downloads manifest_fetch.c. */
+/* Inside the manifest code (core/data/manifest*.c): the parsed manifest and the helpers its
+ * parts share. Parsing is manifest.c, the search path and cache root manifest_dirs.c, the
+ * verified cache manifest_cache.c, tar.gz members manifest_tar.c, downloads
+ * manifest_fetch.c. */
 #ifndef MODLAB_CORE_MANIFEST_IMPL_H
 #define MODLAB_CORE_MANIFEST_IMPL_H
 
@@ -70,9 +71,17 @@ struct ml_manifest {
     int64_t max_size;      /* files' cap without a pinned size (ML_MANIFEST_MAX_SIZE_DEFAULT) */
 };
 
-/* manifest.c */
+/* manifest_dirs.c */
 int64_t ml_mf_file_size(const char *path);   /* -1 unless a regular file */
 int ml_mf_mkdirs(const char *path, ml_err *err);
+/* Looking up NAME.yaml along the search path (ml_manifest_dirs). */
+typedef struct mf_find {
+    const char *name;      /* in: the dataset name */
+    char path[PATH_MAX_];  /* out: its manifest when found */
+    char looked[400];      /* out: the directories looked in, for the not-found message */
+} mf_find;
+/* 1 when found (f->path), else 0 with f->looked filled. */
+int ml_mf_find(mf_find *f);
 
 /* manifest_cache.c: pins, the NAME.verified marker, the cache lock. */
 /* The pins for file i as served by mirror k (k < 0: the official ones); label says whose. */

@@ -316,7 +316,7 @@ size_t ml_utf8_len(const unsigned char *s)
 }
 
 /* A JSON string. Bytes that are not UTF-8 become U+FFFD: JSON has no way to carry them, and
- * config.json must stay readable by strict parsers (Python's json, core/formats/json.c). */
+ * config.json must stay readable by strict parsers (Python's json, core/formats/json_parse.c). */
 static size_t json_str(char *out, size_t cap, const char *s)
 {
     size_t n = 0;

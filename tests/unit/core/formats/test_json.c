@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of core/formats/json.c: valid documents, malformed input with error offsets, limits,
- * the escaper and writer, allocation failures, and an MB-sized document. */
+/* Unit tests of core/formats/json_parse.c, json_tree.c and json_write.c: valid documents,
+ * malformed input with error offsets, limits, the escaper and writer, allocation failures,
+ * and an MB-sized document. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

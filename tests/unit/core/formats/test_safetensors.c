@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of core/formats/safetensors.c: writer layout, round trips, crash-safe writes and every
- * malformed-header case. `test_safetensors --write FILE` writes a sample file and prints its
- * values, `--dump FILE` prints a file's (tests/e2e/test_safetensors_python.sh compares them with
- * what Python reads and writes). */
+/* Unit tests of core/formats/safetensors_write.c and safetensors_read.c: writer layout, round
+ * trips, crash-safe writes and every malformed-header case. `test_safetensors --write FILE`
+ * writes a sample file and prints its values, `--dump FILE` prints a file's
+ * (tests/e2e/test_safetensors_python.sh compares them with what Python reads and writes). */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>

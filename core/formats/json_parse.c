@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Strict JSON parser (arena-allocated tree, byte-offset errors) and a small JSON writer. */
+/* The strict JSON parser: bytes in, an arena tree (json_tree.c) out, and on failure one
+ * error naming the byte, line and column. It reads untrusted input: every index is checked
+ * against the length, nesting and size are capped, numbers must fit a double. */
 #define _GNU_SOURCE
-#include "formats/json.h"
+#include "formats/json_doc.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -16,75 +18,7 @@
 #include "base/mem.h"
 
 enum { DEFAULT_MAX_DEPTH = 512, NUM_STACK = 64 };
-enum { ARENA_CHUNK = 64 * 1024, ARENA_BIG = 2 * 1024 * 1024, ARENA_MAX = 4 * 1024 * 1024 };
 #define DEFAULT_MAX_BYTES ((size_t)1 << 30)
-
-/* ---- arena ------------------------------------------------------------------------------ */
-
-typedef struct chunk {
-    struct chunk *prev;
-    size_t used, cap;
-    /* data follows, 16-byte aligned */
-} chunk;
-
-struct ml_json_doc {
-    chunk *chunks;
-    ml_json *root;
-};
-
-#define CHUNK_HDR ((sizeof(chunk) + 15) & ~(size_t)15)
-
-/* Chunks grow geometrically (64 KiB .. 4 MiB) so that big documents take few, large blocks;
- * the large ones come from ml_alloc_big, which advises huge pages (fewer page faults). */
-static void *arena_alloc(ml_json_doc *doc, size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    chunk *c = doc->chunks;
-    if (!c || c->cap - c->used < n) {
-        size_t cap = c ? c->cap * 2 : ARENA_CHUNK;
-        if (cap > ARENA_MAX)
-            cap = ARENA_MAX;
-        if (cap < n)
-            cap = n;
-        size_t bytes = CHUNK_HDR + cap;
-        c = bytes >= ARENA_BIG ? ml_alloc_big(bytes) : ml_alloc(bytes);
-        if (!c)
-            return NULL;
-        c->cap = cap;
-        c->used = 0;
-        if (n > ARENA_CHUNK / 2 && doc->chunks &&
-            doc->chunks->cap - doc->chunks->used > ARENA_CHUNK / 2) {
-            /* A big string gets a chunk of its own behind the current one, which keeps
-             * its room. */
-            c->prev = doc->chunks->prev;
-            doc->chunks->prev = c;
-        } else {
-            c->prev = doc->chunks;
-            doc->chunks = c;
-        }
-    }
-    void *p = (char *)c + CHUNK_HDR + c->used;
-    c->used += n;
-    return p;
-}
-
-void ml_json_free(ml_json_doc *doc)
-{
-    if (!doc)
-        return;
-    chunk *c = doc->chunks;
-    while (c) {
-        chunk *prev = c->prev;
-        ml_free(c);
-        c = prev;
-    }
-    ml_free(doc);
-}
-
-const ml_json *ml_json_root(const ml_json_doc *doc)
-{
-    return doc ? doc->root : NULL;
-}
 
 /* ---- locale-independent strtod ---------------------------------------------------------- */
 
@@ -170,7 +104,7 @@ static int unexpected(parser *p, size_t at, const char *wanted)
 
 static ml_json *new_node(parser *p, ml_json_type type, size_t offset)
 {
-    ml_json *v = arena_alloc(p->doc, sizeof *v);
+    ml_json *v = ml_json_arena_alloc(p->doc, sizeof *v);
     if (!v) {
         nomem(p);
         return NULL;
@@ -304,7 +238,7 @@ static int parse_string(parser *p, const char **out, size_t *out_len)
         i += k;
     }
     size_t raw = i - start;
-    char *o = arena_alloc(p->doc, raw + 1);
+    char *o = ml_json_arena_alloc(p->doc, raw + 1);
     if (!o)
         return nomem(p);
     if (!escapes) {
@@ -694,173 +628,4 @@ fail:
                      p.err_pos, line, col);
     }
     return NULL;
-}
-
-/* ---- access ----------------------------------------------------------------------------- */
-
-const ml_json *ml_json_get(const ml_json *obj, const char *key)
-{
-    if (!obj || obj->type != ML_JSON_OBJECT || !key)
-        return NULL;
-    size_t kl = strlen(key);
-    for (const ml_json *m = obj->first; m; m = m->next)
-        if (m->key_len == kl && memcmp(m->key, key, kl) == 0)
-            return m;
-    return NULL;
-}
-
-const ml_json *ml_json_at(const ml_json *arr, size_t i)
-{
-    if (!arr || (arr->type != ML_JSON_ARRAY && arr->type != ML_JSON_OBJECT) || i >= arr->count)
-        return NULL;
-    const ml_json *e = arr->first;
-    while (i--)
-        e = e->next;
-    return e;
-}
-
-const char *ml_json_type_name(ml_json_type type)
-{
-    switch (type) {
-    case ML_JSON_NULL: return "null";
-    case ML_JSON_FALSE:
-    case ML_JSON_TRUE: return "boolean";
-    case ML_JSON_NUMBER: return "number";
-    case ML_JSON_STRING: return "string";
-    case ML_JSON_ARRAY: return "array";
-    case ML_JSON_OBJECT: return "object";
-    }
-    return "?";
-}
-
-/* ---- writer ----------------------------------------------------------------------------- */
-
-/* The escape for byte c, or NULL when it passes through. */
-static const char *escape_of(unsigned char c, char tmp[8])
-{
-    switch (c) {
-    case '"': return "\\\"";
-    case '\\': return "\\\\";
-    case '\b': return "\\b";
-    case '\f': return "\\f";
-    case '\n': return "\\n";
-    case '\r': return "\\r";
-    case '\t': return "\\t";
-    default:
-        if (c < 0x20 || c == 0x7f) {
-            snprintf(tmp, 8, "\\u%04x", c);
-            return tmp;
-        }
-        return NULL;
-    }
-}
-
-size_t ml_json_escape(char *buf, size_t cap, const char *s, size_t len)
-{
-    size_t w = 0;
-    char tmp[8];
-#define PUT(ch) do { char c_ = (ch); if (w + 1 < cap) buf[w] = c_; w++; } while (0)
-    PUT('"');
-    for (size_t i = 0; i < len; i++) {
-        const char *e = escape_of((unsigned char)s[i], tmp);
-        if (!e)
-            PUT(s[i]);
-        else
-            while (*e)
-                PUT(*e++);
-    }
-    PUT('"');
-#undef PUT
-    if (cap)
-        buf[w < cap ? w : cap - 1] = '\0';
-    return w;
-}
-
-void ml_jbuf_init(ml_jbuf *b)
-{
-    memset(b, 0, sizeof *b);
-}
-
-void ml_jbuf_free(ml_jbuf *b)
-{
-    ml_free(b->data);
-    memset(b, 0, sizeof *b);
-}
-
-static int jbuf_reserve(ml_jbuf *b, size_t extra)
-{
-    if (b->failed)
-        return -1;
-    if (extra >= (size_t)-1 / 2 - b->len) {
-        b->failed = 1;
-        return -1;
-    }
-    size_t need = b->len + extra + 1;
-    if (need <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < need)
-        cap *= 2;
-    char *d = ml_realloc(b->data, cap);
-    if (!d) {
-        b->failed = 1;
-        return -1;
-    }
-    b->data = d;
-    b->cap = cap;
-    return 0;
-}
-
-void ml_jbuf_putn(ml_jbuf *b, const char *s, size_t n)
-{
-    if (jbuf_reserve(b, n) < 0)
-        return;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-void ml_jbuf_puts(ml_jbuf *b, const char *s)
-{
-    ml_jbuf_putn(b, s, strlen(s));
-}
-
-void ml_jbuf_printf(ml_jbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    char tmp[256];
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = 1;
-        return;
-    }
-    if ((size_t)n < sizeof tmp) {
-        ml_jbuf_putn(b, tmp, (size_t)n);
-        return;
-    }
-    if (jbuf_reserve(b, (size_t)n) < 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
-void ml_jbuf_str(ml_jbuf *b, const char *s, size_t n)
-{
-    size_t need = ml_json_escape(NULL, 0, s, n);
-    if (jbuf_reserve(b, need) < 0)
-        return;
-    ml_json_escape(b->data + b->len, need + 1, s, n);
-    b->len += need;
-}
-
-int ml_jbuf_finish(ml_jbuf *b, const char *what, ml_err *err)
-{
-    if (!b->failed)
-        return 0;
-    return ml_error(err, ML_ERR_NOMEM,
-                    "%s: out of memory while writing JSON (%zu bytes so far)", what, b->len);
 }
