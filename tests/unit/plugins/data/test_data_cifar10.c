@@ -9,6 +9,8 @@
 #include <zlib.h>
 
 #include "tap.h"
+#include "tap_fs.h"
+#include "tap_oom.h"
 
 enum { REC = 3073 };
 
@@ -172,38 +174,30 @@ static void test_bad(void)
     fails(files, ML_ERR_NOT_FOUND, "data_batch_9.bin: No such file", "second file missing");
 }
 
+static int open_close(void *files)
+{
+    ml_dataset *d = open_cifar(files, NULL);
+    ml_dataset_close(d);
+    return d ? 0 : tap_oom_code(err.code);
+}
+
 /* Every allocation failure during open is reported and leaks nothing. */
 static void test_oom(void)
 {
     char files[1400];
     snprintf(files, sizeof files, "%s:%s", write_batch("o1.bin", 0, 2, labels, 0),
              write_batch("o2.bin.gz", 2, 2, labels, 0));
-    int64_t live = ml_mem_live_bytes();
-    int failures = 0, leaks = 0, n;
-    for (n = 1; n < 200; n++) {
-        ml_mem_fail_at(n);
-        ml_dataset *d = open_cifar(files, NULL);
-        ml_mem_fail_at(0);
-        if (d) {
-            ml_dataset_close(d);
-            break;
-        }
-        failures += err.code == ML_ERR_NOMEM;
-        leaks += ml_mem_live_bytes() != live;
-    }
-    ok(n > 1 && n < 200, "open succeeds once allocations stop failing (after %d)", n - 1);
-    is_int(failures, n - 1, "every injected failure reports out of memory");
-    is_int(leaks, 0, "no injected failure leaks");
+    tap_oom r = tap_fail_each_alloc(open_close, files, 200);
+    ok(r.worked && r.runs > 1, "open succeeds once allocations stop failing (after %d)",
+       r.runs - 1);
+    is_int(r.nomem, r.runs - 1, "every injected failure reports out of memory");
+    is_int(r.leaks, 0, "no injected failure leaks");
 }
 
 int main(void)
 {
-    char tmpl[] = "/tmp/modlab-test-data-cifar-XXXXXX";
-    if (!mkdtemp(tmpl)) {
-        printf("Bail out! cannot create a temporary directory\n");
+    if (tap_mkdtemp(dir, sizeof dir, "data-cifar") != 0)
         return 1;
-    }
-    snprintf(dir, sizeof dir, "%s", tmpl);
     reg = ml_registry_new(&err);
     if (!reg || ml_registry_load_default(reg, NULL, &err) != 0 ||
         ml_registry_find(reg, ML_KIND_DATASET, "cifar10") < 0) {
@@ -213,10 +207,6 @@ int main(void)
     test_valid();
     test_bad();
     test_oom();
-    ml_registry_free(reg);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        tap_diag("could not remove %s", dir);
+    ml_registry_free(reg);    tap_cleanup_dir(dir);
     return done_testing();
 }

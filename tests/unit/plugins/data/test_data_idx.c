@@ -9,6 +9,8 @@
 #include <zlib.h>
 
 #include "tap.h"
+#include "tap_fs.h"
+#include "tap_oom.h"
 
 static char dir[512];
 static ml_registry *reg;
@@ -307,37 +309,36 @@ static void test_mutations(void)
     is_int(leaks, 0, "  nothing leaked");
 }
 
+/* The images and labels files test_oom opens. */
+typedef struct idx_pair {
+    const char *images, *labels;
+} idx_pair;
+
+static int open_close(void *arg)
+{
+    const idx_pair *files = arg;
+    ml_dataset *d = open_idx(files->images, files->labels, NULL);
+    ml_dataset_close(d);
+    return d ? 0 : tap_oom_code(err.code);
+}
+
 /* Every allocation failure during open is reported and leaks nothing. */
 static void test_oom(void)
 {
-    const char *lb = labels("l.idx.gz", 5, labels5);
-    const char *im = images("i.idx.gz", 5);
-    int64_t live = ml_mem_live_bytes();
-    int failures = 0, leaks = 0, n;
-    for (n = 1; n < 200; n++) {
-        ml_mem_fail_at(n);
-        ml_dataset *d = open_idx(im, lb, NULL);
-        ml_mem_fail_at(0);
-        if (d) {
-            ml_dataset_close(d);
-            break;
-        }
-        failures += err.code == ML_ERR_NOMEM;
-        leaks += ml_mem_live_bytes() != live;
-    }
-    ok(n > 1 && n < 200, "open succeeds once allocations stop failing (after %d)", n - 1);
-    is_int(failures, n - 1, "every injected failure reports out of memory");
-    is_int(leaks, 0, "no injected failure leaks");
+    idx_pair files = {0};
+    files.labels = labels("l.idx.gz", 5, labels5);
+    files.images = images("i.idx.gz", 5);
+    tap_oom r = tap_fail_each_alloc(open_close, &files, 200);
+    ok(r.worked && r.runs > 1, "open succeeds once allocations stop failing (after %d)",
+       r.runs - 1);
+    is_int(r.nomem, r.runs - 1, "every injected failure reports out of memory");
+    is_int(r.leaks, 0, "no injected failure leaks");
 }
 
 int main(void)
 {
-    char tmpl[] = "/tmp/modlab-test-data-idx-XXXXXX";
-    if (!mkdtemp(tmpl)) {
-        printf("Bail out! cannot create a temporary directory\n");
+    if (tap_mkdtemp(dir, sizeof dir, "data-idx") != 0)
         return 1;
-    }
-    snprintf(dir, sizeof dir, "%s", tmpl);
 
     reg = ml_registry_new(&err);
     if (!reg || ml_registry_load_default(reg, NULL, &err) != 0 ||
@@ -350,10 +351,6 @@ int main(void)
     test_mutations();
     test_oom();
     ml_registry_free(reg);
-
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        tap_diag("could not remove %s", dir);
+    tap_cleanup_dir(dir);
     return done_testing();
 }
