@@ -78,17 +78,19 @@ static inline int tap_exists(const char *fmt, ...)
     return stat(p, &st) == 0;
 }
 
-/* Writes printf-formatted text to dir/name and returns that path, from a ring of 4 static
- * buffers so a few may be in use at once. A test that cannot write its input fails the
- * check that reads it, so a write error needs no report of its own here. */
-static inline const char *tap_write_in(const char *dir, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static inline const char *tap_write_in(const char *dir, const char *name, const char *fmt, ...)
+/* Writes printf-formatted text to dir/name+suffix and returns that path, from a ring of 4
+ * static buffers so a few may be in use at once. A test that cannot write its input fails
+ * the check that reads it, so a write error needs no report of its own here. */
+static inline const char *tap_write_in(const char *dir, const char *name, const char *suffix,
+                                       const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static inline const char *tap_write_in(const char *dir, const char *name, const char *suffix,
+                                       const char *fmt, ...)
 {
     static char path[4][900];
     static int k;
     k = (k + 1) % 4;
-    snprintf(path[k], sizeof path[k], "%s/%s", dir, name);
+    snprintf(path[k], sizeof path[k], "%s/%s%s", dir, name, suffix);
     FILE *f = fopen(path[k], "w");
     if (f) {
         va_list ap;

@@ -18,6 +18,7 @@
 #include "base/mem.h"
 #include "formats/safetensors.h"
 #include "tap.h"
+#include "tap_fs.h"
 
 /* ---- a sample with awkward values ------------------------------------------------------ */
 
@@ -500,7 +501,6 @@ int main(int argc, char **argv)
     const char *top = getenv("top_builddir");
     char dir[512];
     snprintf(dir, sizeof dir, "%s/tests/out/safetensors.%ld", top ? top : ".", (long)getpid());
-    char cmd[600];
     ml_err err = {0};
     if (ml_mkdirs(dir, &err) != 0) {
         printf("Bail out! %s\n", err.msg);
@@ -512,8 +512,6 @@ int main(int argc, char **argv)
     test_malformed();
     test_lengths();
     test_nomem();
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        tap_diag("could not remove %s", dir);
+    tap_cleanup_dir(dir);
     return done_testing();
 }

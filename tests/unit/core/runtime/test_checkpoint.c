@@ -18,6 +18,7 @@
 #include "runtime/registry.h"
 #include "formats/safetensors.h"
 #include "tap.h"
+#include "tap_fs.h"
 
 /* ---- "ckstate": a test layer with a buffer, a structural mask and a save/load payload ---- */
 
@@ -618,9 +619,6 @@ int main(int argc, char **argv)
     test_nomem();
     ml_registry_free(reg);
     is_int(ml_mem_live_blocks(), 0, "no memory left allocated");
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        tap_diag("could not remove %s", dir);
+    tap_cleanup_dir(dir);
     return done_testing();
 }
