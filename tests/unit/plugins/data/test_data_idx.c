@@ -8,9 +8,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "tap.h"
+#include "reader_test.h"
 #include "tap_fs.h"
-#include "tap_oom.h"
 
 static char dir[512];
 static ml_registry *reg;
@@ -329,23 +328,13 @@ static void test_oom(void)
     files.labels = labels("l.idx.gz", 5, labels5);
     files.images = images("i.idx.gz", 5);
     tap_oom r = tap_fail_each_alloc(open_close, &files, 200);
-    ok(r.worked && r.runs > 1, "open succeeds once allocations stop failing (after %d)",
-       r.runs - 1);
-    is_int(r.nomem, r.runs - 1, "every injected failure reports out of memory");
-    is_int(r.leaks, 0, "no injected failure leaks");
+    reader_oom_checks("", r);
 }
 
 int main(void)
 {
-    if (tap_mkdtemp(dir, sizeof dir, "data-idx") != 0)
+    if (tap_mkdtemp(dir, sizeof dir, "data-idx") != 0 || !(reg = reader_registry("idx", &err)))
         return 1;
-
-    reg = ml_registry_new(&err);
-    if (!reg || ml_registry_load_default(reg, NULL, &err) != 0 ||
-        ml_registry_find(reg, ML_KIND_DATASET, "idx") < 0) {
-        printf("Bail out! the idx reader is not registered: %s\n", err.msg);
-        return 1;
-    }
     test_valid();
     test_bad();
     test_mutations();

@@ -9,9 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tap.h"
+#include "reader_test.h"
 #include "tap_fs.h"
-#include "tap_oom.h"
 
 static char dir[512];
 static ml_registry *reg;
@@ -278,10 +277,7 @@ static void test_oom(void)
     c.valid = write_text("oom.valid", "a b e\n");
     for (c.brown = 0; c.brown < 2; c.brown++) {
         tap_oom r = tap_fail_each_alloc(open_close, &c, 2000);
-        ok(r.worked && r.runs > 1, "%s: open succeeds once allocations stop failing (after %d)",
-           c.brown ? "brown" : "plain", r.runs - 1);
-        is_int(r.nomem, r.runs - 1, "  every injected failure reports out of memory");
-        is_int(r.leaks, 0, "  no injected failure leaks");
+        reader_oom_checks(c.brown ? "brown: " : "plain: ", r);
     }
 }
 
@@ -335,19 +331,14 @@ static void test_real_brown(void)
 
 int main(void)
 {
-    if (tap_mkdtemp(dir, sizeof dir, "data-text") != 0)
+    if (tap_mkdtemp(dir, sizeof dir, "data-text") != 0 || !(reg = reader_registry("text", &err)))
         return 1;
-    reg = ml_registry_new(&err);
-    if (!reg || ml_registry_load_default(reg, NULL, &err) != 0 ||
-        ml_registry_find(reg, ML_KIND_DATASET, "text") < 0) {
-        printf("Bail out! the text reader is not registered: %s\n", err.msg);
-        return 1;
-    }
     test_plain();
     test_bad();
     test_brown();
     test_oom();
     test_real_brown();
-    ml_registry_free(reg);    tap_cleanup_dir(dir);
+    ml_registry_free(reg);
+    tap_cleanup_dir(dir);
     return done_testing();
 }
