@@ -2,7 +2,8 @@
 /* Scratch directories and small files for modlab's C tests, without a shell: the house rule
  * is that no text reaches a shell (core spawns argv arrays), and the tests set the example,
  * so cleanup is a directory walk here rather than system("rm -rf ..."). Header-only like
- * tap.h, so a test needs no extra source in its local.mk. */
+ * tap.h, so a test needs no extra source in its local.mk; it does not need tap.h itself, so
+ * test support code that is no test (the fault server) may use it too. */
 #ifndef MODLAB_TESTS_TAP_FS_H
 #define MODLAB_TESTS_TAP_FS_H
 
@@ -13,8 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "tap.h"
 
 /* Removes `path` and everything below it; links are removed, never followed (lstat), so a
  * link a test planted cannot send the cleanup outside its directory. A missing `path` is
@@ -47,11 +46,12 @@ static inline int tap_rmtree(const char *path)
     return rmdir(path) == 0 ? rc : -1;
 }
 
-/* Removes a test's scratch directory at the end, saying so when it could not. */
+/* Removes a test's scratch directory at the end, saying so (a TAP diagnostic) when it could
+ * not. */
 static inline void tap_cleanup_dir(const char *dir)
 {
     if (tap_rmtree(dir) != 0)
-        tap_diag("could not remove %s", dir);
+        printf("# could not remove %s\n", dir);
 }
 
 /* Creates /tmp/modlab-test-<tag>-XXXXXX into `dir`; on failure prints "Bail out!" (the TAP

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "tap.h"
+#include "tap_fs.h"
 #include "tap_oom.h"
 
 /* The default plugins, which must include dataset `reader`; NULL (after "Bail out!") when
@@ -33,6 +34,23 @@ static inline void reader_oom_checks(const char *what, tap_oom r)
        r.runs - 1);
     is_int(r.nomem, r.runs - 1, "  every injected failure reports out of memory");
     is_int(r.leaks, 0, "  no injected failure leaks");
+}
+
+/* A reader test's whole main(): a scratch directory into `dir` (/tmp/modlab-test-data-
+ * <reader>-*), the registry into *reg (errors into *err, the tests' own globals), then each
+ * of the NULL-terminated `tests`, then cleanup. */
+static inline int reader_main(const char *reader, char *dir, size_t cap, ml_registry **reg,
+                              ml_err *err, void (*const *tests)(void))
+{
+    char tag[64];
+    snprintf(tag, sizeof tag, "data-%s", reader);
+    if (tap_mkdtemp(dir, cap, tag) != 0 || !(*reg = reader_registry(reader, err)))
+        return 1;
+    for (int i = 0; tests[i]; i++)
+        tests[i]();
+    ml_registry_free(*reg);
+    tap_cleanup_dir(dir);
+    return done_testing();
 }
 
 #endif

@@ -9,7 +9,6 @@
 #include <zlib.h>
 
 #include "reader_test.h"
-#include "tap_fs.h"
 
 enum { REC = 3073 };
 
@@ -192,12 +191,6 @@ static void test_oom(void)
 
 int main(void)
 {
-    if (tap_mkdtemp(dir, sizeof dir, "data-cifar") != 0 || !(reg = reader_registry("cifar10", &err)))
-        return 1;
-    test_valid();
-    test_bad();
-    test_oom();
-    ml_registry_free(reg);
-    tap_cleanup_dir(dir);
-    return done_testing();
+    static void (*const tests[])(void) = {test_valid, test_bad, test_oom, NULL};
+    return reader_main("cifar10", dir, sizeof dir, &reg, &err, tests);
 }

@@ -9,7 +9,6 @@
 #include <zlib.h>
 
 #include "reader_test.h"
-#include "tap_fs.h"
 
 static char dir[512];
 static ml_registry *reg;
@@ -333,13 +332,6 @@ static void test_oom(void)
 
 int main(void)
 {
-    if (tap_mkdtemp(dir, sizeof dir, "data-idx") != 0 || !(reg = reader_registry("idx", &err)))
-        return 1;
-    test_valid();
-    test_bad();
-    test_mutations();
-    test_oom();
-    ml_registry_free(reg);
-    tap_cleanup_dir(dir);
-    return done_testing();
+    static void (*const tests[])(void) = {test_valid, test_bad, test_mutations, test_oom, NULL};
+    return reader_main("idx", dir, sizeof dir, &reg, &err, tests);
 }

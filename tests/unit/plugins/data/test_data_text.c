@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "reader_test.h"
-#include "tap_fs.h"
 
 static char dir[512];
 static ml_registry *reg;
@@ -331,14 +330,7 @@ static void test_real_brown(void)
 
 int main(void)
 {
-    if (tap_mkdtemp(dir, sizeof dir, "data-text") != 0 || !(reg = reader_registry("text", &err)))
-        return 1;
-    test_plain();
-    test_bad();
-    test_brown();
-    test_oom();
-    test_real_brown();
-    ml_registry_free(reg);
-    tap_cleanup_dir(dir);
-    return done_testing();
+    static void (*const tests[])(void) = {test_plain, test_bad, test_brown, test_oom,
+                                          test_real_brown, NULL};
+    return reader_main("text", dir, sizeof dir, &reg, &err, tests);
 }
