@@ -20,6 +20,7 @@
 
 #include "base/mem.h"
 #include "tap.h"
+#include "tap_model.h"
 #include "tap_fs.h"
 #include <modlab/modlab.h>
 #include <modlab/sweep.h>
@@ -33,29 +34,7 @@ static char dir[64];
 
 static ml_model *build(const char *spec, const ml_shape *in, ml_err *err)
 {
-    char buf[512], *save = NULL;
-    ml_model *m = ml_model_new(reg, 7, err);
-    snprintf(buf, sizeof buf, "%s", spec);
-    for (char *tok = strtok_r(buf, "|", &save); m && tok; tok = strtok_r(NULL, "|", &save)) {
-        char *opts = strchr(tok, ' ');
-        if (opts)
-            *opts++ = '\0';
-        ml_opts *o = ml_opts_new(err);
-        if (!o || ml_opts_parse(o, opts ? opts : "", err)) {
-            ml_opts_free(o);
-            ml_model_free(m);
-            return NULL;
-        }
-        if (ml_model_add(m, tok, o, err)) {   /* the model owns o, also on failure */
-            ml_model_free(m);
-            return NULL;
-        }
-    }
-    if (m && ml_model_build(m, in, BATCH, err)) {
-        ml_model_free(m);
-        return NULL;
-    }
-    return m;
+    return tap_model(reg, 7, spec, in, BATCH, err);
 }
 
 typedef struct model_case {

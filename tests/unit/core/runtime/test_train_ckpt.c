@@ -14,26 +14,18 @@
 #include "base/mem.h"
 #include "formats/safetensors.h"
 #include "tap.h"
+#include "tap_model.h"
 #include <modlab/modlab.h>
-
-static ml_opts *opts(const char *text)
-{
-    ml_err err;
-    ml_opts *o = ml_opts_new(&err);
-    if (o && text)
-        ml_opts_parse(o, text, &err);
-    return o;
-}
 
 static ml_model *mlp(ml_registry *reg, const char *hidden)
 {
     ml_err err;
     ml_shape in = {1, {4}};
     ml_model *m = ml_model_new(reg, 3, &err);
-    if (ml_model_add(m, "linear", opts(hidden), &err) ||
-        ml_model_add(m, "relu", opts(NULL), &err) ||
-        ml_model_add(m, "dropout", opts("p=0.3"), &err) ||
-        ml_model_add(m, "linear", opts("out=3"), &err) || ml_model_build(m, &in, 16, &err)) {
+    if (ml_model_add(m, "linear", tap_opts(hidden), &err) ||
+        ml_model_add(m, "relu", tap_opts(NULL), &err) ||
+        ml_model_add(m, "dropout", tap_opts("p=0.3"), &err) ||
+        ml_model_add(m, "linear", tap_opts("out=3"), &err) || ml_model_build(m, &in, 16, &err)) {
         tap_diag("  %s", err.msg);
         ml_model_free(m);
         return NULL;
@@ -45,8 +37,8 @@ static ml_trainer *trainer(ml_model *m, const char *optimizer)
 {
     ml_err err;
     ml_shape target = {0, {0}};
-    ml_trainer *t = ml_trainer_new(m, &target, "cross_entropy", opts(NULL), optimizer,
-                                   opts(NULL), &err);
+    ml_trainer *t = ml_trainer_new(m, &target, "cross_entropy", tap_opts(NULL), optimizer,
+                                   tap_opts(NULL), &err);
     if (!t)
         tap_diag("  %s", err.msg);
     return t;
@@ -116,7 +108,7 @@ int main(void)
     ml_registry_load_default(reg, getenv("MODLAB_PLUGIN_PATH"), &err);
     snprintf(path, sizeof path, "/tmp/modlab-test-ckpt-%ld.safetensors", (long)getpid());
     snprintf(plain, sizeof plain, "/tmp/modlab-test-model-%ld.safetensors", (long)getpid());
-    ml_opts *dopts = opts("kind=blobs size=64 classes=3 dims=4");
+    ml_opts *dopts = tap_opts("kind=blobs size=64 classes=3 dims=4");
     ml_dataset *d = ml_dataset_open(reg, "synthetic", dopts, &err);
     ml_model *m = mlp(reg, "out=8");
     ml_trainer *t = m ? trainer(m, "adam") : NULL;

@@ -15,30 +15,14 @@
 #include "runtime/registry.h"
 #include "base/rng.h"
 #include "tap.h"
+#include "tap_model.h"
 
 enum { BATCH = 64 };
 
 /* A model of the given layers ("name opts" separated by '|'), or NULL with err set. */
 static ml_model *build(ml_registry *reg, const char *spec, const ml_shape *in, ml_err *err)
 {
-    char buf[512], *save = NULL;
-    ml_model *m = ml_model_new(reg, 11, err);
-    snprintf(buf, sizeof buf, "%s", spec);
-    for (char *tok = strtok_r(buf, "|", &save); m && tok; tok = strtok_r(NULL, "|", &save)) {
-        char *opts = strchr(tok, ' ');
-        ml_opts *o = ml_opts_new(err);
-        if (opts)
-            *opts++ = '\0';
-        if (!o || ml_opts_parse(o, opts ? opts : "", err) || ml_model_add(m, tok, o, err)) {
-            ml_model_free(m);
-            return NULL;
-        }
-    }
-    if (m && ml_model_build(m, in, BATCH, err)) {
-        ml_model_free(m);
-        return NULL;
-    }
-    return m;
+    return tap_model(reg, 11, spec, in, BATCH, err);
 }
 
 /* Inputs of two classes: noise plus a class-dependent offset per path and channel, so

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* Options and small models from text, for the C tests that build models through the public
+ * API. Header-only like tap.h. */
+#ifndef MODLAB_TESTS_TAP_MODEL_H
+#define MODLAB_TESTS_TAP_MODEL_H
+
+#include <modlab/modlab.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Options parsed from "k=v ..." (NULL: none). NULL, with a TAP diagnostic, when the text does
+ * not parse: a test's own text is wrong then, and the check that uses it fails. */
+static inline ml_opts *tap_opts(const char *text)
+{
+    ml_err err = {0};
+    ml_opts *o = ml_opts_new(&err);
+    if (o && text && ml_opts_parse(o, text, &err)) {
+        printf("# ml_opts_parse '%s': %s\n", text, err.msg);
+        ml_opts_free(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* A model of the layers in `spec` ("name k=v ...", separated by '|'; at most 511 bytes),
+ * seeded with `seed` and built for input `in` and `batch` rows; NULL with *err set. */
+static inline ml_model *tap_model(ml_registry *reg, uint64_t seed, const char *spec,
+                                  const ml_shape *in, int32_t batch, ml_err *err)
+{
+    char buf[512], *save = NULL;
+    ml_model *m = ml_model_new(reg, seed, err);
+    snprintf(buf, sizeof buf, "%s", spec);
+    for (char *tok = strtok_r(buf, "|", &save); m && tok; tok = strtok_r(NULL, "|", &save)) {
+        char *opts = strchr(tok, ' ');
+        if (opts)
+            *opts++ = '\0';
+        ml_opts *o = ml_opts_new(err);
+        if (!o || ml_opts_parse(o, opts ? opts : "", err)) {
+            ml_opts_free(o);
+            ml_model_free(m);
+            return NULL;
+        }
+        if (ml_model_add(m, tok, o, err)) { /* the model owns o, also on failure */
+            ml_model_free(m);
+            return NULL;
+        }
+    }
+    if (m && ml_model_build(m, in, batch, err)) {
+        ml_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+#endif
