@@ -211,6 +211,37 @@ static void path_of(char *buf, size_t cap, const char *name)
     snprintf(buf, cap, "%s/%s", dir, name);
 }
 
+/* A copy of a checkpoint with one thing changed, for the mismatch tests. */
+typedef struct variant {
+    const char *file;  /* written to path_of(file) */
+    const char *drop;  /* a tensor left out, or NULL */
+    const char *state; /* layer 2's state payload instead of its own (NULL: as it is, "": none) */
+    int plain;         /* no metadata at all (a plain safetensors file) */
+} variant;
+
+/* Writes variant v of checkpoint f, whose tensors' values are vals; its path into out. */
+static void write_variant(const ml_st_file *f, float *const *vals, variant v, char *out,
+                          size_t cap)
+{
+    ml_err err = {0};
+    ml_st_writer *w = ml_st_writer_new(&err);
+    for (int32_t i = 0; f && i < ml_st_count(f); i++) {
+        const ml_st_tensor *t = ml_st_tensor_at(f, i);
+        if (!v.drop || strcmp(t->name, v.drop) != 0)
+            ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
+    }
+    for (int32_t i = 0; f && !v.plain && i < ml_st_meta_count(f); i++) {
+        const char *key = ml_st_meta_key(f, i), *value = ml_st_meta_value(f, i);
+        if (v.state && !strcmp(key, ML_CKPT_STATE_PREFIX "2"))
+            value = v.state[0] ? v.state : NULL;
+        if (value)
+            ml_st_writer_meta(w, key, value, &err);
+    }
+    path_of(out, cap, v.file);
+    ml_st_writer_write(w, out, &err);
+    ml_st_writer_free(w);
+}
+
 /* ---- tests ------------------------------------------------------------------------------- */
 
 static void test_roundtrip(void)
@@ -358,61 +389,31 @@ static void test_mismatch(void)
 
     /* A file without a tensor the model has: rewrite base without "3.linear.bias". */
     ml_st_file *f = ml_st_open(path, &err);
-    ml_st_writer *w = ml_st_writer_new(&err);
     float *vals[16] = {0};
     for (int32_t i = 0; f && i < ml_st_count(f); i++) {
-        const ml_st_tensor *t = ml_st_tensor_at(f, i);
-        vals[i] = malloc((size_t)t->numel * sizeof(float));
+        vals[i] = malloc((size_t)ml_st_tensor_at(f, i)->numel * sizeof(float));
         ml_st_read_f32(f, i, vals[i]);
-        if (strcmp(t->name, "3.linear.bias") != 0)
-            ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
     }
-    for (int32_t i = 0; f && i < ml_st_meta_count(f); i++)
-        ml_st_writer_meta(w, ml_st_meta_key(f, i), !strcmp(ml_st_meta_key(f, i),
-                          ML_CKPT_STATE_PREFIX "2") ? "Q0tTVA==" : ml_st_meta_value(f, i),
-                          &err);
-    path_of(other, sizeof other, "missing.safetensors");
-    ml_st_writer_write(w, other, &err);
+    write_variant(f, vals, (variant){"missing.safetensors", "3.linear.bias", "Q0tTVA==", 0},
+                  other, sizeof other);
     m = build(BASE, 1);
     expect_error(m, other, ML_ERR_SHAPE, "missing tensor",
                  "the checkpoint has no tensor '3.linear.bias' (shape [2])", NULL);
 
     /* Same content, all tensors, but a corrupt state payload. */
-    ml_st_writer_free(w);
-    w = ml_st_writer_new(&err);
-    for (int32_t i = 0; f && i < ml_st_count(f); i++) {
-        const ml_st_tensor *t = ml_st_tensor_at(f, i);
-        ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
-    }
-    for (int32_t i = 0; f && i < ml_st_meta_count(f); i++)
-        ml_st_writer_meta(w, ml_st_meta_key(f, i), !strcmp(ml_st_meta_key(f, i),
-                          ML_CKPT_STATE_PREFIX "2") ? "Q0t!VA==" : ml_st_meta_value(f, i),
-                          &err);
-    path_of(other, sizeof other, "badstate.safetensors");
-    ml_st_writer_write(w, other, &err);
+    write_variant(f, vals, (variant){"badstate.safetensors", NULL, "Q0t!VA==", 0}, other,
+                  sizeof other);
     expect_error(m, other, ML_ERR_FORMAT, "bad base64 state",
                  "metadata modlab.state.2 is not valid base64", NULL);
 
     /* A payload the layer rejects (valid base64, wrong size): rolled back. */
-    ml_st_writer_free(w);
-    w = ml_st_writer_new(&err);
-    for (int32_t i = 0; f && i < ml_st_count(f); i++) {
-        const ml_st_tensor *t = ml_st_tensor_at(f, i);
-        ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
-    }
-    for (int32_t i = 0; f && i < ml_st_meta_count(f); i++)
-        if (strcmp(ml_st_meta_key(f, i), ML_CKPT_STATE_PREFIX "2") != 0)
-            ml_st_writer_meta(w, ml_st_meta_key(f, i), ml_st_meta_value(f, i), &err);
-    path_of(other, sizeof other, "nostate.safetensors");
-    ml_st_writer_write(w, other, &err);
+    write_variant(f, vals, (variant){"nostate.safetensors", NULL, "", 0}, other, sizeof other);
     expect_error(m, other, ML_ERR_FORMAT, "missing layer state",
                  "the checkpoint has no state for layer 3 (ckstate)", NULL);
-    ml_st_writer_meta(w, ML_CKPT_STATE_PREFIX "2", "Q0tTVA==", &err);
-    path_of(other, sizeof other, "shortstate.safetensors");
-    ml_st_writer_write(w, other, &err);
+    write_variant(f, vals, (variant){"shortstate.safetensors", NULL, "Q0tTVA==", 0}, other,
+                  sizeof other);
     expect_error(m, other, ML_ERR_FORMAT, "payload rejected by the layer",
                  "layer 3 (ckstate) load: bad payload of 4 bytes", NULL);
-    ml_st_writer_free(w);
 
     /* Non-finite weights (a diverged run, or a tampered file) are refused, naming the
      * tensor and the file; the model keeps its values. */
@@ -425,18 +426,9 @@ static void test_mismatch(void)
     for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
         int32_t at = f ? ml_st_find(f, bad[b].tensor) : -1;
         float keep = at >= 0 ? vals[at][bad[b].at] : 0;
-        w = ml_st_writer_new(&err);
         if (at >= 0)
             vals[at][bad[b].at] = bad[b].v;
-        for (int32_t i = 0; f && i < ml_st_count(f); i++) {
-            const ml_st_tensor *t = ml_st_tensor_at(f, i);
-            ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
-        }
-        for (int32_t i = 0; f && i < ml_st_meta_count(f); i++)
-            ml_st_writer_meta(w, ml_st_meta_key(f, i), ml_st_meta_value(f, i), &err);
-        path_of(other, sizeof other, bad[b].file);
-        ml_st_writer_write(w, other, &err);
-        ml_st_writer_free(w);
+        write_variant(f, vals, (variant){bad[b].file, NULL, NULL, 0}, other, sizeof other);
         if (at >= 0)
             vals[at][bad[b].at] = keep;
         char want[700];
@@ -446,16 +438,9 @@ static void test_mismatch(void)
     }
 
     /* A plain safetensors file (no modlab metadata). */
-    w = ml_st_writer_new(&err);
-    for (int32_t i = 0; f && i < ml_st_count(f); i++) {
-        const ml_st_tensor *t = ml_st_tensor_at(f, i);
-        ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
-    }
-    path_of(other, sizeof other, "plain.safetensors");
-    ml_st_writer_write(w, other, &err);
+    write_variant(f, vals, (variant){"plain.safetensors", NULL, NULL, 1}, other, sizeof other);
     expect_error(m, other, ML_ERR_FORMAT, "plain safetensors file",
                  "not a modlab checkpoint (no \"modlab.layers\" in __metadata__)", NULL);
-    ml_st_writer_free(w);
     for (int k = 0; k < 16; k++)
         free(vals[k]);
     ml_st_close(f);
