@@ -6,6 +6,7 @@
 
 #include <modlab/modlab.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Options parsed from "k=v ..." (NULL: none). NULL, with a TAP diagnostic, when the text does
@@ -50,6 +51,33 @@ static inline ml_model *tap_model(ml_registry *reg, uint64_t seed, const char *s
         return NULL;
     }
     return m;
+}
+
+/* All of the model's parameter values, back to back, their count in *n; the caller frees it
+ * with free(). Plain malloc, so a test's own snapshot never shows in modlab's live counts. */
+static inline float *tap_snapshot(ml_model *m, size_t *n)
+{
+    size_t total = 0, at = 0;
+    for (int32_t i = 0; i < ml_model_nparam_tensors(m); i++)
+        total += (size_t)ml_model_param(m, i)->numel;
+    float *v = malloc(total * sizeof *v + 1);
+    for (int32_t i = 0; v && i < ml_model_nparam_tensors(m); i++) {
+        const ml_param *p = ml_model_param(m, i);
+        memcpy(v + at, p->value, (size_t)p->numel * sizeof *v);
+        at += (size_t)p->numel;
+    }
+    *n = total;
+    return v;
+}
+
+/* Whether the model's parameters are bit for bit the n values of snapshot v. */
+static inline int tap_same_params(ml_model *m, const float *v, size_t n)
+{
+    size_t k;
+    float *now = tap_snapshot(m, &k);
+    int same = now && v && k == n && memcmp(now, v, n * sizeof *v) == 0;
+    free(now);
+    return same;
 }
 
 #endif

@@ -18,6 +18,7 @@
 #include "runtime/registry.h"
 #include "formats/safetensors.h"
 #include "tap.h"
+#include "tap_model.h"
 #include "tap_fs.h"
 
 /* ---- "ckstate": a test layer with a buffer, a structural mask and a save/load payload ---- */
@@ -172,31 +173,6 @@ static ck *ck_of(ml_model *m, int32_t layer)
     return m->layers[layer].self;
 }
 
-/* All parameter values, concatenated. */
-static float *snapshot(ml_model *m, size_t *n)
-{
-    size_t total = 0;
-    for (int32_t i = 0; i < ml_model_nparam_tensors(m); i++)
-        total += (size_t)ml_model_param(m, i)->numel;
-    float *s = malloc(total * sizeof *s), *p = s;
-    for (int32_t i = 0; i < ml_model_nparam_tensors(m); i++) {
-        ml_param *q = ml_model_param(m, i);
-        memcpy(p, q->value, (size_t)q->numel * sizeof *p);
-        p += q->numel;
-    }
-    *n = total;
-    return s;
-}
-
-static int unchanged(ml_model *m, const float *s, size_t n)
-{
-    size_t k;
-    float *now = snapshot(m, &k);
-    int same = k == n && memcmp(now, s, n * sizeof *s) == 0;
-    free(now);
-    return same;
-}
-
 static void perturb(ml_model *m)
 {
     for (int32_t i = 0; i < ml_model_nparam_tensors(m); i++) {
@@ -256,7 +232,7 @@ static void test_roundtrip(void)
     float y0[2 * 2];
     memcpy(y0, ml_model_forward(m, x, 2, &err), sizeof y0);
     size_t n;
-    float *before = snapshot(m, &n);
+    float *before = tap_snapshot(m, &n);
     ck_of(m, 2)->counter = 12345678901ull;
 
     if (!ok(ml_model_save(m, path, &err) == 0, "save"))
@@ -289,11 +265,11 @@ static void test_roundtrip(void)
 
     perturb(m);
     ck_of(m, 2)->counter = 1;
-    ok(!unchanged(m, before, n), "perturbed values differ");
+    ok(!tap_same_params(m, before, n), "perturbed values differ");
     ck_saved_version[0] = '\0';
     if (!ok(ml_model_load(m, path, &err) == 0, "load"))
         tap_diag("%s", err.msg);
-    ok(unchanged(m, before, n), "every parameter equal bit for bit after load");
+    ok(tap_same_params(m, before, n), "every parameter equal bit for bit after load");
     ok(ck_of(m, 2)->counter == 12345678901ull, "layer state restored through load()");
     is_str(ck_saved_version, "1.2.0", "load() receives the saved version");
     const float *y1 = ml_model_forward(m, x, 2, &err);
@@ -301,8 +277,8 @@ static void test_roundtrip(void)
 
     /* A fresh model with another seed loads to the same values. */
     ml_model *m2 = build(BASE, 999);
-    ok(m2 && !unchanged(m2, before, n), "another seed starts elsewhere");
-    ok(m2 && ml_model_load(m2, path, &err) == 0 && unchanged(m2, before, n),
+    ok(m2 && !tap_same_params(m2, before, n), "another seed starts elsewhere");
+    ok(m2 && ml_model_load(m2, path, &err) == 0 && tap_same_params(m2, before, n),
        "another model of the same layers loads the same values");
     ml_model_free(m2);
 
@@ -313,12 +289,12 @@ static void test_roundtrip(void)
     m->layers[2].entry.version = "2.0.0";
     perturb(m);
     free(before);
-    before = snapshot(m, &n);
+    before = tap_snapshot(m, &n);
     is_int(ml_model_load(m, path, &err), ML_ERR_UNSUPPORTED, "major version difference fails");
     like(err.msg, "layer 3 (ckstate) was saved by version 1.2.0 but this build has version "
          "2.0.0", "version message names layer and both versions");
     like(err.msg, "major version 1", "version message says what to do");
-    ok(unchanged(m, before, n), "model untouched after the version error");
+    ok(tap_same_params(m, before, n), "model untouched after the version error");
     m->layers[2].entry.version = "1.2.0";
 
     /* A failing layer load() rolls everything back. */
@@ -327,7 +303,7 @@ static void test_roundtrip(void)
     is_int(ml_model_load(m, path, &err), ML_ERR_FORMAT, "failing layer load() is an error");
     ck_fail_load = 0;
     like(err.msg, "layer 3 (ckstate) load: injected failure", "message names the layer");
-    ok(unchanged(m, before, n), "parameters rolled back after a failing load()");
+    ok(tap_same_params(m, before, n), "parameters rolled back after a failing load()");
     is_int(ck_of(m, 2)->counter, 5, "layer state untouched after a failing load()");
 
     free(before);
@@ -339,7 +315,7 @@ static void expect_error(ml_model *m, const char *path, int code, const char *wh
 {
     ml_err err = {0};
     size_t n;
-    float *before = snapshot(m, &n);
+    float *before = tap_snapshot(m, &n);
     uint64_t counter = m->n > 2 && !strcmp(m->layers[2].entry.name, "ckstate")
                            ? ck_of(m, 2)->counter : 0;
     int rc = ml_model_load(m, path, &err);
@@ -348,7 +324,7 @@ static void expect_error(ml_model *m, const char *path, int code, const char *wh
     like(err.msg, msg1, what);
     if (msg2)
         like(err.msg, msg2, what);
-    ok(unchanged(m, before, n) &&
+    ok(tap_same_params(m, before, n) &&
            (!counter || ck_of(m, 2)->counter == counter),
        "%s: model untouched", what);
     free(before);
@@ -507,7 +483,7 @@ static void test_nomem(void)
 
     size_t n;
     perturb(m);
-    float *snap = snapshot(m, &n);
+    float *snap = tap_snapshot(m, &n);
     int intact = 1;
     worked = failures = bad = 0;
     for (int64_t k = 1; k < 500 && !worked; k++) {
@@ -519,7 +495,7 @@ static void test_nomem(void)
         else {
             failures++;
             bad += rc != ML_ERR_NOMEM;
-            intact = intact && unchanged(m, snap, n);
+            intact = intact && tap_same_params(m, snap, n);
         }
     }
     ok(worked && failures >= 5 && !bad, "load: every allocation failure is ML_ERR_NOMEM (%d)",
