@@ -25,6 +25,18 @@ static inline ml_registry *reader_registry(const char *reader, ml_err *err)
     return reg;
 }
 
+/* The checks on an open that must fail: no dataset (closed if there is one), error `code`
+ * and a message holding `want` in *err. */
+static inline void reader_refused(ml_dataset *d, const ml_err *err, int code, const char *want,
+                                  const char *name)
+{
+    ok(d == NULL, "%s: open fails", name);
+    ml_dataset_close(d);
+    is_int(err->code, code, "  error code");
+    like(err->msg, want, "  message");
+    tap_diag("  %s", err->msg);
+}
+
 /* An open swept by tap_fail_each_alloc: it works once allocations stop failing, and every
  * injected failure before that reported out of memory and leaked nothing. `what` prefixes
  * the descriptions ("" or "plain: "). */

@@ -68,13 +68,7 @@ static ml_dataset *open_cifar(const char *files, const char *extra)
 static void fails(const char *files, int code, const char *want, const char *name)
 {
     int64_t live = ml_mem_live_bytes();
-    ml_dataset *d = open_cifar(files, NULL);
-    ok(d == NULL, "%s: open fails", name);
-    if (d)
-        ml_dataset_close(d);
-    is_int(err.code, code, "  error code");
-    like(err.msg, want, "  message");
-    tap_diag("  %s", err.msg);
+    reader_refused(open_cifar(files, NULL), &err, code, want, name);
     is_int(ml_mem_live_bytes(), live, "  nothing leaked");
 }
 

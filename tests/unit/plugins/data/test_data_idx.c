@@ -99,13 +99,7 @@ static void fails(const char *im, const char *lb, const char *extra, int code,
                   const char *want, const char *name)
 {
     int64_t live = ml_mem_live_bytes();
-    ml_dataset *d = open_idx(im, lb, extra);
-    ok(d == NULL, "%s: open fails", name);
-    if (d)
-        ml_dataset_close(d);
-    is_int(err.code, code, "  error code");
-    like(err.msg, want, "  message");
-    tap_diag("  %s", err.msg);
+    reader_refused(open_idx(im, lb, extra), &err, code, want, name);
     is_int(ml_mem_live_bytes(), live, "  nothing leaked");
 }
 

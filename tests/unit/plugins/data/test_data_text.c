@@ -143,12 +143,7 @@ static void test_plain(void)
 
 static void fails(ml_dataset *d, int code, const char *want, const char *name)
 {
-    ok(d == NULL, "%s: open fails", name);
-    if (d)
-        ml_dataset_close(d);
-    is_int(err.code, code, "  error code");
-    like(err.msg, want, "  message");
-    tap_diag("  %s", err.msg);
+    reader_refused(d, &err, code, want, name);
 }
 
 static void test_bad(void)
