@@ -19,6 +19,7 @@
 #include "formats/safetensors.h"
 #include "tap.h"
 #include "tap_model.h"
+#include "tap_oom.h"
 #include "tap_fs.h"
 
 /* ---- "ckstate": a test layer with a buffer, a structural mask and a save/load payload ---- */
@@ -458,49 +459,51 @@ static void test_mismatch(void)
     ml_model_free(m);
 }
 
+/* A model, its checkpoint and a snapshot of its values, for test_nomem's sweeps. */
+typedef struct nomem_case {
+    ml_model *m;
+    const char *path;
+    const float *snap;
+    size_t n;
+    int intact; /* every failed load left the values at snap */
+} nomem_case;
+
+static int save_once(void *arg)
+{
+    nomem_case *c = arg;
+    ml_err err = {0};
+    return ml_model_save(c->m, c->path, &err);
+}
+
+static int load_once(void *arg)
+{
+    nomem_case *c = arg;
+    ml_err err = {0};
+    int rc = ml_model_load(c->m, c->path, &err);
+    if (rc != 0)
+        c->intact = c->intact && tap_same_params(c->m, c->snap, c->n); /* plain malloc */
+    return rc;
+}
+
 static void test_nomem(void)
 {
-    ml_err err = {0};
     char path[600];
     path_of(path, sizeof path, "nomem.safetensors");
-    ml_model *m = build(BASE, 3);
+    nomem_case c = {build(BASE, 3), path, NULL, 0, 1};
     int64_t before = ml_mem_live_blocks();
-    int worked = 0, failures = 0, bad = 0;
-    for (int64_t n = 1; n < 500 && !worked; n++) {
-        ml_mem_fail_at(n);
-        int rc = ml_model_save(m, path, &err);
-        ml_mem_fail_at(0);
-        if (rc == 0)
-            worked = 1;
-        else {
-            failures++;
-            bad += rc != ML_ERR_NOMEM;
-        }
-    }
-    ok(worked && failures >= 5 && !bad, "save: every allocation failure is ML_ERR_NOMEM (%d)",
-       failures);
+    tap_oom r = tap_fail_each_alloc(save_once, &c, 500);
+    ok(r.worked && r.failures >= 5 && r.nomem == r.failures,
+       "save: every allocation failure is ML_ERR_NOMEM (%d)", r.failures);
     is_int(ml_mem_live_blocks(), before, "save: no leak after allocation failures");
 
-    size_t n;
+    ml_model *m = c.m;
     perturb(m);
-    float *snap = tap_snapshot(m, &n);
-    int intact = 1;
-    worked = failures = bad = 0;
-    for (int64_t k = 1; k < 500 && !worked; k++) {
-        ml_mem_fail_at(k);
-        int rc = ml_model_load(m, path, &err);
-        ml_mem_fail_at(0);
-        if (rc == 0)
-            worked = 1;
-        else {
-            failures++;
-            bad += rc != ML_ERR_NOMEM;
-            intact = intact && tap_same_params(m, snap, n);
-        }
-    }
-    ok(worked && failures >= 5 && !bad, "load: every allocation failure is ML_ERR_NOMEM (%d)",
-       failures);
-    ok(intact, "load: model untouched by every allocation failure");
+    float *snap = tap_snapshot(m, &c.n);
+    c.snap = snap;
+    r = tap_fail_each_alloc(load_once, &c, 500);
+    ok(r.worked && r.failures >= 5 && r.nomem == r.failures,
+       "load: every allocation failure is ML_ERR_NOMEM (%d)", r.failures);
+    ok(c.intact, "load: model untouched by every allocation failure");
     is_int(ml_mem_live_blocks(), before, "load: no leak after allocation failures");
     free(snap);
     ml_model_free(m);

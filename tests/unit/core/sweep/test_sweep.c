@@ -12,6 +12,7 @@
 #include <modlab/modlab.h>
 #include "sweep_test.h"
 #include "tap.h"
+#include "tap_oom.h"
 #include <modlab/sweep.h>
 
 /* Load text and expect an error whose message contains want. */
@@ -327,6 +328,15 @@ static void test_proc(void)
     is_int(st, 127, "a program that cannot run exits 127");
 }
 
+/* One load of the sweep text, for tap_fail_each_alloc. */
+static int load_once(void *text)
+{
+    ml_err err = {0};
+    ml_sweep *s = load(text, &err);
+    ml_sweep_free(s);
+    return s ? 0 : tap_oom_code(err.code);
+}
+
 /* Every allocation failing in turn: a clean ML_ERR_NOMEM (or success), never a crash or leak. */
 static void test_nomem(void)
 {
@@ -335,20 +345,10 @@ static void test_nomem(void)
         "parameters:\n  a: {values: [x, [1, 2], {k: v}]}\n  b:\n    parameters:\n"
         "      c: {min: 1, max: 9}\nmodlab:\n  repeats: {seeds: [s1, s2], seed_param: seed}\n"
         "  slurm: {setup: [a, b]}\n";
-    int all = 1, n, loaded = 0;
     int64_t live = ml_mem_live_blocks();
-    for (n = 1; n < 2000 && !loaded; n++) {
-        ml_err err = {0};
-        ml_mem_fail_at(n);
-        ml_sweep *s = load(text, &err);
-        ml_mem_fail_at(0);
-        if (s)
-            loaded = 1;
-        else
-            all &= err.code == ML_ERR_NOMEM;
-        ml_sweep_free(s);
-    }
-    ok(loaded && all, "allocation failures 1..%d: each a clean out-of-memory error", n - 1);
+    tap_oom r = tap_fail_each_alloc(load_once, (void *)text, 2000);
+    ok(r.worked && r.nomem == r.failures,
+       "allocation failures 1..%d: each a clean out-of-memory error", r.runs);
     is_int(ml_mem_live_blocks(), live, "... and nothing leaked");
 }
 
