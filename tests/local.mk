@@ -25,7 +25,8 @@ AM_TESTS_ENVIRONMENT = \
 	ML_VALGRIND=$(ML_VALGRIND); export ML_VALGRIND; \
 	if test -n "$$ML_VALGRIND"; then MODLAB=$(abs_top_srcdir)/tests/support/vg_modlab; fi;
 EXTRA_DIST += tests/support/tap.h tests/support/tap_fs.h tests/support/tap_oom.h tests/support/tap_model.h \
-	tests/unit/plugins/data/reader_test.h tests/unit/core/sweep/sweep_test.h
+	tests/unit/plugins/data/reader_test.h tests/unit/plugins/data/gz_write.h \
+	tests/unit/core/sweep/sweep_test.h
 test_cflags = $(AM_CFLAGS) -I$(top_srcdir)/tests/support
 test_ldadd = core/libmodlab.la
 clean-local: clean-tests-out

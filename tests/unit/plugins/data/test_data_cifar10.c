@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "gz_write.h"
 #include "reader_test.h"
 
 enum { REC = 3073 };
@@ -23,13 +24,10 @@ static uint8_t pixel(int r, int j)
 }
 
 /* `n` records starting at global record `first`, plus `extra` junk bytes; gzip when the
- * name ends in ".gz"; a negative `extra` cuts bytes off. Returns the path (static ring). */
+ * name ends in ".gz"; a negative `extra` cuts bytes off. Returns the path (gz_write's). */
 static const char *write_batch(const char *name, int first, int n, const uint8_t *labels,
                                int extra)
 {
-    static char path[16][600];
-    static int next;
-    char *p = path[next++ % 16];
     size_t full = (size_t)n * REC, len = (size_t)((long)full + extra);
     uint8_t *b = calloc(1, full + (extra > 0 ? (size_t)extra : 0) + 1);
     for (int r = 0; r < n; r++) {
@@ -37,16 +35,7 @@ static const char *write_batch(const char *name, int first, int n, const uint8_t
         for (int j = 0; j < 3072; j++)
             b[(size_t)r * REC + 1 + j] = pixel(first + r, j);
     }
-    snprintf(p, sizeof path[0], "%s/%s", dir, name);
-    if (strstr(name, ".gz")) {
-        gzFile gz = gzopen(p, "wb");
-        gzwrite(gz, b, (unsigned)len);
-        gzclose(gz);
-    } else {
-        FILE *f = fopen(p, "wb");
-        fwrite(b, 1, len, f);
-        fclose(f);
-    }
+    const char *p = gz_write(dir, name, b, len);
     free(b);
     return p;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "gz_write.h"
 #include "reader_test.h"
 
 static char dir[512];
@@ -26,22 +27,7 @@ static void put32(uint8_t *p, uint32_t v)
 /* Write bytes as a raw file, or gzip-compressed when the name ends in ".gz". */
 static const char *write_file(const char *name, const uint8_t *b, size_t n)
 {
-    static char path[64][600];
-    static int next;
-    char *p = path[next++ % 64];
-    snprintf(p, sizeof path[0], "%s/%s", dir, name);
-    size_t len = strlen(p);
-    if (len > 3 && strcmp(p + len - 3, ".gz") == 0) {
-        gzFile gz = gzopen(p, "wb");
-        if (n)
-            gzwrite(gz, b, (unsigned)n);
-        gzclose(gz);
-    } else {
-        FILE *f = fopen(p, "wb");
-        fwrite(b, 1, n, f);
-        fclose(f);
-    }
-    return p;
+    return gz_write(dir, name, b, n);
 }
 
 /* An IDX file: magic, sizes, then `payload` bytes of data (which may disagree with the
