@@ -9,6 +9,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/registry.h" /* ml_registry_register: a test's own entries */
+
+/* The in-tree plugins (build-plugins of this build) and the test's own `entry`; NULL, after
+ * "Bail out!" (the TAP way to stop the whole test), when either does not load. */
+static inline ml_registry *tap_registry_with(const ml_entry *entry)
+{
+    ml_err err = {0};
+    ml_registry *reg = ml_registry_new(&err);
+    if (!reg || ml_registry_load_default(reg, ML_ABS_BUILDDIR "/build-plugins", &err) ||
+        ml_registry_register(reg, entry, &err)) {
+        printf("Bail out! registry: %s\n", err.msg);
+        ml_registry_free(reg);
+        return NULL;
+    }
+    return reg;
+}
+
 /* Options parsed from "k=v ..." (NULL: none). NULL, with a TAP diagnostic, when the text does
  * not parse: a test's own text is wrong then, and the check that uses it fails. */
 static inline ml_opts *tap_opts(const char *text)

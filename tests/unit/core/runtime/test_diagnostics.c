@@ -115,15 +115,12 @@ static ml_model *model_with(ml_registry *reg, const char *tally_options, ml_trai
 int main(void)
 {
     ml_err err = {0};
-    ml_registry *reg = ml_registry_new(&err);
+    ml_registry *reg = tap_registry_with(&tally_entry);
     ml_trainer *t = NULL;
     float x[24] = {0}, y[8] = {0, 1, 1, 2, 2, 2, 3, 3};
     ml_step_stats st = {0};
-    if (!reg || ml_registry_load_default(reg, ML_ABS_BUILDDIR "/build-plugins", &err) ||
-        ml_registry_register(reg, &tally_entry, &err)) {
-        printf("Bail out! registry: %s\n", err.msg);
+    if (!reg)
         return 1;
-    }
     ml_model *m = model_with(reg, NULL, &t, &err);
     if (!m) {
         printf("Bail out! model: %s\n", err.msg);

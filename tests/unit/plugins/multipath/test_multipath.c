@@ -295,13 +295,9 @@ static void test_split_merge_values(ml_registry *reg)
 
 int main(void)
 {
-    ml_err err = {0};
-    ml_registry *reg = ml_registry_new(&err);
-    if (!reg || ml_registry_load_default(reg, ML_ABS_BUILDDIR "/build-plugins", &err) ||
-        ml_registry_register(reg, &rev_entry, &err)) {
-        printf("Bail out! registry: %s\n", err.msg);
+    ml_registry *reg = tap_registry_with(&rev_entry);
+    if (!reg)
         return 1;
-    }
     test_input_dependence(reg);
     test_block_reports_router(reg);
     test_errors(reg);
