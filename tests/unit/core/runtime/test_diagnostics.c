@@ -115,7 +115,7 @@ static ml_model *model_with(ml_registry *reg, const char *tally_options, ml_trai
 int main(void)
 {
     ml_err err = {0};
-    ml_registry *reg = tap_registry_with(&tally_entry);
+    ml_registry *reg = tap_registry(ML_ABS_BUILDDIR "/build-plugins", &tally_entry);
     ml_trainer *t = NULL;
     float x[24] = {0}, y[8] = {0, 1, 1, 2, 2, 2, 3, 3};
     ml_step_stats st = {0};

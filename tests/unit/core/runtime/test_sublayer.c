@@ -198,7 +198,7 @@ static void test_names_and_errors(ml_registry *reg)
 
 int main(void)
 {
-    ml_registry *reg = tap_registry_with(&pair_entry);
+    ml_registry *reg = tap_registry(ML_ABS_BUILDDIR "/build-plugins", &pair_entry);
     if (!reg)
         return 1;
     test_gradcheck(reg);

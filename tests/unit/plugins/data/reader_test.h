@@ -9,16 +9,16 @@
 
 #include "tap.h"
 #include "tap_fs.h"
+#include "tap_model.h"
 #include "tap_oom.h"
 
 /* The default plugins, which must include dataset `reader`; NULL (after "Bail out!") when
  * they do not load or lack it. */
-static inline ml_registry *reader_registry(const char *reader, ml_err *err)
+static inline ml_registry *reader_registry(const char *reader)
 {
-    ml_registry *reg = ml_registry_new(err);
-    if (!reg || ml_registry_load_default(reg, NULL, err) != 0 ||
-        ml_registry_find(reg, ML_KIND_DATASET, reader) < 0) {
-        printf("Bail out! the %s reader is not registered: %s\n", reader, err->msg);
+    ml_registry *reg = tap_registry(NULL, NULL);
+    if (reg && ml_registry_find(reg, ML_KIND_DATASET, reader) < 0) {
+        printf("Bail out! the %s reader is not registered\n", reader);
         ml_registry_free(reg);
         return NULL;
     }
@@ -49,14 +49,14 @@ static inline void reader_oom_checks(const char *what, tap_oom r)
 }
 
 /* A reader test's whole main(): a scratch directory into `dir` (/tmp/modlab-test-data-
- * <reader>-*), the registry into *reg (errors into *err, the tests' own globals), then each
- * of the NULL-terminated `tests`, then cleanup. */
+ * <reader>-*), the registry into *reg (the tests' own globals), then each of the
+ * NULL-terminated `tests`, then cleanup. */
 static inline int reader_main(const char *reader, char *dir, size_t cap, ml_registry **reg,
-                              ml_err *err, void (*const *tests)(void))
+                              void (*const *tests)(void))
 {
     char tag[64];
     snprintf(tag, sizeof tag, "data-%s", reader);
-    if (tap_mkdtemp(dir, cap, tag) != 0 || !(*reg = reader_registry(reader, err)))
+    if (tap_mkdtemp(dir, cap, tag) != 0 || !(*reg = reader_registry(reader)))
         return 1;
     for (int i = 0; tests[i]; i++)
         tests[i]();

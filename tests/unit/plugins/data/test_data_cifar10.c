@@ -175,5 +175,5 @@ static void test_oom(void)
 int main(void)
 {
     static void (*const tests[])(void) = {test_valid, test_bad, test_oom, NULL};
-    return reader_main("cifar10", dir, sizeof dir, &reg, &err, tests);
+    return reader_main("cifar10", dir, sizeof dir, &reg, tests);
 }

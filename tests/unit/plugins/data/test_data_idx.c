@@ -313,5 +313,5 @@ static void test_oom(void)
 int main(void)
 {
     static void (*const tests[])(void) = {test_valid, test_bad, test_mutations, test_oom, NULL};
-    return reader_main("idx", dir, sizeof dir, &reg, &err, tests);
+    return reader_main("idx", dir, sizeof dir, &reg, tests);
 }

@@ -327,5 +327,5 @@ int main(void)
 {
     static void (*const tests[])(void) = {test_plain, test_bad, test_brown, test_oom,
                                           test_real_brown, NULL};
-    return reader_main("text", dir, sizeof dir, &reg, &err, tests);
+    return reader_main("text", dir, sizeof dir, &reg, tests);
 }

@@ -295,7 +295,7 @@ static void test_split_merge_values(ml_registry *reg)
 
 int main(void)
 {
-    ml_registry *reg = tap_registry_with(&rev_entry);
+    ml_registry *reg = tap_registry(ML_ABS_BUILDDIR "/build-plugins", &rev_entry);
     if (!reg)
         return 1;
     test_input_dependence(reg);
