@@ -78,8 +78,8 @@ static inline int tap_exists(const char *fmt, ...)
     return stat(p, &st) == 0;
 }
 
-/* Writes printf-formatted text to dir/name+suffix and returns that path, from a ring of 4
- * static buffers so a few may be in use at once. A test that cannot write its input fails
+/* Writes printf-formatted text to dir/name+suffix and returns that path, from a ring of 32
+ * static buffers so a test may hold several at once. A test that cannot write its input fails
  * the check that reads it, so a write error needs no report of its own here. */
 static inline const char *tap_write_in(const char *dir, const char *name, const char *suffix,
                                        const char *fmt, ...)
@@ -87,9 +87,9 @@ static inline const char *tap_write_in(const char *dir, const char *name, const 
 static inline const char *tap_write_in(const char *dir, const char *name, const char *suffix,
                                        const char *fmt, ...)
 {
-    static char path[4][900];
+    static char path[32][900];
     static int k;
-    k = (k + 1) % 4;
+    k = (k + 1) % 32;
     snprintf(path[k], sizeof path[k], "%s/%s%s", dir, name, suffix);
     FILE *f = fopen(path[k], "w");
     if (f) {

@@ -15,16 +15,10 @@ static char dir[512];
 static ml_registry *reg;
 static ml_err err;
 
+/* dir/name holding text; its path. */
 static const char *write_text(const char *name, const char *text)
 {
-    static char path[32][600];
-    static int next;
-    char *p = path[next++ % 32];
-    snprintf(p, sizeof path[0], "%s/%s", dir, name);
-    FILE *f = fopen(p, "w");
-    fputs(text, f);
-    fclose(f);
-    return p;
+    return tap_write_in(dir, name, "", "%s", text);
 }
 
 /* opts: "k=v ..." besides train (and path when given). */
