@@ -41,7 +41,8 @@ ok $([ -f "$d/attempts/$id-1/checkpoint.safetensors" ] &&
 # 2. `modlab run --resume` of a run directory whose path holds $(...): the stale temp file
 # of a checkpoint killed before its rename is removed (it was found with `ls` in a shell).
 runs="$t/r\$(touch X)"
-pause_kill 'before-rename:checkpoint.safetensors#2' "$t/killed.log" "$MODLAB" run r.lua --out "$runs"
+pause_kill 'before-rename:checkpoint.safetensors#2' "$t/killed.log" \
+    "$MODLAB" run r.lua --out "$runs"
 ok $? "a run stopped between the 2nd checkpoint's temp file and its rename, killed"
 dir=$(ls -d "$runs"/r-* | head -1)
 ok $([ -n "$(ls "$dir" | grep 'checkpoint.safetensors.tmp')" ]; echo $?) "... a temp file is left"
