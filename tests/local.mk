@@ -24,7 +24,10 @@ AM_TESTS_ENVIRONMENT = \
 	ML_ASAN=$(ML_ASAN_FLAG); export ML_ASAN; \
 	ML_VALGRIND=$(ML_VALGRIND); export ML_VALGRIND; \
 	if test -n "$$ML_VALGRIND"; then MODLAB=$(abs_top_srcdir)/tests/support/vg_modlab; fi;
-EXTRA_DIST += tests/support/tap.h
+EXTRA_DIST += tests/support/tap.h tests/support/tap_fs.h tests/support/tap_oom.h \
+	tests/support/tap_model.h \
+	tests/unit/plugins/data/reader_test.h tests/unit/plugins/data/gz_write.h \
+	tests/unit/core/sweep/sweep_test.h
 test_cflags = $(AM_CFLAGS) -I$(top_srcdir)/tests/support
 test_ldadd = $(libmodlab_internal)
 clean-local: clean-tests-out
@@ -74,7 +77,8 @@ TESTS += tests/unit/plugins/modular/test_modular_gemm
 
 include tests/abi/local.mk
 TESTS += tests/e2e/cli.sh tests/e2e/synthetic.sh tests/e2e/crash_safety.sh
-EXTRA_DIST += tests/support/tap.sh tests/e2e/cli.sh tests/e2e/synthetic.sh tests/abi/fixture.c \
+EXTRA_DIST += tests/support/tap.sh tests/support/e2e.sh tests/e2e/cli.sh tests/e2e/synthetic.sh \
+	tests/abi/fixture.c \
 	tests/e2e/crash_safety.sh tests/fixtures/crash/resumable.lua tests/fixtures/crash/check_rundir.lua docs/RUNS.md
 TESTS += tests/e2e/out_of_tree.sh tests/e2e/valgrind.sh
 EXTRA_DIST += tests/e2e/out_of_tree.sh tests/e2e/valgrind.sh tests/support/vg_run.sh tests/support/vg_modlab \

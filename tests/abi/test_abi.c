@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "tap_fs.h"
 #include <modlab/modlab.h>
 
 static const char *warning_for(ml_registry *reg, const char *file)
@@ -98,8 +99,6 @@ int main(void)
     ml_model_free(m);
     ml_registry_free(reg);
 
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ok(system(cmd) == 0, "cleanup");
+    ok(tap_rmtree(dir) == 0, "cleanup");
     return done_testing();
 }

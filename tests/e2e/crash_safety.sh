@@ -4,6 +4,7 @@
 # the run directory holds whole files only (tests/fixtures/crash/check_rundir.lua), and
 # `modlab run --resume DIR` ends with the same numbers and model bytes as a run never killed.
 . "$top_srcdir/tests/support/tap.sh"
+. "$top_srcdir/tests/support/e2e.sh"
 make_tmpdir
 recipe="$top_srcdir/tests/fixtures/crash/resumable.lua"
 check() { "$MODLAB" run "$top_srcdir/tests/fixtures/crash/check_rundir.lua" --set dir="$1" 2>&1; }
@@ -13,18 +14,10 @@ check() { "$MODLAB" run "$top_srcdir/tests/fixtures/crash/check_rundir.lua" --se
 kill_at() {
     point=$1 out=$2
     shift 2
-    MODLAB_TEST_PAUSE=$point "$MODLAB" run "$recipe" --out "$out" "$@" > "$out.log" 2>&1 &
-    pid=$!
-    state=
-    for _ in $(seq 300); do
-        state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
-        [ "$state" = T ] || [ -z "$state" ] && break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    pause_kill "$point" "$out.log" "$MODLAB" run "$recipe" --out "$out" "$@"
+    stopped_there=$?
     dir=$(ls -d "$out"/resumable-* 2>/dev/null | head -1)
-    [ "$state" = T ]
+    return $stopped_there
 }
 
 # The same run, never interrupted.
@@ -96,15 +89,7 @@ done
 
 # A resume killed while it cuts metrics.jsonl back to its checkpoint resumes again.
 kill_at mid-epoch:4 "$t/rr"
-MODLAB_TEST_PAUSE=before-rename:metrics.jsonl "$MODLAB" run --resume "$dir" > /dev/null 2>&1 &
-pid=$!
-for _ in $(seq 300); do
-    state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
-    [ "$state" = T ] || [ -z "$state" ] && break
-    sleep 0.1
-done
-kill -KILL "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
+pause_kill before-rename:metrics.jsonl /dev/null "$MODLAB" run --resume "$dir"
 is "$state" T "a resume stopped before renaming its cut metrics.jsonl, killed"
 is "$(check "$dir")" "checkpoint=3 metrics=3 timing=3 summary=absent model=no" \
    "... the run directory is still whole"
@@ -115,8 +100,7 @@ for delay in 0.3 0.5 0.7 0.9 1.1; do
     "$MODLAB" run "$recipe" --out "$t/d$delay" --set epochs=5 > /dev/null 2>&1 &
     pid=$!
     sleep "$delay"
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    kill_reap "$pid"
     dir=$(ls -d "$t/d$delay"/resumable-* 2>/dev/null | head -1)
     if [ -z "$dir" ]; then
         ok 0 "kill after ${delay}s: before the run directory existed"
@@ -186,22 +170,11 @@ like "$out" "'checkpoint_every' (epochs between checkpoints) must be a whole num
 
 # A sweep trial killed after a checkpoint continues from it when run again (modlab trial),
 # keeping a copy of the stopped attempt in attempts/, and ends as the plain run did.
-mkdir "$t/sw" && cp "$recipe" "$t/sw/resumable.lua"
-printf 'name: res\nprogram: resumable.lua\nmethod: grid\nparameters:\n  epochs: {value: 5}\n' \
-    > "$t/sw/s.yaml"
-(cd "$t/sw" && MODLAB_RUNS="$t/sw/runs" MODLAB_TEST_PAUSE=mid-epoch:3 "$MODLAB" sweep s.yaml \
-    > sweep.log 2>&1) &
-spid=$!
-j="$t/sw/runs/res/journal.jsonl"
-state=
-for _ in $(seq 300); do
-    pid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$j" 2>/dev/null | head -1)
-    [ -n "$pid" ] && state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
-    [ "$state" = T ] && break
-    sleep 0.1
-done
+pause_sweep "$t/sw" res "$recipe" 5 mid-epoch:3
+trial_pid "$j" 300
+wait_stop "$tpid"
 is "$state" T "sweep: the trial stopped in epoch 3"
-kill -KILL "$pid" 2>/dev/null
+kill -KILL "$tpid" 2>/dev/null
 wait "$spid"
 out=$("$MODLAB" trial "$t/sw/runs/res" --index 0 2>&1)
 ok $? "sweep: modlab trial runs the killed trial again"

@@ -4,28 +4,13 @@
 # `modlab run --resume`, the git commit lookup, reports). Each case asserts that the marker
 # file was not created and that the operation still did its job.
 . "$top_srcdir/tests/support/tap.sh"
+. "$top_srcdir/tests/support/e2e.sh"
 make_tmpdir
 cd "$t" || exit 1
 cp "$top_srcdir/tests/fixtures/crash/resumable.lua" "$t/r.lua"
 # Every injected command is `touch X` run in the current directory, $t.
 no_marker() { ok $([ ! -e "$t/X" ]; echo $?) "$1: no command ran (no marker file)"; rm -f "$t/X"; }
 
-# Run "$@" until it stops itself at pause point $1 (MODLAB_TEST_PAUSE), then SIGKILL it.
-kill_at() {
-    point=$1
-    shift
-    MODLAB_TEST_PAUSE=$point "$@" > "$t/killed.log" 2>&1 &
-    pid=$!
-    state=
-    for _ in $(seq 300); do
-        state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)
-        [ "$state" = T ] || [ -z "$state" ] && break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    [ "$state" = T ]
-}
 
 # 1. A sweep trial killed after its first checkpoint: the next attempt copies the stopped
 # trial to attempts/ (it was `cp -a` through the shell) and resumes from the checkpoint.
@@ -42,7 +27,7 @@ EOF
 "$MODLAB" sweep plan s.yaml --out "$out" > plan.log 2>&1; ok $? "sweep plan into $out"
 d="$out"
 id=$(sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' "$d/sweep.json" | head -1)
-kill_at mid-epoch:2 "$MODLAB" trial "$d" --index 0
+pause_kill mid-epoch:2 "$t/killed.log" "$MODLAB" trial "$d" --index 0
 ok $? "trial 0 stopped in epoch 2 (after its first checkpoint) and killed"
 ok $([ -f "$d/trials/$id/checkpoint.safetensors" ]; echo $?) "... leaving a checkpoint"
 res=$("$MODLAB" trial "$d" --index 0 2>&1); ok $? "the retry of trial 0 finishes"
@@ -56,7 +41,8 @@ ok $([ -f "$d/attempts/$id-1/checkpoint.safetensors" ] &&
 # 2. `modlab run --resume` of a run directory whose path holds $(...): the stale temp file
 # of a checkpoint killed before its rename is removed (it was found with `ls` in a shell).
 runs="$t/r\$(touch X)"
-kill_at 'before-rename:checkpoint.safetensors#2' "$MODLAB" run r.lua --out "$runs"
+pause_kill 'before-rename:checkpoint.safetensors#2' "$t/killed.log" \
+    "$MODLAB" run r.lua --out "$runs"
 ok $? "a run stopped between the 2nd checkpoint's temp file and its rename, killed"
 dir=$(ls -d "$runs"/r-* | head -1)
 ok $([ -n "$(ls "$dir" | grep 'checkpoint.safetensors.tmp')" ]; echo $?) "... a temp file is left"

@@ -6,21 +6,14 @@
 # The signal lands at an exact instant: the run stops itself there (MODLAB_TEST_PAUSE, a
 # SIGSTOP), the test sends the signal and SIGCONT; nothing depends on timing.
 . "$top_srcdir/tests/support/tap.sh"
+. "$top_srcdir/tests/support/e2e.sh"
 make_tmpdir
 recipe="$top_srcdir/tests/fixtures/runs/tiny.lua"
 # A non-interactive shell starts background jobs with SIGINT ignored (and modlab, like any
 # program, keeps a signal its parent ignored): give the runs the default disposition.
 env --default-signal=INT true 2>/dev/null || skip_all "env --default-signal is missing (coreutils < 8.31)"
 status_of() { sed -n 's/.*"status":"\([a-z]*\)".*/\1/p' "$1" 2>/dev/null; }
-stopped() { # PID: wait until the process is stopped (T); false if it ended first
-    for _ in $(seq 600); do
-        s=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)
-        [ "$s" = T ] && return 0
-        [ -z "$s" ] && return 1
-        sleep 0.1
-    done
-    return 1
-}
+stopped() { wait_stop "$1" 600; [ "$state" = T ]; }  # PID: false if it ended first
 
 "$MODLAB" run "$recipe" --out "$t/ref" --set epochs=4 > "$t/ref.log" 2>&1
 ok $? "a run never stopped"
@@ -78,20 +71,8 @@ is "$(ls "$dir" | grep -c '\.tmp\.')" 0 "... no temp file left"
 
 # A sweep's own stop (SIGTERM to the sweep, which sends SIGTERM to its trials) while the
 # trial is stopped in a checkpoint's temp file: the trial closes its run as interrupted.
-mkdir "$t/sw" && cp "$recipe" "$t/sw/tiny.lua"
-printf 'name: sig\nprogram: tiny.lua\nmethod: grid\nparameters:\n  epochs: {value: 4}\n' \
-    > "$t/sw/s.yaml"
-(cd "$t/sw" && MODLAB_RUNS="$t/sw/runs" \
-    MODLAB_TEST_PAUSE='before-rename:checkpoint.safetensors#2' exec "$MODLAB" sweep s.yaml \
-    > sweep.log 2>&1) &
-spid=$!
-j="$t/sw/runs/sig/journal.jsonl"
-tpid=
-for _ in $(seq 600); do
-    tpid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p' "$j" 2>/dev/null | head -1)
-    [ -n "$tpid" ] && break
-    sleep 0.1
-done
+pause_sweep "$t/sw" sig "$recipe" 4 'before-rename:checkpoint.safetensors#2'
+trial_pid "$j"
 stopped "$tpid"; ok $? "sweep: the trial stopped in its second checkpoint write"
 kill -TERM "$spid"
 # The sweep signals the trial's process group; the stopped trial holds it pending.

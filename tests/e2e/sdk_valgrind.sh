@@ -2,15 +2,9 @@
 # valgrind's memcheck over the conformance suite itself (in process, --no-fork), on the
 # in-tree nn plugin and the ABI 1.0 fixture: no invalid accesses, no leaked blocks.
 . "$top_srcdir/tests/support/tap.sh"
-command -v valgrind >/dev/null || skip_all "valgrind not installed"
-[ -n "${ML_ASAN:-}" ] && skip_all "ASan build: valgrind cannot run sanitized binaries"
-[ -n "${ML_VALGRIND:-}" ] && skip_all "check-valgrind runs every test under valgrind"
-valgrind_reads "$MODLAB"
-make_tmpdir
+memcheck_setup
 for so in "$top_builddir/build-plugins/nn.so" "$top_builddir/tests/abi/.libs/fx_abi10.so"; do
-    "$top_builddir/libtool" --mode=execute valgrind --leak-check=full \
-        --errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
-        "$MODLAB" plugin check "$so" --no-fork > "$t/vg.log" 2>&1
+    memcheck "$MODLAB" plugin check "$so" --no-fork > "$t/vg.log" 2>&1
     is $? 0 "valgrind: plugin check $(basename "$so") passes with no errors and no leaks"
     grep -E 'ERROR SUMMARY|definitely lost|passed' "$t/vg.log" | sed 's/^/# /'
 done

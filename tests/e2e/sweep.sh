@@ -3,21 +3,11 @@
 # results and run directories, re-running skips finished trials, failed and crashed trials,
 # retries, timeouts, hyperband, unread parameters (warning / strict error), bad files, export.
 . "$top_srcdir/tests/support/tap.sh"
-make_tmpdir
-cp "$top_srcdir/tests/fixtures/sweep/recipe.lua" "$t/recipe.lua"
-cd "$t" || exit 1
-export MODLAB_RUNS="$t/runs"
+. "$top_srcdir/tests/support/e2e.sh"
+sweep_setup sweep/recipe.lua
 
-# Journal lines as "trial attempt event" (keys are sorted, so the order is fixed).
-events() { sed -n 's/.*"attempt":\([0-9]*\),.*"event":"\([a-z]*\)".*"trial":"\([0-9a-f]*\)".*/\3 \1 \2/p' "$1"; }
-count() { if [ -f "$2" ]; then grep -c -- "$1" "$2"; else echo 0; fi; }
 
-cat > grid.yaml <<'EOF'
-name: grid
-program: recipe.lua
-method: grid
-metric: {name: valid_accuracy, goal: maximize}
-parameters:
+grid_sweep grid.yaml grid recipe.lua valid_accuracy maximize <<'EOF'
   optimizer:
     parameters:
       lr: {values: [0.05, 1e-1]}
@@ -94,12 +84,7 @@ is "$(count '"event":"failed"' runs/strict/journal.jsonl)" 1 "strict: the first 
 is "$(count '"event":"started"' runs/strict/journal.jsonl)" 1 "... and no other trial started"
 
 # Failures: a recipe error and a crash are marked failed, the others go on; retries.
-cat > fail.yaml <<'EOF'
-name: fail
-program: recipe.lua
-method: grid
-metric: {name: valid_loss, goal: minimize}
-parameters:
+grid_sweep fail.yaml fail recipe.lua valid_loss minimize <<'EOF'
   fail: {values: ["no", error, crash]}
   epochs: {value: 1}
   size: {value: 200}

@@ -5,30 +5,15 @@
 # `modlab trial` (no run, no failure) and by `modlab sweep`, which skips the trial and takes
 # it up once it is free.
 . "$top_srcdir/tests/support/tap.sh"
-make_tmpdir
-cp "$top_srcdir/tests/fixtures/sweep/recipe.lua" "$t/recipe.lua"
-cd "$t" || exit 1
-export MODLAB_RUNS="$t/runs"
+. "$top_srcdir/tests/support/e2e.sh"
+sweep_setup sweep/recipe.lua
 
-count() { if [ -f "$2" ]; then grep -c -- "$1" "$2"; else echo 0; fi; }
-# Wait until FILE has at least N lines matching PATTERN (at most 60 s; a bound, not a test).
-wait_for() {
-    i=0
-    while [ "$(count "$2" "$1")" -lt "$3" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-}
-# Journal events of one trial id.
-trial_events() { grep "\"trial\":\"$2\"" "$1" | sed -n 's/.*"event":"\([a-z]*\)".*/\1/p'; }
 ids() { "$MODLAB" sweep "$1" --dry-run | awk '$1 ~ /^[0-9]+$/ { print $2 }'; }
 host=$(uname -n)
 # The start time (clock ticks, field 22 of /proc/PID/stat) of process $1.
 start_of() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f20; }
 
-cat > two.yaml <<'EOF'
-name: two
-program: recipe.lua
-method: grid
-metric: {name: valid_accuracy, goal: maximize}
-parameters:
+grid_sweep two.yaml two recipe.lua valid_accuracy maximize <<'EOF'
   optimizer.lr: {values: [0.02, 0.05, 0.1, 0.2]}
   model.width: {values: [8, 16]}
   epochs: {value: 3}
@@ -60,12 +45,7 @@ is "$(ls "$d/locks/" 2>/dev/null | grep -c '\.lock$')" 0 "every lock released"
 is "$(sed 1d "$d/results.csv" | grep -c ',finished,')" 8 "results.csv: 8 finished rows"
 
 # Locks written by hand, in the documented format.
-cat > held.yaml <<'EOF'
-name: held
-program: recipe.lua
-method: grid
-metric: {name: valid_accuracy, goal: maximize}
-parameters:
+grid_sweep held.yaml held recipe.lua valid_accuracy maximize <<'EOF'
   optimizer.lr: {values: [0.05, 0.1, 0.2, 0.3]}
   epochs: {value: 1}
 EOF

@@ -4,10 +4,8 @@
 # for `sweep --dry-run`, `sweep plan` and `sweep export`; sweep names are never paths; the
 # program is a readable file at plan time; the dry run shows the resolved output directory.
 . "$top_srcdir/tests/support/tap.sh"
-make_tmpdir
-cp "$top_srcdir/tests/fixtures/sweep/recipe.lua" "$t/recipe.lua"
-cd "$t" || exit 1
-export MODLAB_RUNS="$t/runs"
+. "$top_srcdir/tests/support/e2e.sh"
+sweep_setup sweep/recipe.lua
 
 # rejected FILE WANT DESCRIPTION: dry run, plan and export each exit 2 with WANT.
 rejected() {

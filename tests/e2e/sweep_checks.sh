@@ -4,16 +4,9 @@
 # (modlab.strict, the default) naming what was logged or read, with a "did you mean"; with
 # `modlab: {strict: false}` they are warnings printed when that trial ends, not at the end.
 . "$top_srcdir/tests/support/tap.sh"
-make_tmpdir
-cd "$t" || exit 1
-export MODLAB_RUNS="$t/runs"
+. "$top_srcdir/tests/support/e2e.sh"
+sweep_setup
 
-count() { if [ -f "$2" ]; then grep -c -- "$1" "$2"; else echo 0; fi; }
-# Wait until FILE has at least N lines matching PATTERN (at most 60 s; a bound, not a test).
-wait_for() {
-    i=0
-    while [ "$(count "$2" "$1")" -lt "$3" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
-}
 
 # A quick recipe; `hold: FILE` makes a trial wait until FILE exists.
 cat > quick.lua <<'EOF'
@@ -38,12 +31,7 @@ ml.train {
 EOF
 
 # metric.name misspelt: an error after the first trial, which names the logged metrics.
-cat > metric.yaml <<'EOF'
-name: metric
-program: quick.lua
-method: grid
-metric: {name: valid_acuracy, goal: maximize}
-parameters:
+grid_sweep metric.yaml metric quick.lua valid_acuracy maximize <<'EOF'
   optimizer.lr: {values: [0.01, 0.02, 0.05, 0.1]}
 EOF
 out=$("$MODLAB" sweep metric.yaml -j 1 2>&1); rc=$?
@@ -56,12 +44,7 @@ is "$(count '"event":"started"' runs/metric/journal.jsonl)" 1 "... starting no m
 like "$out" "stopping the sweep" "... and says so"
 
 # A parameter the recipe never reads: the same.
-cat > param.yaml <<'EOF'
-name: param
-program: quick.lua
-method: grid
-metric: {name: valid_accuracy, goal: maximize}
-parameters:
+grid_sweep param.yaml param quick.lua valid_accuracy maximize <<'EOF'
   optimizer.lrr: {values: [0.01, 0.02, 0.05, 0.1]}
 EOF
 out=$("$MODLAB" sweep param.yaml -j 1 2>&1); rc=$?
@@ -74,12 +57,7 @@ is "$(count '"event":"failed"' runs/param/journal.jsonl)" 1 "... the trial is fa
 
 # strict: false: both are warnings, printed when the first trial ends: trial 1 waits for a
 # file this test creates only after it has seen the warnings.
-cat > loose.yaml <<EOF
-name: loose
-program: quick.lua
-method: grid
-metric: {name: valid_acuracy, goal: maximize}
-parameters:
+grid_sweep loose.yaml loose quick.lua valid_acuracy maximize <<EOF
   optimizer.lrr: {value: 0.05}
   hold: {values: [none, "$t/go"]}
 modlab: {strict: false}

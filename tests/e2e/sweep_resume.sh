@@ -3,25 +3,10 @@
 # runs again, no journal line lost or duplicated, results.csv complete); Ctrl-C stops cleanly
 # and leaves a state that resumes.
 . "$top_srcdir/tests/support/tap.sh"
-make_tmpdir
-cp "$top_srcdir/tests/fixtures/sweep/recipe.lua" "$t/recipe.lua"
-cd "$t" || exit 1
+. "$top_srcdir/tests/support/e2e.sh"
+sweep_setup sweep/recipe.lua
 
-# Journal lines as "trial attempt event" (keys are sorted, so the order is fixed).
-events() { sed -n 's/.*"attempt":\([0-9]*\),.*"event":"\([a-z]*\)".*"trial":"\([0-9a-f]*\)".*/\3 \1 \2/p' "$1"; }
-count() { if [ -f "$2" ]; then grep -c -- "$1" "$2"; else echo 0; fi; }
-# Wait until FILE has at least N lines matching PATTERN (at most 30 s).
-wait_for() {
-    i=0
-    while [ "$(count "$2" "$1")" -lt "$3" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-}
-
-cat > s.yaml <<'EOF'
-name: resume
-program: recipe.lua
-method: grid
-metric: {name: valid_accuracy, goal: maximize}
-parameters:
+grid_sweep s.yaml resume recipe.lua valid_accuracy maximize <<'EOF'
   optimizer.lr: {values: [0.02, 0.05, 0.1, 0.2]}
   model.width: {values: [8, 16, 32]}
   epochs: {value: 3}
@@ -30,7 +15,7 @@ EOF
 d="$t/runs/resume"
 MODLAB_RUNS="$t/runs" "$MODLAB" sweep s.yaml -j 2 > first.log 2>&1 &
 pid=$!
-wait_for "$d/journal.jsonl" '"event":"finished"' 4
+wait_for "$d/journal.jsonl" '"event":"finished"' 4 300
 kill -9 $pid
 wait $pid 2>/dev/null
 sleep 0.3   # the trials die with the sweep (PR_SET_PDEATHSIG)
@@ -71,8 +56,8 @@ fi
 rm -rf "$t/runs"
 MODLAB_RUNS="$t/runs" "$MODLAB" sweep s.yaml -j 2 > int.log 2>&1 &
 pid=$!
-wait_for "$d/journal.jsonl" '"event":"finished"' 2
-wait_for "$d/journal.jsonl" '"event":"started"' 4
+wait_for "$d/journal.jsonl" '"event":"finished"' 2 300
+wait_for "$d/journal.jsonl" '"event":"started"' 4 300
 kill -INT $pid
 wait $pid; rc=$?
 is "$rc" 130 "Ctrl-C: the sweep exits 130"

@@ -4,6 +4,7 @@
 # sweep as job arrays chunked below MaxArraySize, resumes a failed index, and stops them all.
 # Skipped, with the reason, where Slurm cannot run (not root, packages missing).
 . "$top_srcdir/tests/support/tap.sh"
+. "$top_srcdir/tests/support/e2e.sh"
 for b in munged slurmctld slurmd sbatch squeue sinfo; do
     command -v $b > /dev/null 2>&1 || [ -x /usr/sbin/$b ] ||
         skip_all "$b not installed (apt-get install slurm-wlm munge)"
@@ -75,12 +76,7 @@ ok 0 "a single-node Slurm runs (slurmctld, slurmd, munged on localhost)"
 cp "$top_srcdir/tests/fixtures/sweep/recipe.lua" "$t/recipe.lua"
 cd "$t" || exit 1
 touch "$t/marker"
-cat > s.yaml <<EOF
-name: slurm
-program: recipe.lua
-method: grid
-metric: {name: valid_accuracy, goal: maximize}
-parameters:
+grid_sweep s.yaml slurm recipe.lua valid_accuracy maximize <<EOF
   optimizer.lr: {values: [0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5]}
   epochs: {value: 2}
   fail: {value: once}

@@ -26,3 +26,17 @@ valgrind_reads() {
     fi
 }
 make_tmpdir() { t=$(mktemp -d /tmp/modlab-test.XXXXXX) && trap 'rm -rf "$t"' EXIT; }  # sets $t
+# The skips of a test that runs valgrind's memcheck itself, then its $t (make_tmpdir).
+memcheck_setup() {
+    command -v valgrind >/dev/null || skip_all "valgrind not installed"
+    [ -n "${ML_ASAN:-}" ] && skip_all "ASan build: valgrind cannot run sanitized binaries"
+    [ -n "${ML_VALGRIND:-}" ] && skip_all "check-valgrind runs every test under valgrind"
+    valgrind_reads "$MODLAB"
+    make_tmpdir
+}
+# memcheck COMMAND...: COMMAND under memcheck (through libtool, for uninstalled programs);
+# exit status 9 on any error or a definitely or indirectly lost block.
+memcheck() {
+    "$top_builddir/libtool" --mode=execute valgrind --leak-check=full \
+        --errors-for-leak-kinds=definite,indirect --error-exitcode=9 "$@"
+}

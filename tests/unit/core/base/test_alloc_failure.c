@@ -8,14 +8,20 @@
  * momentum, a checkpoint save and load, sweep files with grid, random and bayes plans. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/mem.h"
 #include "tap.h"
+#include "tap_model.h"
+#include "tap_fs.h"
 #include <modlab/modlab.h>
 #include <modlab/sweep.h>
 
@@ -28,29 +34,7 @@ static char dir[64];
 
 static ml_model *build(const char *spec, const ml_shape *in, ml_err *err)
 {
-    char buf[512], *save = NULL;
-    ml_model *m = ml_model_new(reg, 7, err);
-    snprintf(buf, sizeof buf, "%s", spec);
-    for (char *tok = strtok_r(buf, "|", &save); m && tok; tok = strtok_r(NULL, "|", &save)) {
-        char *opts = strchr(tok, ' ');
-        if (opts)
-            *opts++ = '\0';
-        ml_opts *o = ml_opts_new(err);
-        if (!o || ml_opts_parse(o, opts ? opts : "", err)) {
-            ml_opts_free(o);
-            ml_model_free(m);
-            return NULL;
-        }
-        if (ml_model_add(m, tok, o, err)) {   /* the model owns o, also on failure */
-            ml_model_free(m);
-            return NULL;
-        }
-    }
-    if (m && ml_model_build(m, in, BATCH, err)) {
-        ml_model_free(m);
-        return NULL;
-    }
-    return m;
+    return tap_model(reg, 7, spec, in, BATCH, err);
 }
 
 typedef struct model_case {
@@ -210,27 +194,55 @@ static int registry_load(const void *arg, ml_err *err)
 
 typedef int (*scenario_fn)(const void *arg, ml_err *err);
 
+/* Starts argv[0] (PATH search) with its stdout on the returned stream and its stderr on
+ * /dev/null; NULL when it cannot start. The caller closes the stream and reaps *pid. */
+static FILE *run_reader(char *const *argv, pid_t *pid)
+{
+    int fds[2];
+    posix_spawn_file_actions_t fa;
+    if (pipe(fds) != 0)
+        return NULL;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    posix_spawn_file_actions_addclose(&fa, fds[1]);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    int rc = posix_spawnp(pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    FILE *f = rc == 0 ? fdopen(fds[0], "r") : NULL;
+    if (!f)
+        close(fds[0]);
+    if (rc == 0 && !f)
+        waitpid(*pid, NULL, 0);
+    return f;
+}
+
 /* "sweep.c:91 warn (libmodlab.so.0+0x1386a)": addr2line turns the object and offset that
  * ml_mem_site_name gives into a source line, when binutils is there (only for reports). */
 static void site_name(const void *site, char *buf, size_t n)
 {
     Dl_info info;
-    char cmd[1200], fn[256] = "", line[512] = "";
+    char offset[32], fn[256] = "", line[512] = "";
     if (!site) {
         snprintf(buf, n, "?");
         return;
     }
     ml_mem_site_name(site, buf, n);
-    if (!dladdr((const char *)site - 1, &info) || !info.dli_fname ||
-        strchr(info.dli_fname, '\''))   /* the name goes into a quoted shell word */
+    if (!dladdr((const char *)site - 1, &info) || !info.dli_fname)
         return;
-    snprintf(cmd, sizeof cmd, "addr2line -f -e '%s' %#zx 2>/dev/null", info.dli_fname,
+    snprintf(offset, sizeof offset, "%#zx",
              (size_t)((const char *)site - 1 - (const char *)info.dli_fbase));
-    FILE *p = popen(cmd, "r");
+    /* An argv array, no shell: the object's name is passed as it is. */
+    char *argv[] = {"addr2line", "-f", "-e", (char *)info.dli_fname, offset, NULL};
+    pid_t pid;
+    FILE *p = run_reader(argv, &pid);
     if (!p)
         return;
     int got = fgets(fn, sizeof fn, p) && fgets(line, sizeof line, p);
-    pclose(p);
+    fclose(p);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
     if (!got || line[0] == '?')
         return;
     fn[strcspn(fn, "\n")] = '\0';
@@ -402,11 +414,8 @@ int main(void)
         printf("Bail out! cannot create a temporary directory\n");
         return 1;
     }
-    reg = ml_registry_new(&err);
-    if (!reg || ml_registry_load_default(reg, NULL, &err) != 0) {
-        printf("Bail out! plugins do not load: %s\n", err.msg);
+    if (!(reg = tap_registry(NULL, NULL)))
         return 1;
-    }
     torture("load plugins", registry_load, NULL);
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
         torture(model_names[i], build_only, &models[i]);
@@ -439,9 +448,6 @@ int main(void)
     torture("sweep W&B example (random, nested)", sweep_load, &example);
 
     ml_registry_free(reg);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        tap_diag("could not remove %s", dir);
+    tap_cleanup_dir(dir);
     return done_testing();
 }

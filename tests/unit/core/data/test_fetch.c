@@ -49,6 +49,24 @@ static int exists(const char *p)
     return stat(p, &st) == 0;
 }
 
+/* A .part of n bytes and its .src origin note naming url, as an interrupted earlier fetch
+ * leaves them behind. */
+static void plant_part(const char *part, const void *data, size_t n, const char *url)
+{
+    char src[600];
+    FILE *f = fopen(part, "wb");
+    if (f) {
+        fwrite(data, 1, n, f);
+        fclose(f);
+    }
+    snprintf(src, sizeof src, "%s.src", part);
+    f = fopen(src, "wb");
+    if (f) {
+        fputs(url, f);
+        fclose(f);
+    }
+}
+
 int main(void)
 {
     enum { BIG = 300000 };
@@ -125,16 +143,7 @@ int main(void)
     }
     /* A .part left by an earlier run from the same URL, but the server ignores Range. */
     snprintf(url, sizeof url, "http://127.0.0.1:%d/norange.bin", s.port);
-    {
-        char src[600];
-        FILE *f = fopen(part, "wb");
-        fwrite("0123456789", 1, 10, f);
-        fclose(f);
-        snprintf(src, sizeof src, "%s.src", part);
-        f = fopen(src, "wb");
-        fputs(url, f);
-        fclose(f);
-    }
+    plant_part(part, "0123456789", 10, url);
     is_int(ml_fetch_url(url, part, &o, &r, &err), 0, "server ignores Range");
     ok(same_as_generated(part, "/norange.bin", BIG), "200 instead of 206 restarted from zero");
     is_int(r.resumed_from, 0, "not counted as resumed");
@@ -143,16 +152,7 @@ int main(void)
     ml_fetch_discard(part);
 
     /* A .part from another URL is not resumed. */
-    {
-        char src[600];
-        FILE *f = fopen(part, "wb");
-        fwrite("0123456789", 1, 10, f);
-        fclose(f);
-        snprintf(src, sizeof src, "%s.src", part);
-        f = fopen(src, "wb");
-        fputs("http://elsewhere/x", f);
-        fclose(f);
-    }
+    plant_part(part, "0123456789", 10, "http://elsewhere/x");
     snprintf(url, sizeof url, "http://127.0.0.1:%d/ok.bin", s.port);
     is_int(ml_fetch_url(url, part, &o, &r, &err), 0, "download over a foreign .part");
     ok(same_as_generated(part, "/ok.bin", BIG), "foreign .part discarded, bytes right");
@@ -309,15 +309,9 @@ int main(void)
         ok(same_as_generated(part, "/ok.bin", 12345), "file:// bytes are right");
         ml_fetch_discard(part);
         /* Resume over file:// too. */
-        FILE *f = fopen(part, "wb");
         uint8_t head[100];
         hfs_fill("/ok.bin", 0, head, sizeof head);
-        fwrite(head, 1, sizeof head, f);
-        fclose(f);
-        snprintf(src, sizeof src, "%s.src", part);
-        f = fopen(src, "wb");
-        fputs(url, f);
-        fclose(f);
+        plant_part(part, head, sizeof head, url);
         is_int(ml_fetch_url(url, part, &o, &r, &err), 0, "file:// resume");
         is_int(r.resumed_from, 100, "resumed at 100");
         ok(same_as_generated(part, "/ok.bin", 12345), "file:// resumed bytes are right");

@@ -18,6 +18,7 @@
 #include "http_fault_server.h"
 #include "data/manifest.h"
 #include "tap.h"
+#include "tap_fs.h"
 
 static char tmp[] = "/tmp/modlab-test-manifest-XXXXXX";
 static char cache[600];
@@ -37,17 +38,6 @@ static const char *cache_file(const char *ds, const char *name)
     return p[k];
 }
 
-static int exists(const char *fmt, ...) ML_PRINTF(1, 2);
-static int exists(const char *fmt, ...)
-{
-    char p[1200];
-    struct stat st;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p, sizeof p, fmt, ap);
-    va_end(ap);
-    return stat(p, &st) == 0;
-}
 
 
 static int same_as_generated(const char *file, const char *path, int64_t size)
@@ -60,20 +50,8 @@ static int same_as_generated(const char *file, const char *path, int64_t size)
     return got == size && !strcmp(a, b);
 }
 
-static const char *write_manifest(const char *name, const char *fmt, ...) ML_PRINTF(2, 3);
-static const char *write_manifest(const char *name, const char *fmt, ...)
-{
-    static char path[700];
-    va_list ap;
-    FILE *f;
-    snprintf(path, sizeof path, "%s/%s.yaml", tmp, name);
-    f = fopen(path, "w");
-    va_start(ap, fmt);
-    vfprintf(f, fmt, ap);
-    va_end(ap);
-    fclose(f);
-    return path;
-}
+/* tmp/NAME.yaml holding the printf-formatted text; returns its path. */
+#define write_manifest(name, ...) tap_write_in(tmp, name, ".yaml", __VA_ARGS__)
 
 /* A minimal ustar writer for the extraction tests. */
 static void tar_add(gzFile gz, const char *name, const char *data, size_t len, char type)
@@ -137,10 +115,10 @@ static void test_http_mirrors(int port)
     like(log, "GET /m2/a.bin range=- -> ok", "then the second");
     like(log, "GET /m2/b.bin range=- -> reset:50000", "b.bin was cut");
     like(log, "GET /m2/b.bin range=bytes=50000- -> ok", "and resumed with a Range request");
-    ok(!exists("%s/loop/a.bin.part", cache) && !exists("%s/loop/b.bin.part", cache) &&
-           !exists("%s/loop/b.bin.part.src", cache),
+    ok(!tap_exists("%s/loop/a.bin.part", cache) && !tap_exists("%s/loop/b.bin.part", cache) &&
+           !tap_exists("%s/loop/b.bin.part.src", cache),
        "no .part files left");
-    ok(exists("%s/loop/a.bin.verified", cache), "a verified marker");
+    ok(tap_exists("%s/loop/a.bin.verified", cache), "a verified marker");
     is_int(ml_manifest_file_state(m, 0), ML_CACHE_VERIFIED, "state: verified");
 
     size_t before = strlen(log);
@@ -178,7 +156,7 @@ static void test_http_mirrors(int port)
     is_int(ml_manifest_file_state(m, 1), ML_CACHE_VERIFIED, "start-up check does not re-hash");
     is_int(ml_manifest_verify(m, &err), ML_ERR_CHECKSUM, "verify re-hashes and notices");
     like(err.msg, "loop: md5 mismatch for b.bin (got ", "verify names the file");
-    ok(!exists("%s/loop/b.bin.verified", cache), "verify drops the marker of a bad file");
+    ok(!tap_exists("%s/loop/b.bin.verified", cache), "verify drops the marker of a bad file");
     is_int(ml_manifest_fetch(m, 0, &err), 0, "fetch repairs it");
     ok(same_as_generated(cache_file("loop", "b.bin"), "/m2/b.bin", 150000),
        "b.bin right again");
@@ -263,9 +241,9 @@ static void test_mismatch(int port)
     snprintf(want, sizeof want, "want %.12s..", sha);
     like(err.msg, want, "shows the wanted digest");
     like(err.msg, "deleted the partial file, retry or check MODLAB_MIRROR", "says what to do");
-    ok(!exists("%s/mism/c.bin", cache), "no corrupt file in the cache");
-    ok(!exists("%s/mism/c.bin.part", cache), "no .part left");
-    ok(!exists("%s/mism/c.bin.part.src", cache), "no .part origin note left");
+    ok(!tap_exists("%s/mism/c.bin", cache), "no corrupt file in the cache");
+    ok(!tap_exists("%s/mism/c.bin.part", cache), "no .part left");
+    ok(!tap_exists("%s/mism/c.bin.part.src", cache), "no .part origin note left");
     ml_manifest_free(m);
 }
 
@@ -289,9 +267,9 @@ static void test_oversize(int port)
     like(err.msg, "big: could not fetch c.bin", "the message names the dataset and file");
     like(err.msg, "sent more than the expected 1.0 kB (1000 bytes); stopped there",
          "and says the mirror sent too much");
-    ok(!exists("%s/big/c.bin", cache), "no file in the cache");
-    ok(!exists("%s/big/c.bin.part", cache), "no half-written .part left");
-    ok(!exists("%s/big/c.bin.part.src", cache), "no .part origin note left");
+    ok(!tap_exists("%s/big/c.bin", cache), "no file in the cache");
+    ok(!tap_exists("%s/big/c.bin.part", cache), "no half-written .part left");
+    ok(!tap_exists("%s/big/c.bin.part.src", cache), "no .part origin note left");
     ml_manifest_free(m);
 }
 
@@ -447,9 +425,9 @@ static void test_tar(void)
     is_int(ml_manifest_fetch(m, 0, &err), 0, "archive fetched and extracted");
     if (err.msg[0])
         tap_diag("%s", err.msg);
-    ok(exists("%s/tarset/set/data.bin", cache) && exists("%s/tarset/set/meta.txt", cache),
+    ok(tap_exists("%s/tarset/set/data.bin", cache) && tap_exists("%s/tarset/set/meta.txt", cache),
        "the listed members are extracted");
-    ok(!exists("%s/evil.txt", cache) && !exists("%s/tarset/evil.txt", cache),
+    ok(!tap_exists("%s/evil.txt", cache) && !tap_exists("%s/tarset/evil.txt", cache),
        "an unlisted '..' member is not written anywhere");
     {
         char mp[800], s1[ML_SHA256_HEX], s2[ML_SHA256_HEX];
@@ -476,7 +454,7 @@ static void test_tar(void)
     }
     ok(ml_manifest_file_state(m, 0) != ML_CACHE_VERIFIED, "a missing member is noticed");
     is_int(ml_manifest_fetch(m, 0, &err), 0, "fetch again");
-    ok(exists("%s/tarset/set/meta.txt", cache), "the member is back");
+    ok(tap_exists("%s/tarset/set/meta.txt", cache), "the member is back");
     ml_manifest_free(m);
 
     path = write_manifest("tarbad", "name: tarbad\nformat: x\nurls: [file://%s/]\n"
@@ -623,9 +601,6 @@ int main(void)
     setenv("MODLAB_MANIFEST_PATH", tmp, 1);
     test_alloc_failures();
     unsetenv("MODLAB_MANIFEST_PATH");
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0)
-        tap_diag("could not remove %s", tmp);
+    tap_cleanup_dir(tmp);
     return done_testing();
 }

@@ -13,6 +13,7 @@
 
 #include "data/manifest.h"
 #include "tap.h"
+#include "tap_fs.h"
 
 static char tmp[] = "/tmp/modlab-test-data-XXXXXX";
 static char out[8192];
@@ -184,9 +185,6 @@ int main(void)
            "fetch: exit 0");
     like(out, "fashion-mnist: 4 files verified in", "fetch output");
 
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0)
-        tap_diag("could not remove %s", tmp);
+    tap_cleanup_dir(tmp);
     return done_testing();
 }

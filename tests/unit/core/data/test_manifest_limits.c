@@ -2,8 +2,6 @@
 /* Manifest limits on loopback HTTP and file://: an entry without a pinned size is capped by
  * max_size (an endless body is stopped there and deleted), and a file is accepted when it
  * matches any digest the manifest pins for it, whichever URL served it. */
-#define _XOPEN_SOURCE 700 /* nftw */
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,54 +15,16 @@
 #include "http_fault_server.h"
 #include "data/manifest.h"
 #include "tap.h"
+#include "tap_fs.h"
 
 static char tmp[] = "/tmp/modlab-test-mflimits-XXXXXX";
 static char cache[600];
 
-static int exists(const char *fmt, ...) ML_PRINTF(1, 2);
-static int exists(const char *fmt, ...)
-{
-    char p[1200];
-    struct stat st;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p, sizeof p, fmt, ap);
-    va_end(ap);
-    return stat(p, &st) == 0;
-}
 
 
-static const char *write_manifest(const char *name, const char *fmt, ...) ML_PRINTF(2, 3);
-static const char *write_manifest(const char *name, const char *fmt, ...)
-{
-    static char path[700];
-    va_list ap;
-    FILE *f;
-    snprintf(path, sizeof path, "%s/%s.yaml", tmp, name);
-    f = fopen(path, "w");
-    va_start(ap, fmt);
-    vfprintf(f, fmt, ap);
-    va_end(ap);
-    fclose(f);
-    return path;
-}
+/* tmp/NAME.yaml holding the printf-formatted text; returns its path. */
+#define write_manifest(name, ...) tap_write_in(tmp, name, ".yaml", __VA_ARGS__)
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static void read_text(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = 0;
-    if (f) {
-        n = fread(buf, 1, cap - 1, f);
-        fclose(f);
-    }
-    buf[n] = '\0';
-}
 
 /* An endless body for an entry without a pinned size: stopped at max_size (the manifest's,
  * or the file's own), the .part deleted, and the message says what to do. */
@@ -87,9 +47,9 @@ static void test_endless(int port)
     like(err.msg, "endl: could not fetch c.bin", "the message names the dataset and file");
     like(err.msg, "more than the max_size of 4.1 kB (4096 bytes)", "and the cap");
     like(err.msg, "raise max_size in the manifest", "and what to do");
-    ok(!exists("%s/endl/c.bin", cache), "no file in the cache");
-    ok(!exists("%s/endl/c.bin.part", cache), "no .part left filling the disk");
-    ok(!exists("%s/endl/c.bin.part.src", cache), "no .part origin note left");
+    ok(!tap_exists("%s/endl/c.bin", cache), "no file in the cache");
+    ok(!tap_exists("%s/endl/c.bin.part", cache), "no .part left filling the disk");
+    ok(!tap_exists("%s/endl/c.bin.part.src", cache), "no .part origin note left");
     ml_manifest_free(m);
 
     /* A file's own max_size wins over the manifest's. */
@@ -104,7 +64,7 @@ static void test_endless(int port)
         return;
     ok(ml_manifest_fetch(m, 0, &err) != 0, "the file's own cap applies");
     like(err.msg, "max_size of 2.0 kB (2000 bytes)", "the file's max_size is named");
-    ok(!exists("%s/endl2/c.bin.part", cache), "no .part left");
+    ok(!tap_exists("%s/endl2/c.bin.part", cache), "no .part left");
     ml_manifest_free(m);
 }
 
@@ -185,7 +145,7 @@ static void test_any_digest(int port)
     if (err.msg[0])
         tap_diag("%s", err.msg);
     snprintf(mk, sizeof mk, "%s/anyd/a.bin.verified", cache);
-    read_text(mk, mk, sizeof mk);
+    tap_read_text(mk, mk, sizeof mk);
     char want[900];
     snprintf(want, sizeof want, "\"pinned_by\":\"file://%s/\"", dir);
     like(mk, want, "the marker names whose pins verified it");
@@ -209,7 +169,7 @@ static void test_any_digest(int port)
         return;
     is_int(ml_manifest_fetch(m, 0, &err), ML_ERR_CHECKSUM, "unknown bytes: refused");
     like(err.msg, "/other/: md5 mismatch", "by the official pins the mirror was held to");
-    ok(!exists("%s/anyd2/a.bin", cache) && !exists("%s/anyd2/a.bin.part", cache),
+    ok(!tap_exists("%s/anyd2/a.bin", cache) && !tap_exists("%s/anyd2/a.bin.part", cache),
        "nothing kept");
     ml_manifest_free(m);
 }
@@ -237,7 +197,6 @@ int main(void)
     test_any_digest(hs.port);
     hfs_stop(&hs);
     test_caps();
-    if (nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS))
-        tap_diag("could not remove %s", tmp);
+    tap_cleanup_dir(tmp);
     return done_testing();
 }

@@ -12,6 +12,7 @@
 #include "formats/json.h"
 #include "base/mem.h"
 #include "tap.h"
+#include "tap_oom.h"
 
 static ml_json_doc *parse(const char *s, size_t *off, ml_err *err)
 {
@@ -317,27 +318,22 @@ static void test_escape(void)
     ml_jbuf_free(&b);
 }
 
+/* One parse of the text, for tap_fail_each_alloc. */
+static int parse_once(void *text)
+{
+    ml_err err = {0};
+    ml_json_doc *doc = ml_json_parse(text, strlen(text), NULL, NULL, &err);
+    ml_json_free(doc);
+    return doc ? 0 : tap_oom_code(err.code);
+}
+
 static void test_nomem(void)
 {
-    const char *text = "{\"a\": [1, 2.5, \"s\\u00e9\", {\"b\": null}], \"c\": true}";
+    char text[] = "{\"a\": [1, 2.5, \"s\\u00e9\", {\"b\": null}], \"c\": true}";
     int64_t before = ml_mem_live_blocks();
-    int failures = 0, worked = 0, bad = 0;
-    for (int64_t n = 1; n < 100 && !worked; n++) {
-        ml_err err = {0};
-        ml_mem_fail_at(n);
-        ml_json_doc *doc = ml_json_parse(text, strlen(text), NULL, NULL, &err);
-        ml_mem_fail_at(0);
-        if (doc) {
-            worked = 1;
-            ml_json_free(doc);
-        } else {
-            failures++;
-            if (err.code != ML_ERR_NOMEM)
-                bad++;
-        }
-    }
-    ok(worked && failures >= 2 && !bad, "allocation failure n -> ML_ERR_NOMEM (%d points)",
-       failures);
+    tap_oom r = tap_fail_each_alloc(parse_once, text, 100);
+    ok(r.worked && r.failures >= 2 && r.nomem == r.failures,
+       "allocation failure n -> ML_ERR_NOMEM (%d points)", r.failures);
     is_int(ml_mem_live_blocks(), before, "no leak after allocation failures");
 
     ml_jbuf b;

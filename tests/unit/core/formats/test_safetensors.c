@@ -18,6 +18,8 @@
 #include "base/mem.h"
 #include "formats/safetensors.h"
 #include "tap.h"
+#include "tap_oom.h"
+#include "tap_fs.h"
 
 /* ---- a sample with awkward values ------------------------------------------------------ */
 
@@ -436,6 +438,33 @@ static void test_lengths(void)
     ml_st_writer_free(w);
 }
 
+/* A serialised checkpoint, for the allocation-failure sweeps of test_nomem. */
+typedef struct blob {
+    void *buf;
+    size_t len;
+    ml_st_writer *w;
+} blob;
+
+static int parse_once(void *arg)
+{
+    const blob *b = arg;
+    ml_err err = {0};
+    ml_st_file *f = ml_st_parse(b->buf, b->len, "x", &err);
+    ml_st_close(f);
+    return f ? 0 : tap_oom_code(err.code);
+}
+
+static int write_once(void *arg)
+{
+    const blob *b = arg;
+    ml_err err = {0};
+    void *out = NULL;
+    size_t olen = 0;
+    int rc = ml_st_writer_to_memory(b->w, &out, &olen, &err);
+    ml_free(out);
+    return rc;
+}
+
 static void test_nomem(void)
 {
     ml_err err = {0};
@@ -443,40 +472,15 @@ static void test_nomem(void)
     void *buf;
     size_t len;
     ml_st_writer_to_memory(w, &buf, &len, &err);
+    blob b = {buf, len, w};
     int64_t before = ml_mem_live_blocks();
-    int failures = 0, worked = 0, bad = 0;
-    for (int64_t n = 1; n < 200 && !worked; n++) {
-        ml_mem_fail_at(n);
-        ml_st_file *f = ml_st_parse(buf, len, "x", &err);
-        ml_mem_fail_at(0);
-        if (f) {
-            worked = 1;
-            ml_st_close(f);
-        } else {
-            failures++;
-            bad += err.code != ML_ERR_NOMEM;
-        }
-    }
-    ok(worked && failures >= 3 && !bad, "parse: each allocation failure is ML_ERR_NOMEM (%d)",
-       failures);
+    tap_oom r = tap_fail_each_alloc(parse_once, &b, 200);
+    ok(r.worked && r.failures >= 3 && r.nomem == r.failures,
+       "parse: each allocation failure is ML_ERR_NOMEM (%d)", r.failures);
     is_int(ml_mem_live_blocks(), before, "parse: nothing leaks on allocation failure");
-    worked = failures = bad = 0;
-    for (int64_t n = 1; n < 200 && !worked; n++) {
-        void *out = NULL;
-        size_t olen = 0;
-        ml_mem_fail_at(n);
-        int rc = ml_st_writer_to_memory(w, &out, &olen, &err);
-        ml_mem_fail_at(0);
-        if (rc == 0) {
-            worked = 1;
-            ml_free(out);
-        } else {
-            failures++;
-            bad += rc != ML_ERR_NOMEM;
-        }
-    }
-    ok(worked && failures >= 1 && !bad, "write: each allocation failure is ML_ERR_NOMEM (%d)",
-       failures);
+    r = tap_fail_each_alloc(write_once, &b, 200);
+    ok(r.worked && r.failures >= 1 && r.nomem == r.failures,
+       "write: each allocation failure is ML_ERR_NOMEM (%d)", r.failures);
     is_int(ml_mem_live_blocks(), before, "write: nothing leaks on allocation failure");
     ml_free(buf);
     ml_st_writer_free(w);
@@ -500,7 +504,6 @@ int main(int argc, char **argv)
     const char *top = getenv("top_builddir");
     char dir[512];
     snprintf(dir, sizeof dir, "%s/tests/out/safetensors.%ld", top ? top : ".", (long)getpid());
-    char cmd[600];
     ml_err err = {0};
     if (ml_mkdirs(dir, &err) != 0) {
         printf("Bail out! %s\n", err.msg);
@@ -512,8 +515,6 @@ int main(int argc, char **argv)
     test_malformed();
     test_lengths();
     test_nomem();
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        tap_diag("could not remove %s", dir);
+    tap_cleanup_dir(dir);
     return done_testing();
 }

@@ -18,6 +18,9 @@
 #include "runtime/registry.h"
 #include "formats/safetensors.h"
 #include "tap.h"
+#include "tap_model.h"
+#include "tap_oom.h"
+#include "tap_fs.h"
 
 /* ---- "ckstate": a test layer with a buffer, a structural mask and a save/load payload ---- */
 
@@ -171,31 +174,6 @@ static ck *ck_of(ml_model *m, int32_t layer)
     return m->layers[layer].self;
 }
 
-/* All parameter values, concatenated. */
-static float *snapshot(ml_model *m, size_t *n)
-{
-    size_t total = 0;
-    for (int32_t i = 0; i < ml_model_nparam_tensors(m); i++)
-        total += (size_t)ml_model_param(m, i)->numel;
-    float *s = malloc(total * sizeof *s), *p = s;
-    for (int32_t i = 0; i < ml_model_nparam_tensors(m); i++) {
-        ml_param *q = ml_model_param(m, i);
-        memcpy(p, q->value, (size_t)q->numel * sizeof *p);
-        p += q->numel;
-    }
-    *n = total;
-    return s;
-}
-
-static int unchanged(ml_model *m, const float *s, size_t n)
-{
-    size_t k;
-    float *now = snapshot(m, &k);
-    int same = k == n && memcmp(now, s, n * sizeof *s) == 0;
-    free(now);
-    return same;
-}
-
 static void perturb(ml_model *m)
 {
     for (int32_t i = 0; i < ml_model_nparam_tensors(m); i++) {
@@ -208,6 +186,37 @@ static void perturb(ml_model *m)
 static void path_of(char *buf, size_t cap, const char *name)
 {
     snprintf(buf, cap, "%s/%s", dir, name);
+}
+
+/* A copy of a checkpoint with one thing changed, for the mismatch tests. */
+typedef struct variant {
+    const char *file;  /* written to path_of(file) */
+    const char *drop;  /* a tensor left out, or NULL */
+    const char *state; /* layer 2's state payload instead of its own (NULL: as it is, "": none) */
+    int plain;         /* no metadata at all (a plain safetensors file) */
+} variant;
+
+/* Writes variant v of checkpoint f, whose tensors' values are vals; its path into out. */
+static void write_variant(const ml_st_file *f, float *const *vals, variant v, char *out,
+                          size_t cap)
+{
+    ml_err err = {0};
+    ml_st_writer *w = ml_st_writer_new(&err);
+    for (int32_t i = 0; f && i < ml_st_count(f); i++) {
+        const ml_st_tensor *t = ml_st_tensor_at(f, i);
+        if (!v.drop || strcmp(t->name, v.drop) != 0)
+            ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
+    }
+    for (int32_t i = 0; f && !v.plain && i < ml_st_meta_count(f); i++) {
+        const char *key = ml_st_meta_key(f, i), *value = ml_st_meta_value(f, i);
+        if (v.state && !strcmp(key, ML_CKPT_STATE_PREFIX "2"))
+            value = v.state[0] ? v.state : NULL;
+        if (value)
+            ml_st_writer_meta(w, key, value, &err);
+    }
+    path_of(out, cap, v.file);
+    ml_st_writer_write(w, out, &err);
+    ml_st_writer_free(w);
 }
 
 /* ---- tests ------------------------------------------------------------------------------- */
@@ -224,7 +233,7 @@ static void test_roundtrip(void)
     float y0[2 * 2];
     memcpy(y0, ml_model_forward(m, x, 2, &err), sizeof y0);
     size_t n;
-    float *before = snapshot(m, &n);
+    float *before = tap_snapshot(m, &n);
     ck_of(m, 2)->counter = 12345678901ull;
 
     if (!ok(ml_model_save(m, path, &err) == 0, "save"))
@@ -257,11 +266,11 @@ static void test_roundtrip(void)
 
     perturb(m);
     ck_of(m, 2)->counter = 1;
-    ok(!unchanged(m, before, n), "perturbed values differ");
+    ok(!tap_same_params(m, before, n), "perturbed values differ");
     ck_saved_version[0] = '\0';
     if (!ok(ml_model_load(m, path, &err) == 0, "load"))
         tap_diag("%s", err.msg);
-    ok(unchanged(m, before, n), "every parameter equal bit for bit after load");
+    ok(tap_same_params(m, before, n), "every parameter equal bit for bit after load");
     ok(ck_of(m, 2)->counter == 12345678901ull, "layer state restored through load()");
     is_str(ck_saved_version, "1.2.0", "load() receives the saved version");
     const float *y1 = ml_model_forward(m, x, 2, &err);
@@ -269,8 +278,8 @@ static void test_roundtrip(void)
 
     /* A fresh model with another seed loads to the same values. */
     ml_model *m2 = build(BASE, 999);
-    ok(m2 && !unchanged(m2, before, n), "another seed starts elsewhere");
-    ok(m2 && ml_model_load(m2, path, &err) == 0 && unchanged(m2, before, n),
+    ok(m2 && !tap_same_params(m2, before, n), "another seed starts elsewhere");
+    ok(m2 && ml_model_load(m2, path, &err) == 0 && tap_same_params(m2, before, n),
        "another model of the same layers loads the same values");
     ml_model_free(m2);
 
@@ -281,12 +290,12 @@ static void test_roundtrip(void)
     m->layers[2].entry.version = "2.0.0";
     perturb(m);
     free(before);
-    before = snapshot(m, &n);
+    before = tap_snapshot(m, &n);
     is_int(ml_model_load(m, path, &err), ML_ERR_UNSUPPORTED, "major version difference fails");
     like(err.msg, "layer 3 (ckstate) was saved by version 1.2.0 but this build has version "
          "2.0.0", "version message names layer and both versions");
     like(err.msg, "major version 1", "version message says what to do");
-    ok(unchanged(m, before, n), "model untouched after the version error");
+    ok(tap_same_params(m, before, n), "model untouched after the version error");
     m->layers[2].entry.version = "1.2.0";
 
     /* A failing layer load() rolls everything back. */
@@ -295,7 +304,7 @@ static void test_roundtrip(void)
     is_int(ml_model_load(m, path, &err), ML_ERR_FORMAT, "failing layer load() is an error");
     ck_fail_load = 0;
     like(err.msg, "layer 3 (ckstate) load: injected failure", "message names the layer");
-    ok(unchanged(m, before, n), "parameters rolled back after a failing load()");
+    ok(tap_same_params(m, before, n), "parameters rolled back after a failing load()");
     is_int(ck_of(m, 2)->counter, 5, "layer state untouched after a failing load()");
 
     free(before);
@@ -307,7 +316,7 @@ static void expect_error(ml_model *m, const char *path, int code, const char *wh
 {
     ml_err err = {0};
     size_t n;
-    float *before = snapshot(m, &n);
+    float *before = tap_snapshot(m, &n);
     uint64_t counter = m->n > 2 && !strcmp(m->layers[2].entry.name, "ckstate")
                            ? ck_of(m, 2)->counter : 0;
     int rc = ml_model_load(m, path, &err);
@@ -316,7 +325,7 @@ static void expect_error(ml_model *m, const char *path, int code, const char *wh
     like(err.msg, msg1, what);
     if (msg2)
         like(err.msg, msg2, what);
-    ok(unchanged(m, before, n) &&
+    ok(tap_same_params(m, before, n) &&
            (!counter || ck_of(m, 2)->counter == counter),
        "%s: model untouched", what);
     free(before);
@@ -357,61 +366,31 @@ static void test_mismatch(void)
 
     /* A file without a tensor the model has: rewrite base without "3.linear.bias". */
     ml_st_file *f = ml_st_open(path, &err);
-    ml_st_writer *w = ml_st_writer_new(&err);
     float *vals[16] = {0};
     for (int32_t i = 0; f && i < ml_st_count(f); i++) {
-        const ml_st_tensor *t = ml_st_tensor_at(f, i);
-        vals[i] = malloc((size_t)t->numel * sizeof(float));
+        vals[i] = malloc((size_t)ml_st_tensor_at(f, i)->numel * sizeof(float));
         ml_st_read_f32(f, i, vals[i]);
-        if (strcmp(t->name, "3.linear.bias") != 0)
-            ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
     }
-    for (int32_t i = 0; f && i < ml_st_meta_count(f); i++)
-        ml_st_writer_meta(w, ml_st_meta_key(f, i), !strcmp(ml_st_meta_key(f, i),
-                          ML_CKPT_STATE_PREFIX "2") ? "Q0tTVA==" : ml_st_meta_value(f, i),
-                          &err);
-    path_of(other, sizeof other, "missing.safetensors");
-    ml_st_writer_write(w, other, &err);
+    write_variant(f, vals, (variant){"missing.safetensors", "3.linear.bias", "Q0tTVA==", 0},
+                  other, sizeof other);
     m = build(BASE, 1);
     expect_error(m, other, ML_ERR_SHAPE, "missing tensor",
                  "the checkpoint has no tensor '3.linear.bias' (shape [2])", NULL);
 
     /* Same content, all tensors, but a corrupt state payload. */
-    ml_st_writer_free(w);
-    w = ml_st_writer_new(&err);
-    for (int32_t i = 0; f && i < ml_st_count(f); i++) {
-        const ml_st_tensor *t = ml_st_tensor_at(f, i);
-        ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
-    }
-    for (int32_t i = 0; f && i < ml_st_meta_count(f); i++)
-        ml_st_writer_meta(w, ml_st_meta_key(f, i), !strcmp(ml_st_meta_key(f, i),
-                          ML_CKPT_STATE_PREFIX "2") ? "Q0t!VA==" : ml_st_meta_value(f, i),
-                          &err);
-    path_of(other, sizeof other, "badstate.safetensors");
-    ml_st_writer_write(w, other, &err);
+    write_variant(f, vals, (variant){"badstate.safetensors", NULL, "Q0t!VA==", 0}, other,
+                  sizeof other);
     expect_error(m, other, ML_ERR_FORMAT, "bad base64 state",
                  "metadata modlab.state.2 is not valid base64", NULL);
 
     /* A payload the layer rejects (valid base64, wrong size): rolled back. */
-    ml_st_writer_free(w);
-    w = ml_st_writer_new(&err);
-    for (int32_t i = 0; f && i < ml_st_count(f); i++) {
-        const ml_st_tensor *t = ml_st_tensor_at(f, i);
-        ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
-    }
-    for (int32_t i = 0; f && i < ml_st_meta_count(f); i++)
-        if (strcmp(ml_st_meta_key(f, i), ML_CKPT_STATE_PREFIX "2") != 0)
-            ml_st_writer_meta(w, ml_st_meta_key(f, i), ml_st_meta_value(f, i), &err);
-    path_of(other, sizeof other, "nostate.safetensors");
-    ml_st_writer_write(w, other, &err);
+    write_variant(f, vals, (variant){"nostate.safetensors", NULL, "", 0}, other, sizeof other);
     expect_error(m, other, ML_ERR_FORMAT, "missing layer state",
                  "the checkpoint has no state for layer 3 (ckstate)", NULL);
-    ml_st_writer_meta(w, ML_CKPT_STATE_PREFIX "2", "Q0tTVA==", &err);
-    path_of(other, sizeof other, "shortstate.safetensors");
-    ml_st_writer_write(w, other, &err);
+    write_variant(f, vals, (variant){"shortstate.safetensors", NULL, "Q0tTVA==", 0}, other,
+                  sizeof other);
     expect_error(m, other, ML_ERR_FORMAT, "payload rejected by the layer",
                  "layer 3 (ckstate) load: bad payload of 4 bytes", NULL);
-    ml_st_writer_free(w);
 
     /* Non-finite weights (a diverged run, or a tampered file) are refused, naming the
      * tensor and the file; the model keeps its values. */
@@ -424,18 +403,9 @@ static void test_mismatch(void)
     for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
         int32_t at = f ? ml_st_find(f, bad[b].tensor) : -1;
         float keep = at >= 0 ? vals[at][bad[b].at] : 0;
-        w = ml_st_writer_new(&err);
         if (at >= 0)
             vals[at][bad[b].at] = bad[b].v;
-        for (int32_t i = 0; f && i < ml_st_count(f); i++) {
-            const ml_st_tensor *t = ml_st_tensor_at(f, i);
-            ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
-        }
-        for (int32_t i = 0; f && i < ml_st_meta_count(f); i++)
-            ml_st_writer_meta(w, ml_st_meta_key(f, i), ml_st_meta_value(f, i), &err);
-        path_of(other, sizeof other, bad[b].file);
-        ml_st_writer_write(w, other, &err);
-        ml_st_writer_free(w);
+        write_variant(f, vals, (variant){bad[b].file, NULL, NULL, 0}, other, sizeof other);
         if (at >= 0)
             vals[at][bad[b].at] = keep;
         char want[700];
@@ -445,16 +415,9 @@ static void test_mismatch(void)
     }
 
     /* A plain safetensors file (no modlab metadata). */
-    w = ml_st_writer_new(&err);
-    for (int32_t i = 0; f && i < ml_st_count(f); i++) {
-        const ml_st_tensor *t = ml_st_tensor_at(f, i);
-        ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
-    }
-    path_of(other, sizeof other, "plain.safetensors");
-    ml_st_writer_write(w, other, &err);
+    write_variant(f, vals, (variant){"plain.safetensors", NULL, NULL, 1}, other, sizeof other);
     expect_error(m, other, ML_ERR_FORMAT, "plain safetensors file",
                  "not a modlab checkpoint (no \"modlab.layers\" in __metadata__)", NULL);
-    ml_st_writer_free(w);
     for (int k = 0; k < 16; k++)
         free(vals[k]);
     ml_st_close(f);
@@ -496,49 +459,51 @@ static void test_mismatch(void)
     ml_model_free(m);
 }
 
+/* A model, its checkpoint and a snapshot of its values, for test_nomem's sweeps. */
+typedef struct nomem_case {
+    ml_model *m;
+    const char *path;
+    const float *snap;
+    size_t n;
+    int intact; /* every failed load left the values at snap */
+} nomem_case;
+
+static int save_once(void *arg)
+{
+    nomem_case *c = arg;
+    ml_err err = {0};
+    return ml_model_save(c->m, c->path, &err);
+}
+
+static int load_once(void *arg)
+{
+    nomem_case *c = arg;
+    ml_err err = {0};
+    int rc = ml_model_load(c->m, c->path, &err);
+    if (rc != 0)
+        c->intact = c->intact && tap_same_params(c->m, c->snap, c->n); /* plain malloc */
+    return rc;
+}
+
 static void test_nomem(void)
 {
-    ml_err err = {0};
     char path[600];
     path_of(path, sizeof path, "nomem.safetensors");
-    ml_model *m = build(BASE, 3);
+    nomem_case c = {build(BASE, 3), path, NULL, 0, 1};
     int64_t before = ml_mem_live_blocks();
-    int worked = 0, failures = 0, bad = 0;
-    for (int64_t n = 1; n < 500 && !worked; n++) {
-        ml_mem_fail_at(n);
-        int rc = ml_model_save(m, path, &err);
-        ml_mem_fail_at(0);
-        if (rc == 0)
-            worked = 1;
-        else {
-            failures++;
-            bad += rc != ML_ERR_NOMEM;
-        }
-    }
-    ok(worked && failures >= 5 && !bad, "save: every allocation failure is ML_ERR_NOMEM (%d)",
-       failures);
+    tap_oom r = tap_fail_each_alloc(save_once, &c, 500);
+    ok(r.worked && r.failures >= 5 && r.nomem == r.failures,
+       "save: every allocation failure is ML_ERR_NOMEM (%d)", r.failures);
     is_int(ml_mem_live_blocks(), before, "save: no leak after allocation failures");
 
-    size_t n;
+    ml_model *m = c.m;
     perturb(m);
-    float *snap = snapshot(m, &n);
-    int intact = 1;
-    worked = failures = bad = 0;
-    for (int64_t k = 1; k < 500 && !worked; k++) {
-        ml_mem_fail_at(k);
-        int rc = ml_model_load(m, path, &err);
-        ml_mem_fail_at(0);
-        if (rc == 0)
-            worked = 1;
-        else {
-            failures++;
-            bad += rc != ML_ERR_NOMEM;
-            intact = intact && unchanged(m, snap, n);
-        }
-    }
-    ok(worked && failures >= 5 && !bad, "load: every allocation failure is ML_ERR_NOMEM (%d)",
-       failures);
-    ok(intact, "load: model untouched by every allocation failure");
+    float *snap = tap_snapshot(m, &c.n);
+    c.snap = snap;
+    r = tap_fail_each_alloc(load_once, &c, 500);
+    ok(r.worked && r.failures >= 5 && r.nomem == r.failures,
+       "load: every allocation failure is ML_ERR_NOMEM (%d)", r.failures);
+    ok(c.intact, "load: model untouched by every allocation failure");
     is_int(ml_mem_live_blocks(), before, "load: no leak after allocation failures");
     free(snap);
     ml_model_free(m);
@@ -618,9 +583,6 @@ int main(int argc, char **argv)
     test_nomem();
     ml_registry_free(reg);
     is_int(ml_mem_live_blocks(), 0, "no memory left allocated");
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        tap_diag("could not remove %s", dir);
+    tap_cleanup_dir(dir);
     return done_testing();
 }

@@ -10,6 +10,7 @@
 #include "runtime/opts.h"
 #include "runtime/registry.h"
 #include "tap.h"
+#include "tap_fs.h"
 #include <modlab/modlab.h>
 
 static const ml_opt_spec schema[] = {
@@ -175,9 +176,7 @@ static void test_atomic_write(void)
     snprintf(path, sizeof path, "%s/missing/dir/file", dir);
     is_int(ml_file_write_atomic(path, "x", 1, &err), ML_ERR_IO, "unwritable path is an error");
     like(err.msg, "cannot create", "error says why");
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ok(system(cmd) == 0, "cleanup");
+    ok(tap_rmtree(dir) == 0, "cleanup");
 }
 
 int main(void)

@@ -6,6 +6,7 @@
 
 #include "runtime/registry.h"
 #include "tap.h"
+#include "tap_model.h"
 
 typedef struct tally {
     int64_t per_class[4];
@@ -96,24 +97,15 @@ static const ml_entry tally_entry = {
     .vtable = &tally_vt, .extension = tally_ext,
 };
 
-static ml_opts *opts(const char *text)
-{
-    ml_err err;
-    ml_opts *o = ml_opts_new(&err);
-    if (o && text)
-        ml_opts_parse(o, text, &err);
-    return o;
-}
-
 /* fx_tally then linear: 8 examples of 3 features, classes y. */
 static ml_model *model_with(ml_registry *reg, const char *tally_options, ml_trainer **t,
                             ml_err *err)
 {
     ml_model *m = ml_model_new(reg, 1, err);
     ml_shape in = {1, {3}}, target = {0, {0}};
-    if (ml_model_add(m, "fx_tally", opts(tally_options), err) ||
-        ml_model_add(m, "linear", opts("out=4"), err) || ml_model_build(m, &in, 8, err) ||
-        !(*t = ml_trainer_new(m, &target, "cross_entropy", opts(NULL), NULL, NULL, err))) {
+    if (ml_model_add(m, "fx_tally", tap_opts(tally_options), err) ||
+        ml_model_add(m, "linear", tap_opts("out=4"), err) || ml_model_build(m, &in, 8, err) ||
+        !(*t = ml_trainer_new(m, &target, "cross_entropy", tap_opts(NULL), NULL, NULL, err))) {
         ml_model_free(m);
         return NULL;
     }
@@ -123,15 +115,12 @@ static ml_model *model_with(ml_registry *reg, const char *tally_options, ml_trai
 int main(void)
 {
     ml_err err = {0};
-    ml_registry *reg = ml_registry_new(&err);
+    ml_registry *reg = tap_registry(ML_ABS_BUILDDIR "/build-plugins", &tally_entry);
     ml_trainer *t = NULL;
     float x[24] = {0}, y[8] = {0, 1, 1, 2, 2, 2, 3, 3};
     ml_step_stats st = {0};
-    if (!reg || ml_registry_load_default(reg, ML_ABS_BUILDDIR "/build-plugins", &err) ||
-        ml_registry_register(reg, &tally_entry, &err)) {
-        printf("Bail out! registry: %s\n", err.msg);
+    if (!reg)
         return 1;
-    }
     ml_model *m = model_with(reg, NULL, &t, &err);
     if (!m) {
         printf("Bail out! model: %s\n", err.msg);
@@ -163,7 +152,7 @@ int main(void)
 
     m = ml_model_new(reg, 1, &err);
     ml_shape in = {1, {3}};
-    ml_model_add(m, "linear", opts("out=2"), &err);
+    ml_model_add(m, "linear", tap_opts("out=2"), &err);
     ml_model_build(m, &in, 4, &err);
     d = ml_model_diagnostics(m, &err);
     ok(d && d[0] == 0, "a model without reporting layers gives \"\"");

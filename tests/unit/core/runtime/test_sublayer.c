@@ -7,6 +7,7 @@
 #include "runtime/model.h"
 #include "runtime/registry.h"
 #include "tap.h"
+#include "tap_model.h"
 
 /* fx_pair: y = tanh(A x) + B x, with A and B linear sublayers. */
 typedef struct pair {
@@ -197,13 +198,9 @@ static void test_names_and_errors(ml_registry *reg)
 
 int main(void)
 {
-    ml_err err = {0};
-    ml_registry *reg = ml_registry_new(&err);
-    if (!reg || ml_registry_load_default(reg, ML_ABS_BUILDDIR "/build-plugins", &err) ||
-        ml_registry_register(reg, &pair_entry, &err)) {
-        printf("Bail out! registry: %s\n", err.msg);
+    ml_registry *reg = tap_registry(ML_ABS_BUILDDIR "/build-plugins", &pair_entry);
+    if (!reg)
         return 1;
-    }
     test_gradcheck(reg);
     test_names_and_errors(reg);
     ml_registry_free(reg);

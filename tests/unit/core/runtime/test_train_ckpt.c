@@ -14,26 +14,18 @@
 #include "base/mem.h"
 #include "formats/safetensors.h"
 #include "tap.h"
+#include "tap_model.h"
 #include <modlab/modlab.h>
-
-static ml_opts *opts(const char *text)
-{
-    ml_err err;
-    ml_opts *o = ml_opts_new(&err);
-    if (o && text)
-        ml_opts_parse(o, text, &err);
-    return o;
-}
 
 static ml_model *mlp(ml_registry *reg, const char *hidden)
 {
     ml_err err;
     ml_shape in = {1, {4}};
     ml_model *m = ml_model_new(reg, 3, &err);
-    if (ml_model_add(m, "linear", opts(hidden), &err) ||
-        ml_model_add(m, "relu", opts(NULL), &err) ||
-        ml_model_add(m, "dropout", opts("p=0.3"), &err) ||
-        ml_model_add(m, "linear", opts("out=3"), &err) || ml_model_build(m, &in, 16, &err)) {
+    if (ml_model_add(m, "linear", tap_opts(hidden), &err) ||
+        ml_model_add(m, "relu", tap_opts(NULL), &err) ||
+        ml_model_add(m, "dropout", tap_opts("p=0.3"), &err) ||
+        ml_model_add(m, "linear", tap_opts("out=3"), &err) || ml_model_build(m, &in, 16, &err)) {
         tap_diag("  %s", err.msg);
         ml_model_free(m);
         return NULL;
@@ -45,36 +37,11 @@ static ml_trainer *trainer(ml_model *m, const char *optimizer)
 {
     ml_err err;
     ml_shape target = {0, {0}};
-    ml_trainer *t = ml_trainer_new(m, &target, "cross_entropy", opts(NULL), optimizer,
-                                   opts(NULL), &err);
+    ml_trainer *t = ml_trainer_new(m, &target, "cross_entropy", tap_opts(NULL), optimizer,
+                                   tap_opts(NULL), &err);
     if (!t)
         tap_diag("  %s", err.msg);
     return t;
-}
-
-/* All parameter values, back to back (caller frees). */
-static float *snapshot(ml_model *m, size_t *n)
-{
-    size_t total = 0, at = 0;
-    for (int32_t i = 0; i < ml_model_nparam_tensors(m); i++)
-        total += (size_t)ml_model_param(m, i)->numel;
-    float *v = ml_alloc(total * sizeof *v);
-    for (int32_t i = 0; i < ml_model_nparam_tensors(m); i++) {
-        const ml_param *p = ml_model_param(m, i);
-        memcpy(v + at, p->value, (size_t)p->numel * sizeof *v);
-        at += (size_t)p->numel;
-    }
-    *n = total;
-    return v;
-}
-
-static int same(ml_model *m, const float *v, size_t n)
-{
-    size_t k;
-    float *now = snapshot(m, &k);
-    int eq = k == n && memcmp(now, v, n * sizeof *v) == 0;
-    ml_free(now);
-    return eq;
 }
 
 /* Copy checkpoint src to dst with element 0 of the first tensor whose name starts with
@@ -116,7 +83,7 @@ int main(void)
     ml_registry_load_default(reg, getenv("MODLAB_PLUGIN_PATH"), &err);
     snprintf(path, sizeof path, "/tmp/modlab-test-ckpt-%ld.safetensors", (long)getpid());
     snprintf(plain, sizeof plain, "/tmp/modlab-test-model-%ld.safetensors", (long)getpid());
-    ml_opts *dopts = opts("kind=blobs size=64 classes=3 dims=4");
+    ml_opts *dopts = tap_opts("kind=blobs size=64 classes=3 dims=4");
     ml_dataset *d = ml_dataset_open(reg, "synthetic", dopts, &err);
     ml_model *m = mlp(reg, "out=8");
     ml_trainer *t = m ? trainer(m, "adam") : NULL;
@@ -133,41 +100,41 @@ int main(void)
     ok(ml_trainer_save(t, path, "{\"epoch\":1}", &err) == 0, "training checkpoint saved");
     ok(ml_model_save(m, plain, &err) == 0, "plain model checkpoint saved");
     size_t n;
-    float *at_save = snapshot(m, &n);
+    float *at_save = tap_snapshot(m, &n);
     ok(ml_trainer_run(t, d, order, 64, 16, 3, 4, 1, &later, &err) == 0, "4 more steps");
-    float *after = snapshot(m, &n);
+    float *after = tap_snapshot(m, &n);
     ml_trainer_set_group(t, "", 1.0f, 1.0f, &err);   /* to be restored by the load */
 
     ok(ml_trainer_load(t, path, &err) == 0, "loaded back");
     is_int(ml_trainer_steps_done(t), 3, "the step count is restored");
     is_str(ml_trainer_resumed_state(t), "{\"epoch\":1}", "the caller's state comes back");
-    ok(same(m, at_save, n), "parameters are those at the save");
+    ok(tap_same_params(m, at_save, n), "parameters are those at the save");
     ok(ml_trainer_run(t, d, order, 64, 16, 3, 4, 1, &again, &err) == 0, "the 4 steps again");
     ok(again.loss == later.loss && again.correct == later.correct,
        "same losses as without the stop (%.17g vs %.17g)", again.loss, later.loss);
-    ok(same(m, after, n), "bit-identical parameters as without the stop");
+    ok(tap_same_params(m, after, n), "bit-identical parameters as without the stop");
 
     /* Refusals leave everything as it was. */
     ml_model *m2 = mlp(reg, "out=8");
     ml_trainer *sgd = m2 ? trainer(m2, "sgd") : NULL;
     size_t n2;
-    float *before = sgd ? snapshot(m2, &n2) : NULL;
+    float *before = sgd ? tap_snapshot(m2, &n2) : NULL;
     ok(sgd && ml_trainer_load(sgd, path, &err) != 0 && strstr(err.msg, "optimizer 'adam'"),
        "another optimizer: refused, naming it");
     tap_diag("  %s", err.msg);
-    ok(before && same(m2, before, n2), "... and the model is untouched");
+    ok(before && tap_same_params(m2, before, n2), "... and the model is untouched");
     ml_model *m3 = mlp(reg, "out=9");
     ml_trainer *wide = m3 ? trainer(m3, "adam") : NULL;
-    ml_free(before);
-    before = wide ? snapshot(m3, &n2) : NULL;
+    free(before);
+    before = wide ? tap_snapshot(m3, &n2) : NULL;
     ok(wide && ml_trainer_load(wide, path, &err) != 0 && strstr(err.msg, "another model"),
        "another model: refused");
     tap_diag("  %s", err.msg);
-    ok(before && same(m3, before, n2), "... and the model is untouched");
+    ok(before && tap_same_params(m3, before, n2), "... and the model is untouched");
     ok(ml_trainer_load(t, plain, &err) != 0 && strstr(err.msg, "not a training checkpoint"),
        "a plain model checkpoint is not a training checkpoint");
     tap_diag("  %s", err.msg);
-    ok(ml_model_load(m2, path, &err) == 0 && same(m2, at_save, n),
+    ok(ml_model_load(m2, path, &err) == 0 && tap_same_params(m2, at_save, n),
        "ml_model_load reads the model part of a training checkpoint");
 
     /* NaN in the optimizer state or in a weight: refused, naming the tensor and the file;
@@ -177,7 +144,7 @@ int main(void)
         char bad[80], name[160] = "?", want[300];
         snprintf(bad, sizeof bad, "/tmp/modlab-test-nan-%ld.safetensors", (long)getpid());
         size_t nb;
-        float *was = snapshot(m, &nb);
+        float *was = tap_snapshot(m, &nb);
         int64_t steps = ml_trainer_steps_done(t);
         int made = poison(path, bad, parts[k], name, sizeof name);
         ok(made == 0, "a copy with NaN in %s", name);
@@ -185,15 +152,15 @@ int main(void)
         ok(ml_trainer_load(t, bad, &err) == ML_ERR_FORMAT && strstr(err.msg, want),
            "NaN in %s: refused, naming the tensor and the file", name);
         tap_diag("  %s", err.msg);
-        ok(same(m, was, nb) && ml_trainer_steps_done(t) == steps,
+        ok(tap_same_params(m, was, nb) && ml_trainer_steps_done(t) == steps,
            "... and the trainer and model are untouched");
-        ml_free(was);
+        free(was);
         unlink(bad);
     }
 
-    ml_free(before);
-    ml_free(at_save);
-    ml_free(after);
+    free(before);
+    free(at_save);
+    free(after);
     ml_trainer_free(sgd);
     ml_trainer_free(wide);
     ml_model_free(m2);

@@ -6,16 +6,8 @@
 
 #include "base/mem.h"
 #include "tap.h"
+#include "tap_model.h"
 #include <modlab/modlab.h>
-
-static ml_opts *opts(const char *text)
-{
-    ml_err err;
-    ml_opts *o = ml_opts_new(&err);
-    if (o && text)
-        ml_opts_parse(o, text, &err);
-    return o;
-}
 
 static void check_model(ml_registry *reg, const char *name, const char *const *layers,
                         const ml_shape *in, const char *optimizer)
@@ -25,15 +17,15 @@ static void check_model(ml_registry *reg, const char *name, const char *const *l
     ml_shape target = {0, {0}};
     int rc = 0;
     for (int i = 0; layers[i] && !rc; i += 2)
-        rc = ml_model_add(m, layers[i], opts(layers[i + 1]), &err);
+        rc = ml_model_add(m, layers[i], tap_opts(layers[i + 1]), &err);
     if (!ok(rc == 0 && ml_model_build(m, in, 16, &err) == 0, "%s builds", name)) {
         tap_diag("  %s", err.msg);
         ml_model_free(m);
         return;
     }
-    ml_trainer *t = ml_trainer_new(m, &target, "cross_entropy", opts(NULL), optimizer,
-                                   opts(NULL), &err);
-    ml_opts *dopts = opts("kind=blobs size=64 classes=3");
+    ml_trainer *t = ml_trainer_new(m, &target, "cross_entropy", tap_opts(NULL), optimizer,
+                                   tap_opts(NULL), &err);
+    ml_opts *dopts = tap_opts("kind=blobs size=64 classes=3");
     char dims[32];
     snprintf(dims, sizeof dims, "dims=%lld", (long long)ml_shape_numel(in));
     ml_opts_parse(dopts, dims, &err);
@@ -78,13 +70,13 @@ static void check_clipping(ml_registry *reg)
     ml_shape in = {1, {4}}, target = {0, {0}};
     float x[8] = {10, -20, 30, 40, 5, 6, -70, 8}, y[2] = {0, 1}, before[64];
     ml_step_stats st = {0};
-    if (!ok(ml_model_add(m, "linear", opts("out=2"), &err) == 0 &&
+    if (!ok(ml_model_add(m, "linear", tap_opts("out=2"), &err) == 0 &&
             ml_model_build(m, &in, 2, &err) == 0, "clip: model builds")) {
         ml_model_free(m);
         return;
     }
-    ml_trainer *t = ml_trainer_new(m, &target, "cross_entropy", opts(NULL), "sgd",
-                                   opts("lr=1"), &err);
+    ml_trainer *t = ml_trainer_new(m, &target, "cross_entropy", tap_opts(NULL), "sgd",
+                                   tap_opts("lr=1"), &err);
     int32_t np = ml_model_nparam_tensors(m), k = 0;
     for (int32_t i = 0; i < np; i++)
         for (int64_t j = 0; j < ml_model_param(m, i)->numel; j++)

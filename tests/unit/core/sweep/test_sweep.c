@@ -10,13 +10,10 @@
 
 #include "formats/json.h"
 #include <modlab/modlab.h>
+#include "sweep_test.h"
 #include "tap.h"
+#include "tap_oom.h"
 #include <modlab/sweep.h>
-
-static ml_sweep *load(const char *text, ml_err *err)
-{
-    return ml_sweep_load_string(text, strlen(text), "s.yaml", err);
-}
 
 /* Load text and expect an error whose message contains want. */
 static void bad(const char *text, const char *want, const char *name)
@@ -32,16 +29,6 @@ static void bad(const char *text, const char *want, const char *name)
 static const ml_json *trial(const ml_json_doc *doc, size_t i)
 {
     return ml_json_at(ml_json_get(ml_json_root(doc), "trials"), i);
-}
-
-static ml_json_doc *plan(const ml_sweep *s)
-{
-    ml_err err = {0};
-    const char *j = ml_sweep_json(s);
-    ml_json_doc *d = ml_json_parse(j, strlen(j), NULL, NULL, &err);
-    if (!d)
-        tap_diag("plan JSON: %s", err.msg);
-    return d;
 }
 
 static const char *arg_of(const ml_json_doc *d, size_t t, const char *name)
@@ -77,7 +64,7 @@ static void test_wandb_file(const char *srcdir)
     }
     is_int(ml_sweep_ntrials(a), 6, "run_cap 6 gives 6 random trials");
     is_str(ml_sweep_json(a), ml_sweep_json(b), "the same file gives the same trials");
-    ml_json_doc *d = plan(a);
+    ml_json_doc *d = plan_of(a);
     int all_ok = 1;
     for (size_t t = 0; d && t < 6; t++) {
         double lr = atof(arg_of(d, t, "optimizer.lr"));
@@ -133,7 +120,7 @@ static void test_grid(void)
         return;
     }
     is_int(ml_sweep_ntrials(s), 12, "3 x 2 x 2 (integer min/max enumerated) x 1 = 12 trials");
-    ml_json_doc *d = plan(s);
+    ml_json_doc *d = plan_of(s);
     is_str(arg_of(d, 0, "opt.lr"), "0.0001", "1e-4 is a float (YAML 1.2), passed as 0.0001");
     ok(!param_of(d, 0, "opt.lr")->is_int, "... and stays a float in params");
     is_str(arg_of(d, 1, "n"), "2", "the last parameter varies fastest");
@@ -170,7 +157,7 @@ static void test_grid(void)
     s = load(rep, &err);
     ok(s && ml_sweep_ntrials(s) == 6, "repeats: 2 configs x 3 = 6 trials");
     if (s) {
-        d = plan(s);
+        d = plan_of(s);
         is_str(arg_of(d, 2, "seed"), "12", "seeds base_seed + repeat");
         is_str(arg_of(d, 3, "a"), "2", "repeats of one config are adjacent");
         ml_json_free(d);
@@ -194,7 +181,7 @@ static void test_random(void)
     if (a && b && c) {
         is_str(ml_sweep_json(a), ml_sweep_json(b), "a fixed sampler seed gives the same trials");
         ok(strcmp(ml_sweep_json(a), ml_sweep_json(c)) != 0, "another seed, other trials");
-        ml_json_doc *d = plan(a);
+        ml_json_doc *d = plan_of(a);
         ok(!param_of(d, 0, "x")->is_int && param_of(d, 0, "x")->num >= 0 &&
            param_of(d, 0, "x")->num <= 1, "float min/max: uniform floats");
         ml_json_free(d);
@@ -341,6 +328,15 @@ static void test_proc(void)
     is_int(st, 127, "a program that cannot run exits 127");
 }
 
+/* One load of the sweep text, for tap_fail_each_alloc. */
+static int load_once(void *text)
+{
+    ml_err err = {0};
+    ml_sweep *s = load(text, &err);
+    ml_sweep_free(s);
+    return s ? 0 : tap_oom_code(err.code);
+}
+
 /* Every allocation failing in turn: a clean ML_ERR_NOMEM (or success), never a crash or leak. */
 static void test_nomem(void)
 {
@@ -349,20 +345,10 @@ static void test_nomem(void)
         "parameters:\n  a: {values: [x, [1, 2], {k: v}]}\n  b:\n    parameters:\n"
         "      c: {min: 1, max: 9}\nmodlab:\n  repeats: {seeds: [s1, s2], seed_param: seed}\n"
         "  slurm: {setup: [a, b]}\n";
-    int all = 1, n, loaded = 0;
     int64_t live = ml_mem_live_blocks();
-    for (n = 1; n < 2000 && !loaded; n++) {
-        ml_err err = {0};
-        ml_mem_fail_at(n);
-        ml_sweep *s = load(text, &err);
-        ml_mem_fail_at(0);
-        if (s)
-            loaded = 1;
-        else
-            all &= err.code == ML_ERR_NOMEM;
-        ml_sweep_free(s);
-    }
-    ok(loaded && all, "allocation failures 1..%d: each a clean out-of-memory error", n - 1);
+    tap_oom r = tap_fail_each_alloc(load_once, (void *)text, 2000);
+    ok(r.worked && r.nomem == r.failures,
+       "allocation failures 1..%d: each a clean out-of-memory error", r.runs);
     is_int(ml_mem_live_blocks(), live, "... and nothing leaked");
 }
 

@@ -10,13 +10,9 @@
 
 #include "formats/json.h"
 #include <modlab/modlab.h>
+#include "sweep_test.h"
 #include "tap.h"
 #include <modlab/sweep.h>
-
-static ml_sweep *load(const char *text, ml_err *err)
-{
-    return ml_sweep_load_string(text, strlen(text), "s.yaml", err);
-}
 
 /* Load text and expect a rejection whose message holds every one of the NULL-ended wants. */
 static void bad(const char *text, const char *name, ...)
@@ -36,16 +32,6 @@ static void bad(const char *text, const char *name, ...)
     if (!good)
         tap_diag("got %s", s ? "(loaded)" : err.msg);
     ml_sweep_free(s);
-}
-
-static ml_json_doc *plan_of(const ml_sweep *s)
-{
-    ml_err err = {0};
-    const char *j = ml_sweep_json(s);
-    ml_json_doc *d = ml_json_parse(j, strlen(j), NULL, NULL, &err);
-    if (!d)
-        tap_diag("plan JSON: %s", err.msg);
-    return d;
 }
 
 /* trials[i].params[0] */
@@ -115,41 +101,43 @@ static void test_int64_range(void)
         "base_seed + repeat overflowing int64: an error", "base_seed", NULL);
 }
 
+/* Random sweep files (after test_non_finite's head) whose plan would hold an infinity or a
+ * NaN: the rest of the file, the check's name, and the words the error must hold. */
+static const struct {
+    const char *rest, *name, *want[2];
+} non_finite[] = {
+    {"parameters:\n  x: {min: -1.7e308, max: 1.7e308}\n",
+     "uniform over +-1.7e308 (max - min = inf): an error", {"parameter 'x'"}},
+    {"parameters:\n  x: {distribution: q_uniform, min: 0, max: 10, q: 1e-300}\n",
+     "q: 1e-300 (quantisation count overflows): an error", {"q of parameter 'x'"}},
+    {"parameters:\n  x: {distribution: q_uniform, min: 0.3, max: 0.4, q: 1}\n",
+     "q_uniform with no multiple of q in [min, max]: an error", {"parameter 'x'"}},
+    {"parameters:\n  x: {distribution: log_uniform, min: 0, max: 1000}\n",
+     "log_uniform with exp(max) = inf: an error", {"parameter 'x'"}},
+    {"parameters:\n  x: {distribution: log_uniform_values, min: 0, max: 1}\n",
+     "log_uniform_values with min 0 (log 0 = -inf): an error", {"min of parameter 'x'"}},
+    {"parameters:\n  x: {distribution: normal, mu: 1e308, sigma: 1e308}\n",
+     "normal with mu, sigma near DBL_MAX: an error", {"parameter 'x'"}},
+    {"parameters:\n  x: {distribution: log_normal, mu: 0, sigma: 100}\n",
+     "log_normal whose draws can overflow: an error", {"parameter 'x'"}},
+    {"parameters:\n  x: {distribution: q_normal, mu: 0, sigma: 1e10, q: 1e-300}\n",
+     "q_normal with a quantisation count overflow: an error", {"parameter 'x'"}},
+    {"metric: {name: a}\nearly_terminate: {type: hyperband, min_iter: 1, eta: 1e308}\n"
+     "parameters:\n  x: {values: [1]}\n",
+     "hyperband eta: 1e308 (rungs = inf): an error", {"early_terminate", "eta"}},
+    {"metric: {name: a}\nearly_terminate: {type: hyperband, max_iter: 9, s: 1000000, eta: 3}\n"
+     "parameters:\n  x: {values: [1]}\n",
+     "hyperband max_iter / eta^s below one iteration: an error", {"early_terminate"}},
+};
+
 static void test_non_finite(void)
 {
     const char *head = "method: random\nprogram: r.lua\nrun_cap: 5\n";
     char t[512];
-    snprintf(t, sizeof t, "%sparameters:\n  x: {min: -1.7e308, max: 1.7e308}\n", head);
-    bad(t, "uniform over +-1.7e308 (max - min = inf): an error", "parameter 'x'", NULL);
-    snprintf(t, sizeof t, "%sparameters:\n  x: {distribution: q_uniform, min: 0, max: 10, "
-             "q: 1e-300}\n", head);
-    bad(t, "q: 1e-300 (quantisation count overflows): an error", "q of parameter 'x'", NULL);
-    snprintf(t, sizeof t, "%sparameters:\n  x: {distribution: q_uniform, min: 0.3, max: 0.4, "
-             "q: 1}\n", head);
-    bad(t, "q_uniform with no multiple of q in [min, max]: an error", "parameter 'x'", NULL);
-    snprintf(t, sizeof t, "%sparameters:\n  x: {distribution: log_uniform, min: 0, "
-             "max: 1000}\n", head);
-    bad(t, "log_uniform with exp(max) = inf: an error", "parameter 'x'", NULL);
-    snprintf(t, sizeof t, "%sparameters:\n  x: {distribution: log_uniform_values, min: 0, "
-             "max: 1}\n", head);
-    bad(t, "log_uniform_values with min 0 (log 0 = -inf): an error", "min of parameter 'x'",
-        NULL);
-    snprintf(t, sizeof t, "%sparameters:\n  x: {distribution: normal, mu: 1e308, "
-             "sigma: 1e308}\n", head);
-    bad(t, "normal with mu, sigma near DBL_MAX: an error", "parameter 'x'", NULL);
-    snprintf(t, sizeof t, "%sparameters:\n  x: {distribution: log_normal, mu: 0, "
-             "sigma: 100}\n", head);
-    bad(t, "log_normal whose draws can overflow: an error", "parameter 'x'", NULL);
-    snprintf(t, sizeof t, "%sparameters:\n  x: {distribution: q_normal, mu: 0, sigma: 1e10, "
-             "q: 1e-300}\n", head);
-    bad(t, "q_normal with a quantisation count overflow: an error", "parameter 'x'", NULL);
-    snprintf(t, sizeof t, "%smetric: {name: a}\nearly_terminate: {type: hyperband, "
-             "min_iter: 1, eta: 1e308}\nparameters:\n  x: {values: [1]}\n", head);
-    bad(t, "hyperband eta: 1e308 (rungs = inf): an error", "early_terminate", "eta", NULL);
-    snprintf(t, sizeof t, "%smetric: {name: a}\nearly_terminate: {type: hyperband, "
-             "max_iter: 9, s: 1000000, eta: 3}\nparameters:\n  x: {values: [1]}\n", head);
-    bad(t, "hyperband max_iter / eta^s below one iteration: an error", "early_terminate",
-        NULL);
+    for (size_t i = 0; i < sizeof non_finite / sizeof non_finite[0]; i++) {
+        snprintf(t, sizeof t, "%s%s", head, non_finite[i].rest);
+        bad(t, non_finite[i].name, non_finite[i].want[0], non_finite[i].want[1], NULL);
+    }
     static const char *const timeouts[] = { "inf", "infinity", "1e308d", "nan", "0x10", NULL };
     for (size_t i = 0; timeouts[i]; i++) {
         snprintf(t, sizeof t, "%sparameters:\n  x: {values: [1]}\nmodlab: {timeout: '%s'}\n",

@@ -2,9 +2,7 @@
 /* Trial claims (core/sweep/sweep_lock.c): one winner among processes claiming at the same instant,
  * with or without a stale lock to break first; release only of one's own lock; unsafe ids
  * and malformed or oversized locks. */
-#define _XOPEN_SOURCE 700   /* nftw */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,18 +12,12 @@
 
 #include <modlab/modlab.h>
 #include "tap.h"
+#include "tap_fs.h"
 #include <modlab/sweep.h>
 
 enum { RACERS = 8 };
 
 static char dir[256];
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
 
 static void write_text(const char *path, const char *text)
 {
@@ -146,7 +138,6 @@ int main(void)
         ok(strstr(err.msg, "not a safe name"), "... saying why: %s", err.msg);
     }
 
-    if (nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS) != 0)
-        tap_diag("could not remove %s", dir);
+    tap_cleanup_dir(dir);
     return done_testing();
 }

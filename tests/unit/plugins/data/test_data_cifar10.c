@@ -8,7 +8,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "tap.h"
+#include "gz_write.h"
+#include "reader_test.h"
 
 enum { REC = 3073 };
 
@@ -23,13 +24,10 @@ static uint8_t pixel(int r, int j)
 }
 
 /* `n` records starting at global record `first`, plus `extra` junk bytes; gzip when the
- * name ends in ".gz"; a negative `extra` cuts bytes off. Returns the path (static ring). */
+ * name ends in ".gz"; a negative `extra` cuts bytes off. Returns the path (gz_write's). */
 static const char *write_batch(const char *name, int first, int n, const uint8_t *labels,
                                int extra)
 {
-    static char path[16][600];
-    static int next;
-    char *p = path[next++ % 16];
     size_t full = (size_t)n * REC, len = (size_t)((long)full + extra);
     uint8_t *b = calloc(1, full + (extra > 0 ? (size_t)extra : 0) + 1);
     for (int r = 0; r < n; r++) {
@@ -37,16 +35,7 @@ static const char *write_batch(const char *name, int first, int n, const uint8_t
         for (int j = 0; j < 3072; j++)
             b[(size_t)r * REC + 1 + j] = pixel(first + r, j);
     }
-    snprintf(p, sizeof path[0], "%s/%s", dir, name);
-    if (strstr(name, ".gz")) {
-        gzFile gz = gzopen(p, "wb");
-        gzwrite(gz, b, (unsigned)len);
-        gzclose(gz);
-    } else {
-        FILE *f = fopen(p, "wb");
-        fwrite(b, 1, len, f);
-        fclose(f);
-    }
+    const char *p = gz_write(dir, name, b, len);
     free(b);
     return p;
 }
@@ -68,13 +57,7 @@ static ml_dataset *open_cifar(const char *files, const char *extra)
 static void fails(const char *files, int code, const char *want, const char *name)
 {
     int64_t live = ml_mem_live_bytes();
-    ml_dataset *d = open_cifar(files, NULL);
-    ok(d == NULL, "%s: open fails", name);
-    if (d)
-        ml_dataset_close(d);
-    is_int(err.code, code, "  error code");
-    like(err.msg, want, "  message");
-    tap_diag("  %s", err.msg);
+    reader_refused(open_cifar(files, NULL), &err, code, want, name);
     is_int(ml_mem_live_bytes(), live, "  nothing leaked");
 }
 
@@ -172,51 +155,25 @@ static void test_bad(void)
     fails(files, ML_ERR_NOT_FOUND, "data_batch_9.bin: No such file", "second file missing");
 }
 
+static int open_close(void *files)
+{
+    ml_dataset *d = open_cifar(files, NULL);
+    ml_dataset_close(d);
+    return d ? 0 : tap_oom_code(err.code);
+}
+
 /* Every allocation failure during open is reported and leaks nothing. */
 static void test_oom(void)
 {
     char files[1400];
     snprintf(files, sizeof files, "%s:%s", write_batch("o1.bin", 0, 2, labels, 0),
              write_batch("o2.bin.gz", 2, 2, labels, 0));
-    int64_t live = ml_mem_live_bytes();
-    int failures = 0, leaks = 0, n;
-    for (n = 1; n < 200; n++) {
-        ml_mem_fail_at(n);
-        ml_dataset *d = open_cifar(files, NULL);
-        ml_mem_fail_at(0);
-        if (d) {
-            ml_dataset_close(d);
-            break;
-        }
-        failures += err.code == ML_ERR_NOMEM;
-        leaks += ml_mem_live_bytes() != live;
-    }
-    ok(n > 1 && n < 200, "open succeeds once allocations stop failing (after %d)", n - 1);
-    is_int(failures, n - 1, "every injected failure reports out of memory");
-    is_int(leaks, 0, "no injected failure leaks");
+    tap_oom r = tap_fail_each_alloc(open_close, files, 200);
+    reader_oom_checks("", r);
 }
 
 int main(void)
 {
-    char tmpl[] = "/tmp/modlab-test-data-cifar-XXXXXX";
-    if (!mkdtemp(tmpl)) {
-        printf("Bail out! cannot create a temporary directory\n");
-        return 1;
-    }
-    snprintf(dir, sizeof dir, "%s", tmpl);
-    reg = ml_registry_new(&err);
-    if (!reg || ml_registry_load_default(reg, NULL, &err) != 0 ||
-        ml_registry_find(reg, ML_KIND_DATASET, "cifar10") < 0) {
-        printf("Bail out! the cifar10 reader is not registered: %s\n", err.msg);
-        return 1;
-    }
-    test_valid();
-    test_bad();
-    test_oom();
-    ml_registry_free(reg);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        tap_diag("could not remove %s", dir);
-    return done_testing();
+    static void (*const tests[])(void) = {test_valid, test_bad, test_oom, NULL};
+    return reader_main("cifar10", dir, sizeof dir, &reg, tests);
 }

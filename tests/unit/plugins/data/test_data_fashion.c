@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "tap.h"
+#include "tap_model.h"
 
 /* MODLAB_FASHION_DIR overrides where the files are looked for. */
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
@@ -128,11 +129,8 @@ int main(void)
         printf("1..0 # SKIP %s is missing (apt-get install dataset-fashion-mnist)\n", dir);
         return 0;
     }
-    reg = ml_registry_new(&err);
-    if (!reg || ml_registry_load_default(reg, NULL, &err) != 0) {
-        printf("Bail out! registry: %s\n", err.msg);
+    if (!(reg = tap_registry(NULL, NULL)))
         return 1;
-    }
     int64_t live = ml_mem_live_bytes();
     check_split(dir, "train", 60000, 6000);
     check_split(dir, "t10k", 10000, 1000);

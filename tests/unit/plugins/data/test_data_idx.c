@@ -8,7 +8,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "tap.h"
+#include "gz_write.h"
+#include "reader_test.h"
 
 static char dir[512];
 static ml_registry *reg;
@@ -26,22 +27,7 @@ static void put32(uint8_t *p, uint32_t v)
 /* Write bytes as a raw file, or gzip-compressed when the name ends in ".gz". */
 static const char *write_file(const char *name, const uint8_t *b, size_t n)
 {
-    static char path[64][600];
-    static int next;
-    char *p = path[next++ % 64];
-    snprintf(p, sizeof path[0], "%s/%s", dir, name);
-    size_t len = strlen(p);
-    if (len > 3 && strcmp(p + len - 3, ".gz") == 0) {
-        gzFile gz = gzopen(p, "wb");
-        if (n)
-            gzwrite(gz, b, (unsigned)n);
-        gzclose(gz);
-    } else {
-        FILE *f = fopen(p, "wb");
-        fwrite(b, 1, n, f);
-        fclose(f);
-    }
-    return p;
+    return gz_write(dir, name, b, n);
 }
 
 /* An IDX file: magic, sizes, then `payload` bytes of data (which may disagree with the
@@ -99,13 +85,7 @@ static void fails(const char *im, const char *lb, const char *extra, int code,
                   const char *want, const char *name)
 {
     int64_t live = ml_mem_live_bytes();
-    ml_dataset *d = open_idx(im, lb, extra);
-    ok(d == NULL, "%s: open fails", name);
-    if (d)
-        ml_dataset_close(d);
-    is_int(err.code, code, "  error code");
-    like(err.msg, want, "  message");
-    tap_diag("  %s", err.msg);
+    reader_refused(open_idx(im, lb, extra), &err, code, want, name);
     is_int(ml_mem_live_bytes(), live, "  nothing leaked");
 }
 
@@ -307,53 +287,31 @@ static void test_mutations(void)
     is_int(leaks, 0, "  nothing leaked");
 }
 
+/* The images and labels files test_oom opens. */
+typedef struct idx_pair {
+    const char *images, *labels;
+} idx_pair;
+
+static int open_close(void *arg)
+{
+    const idx_pair *files = arg;
+    ml_dataset *d = open_idx(files->images, files->labels, NULL);
+    ml_dataset_close(d);
+    return d ? 0 : tap_oom_code(err.code);
+}
+
 /* Every allocation failure during open is reported and leaks nothing. */
 static void test_oom(void)
 {
-    const char *lb = labels("l.idx.gz", 5, labels5);
-    const char *im = images("i.idx.gz", 5);
-    int64_t live = ml_mem_live_bytes();
-    int failures = 0, leaks = 0, n;
-    for (n = 1; n < 200; n++) {
-        ml_mem_fail_at(n);
-        ml_dataset *d = open_idx(im, lb, NULL);
-        ml_mem_fail_at(0);
-        if (d) {
-            ml_dataset_close(d);
-            break;
-        }
-        failures += err.code == ML_ERR_NOMEM;
-        leaks += ml_mem_live_bytes() != live;
-    }
-    ok(n > 1 && n < 200, "open succeeds once allocations stop failing (after %d)", n - 1);
-    is_int(failures, n - 1, "every injected failure reports out of memory");
-    is_int(leaks, 0, "no injected failure leaks");
+    idx_pair files = {0};
+    files.labels = labels("l.idx.gz", 5, labels5);
+    files.images = images("i.idx.gz", 5);
+    tap_oom r = tap_fail_each_alloc(open_close, &files, 200);
+    reader_oom_checks("", r);
 }
 
 int main(void)
 {
-    char tmpl[] = "/tmp/modlab-test-data-idx-XXXXXX";
-    if (!mkdtemp(tmpl)) {
-        printf("Bail out! cannot create a temporary directory\n");
-        return 1;
-    }
-    snprintf(dir, sizeof dir, "%s", tmpl);
-
-    reg = ml_registry_new(&err);
-    if (!reg || ml_registry_load_default(reg, NULL, &err) != 0 ||
-        ml_registry_find(reg, ML_KIND_DATASET, "idx") < 0) {
-        printf("Bail out! the idx reader is not registered: %s\n", err.msg);
-        return 1;
-    }
-    test_valid();
-    test_bad();
-    test_mutations();
-    test_oom();
-    ml_registry_free(reg);
-
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        tap_diag("could not remove %s", dir);
-    return done_testing();
+    static void (*const tests[])(void) = {test_valid, test_bad, test_mutations, test_oom, NULL};
+    return reader_main("idx", dir, sizeof dir, &reg, tests);
 }

@@ -9,22 +9,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tap.h"
+#include "reader_test.h"
 
 static char dir[512];
 static ml_registry *reg;
 static ml_err err;
 
+/* dir/name holding text; its path. */
 static const char *write_text(const char *name, const char *text)
 {
-    static char path[32][600];
-    static int next;
-    char *p = path[next++ % 32];
-    snprintf(p, sizeof path[0], "%s/%s", dir, name);
-    FILE *f = fopen(p, "w");
-    fputs(text, f);
-    fclose(f);
-    return p;
+    return tap_write_in(dir, name, "", "%s", text);
 }
 
 /* opts: "k=v ..." besides train (and path when given). */
@@ -143,12 +137,7 @@ static void test_plain(void)
 
 static void fails(ml_dataset *d, int code, const char *want, const char *name)
 {
-    ok(d == NULL, "%s: open fails", name);
-    if (d)
-        ml_dataset_close(d);
-    is_int(err.code, code, "  error code");
-    like(err.msg, want, "  message");
-    tap_diag("  %s", err.msg);
+    reader_refused(d, &err, code, want, name);
 }
 
 static void test_bad(void)
@@ -251,32 +240,32 @@ static void test_brown(void)
           "holds no Brown corpus files (ca01 .. cr09); install", "directory without corpus");
 }
 
+/* One open of test_oom's corpus: the brown directory, or the plain train and valid files. */
+typedef struct oom_case {
+    int brown;
+    const char *corpus, *train, *valid;
+} oom_case;
+
+static int open_close(void *arg)
+{
+    const oom_case *c = arg;
+    ml_dataset *d = c->brown ? open_text(c->corpus, NULL, "format=brown split=test seq_len=2")
+                             : open_text(c->train, c->valid, "seq_len=2 split=valid");
+    ml_dataset_close(d);
+    return d ? 0 : tap_oom_code(err.code);
+}
+
 /* Every allocation failure during open is reported and leaks nothing; plain and brown. */
 static void test_oom(void)
 {
     char corpus[600];
     snprintf(corpus, sizeof corpus, "%s/corpus", dir);
-    const char *train = write_text("oom.train", "a b c a\nb a d\n");
-    const char *valid = write_text("oom.valid", "a b e\n");
-    for (int brown = 0; brown < 2; brown++) {
-        int64_t live = ml_mem_live_bytes();
-        int failures = 0, leaks = 0, n;
-        for (n = 1; n < 2000; n++) {
-            ml_mem_fail_at(n);
-            ml_dataset *d = brown ? open_text(corpus, NULL, "format=brown split=test seq_len=2")
-                                  : open_text(train, valid, "seq_len=2 split=valid");
-            ml_mem_fail_at(0);
-            if (d) {
-                ml_dataset_close(d);
-                break;
-            }
-            failures += err.code == ML_ERR_NOMEM;
-            leaks += ml_mem_live_bytes() != live;
-        }
-        ok(n > 1 && n < 2000, "%s: open succeeds once allocations stop failing (after %d)",
-           brown ? "brown" : "plain", n - 1);
-        is_int(failures, n - 1, "  every injected failure reports out of memory");
-        is_int(leaks, 0, "  no injected failure leaks");
+    oom_case c = {0, corpus, NULL, NULL};
+    c.train = write_text("oom.train", "a b c a\nb a d\n");
+    c.valid = write_text("oom.valid", "a b e\n");
+    for (c.brown = 0; c.brown < 2; c.brown++) {
+        tap_oom r = tap_fail_each_alloc(open_close, &c, 2000);
+        reader_oom_checks(c.brown ? "brown: " : "plain: ", r);
     }
 }
 
@@ -330,27 +319,7 @@ static void test_real_brown(void)
 
 int main(void)
 {
-    char tmpl[] = "/tmp/modlab-test-data-text-XXXXXX";
-    if (!mkdtemp(tmpl)) {
-        printf("Bail out! cannot create a temporary directory\n");
-        return 1;
-    }
-    snprintf(dir, sizeof dir, "%s", tmpl);
-    reg = ml_registry_new(&err);
-    if (!reg || ml_registry_load_default(reg, NULL, &err) != 0 ||
-        ml_registry_find(reg, ML_KIND_DATASET, "text") < 0) {
-        printf("Bail out! the text reader is not registered: %s\n", err.msg);
-        return 1;
-    }
-    test_plain();
-    test_bad();
-    test_brown();
-    test_oom();
-    test_real_brown();
-    ml_registry_free(reg);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        tap_diag("could not remove %s", dir);
-    return done_testing();
+    static void (*const tests[])(void) = {test_plain, test_bad, test_brown, test_oom,
+                                          test_real_brown, NULL};
+    return reader_main("text", dir, sizeof dir, &reg, tests);
 }

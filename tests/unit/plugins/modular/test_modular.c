@@ -13,6 +13,7 @@
 #include "runtime/model.h"
 #include "runtime/registry.h"
 #include "tap.h"
+#include "tap_model.h"
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 enum { B = 32, STEPS = 150, CHECKS = 6 };
@@ -194,11 +195,8 @@ static void test_trains(ml_dataset *d, const char *train, int conv)
 
 int main(void)
 {
-    reg = ml_registry_new(&err);
-    if (!reg || ml_registry_load_default(reg, NULL, &err) != 0) {
-        printf("Bail out! registry: %s\n", err.msg);
+    if (!(reg = tap_registry(NULL, NULL)))
         return 1;
-    }
     ml_dataset *d = open_train();
     if (!d) {
         printf("1..0 # SKIP Fashion-MNIST not readable: %s\n", err.msg);

@@ -13,6 +13,7 @@
 #include "runtime/model.h"
 #include "runtime/registry.h"
 #include "tap.h"
+#include "tap_model.h"
 
 enum { B = 4, N = 10 };
 
@@ -288,11 +289,8 @@ static void test_rejects(void)
 
 int main(void)
 {
-    reg = ml_registry_new(&err);
-    if (!reg || ml_registry_load_default(reg, NULL, &err) != 0) {
-        printf("Bail out! registry: %s\n", err.msg);
+    if (!(reg = tap_registry(NULL, NULL)))
         return 1;
-    }
     const char *top = getenv("top_builddir");
     snprintf(dir, sizeof dir, "%s/tests/out/modular_units.%ld", top ? top : ".",
              (long)getpid());

@@ -15,30 +15,14 @@
 #include "runtime/registry.h"
 #include "base/rng.h"
 #include "tap.h"
+#include "tap_model.h"
 
 enum { BATCH = 64 };
 
 /* A model of the given layers ("name opts" separated by '|'), or NULL with err set. */
 static ml_model *build(ml_registry *reg, const char *spec, const ml_shape *in, ml_err *err)
 {
-    char buf[512], *save = NULL;
-    ml_model *m = ml_model_new(reg, 11, err);
-    snprintf(buf, sizeof buf, "%s", spec);
-    for (char *tok = strtok_r(buf, "|", &save); m && tok; tok = strtok_r(NULL, "|", &save)) {
-        char *opts = strchr(tok, ' ');
-        ml_opts *o = ml_opts_new(err);
-        if (opts)
-            *opts++ = '\0';
-        if (!o || ml_opts_parse(o, opts ? opts : "", err) || ml_model_add(m, tok, o, err)) {
-            ml_model_free(m);
-            return NULL;
-        }
-    }
-    if (m && ml_model_build(m, in, BATCH, err)) {
-        ml_model_free(m);
-        return NULL;
-    }
-    return m;
+    return tap_model(reg, 11, spec, in, BATCH, err);
 }
 
 /* Inputs of two classes: noise plus a class-dependent offset per path and channel, so
@@ -311,13 +295,9 @@ static void test_split_merge_values(ml_registry *reg)
 
 int main(void)
 {
-    ml_err err = {0};
-    ml_registry *reg = ml_registry_new(&err);
-    if (!reg || ml_registry_load_default(reg, ML_ABS_BUILDDIR "/build-plugins", &err) ||
-        ml_registry_register(reg, &rev_entry, &err)) {
-        printf("Bail out! registry: %s\n", err.msg);
+    ml_registry *reg = tap_registry(ML_ABS_BUILDDIR "/build-plugins", &rev_entry);
+    if (!reg)
         return 1;
-    }
     test_input_dependence(reg);
     test_block_reports_router(reg);
     test_errors(reg);

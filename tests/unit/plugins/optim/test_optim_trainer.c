@@ -13,6 +13,7 @@
 #include <modlab/modlab.h>
 
 #include "tap.h"
+#include "tap_model.h"
 
 enum { IN = 4, OUT = 3, BATCH = 2 };
 
@@ -29,18 +30,6 @@ typedef struct rig {
     float *before;     /* every parameter's values before the step, concatenated */
 } rig;
 
-static ml_opts *opts_of(const char *text)
-{
-    ml_err err = { 0 };
-    ml_opts *o = ml_opts_new(&err);
-    if (o && ml_opts_parse(o, text, &err)) {
-        tap_diag("ml_opts_parse '%s': %s", text, err.msg);
-        ml_opts_free(o);
-        return NULL;
-    }
-    return o;
-}
-
 /* Model linear(out=3) on 4 inputs, cross-entropy, `optim` with `text`; NULL + err on error. */
 static int rig_new(rig *r, const char *optim, const char *text, ml_err *err)
 {
@@ -48,11 +37,11 @@ static int rig_new(rig *r, const char *optim, const char *text, ml_err *err)
     memset(r, 0, sizeof *r);
     if (!(r->m = ml_model_new(reg, 7, err)))
         return err->code;
-    int rc = ml_model_add(r->m, "linear", opts_of("out=3"), err);
+    int rc = ml_model_add(r->m, "linear", tap_opts("out=3"), err);
     rc = rc ? rc : ml_model_build(r->m, &in, BATCH, err);
     if (rc)
         return rc;
-    r->t = ml_trainer_new(r->m, &target, "cross_entropy", opts_of(""), optim, opts_of(text),
+    r->t = ml_trainer_new(r->m, &target, "cross_entropy", tap_opts(""), optim, tap_opts(text),
                           err);
     if (!r->t)
         return err->code;
