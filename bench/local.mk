@@ -44,3 +44,12 @@ bench-graphsync: all bench/graphsync_bench$(EXEEXT)
 	  bench/graphsync_bench $(GS_BENCH_ARGS)
 bench: bench-graphsync
 .PHONY: bench-graphsync
+
+# `make bench-hash` (and `make bench`): SHA-256 and MD5 of a 100 MB file, as downloads are checked.
+EXTRA_PROGRAMS += bench/bench_hash
+bench_bench_hash_SOURCES = bench/bench_hash.c bench/bench_util.c bench/bench_util.h
+bench_bench_hash_LDADD = $(libmodlab_internal) -lm
+bench-hash: all bench/bench_hash$(EXEEXT)
+	@bench/bench_hash $(HASH_BENCH_ARGS)
+bench: bench-hash
+.PHONY: bench-hash
