@@ -1,27 +1,25 @@
 /* SPDX-License-Identifier: MIT */
-/* SHA-256 (FIPS 180-4) and MD5 (RFC 1321): streaming digests and a whole-file helper. */
+/* SHA-256 (FIPS 180-4) and MD5 (RFC 1321): streaming digests and a whole-file helper, on
+ * nettle (its SHA-NI and assembly code are 5-8x faster than a portable C version). */
 #ifndef MODLAB_CORE_HASH_H
 #define MODLAB_CORE_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nettle/md5.h>
+#include <nettle/sha2.h>
+
 #include <modlab/plugin.h>
 
 enum { ML_SHA256_LEN = 32, ML_MD5_LEN = 16, ML_SHA256_HEX = 65, ML_MD5_HEX = 33 };
 
 typedef struct ml_sha256_ctx {
-    uint32_t h[8];
-    uint64_t nbytes;
-    uint8_t buf[64];
-    size_t nbuf;
+    struct sha256_ctx n;
 } ml_sha256_ctx;
 
 typedef struct ml_md5_ctx {
-    uint32_t h[4];
-    uint64_t nbytes;
-    uint8_t buf[64];
-    size_t nbuf;
+    struct md5_ctx n;
 } ml_md5_ctx;
 
 void ml_sha256_init(ml_sha256_ctx *c);
