@@ -10,9 +10,9 @@
 noinst_LTLIBRARIES += core/libmodlab_internal.la
 core_libmodlab_internal_la_SOURCES =
 core_libmodlab_internal_la_CPPFLAGS = $(AM_CPPFLAGS) $(BLAS_CFLAGS) $(YAML_CFLAGS) \
-	$(CURL_CFLAGS) $(ZLIB_CFLAGS) $(NETTLE_CFLAGS) $(LIBARCHIVE_CFLAGS)
+	$(CURL_CFLAGS) $(NETTLE_CFLAGS) $(LIBARCHIVE_CFLAGS)
 core_libmodlab_internal_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
-core_libmodlab_internal_la_LIBADD = $(BLAS_LIBS) $(YAML_LIBS) $(CURL_LIBS) $(ZLIB_LIBS) \
+core_libmodlab_internal_la_LIBADD = $(BLAS_LIBS) $(YAML_LIBS) $(CURL_LIBS) \
 	$(NETTLE_LIBS) $(LIBARCHIVE_LIBS) $(LAPACKE_LIBS) -lm
 lib_LTLIBRARIES += core/libmodlab.la
 core_libmodlab_la_SOURCES =

@@ -7,7 +7,7 @@
 # of deterministic mutations.
 fuzz_targets = fuzz/fuzz_idx fuzz/fuzz_cifar10 fuzz/fuzz_text fuzz/fuzz_safetensors \
 	fuzz/fuzz_checkpoint fuzz/fuzz_manifest fuzz/fuzz_sweep fuzz/fuzz_opts fuzz/fuzz_json \
-	fuzz/fuzz_lua_json
+	fuzz/fuzz_lua_json fuzz/fuzz_tar
 if ML_FUZZ
 noinst_PROGRAMS += $(fuzz_targets)
 fuzz_driver =
@@ -52,6 +52,10 @@ fuzz_fuzz_manifest_SOURCES = fuzz/fuzz_manifest.c $(fuzz_common)
 fuzz_fuzz_manifest_LDADD = $(libmodlab_internal)
 fuzz_fuzz_manifest_CFLAGS = $(fuzz_cflags)
 fuzz_fuzz_manifest_LDFLAGS = $(fuzz_ldflags)
+fuzz_fuzz_tar_SOURCES = fuzz/fuzz_tar.c $(fuzz_common)
+fuzz_fuzz_tar_LDADD = $(libmodlab_internal)
+fuzz_fuzz_tar_CFLAGS = $(fuzz_cflags)
+fuzz_fuzz_tar_LDFLAGS = $(fuzz_ldflags)
 fuzz_fuzz_sweep_SOURCES = fuzz/fuzz_sweep.c $(fuzz_common)
 fuzz_fuzz_sweep_LDADD = $(libmodlab_internal)
 fuzz_fuzz_sweep_CFLAGS = $(fuzz_cflags)

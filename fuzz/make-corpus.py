@@ -122,3 +122,35 @@ for i, line in enumerate(open(os.path.join(sweep_dir, "journal.jsonl"), "rb")
 for name, data in docs.items():
     put("json", name, data)
     put("lua_json", name, data)
+
+# tar: what the archive reader meets: pax (tarfile's default) and GNU archives with member
+# names over 100 bytes, plain ustar, gzip, links where members are asked for.
+def tar_bytes(fmt, members, links=()):
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as t:
+        for name, data in members:
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+        for name, kind, target in links:
+            ti = tarfile.TarInfo(name)
+            ti.type, ti.linkname = kind, target
+            t.addfile(ti)
+    return buf.getvalue()
+
+
+import tarfile  # noqa: E402
+long_name = "x" * 120 + "/data.bin"
+put("tar", "pax.tar.gz", gz(tar_bytes(tarfile.PAX_FORMAT, [("data.bin", b"hello\n"),
+                                                          ("sub/meta.txt", b"a\nb\n"),
+                                                          (long_name, b"z" * 50)])))
+put("tar", "gnu.tar", tar_bytes(tarfile.GNU_FORMAT, [(long_name, b"q" * 700),
+                                                     ("./data.bin", b"x" * 1000),
+                                                     ("sub/meta.txt", b"m")]))
+put("tar", "ustar.tar", tar_bytes(tarfile.USTAR_FORMAT, [("data.bin", b"1234"),
+                                                         ("sub/meta.txt", b"")]))
+put("tar", "link.tar", tar_bytes(tarfile.PAX_FORMAT, [],
+                                 [("data.bin", tarfile.SYMTYPE, "/etc/passwd"),
+                                  ("sub/meta.txt", tarfile.LNKTYPE, "data.bin")]))

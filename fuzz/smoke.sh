@@ -14,7 +14,7 @@ out=$top_builddir/fuzz/out
 # they get fewer mutations to keep make check's time reasonable.
 if [ -n "${ML_ASAN:-}${FUZZ_LIBFUZZER:-}" ]; then runs=${FUZZ_SMOKE_RUNS:-300}
 else runs=${FUZZ_SMOKE_RUNS:-4000}; fi
-all="idx cifar10 text safetensors checkpoint manifest sweep opts json lua_json"
+all="idx cifar10 text safetensors checkpoint manifest sweep opts json lua_json tar"
 targets=${FUZZ_TARGETS:-$all}
 mkdir -p "$out"
 

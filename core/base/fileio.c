@@ -153,6 +153,14 @@ fail:
     return ML_ERR_IO;
 }
 
+int64_t ml_file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
+}
+
+/* The one mkdir -p of modlab (run directories, sweep folders, the data cache). Mode 0777
+ * less the umask, as mkdir(1) does. */
 int ml_mkdirs(const char *path, ml_err *err)
 {
     char buf[PATH_MAX];
@@ -164,8 +172,8 @@ int ml_mkdirs(const char *path, ml_err *err)
         if (buf[i] == '/' || buf[i] == '\0') {
             char c = buf[i];
             buf[i] = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return ml_error(err, ML_ERR_IO, "mkdir %s: %s", buf, strerror(errno));
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return ml_error(err, ML_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
             buf[i] = c;
         }
     }

@@ -3,6 +3,8 @@
 #ifndef MODLAB_CORE_FILEIO_H
 #define MODLAB_CORE_FILEIO_H
 
+#include <stdint.h>
+
 /* fsync the directory holding `path`, so a rename into it survives a crash. Best effort:
  * some file systems refuse to sync directories; returns 0 or -1. */
 int ml_fsync_dir_of(const char *path);
@@ -10,6 +12,9 @@ int ml_fsync_dir_of(const char *path);
 /* fsync a file written through another descriptor (a download's stdio stream), before it
  * is renamed into place: 0 or -1 with errno. */
 int ml_fsync_path(const char *path);
+
+/* Size of the regular file at `path`, or -1 (missing, or not a regular file). */
+int64_t ml_file_size(const char *path);
 
 /* Test hook (see ml_test_pause): pause point "before-rename:<base name of path>". */
 void ml_test_pause_before_rename(const char *path);

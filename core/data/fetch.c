@@ -20,6 +20,7 @@
 #include <modlab/modlab.h>
 
 #include "base/err.h"
+#include "base/fileio.h"
 #include "base/mem.h"
 
 #ifndef PACKAGE_VERSION
@@ -174,12 +175,6 @@ void ml_fetch_discard(const char *part)
     unlink(path);
 }
 
-static int64_t file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
-}
-
 /* Outcome of one request. */
 enum { X_DONE, X_RETRY, X_RESTART, X_FAIL };
 
@@ -313,9 +308,9 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
     if ((rc = global_init(err)))
         goto fail;
     /* Resume only what this URL started; anything else starts from zero. */
-    if (file_size(part) >= 0 && (read_src(part, src, sizeof src) || strcmp(src, url)))
+    if (ml_file_size(part) >= 0 && (read_src(part, src, sizeof src) || strcmp(src, url)))
         ml_fetch_discard(part);
-    if (file_size(part) < 0 && (rc = write_src(part, url, err)))
+    if (ml_file_size(part) < 0 && (rc = write_src(part, url, err)))
         goto fail;
     curl = curl_easy_init();
     if (!curl) {
@@ -334,7 +329,7 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
     for (;;) {
         CURLcode cc;
         long code = 0;
-        int64_t have = file_size(part);
+        int64_t have = ml_file_size(part);
         x.offset = have > 0 ? have : 0;
         x.written = 0;
         x.checked = 0;
@@ -430,7 +425,7 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
         }
     }
 done:
-    r.bytes = file_size(part);
+    r.bytes = ml_file_size(part);
     r.seconds = now_s() - t_start;
     if (o->progress) {
         if (x.tty) {
@@ -453,7 +448,7 @@ fail:
     if (x.f)
         fclose(x.f);
     /* More bytes than the file has, none at all, or a full disk: nothing worth keeping. */
-    if (x.too_big || rc == ML_ERR_FORMAT || file_size(part) == 0 || disk_full(x.write_errno))
+    if (x.too_big || rc == ML_ERR_FORMAT || ml_file_size(part) == 0 || disk_full(x.write_errno))
         ml_fetch_discard(part);
     if (curl)
         curl_easy_cleanup(curl);

@@ -10,7 +10,8 @@ EXTRA_DIST += docs/DATASETS.md
 
 # C tests (TAP). The loopback fault server is linked into the tests that need it.
 fetch_tests = tests/unit/core/base/test_hash tests/unit/core/formats/test_yaml_tree tests/unit/core/data/test_fetch \
-	tests/unit/core/data/test_manifest tests/unit/core/data/test_manifest_data tests/unit/core/data/test_manifest_limits
+	tests/unit/core/data/test_manifest tests/unit/core/data/test_manifest_data tests/unit/core/data/test_manifest_limits \
+	tests/unit/core/data/test_manifest_tar
 check_PROGRAMS += $(fetch_tests)
 TESTS += $(fetch_tests)
 fetch_test_server = tests/support/http_fault_server.c tests/support/http_fault_server.h
@@ -27,5 +28,7 @@ tests_unit_core_data_test_manifest_LDADD = $(test_ldadd) $(ZLIB_LIBS)
 tests_unit_core_data_test_manifest_limits_SOURCES = tests/unit/core/data/test_manifest_limits.c $(fetch_test_server)
 tests_unit_core_data_test_manifest_limits_CFLAGS = $(test_cflags)
 tests_unit_core_data_test_manifest_limits_LDADD = $(test_ldadd)
+tests_unit_core_data_test_manifest_tar_CFLAGS = $(test_cflags) $(LIBARCHIVE_CFLAGS)
+tests_unit_core_data_test_manifest_tar_LDADD = $(test_ldadd) $(LIBARCHIVE_LIBS)
 tests_unit_core_data_test_manifest_data_CFLAGS = $(test_cflags)
 tests_unit_core_data_test_manifest_data_LDADD = $(test_ldadd)

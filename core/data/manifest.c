@@ -14,6 +14,12 @@
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+    return n >= k && !strcmp(s + n - k, tail);
+}
+
 static char *dupn(const char *s, ml_err *err)
 {
     char *d = ml_strdup(s);
@@ -215,9 +221,9 @@ static int parse_files(ml_manifest *m, const ml_yt_doc *d, const ml_yt_node *seq
             if (!(mem->name = dupn(mname, err)))
                 return ML_ERR_NOMEM;
         }
-        if (!strstr(name, ".tar.gz") && !strstr(name, ".tgz"))
+        if (!ends_with(name, ".tar") && !ends_with(name, ".tar.gz") && !ends_with(name, ".tgz"))
             return ml_yt_error(d, n, err, ML_ERR_FORMAT,
-                               "extract needs a .tar.gz or .tgz archive, not '%s'", name);
+                               "extract needs a .tar, .tar.gz or .tgz archive, not '%s'", name);
     }
     return 0;
 }

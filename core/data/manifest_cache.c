@@ -209,7 +209,7 @@ static int members_present(const mf_file *f, const char *dir)
     for (size_t k = 0; k < f->nmembers; k++) {
         int64_t sz;
         snprintf(path, sizeof path, "%s/%s", dir, f->members[k].name);
-        sz = ml_mf_file_size(path);
+        sz = ml_file_size(path);
         if (sz < 0 || (f->members[k].pin.size >= 0 && sz != f->members[k].pin.size))
             return 0;
     }
@@ -258,16 +258,16 @@ int ml_manifest_file_state(const ml_manifest *m, size_t i)
     if (ml_mf_cached_ok(m, i, dir, 1))
         return ML_CACHE_VERIFIED;
     snprintf(path, sizeof path, "%s/%s", dir, m->files[i].name);
-    if (ml_mf_file_size(path) >= 0)
+    if (ml_file_size(path) >= 0)
         return ML_CACHE_UNVERIFIED;
     snprintf(path, sizeof path, "%s/%s.part", dir, m->files[i].name);
-    return ml_mf_file_size(path) >= 0 ? ML_CACHE_PARTIAL : ML_CACHE_MISSING;
+    return ml_file_size(path) >= 0 ? ML_CACHE_PARTIAL : ML_CACHE_MISSING;
 }
 
 int ml_mf_lock_dir(const char *dir, int *fd, ml_err *err)
 {
     char path[PATH_MAX_ + 8];
-    int rc = ml_mf_mkdirs(dir, err);
+    int rc = ml_mkdirs(dir, err);
     if (rc)
         return rc;
     snprintf(path, sizeof path, "%s/.lock", dir);
@@ -297,7 +297,7 @@ int ml_manifest_verify_file(ml_manifest *m, size_t i, char *how, size_t cap, ml_
     if ((rc = ml_manifest_cache_dir(m, dir, sizeof dir, err)))
         return rc;
     snprintf(path, sizeof path, "%s/%s", dir, f->name);
-    if (ml_mf_file_size(path) < 0)
+    if (ml_file_size(path) < 0)
         return ml_error(err, ML_ERR_NOT_FOUND, "%s: %s is not in the cache (%s); run "
                         "'modlab data fetch %s'", m->name, f->name, path, m->name);
     if ((rc = ml_hash_file(path, sha, md5, &size, err)))

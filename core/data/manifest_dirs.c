@@ -11,37 +11,11 @@
 #include <sys/stat.h>
 
 #include "base/err.h"
+#include "base/fileio.h"
 
 #ifndef ML_MANIFESTDIR
 #define ML_MANIFESTDIR "/usr/local/share/modlab/datasets"
 #endif
-
-int64_t ml_mf_file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
-}
-
-int ml_mf_mkdirs(const char *path, ml_err *err)
-{
-    char buf[PATH_MAX_];
-    size_t n = strlen(path);
-    if (n >= sizeof buf)
-        return ml_error(err, ML_ERR_INVALID, "path too long: %s", path);
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) && errno != EEXIST)
-            return ml_error(err, ML_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) && errno != EEXIST)
-        return ml_error(err, ML_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
-    return 0;
-}
-
 
 /* ---- search path and cache location --------------------------------------------------- */
 
@@ -121,7 +95,7 @@ static int find_in(const char *dir, void *user)
     size_t l = strlen(c->looked);
     snprintf(c->path, sizeof c->path, "%s/%s.yaml", dir, c->name);
     snprintf(c->looked + l, sizeof c->looked - l, "%s%s", l ? ", " : "", dir);
-    return ml_mf_file_size(c->path) >= 0;
+    return ml_file_size(c->path) >= 0;
 }
 
 int ml_mf_find(mf_find *f)

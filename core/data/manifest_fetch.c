@@ -69,7 +69,7 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
     snprintf(part, sizeof part, "%s.part", path);
     snprintf(label_s, sizeof label_s, "%s: %s", m->name, f->name);
     /* Present but not (or no longer) recorded as verified: hash it once. */
-    if (ml_mf_file_size(path) >= 0) {
+    if (ml_file_size(path) >= 0) {
         if ((rc = ml_hash_file(path, sha, md5, &size, err)))
             return rc;
         if (ml_mf_pins_any(m, i, -1, size, sha, md5, &label, why, sizeof why)) {

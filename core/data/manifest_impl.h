@@ -72,8 +72,6 @@ struct ml_manifest {
 };
 
 /* manifest_dirs.c */
-int64_t ml_mf_file_size(const char *path);   /* -1 unless a regular file */
-int ml_mf_mkdirs(const char *path, ml_err *err);
 /* Looking up NAME.yaml along the search path (ml_manifest_dirs). */
 typedef struct mf_find {
     const char *name;      /* in: the dataset name */

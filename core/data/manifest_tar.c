@@ -1,60 +1,25 @@
 /* SPDX-License-Identifier: MIT */
-/* Dataset manifests: extraction of the listed members of a verified tar.gz. */
+/* Dataset manifests: extraction of the listed members of a verified .tar or .tar.gz, read
+ * by libarchive (ustar, pax, GNU and v7 tar; gzip or no compression). Only members the
+ * manifest lists are written, each to the manifest's (checked) name, never to a name the
+ * archive carries, and only if it is a regular file whose bytes match its pins. */
 #include "data/manifest_impl.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "base/err.h"
 #include "base/fileio.h"
 #include "base/mem.h"
 
-/* ---- tar.gz extraction of listed members only ----------------------------------------- */
-
-static int64_t tar_num(const unsigned char *p, size_t n)
-{
-    int64_t v = 0;
-    if (p[0] & 0x80) { /* GNU base-256 */
-        for (size_t i = 1; i < n; i++)
-            v = (v << 8) | p[i];
-        return v;
-    }
-    for (size_t i = 0; i < n && p[i]; i++) {
-        if (p[i] == ' ')
-            continue;
-        if (p[i] < '0' || p[i] > '7')
-            return -1;
-        v = v * 8 + (p[i] - '0');
-    }
-    return v;
-}
-
-static int tar_header_ok(const unsigned char *h)
-{
-    int64_t want = tar_num(h + 148, 8), sum = 0;
-    for (int i = 0; i < 512; i++)
-        sum += i >= 148 && i < 156 ? ' ' : h[i];
-    return want == sum;
-}
-
-static int gz_skip(gzFile gz, int64_t n)
-{
-    unsigned char buf[8192];
-    while (n > 0) {
-        int want = n < (int64_t)sizeof buf ? (int)n : (int)sizeof buf;
-        if (gzread(gz, buf, (unsigned)want) != want)
-            return -1;
-        n -= want;
-    }
-    return 0;
-}
-
 /* Copy `size` bytes to dir/member (via .part), verifying the member's pins. */
-static int extract_one(gzFile gz, int64_t size, const char *dir, const mf_member *mem,
+static int extract_one(struct archive *a, int64_t size, const char *dir, const mf_member *mem,
                        const char *arch, ml_err *err)
 {
     char path[PATH_MAX_], part[PATH_MAX_ + 8], why[160], sha[ML_SHA256_HEX], md5[ML_MD5_HEX];
@@ -62,14 +27,14 @@ static int extract_one(gzFile gz, int64_t size, const char *dir, const mf_member
     ml_sha256_ctx sc;
     ml_md5_ctx mc;
     int fd = -1, rc;
-    int64_t left = size;
+    int64_t got = 0;
     char *slash;
 
     snprintf(path, sizeof path, "%s/%s", dir, mem->name);
     snprintf(part, sizeof part, "%s.part", path);
     if ((slash = strrchr(path, '/')) && slash > path) {
         *slash = '\0';
-        rc = ml_mf_mkdirs(path, err);
+        rc = ml_mkdirs(path, err);
         *slash = '/';
         if (rc)
             goto fail;
@@ -82,20 +47,26 @@ static int extract_one(gzFile gz, int64_t size, const char *dir, const mf_member
     }
     ml_sha256_init(&sc);
     ml_md5_init(&mc);
-    while (left > 0) {
-        int want = left < (int64_t)sizeof buf ? (int)left : (int)sizeof buf;
-        if (gzread(gz, buf, (unsigned)want) != want) {
-            rc = ml_error(err, ML_ERR_FORMAT, "%s: truncated while extracting %s", arch,
-                          mem->name);
+    for (;;) {
+        la_ssize_t n = archive_read_data(a, buf, sizeof buf);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            rc = ml_error(err, ML_ERR_FORMAT, "%s: truncated or corrupt while extracting %s: %s",
+                          arch, mem->name, archive_error_string(a));
             goto fail;
         }
-        if (write(fd, buf, (size_t)want) != want) {
+        if (write(fd, buf, (size_t)n) != n) {
             rc = ml_error(err, ML_ERR_IO, "writing %s: %s", part, strerror(errno));
             goto fail;
         }
-        ml_sha256_update(&sc, buf, (size_t)want);
-        ml_md5_update(&mc, buf, (size_t)want);
-        left -= want;
+        ml_sha256_update(&sc, buf, (size_t)n);
+        ml_md5_update(&mc, buf, (size_t)n);
+        got += n;
+    }
+    if (got != size) {
+        rc = ml_error(err, ML_ERR_FORMAT, "%s: truncated while extracting %s", arch, mem->name);
+        goto fail;
     }
     ml_sha256_final(&sc, d);
     ml_hex(d, ML_SHA256_LEN, sha);
@@ -126,12 +97,42 @@ fail:
     return rc;
 }
 
+/* A reader for .tar and .tar.gz only. Formats and filters are named one by one: a filter
+ * libarchive would run as an external program (ARCHIVE_WARN) is never enabled, since
+ * archive bytes are data and must not start anything. */
+static struct archive *open_archive(const char *arch, ml_err *err)
+{
+    struct archive *a = archive_read_new();
+    if (!a) {
+        ml_error(err, ML_ERR_NOMEM, "out of memory opening %s", arch);
+        return NULL;
+    }
+    if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
+        archive_read_support_filter_gzip(a) != ARCHIVE_OK) {
+        ml_error(err, ML_ERR_IO, "%s: libarchive cannot read tar.gz here: %s", arch,
+                 archive_error_string(a));
+        archive_read_free(a);
+        return NULL;
+    }
+    if (archive_read_open_filename(a, arch, 1 << 16) != ARCHIVE_OK) {
+        /* Opening reads the first block to recognise the format: a file that is there but
+         * not a tar is a format error, like one that goes bad later. */
+        if (ml_file_size(arch) < 0)
+            ml_error(err, ML_ERR_IO, "cannot open %s: %s", arch, archive_error_string(a));
+        else
+            ml_error(err, ML_ERR_FORMAT, "%s: bad tar archive (not a .tar or .tar.gz?): %s",
+                     arch, archive_error_string(a));
+        archive_read_free(a);
+        return NULL;
+    }
+    return a;
+}
+
 int ml_mf_extract(const ml_manifest *m, const mf_file *f, const char *dir, ml_err *err)
 {
-    char arch[PATH_MAX_], name[1024], longname[1024] = "";
-    unsigned char h[512];
+    char arch[PATH_MAX_];
+    struct archive *a = NULL;
     int *done = NULL;
-    gzFile gz = NULL;
     size_t ndone = 0;
     int rc = 0;
 
@@ -141,70 +142,47 @@ int ml_mf_extract(const ml_manifest *m, const mf_file *f, const char *dir, ml_er
         rc = ml_error(err, ML_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    if (!(gz = gzopen(arch, "rb"))) {
-        rc = ml_error(err, ML_ERR_IO, "cannot open %s: %s", arch, strerror(errno));
+    if (!(a = open_archive(arch, err))) {
+        rc = err ? err->code : ML_ERR_IO;
         goto fail;
     }
     while (ndone < f->nmembers) {
-        int64_t size;
-        int n = gzread(gz, h, sizeof h), zero = 1;
-        if (n == 0)
+        struct archive_entry *e;
+        int r = archive_read_next_header(a, &e);
+        if (r == ARCHIVE_EOF)
             break;
-        if (n != (int)sizeof h) {
-            rc = ml_error(err, ML_ERR_FORMAT, "%s: truncated tar header", arch);
+        if (r < ARCHIVE_WARN) {
+            rc = ml_error(err, ML_ERR_FORMAT, "%s: bad tar archive (not a .tar or .tar.gz?): %s",
+                          arch, archive_error_string(a));
             goto fail;
         }
-        for (int i = 0; i < 512 && zero; i++)
-            zero = h[i] == 0;
-        if (zero)
-            break; /* end of archive */
-        if (!tar_header_ok(h) || (size = tar_num(h + 124, 12)) < 0) {
-            rc = ml_error(err, ML_ERR_FORMAT, "%s: bad tar header (not a tar.gz?)", arch);
-            goto fail;
-        }
-        int64_t padded = (size + 511) / 512 * 512;
-        if (h[156] == 'L') { /* GNU long name for the next entry */
-            int64_t cap = (int64_t)sizeof longname - 1, take = size < cap ? size : cap;
-            if (gzread(gz, longname, (unsigned)take) != take || gz_skip(gz, padded - take)) {
-                rc = ml_error(err, ML_ERR_FORMAT, "%s: truncated long name", arch);
-                goto fail;
-            }
-            longname[take] = '\0';
-            continue;
-        }
-        if (longname[0]) {
-            snprintf(name, sizeof name, "%s", longname);
-            longname[0] = '\0';
-        } else if (h[345]) {
-            snprintf(name, sizeof name, "%.155s/%.100s", (char *)h + 345, (char *)h);
-        } else {
-            snprintf(name, sizeof name, "%.100s", (char *)h);
-        }
-        const char *nm = name;
+        const char *nm = archive_entry_pathname(e);
+        if (!nm)
+            continue; /* a name libarchive cannot give as bytes: never one we list */
         while (nm[0] == '.' && nm[1] == '/')
             nm += 2;
-        size_t k;
+        size_t len = strlen(nm), k;
+        if (len > 0 && nm[len - 1] == '/')
+            len--; /* "sub/" is the directory sub: listed, it is refused below */
         for (k = 0; k < f->nmembers; k++)
-            if (!done[k] && !strcmp(f->members[k].name, nm))
+            if (!done[k] && !strncmp(f->members[k].name, nm, len) &&
+                f->members[k].name[len] == '\0')
                 break;
-        if (k < f->nmembers) {
-            if (h[156] != '0' && h[156] != '\0' && h[156] != '7') {
-                rc = ml_error(err, ML_ERR_FORMAT, "%s: member %s is not a regular file", arch,
-                              nm);
-                goto fail;
-            }
-            if ((rc = extract_one(gz, size, dir, &f->members[k], arch, err)))
-                goto fail;
-            done[k] = 1;
-            ndone++;
-            if (gz_skip(gz, padded - size)) {
-                rc = ml_error(err, ML_ERR_FORMAT, "%s: truncated after %s", arch, nm);
-                goto fail;
-            }
-        } else if (gz_skip(gz, padded)) {
-            rc = ml_error(err, ML_ERR_FORMAT, "%s: truncated in %s", arch, nm);
+        if (k == f->nmembers)
+            continue; /* unlisted: libarchive skips its data */
+        if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e)) {
+            rc = ml_error(err, ML_ERR_FORMAT, "%s: member %s is not a regular file", arch,
+                          f->members[k].name);
             goto fail;
         }
+        if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0) {
+            rc = ml_error(err, ML_ERR_FORMAT, "%s: member %s has no size", arch, nm);
+            goto fail;
+        }
+        if ((rc = extract_one(a, archive_entry_size(e), dir, &f->members[k], arch, err)))
+            goto fail;
+        done[k] = 1;
+        ndone++;
     }
     for (size_t k = 0; k < f->nmembers; k++)
         if (!done[k]) {
@@ -213,9 +191,8 @@ int ml_mf_extract(const ml_manifest *m, const mf_file *f, const char *dir, ml_er
             goto fail;
         }
 fail:
-    if (gz)
-        gzclose(gz);
+    if (a)
+        archive_read_free(a);
     ml_free(done);
     return rc;
 }
-
