@@ -1,17 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Datasets: shapes, batches on guarded buffers, determinism, and leaks. */
+/* Datasets: info, reads into guarded buffers (in bounds, all written, the same twice, class
+ * targets in range), and leaks. */
 #include "sdk/conformance_impl.h"
 
 /* ---- datasets -------------------------------------------------------------------- */
 
 static int ds_open(ck *c, void **self, ml_err *err)
 {
-    ml_opts *o = ml_opts_new(err);
-    int rc = o ? ml_opts_validate(o, c->re->entry.options, c->id, err) : ML_ERR_NOMEM;
-    if (!rc)
-        rc = c->re->vt.dataset.open(ml_host_table(), o, self, err);
-    ml_opts_free(o);
-    return rc;
+    return ml_conf_open(c, c->re->vt.dataset.open, self, err);
 }
 
 static int shape_ok(const ml_shape *s)

@@ -16,6 +16,25 @@ const ml_gradcheck_iface *ml_conf_gradcheck_iface(const ml_reg_entry *re)
     return re->entry.extension ? re->entry.extension(ML_IFACE_GRADCHECK) : NULL;
 }
 
+/* The entry's options, defaults filled in and validated: what create or open is given. The
+ * caller frees *out, which may be NULL when this fails. */
+int ml_conf_entry_opts(ck *c, ml_opts **out, ml_err *err)
+{
+    *out = ml_opts_new(err);
+    return *out ? ml_opts_validate(*out, c->re->entry.options, c->id, err) : ML_ERR_NOMEM;
+}
+
+/* Create an optimizer or open a dataset (the two have one signature) with those options. */
+int ml_conf_open(ck *c, ml_conf_open_fn fn, void **self, ml_err *err)
+{
+    ml_opts *o;
+    int rc = ml_conf_entry_opts(c, &o, err);
+    if (!rc)
+        rc = fn(ml_host_table(), o, self, err);
+    ml_opts_free(o);
+    return rc;
+}
+
 void ml_conf_check_abi(ck *c)
 {
     const ml_entry *e = &c->re->entry;

@@ -113,6 +113,10 @@ void ml_conf_describe_nonfinite(const float *p, int64_t i, int64_t n, char *buf,
 /* conformance_entry.c */
 int ml_conf_has_required(const ml_opt_spec *s);
 const ml_gradcheck_iface *ml_conf_gradcheck_iface(const ml_reg_entry *re);
+int ml_conf_entry_opts(ck *c, ml_opts **out, ml_err *err);
+typedef int (*ml_conf_open_fn)(const ml_host *host, const ml_opts *opts, void **self,
+                               ml_err *err);
+int ml_conf_open(ck *c, ml_conf_open_fn fn, void **self, ml_err *err);
 void ml_conf_check_abi(ck *c);
 void ml_conf_check_options(ck *c);
 void ml_conf_check_leaks(ck *c, life_fn life, const void *arg);

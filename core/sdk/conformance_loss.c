@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Losses: value and gradient on guarded buffers, and leaks. */
+/* Losses: forward on guarded buffers, dloss/dpred against finite differences, and leaks. */
 #include "sdk/conformance_impl.h"
 
 /* ---- losses ---------------------------------------------------------------------- */
 
 static int loss_open(ck *c, void **self, ml_shape *pred, ml_shape *tgt, ml_err *err)
 {
-    ml_opts *o = ml_opts_new(err);
-    int rc = o ? ml_opts_validate(o, c->re->entry.options, c->id, err) : ML_ERR_NOMEM;
+    ml_opts *o;
+    int rc = ml_conf_entry_opts(c, &o, err);
     *pred = (ml_shape){1, {5}};
     *tgt = (ml_shape){0, {0}};
     /* Class-id targets first; a loss that rejects them gets regression targets. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Optimizers: steps on guarded slots descend a quadratic, state round trips, and leaks. */
+/* Optimizers: steps on guarded slots lower a quadratic and stay in bounds, the state
+ * survives a save/load round trip, and leaks. */
 #include "sdk/conformance_impl.h"
 
 /* ---- optimizers ------------------------------------------------------------------ */
@@ -15,12 +16,7 @@ typedef struct opt_run {
 
 static int opt_create(ck *c, void **self, ml_err *err)
 {
-    ml_opts *o = ml_opts_new(err);
-    int rc = o ? ml_opts_validate(o, c->re->entry.options, c->id, err) : ML_ERR_NOMEM;
-    if (!rc)
-        rc = c->re->vt.optimizer.create(ml_host_table(), o, self, err);
-    ml_opts_free(o);
-    return rc;
+    return ml_conf_open(c, c->re->vt.optimizer.create, self, err);
 }
 
 static void opt_run_free(opt_run *o)

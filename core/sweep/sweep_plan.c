@@ -4,6 +4,15 @@
 
 /* ---- the plan as JSON ------------------------------------------------------------------- */
 
+/* A JSON string, or null for a setting the sweep file leaves out. */
+static void put_str_or_null(ml_jbuf *b, const char *s)
+{
+    if (s)
+        ml_jbuf_str(b, s, strlen(s));
+    else
+        ml_jbuf_puts(b, "null");
+}
+
 int ml_sw_build_json(ml_sweep *s, ml_err *err)
 {
     ml_jbuf b;
@@ -14,15 +23,9 @@ int ml_sw_build_json(ml_sweep *s, ml_err *err)
     ml_jbuf_puts(&b, "{\"source\":");
     ml_jbuf_str(&b, d->name, strlen(d->name));
     ml_jbuf_puts(&b, ",\"name\":");
-    if (s->name)
-        ml_jbuf_str(&b, s->name, strlen(s->name));
-    else
-        ml_jbuf_puts(&b, "null");
+    put_str_or_null(&b, s->name);
     ml_jbuf_puts(&b, ",\"program\":");
-    if (s->program)
-        ml_jbuf_str(&b, s->program, strlen(s->program));
-    else
-        ml_jbuf_puts(&b, "null");
+    put_str_or_null(&b, s->program);
     ml_jbuf_printf(&b, ",\"method\":\"%s\",\"metric\":", s->method);
     if (s->metric_name) {
         ml_jbuf_puts(&b, "{\"name\":");
@@ -55,15 +58,9 @@ int ml_sw_build_json(ml_sweep *s, ml_err *err)
                    s->sampler_seed, s->metric_summary, s->k, s->launcher, s->max_array);
     ml_format_double(t, sizeof t, s->timeout);
     ml_jbuf_printf(&b, ",\"timeout\":%s,\"seed_param\":", t);
-    if (s->seed_param)
-        ml_jbuf_str(&b, s->seed_param, strlen(s->seed_param));
-    else
-        ml_jbuf_puts(&b, "null");
+    put_str_or_null(&b, s->seed_param);
     ml_jbuf_puts(&b, ",\"output_dir\":");
-    if (s->output_dir)
-        ml_jbuf_str(&b, s->output_dir, strlen(s->output_dir));
-    else
-        ml_jbuf_puts(&b, "null");
+    put_str_or_null(&b, s->output_dir);
     ml_jbuf_puts(&b, ",\"slurm\":");
     if (s->slurm)
         ml_sw_put_json_node(&b, d, s->slurm);

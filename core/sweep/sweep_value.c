@@ -159,12 +159,13 @@ void ml_sw_put_val_json(ml_jbuf *b, const sw_val *v)
 void ml_sw_put_val_arg(ml_jbuf *b, const sw_val *v)
 {
     char t[48];
-    switch (v->type) {
-    case V_NULL: ml_jbuf_puts(b, "null"); break;
-    case V_BOOL: ml_jbuf_puts(b, v->i ? "true" : "false"); break;
-    case V_INT: ml_jbuf_printf(b, "%" PRId64, v->i); break;
-    case V_FLOAT: ml_format_double(t, sizeof t, v->d); ml_jbuf_puts(b, t); break;
-    default: ml_jbuf_puts(b, v->s); break;
+    if (v->type == V_FLOAT) {
+        ml_format_double(t, sizeof t, v->d);   /* as typed: no ".0" added */
+        ml_jbuf_puts(b, t);
+    } else if (v->type == V_STR) {
+        ml_jbuf_puts(b, v->s);                 /* the text itself, not quoted */
+    } else {
+        ml_sw_put_val_json(b, v);              /* null, booleans, integers, JSON: the same */
     }
 }
 
