@@ -32,7 +32,7 @@ void ml_conf_run_checks(sink *s, const char *file, const char *deps)
     int32_t n = ml_registry_count(reg);
     if (n == 0) {
         ml_conf_emit(s, ML_CHECK_FAIL, fid, "load", "init succeeded but registered no entry; call "
-             "host->register_entry for each entry");
+                     "host->register_entry for each entry");
         ml_registry_free(reg);
         return;
     }
@@ -57,18 +57,18 @@ void ml_conf_run_checks(sink *s, const char *file, const char *deps)
         same = !strcmp(ml_registry_entry(r2, i)->name, ml_registry_entry(reg, i)->name);
     ml_registry_free(r2);
     if (rc)
-        ml_conf_emit(s, ML_CHECK_FAIL, fid, "reload", "a second init failed: %s; init must not depend "
-             "on having run before", err.msg);
+        ml_conf_emit(s, ML_CHECK_FAIL, fid, "reload", "a second init failed: %s; init must not "
+                     "depend on having run before", err.msg);
     else if (!same)
-        ml_conf_emit(s, ML_CHECK_FAIL, fid, "reload", "a second init registered other entries; "
-             "register the same entries every time");
+        ml_conf_emit(s, ML_CHECK_FAIL, fid, "reload", "a second init registered other "
+                     "entries; register the same entries every time");
     else if (ml_mem_live_blocks() != blocks)
-        ml_conf_emit(s, ML_CHECK_FAIL, fid, "reload", "init left %lld block(s) allocated; init must "
-             "not allocate (entries, vtables and schemas are static const data)",
-             (long long)(ml_mem_live_blocks() - blocks));
+        ml_conf_emit(s, ML_CHECK_FAIL, fid, "reload", "init left %lld block(s) allocated; init "
+                     "must not allocate (entries, vtables and schemas are static const data)",
+                     (long long)(ml_mem_live_blocks() - blocks));
     else
-        ml_conf_emit(s, ML_CHECK_PASS, fid, "reload", "a second init registers the same entries and "
-             "allocates nothing");
+        ml_conf_emit(s, ML_CHECK_PASS, fid, "reload", "a second init registers the same "
+                     "entries and allocates nothing");
 
     if (deps && *deps)
         ml_registry_load_default(reg, deps, &err);   /* warnings only */

@@ -72,7 +72,7 @@ void ml_conf_check_dataset(ck *c)
     ml_conf_begin(c->s, c->id, "read");
     int64_t idx[3] = {0, info.size - 1, info.size / 2};
     int64_t nx = 3 * ml_shape_numel(&info.x_shape), ny = 3 * ml_shape_numel(&info.y_shape);
-    if (ml_conf_gbuf_new(&x, (size_t)nx * 4) || ml_conf_gbuf_new(&y, (size_t)ny * 4) ||
+    if (ml_gbuf_new(&x, (size_t)nx * 4) || ml_gbuf_new(&y, (size_t)ny * 4) ||
         !(x2 = malloc((size_t)nx * 4)) || !(y2 = malloc((size_t)ny * 4))) {
         FAIL(c, "read", "out of memory");
         goto done;
@@ -84,7 +84,7 @@ void ml_conf_check_dataset(ck *c)
              (long long)idx[1], (long long)idx[2], err.msg);
         goto done;
     }
-    if (!ml_conf_gbuf_intact(&x) || !ml_conf_gbuf_intact(&y)) {
+    if (!ml_gbuf_intact(&x) || !ml_gbuf_intact(&y)) {
         FAIL(c, "read", "read wrote outside x or y (n * prod(shape) floats each)");
         goto done;
     }
@@ -108,8 +108,8 @@ void ml_conf_check_dataset(ck *c)
     PASS(c, "read", "3 examples deterministic, all written, targets valid, nothing written "
          "outside (%s)", GUARD_KIND);
 done:
-    ml_conf_gbuf_free(&x);
-    ml_conf_gbuf_free(&y);
+    ml_gbuf_free(&x);
+    ml_gbuf_free(&y);
     free(x2);
     free(y2);
     vt->close(self);

@@ -12,7 +12,7 @@
  * wrote past the end of its output buffer". Canaries catch both sides to the byte in normal
  * builds; ASan builds also poison the zones, which catches reads and faults at the write. */
 
-int ml_conf_gbuf_new(gbuf *g, size_t bytes)
+int ml_gbuf_new(gbuf *g, size_t bytes)
 {
     size_t total = (2 * GUARD + bytes + 63) / 64 * 64;
     g->bytes = bytes;
@@ -27,7 +27,7 @@ int ml_conf_gbuf_new(gbuf *g, size_t bytes)
     return ML_OK;
 }
 
-int ml_conf_gbuf_damage(gbuf *g)
+int ml_gbuf_damage(gbuf *g)
 {
     size_t total = (2 * GUARD + g->bytes + 63) / 64 * 64;
     int before = 0, after = 0;
@@ -44,19 +44,19 @@ int ml_conf_gbuf_damage(gbuf *g)
 }
 
 /* 1 if both guard zones are untouched. */
-int ml_conf_gbuf_intact(gbuf *g)
+int ml_gbuf_intact(gbuf *g)
 {
-    return ml_conf_gbuf_damage(g) == 0;
+    return ml_gbuf_damage(g) == 0;
 }
 
 /* "past the end of", "before the start of" or "on both sides of". */
-const char *ml_conf_damage_where(int d)
+const char *ml_gbuf_damage_where(int d)
 {
     return d == GB_AFTER ? "past the end of" : d == GB_BEFORE ? "before the start of"
                                                               : "on both sides of";
 }
 
-void ml_conf_gbuf_free(gbuf *g)
+void ml_gbuf_free(gbuf *g)
 {
     if (g->base) {
         UNPOISON(g->base, (2 * GUARD + g->bytes + 63) / 64 * 64);

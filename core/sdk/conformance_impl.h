@@ -101,11 +101,11 @@ void ml_conf_emit(sink *s, int verdict, const char *entry, const char *name, con
                   ...) ML_PRINTF(5, 6);
 
 /* conformance_guard.c */
-int ml_conf_gbuf_new(gbuf *g, size_t bytes);
-int ml_conf_gbuf_damage(gbuf *g);
-int ml_conf_gbuf_intact(gbuf *g);
-const char *ml_conf_damage_where(int d);
-void ml_conf_gbuf_free(gbuf *g);
+int ml_gbuf_new(gbuf *g, size_t bytes);
+int ml_gbuf_damage(gbuf *g);
+int ml_gbuf_intact(gbuf *g);
+const char *ml_gbuf_damage_where(int d);
+void ml_gbuf_free(gbuf *g);
 void ml_conf_fill_nan(float *p, int64_t n);
 int64_t ml_conf_first_nonfinite(const float *p, int64_t n);
 void ml_conf_describe_nonfinite(const float *p, int64_t i, int64_t n, char *buf, size_t cap);

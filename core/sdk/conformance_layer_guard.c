@@ -18,7 +18,7 @@ static int pguard_on(pguard *pg, ml_model *m)
         ml_param *p = m->params[i];
         if (!p->grad)
             continue;
-        if (ml_conf_gbuf_new(&pg->g[pg->n], (size_t)p->numel * 4))
+        if (ml_gbuf_new(&pg->g[pg->n], (size_t)p->numel * 4))
             return ML_ERR_NOMEM;
         memset(pg->g[pg->n].data, 0, (size_t)p->numel * 4);
         pg->orig[pg->n] = p->grad;
@@ -31,7 +31,7 @@ static int pguard_on(pguard *pg, ml_model *m)
 static int32_t pguard_damaged(pguard *pg, ml_model *m, int *d)
 {
     for (int32_t i = 0, k = 0; i < m->np && k < pg->n; i++)
-        if (m->params[i]->grad && (*d = ml_conf_gbuf_damage(&pg->g[k++])))
+        if (m->params[i]->grad && (*d = ml_gbuf_damage(&pg->g[k++])))
             return i;
     return -1;
 }
@@ -42,7 +42,7 @@ static void pguard_off(pguard *pg, ml_model *m)
         if (m->params[i]->grad && k < pg->n && m->params[i]->grad == pg->g[k].data)
             m->params[i]->grad = pg->orig[k++];
     for (int32_t k = 0; k < 64; k++)
-        ml_conf_gbuf_free(&pg->g[k]);
+        ml_gbuf_free(&pg->g[k]);
 }
 
 /* forward / backward on guarded buffers, with the first case. */
@@ -66,9 +66,9 @@ void ml_conf_check_layer_bounds(ck *c, const ml_gradcheck_case *gc)
     int64_t nin = BATCH * ml_shape_numel(&l->in), nout = BATCH * l->out_numel;
     size_t wsb = l->vt.workspace ? l->vt.workspace(l->self, BATCH) : 0;
     int want_gin = l->vt.backward_input && gc->int_inputs <= 0;
-    if (ml_conf_gbuf_new(&x, (size_t)nin * 4) || ml_conf_gbuf_new(&out, (size_t)nout * 4) ||
-        (wsb && ml_conf_gbuf_new(&ws, wsb)) || ml_conf_gbuf_new(&gout, (size_t)nout * 4) ||
-        ml_conf_gbuf_new(&gin, (size_t)nin * 4) || !(keep_x = malloc((size_t)nin * 4)) ||
+    if (ml_gbuf_new(&x, (size_t)nin * 4) || ml_gbuf_new(&out, (size_t)nout * 4) ||
+        (wsb && ml_gbuf_new(&ws, wsb)) || ml_gbuf_new(&gout, (size_t)nout * 4) ||
+        ml_gbuf_new(&gin, (size_t)nin * 4) || !(keep_x = malloc((size_t)nin * 4)) ||
         !(keep_out = malloc((size_t)nout * 4)) || !(keep_gout = malloc((size_t)nout * 4)) ||
         pguard_on(&pg, m)) {
         snprintf(msg, sizeof msg, "out of memory for the guarded buffers");
@@ -84,11 +84,11 @@ void ml_conf_check_layer_bounds(ck *c, const ml_gradcheck_case *gc)
         snprintf(msg, sizeof msg, "forward failed: %s", err.msg);
         goto done;
     }
-    if ((d = ml_conf_gbuf_damage(&out)) || (d = ml_conf_gbuf_damage(&ws)) || (d = ml_conf_gbuf_damage(&x))) {
-        snprintf(msg, sizeof msg, "forward wrote %s its %s", ml_conf_damage_where(d),
-                 ml_conf_gbuf_damage(&out) ? "output buffer"
-                 : ml_conf_gbuf_damage(&ws) ? "workspace (is workspace() too small?)"
-                                    : "input buffer (inputs are const)");
+    if ((d = ml_gbuf_damage(&out)) || (d = ml_gbuf_damage(&ws)) || (d = ml_gbuf_damage(&x))) {
+        snprintf(msg, sizeof msg, "forward wrote %s its %s", ml_gbuf_damage_where(d),
+                 ml_gbuf_damage(&out) ? "output buffer"
+                 : ml_gbuf_damage(&ws) ? "workspace (is workspace() too small?)"
+                                       : "input buffer (inputs are const)");
         goto done;
     }
     if (memcmp(keep_x, x.data, (size_t)nin * 4)) {
@@ -114,11 +114,12 @@ void ml_conf_check_layer_bounds(ck *c, const ml_gradcheck_case *gc)
             snprintf(msg, sizeof msg, "backward_input failed: %s", err.msg);
             goto done;
         }
-        if ((d = ml_conf_gbuf_damage(&gin)) || (d = ml_conf_gbuf_damage(&ws)) || (d = ml_conf_gbuf_damage(&gout)) ||
-            (d = ml_conf_gbuf_damage(&out)) || (d = ml_conf_gbuf_damage(&x))) {
-            snprintf(msg, sizeof msg, "backward_input wrote %s its %s", ml_conf_damage_where(d),
-                     ml_conf_gbuf_damage(&gin) ? "gin buffer (the input gradient)"
-                     : ml_conf_gbuf_damage(&ws) ? "workspace" : "gout, out or in buffer");
+        if ((d = ml_gbuf_damage(&gin)) || (d = ml_gbuf_damage(&ws)) ||
+            (d = ml_gbuf_damage(&gout)) || (d = ml_gbuf_damage(&out)) ||
+            (d = ml_gbuf_damage(&x))) {
+            snprintf(msg, sizeof msg, "backward_input wrote %s its %s", ml_gbuf_damage_where(d),
+                     ml_gbuf_damage(&gin) ? "gin buffer (the input gradient)"
+                     : ml_gbuf_damage(&ws) ? "workspace" : "gout, out or in buffer");
             goto done;
         }
         if ((bad = ml_conf_first_nonfinite(gin.data, nin)) >= 0) {
@@ -139,14 +140,14 @@ void ml_conf_check_layer_bounds(ck *c, const ml_gradcheck_case *gc)
         }
         if ((pi = pguard_damaged(&pg, m, &d)) >= 0) {
             snprintf(msg, sizeof msg, "backward_params wrote %s the grad buffer of "
-                     "parameter '%s' (%lld floats)", ml_conf_damage_where(d), m->param_names[pi],
+                     "parameter '%s' (%lld floats)", ml_gbuf_damage_where(d), m->param_names[pi],
                      (long long)m->params[pi]->numel);
             goto done;
         }
-        if ((d = ml_conf_gbuf_damage(&ws)) || (d = ml_conf_gbuf_damage(&gout)) || (d = ml_conf_gbuf_damage(&x)) ||
-            (d = ml_conf_gbuf_damage(&out))) {
-            snprintf(msg, sizeof msg, "backward_params wrote %s its %s", ml_conf_damage_where(d),
-                     ml_conf_gbuf_damage(&ws) ? "workspace" : "gout, out or in buffer");
+        if ((d = ml_gbuf_damage(&ws)) || (d = ml_gbuf_damage(&gout)) || (d = ml_gbuf_damage(&x)) ||
+            (d = ml_gbuf_damage(&out))) {
+            snprintf(msg, sizeof msg, "backward_params wrote %s its %s", ml_gbuf_damage_where(d),
+                     ml_gbuf_damage(&ws) ? "workspace" : "gout, out or in buffer");
             goto done;
         }
     }
@@ -163,7 +164,8 @@ done:
              l->vt.backward_params && l->nparams ? ", backward_params" : "", GUARD_KIND,
              BATCH);
     pguard_off(&pg, m);
-    ml_conf_gbuf_free(&x), ml_conf_gbuf_free(&out), ml_conf_gbuf_free(&ws), ml_conf_gbuf_free(&gout), ml_conf_gbuf_free(&gin);
+    ml_gbuf_free(&x), ml_gbuf_free(&out), ml_gbuf_free(&ws), ml_gbuf_free(&gout);
+    ml_gbuf_free(&gin);
     free(keep_x), free(keep_out), free(keep_gout);
     ml_model_free(m);
 }

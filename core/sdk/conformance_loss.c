@@ -59,7 +59,7 @@ void ml_conf_check_loss(ck *c)
         ml_rng_fill_uniform(&r, y, B * K, 0, 1);
     ml_view pv = {p, B, ps}, tv = {y, B, ts};
     double L, hi, lo, worst = 0;
-    if (ml_conf_gbuf_new(&g, sizeof p)) {
+    if (ml_gbuf_new(&g, sizeof p)) {
         FAIL(c, "gradient", "out of memory");
         goto done;
     }
@@ -69,7 +69,7 @@ void ml_conf_check_loss(ck *c)
         FAIL(c, "gradient", "forward failed: %s", err.msg);
         goto done;
     }
-    if (!ml_conf_gbuf_intact(&g) || ml_conf_first_nonfinite(g.data, B * K) >= 0) {
+    if (!ml_gbuf_intact(&g) || ml_conf_first_nonfinite(g.data, B * K) >= 0) {
         FAIL(c, "gradient", "forward wrote outside gpred or left some of it unwritten");
         goto done;
     }
@@ -89,7 +89,7 @@ void ml_conf_check_loss(ck *c)
     else
         PASS(c, "gradient", "%d coordinates, max relative error %.2e", B * K, worst);
 done:
-    ml_conf_gbuf_free(&g);
+    ml_gbuf_free(&g);
     c->re->vt.loss.destroy(self);
     if (!ml_conf_has_required(c->re->entry.options))
         ml_conf_check_leaks(c, loss_leak_life, NULL);

@@ -22,7 +22,7 @@ static int opt_create(ck *c, void **self, ml_err *err)
 static void opt_run_free(opt_run *o)
 {
     for (int i = 0; i < NSLOT; i++)
-        ml_conf_gbuf_free(&o->val[i]), ml_conf_gbuf_free(&o->grad[i]), ml_conf_gbuf_free(&o->state[i]);
+        ml_gbuf_free(&o->val[i]), ml_gbuf_free(&o->grad[i]), ml_gbuf_free(&o->state[i]);
 }
 
 static int opt_run_init(opt_run *o, int32_t ss)
@@ -33,8 +33,8 @@ static int opt_run_init(opt_run *o, int32_t ss)
     ml_rng_init(&r, 31, 1);
     for (int i = 0; i < NSLOT; i++) {
         int64_t n = slot_numel[i];
-        if (ml_conf_gbuf_new(&o->val[i], (size_t)n * 4) || ml_conf_gbuf_new(&o->grad[i], (size_t)n * 4) ||
-            ml_conf_gbuf_new(&o->state[i], (size_t)(n * (ss ? ss : 1)) * 4))
+        if (ml_gbuf_new(&o->val[i], (size_t)n * 4) || ml_gbuf_new(&o->grad[i], (size_t)n * 4) ||
+            ml_gbuf_new(&o->state[i], (size_t)(n * (ss ? ss : 1)) * 4))
             return ML_ERR_NOMEM;
         ml_rng_fill_uniform(&r, o->val[i].data, n, -1.0f, 1.0f);
         memset(o->state[i].data, 0, (size_t)(n * (ss ? ss : 1)) * 4);
@@ -69,11 +69,11 @@ static int opt_steps(ck *c, void *self, opt_run *o, int64_t t0, int64_t t1, cons
         }
         for (int i = 0; i < NSLOT; i++) {
             static char buf[160];
-            int dv = ml_conf_gbuf_damage(&o->val[i]), dg = ml_conf_gbuf_damage(&o->grad[i]);
-            int ds = ml_conf_gbuf_damage(&o->state[i]);
+            int dv = ml_gbuf_damage(&o->val[i]), dg = ml_gbuf_damage(&o->grad[i]);
+            int ds = ml_gbuf_damage(&o->state[i]);
             if (dv || dg || ds) {
                 snprintf(buf, sizeof buf, "step wrote %s slot %d's %s buffer%s",
-                         ml_conf_damage_where(dv ? dv : dg ? dg : ds), i,
+                         ml_gbuf_damage_where(dv ? dv : dg ? dg : ds), i,
                          dv ? "value" : dg ? "grad" : "state",
                          ds && !dv && !dg ? " (state has state_size() floats per element)"
                                           : "");

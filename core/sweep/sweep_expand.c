@@ -315,7 +315,7 @@ int ml_sw_expand(ml_sweep *s, ml_err *err)
              * middle would leave moved trials in two slots for ml_sweep_free. */
             if (!rc)
                 rc = ml_sw_warn(s, "trial %zu repeats the parameters of an earlier trial; it runs "
-                             "once", i);
+                                   "once", i);
             for (size_t j = 0; j < n; j++)
                 if (s->trials[i].own[j])
                     ml_sw_val_free(&s->trials[i].vals[j]);

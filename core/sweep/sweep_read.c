@@ -327,7 +327,7 @@ int ml_sw_read_top(ml_sweep *s, ml_err *err)
     if ((n = ml_yt_get(root, "modlab")) && (rc = read_modlab(s, n, err)))
         return rc;
     if (ml_yt_get(root, "command") && (rc = ml_sw_warn(s, "'command' is ignored: modlab runs each "
-                                                    "trial as `modlab trial DIR --index I`")))
+                                                          "trial as `modlab trial DIR --index I`")))
         return ml_error(err, rc, "out of memory recording the warning about 'command'");
     if (!(n = ml_yt_get(root, "parameters")))
         return ml_yt_error(d, root, err, ML_ERR_FORMAT, "the sweep has no parameters");
