@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: sweep files (core/sweep/sweep.c over core/formats/yaml_tree.c), from memory. An accepted
+/* Fuzz target: sweep files (core/sweep/sweep*.c over core/formats/yaml_tree.c), from memory. An accepted
  * sweep must give a plan that is valid JSON (the Lua side decodes it, and JSON has no inf or
  * nan), a safe name, trial ids of 12 hex digits, hyperband rungs that are whole iteration
  * counts, and draws inside the [min, max] of their parameter (issue 18). */

@@ -1,7 +1,11 @@
 # SPDX-License-Identifier: MIT
 # The plugin SDK: the conformance suite (`modlab plugin check`), its public header, the
 # `plugin new` templates, the plugin author's guide, and the ABI record check.
-core_libmodlab_internal_la_SOURCES += core/sdk/conformance.c core/sdk/check_calls.c core/sdk/check_calls.h
+core_libmodlab_internal_la_SOURCES += core/sdk/conformance.c core/sdk/conformance_report.c \
+	core/sdk/conformance_fork.c core/sdk/conformance_guard.c core/sdk/conformance_entry.c \
+	core/sdk/conformance_layer.c core/sdk/conformance_layer_guard.c core/sdk/conformance_loss.c \
+	core/sdk/conformance_optimizer.c core/sdk/conformance_dataset.c core/sdk/conformance_impl.h \
+	core/sdk/check_calls.c core/sdk/check_calls.h
 modlabinclude_HEADERS += core/include/modlab/sdk.h
 
 # `modlab plugin new|check` (Lua), embedded into the binary and installed.

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Sweeps: the sweep file reader and trial expansion, trial processes and the journal.
-core_libmodlab_internal_la_SOURCES += core/sweep/sweep.c core/sweep/sweep_check.c core/sweep/sweep_proc.c core/sweep/sweep_lock.c
+core_libmodlab_internal_la_SOURCES += core/sweep/sweep.c core/sweep/sweep_read.c core/sweep/sweep_param.c \
+	core/sweep/sweep_value.c core/sweep/sweep_expand.c core/sweep/sweep_plan.c core/sweep/sweep_impl.h \
+	core/sweep/sweep_check.c core/sweep/sweep_proc.c core/sweep/sweep_lock.c
 modlabinclude_HEADERS += core/include/modlab/sweep.h
 
 check_PROGRAMS += tests/unit/core/sweep/test_sweep tests/unit/core/sweep/test_sweep_check tests/unit/core/sweep/test_sweep_lock

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Checks of what a sweep file names: the sweep's name (it becomes a directory) and its
- * program (the recipe every trial runs). Kept apart from core/sweep/sweep.c so that the Lua side
+ * program (the recipe every trial runs). Kept apart from the sweep file reader so that the Lua side
  * holds names it derives itself (a file's stem) to the same rule. */
 #include <errno.h>
 #include <fcntl.h>
