@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* bench_hash: how fast modlab checks a download. A 100 MB file (page-cached after it is
- * written) is hashed with ml_hash_file: SHA-256 alone, MD5 alone, and both in one pass as
+ * written) is hashed with mli_hash_file: SHA-256 alone, MD5 alone, and both in one pass as
  * manifests verify them; median of 5 runs each, in MB/s (10^6 bytes per second).
  *   bench_hash [--mb N] [--runs N] [--dir DIR]
  * Built by `make bench-hash` (also part of `make bench`), never by make / make check. */
@@ -40,7 +40,7 @@ static double rate(const char *path, int mb, int runs, int sha, int md5)
     ml_err err;
     for (int r = 0; r < runs; r++) {
         double t0 = bench_now();
-        if (ml_hash_file(path, sha ? sh : NULL, md5 ? md : NULL, NULL, &err)) {
+        if (mli_hash_file(path, sha ? sh : NULL, md5 ? md : NULL, NULL, &err)) {
             fprintf(stderr, "bench_hash: %s\n", err.msg);
             exit(1);
         }

@@ -26,8 +26,8 @@ static double time_once(ml_model *m, const float *x, int batch, int train, int i
     m->training = train;
     double t0 = bench_now();
     for (int i = 0; i < iters; i++) {
-        if (ml_model_forward_into(m, x, batch, &err) ||
-            (train && ml_model_backward(m, x, batch, 0, &err))) {
+        if (mli_model_forward_into(m, x, batch, &err) ||
+            (train && mli_model_backward(m, x, batch, 0, &err))) {
             fprintf(stderr, "graphsync_bench: %s\n", err.msg);
             exit(1);
         }
@@ -64,8 +64,8 @@ int main(int argc, char **argv)
         return 1;
     }
     float *x = malloc(sizeof(float) * (size_t)batch * IN);
-    ml_rng_init(&rng, 1, 1);
-    ml_rng_fill_uniform(&rng, x, (int64_t)batch * IN, -1.0f, 1.0f);
+    mli_rng_init(&rng, 1, 1);
+    mli_rng_fill_uniform(&rng, x, (int64_t)batch * IN, -1.0f, 1.0f);
 
     snprintf(opts, sizeof opts, "units=%d steps=%d modules=%d reg=none activation=%s", n, t, k,
              act);
@@ -76,9 +76,9 @@ int main(int argc, char **argv)
     strcat(opts, " prune_after=1");
     ms[1] = build(reg, opts, batch);
     ms[1]->training = 1;
-    if (ml_model_forward_into(ms[1], x, batch, &err) ||
-        ml_model_backward(ms[1], x, batch, 0, &err) ||
-        ml_model_forward_into(ms[1], x, batch, &err)) {
+    if (mli_model_forward_into(ms[1], x, batch, &err) ||
+        mli_model_backward(ms[1], x, batch, 0, &err) ||
+        mli_model_forward_into(ms[1], x, batch, &err)) {
         fprintf(stderr, "graphsync_bench: %s\n", err.msg);
         return 1;
     }

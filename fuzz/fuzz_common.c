@@ -43,7 +43,7 @@ void fz_leak_check(const char *target, int64_t live_before)
 {
     int64_t now = ml_mem_live_bytes();
     if (now != live_before) {
-        fprintf(stderr, "fuzz %s: LEAK: %lld bytes still allocated through ml_alloc after "
+        fprintf(stderr, "fuzz %s: LEAK: %lld bytes still allocated through mli_alloc after "
                 "the input (before %lld, after %lld); find the error path that skips its "
                 "free\n", target, (long long)(now - live_before), (long long)live_before,
                 (long long)now);

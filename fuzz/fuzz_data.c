@@ -12,7 +12,7 @@
 int fz_dataset(const char *target, const ml_entry *entry, ml_opts *opts)
 {
     const ml_dataset_vtable *vt = entry->vtable;
-    const ml_host *host = ml_host_table();
+    const ml_host *host = mli_host_table();
     ml_err err;
     void *self = NULL;
     int accepted = 0;
@@ -37,7 +37,7 @@ int fz_dataset(const char *target, const ml_entry *entry, ml_opts *opts)
         yn *= info.y_shape.dim[i];
     if (xn <= 0 || xn > (1 << 24) || yn <= 0 || yn > (1 << 24))
         fz_fail(target, "open succeeded with an empty or absurd example shape");
-    float *x = ml_alloc((size_t)xn * sizeof *x), *y = ml_alloc((size_t)yn * sizeof *y);
+    float *x = mli_alloc((size_t)xn * sizeof *x), *y = mli_alloc((size_t)yn * sizeof *y);
     if (x && y) {
         const int64_t first = 0, last = info.size - 1, past = info.size;
         if (vt->read(self, &first, 1, x, y, &err) != 0 ||
@@ -46,8 +46,8 @@ int fz_dataset(const char *target, const ml_entry *entry, ml_opts *opts)
         if (vt->read(self, &past, 1, x, y, &err) == 0)
             fz_fail(target, "reading the example past the end succeeded");
     }
-    ml_free(x);
-    ml_free(y);
+    mli_free(x);
+    mli_free(y);
 out:
     if (self)
         vt->close(self);

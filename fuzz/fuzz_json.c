@@ -31,8 +31,8 @@ static void walk(const ml_json *v, int in_object, size_t depth)
             walk(c, v->type == ML_JSON_OBJECT, depth + 1);
         if (n != v->count)
             fz_fail("json", "a container's count disagrees with its children");
-        if (n && !ml_json_at(v, n - 1))
-            fz_fail("json", "ml_json_at misses the last child");
+        if (n && !mli_json_at(v, n - 1))
+            fz_fail("json", "mli_json_at misses the last child");
         break;
     }
     default:
@@ -46,15 +46,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ml_err err;
     size_t where = (size_t)-1;
     memset(&err, 0, sizeof err);
-    ml_json_doc *doc = ml_json_parse((const char *)data, size, NULL, &where, &err);
+    ml_json_doc *doc = mli_json_parse((const char *)data, size, NULL, &where, &err);
     if (!doc) {
         if (!err.msg[0] || where > size)
             fz_fail("json", "rejected without a message or with an offset past the input");
         fz_note("json", 0, &err);
     } else {
         fz_note("json", 1, NULL);
-        walk(ml_json_root(doc), 0, 0);
-        ml_json_free(doc);
+        walk(mli_json_root(doc), 0, 0);
+        mli_json_free(doc);
     }
     fz_leak_check("json", live);
     return 0;

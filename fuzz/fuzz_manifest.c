@@ -21,10 +21,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fz_verdict("manifest", m != NULL, &err)) {
         if (!ml_manifest_name(m) || !ml_manifest_format(m))
             fz_fail("manifest", "accepted a manifest without name or format");
-        for (size_t i = 0; i < ml_manifest_nfiles(m); i++)
-            if (!ml_manifest_file(m, i))
+        for (size_t i = 0; i < mli_manifest_nfiles(m); i++)
+            if (!mli_manifest_file(m, i))
                 fz_fail("manifest", "a listed file has no name");
-        (void)ml_manifest_total_size(m);
+        (void)mli_manifest_total_size(m);
         for (int32_t i = 0; i < ml_manifest_nsplits(m); i++)
             if (!ml_manifest_split(m, i))
                 fz_fail("manifest", "a listed split has no name");

@@ -22,10 +22,10 @@ static void check_json(ml_opts *o, const char *when)
 {
     ml_err err;
     const char *j = ml_opts_json(o);
-    ml_json_doc *doc = ml_json_parse(j, strlen(j), NULL, NULL, &err);
+    ml_json_doc *doc = mli_json_parse(j, strlen(j), NULL, NULL, &err);
     if (!doc)
         fz_fail("opts", when);
-    ml_json_free(doc);
+    mli_json_free(doc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -20,10 +20,10 @@ static void check_dtypes(const uint8_t *data, size_t size)
     for (int k = 0; k < 8; k++)
         hlen |= (uint64_t)data[k] << (8 * k);
     ml_err err;
-    ml_json_doc *doc = ml_json_parse((const char *)data + 8, (size_t)hlen, NULL, NULL, &err);
+    ml_json_doc *doc = mli_json_parse((const char *)data + 8, (size_t)hlen, NULL, NULL, &err);
     if (!doc)
         fz_fail("safetensors", "accepted a header the JSON reader rejects");
-    for (const ml_json *e = ml_json_root(doc)->first; e; e = e->next) {
+    for (const ml_json *e = mli_json_root(doc)->first; e; e = e->next) {
         if (!strcmp(e->key, "__metadata__"))
             continue;
         for (const ml_json *f = e->first; f; f = f->next)
@@ -31,7 +31,7 @@ static void check_dtypes(const uint8_t *data, size_t size)
                 (f->type != ML_JSON_STRING || f->len != 3 || memcmp(f->str, "F32", 3)))
                 fz_fail("safetensors", "accepted a tensor whose dtype is not exactly F32");
     }
-    ml_json_free(doc);
+    mli_json_free(doc);
     (void)size;
 }
 
@@ -40,30 +40,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const int64_t live = fz_live();
     ml_err err;
     memset(&err, 0, sizeof err);
-    ml_st_file *f = ml_st_parse(data, size, "fuzz.safetensors", &err);
+    ml_st_file *f = mli_st_parse(data, size, "fuzz.safetensors", &err);
     if (!fz_verdict("safetensors", f != NULL, &err)) {
         fz_leak_check("safetensors", live);
         return 0;
     }
     if (size < 8)
         fz_fail("safetensors", "accepted an input shorter than its length prefix");
-    for (int32_t i = 0; i < ml_st_count(f); i++) {
-        const ml_st_tensor *t = ml_st_tensor_at(f, i);
+    for (int32_t i = 0; i < mli_st_count(f); i++) {
+        const ml_st_tensor *t = mli_st_tensor_at(f, i);
         if (t->end < t->begin || t->end - t->begin != (uint64_t)t->numel * 4 ||
             t->end > size)
             fz_fail("safetensors", "a tensor's byte range disagrees with its shape");
-        if (ml_st_find(f, t->name) < 0)
-            fz_fail("safetensors", "ml_st_find does not find a listed tensor");
-        float *dst = ml_alloc((size_t)t->numel * sizeof *dst + 1);
+        if (mli_st_find(f, t->name) < 0)
+            fz_fail("safetensors", "mli_st_find does not find a listed tensor");
+        float *dst = mli_alloc((size_t)t->numel * sizeof *dst + 1);
         if (dst)
-            ml_st_read_f32(f, i, dst);
-        ml_free(dst);
+            mli_st_read_f32(f, i, dst);
+        mli_free(dst);
     }
     check_dtypes(data, size);
-    for (int32_t i = 0; i < ml_st_meta_count(f); i++)
-        if (!ml_st_meta_get(f, ml_st_meta_key(f, i)) || !ml_st_meta_value(f, i))
+    for (int32_t i = 0; i < mli_st_meta_count(f); i++)
+        if (!mli_st_meta_get(f, mli_st_meta_key(f, i)) || !mli_st_meta_value(f, i))
             fz_fail("safetensors", "a listed metadata key cannot be looked up");
-    ml_st_close(f);
+    mli_st_close(f);
     fz_leak_check("safetensors", live);
     return 0;
 }

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ml_manifest m = {.name = "fuzz"};
     ml_err err;
     memset(&err, 0, sizeof err);
-    fz_verdict("tar", ml_mf_extract(&m, &file, dir, &err) == 0, &err);
+    fz_verdict("tar", mli_mf_extract(&m, &file, dir, &err) == 0, &err);
     clean("data.bin");
     clean("sub/meta.txt");
     clean("data.bin.part");

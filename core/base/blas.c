@@ -65,7 +65,7 @@ static void gemm_part(void *arg, int32_t p, int32_t w)
 
 enum { SPLIT_MIN_MACS = 1 << 20, SPLIT_MIN_LEN = 32 };
 
-void ml_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+void mli_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
               int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
     int threads;
@@ -73,12 +73,12 @@ void ml_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const 
         return;
     pthread_once(&single_once, openblas_single);
     threads = ml_blas_threads();
-    if (threads > 1 && !ml_parallel_in_region() &&
+    if (threads > 1 && !mli_parallel_in_region() &&
         (double)m * n * (k > 0 ? k : 1) >= SPLIT_MIN_MACS &&
         (m >= n ? m : n) >= SPLIT_MIN_LEN * 2) {
         gemm_split g = {trans_a, trans_b, m, n, k, lda, ldb, ldc, threads, m >= n,
                         alpha, beta, a, b, c};
-        ml_parallel_for(threads, gemm_part, &g);
+        mli_parallel_for(threads, gemm_part, &g);
         return;
     }
     gemm1(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
@@ -99,7 +99,7 @@ int ml_blas_threads(void)
     return blas_threads ? blas_threads : 1;
 }
 
-const char *ml_blas_config(void)
+const char *mli_blas_config(void)
 {
 #ifdef HAVE_OPENBLAS_GET_CONFIG
     return openblas_get_config();

@@ -3,8 +3,8 @@
 #ifndef MODLAB_CORE_BLAS_H
 #define MODLAB_CORE_BLAS_H
 
-void ml_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+void mli_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
               int lda, const float *b, int ldb, float beta, float *c, int ldc);
-const char *ml_blas_config(void);
+const char *mli_blas_config(void);
 
 #endif

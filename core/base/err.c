@@ -7,7 +7,7 @@
 #include "base/err.h"
 #include <modlab/modlab.h>
 
-/* ML_PRINTF(3, 0): fmt is checked at ml_error's callers; clang's -Wformat-nonliteral wants
+/* ML_PRINTF(3, 0): fmt is checked at mli_error's callers; clang's -Wformat-nonliteral wants
  * the va_list forwarder marked too. */
 static int vset(ml_err *err, int code, const char *fmt, va_list ap) ML_PRINTF(3, 0);
 static int vset(ml_err *err, int code, const char *fmt, va_list ap)
@@ -19,7 +19,7 @@ static int vset(ml_err *err, int code, const char *fmt, va_list ap)
     return code;
 }
 
-int ml_error(ml_err *err, int code, const char *fmt, ...)
+int mli_error(ml_err *err, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -28,7 +28,7 @@ int ml_error(ml_err *err, int code, const char *fmt, ...)
     return code;
 }
 
-int ml_error_prefix(ml_err *err, const char *fmt, ...)
+int mli_error_prefix(ml_err *err, const char *fmt, ...)
 {
     char prefix[ML_ERR_MSG_MAX], old[ML_ERR_MSG_MAX];
     va_list ap;
@@ -42,7 +42,7 @@ int ml_error_prefix(ml_err *err, const char *fmt, ...)
     return err->code;
 }
 
-void ml_err_clear(ml_err *err)
+void mli_err_clear(ml_err *err)
 {
     if (err) {
         err->code = ML_OK;

@@ -6,9 +6,9 @@
 #include <modlab/plugin.h>
 
 /* Format into err->msg (truncating) and return code. err may be NULL. */
-int ml_error(ml_err *err, int code, const char *fmt, ...) ML_PRINTF(3, 4);
+int mli_error(ml_err *err, int code, const char *fmt, ...) ML_PRINTF(3, 4);
 /* Prefix err->msg with "what: " (keeps the code); returns err->code. */
-int ml_error_prefix(ml_err *err, const char *fmt, ...) ML_PRINTF(2, 3);
-void ml_err_clear(ml_err *err);
+int mli_error_prefix(ml_err *err, const char *fmt, ...) ML_PRINTF(2, 3);
+void mli_err_clear(ml_err *err);
 
 #endif

@@ -15,7 +15,7 @@
 #include "base/fileio.h"
 #include <modlab/modlab.h>
 
-int ml_fsync_dir_of(const char *path)
+int mli_fsync_dir_of(const char *path)
 {
     char dir[PATH_MAX];
     const char *slash = strrchr(path, '/');
@@ -60,7 +60,7 @@ void ml_test_pause(const char *point)
 }
 
 /* "before-rename:<file name without directories>": the pause point of a crash-safe write. */
-void ml_test_pause_before_rename(const char *path)
+void mli_test_pause_before_rename(const char *path)
 {
     char point[128];
     const char *slash = strrchr(path, '/');
@@ -74,7 +74,7 @@ void ml_test_pause_before_rename(const char *path)
  * of a run directory must be seen failing. MODLAB_TEST_FAIL_WRITE=NAME[#N][,NAME[#N]...]
  * makes writes of files with base name NAME (every one, or only the N-th) fail with ENOSPC,
  * where the writer's write(2) would. Unset, this costs one getenv per call. */
-int ml_test_write_fault(const char *path)
+int mli_test_write_fault(const char *path)
 {
     enum { MAX_NAMES = 8 };
     static long seen[MAX_NAMES];
@@ -101,7 +101,7 @@ int ml_test_write_fault(const char *path)
     return 0;
 }
 
-int ml_fsync_path(const char *path)
+int mli_fsync_path(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
     if (fd < 0)
@@ -117,11 +117,11 @@ int ml_file_write_atomic(const char *path, const void *data, size_t len, ml_err 
     const char *p = data;
     int fd;
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return ml_error(err, ML_ERR_INVALID, "%s: path too long", path);
+        return mli_error(err, ML_ERR_INVALID, "%s: path too long", path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return ml_error(err, ML_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    if (ml_test_write_fault(path) < 0)
+        return mli_error(err, ML_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    if (mli_test_write_fault(path) < 0)
         goto fail;
     while (len > 0) {
         ssize_t w = write(fd, p, len);
@@ -139,13 +139,13 @@ int ml_file_write_atomic(const char *path, const void *data, size_t len, ml_err 
         goto fail;
     }
     fd = -1;
-    ml_test_pause_before_rename(path);
+    mli_test_pause_before_rename(path);
     if (rename(tmp, path) != 0)
         goto fail;
-    ml_fsync_dir_of(path);
+    mli_fsync_dir_of(path);
     return ML_OK;
 fail:
-    ml_error(err, ML_ERR_IO, "%s: write failed: %s (nothing replaced): free disk space or "
+    mli_error(err, ML_ERR_IO, "%s: write failed: %s (nothing replaced): free disk space or "
              "check permissions", path, strerror(errno));
     if (fd >= 0)
         close(fd);
@@ -153,7 +153,7 @@ fail:
     return ML_ERR_IO;
 }
 
-int64_t ml_file_size(const char *path)
+int64_t mli_file_size(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : -1;
@@ -166,14 +166,14 @@ int ml_mkdirs(const char *path, ml_err *err)
     char buf[PATH_MAX];
     size_t n = strlen(path);
     if (n == 0 || n >= sizeof buf)
-        return ml_error(err, ML_ERR_INVALID, "mkdir: bad path '%s'", path);
+        return mli_error(err, ML_ERR_INVALID, "mkdir: bad path '%s'", path);
     memcpy(buf, path, n + 1);
     for (size_t i = 1; i <= n; i++) {
         if (buf[i] == '/' || buf[i] == '\0') {
             char c = buf[i];
             buf[i] = '\0';
             if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return ml_error(err, ML_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
+                return mli_error(err, ML_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
             buf[i] = c;
         }
     }
@@ -189,10 +189,10 @@ int ml_mkdir_unique(const char *base, const char *name, char *out, size_t out_si
     size_t n = name ? strlen(name) : 0;
     int rc;
     if (!base || !*base || !out || out_size == 0)
-        return ml_error(err, ML_ERR_INVALID, "ml_mkdir_unique: empty base directory");
+        return mli_error(err, ML_ERR_INVALID, "ml_mkdir_unique: empty base directory");
     if (n == 0 || n > 200 || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                          "0123456789._+-") != n || name[0] == '.')
-        return ml_error(err, ML_ERR_INVALID, "run directory name '%s': use 1 to 200 letters, "
+        return mli_error(err, ML_ERR_INVALID, "run directory name '%s': use 1 to 200 letters, "
                         "digits and . _ + - (not starting with '.')", name ? name : "");
     if ((rc = ml_mkdirs(base, err)))
         return rc;
@@ -200,14 +200,14 @@ int ml_mkdir_unique(const char *base, const char *name, char *out, size_t out_si
         int len = k == 1 ? snprintf(path, sizeof path, "%s/%s", base, name)
                          : snprintf(path, sizeof path, "%s/%s-%d", base, name, k);
         if (len < 0 || (size_t)len >= sizeof path || (size_t)len >= out_size)
-            return ml_error(err, ML_ERR_INVALID, "%s/%s: path too long", base, name);
+            return mli_error(err, ML_ERR_INVALID, "%s/%s: path too long", base, name);
         if (mkdir(path, 0755) == 0) {
             memcpy(out, path, (size_t)len + 1);
             return ML_OK;
         }
         if (errno != EEXIST)
-            return ml_error(err, ML_ERR_IO, "mkdir %s: %s", path, strerror(errno));
+            return mli_error(err, ML_ERR_IO, "mkdir %s: %s", path, strerror(errno));
     }
-    return ml_error(err, ML_ERR_IO, "%s/%s: 10000 directories of that name are taken; "
+    return mli_error(err, ML_ERR_IO, "%s/%s: 10000 directories of that name are taken; "
                     "choose another --out or name", base, name);
 }

@@ -22,20 +22,20 @@ typedef struct ml_md5_ctx {
     struct md5_ctx n;
 } ml_md5_ctx;
 
-void ml_sha256_init(ml_sha256_ctx *c);
-void ml_sha256_update(ml_sha256_ctx *c, const void *data, size_t len);
-void ml_sha256_final(ml_sha256_ctx *c, uint8_t out[ML_SHA256_LEN]);
+void mli_sha256_init(ml_sha256_ctx *c);
+void mli_sha256_update(ml_sha256_ctx *c, const void *data, size_t len);
+void mli_sha256_final(ml_sha256_ctx *c, uint8_t out[ML_SHA256_LEN]);
 
-void ml_md5_init(ml_md5_ctx *c);
-void ml_md5_update(ml_md5_ctx *c, const void *data, size_t len);
-void ml_md5_final(ml_md5_ctx *c, uint8_t out[ML_MD5_LEN]);
+void mli_md5_init(ml_md5_ctx *c);
+void mli_md5_update(ml_md5_ctx *c, const void *data, size_t len);
+void mli_md5_final(ml_md5_ctx *c, uint8_t out[ML_MD5_LEN]);
 
 /* Lower-case hex of n bytes into out (2n+1 chars). */
-void ml_hex(const uint8_t *bytes, size_t n, char *out);
+void mli_hex(const uint8_t *bytes, size_t n, char *out);
 
 /* Hash a whole file: SHA-256 and MD5 as lower-case hex, and its size. Any of the outputs may
  * be NULL. Errors (ML_ERR_IO, ML_ERR_NOT_FOUND) name the path. */
-int ml_hash_file(const char *path, char sha256_hex[ML_SHA256_HEX], char md5_hex[ML_MD5_HEX],
+int mli_hash_file(const char *path, char sha256_hex[ML_SHA256_HEX], char md5_hex[ML_MD5_HEX],
                  int64_t *size, ml_err *err);
 
 #endif

@@ -33,18 +33,18 @@ void ml_mem_fail_at(int64_t n)
         atomic_fetch_and(&test_mode, ~COUNTDOWN);
 }
 
-void ml_mem_sites_record(int on)
+void mli_mem_sites_record(int on)
 {
     if (on) {
-        ml_mem_sites_clear();
+        mli_mem_sites_clear();
         atomic_fetch_or(&test_mode, SITES);
     } else {
         atomic_fetch_and(&test_mode, ~SITES);
     }
 }
 
-int64_t ml_mem_fail_pending(void) { return atomic_load(&fail_countdown); }
-const void *ml_mem_failed_site(void) { return atomic_load(&failed_site); }
+int64_t mli_mem_fail_pending(void) { return atomic_load(&fail_countdown); }
+const void *mli_mem_failed_site(void) { return atomic_load(&failed_site); }
 int64_t ml_mem_live_bytes(void) { return atomic_load(&live_bytes); }
 int64_t ml_mem_peak_bytes(void) { return atomic_load(&peak_bytes); }
 int64_t ml_mem_live_blocks(void) { return atomic_load(&live_blocks); }
@@ -64,7 +64,7 @@ static int injected_failure(const void *site)
         }
     }
     if (mode & SITES)
-        ml_mem_site_note(site, fail);
+        mli_mem_site_note(site, fail);
     return fail;
 }
 
@@ -101,12 +101,12 @@ static void *zalloc_at(size_t bytes, const void *site)
     return p;
 }
 
-ML_ENTRY void *ml_alloc(size_t bytes) { return alloc_at(bytes, CALLER); }
-ML_ENTRY void *ml_zalloc(size_t bytes) { return zalloc_at(bytes, CALLER); }
-void *ml_alloc_from(size_t bytes, const void *site) { return alloc_at(bytes, site); }
-void *ml_zalloc_from(size_t bytes, const void *site) { return zalloc_at(bytes, site); }
+ML_ENTRY void *mli_alloc(size_t bytes) { return alloc_at(bytes, CALLER); }
+ML_ENTRY void *mli_zalloc(size_t bytes) { return zalloc_at(bytes, CALLER); }
+void *mli_alloc_from(size_t bytes, const void *site) { return alloc_at(bytes, site); }
+void *mli_zalloc_from(size_t bytes, const void *site) { return zalloc_at(bytes, site); }
 
-void ml_free(void *ptr)
+void mli_free(void *ptr)
 {
     size_t bytes, mapped;
     unsigned char *base;
@@ -122,7 +122,7 @@ void ml_free(void *ptr)
         free(base);
 }
 
-ML_ENTRY void *ml_realloc(void *ptr, size_t bytes)
+ML_ENTRY void *mli_realloc(void *ptr, size_t bytes)
 {
     size_t old = 0;
     void *fresh;
@@ -133,11 +133,11 @@ ML_ENTRY void *ml_realloc(void *ptr, size_t bytes)
     if (!fresh)
         return NULL;
     memcpy(fresh, ptr, old < bytes ? old : bytes);
-    ml_free(ptr);
+    mli_free(ptr);
     return fresh;
 }
 
-ML_ENTRY char *ml_strdup(const char *s)
+ML_ENTRY char *mli_strdup(const char *s)
 {
     size_t n = strlen(s) + 1;
     char *d = alloc_at(n, CALLER);
@@ -149,7 +149,7 @@ ML_ENTRY char *ml_strdup(const char *s)
 /* Big blocks are their own anonymous mapping: zero pages that cost no memory until touched,
  * so activation rows beyond the batch a model really runs (buffers are sized for the
  * largest, often an evaluation batch of 1000) never count in the resident set, and no
- * memset has to touch them up front. The header records the mapping's length for ml_free. */
+ * memset has to touch them up front. The header records the mapping's length for mli_free. */
 static void *alloc_mapped(size_t bytes, const void *site)
 {
     size_t len = (HEADER + bytes + 4095) & ~(size_t)4095;
@@ -165,7 +165,7 @@ static void *alloc_mapped(size_t bytes, const void *site)
     return base + HEADER;
 }
 
-ML_ENTRY void *ml_alloc_big(size_t bytes)
+ML_ENTRY void *mli_alloc_big(size_t bytes)
 {
     void *p = bytes >= HUGE_ADVISE_MIN ? alloc_mapped(bytes, CALLER) : zalloc_at(bytes, CALLER);
 #ifdef MADV_HUGEPAGE

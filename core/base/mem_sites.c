@@ -25,7 +25,7 @@ static int32_t slot_of[SLOTS];       /* index into recs + 1; 0 = empty */
 static site_rec recs[MAX_SITES];     /* in the order first reached */
 static int32_t nrecs, ninjected;
 
-void ml_mem_sites_clear(void)
+void mli_mem_sites_clear(void)
 {
     pthread_mutex_lock(&lock);
     memset(slot_of, 0, sizeof slot_of);
@@ -33,7 +33,7 @@ void ml_mem_sites_clear(void)
     pthread_mutex_unlock(&lock);
 }
 
-void ml_mem_site_note(const void *site, int injected)
+void mli_mem_site_note(const void *site, int injected)
 {
     uint64_t h = (uint64_t)(uintptr_t)site * 0x9e3779b97f4a7c15u;
     uint32_t i = (uint32_t)(h >> 52) & (SLOTS - 1);
@@ -55,7 +55,7 @@ void ml_mem_site_note(const void *site, int injected)
     pthread_mutex_unlock(&lock);
 }
 
-int32_t ml_mem_sites_count(void)
+int32_t mli_mem_sites_count(void)
 {
     pthread_mutex_lock(&lock);
     int32_t n = nrecs;
@@ -63,7 +63,7 @@ int32_t ml_mem_sites_count(void)
     return n;
 }
 
-int32_t ml_mem_sites_injected(void)
+int32_t mli_mem_sites_injected(void)
 {
     pthread_mutex_lock(&lock);
     int32_t n = ninjected;
@@ -71,7 +71,7 @@ int32_t ml_mem_sites_injected(void)
     return n;
 }
 
-int ml_mem_site_get(int32_t i, const void **site, int64_t *calls, int64_t *injected)
+int mli_mem_site_get(int32_t i, const void **site, int64_t *calls, int64_t *injected)
 {
     int rc = ML_ERR_INVALID;
     pthread_mutex_lock(&lock);
@@ -85,7 +85,7 @@ int ml_mem_site_get(int32_t i, const void **site, int64_t *calls, int64_t *injec
     return rc;
 }
 
-void ml_mem_site_name(const void *site, char *buf, size_t n)
+void mli_mem_site_name(const void *site, char *buf, size_t n)
 {
     Dl_info info;
     const ElfW(Sym) *sym = NULL;

@@ -46,7 +46,7 @@ static void init_capacity(void)
     pool.capacity = n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : (int)n;
 }
 
-int32_t ml_parallel_workers(void)
+int32_t mli_parallel_workers(void)
 {
     pthread_once(&pool.once, init_capacity);
     return pool.capacity;
@@ -134,12 +134,12 @@ static int ensure_helpers(int want)
     return pool.started + 1 < want ? pool.started + 1 : want;
 }
 
-void ml_parallel_for(int32_t ntasks, ml_task_fn fn, void *arg)
+void mli_parallel_for(int32_t ntasks, ml_task_fn fn, void *arg)
 {
     int threads = ml_blas_threads(), nworkers;
     if (ntasks <= 0)
         return;
-    nworkers = threads < ml_parallel_workers() ? threads : pool.capacity;
+    nworkers = threads < mli_parallel_workers() ? threads : pool.capacity;
     if (nworkers > ntasks)
         nworkers = (int)ntasks;
     if (nworkers <= 1 || in_region) {   /* serial: one worker, or nested in a region */
@@ -171,4 +171,4 @@ void ml_parallel_for(int32_t ntasks, ml_task_fn fn, void *arg)
     }
 }
 
-int ml_parallel_in_region(void) { return in_region; }
+int mli_parallel_in_region(void) { return in_region; }

@@ -16,9 +16,9 @@ enum { ML_SPAWN_TRIAL = 1 };
 /* Start argv[0] (PATH search) with argv; fds[i] (>= 0) becomes its descriptor i (-1:
  * inherited). Signal handling and mask are the defaults in the child. Returns the pid, or a
  * negative ML_ERR_* (ML_ERR_NOT_FOUND: no such program). The caller reaps the child. */
-pid_t ml_spawn_fds(const char *const *argv, const int fds[3], int flags, ml_err *err);
+pid_t mli_spawn_fds(const char *const *argv, const int fds[3], int flags, ml_err *err);
 
 /* A waitpid status as modlab reports it: the exit code (>= 0) or -signal. */
-int ml_wait_code(int st);
+int mli_wait_code(int st);
 
 #endif

@@ -21,36 +21,36 @@ uint64_t ml_rng_at(uint64_t seed, uint64_t stream, uint64_t k)
     return mix64(key + k * 0x9e3779b97f4a7c15ULL);
 }
 
-void ml_rng_init(ml_rng *r, uint64_t seed, uint64_t stream)
+void mli_rng_init(ml_rng *r, uint64_t seed, uint64_t stream)
 {
     r->seed = seed;
     r->stream = stream;
     r->counter = 0;
 }
 
-uint64_t ml_rng_next(ml_rng *r)
+uint64_t mli_rng_next(ml_rng *r)
 {
     return ml_rng_at(r->seed, r->stream, r->counter++);
 }
 
-float ml_rng_uniform01(ml_rng *r)
+float mli_rng_uniform01(ml_rng *r)
 {
     /* 24 random bits -> [0, 1) exactly representable in float. */
-    return (float)(ml_rng_next(r) >> 40) * (1.0f / 16777216.0f);
+    return (float)(mli_rng_next(r) >> 40) * (1.0f / 16777216.0f);
 }
 
-void ml_rng_fill_uniform(ml_rng *r, float *out, int64_t n, float lo, float hi)
+void mli_rng_fill_uniform(ml_rng *r, float *out, int64_t n, float lo, float hi)
 {
     for (int64_t i = 0; i < n; i++)
-        out[i] = lo + (hi - lo) * ml_rng_uniform01(r);
+        out[i] = lo + (hi - lo) * mli_rng_uniform01(r);
 }
 
-void ml_rng_fill_normal(ml_rng *r, float *out, int64_t n, float mean, float stddev)
+void mli_rng_fill_normal(ml_rng *r, float *out, int64_t n, float mean, float stddev)
 {
     /* Box-Muller on 53-bit uniforms in (0, 1]. */
     for (int64_t i = 0; i < n; i += 2) {
-        double u1 = ((ml_rng_next(r) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
-        double u2 = (ml_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+        double u1 = ((mli_rng_next(r) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+        double u2 = (mli_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
         double rad = sqrt(-2.0 * log(u1)), th = 6.283185307179586 * u2;
         out[i] = (float)(mean + stddev * rad * cos(th));
         if (i + 1 < n)
@@ -58,18 +58,18 @@ void ml_rng_fill_normal(ml_rng *r, float *out, int64_t n, float mean, float stdd
     }
 }
 
-uint64_t ml_rng_below(ml_rng *r, uint64_t n)
+uint64_t mli_rng_below(ml_rng *r, uint64_t n)
 {
     /* Lemire's multiply-shift; the tiny bias for n << 2^64 does not matter here. */
-    return (uint64_t)(((unsigned __int128)ml_rng_next(r) * n) >> 64);
+    return (uint64_t)(((unsigned __int128)mli_rng_next(r) * n) >> 64);
 }
 
 void ml_shuffle(int64_t *idx, int64_t n, uint64_t seed, uint64_t stream)
 {
     ml_rng r;
-    ml_rng_init(&r, seed, stream);
+    mli_rng_init(&r, seed, stream);
     for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)ml_rng_below(&r, (uint64_t)i + 1);
+        int64_t j = (int64_t)mli_rng_below(&r, (uint64_t)i + 1);
         int64_t t = idx[i];
         idx[i] = idx[j];
         idx[j] = t;

@@ -25,7 +25,7 @@
 #include "base/proc.h"
 #include <modlab/spawn.h>
 
-int ml_wait_code(int st)
+int mli_wait_code(int st)
 {
     return WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? -WTERMSIG(st) : -1;
 }
@@ -83,17 +83,17 @@ fail:
     _exit(127);
 }
 
-pid_t ml_spawn_fds(const char *const *argv, const int fds[3], int flags, ml_err *err)
+pid_t mli_spawn_fds(const char *const *argv, const int fds[3], int flags, ml_err *err)
 {
     int ep[2] = { -1, -1 }, e = 0;
     pid_t parent = getpid(), pid;
     ssize_t r;
     if (!argv || !argv[0] || !argv[0][0])
-        return ml_error(err, ML_ERR_INVALID, "spawn: empty argv (no program to run)");
+        return mli_error(err, ML_ERR_INVALID, "spawn: empty argv (no program to run)");
     /* Without ML_SPAWN_TRIAL, exec's errno comes back through a close-on-exec pipe: EOF
      * means the program started. */
     if (!(flags & ML_SPAWN_TRIAL) && pipe2(ep, O_CLOEXEC) < 0)
-        return ml_error(err, ML_ERR_IO, "cannot start %s: pipe: %s", argv[0], strerror(errno));
+        return mli_error(err, ML_ERR_IO, "cannot start %s: pipe: %s", argv[0], strerror(errno));
     fflush(NULL);
     pid = fork();
     if (pid < 0) {
@@ -102,7 +102,7 @@ pid_t ml_spawn_fds(const char *const *argv, const int fds[3], int flags, ml_err 
             close(ep[0]);
             close(ep[1]);
         }
-        return ml_error(err, ML_ERR_IO, "cannot start %s: fork: %s", argv[0], strerror(e));
+        return mli_error(err, ML_ERR_IO, "cannot start %s: fork: %s", argv[0], strerror(e));
     }
     if (pid == 0) {
         if (ep[0] >= 0)
@@ -122,9 +122,9 @@ pid_t ml_spawn_fds(const char *const *argv, const int fds[3], int flags, ml_err 
         int st;
         reap(pid, &st);
         if (e == ENOENT)
-            return ml_error(err, ML_ERR_NOT_FOUND, "cannot run %s: not found (is it installed "
+            return mli_error(err, ML_ERR_NOT_FOUND, "cannot run %s: not found (is it installed "
                             "and in PATH?)", argv[0]);
-        return ml_error(err, ML_ERR_IO, "cannot run %s: %s", argv[0], strerror(e));
+        return mli_error(err, ML_ERR_IO, "cannot run %s: %s", argv[0], strerror(e));
     }
     return pid;
 }
@@ -146,15 +146,15 @@ int ml_run(const char *const *argv, const char *input, size_t input_len, int32_t
     sigset_t pipe_set, old;
     const char *what = argv && argv[0] ? argv[0] : "(null)";
     if (!argv || !argv[0] || !argv[0][0])
-        return ml_error(err, ML_ERR_INVALID, "ml_run: empty argv (no program to run)");
+        return mli_error(err, ML_ERR_INVALID, "ml_run: empty argv (no program to run)");
     if ((out && cap == 0) || (!input && input_len) ||
         (flags & ~(ML_RUN_STDERR_NULL | ML_RUN_STDERR_TO_OUT)) ||
         (flags & ML_RUN_STDERR_NULL && flags & ML_RUN_STDERR_TO_OUT))
-        return ml_error(err, ML_ERR_INVALID, "ml_run %s: bad arguments (out without cap, "
+        return mli_error(err, ML_ERR_INVALID, "ml_run %s: bad arguments (out without cap, "
                         "input_len without input, or unknown flags)", what);
     if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
         (input && cloexec_pipe(in) < 0) || (out && cloexec_pipe(op) < 0)) {
-        rc = ml_error(err, ML_ERR_IO, "cannot start %s: %s", what, strerror(errno));
+        rc = mli_error(err, ML_ERR_IO, "cannot start %s: %s", what, strerror(errno));
         goto fail;
     }
     fds[0] = input ? in[0] : devnull;
@@ -166,7 +166,7 @@ int ml_run(const char *const *argv, const char *input, size_t input_len, int32_t
     sigaddset(&pipe_set, SIGPIPE);
     if (input && pthread_sigmask(SIG_BLOCK, &pipe_set, &old) == 0)
         blocked = 1;
-    if ((pid = ml_spawn_fds(argv, fds, 0, err)) < 0) {
+    if ((pid = mli_spawn_fds(argv, fds, 0, err)) < 0) {
         rc = (int)pid;
         goto fail;
     }
@@ -193,7 +193,7 @@ int ml_run(const char *const *argv, const char *input, size_t input_len, int32_t
         if (poll(pf, np, -1) < 0) {
             if (errno == EINTR)
                 continue;
-            rc = ml_error(err, ML_ERR_IO, "%s: poll: %s", what, strerror(errno));
+            rc = mli_error(err, ML_ERR_IO, "%s: poll: %s", what, strerror(errno));
             goto fail;
         }
         for (nfds_t k = 0; k < np; k++) {
@@ -207,7 +207,7 @@ int ml_run(const char *const *argv, const char *input, size_t input_len, int32_t
                 if (r < 0 && (errno == EINTR || errno == EAGAIN))
                     continue;
                 if (r < 0) {
-                    rc = ml_error(err, ML_ERR_IO, "%s: reading its output: %s", what,
+                    rc = mli_error(err, ML_ERR_IO, "%s: reading its output: %s", what,
                                   strerror(errno));
                     goto fail;
                 }
@@ -215,7 +215,7 @@ int ml_run(const char *const *argv, const char *input, size_t input_len, int32_t
                     close(op[0]);
                     op[0] = -1;
                 } else if (dst == &spill) {
-                    rc = ml_error(err, ML_ERR_FORMAT, "%s: its output exceeds %zu bytes; "
+                    rc = mli_error(err, ML_ERR_FORMAT, "%s: its output exceeds %zu bytes; "
                                   "stopped it", what, cap - 1);
                     goto fail;
                 } else {
@@ -226,7 +226,7 @@ int ml_run(const char *const *argv, const char *input, size_t input_len, int32_t
                 if (w < 0 && (errno == EINTR || errno == EAGAIN))
                     continue;
                 if (w < 0 && errno != EPIPE) {
-                    rc = ml_error(err, ML_ERR_IO, "%s: writing its input: %s", what,
+                    rc = mli_error(err, ML_ERR_IO, "%s: writing its input: %s", what,
                                   strerror(errno));
                     goto fail;
                 }
@@ -247,7 +247,7 @@ int ml_run(const char *const *argv, const char *input, size_t input_len, int32_t
             *out_len = n;
     }
     if (status)
-        *status = ml_wait_code(st);
+        *status = mli_wait_code(st);
 fail:
     if (pid > 0) {
         kill(pid, SIGKILL);
@@ -282,7 +282,7 @@ int ml_git_commit(const char *dir, char *out, size_t cap, ml_err *err)
     int32_t st = -1;
     ml_err e2 = { 0 };
     if (!dir || !*dir || !out || cap < 65)
-        return ml_error(err, ML_ERR_INVALID, "ml_git_commit: want a directory and cap >= 65");
+        return mli_error(err, ML_ERR_INVALID, "ml_git_commit: want a directory and cap >= 65");
     /* git missing or failing is "no commit": a run outside a repository is normal. */
     if (ml_run(argv, NULL, 0, ML_RUN_STDERR_NULL, buf, sizeof buf, &n, &st, &e2) != 0 ||
         st != 0)
@@ -328,11 +328,11 @@ char *ml_list_dir(const char *dir, size_t *len, ml_err *err)
     size_t used = 0, size = 0, count = 0, *offs = NULL, noffs = 0;
     struct dirent *de;
     if (!dir || !*dir || !len) {
-        ml_error(err, ML_ERR_INVALID, "ml_list_dir: want a directory");
+        mli_error(err, ML_ERR_INVALID, "ml_list_dir: want a directory");
         return NULL;
     }
     if (!(d = opendir(dir))) {
-        ml_error(err, errno == ENOENT ? ML_ERR_NOT_FOUND : ML_ERR_IO, "%s: cannot list: %s",
+        mli_error(err, errno == ENOENT ? ML_ERR_NOT_FOUND : ML_ERR_IO, "%s: cannot list: %s",
                  dir, strerror(errno));
         return NULL;
     }
@@ -340,7 +340,7 @@ char *ml_list_dir(const char *dir, size_t *len, ml_err *err)
         errno = 0;
         if (!(de = readdir(d))) {
             if (errno) {
-                ml_error(err, ML_ERR_IO, "%s: cannot list: %s", dir, strerror(errno));
+                mli_error(err, ML_ERR_IO, "%s: cannot list: %s", dir, strerror(errno));
                 goto fail;
             }
             break;
@@ -351,14 +351,14 @@ char *ml_list_dir(const char *dir, size_t *len, ml_err *err)
         if (used + nl > size || count == noffs) {
             size_t ns = size + nl > 2 * size ? size + nl + 4096 : 2 * size;
             size_t no = noffs ? 2 * noffs : 64;
-            char *nb = used + nl > size ? ml_realloc(buf, ns) : buf;
+            char *nb = used + nl > size ? mli_realloc(buf, ns) : buf;
             if (!nb)
                 goto nomem;
             buf = nb;
             if (used + nl > size)
                 size = ns;
             if (count == noffs) {
-                size_t *n2 = ml_realloc(offs, no * sizeof *offs);
+                size_t *n2 = mli_realloc(offs, no * sizeof *offs);
                 if (!n2)
                     goto nomem;
                 offs = n2;
@@ -371,8 +371,8 @@ char *ml_list_dir(const char *dir, size_t *len, ml_err *err)
         used += nl;
     }
     /* Sorted through pointers into the finished buffer, then copied out in order. */
-    if (!(names = ml_alloc((count ? count : 1) * sizeof *names)) ||
-        !(list = ml_alloc(used ? used : 1)))
+    if (!(names = mli_alloc((count ? count : 1) * sizeof *names)) ||
+        !(list = mli_alloc(used ? used : 1)))
         goto nomem;
     for (size_t i = 0; i < count; i++)
         names[i] = buf + offs[i];
@@ -386,21 +386,21 @@ char *ml_list_dir(const char *dir, size_t *len, ml_err *err)
     *len = used;
     goto done;
 nomem:
-    ml_error(err, ML_ERR_NOMEM, "%s: out of memory listing it", dir);
+    mli_error(err, ML_ERR_NOMEM, "%s: out of memory listing it", dir);
 fail:
-    ml_free(list);
+    mli_free(list);
     list = NULL;
 done:
-    ml_free(names);
-    ml_free(offs);
-    ml_free(buf);
+    mli_free(names);
+    mli_free(offs);
+    mli_free(buf);
     closedir(d);
     return list;
 }
 
 void ml_list_dir_free(char *list)
 {
-    ml_free(list);
+    mli_free(list);
 }
 
 /* ---- ml_copy_tree ----------------------------------------------------------------------- */
@@ -418,7 +418,7 @@ typedef struct copy_ctx {
 
 static int copy_fail(copy_ctx *c, const char *what)
 {
-    return ml_error(c->err, errno == ENOMEM ? ML_ERR_NOMEM : ML_ERR_IO, "copy of %s: %s: %s",
+    return mli_error(c->err, errno == ENOMEM ? ML_ERR_NOMEM : ML_ERR_IO, "copy of %s: %s: %s",
                     c->path, what, strerror(errno));
 }
 
@@ -436,7 +436,7 @@ static int copy_file(copy_ctx *c, int sdir, int ddir, const char *name, const st
         goto fail;
     }
     if (!S_ISREG(now.st_mode) || now.st_ino != st->st_ino) {
-        rc = ml_error(c->err, ML_ERR_IO, "copy of %s: it changed while being copied",
+        rc = mli_error(c->err, ML_ERR_IO, "copy of %s: it changed while being copied",
                       c->path);
         goto fail;
     }
@@ -515,7 +515,7 @@ static int copy_entry(copy_ctx *c, int sdir, int ddir, const char *name, int dep
     size_t keep = c->plen, nl = strlen(name);
     int rc = 0, s2 = -1, d2 = -1;
     if (keep + 1 + nl >= sizeof c->path)
-        return ml_error(c->err, ML_ERR_INVALID, "copy of %s/%s: path too long", c->path, name);
+        return mli_error(c->err, ML_ERR_INVALID, "copy of %s/%s: path too long", c->path, name);
     c->path[c->plen++] = '/';
     memcpy(c->path + c->plen, name, nl + 1);
     c->plen += nl;
@@ -526,13 +526,13 @@ static int copy_entry(copy_ctx *c, int sdir, int ddir, const char *name, int dep
     } else if (S_ISLNK(st.st_mode)) {
         rc = copy_link(c, sdir, ddir, name, &st);
     } else if (!S_ISDIR(st.st_mode)) {
-        rc = ml_error(c->err, ML_ERR_UNSUPPORTED, "copy of %s: not a regular file, directory "
+        rc = mli_error(c->err, ML_ERR_UNSUPPORTED, "copy of %s: not a regular file, directory "
                       "or symbolic link; refusing to copy it", c->path);
     } else if (st.st_dev == c->dst_dev && st.st_ino == c->dst_ino) {
-        rc = ml_error(c->err, ML_ERR_INVALID, "copy of %s: it is the destination itself (a "
+        rc = mli_error(c->err, ML_ERR_INVALID, "copy of %s: it is the destination itself (a "
                       "copy cannot go inside its source)", c->path);
     } else if (depth >= COPY_MAX_DEPTH) {
-        rc = ml_error(c->err, ML_ERR_UNSUPPORTED, "copy of %s: nested deeper than %d "
+        rc = mli_error(c->err, ML_ERR_UNSUPPORTED, "copy of %s: nested deeper than %d "
                       "directories", c->path, COPY_MAX_DEPTH);
     } else if (mkdirat(ddir, name, 0700) != 0) {
         rc = copy_fail(c, "mkdir");
@@ -611,24 +611,24 @@ int ml_copy_tree(const char *src, const char *dst, ml_err *err)
     struct stat st, dst_st;
     int sfd = -1, dfd = -1, rc = 0, made = 0;
     if (!src || !*src || !dst || !*dst)
-        return ml_error(err, ML_ERR_INVALID, "ml_copy_tree: want a source and a destination");
+        return mli_error(err, ML_ERR_INVALID, "ml_copy_tree: want a source and a destination");
     if (lstat(src, &st) != 0)
-        return ml_error(err, errno == ENOENT ? ML_ERR_NOT_FOUND : ML_ERR_IO, "copy of %s: %s",
+        return mli_error(err, errno == ENOENT ? ML_ERR_NOT_FOUND : ML_ERR_IO, "copy of %s: %s",
                         src, strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return ml_error(err, ML_ERR_INVALID, "copy of %s: not a directory (%s)", src,
+        return mli_error(err, ML_ERR_INVALID, "copy of %s: not a directory (%s)", src,
                         S_ISLNK(st.st_mode) ? "a symbolic link" : "a file");
     if (strlen(src) >= PATH_MAX)
-        return ml_error(err, ML_ERR_INVALID, "copy of %s: path too long", src);
-    if (!(c = ml_zalloc(sizeof *c)) || !(c->buf = ml_alloc(COPY_BUF))) {
-        rc = ml_error(err, ML_ERR_NOMEM, "copy of %s: out of memory", src);
+        return mli_error(err, ML_ERR_INVALID, "copy of %s: path too long", src);
+    if (!(c = mli_zalloc(sizeof *c)) || !(c->buf = mli_alloc(COPY_BUF))) {
+        rc = mli_error(err, ML_ERR_NOMEM, "copy of %s: out of memory", src);
         goto fail;
     }
     c->err = err;
     c->plen = strlen(src);
     memcpy(c->path, src, c->plen + 1);
     if (mkdir(dst, 0700) != 0) {
-        rc = ml_error(err, errno == EEXIST ? ML_ERR_INVALID : ML_ERR_IO, "copy of %s to %s: "
+        rc = mli_error(err, errno == EEXIST ? ML_ERR_INVALID : ML_ERR_IO, "copy of %s to %s: "
                       "%s%s", src, dst, strerror(errno),
                       errno == EEXIST ? " (it is never copied over)" : "");
         goto fail;
@@ -657,7 +657,7 @@ fail:
     if (rc != 0 && made)
         remove_tree_at(AT_FDCWD, dst, 0);
     if (c)
-        ml_free(c->buf);
-    ml_free(c);
+        mli_free(c->buf);
+    mli_free(c);
     return rc;
 }

@@ -20,21 +20,21 @@ ml_tensor *ml_tensor_new(int32_t batch, const ml_shape *shape, ml_err *err)
     ml_tensor *t;
     int64_t per = 1;
     if (batch < 0 || !shape || shape->ndim < 0 || shape->ndim > ML_MAX_DIMS)
-        return ml_error(err, ML_ERR_INVALID, "tensor: bad batch or shape"), NULL;
+        return mli_error(err, ML_ERR_INVALID, "tensor: bad batch or shape"), NULL;
     for (int32_t i = 0; i < shape->ndim; i++) {
         if (shape->dim[i] < 0 || (shape->dim[i] && per > INT64_MAX / 4 / shape->dim[i]))
-            return ml_error(err, ML_ERR_INVALID, "tensor: dimension %d is %d", i,
+            return mli_error(err, ML_ERR_INVALID, "tensor: dimension %d is %d", i,
                             shape->dim[i]), NULL;
         per *= shape->dim[i];
     }
-    t = ml_zalloc(sizeof *t);
+    t = mli_zalloc(sizeof *t);
     if (!t)
-        return ml_error(err, ML_ERR_NOMEM, "tensor: out of memory"), NULL;
+        return mli_error(err, ML_ERR_NOMEM, "tensor: out of memory"), NULL;
     t->numel = per * batch;
-    t->data = ml_alloc_big((size_t)(t->numel ? t->numel : 1) * sizeof(float));
+    t->data = mli_alloc_big((size_t)(t->numel ? t->numel : 1) * sizeof(float));
     if (!t->data) {
-        ml_free(t);
-        return ml_error(err, ML_ERR_NOMEM, "tensor: out of memory for %lld floats",
+        mli_free(t);
+        return mli_error(err, ML_ERR_NOMEM, "tensor: out of memory for %lld floats",
                         (long long)t->numel), NULL;
     }
     memset(t->data, 0, (size_t)t->numel * sizeof(float));
@@ -54,8 +54,8 @@ ml_tensor *ml_tensor_retain(ml_tensor *t)
 void ml_tensor_release(ml_tensor *t)
 {
     if (t && atomic_fetch_sub(&t->refs, 1) == 1) {
-        ml_free(t->data);
-        ml_free(t);
+        mli_free(t->data);
+        mli_free(t);
     }
 }
 

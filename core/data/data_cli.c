@@ -32,9 +32,9 @@ typedef struct list_ctx {
 
 static const char *state_word(const ml_manifest *m)
 {
-    size_t n = ml_manifest_nfiles(m), ver = 0, other = 0;
+    size_t n = mli_manifest_nfiles(m), ver = 0, other = 0;
     for (size_t i = 0; i < n; i++) {
-        int s = ml_manifest_file_state(m, i);
+        int s = mli_manifest_file_state(m, i);
         ver += s == ML_CACHE_VERIFIED;
         other += s == ML_CACHE_UNVERIFIED || s == ML_CACHE_PARTIAL;
     }
@@ -68,12 +68,12 @@ static int list_dir(const char *dir, void *user)
                     fprintf(stderr, "modlab data: %s\n", err.msg);
                     c->failed = 1;
                 } else {
-                    int64_t total = ml_manifest_total_size(m);
+                    int64_t total = mli_manifest_total_size(m);
                     printf("%-16s %-8s %5zu  %10s  %s\n", ml_manifest_name(m),
-                           ml_manifest_format(m), ml_manifest_nfiles(m),
-                           total >= 0 ? ml_fetch_fmt_bytes((double)total, sz, sizeof sz) : "?",
+                           ml_manifest_format(m), mli_manifest_nfiles(m),
+                           total >= 0 ? mli_fetch_fmt_bytes((double)total, sz, sizeof sz) : "?",
                            state_word(m));
-                    c->seen[c->nseen] = ml_strdup(ml_manifest_name(m));
+                    c->seen[c->nseen] = mli_strdup(ml_manifest_name(m));
                     if (c->seen[c->nseen])
                         c->nseen++;
                     ml_manifest_free(m);
@@ -91,16 +91,16 @@ static int cmd_list(void)
     char root[4096];
     ml_err err = {0};
     list_ctx c = {0};
-    if (ml_data_dir(root, sizeof root, &err))
+    if (mli_data_dir(root, sizeof root, &err))
         fprintf(stderr, "modlab data: %s\n", err.msg);
     else
         printf("cache: %s\n", root);
     printf("%-16s %-8s %5s  %10s  %s\n", "NAME", "FORMAT", "FILES", "SIZE", "CACHED");
-    ml_manifest_dirs(list_dir, &c);
+    mli_manifest_dirs(list_dir, &c);
     if (c.nseen == 0 && !c.failed)
         printf("(no manifests found; MODLAB_MANIFEST_PATH adds directories)\n");
     for (int k = 0; k < c.nseen; k++)
-        ml_free(c.seen[k]);
+        mli_free(c.seen[k]);
     return c.failed ? EXIT_FAIL : EXIT_OK;
 }
 
@@ -112,10 +112,10 @@ static int cmd_fetch(const char *name)
     int rc = EXIT_FAIL;
     if (!m)
         goto out;
-    if (ml_manifest_fetch(m, 1, &err) || ml_manifest_cache_dir(m, dir, sizeof dir, &err))
+    if (ml_manifest_fetch(m, 1, &err) || mli_manifest_cache_dir(m, dir, sizeof dir, &err))
         goto out;
-    printf("%s: %zu file%s verified in %s\n", ml_manifest_name(m), ml_manifest_nfiles(m),
-           ml_manifest_nfiles(m) == 1 ? "" : "s", dir);
+    printf("%s: %zu file%s verified in %s\n", ml_manifest_name(m), mli_manifest_nfiles(m),
+           mli_manifest_nfiles(m) == 1 ? "" : "s", dir);
     rc = EXIT_OK;
 out:
     if (rc)
@@ -134,26 +134,26 @@ static int cmd_verify(const char *name)
         return EXIT_FAIL;
     }
     size_t present = 0;
-    for (size_t i = 0; i < ml_manifest_nfiles(m); i++) {
-        int s = ml_manifest_file_state(m, i);
+    for (size_t i = 0; i < mli_manifest_nfiles(m); i++) {
+        int s = mli_manifest_file_state(m, i);
         present += s == ML_CACHE_VERIFIED || s == ML_CACHE_UNVERIFIED;
     }
     if (present == 0) {
         char dir[4096] = "the cache";
-        ml_manifest_cache_dir(m, dir, sizeof dir, NULL);
+        mli_manifest_cache_dir(m, dir, sizeof dir, NULL);
         fprintf(stderr, "modlab data verify: %s is not in %s; run 'modlab data fetch %s'\n",
                 ml_manifest_name(m), dir, ml_manifest_name(m));
         ml_manifest_free(m);
         return EXIT_FAIL;
     }
-    for (size_t i = 0; i < ml_manifest_nfiles(m); i++) {
+    for (size_t i = 0; i < mli_manifest_nfiles(m); i++) {
         char how[200] = "";
-        if (ml_manifest_verify_file(m, i, how, sizeof how, &err)) {
-            printf("%s: %-32s FAILED\n", ml_manifest_name(m), ml_manifest_file(m, i));
+        if (mli_manifest_verify_file(m, i, how, sizeof how, &err)) {
+            printf("%s: %-32s FAILED\n", ml_manifest_name(m), mli_manifest_file(m, i));
             fprintf(stderr, "modlab data verify: %s\n", err.msg);
             rc = EXIT_FAIL;
         } else {
-            printf("%s: %-32s ok (%s)\n", ml_manifest_name(m), ml_manifest_file(m, i), how);
+            printf("%s: %-32s ok (%s)\n", ml_manifest_name(m), mli_manifest_file(m, i), how);
         }
     }
     ml_manifest_free(m);

@@ -52,7 +52,7 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-const char *ml_fetch_fmt_bytes(double b, char *buf, size_t cap)
+const char *mli_fetch_fmt_bytes(double b, char *buf, size_t cap)
 {
     if (b >= 1e9)
         snprintf(buf, cap, "%.2f GB", b / 1e9);
@@ -77,7 +77,7 @@ static int global_init(ml_err *err)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, init_once);
     if (init_rc != CURLE_OK)
-        return ml_error(err, ML_ERR_NETWORK, "libcurl failed to initialise: %s",
+        return mli_error(err, ML_ERR_NETWORK, "libcurl failed to initialise: %s",
                         curl_easy_strerror(init_rc));
     return 0;
 }
@@ -117,11 +117,11 @@ static void draw(xfer *x, int64_t now, int64_t total, int final)
     char a[32], b[32], r[32];
     double dt = now_s() - x->t0;
     double rate = dt > 0 ? (double)x->written / dt : 0;
-    ml_fetch_fmt_bytes((double)now, a, sizeof a);
-    ml_fetch_fmt_bytes(rate, r, sizeof r);
+    mli_fetch_fmt_bytes((double)now, a, sizeof a);
+    mli_fetch_fmt_bytes(rate, r, sizeof r);
     if (total > 0)
         fprintf(stderr, "\r%s: %s / %s (%3.0f%%) %s/s   ", x->o->label, a,
-                ml_fetch_fmt_bytes((double)total, b, sizeof b),
+                mli_fetch_fmt_bytes((double)total, b, sizeof b),
                 100.0 * (double)now / (double)total, r);
     else
         fprintf(stderr, "\r%s: %s %s/s   ", x->o->label, a, r);
@@ -167,7 +167,7 @@ static int write_src(const char *part, const char *url, ml_err *err)
     return ml_file_write_atomic(path, url, strlen(url), err);
 }
 
-void ml_fetch_discard(const char *part)
+void mli_fetch_discard(const char *part)
 {
     char path[SRC_MAX];
     snprintf(path, sizeof path, "%s.src", part);
@@ -198,16 +198,16 @@ static int classify(CURLcode cc, xfer *x, long code, const char *errbuf, ml_err 
     char a[32], b[32];
     char *to = NULL;
     if (x->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
-        ml_fetch_fmt_bytes((double)x->o->max_size, a, sizeof a);
+        mli_fetch_fmt_bytes((double)x->o->max_size, a, sizeof a);
         if (x->o->max_is_limit)
-            ml_error(err, ML_ERR_FORMAT, "the server %s more than the max_size of %s (%lld "
+            mli_error(err, ML_ERR_FORMAT, "the server %s more than the max_size of %s (%lld "
                      "bytes) allowed for a file whose size the manifest does not pin; %s: if "
                      "the file really is that large, raise max_size in the manifest",
                      x->too_big ? "sent" : "announced", a, (long long)x->o->max_size,
                      x->too_big ? "stopped there and deleted the partial file"
                                 : "refused before downloading");
         else
-            ml_error(err, ML_ERR_FORMAT, "the server %s more than the expected %s (%lld "
+            mli_error(err, ML_ERR_FORMAT, "the server %s more than the expected %s (%lld "
                      "bytes); %s: the mirror has another file under that name",
                      x->too_big ? "sent" : "announced", a, (long long)x->o->max_size,
                      x->too_big ? "stopped there and deleted the partial file"
@@ -216,15 +216,15 @@ static int classify(CURLcode cc, xfer *x, long code, const char *errbuf, ml_err 
     }
     switch (cc) {
     case CURLE_TOO_MANY_REDIRECTS:
-        ml_error(err, ML_ERR_NETWORK, "too many redirects (more than %d); the mirror's URL "
+        mli_error(err, ML_ERR_NETWORK, "too many redirects (more than %d); the mirror's URL "
                  "is probably wrong or the server loops: fix the manifest or MODLAB_MIRROR",
                  ML_FETCH_MAX_REDIRS);
         return X_FAIL;
     case CURLE_OPERATION_TIMEDOUT:
         if (x->written > 0 || strstr(errbuf, "too slow")) {   /* not the connect timeout */
-            ml_error(err, ML_ERR_NETWORK, "the server was too slow: under 100 B/s for %ld s "
+            mli_error(err, ML_ERR_NETWORK, "the server was too slow: under 100 B/s for %ld s "
                      "(MODLAB_FETCH_LOW_SPEED_TIME) after %s", low_speed_time(x->o),
-                     ml_fetch_fmt_bytes((double)(x->offset + x->written), b, sizeof b));
+                     mli_fetch_fmt_bytes((double)(x->offset + x->written), b, sizeof b));
             return x->written > 0 ? X_RETRY : X_FAIL;
         }
         break;
@@ -233,7 +233,7 @@ static int classify(CURLcode cc, xfer *x, long code, const char *errbuf, ml_err 
         if (!to)
             curl_easy_getinfo(x->curl, CURLINFO_EFFECTIVE_URL, &to);
         if (to && x->url && strcmp(to, x->url) != 0) {
-            ml_error(err, ML_ERR_UNSUPPORTED, "refused a redirect to %.200s: redirects may "
+            mli_error(err, ML_ERR_UNSUPPORTED, "refused a redirect to %.200s: redirects may "
                      "only lead to http:// or https:// URLs", to);
             return X_FAIL;
         }
@@ -247,41 +247,41 @@ static int classify(CURLcode cc, xfer *x, long code, const char *errbuf, ml_err 
     case CURLE_HTTP_RETURNED_ERROR:
         if (code == 416 && x->offset > 0)
             return X_RESTART; /* .part longer than the file, or Range refused */
-        ml_error(err, code == 404 || code == 410 ? ML_ERR_NOT_FOUND : ML_ERR_NETWORK,
+        mli_error(err, code == 404 || code == 410 ? ML_ERR_NOT_FOUND : ML_ERR_NETWORK,
                  "HTTP %ld", code);
         return X_FAIL;
     case CURLE_RANGE_ERROR:
         return X_RESTART;
     case CURLE_WRITE_ERROR:
         if (x->write_errno) {
-            ml_error(err, ML_ERR_IO, "writing %s: %s%s", x->part, strerror(x->write_errno),
+            mli_error(err, ML_ERR_IO, "writing %s: %s%s", x->part, strerror(x->write_errno),
                      disk_full(x->write_errno) ? "; deleted the partial file to give the space "
                                                  "back: free some and fetch again" : "");
             return X_FAIL;
         }
         break;
     case CURLE_FILE_COULDNT_READ_FILE:
-        ml_error(err, ML_ERR_NOT_FOUND, "no such file");
+        mli_error(err, ML_ERR_NOT_FOUND, "no such file");
         return X_FAIL;
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_OPERATION_TIMEDOUT:
-        ml_error(err, ML_ERR_NETWORK, "%s after %s", *errbuf ? errbuf : curl_easy_strerror(cc),
-                 ml_fetch_fmt_bytes((double)(x->offset + x->written), a, sizeof a));
+        mli_error(err, ML_ERR_NETWORK, "%s after %s", *errbuf ? errbuf : curl_easy_strerror(cc),
+                 mli_fetch_fmt_bytes((double)(x->offset + x->written), a, sizeof a));
         return x->written > 0 ? X_RETRY : X_FAIL;
     case CURLE_UNSUPPORTED_PROTOCOL:
-        ml_error(err, ML_ERR_UNSUPPORTED, "%s", *errbuf ? errbuf : curl_easy_strerror(cc));
+        mli_error(err, ML_ERR_UNSUPPORTED, "%s", *errbuf ? errbuf : curl_easy_strerror(cc));
         return X_FAIL;
     default:
         break;
     }
-    ml_error(err, ML_ERR_NETWORK, "%s", *errbuf ? errbuf : curl_easy_strerror(cc));
+    mli_error(err, ML_ERR_NETWORK, "%s", *errbuf ? errbuf : curl_easy_strerror(cc));
     return X_FAIL;
 }
 
-int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
+int mli_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
                  ml_fetch_result *res, ml_err *err)
 {
     char src[SRC_MAX], errbuf[CURL_ERROR_SIZE], ua[64];
@@ -296,25 +296,25 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
     if (!err)
         err = &local;
     if (!is_file && strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8)) {
-        rc = ml_error(err, ML_ERR_UNSUPPORTED, "refused: only http://, https:// and file:// "
+        rc = mli_error(err, ML_ERR_UNSUPPORTED, "refused: only http://, https:// and file:// "
                       "URLs are fetched, not '%.*s'; fix the mirror URL in the manifest or "
                       "MODLAB_MIRROR", (int)strcspn(url, "/") + 2, url);
         goto fail;
     }
     if (!is_file && !o->allow_network) {
-        rc = ml_error(err, ML_ERR_UNSUPPORTED, "skipped: MODLAB_OFFLINE=1 allows only file://");
+        rc = mli_error(err, ML_ERR_UNSUPPORTED, "skipped: MODLAB_OFFLINE=1 allows only file://");
         goto fail;
     }
     if ((rc = global_init(err)))
         goto fail;
     /* Resume only what this URL started; anything else starts from zero. */
-    if (ml_file_size(part) >= 0 && (read_src(part, src, sizeof src) || strcmp(src, url)))
-        ml_fetch_discard(part);
-    if (ml_file_size(part) < 0 && (rc = write_src(part, url, err)))
+    if (mli_file_size(part) >= 0 && (read_src(part, src, sizeof src) || strcmp(src, url)))
+        mli_fetch_discard(part);
+    if (mli_file_size(part) < 0 && (rc = write_src(part, url, err)))
         goto fail;
     curl = curl_easy_init();
     if (!curl) {
-        rc = ml_error(err, ML_ERR_NOMEM, "libcurl could not create a handle");
+        rc = mli_error(err, ML_ERR_NOMEM, "libcurl could not create a handle");
         goto fail;
     }
     snprintf(ua, sizeof ua, "modlab/%s", PACKAGE_VERSION);
@@ -329,7 +329,7 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
     for (;;) {
         CURLcode cc;
         long code = 0;
-        int64_t have = ml_file_size(part);
+        int64_t have = mli_file_size(part);
         x.offset = have > 0 ? have : 0;
         x.written = 0;
         x.checked = 0;
@@ -340,7 +340,7 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
         x.last_draw = 0;
         x.f = fopen(part, "ab");
         if (!x.f) {
-            rc = ml_error(err, ML_ERR_IO, "cannot open %s: %s", part, strerror(errno));
+            rc = mli_error(err, ML_ERR_IO, "cannot open %s: %s", part, strerror(errno));
             goto fail;
         }
         if (x.offset > 0 && o->progress && !x.tty)
@@ -386,7 +386,7 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
         if (fclose(x.f) && cc == CURLE_OK) {
             x.f = NULL;
             x.write_errno = errno;   /* the last buffer did not fit: as for a failed write */
-            rc = ml_error(err, ML_ERR_IO, "writing %s: %s%s", part, strerror(x.write_errno),
+            rc = mli_error(err, ML_ERR_IO, "writing %s: %s%s", part, strerror(x.write_errno),
                           disk_full(x.write_errno) ? "; deleted the partial file to give the "
                                                      "space back: free some and fetch again"
                                                    : "");
@@ -400,12 +400,12 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
             goto done;
         case X_RESTART:
             if (++restarts > 2) {
-                rc = ml_error(err, ML_ERR_NETWORK, "the server refuses to resume (%s)",
+                rc = mli_error(err, ML_ERR_NETWORK, "the server refuses to resume (%s)",
                               *errbuf ? errbuf : curl_easy_strerror(cc));
                 goto fail;
             }
             if (truncate(part, 0)) {
-                rc = ml_error(err, ML_ERR_IO, "cannot truncate %s: %s", part, strerror(errno));
+                rc = mli_error(err, ML_ERR_IO, "cannot truncate %s: %s", part, strerror(errno));
                 goto fail;
             }
             if (o->progress && !x.tty)
@@ -425,7 +425,7 @@ int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
         }
     }
 done:
-    r.bytes = ml_file_size(part);
+    r.bytes = mli_file_size(part);
     r.seconds = now_s() - t_start;
     if (o->progress) {
         if (x.tty) {
@@ -433,8 +433,8 @@ done:
         } else {
             char a[32], b[32];
             fprintf(stderr, "%s: %s in %.1f s (%s/s)\n", o->label,
-                    ml_fetch_fmt_bytes((double)r.bytes, a, sizeof a), r.seconds,
-                    ml_fetch_fmt_bytes(r.seconds > 0 ? (double)r.bytes / r.seconds : 0, b,
+                    mli_fetch_fmt_bytes((double)r.bytes, a, sizeof a), r.seconds,
+                    mli_fetch_fmt_bytes(r.seconds > 0 ? (double)r.bytes / r.seconds : 0, b,
                                        sizeof b));
         }
     }
@@ -448,8 +448,8 @@ fail:
     if (x.f)
         fclose(x.f);
     /* More bytes than the file has, none at all, or a full disk: nothing worth keeping. */
-    if (x.too_big || rc == ML_ERR_FORMAT || ml_file_size(part) == 0 || disk_full(x.write_errno))
-        ml_fetch_discard(part);
+    if (x.too_big || rc == ML_ERR_FORMAT || mli_file_size(part) == 0 || disk_full(x.write_errno))
+        mli_fetch_discard(part);
     if (curl)
         curl_easy_cleanup(curl);
     return rc;

@@ -44,13 +44,13 @@ typedef struct ml_fetch_result {
  * ML_ERR_NOT_FOUND (404, 410, missing file://), ML_ERR_NETWORK, ML_ERR_IO,
  * ML_ERR_UNSUPPORTED (network URL while offline, another scheme, a redirect to one) or
  * ML_ERR_FORMAT (more bytes than max_size: `part` is deleted, it cannot be right). */
-int ml_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
+int mli_fetch_url(const char *url, const char *part, const ml_fetch_opts *o,
                  ml_fetch_result *res, ml_err *err);
 
 /* Remove `part` and its origin note; missing files are fine. */
-void ml_fetch_discard(const char *part);
+void mli_fetch_discard(const char *part);
 
 /* "12.3 MB" style size into buf. */
-const char *ml_fetch_fmt_bytes(double bytes, char *buf, size_t cap);
+const char *mli_fetch_fmt_bytes(double bytes, char *buf, size_t cap);
 
 #endif

@@ -37,7 +37,7 @@
 
 /* A file is accepted when its bytes match any one pin set the manifest has for it: the
  * official pins or a mirror's own, whichever URL served it. A download is stopped at the
- * file's cap (ml_manifest_file_cap) and its partial file deleted. */
+ * file's cap (mli_manifest_file_cap) and its partial file deleted. */
 #define ML_MANIFEST_MAX_SIZE_DEFAULT ((int64_t)2 << 30)   /* 2 GiB */
 
 /* Cache state of one manifest file. */
@@ -48,29 +48,29 @@ enum {
     ML_CACHE_PARTIAL = 3     /* only a .part file */
 };
 
-size_t ml_manifest_nfiles(const ml_manifest *m);
-const char *ml_manifest_file(const ml_manifest *m, size_t i);
+size_t mli_manifest_nfiles(const ml_manifest *m);
+const char *mli_manifest_file(const ml_manifest *m, size_t i);
 /* The most bytes file i may have: the largest size its pin sets allow, where a set without a
  * size allows the file's max_size (else the manifest's, else the default). *limit (optional)
  * is 1 when that cap is a max_size rather than a known size. */
-int64_t ml_manifest_file_cap(const ml_manifest *m, size_t i, int *limit);
+int64_t mli_manifest_file_cap(const ml_manifest *m, size_t i, int *limit);
 /* Total pinned size of the files, or -1 when a size is not pinned. */
-int64_t ml_manifest_total_size(const ml_manifest *m);
-const char *ml_manifest_path(const ml_manifest *m);   /* the YAML file it came from */
+int64_t mli_manifest_total_size(const ml_manifest *m);
+const char *mli_manifest_path(const ml_manifest *m);   /* the YAML file it came from */
 /* State of file i in the cache (cheap: no hashing). */
-int ml_manifest_file_state(const ml_manifest *m, size_t i);
+int mli_manifest_file_state(const ml_manifest *m, size_t i);
 /* The dataset's cache directory (MODLAB_DATA_DIR/<name>) into buf. */
-int ml_manifest_cache_dir(const ml_manifest *m, char *buf, size_t cap, ml_err *err);
+int mli_manifest_cache_dir(const ml_manifest *m, char *buf, size_t cap, ml_err *err);
 /* Re-hash file i (and its extracted members). `how` (optional, cap bytes) receives what
  * verified it, e.g. "sha256 pinned for file:///usr/share/datasets/fashion-mnist/". */
-int ml_manifest_verify_file(ml_manifest *m, size_t i, char *how, size_t cap, ml_err *err);
+int mli_manifest_verify_file(ml_manifest *m, size_t i, char *how, size_t cap, ml_err *err);
 
 /* The manifest search path, in order: MODLAB_MANIFEST_PATH (colon-separated), the source
  * tree's datasets/ when it exists, the installed manifest directory. Calls fn(dir, user) for
  * each existing directory, stopping when fn returns non-zero (and returning that value). */
-int ml_manifest_dirs(int (*fn)(const char *dir, void *user), void *user);
+int mli_manifest_dirs(int (*fn)(const char *dir, void *user), void *user);
 
 /* The cache root: MODLAB_DATA_DIR, else $XDG_CACHE_HOME/modlab, else ~/.cache/modlab. */
-int ml_data_dir(char *buf, size_t cap, ml_err *err);
+int mli_data_dir(char *buf, size_t cap, ml_err *err);
 
 #endif

@@ -19,7 +19,7 @@
 /* ---- verification and the cache marker ------------------------------------------------ */
 
 /* The pins for file i as served by mirror k (k < 0: the official ones); label says whose. */
-const pins *ml_mf_pins_for(const ml_manifest *m, size_t i, long k, const char **label)
+const pins *mli_mf_pins_for(const ml_manifest *m, size_t i, long k, const char **label)
 {
     if (k >= 0 && m->mirrors[k].over[i].set) {
         *label = m->mirrors[k].url;
@@ -35,7 +35,7 @@ static void short_hex(const char *h, char *out, size_t cap)
 }
 
 /* 1 when the measured bytes match the pins; else 0 with a reason in why. */
-int ml_mf_pins_match(const pins *p, int64_t size, const char *sha, const char *md5,
+int mli_mf_pins_match(const pins *p, int64_t size, const char *sha, const char *md5,
                       char *why, size_t cap)
 {
     char a[20], b[20];
@@ -60,26 +60,26 @@ int ml_mf_pins_match(const pins *p, int64_t size, const char *sha, const char *m
 }
 
 /* "sha256 mismatch (got a, want b)" -> "sha256 mismatch for FILE (got a, want b)". */
-const pins *ml_mf_pins_any(const ml_manifest *m, size_t i, long first, int64_t size,
+const pins *mli_mf_pins_any(const ml_manifest *m, size_t i, long first, int64_t size,
                            const char *sha, const char *md5, const char **label, char *why,
                            size_t cap)
 {
     char other[200];
-    const pins *p = ml_mf_pins_for(m, i, first, label);
-    if (ml_mf_pins_match(p, size, sha, md5, why, cap))
+    const pins *p = mli_mf_pins_for(m, i, first, label);
+    if (mli_mf_pins_match(p, size, sha, md5, why, cap))
         return p;
     for (long k = -1; k < (long)m->nmirrors; k++) {
         if (k >= 0 && !m->mirrors[k].over[i].set)
             continue;   /* a plain mirror: the official pins, tried already or below */
-        p = ml_mf_pins_for(m, i, k, label);
-        if (ml_mf_pins_match(p, size, sha, md5, other, sizeof other))
+        p = mli_mf_pins_for(m, i, k, label);
+        if (mli_mf_pins_match(p, size, sha, md5, other, sizeof other))
             return p;
     }
-    ml_mf_pins_for(m, i, first, label);
+    mli_mf_pins_for(m, i, first, label);
     return NULL;
 }
 
-void ml_mf_why_for(const char *why, const char *file, char *out, size_t cap)
+void mli_mf_why_for(const char *why, const char *file, char *out, size_t cap)
 {
     const char *paren = strstr(why, " (");
     if (!paren)
@@ -88,7 +88,7 @@ void ml_mf_why_for(const char *why, const char *file, char *out, size_t cap)
         snprintf(out, cap, "%.*s for %s%s", (int)(paren - why), why, file, paren);
 }
 
-const char *ml_mf_pins_kind(const pins *p)
+const char *mli_mf_pins_kind(const pins *p)
 {
     return p->sha256[0] && p->md5[0] ? "sha256+md5" : p->sha256[0] ? "sha256" : "md5";
 }
@@ -108,7 +108,7 @@ static void marker_path(const char *dir, const char *name, char *out, size_t cap
  * holding a NUL or too long (a marker we did not write: the file is re-hashed). */
 static int marker_str(const ml_json *obj, const char *key, char *out, size_t cap)
 {
-    const ml_json *v = ml_json_get(obj, key);
+    const ml_json *v = mli_json_get(obj, key);
     if (!v || v->type != ML_JSON_STRING || v->len >= cap || strlen(v->str) != v->len)
         return -1;
     memcpy(out, v->str, v->len + 1);
@@ -118,7 +118,7 @@ static int marker_str(const ml_json *obj, const char *key, char *out, size_t cap
 /* An integer member of the marker; -1 when missing or not an exact integer. */
 static int marker_int(const ml_json *obj, const char *key, int64_t *out)
 {
-    const ml_json *v = ml_json_get(obj, key);
+    const ml_json *v = mli_json_get(obj, key);
     if (!v || v->type != ML_JSON_NUMBER || !v->is_int)
         return -1;
     *out = v->i;
@@ -140,8 +140,8 @@ static int marker_read(const char *dir, const char *name, marker *mk)
     /* A marker is a few hundred bytes; one that fills the buffer is not ours. */
     ml_json_limits lim = {.max_depth = 2, .max_bytes = sizeof text - 1};
     ml_err err;
-    ml_json_doc *doc = ml_json_parse(text, n, &lim, NULL, &err);
-    const ml_json *obj = ml_json_root(doc);
+    ml_json_doc *doc = mli_json_parse(text, n, &lim, NULL, &err);
+    const ml_json *obj = mli_json_root(doc);
     int rc = -1;
     if (obj && obj->type == ML_JSON_OBJECT &&
         !marker_str(obj, "file", mk->file, sizeof mk->file) &&
@@ -155,11 +155,11 @@ static int marker_read(const char *dir, const char *name, marker *mk)
         mk->extracted = extracted == 1;
         rc = strcmp(mk->file, name) ? -1 : 0;
     }
-    ml_json_free(doc);
+    mli_json_free(doc);
     return rc;
 }
 
-int ml_mf_marker_write(const char *dir, const char *name, const char *sha, const char *md5,
+int mli_mf_marker_write(const char *dir, const char *name, const char *sha, const char *md5,
                         const char *pinned_by, const char *source, int extracted, ml_err *err)
 {
     char path[PATH_MAX_], file[PATH_MAX_];
@@ -168,27 +168,27 @@ int ml_mf_marker_write(const char *dir, const char *name, const char *sha, const
     int rc;
     snprintf(file, sizeof file, "%s/%s", dir, name);
     if (stat(file, &st))
-        return ml_error(err, ML_ERR_IO, "%s: %s", file, strerror(errno));
-    ml_jbuf_init(&b);
-    ml_jbuf_puts(&b, "{\"file\":");
-    ml_jbuf_str(&b, name, strlen(name));
-    ml_jbuf_printf(&b, ",\"size\":%lld,\"mtime_s\":%lld,\"mtime_ns\":%lld,\"sha256\":",
+        return mli_error(err, ML_ERR_IO, "%s: %s", file, strerror(errno));
+    mli_jbuf_init(&b);
+    mli_jbuf_puts(&b, "{\"file\":");
+    mli_jbuf_str(&b, name, strlen(name));
+    mli_jbuf_printf(&b, ",\"size\":%lld,\"mtime_s\":%lld,\"mtime_ns\":%lld,\"sha256\":",
                    (long long)st.st_size, (long long)st.st_mtim.tv_sec,
                    (long long)st.st_mtim.tv_nsec);
-    ml_jbuf_str(&b, sha, strlen(sha));
-    ml_jbuf_puts(&b, ",\"md5\":");
-    ml_jbuf_str(&b, md5, strlen(md5));
-    ml_jbuf_puts(&b, ",\"pinned_by\":");
-    ml_jbuf_str(&b, pinned_by, strlen(pinned_by));
-    ml_jbuf_puts(&b, ",\"source\":");
-    ml_jbuf_str(&b, source, strlen(source));
-    ml_jbuf_printf(&b, ",\"extracted\":%d}\n", extracted);
+    mli_jbuf_str(&b, sha, strlen(sha));
+    mli_jbuf_puts(&b, ",\"md5\":");
+    mli_jbuf_str(&b, md5, strlen(md5));
+    mli_jbuf_puts(&b, ",\"pinned_by\":");
+    mli_jbuf_str(&b, pinned_by, strlen(pinned_by));
+    mli_jbuf_puts(&b, ",\"source\":");
+    mli_jbuf_str(&b, source, strlen(source));
+    mli_jbuf_printf(&b, ",\"extracted\":%d}\n", extracted);
     marker_path(dir, name, path, sizeof path);
     /* Crash-safe: temp name, fsync, rename, fsync the directory. */
-    rc = ml_jbuf_finish(&b, path, err);
+    rc = mli_jbuf_finish(&b, path, err);
     if (!rc)
         rc = ml_file_write_atomic(path, b.data, b.len, err);
-    ml_jbuf_free(&b);
+    mli_jbuf_free(&b);
     return rc;
 }
 
@@ -209,7 +209,7 @@ static int members_present(const mf_file *f, const char *dir)
     for (size_t k = 0; k < f->nmembers; k++) {
         int64_t sz;
         snprintf(path, sizeof path, "%s/%s", dir, f->members[k].name);
-        sz = ml_file_size(path);
+        sz = mli_file_size(path);
         if (sz < 0 || (f->members[k].pin.size >= 0 && sz != f->members[k].pin.size))
             return 0;
     }
@@ -217,7 +217,7 @@ static int members_present(const mf_file *f, const char *dir)
 }
 
 /* Cheap check (no hashing): the marker matches the file, and pins still in the manifest. */
-int ml_mf_cached_ok(const ml_manifest *m, size_t i, const char *dir, int need_extracted)
+int mli_mf_cached_ok(const ml_manifest *m, size_t i, const char *dir, int need_extracted)
 {
     char path[PATH_MAX_], why[160];
     const pins *p;
@@ -230,7 +230,7 @@ int ml_mf_cached_ok(const ml_manifest *m, size_t i, const char *dir, int need_ex
         mk.mtime_ns != (int64_t)st.st_mtim.tv_nsec)
         return 0;
     if (!(p = pins_by_label(m, i, mk.pinned_by)) ||
-        !ml_mf_pins_match(p, mk.size, mk.sha256, mk.md5, why, sizeof why))
+        !mli_mf_pins_match(p, mk.size, mk.sha256, mk.md5, why, sizeof why))
         return 0;
     if (need_extracted && m->files[i].nmembers &&
         (!mk.extracted || !members_present(&m->files[i], dir)))
@@ -238,33 +238,33 @@ int ml_mf_cached_ok(const ml_manifest *m, size_t i, const char *dir, int need_ex
     return 1;
 }
 
-int ml_manifest_cache_dir(const ml_manifest *m, char *buf, size_t cap, ml_err *err)
+int mli_manifest_cache_dir(const ml_manifest *m, char *buf, size_t cap, ml_err *err)
 {
     char root[PATH_MAX_];
-    int rc = ml_data_dir(root, sizeof root, err), n;
+    int rc = mli_data_dir(root, sizeof root, err), n;
     if (rc)
         return rc;
     n = snprintf(buf, cap, "%s/%s", root, m->name);
     if (n < 0 || (size_t)n >= cap)
-        return ml_error(err, ML_ERR_INVALID, "the cache path is too long");
+        return mli_error(err, ML_ERR_INVALID, "the cache path is too long");
     return 0;
 }
 
-int ml_manifest_file_state(const ml_manifest *m, size_t i)
+int mli_manifest_file_state(const ml_manifest *m, size_t i)
 {
     char dir[PATH_MAX_], path[PATH_MAX_ + 300];
-    if (i >= m->nfiles || ml_manifest_cache_dir(m, dir, sizeof dir, NULL))
+    if (i >= m->nfiles || mli_manifest_cache_dir(m, dir, sizeof dir, NULL))
         return ML_CACHE_MISSING;
-    if (ml_mf_cached_ok(m, i, dir, 1))
+    if (mli_mf_cached_ok(m, i, dir, 1))
         return ML_CACHE_VERIFIED;
     snprintf(path, sizeof path, "%s/%s", dir, m->files[i].name);
-    if (ml_file_size(path) >= 0)
+    if (mli_file_size(path) >= 0)
         return ML_CACHE_UNVERIFIED;
     snprintf(path, sizeof path, "%s/%s.part", dir, m->files[i].name);
-    return ml_file_size(path) >= 0 ? ML_CACHE_PARTIAL : ML_CACHE_MISSING;
+    return mli_file_size(path) >= 0 ? ML_CACHE_PARTIAL : ML_CACHE_MISSING;
 }
 
-int ml_mf_lock_dir(const char *dir, int *fd, ml_err *err)
+int mli_mf_lock_dir(const char *dir, int *fd, ml_err *err)
 {
     char path[PATH_MAX_ + 8];
     int rc = ml_mkdirs(dir, err);
@@ -273,17 +273,17 @@ int ml_mf_lock_dir(const char *dir, int *fd, ml_err *err)
     snprintf(path, sizeof path, "%s/.lock", dir);
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (*fd < 0)
-        return ml_error(err, ML_ERR_IO, "cannot create %s: %s", path, strerror(errno));
+        return mli_error(err, ML_ERR_IO, "cannot create %s: %s", path, strerror(errno));
     while (flock(*fd, LOCK_EX)) {
         if (errno != EINTR) {
             close(*fd);
-            return ml_error(err, ML_ERR_IO, "cannot lock %s: %s", path, strerror(errno));
+            return mli_error(err, ML_ERR_IO, "cannot lock %s: %s", path, strerror(errno));
         }
     }
     return 0;
 }
 
-int ml_manifest_verify_file(ml_manifest *m, size_t i, char *how, size_t cap, ml_err *err)
+int mli_manifest_verify_file(ml_manifest *m, size_t i, char *how, size_t cap, ml_err *err)
 {
     char dir[PATH_MAX_], path[PATH_MAX_ + 300], sha[ML_SHA256_HEX], md5[ML_MD5_HEX];
     char why[200] = "", mpath[PATH_MAX_ + 300];
@@ -294,48 +294,48 @@ int ml_manifest_verify_file(ml_manifest *m, size_t i, char *how, size_t cap, ml_
     int rc, have_marker;
     const mf_file *f = &m->files[i];
 
-    if ((rc = ml_manifest_cache_dir(m, dir, sizeof dir, err)))
+    if ((rc = mli_manifest_cache_dir(m, dir, sizeof dir, err)))
         return rc;
     snprintf(path, sizeof path, "%s/%s", dir, f->name);
-    if (ml_file_size(path) < 0)
-        return ml_error(err, ML_ERR_NOT_FOUND, "%s: %s is not in the cache (%s); run "
+    if (mli_file_size(path) < 0)
+        return mli_error(err, ML_ERR_NOT_FOUND, "%s: %s is not in the cache (%s); run "
                         "'modlab data fetch %s'", m->name, f->name, path, m->name);
-    if ((rc = ml_hash_file(path, sha, md5, &size, err)))
+    if ((rc = mli_hash_file(path, sha, md5, &size, err)))
         return rc;
     have_marker = marker_read(dir, f->name, &mk) == 0;
     if (have_marker && (p = pins_by_label(m, i, mk.pinned_by)) &&
-        ml_mf_pins_match(p, size, sha, md5, why, sizeof why)) {
+        mli_mf_pins_match(p, size, sha, md5, why, sizeof why)) {
         label = mk.pinned_by;
     } else {
-        p = ml_mf_pins_any(m, i, -1, size, sha, md5, &label, why, sizeof why);
+        p = mli_mf_pins_any(m, i, -1, size, sha, md5, &label, why, sizeof why);
     }
     if (!p) {
         marker_path(dir, f->name, mpath, sizeof mpath);
         unlink(mpath);
         char msg[300];
         const pins *q = have_marker ? pins_by_label(m, i, mk.pinned_by) : NULL;
-        ml_mf_pins_match(q ? q : &f->pin, size, sha, md5, why, sizeof why);
-        ml_mf_why_for(why, f->name, msg, sizeof msg);
-        return ml_error(err, ML_ERR_CHECKSUM, "%s: %s in %s; 'modlab data fetch %s' "
+        mli_mf_pins_match(q ? q : &f->pin, size, sha, md5, why, sizeof why);
+        mli_mf_why_for(why, f->name, msg, sizeof msg);
+        return mli_error(err, ML_ERR_CHECKSUM, "%s: %s in %s; 'modlab data fetch %s' "
                         "fetches it again", m->name, msg, path, m->name);
     }
     for (size_t k = 0; k < f->nmembers; k++) {
         char mp[PATH_MAX_ + 300], ms[ML_SHA256_HEX], mm[ML_MD5_HEX];
         int64_t msz;
         snprintf(mp, sizeof mp, "%s/%s", dir, f->members[k].name);
-        if (ml_hash_file(mp, ms, mm, &msz, NULL) ||
-            !ml_mf_pins_match(&f->members[k].pin, msz, ms, mm, why, sizeof why)) {
+        if (mli_hash_file(mp, ms, mm, &msz, NULL) ||
+            !mli_mf_pins_match(&f->members[k].pin, msz, ms, mm, why, sizeof why)) {
             /* Re-extract from the verified archive. */
-            if ((rc = ml_mf_extract(m, f, dir, err)))
+            if ((rc = mli_mf_extract(m, f, dir, err)))
                 return rc;
             break;
         }
     }
-    if ((rc = ml_mf_marker_write(dir, f->name, sha, md5, label, have_marker ? mk.source : "cache",
+    if ((rc = mli_mf_marker_write(dir, f->name, sha, md5, label, have_marker ? mk.source : "cache",
                            f->nmembers > 0, err)))
         return rc;
     if (how)
-        snprintf(how, cap, "%s %s", ml_mf_pins_kind(p),
+        snprintf(how, cap, "%s %s", mli_mf_pins_kind(p),
                  strcmp(label, "official") ? "pinned for its mirror" : "official");
     return 0;
 }
@@ -345,11 +345,11 @@ int ml_manifest_verify(ml_manifest *m, ml_err *err)
     char dir[PATH_MAX_];
     int fd = -1, rc, first = 0;
     ml_err e;
-    if ((rc = ml_manifest_cache_dir(m, dir, sizeof dir, err)) ||
-        (rc = ml_mf_lock_dir(dir, &fd, err)))
+    if ((rc = mli_manifest_cache_dir(m, dir, sizeof dir, err)) ||
+        (rc = mli_mf_lock_dir(dir, &fd, err)))
         return rc;
     for (size_t i = 0; i < m->nfiles; i++) {
-        rc = ml_manifest_verify_file(m, i, NULL, 0, first ? &e : err);
+        rc = mli_manifest_verify_file(m, i, NULL, 0, first ? &e : err);
         if (rc && !first)
             first = rc;
     }

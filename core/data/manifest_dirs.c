@@ -19,7 +19,7 @@
 
 /* ---- search path and cache location --------------------------------------------------- */
 
-int ml_data_dir(char *buf, size_t cap, ml_err *err)
+int mli_data_dir(char *buf, size_t cap, ml_err *err)
 {
     const char *d = getenv("MODLAB_DATA_DIR"), *x = getenv("XDG_CACHE_HOME");
     const char *home = getenv("HOME");
@@ -31,10 +31,10 @@ int ml_data_dir(char *buf, size_t cap, ml_err *err)
     else if (home && *home)
         n = snprintf(buf, cap, "%s/.cache/modlab", home);
     else
-        return ml_error(err, ML_ERR_INVALID,
+        return mli_error(err, ML_ERR_INVALID,
                         "no cache directory: set MODLAB_DATA_DIR (or HOME or XDG_CACHE_HOME)");
     if (n < 0 || (size_t)n >= cap)
-        return ml_error(err, ML_ERR_INVALID, "the cache directory path is too long");
+        return mli_error(err, ML_ERR_INVALID, "the cache directory path is too long");
     return 0;
 }
 
@@ -60,7 +60,7 @@ static int new_dir(dirs_seen *s, const char *dir)
     return 1;
 }
 
-int ml_manifest_dirs(int (*fn)(const char *dir, void *user), void *user)
+int mli_manifest_dirs(int (*fn)(const char *dir, void *user), void *user)
 {
     dirs_seen seen = {.n = 0};
     const char *env = getenv("MODLAB_MANIFEST_PATH");
@@ -95,10 +95,10 @@ static int find_in(const char *dir, void *user)
     size_t l = strlen(c->looked);
     snprintf(c->path, sizeof c->path, "%s/%s.yaml", dir, c->name);
     snprintf(c->looked + l, sizeof c->looked - l, "%s%s", l ? ", " : "", dir);
-    return ml_file_size(c->path) >= 0;
+    return mli_file_size(c->path) >= 0;
 }
 
-int ml_mf_find(mf_find *f)
+int mli_mf_find(mf_find *f)
 {
-    return ml_manifest_dirs(find_in, f);
+    return mli_manifest_dirs(find_in, f);
 }

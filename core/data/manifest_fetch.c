@@ -47,9 +47,9 @@ static int finish_archive(ml_manifest *m, size_t i, const char *dir, const char 
     int rc;
     if (!m->files[i].nmembers)
         return 0;
-    if ((rc = ml_mf_extract(m, &m->files[i], dir, err)))
+    if ((rc = mli_mf_extract(m, &m->files[i], dir, err)))
         return rc;
-    return ml_mf_marker_write(dir, m->files[i].name, sha, md5, label, source, 1, err);
+    return mli_mf_marker_write(dir, m->files[i].name, sha, md5, label, source, 1, err);
 }
 
 static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, ml_err *err)
@@ -62,18 +62,18 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
     const pins *p;
     int off = offline(), mismatches = 0, tried = 0, notfound = 0, rc;
 
-    if (ml_mf_cached_ok(m, i, dir, 1))
+    if (mli_mf_cached_ok(m, i, dir, 1))
         return 0;
     if (snprintf(path, sizeof path, "%s/%s", dir, f->name) >= (int)sizeof path)
-        return ml_error(err, ML_ERR_INVALID, "%s: the cache path is too long", m->name);
+        return mli_error(err, ML_ERR_INVALID, "%s: the cache path is too long", m->name);
     snprintf(part, sizeof part, "%s.part", path);
     snprintf(label_s, sizeof label_s, "%s: %s", m->name, f->name);
     /* Present but not (or no longer) recorded as verified: hash it once. */
-    if (ml_file_size(path) >= 0) {
-        if ((rc = ml_hash_file(path, sha, md5, &size, err)))
+    if (mli_file_size(path) >= 0) {
+        if ((rc = mli_hash_file(path, sha, md5, &size, err)))
             return rc;
-        if (ml_mf_pins_any(m, i, -1, size, sha, md5, &label, why, sizeof why)) {
-            if ((rc = ml_mf_marker_write(dir, f->name, sha, md5, label, "cache", 0, err)))
+        if (mli_mf_pins_any(m, i, -1, size, sha, md5, &label, why, sizeof why)) {
+            if ((rc = mli_mf_marker_write(dir, f->name, sha, md5, label, "cache", 0, err)))
                 return rc;
             return finish_archive(m, i, dir, sha, md5, label, "cache", err);
         }
@@ -90,25 +90,25 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
         if (off && !is_file)
             continue; /* not worth a word in the message: the offline error says it */
         tried++;
-        o.expect_size = ml_mf_pins_for(m, i, (long)k, &label)->size;
+        o.expect_size = mli_mf_pins_for(m, i, (long)k, &label)->size;
         /* Never more than any pin set allows: a size, or max_size where one pins none. */
-        o.max_size = ml_manifest_file_cap(m, i, &o.max_is_limit);
+        o.max_size = mli_manifest_file_cap(m, i, &o.max_is_limit);
         snprintf(url, sizeof url, "%s%s", mm->url, f->name);
-        if ((rc = ml_fetch_url(url, part, &o, NULL, &e))) {
+        if ((rc = mli_fetch_url(url, part, &o, NULL, &e))) {
             if (rc == ML_ERR_IO) /* our disk, not the mirror: stop here */
-                return ml_error(err, rc, "%s: %s", label_s, e.msg);
+                return mli_error(err, rc, "%s: %s", label_s, e.msg);
             notfound += rc == ML_ERR_NOT_FOUND;
             add_reason(reasons, sizeof reasons, "%s: %s%s%s%s", mm->url, e.msg,
                        mm->hint && is_file ? " (" : "", mm->hint && is_file ? mm->hint : "",
                        mm->hint && is_file ? ")" : "");
             continue;
         }
-        if ((rc = ml_hash_file(part, sha, md5, &size, err)))
+        if ((rc = mli_hash_file(part, sha, md5, &size, err)))
             return rc;
         /* Any pin set of the file may accept it, whichever URL served it (MODLAB_MIRROR
          * pointing at Debian's repackaged files is held to Debian's pins). */
-        if (!(p = ml_mf_pins_any(m, i, (long)k, size, sha, md5, &label, why, sizeof why))) {
-            ml_fetch_discard(part);
+        if (!(p = mli_mf_pins_any(m, i, (long)k, size, sha, md5, &label, why, sizeof why))) {
+            mli_fetch_discard(part);
             mismatches++;
             last_url = mm->url;
             add_reason(reasons, sizeof reasons, "%s: %s", mm->url, why);
@@ -118,18 +118,18 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
             continue;
         }
         /* The download went through stdio: sync it before its name says "verified". */
-        if (ml_fsync_path(part))
-            return ml_error(err, ML_ERR_IO, "%s: cannot sync %s: %s; check the disk", label_s,
+        if (mli_fsync_path(part))
+            return mli_error(err, ML_ERR_IO, "%s: cannot sync %s: %s; check the disk", label_s,
                             part, strerror(errno));
-        ml_test_pause_before_rename(path);
+        mli_test_pause_before_rename(path);
         if (rename(part, path))
-            return ml_error(err, ML_ERR_IO, "%s: cannot rename %s: %s", label_s, part,
+            return mli_error(err, ML_ERR_IO, "%s: cannot rename %s: %s", label_s, part,
                             strerror(errno));
-        ml_fsync_dir_of(path);
-        if ((rc = ml_mf_marker_write(dir, f->name, sha, md5, label, url, 0, err)))
+        mli_fsync_dir_of(path);
+        if ((rc = mli_mf_marker_write(dir, f->name, sha, md5, label, url, 0, err)))
             return rc;
         if (progress)
-            fprintf(stderr, "%s: %s verified (%s%s)\n", label_s, ml_mf_pins_kind(p),
+            fprintf(stderr, "%s: %s verified (%s%s)\n", label_s, mli_mf_pins_kind(p),
                     !strcmp(label, "official") ? "official pins"
                     : !strcmp(label, mm->url)  ? "pinned for this mirror"
                                                : "pinned for ",
@@ -137,7 +137,7 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
         return finish_archive(m, i, dir, sha, md5, label, url, err);
     }
     if (off)
-        return ml_error(err, ML_ERR_NOT_FOUND,
+        return mli_error(err, ML_ERR_NOT_FOUND,
                         "%s is not in the cache (expected at %s) and MODLAB_OFFLINE=1 allows "
                         "only file:// mirrors %s%s%s; put a verified copy there, or unset "
                         "MODLAB_OFFLINE and run 'modlab data fetch %s'",
@@ -145,12 +145,12 @@ static int fetch_file(ml_manifest *m, size_t i, const char *dir, int progress, m
                         tried ? reasons : "", tried ? "]" : "", m->name);
     if (mismatches == 1 && tried == 1) {
         char msg[300];
-        ml_mf_why_for(why, f->name, msg, sizeof msg);
-        return ml_error(err, ML_ERR_CHECKSUM,
+        mli_mf_why_for(why, f->name, msg, sizeof msg);
+        return mli_error(err, ML_ERR_CHECKSUM,
                         "%s: %s from %s; deleted the partial file, retry or check "
                         "MODLAB_MIRROR", m->name, msg, last_url);
     }
-    return ml_error(err, mismatches ? ML_ERR_CHECKSUM
+    return mli_error(err, mismatches ? ML_ERR_CHECKSUM
                          : notfound == tried && tried ? ML_ERR_NOT_FOUND : ML_ERR_NETWORK,
                     "%s: could not fetch %s from %d mirror%s%s; retry, set MODLAB_MIRROR "
                     "to a mirror that has it, or put a verified copy at %s [%s]",
@@ -164,13 +164,13 @@ int ml_manifest_fetch(ml_manifest *m, int progress, ml_err *err)
     char dir[PATH_MAX_];
     int fd = -1, rc;
     size_t i;
-    if ((rc = ml_manifest_cache_dir(m, dir, sizeof dir, err)))
+    if ((rc = mli_manifest_cache_dir(m, dir, sizeof dir, err)))
         return rc;
-    for (i = 0; i < m->nfiles && ml_mf_cached_ok(m, i, dir, 1); i++)
+    for (i = 0; i < m->nfiles && mli_mf_cached_ok(m, i, dir, 1); i++)
         ;
     if (i == m->nfiles)
         return 0; /* the common start-up case: no lock, no hashing */
-    if ((rc = ml_mf_lock_dir(dir, &fd, err)))
+    if ((rc = mli_mf_lock_dir(dir, &fd, err)))
         return rc;
     for (i = 0; i < m->nfiles && !rc; i++)
         rc = fetch_file(m, i, dir, progress, err);
@@ -192,11 +192,11 @@ ml_opts *ml_manifest_split_opts(ml_manifest *m, const char *split, ml_err *err)
         for (size_t i = 0; i < m->nsplits; i++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
                      m->splits[i].name);
-        ml_error(err, ML_ERR_NOT_FOUND, "%s: no split '%s' (splits: %s)", m->name, split,
+        mli_error(err, ML_ERR_NOT_FOUND, "%s: no split '%s' (splits: %s)", m->name, split,
                  m->nsplits ? list : "none");
         goto fail;
     }
-    if (ml_manifest_fetch(m, 1, err) || ml_manifest_cache_dir(m, dir, sizeof dir, err))
+    if (ml_manifest_fetch(m, 1, err) || mli_manifest_cache_dir(m, dir, sizeof dir, err))
         goto fail;
     if (!(opts = ml_opts_new(err)))
         goto fail;
@@ -207,8 +207,8 @@ ml_opts *ml_manifest_split_opts(ml_manifest *m, const char *split, ml_err *err)
         size_t len = 1;
         for (size_t j = 0; j < s->roles[r].nnames; j++)
             len += strlen(dir) + strlen(s->roles[r].names[j]) + 2;
-        if (!(val = ml_zalloc(len))) {
-            ml_error(err, ML_ERR_NOMEM, "out of memory");
+        if (!(val = mli_zalloc(len))) {
+            mli_error(err, ML_ERR_NOMEM, "out of memory");
             goto fail;
         }
         for (size_t j = 0; j < s->roles[r].nnames; j++)
@@ -216,12 +216,12 @@ ml_opts *ml_manifest_split_opts(ml_manifest *m, const char *split, ml_err *err)
                      s->roles[r].names[j]);
         if (ml_opts_set(opts, s->roles[r].role, ML_OPT_STRING, val, err))
             goto fail;
-        ml_free(val);
+        mli_free(val);
         val = NULL;
     }
     return opts;
 fail:
-    ml_free(val);
+    mli_free(val);
     ml_opts_free(opts);
     return NULL;
 }

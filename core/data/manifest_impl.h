@@ -72,38 +72,38 @@ struct ml_manifest {
 };
 
 /* manifest_dirs.c */
-/* Looking up NAME.yaml along the search path (ml_manifest_dirs). */
+/* Looking up NAME.yaml along the search path (mli_manifest_dirs). */
 typedef struct mf_find {
     const char *name;      /* in: the dataset name */
     char path[PATH_MAX_];  /* out: its manifest when found */
     char looked[400];      /* out: the directories looked in, for the not-found message */
 } mf_find;
 /* 1 when found (f->path), else 0 with f->looked filled. */
-int ml_mf_find(mf_find *f);
+int mli_mf_find(mf_find *f);
 
 /* manifest_cache.c: pins, the NAME.verified marker, the cache lock. */
 /* The pins for file i as served by mirror k (k < 0: the official ones); label says whose. */
-const pins *ml_mf_pins_for(const ml_manifest *m, size_t i, long k, const char **label);
+const pins *mli_mf_pins_for(const ml_manifest *m, size_t i, long k, const char **label);
 /* 1 when the measured bytes match the pins; else 0 with a reason in why. */
-int ml_mf_pins_match(const pins *p, int64_t size, const char *sha, const char *md5, char *why,
+int mli_mf_pins_match(const pins *p, int64_t size, const char *sha, const char *md5, char *why,
                      size_t cap);
 /* The first pin set of file i that the measured bytes match: mirror `first`'s pins (k < 0:
  * official), then the official ones and every mirror's own; *label says whose. NULL when
  * none does, with the reason by `first`'s pins in why. */
-const pins *ml_mf_pins_any(const ml_manifest *m, size_t i, long first, int64_t size,
+const pins *mli_mf_pins_any(const ml_manifest *m, size_t i, long first, int64_t size,
                            const char *sha, const char *md5, const char **label, char *why,
                            size_t cap);
 /* "sha256 mismatch (got a, want b)" -> "sha256 mismatch for FILE (got a, want b)". */
-void ml_mf_why_for(const char *why, const char *file, char *out, size_t cap);
-const char *ml_mf_pins_kind(const pins *p);   /* "sha256", "md5" or "sha256+md5" */
-int ml_mf_marker_write(const char *dir, const char *name, const char *sha, const char *md5,
+void mli_mf_why_for(const char *why, const char *file, char *out, size_t cap);
+const char *mli_mf_pins_kind(const pins *p);   /* "sha256", "md5" or "sha256+md5" */
+int mli_mf_marker_write(const char *dir, const char *name, const char *sha, const char *md5,
                        const char *pinned_by, const char *source, int extracted, ml_err *err);
 /* Cheap check (no hashing): the marker matches the file, and pins still in the manifest. */
-int ml_mf_cached_ok(const ml_manifest *m, size_t i, const char *dir, int need_extracted);
+int mli_mf_cached_ok(const ml_manifest *m, size_t i, const char *dir, int need_extracted);
 /* An exclusive lock on the dataset's cache directory (*fd: close it to unlock). */
-int ml_mf_lock_dir(const char *dir, int *fd, ml_err *err);
+int mli_mf_lock_dir(const char *dir, int *fd, ml_err *err);
 
 /* manifest_tar.c: extract the listed members of a verified archive into dir. */
-int ml_mf_extract(const ml_manifest *m, const mf_file *f, const char *dir, ml_err *err);
+int mli_mf_extract(const ml_manifest *m, const mf_file *f, const char *dir, ml_err *err);
 
 #endif

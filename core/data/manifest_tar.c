@@ -42,53 +42,53 @@ static int extract_one(struct archive *a, int64_t size, const char *dir, const m
     unlink(part);
     fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd < 0) {
-        rc = ml_error(err, ML_ERR_IO, "cannot create %s: %s", part, strerror(errno));
+        rc = mli_error(err, ML_ERR_IO, "cannot create %s: %s", part, strerror(errno));
         goto fail;
     }
-    ml_sha256_init(&sc);
-    ml_md5_init(&mc);
+    mli_sha256_init(&sc);
+    mli_md5_init(&mc);
     for (;;) {
         la_ssize_t n = archive_read_data(a, buf, sizeof buf);
         if (n == 0)
             break;
         if (n < 0) {
-            rc = ml_error(err, ML_ERR_FORMAT, "%s: truncated or corrupt while extracting %s: %s",
+            rc = mli_error(err, ML_ERR_FORMAT, "%s: truncated or corrupt while extracting %s: %s",
                           arch, mem->name, archive_error_string(a));
             goto fail;
         }
         if (write(fd, buf, (size_t)n) != n) {
-            rc = ml_error(err, ML_ERR_IO, "writing %s: %s", part, strerror(errno));
+            rc = mli_error(err, ML_ERR_IO, "writing %s: %s", part, strerror(errno));
             goto fail;
         }
-        ml_sha256_update(&sc, buf, (size_t)n);
-        ml_md5_update(&mc, buf, (size_t)n);
+        mli_sha256_update(&sc, buf, (size_t)n);
+        mli_md5_update(&mc, buf, (size_t)n);
         got += n;
     }
     if (got != size) {
-        rc = ml_error(err, ML_ERR_FORMAT, "%s: truncated while extracting %s", arch, mem->name);
+        rc = mli_error(err, ML_ERR_FORMAT, "%s: truncated while extracting %s", arch, mem->name);
         goto fail;
     }
-    ml_sha256_final(&sc, d);
-    ml_hex(d, ML_SHA256_LEN, sha);
-    ml_md5_final(&mc, d);
-    ml_hex(d, ML_MD5_LEN, md5);
-    if (!ml_mf_pins_match(&mem->pin, size, sha, md5, why, sizeof why)) {
-        rc = ml_error(err, ML_ERR_CHECKSUM, "%s in %s: %s", mem->name, arch, why);
+    mli_sha256_final(&sc, d);
+    mli_hex(d, ML_SHA256_LEN, sha);
+    mli_md5_final(&mc, d);
+    mli_hex(d, ML_MD5_LEN, md5);
+    if (!mli_mf_pins_match(&mem->pin, size, sha, md5, why, sizeof why)) {
+        rc = mli_error(err, ML_ERR_CHECKSUM, "%s in %s: %s", mem->name, arch, why);
         goto fail;
     }
     /* Synced before the rename, so the cache never holds a name with missing data. */
     if (fsync(fd) || close(fd)) {
         fd = -1;
-        rc = ml_error(err, ML_ERR_IO, "writing %s: %s", part, strerror(errno));
+        rc = mli_error(err, ML_ERR_IO, "writing %s: %s", part, strerror(errno));
         goto fail;
     }
     fd = -1;
-    ml_test_pause_before_rename(path);
+    mli_test_pause_before_rename(path);
     if (rename(part, path)) {
-        rc = ml_error(err, ML_ERR_IO, "cannot rename %s: %s", part, strerror(errno));
+        rc = mli_error(err, ML_ERR_IO, "cannot rename %s: %s", part, strerror(errno));
         goto fail;
     }
-    ml_fsync_dir_of(path);
+    mli_fsync_dir_of(path);
     return 0;
 fail:
     if (fd >= 0)
@@ -104,12 +104,12 @@ static struct archive *open_archive(const char *arch, ml_err *err)
 {
     struct archive *a = archive_read_new();
     if (!a) {
-        ml_error(err, ML_ERR_NOMEM, "out of memory opening %s", arch);
+        mli_error(err, ML_ERR_NOMEM, "out of memory opening %s", arch);
         return NULL;
     }
     if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
         archive_read_support_filter_gzip(a) != ARCHIVE_OK) {
-        ml_error(err, ML_ERR_IO, "%s: libarchive cannot read tar.gz here: %s", arch,
+        mli_error(err, ML_ERR_IO, "%s: libarchive cannot read tar.gz here: %s", arch,
                  archive_error_string(a));
         archive_read_free(a);
         return NULL;
@@ -117,10 +117,10 @@ static struct archive *open_archive(const char *arch, ml_err *err)
     if (archive_read_open_filename(a, arch, 1 << 16) != ARCHIVE_OK) {
         /* Opening reads the first block to recognise the format: a file that is there but
          * not a tar is a format error, like one that goes bad later. */
-        if (ml_file_size(arch) < 0)
-            ml_error(err, ML_ERR_IO, "cannot open %s: %s", arch, archive_error_string(a));
+        if (mli_file_size(arch) < 0)
+            mli_error(err, ML_ERR_IO, "cannot open %s: %s", arch, archive_error_string(a));
         else
-            ml_error(err, ML_ERR_FORMAT, "%s: bad tar archive (not a .tar or .tar.gz?): %s",
+            mli_error(err, ML_ERR_FORMAT, "%s: bad tar archive (not a .tar or .tar.gz?): %s",
                      arch, archive_error_string(a));
         archive_read_free(a);
         return NULL;
@@ -128,7 +128,7 @@ static struct archive *open_archive(const char *arch, ml_err *err)
     return a;
 }
 
-int ml_mf_extract(const ml_manifest *m, const mf_file *f, const char *dir, ml_err *err)
+int mli_mf_extract(const ml_manifest *m, const mf_file *f, const char *dir, ml_err *err)
 {
     char arch[PATH_MAX_];
     struct archive *a = NULL;
@@ -137,9 +137,9 @@ int ml_mf_extract(const ml_manifest *m, const mf_file *f, const char *dir, ml_er
     int rc = 0;
 
     snprintf(arch, sizeof arch, "%s/%s", dir, f->name);
-    done = ml_zalloc(f->nmembers * sizeof *done);
+    done = mli_zalloc(f->nmembers * sizeof *done);
     if (!done) {
-        rc = ml_error(err, ML_ERR_NOMEM, "out of memory");
+        rc = mli_error(err, ML_ERR_NOMEM, "out of memory");
         goto fail;
     }
     if (!(a = open_archive(arch, err))) {
@@ -152,7 +152,7 @@ int ml_mf_extract(const ml_manifest *m, const mf_file *f, const char *dir, ml_er
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN) {
-            rc = ml_error(err, ML_ERR_FORMAT, "%s: bad tar archive (not a .tar or .tar.gz?): %s",
+            rc = mli_error(err, ML_ERR_FORMAT, "%s: bad tar archive (not a .tar or .tar.gz?): %s",
                           arch, archive_error_string(a));
             goto fail;
         }
@@ -171,12 +171,12 @@ int ml_mf_extract(const ml_manifest *m, const mf_file *f, const char *dir, ml_er
         if (k == f->nmembers)
             continue; /* unlisted: libarchive skips its data */
         if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e)) {
-            rc = ml_error(err, ML_ERR_FORMAT, "%s: member %s is not a regular file", arch,
+            rc = mli_error(err, ML_ERR_FORMAT, "%s: member %s is not a regular file", arch,
                           f->members[k].name);
             goto fail;
         }
         if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0) {
-            rc = ml_error(err, ML_ERR_FORMAT, "%s: member %s has no size", arch, nm);
+            rc = mli_error(err, ML_ERR_FORMAT, "%s: member %s has no size", arch, nm);
             goto fail;
         }
         if ((rc = extract_one(a, archive_entry_size(e), dir, &f->members[k], arch, err)))
@@ -186,13 +186,13 @@ int ml_mf_extract(const ml_manifest *m, const mf_file *f, const char *dir, ml_er
     }
     for (size_t k = 0; k < f->nmembers; k++)
         if (!done[k]) {
-            rc = ml_error(err, ML_ERR_FORMAT, "%s: %s has no member %s; check the manifest",
+            rc = mli_error(err, ML_ERR_FORMAT, "%s: %s has no member %s; check the manifest",
                           m->name, f->name, f->members[k].name);
             goto fail;
         }
 fail:
     if (a)
         archive_read_free(a);
-    ml_free(done);
+    mli_free(done);
     return rc;
 }

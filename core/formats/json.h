@@ -11,9 +11,9 @@
 /* Parsing is strict: UTF-8 only (no BOM), no comments, no trailing commas, no NaN/Infinity,
  * no leading zeros or '+', no control characters in strings, no lone surrogates, nothing but
  * whitespace after the value, numbers must fit a double (1e400 is an error). Duplicate keys
- * are kept (ml_json_get returns the first); callers that care check for them.
+ * are kept (mli_json_get returns the first); callers that care check for them.
  *
- * A document owns every node and string (one arena); ml_json_free frees them all at once. */
+ * A document owns every node and string (one arena); mli_json_free frees them all at once. */
 
 typedef enum ml_json_type {
     ML_JSON_NULL = 0,
@@ -60,26 +60,26 @@ typedef struct ml_json_limits {
 /* Parse `len` bytes of `text` (need not be NUL-terminated). `limits` may be NULL.
  * On failure returns NULL, fills err ("JSON: <what> at byte N (line L, column C)") and,
  * when err_offset is not NULL, stores the byte offset of the error there. */
-ml_json_doc *ml_json_parse(const char *text, size_t len, const ml_json_limits *limits,
+ml_json_doc *mli_json_parse(const char *text, size_t len, const ml_json_limits *limits,
                            size_t *err_offset, ml_err *err);
-void ml_json_free(ml_json_doc *doc);
-const ml_json *ml_json_root(const ml_json_doc *doc);
+void mli_json_free(ml_json_doc *doc);
+const ml_json *mli_json_root(const ml_json_doc *doc);
 
 /* First member of `obj` named `key` (NULL if none or obj is not an object). */
-const ml_json *ml_json_get(const ml_json *obj, const char *key);
+const ml_json *mli_json_get(const ml_json *obj, const char *key);
 /* Element i of an array or object (O(i)); NULL when out of range. */
-const ml_json *ml_json_at(const ml_json *arr, size_t i);
+const ml_json *mli_json_at(const ml_json *arr, size_t i);
 /* Name of a type for messages: "null", "boolean", "number", "string", "array", "object". */
-const char *ml_json_type_name(ml_json_type type);
+const char *mli_json_type_name(ml_json_type type);
 
 /* Write `s` (len bytes of UTF-8) as a quoted JSON string into buf (cap bytes, always
  * NUL-terminated when cap > 0, truncated if short). Returns the length the full result needs
  * (excluding the NUL), like snprintf. Escapes '"', '\\' and control characters; other bytes
  * pass through unchanged. */
-size_t ml_json_escape(char *buf, size_t cap, const char *s, size_t len);
+size_t mli_json_escape(char *buf, size_t cap, const char *s, size_t len);
 
 /* A growable output buffer for writing JSON (or any text). Errors are sticky: after a failed
- * allocation every append is a no-op and ml_jbuf_finish reports ML_ERR_NOMEM once. */
+ * allocation every append is a no-op and mli_jbuf_finish reports ML_ERR_NOMEM once. */
 typedef struct ml_jbuf {
     char *data;     /* NUL-terminated while ok */
     size_t len;
@@ -87,14 +87,14 @@ typedef struct ml_jbuf {
     int failed;
 } ml_jbuf;
 
-void ml_jbuf_init(ml_jbuf *b);
-void ml_jbuf_free(ml_jbuf *b);
-void ml_jbuf_putn(ml_jbuf *b, const char *s, size_t n);
-void ml_jbuf_puts(ml_jbuf *b, const char *s);
-void ml_jbuf_printf(ml_jbuf *b, const char *fmt, ...) ML_PRINTF(2, 3);
+void mli_jbuf_init(ml_jbuf *b);
+void mli_jbuf_free(ml_jbuf *b);
+void mli_jbuf_putn(ml_jbuf *b, const char *s, size_t n);
+void mli_jbuf_puts(ml_jbuf *b, const char *s);
+void mli_jbuf_printf(ml_jbuf *b, const char *fmt, ...) ML_PRINTF(2, 3);
 /* Append `s` as a quoted, escaped JSON string. */
-void ml_jbuf_str(ml_jbuf *b, const char *s, size_t n);
+void mli_jbuf_str(ml_jbuf *b, const char *s, size_t n);
 /* 0, or ML_ERR_NOMEM (with err filled, naming `what`) when an append failed. */
-int ml_jbuf_finish(ml_jbuf *b, const char *what, ml_err *err);
+int mli_jbuf_finish(ml_jbuf *b, const char *what, ml_err *err);
 
 #endif

@@ -16,7 +16,7 @@ struct ml_json_doc {
 };
 
 /* n bytes, 16-byte aligned, from the document's arena; NULL when out of memory. Freed with
- * the whole document by ml_json_free. */
-void *ml_json_arena_alloc(ml_json_doc *doc, size_t n);
+ * the whole document by mli_json_free. */
+void *mli_json_arena_alloc(ml_json_doc *doc, size_t n);
 
 #endif

@@ -104,7 +104,7 @@ static int unexpected(parser *p, size_t at, const char *wanted)
 
 static ml_json *new_node(parser *p, ml_json_type type, size_t offset)
 {
-    ml_json *v = ml_json_arena_alloc(p->doc, sizeof *v);
+    ml_json *v = mli_json_arena_alloc(p->doc, sizeof *v);
     if (!v) {
         nomem(p);
         return NULL;
@@ -238,7 +238,7 @@ static int parse_string(parser *p, const char **out, size_t *out_len)
         i += k;
     }
     size_t raw = i - start;
-    char *o = ml_json_arena_alloc(p->doc, raw + 1);
+    char *o = mli_json_arena_alloc(p->doc, raw + 1);
     if (!o)
         return nomem(p);
     if (!escapes) {
@@ -376,7 +376,7 @@ static int parse_number(parser *p, ml_json *v)
     char stackbuf[NUM_STACK];
     char *buf = stackbuf;
     if (len >= sizeof stackbuf) {
-        buf = ml_alloc(len + 1);
+        buf = mli_alloc(len + 1);
         if (!buf)
             return nomem(p);
     }
@@ -386,7 +386,7 @@ static int parse_number(parser *p, ml_json *v)
     double d = strtod_c(buf);
     int range = errno == ERANGE;
     if (buf != stackbuf)
-        ml_free(buf);
+        mli_free(buf);
     if (range && isinf(d))
         return fail(p, start, ML_ERR_FORMAT,
                     "number %.*s%s is out of range of a double", len > 24 ? 24 : (int)len,
@@ -568,7 +568,7 @@ static ml_json *parse_value(parser *p)
     }
 }
 
-ml_json_doc *ml_json_parse(const char *text, size_t len, const ml_json_limits *limits,
+ml_json_doc *mli_json_parse(const char *text, size_t len, const ml_json_limits *limits,
                            size_t *err_offset, ml_err *err)
 {
     size_t max_bytes = limits && limits->max_bytes ? limits->max_bytes : DEFAULT_MAX_BYTES;
@@ -588,7 +588,7 @@ ml_json_doc *ml_json_parse(const char *text, size_t len, const ml_json_limits *l
              len, max_bytes);
         goto fail;
     }
-    doc = ml_zalloc(sizeof *doc);
+    doc = mli_zalloc(sizeof *doc);
     if (!doc) {
         nomem(&p);
         goto fail;
@@ -608,7 +608,7 @@ ml_json_doc *ml_json_parse(const char *text, size_t len, const ml_json_limits *l
     return doc;
 
 fail:
-    ml_json_free(doc);
+    mli_json_free(doc);
     {
         size_t line = 1, col = 1;
         size_t upto = p.err_pos < len ? p.err_pos : len;
@@ -622,9 +622,9 @@ fail:
         if (err_offset)
             *err_offset = p.err_pos;
         if (p.code == ML_ERR_NOMEM)
-            ml_error(err, ML_ERR_NOMEM, "JSON: out of memory at byte %zu", p.err_pos);
+            mli_error(err, ML_ERR_NOMEM, "JSON: out of memory at byte %zu", p.err_pos);
         else
-            ml_error(err, p.code, "JSON: %s at byte %zu (line %zu, column %zu)", p.msg,
+            mli_error(err, p.code, "JSON: %s at byte %zu (line %zu, column %zu)", p.msg,
                      p.err_pos, line, col);
     }
     return NULL;

@@ -20,8 +20,8 @@ typedef struct json_chunk {
 #define CHUNK_HDR ((sizeof(chunk) + 15) & ~(size_t)15)
 
 /* Chunks grow geometrically (64 KiB .. 4 MiB) so that big documents take few, large blocks;
- * the large ones come from ml_alloc_big, which advises huge pages (fewer page faults). */
-void *ml_json_arena_alloc(ml_json_doc *doc, size_t n)
+ * the large ones come from mli_alloc_big, which advises huge pages (fewer page faults). */
+void *mli_json_arena_alloc(ml_json_doc *doc, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     chunk *c = doc->chunks;
@@ -32,7 +32,7 @@ void *ml_json_arena_alloc(ml_json_doc *doc, size_t n)
         if (cap < n)
             cap = n;
         size_t bytes = CHUNK_HDR + cap;
-        c = bytes >= ARENA_BIG ? ml_alloc_big(bytes) : ml_alloc(bytes);
+        c = bytes >= ARENA_BIG ? mli_alloc_big(bytes) : mli_alloc(bytes);
         if (!c)
             return NULL;
         c->cap = cap;
@@ -53,27 +53,27 @@ void *ml_json_arena_alloc(ml_json_doc *doc, size_t n)
     return p;
 }
 
-void ml_json_free(ml_json_doc *doc)
+void mli_json_free(ml_json_doc *doc)
 {
     if (!doc)
         return;
     chunk *c = doc->chunks;
     while (c) {
         chunk *prev = c->prev;
-        ml_free(c);
+        mli_free(c);
         c = prev;
     }
-    ml_free(doc);
+    mli_free(doc);
 }
 
-const ml_json *ml_json_root(const ml_json_doc *doc)
+const ml_json *mli_json_root(const ml_json_doc *doc)
 {
     return doc ? doc->root : NULL;
 }
 
 /* ---- access ----------------------------------------------------------------------------- */
 
-const ml_json *ml_json_get(const ml_json *obj, const char *key)
+const ml_json *mli_json_get(const ml_json *obj, const char *key)
 {
     if (!obj || obj->type != ML_JSON_OBJECT || !key)
         return NULL;
@@ -84,7 +84,7 @@ const ml_json *ml_json_get(const ml_json *obj, const char *key)
     return NULL;
 }
 
-const ml_json *ml_json_at(const ml_json *arr, size_t i)
+const ml_json *mli_json_at(const ml_json *arr, size_t i)
 {
     if (!arr || (arr->type != ML_JSON_ARRAY && arr->type != ML_JSON_OBJECT) || i >= arr->count)
         return NULL;
@@ -94,7 +94,7 @@ const ml_json *ml_json_at(const ml_json *arr, size_t i)
     return e;
 }
 
-const char *ml_json_type_name(ml_json_type type)
+const char *mli_json_type_name(ml_json_type type)
 {
     switch (type) {
     case ML_JSON_NULL: return "null";

@@ -33,7 +33,7 @@ static const char *escape_of(unsigned char c, char tmp[8])
     }
 }
 
-size_t ml_json_escape(char *buf, size_t cap, const char *s, size_t len)
+size_t mli_json_escape(char *buf, size_t cap, const char *s, size_t len)
 {
     size_t w = 0;
     char tmp[8];
@@ -54,14 +54,14 @@ size_t ml_json_escape(char *buf, size_t cap, const char *s, size_t len)
     return w;
 }
 
-void ml_jbuf_init(ml_jbuf *b)
+void mli_jbuf_init(ml_jbuf *b)
 {
     memset(b, 0, sizeof *b);
 }
 
-void ml_jbuf_free(ml_jbuf *b)
+void mli_jbuf_free(ml_jbuf *b)
 {
-    ml_free(b->data);
+    mli_free(b->data);
     memset(b, 0, sizeof *b);
 }
 
@@ -79,7 +79,7 @@ static int jbuf_reserve(ml_jbuf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
-    char *d = ml_realloc(b->data, cap);
+    char *d = mli_realloc(b->data, cap);
     if (!d) {
         b->failed = 1;
         return -1;
@@ -89,7 +89,7 @@ static int jbuf_reserve(ml_jbuf *b, size_t extra)
     return 0;
 }
 
-void ml_jbuf_putn(ml_jbuf *b, const char *s, size_t n)
+void mli_jbuf_putn(ml_jbuf *b, const char *s, size_t n)
 {
     if (jbuf_reserve(b, n) < 0)
         return;
@@ -98,12 +98,12 @@ void ml_jbuf_putn(ml_jbuf *b, const char *s, size_t n)
     b->data[b->len] = '\0';
 }
 
-void ml_jbuf_puts(ml_jbuf *b, const char *s)
+void mli_jbuf_puts(ml_jbuf *b, const char *s)
 {
-    ml_jbuf_putn(b, s, strlen(s));
+    mli_jbuf_putn(b, s, strlen(s));
 }
 
-void ml_jbuf_printf(ml_jbuf *b, const char *fmt, ...)
+void mli_jbuf_printf(ml_jbuf *b, const char *fmt, ...)
 {
     va_list ap;
     char tmp[256];
@@ -115,7 +115,7 @@ void ml_jbuf_printf(ml_jbuf *b, const char *fmt, ...)
         return;
     }
     if ((size_t)n < sizeof tmp) {
-        ml_jbuf_putn(b, tmp, (size_t)n);
+        mli_jbuf_putn(b, tmp, (size_t)n);
         return;
     }
     if (jbuf_reserve(b, (size_t)n) < 0)
@@ -126,19 +126,19 @@ void ml_jbuf_printf(ml_jbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-void ml_jbuf_str(ml_jbuf *b, const char *s, size_t n)
+void mli_jbuf_str(ml_jbuf *b, const char *s, size_t n)
 {
-    size_t need = ml_json_escape(NULL, 0, s, n);
+    size_t need = mli_json_escape(NULL, 0, s, n);
     if (jbuf_reserve(b, need) < 0)
         return;
-    ml_json_escape(b->data + b->len, need + 1, s, n);
+    mli_json_escape(b->data + b->len, need + 1, s, n);
     b->len += need;
 }
 
-int ml_jbuf_finish(ml_jbuf *b, const char *what, ml_err *err)
+int mli_jbuf_finish(ml_jbuf *b, const char *what, ml_err *err)
 {
     if (!b->failed)
         return 0;
-    return ml_error(err, ML_ERR_NOMEM,
+    return mli_error(err, ML_ERR_NOMEM,
                     "%s: out of memory while writing JSON (%zu bytes so far)", what, b->len);
 }

@@ -27,22 +27,22 @@ static void node_free(ml_yt_node *n)
     }
     if (n->keys)
         node_free(n->keys[n->n]); /* a key still waiting for its value */
-    ml_free(n->keys);
-    ml_free(n->items);
-    ml_free(n->value);
-    ml_free(n);
+    mli_free(n->keys);
+    mli_free(n->items);
+    mli_free(n->value);
+    mli_free(n);
 }
 
-void ml_yt_free(ml_yt_doc *doc)
+void mli_yt_free(ml_yt_doc *doc)
 {
     if (!doc)
         return;
     node_free(doc->root);
-    ml_free(doc->name);
-    ml_free(doc);
+    mli_free(doc->name);
+    mli_free(doc);
 }
 
-int ml_yt_error(const ml_yt_doc *doc, const ml_yt_node *n, ml_err *err, int code,
+int mli_yt_error(const ml_yt_doc *doc, const ml_yt_node *n, ml_err *err, int code,
                 const char *fmt, ...)
 {
     char msg[ML_ERR_MSG_MAX];
@@ -51,8 +51,8 @@ int ml_yt_error(const ml_yt_doc *doc, const ml_yt_node *n, ml_err *err, int code
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (n)
-        return ml_error(err, code, "%s:%d:%d: %s", doc->name, n->line, n->col, msg);
-    return ml_error(err, code, "%s: %s", doc->name, msg);
+        return mli_error(err, code, "%s:%d:%d: %s", doc->name, n->line, n->col, msg);
+    return mli_error(err, code, "%s: %s", doc->name, msg);
 }
 
 /* ---- scalar typing (YAML 1.2 core schema, section 10.3.2) ------------------------------ */
@@ -113,7 +113,7 @@ static int is_float_text(const char *s)
     return *s == '\0';
 }
 
-int ml_yt_resolve(const char *s)
+int mli_yt_resolve(const char *s)
 {
     static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
     static const char *const bools[] = {"true", "True", "TRUE", "false", "False", "FALSE"};
@@ -130,7 +130,7 @@ int ml_yt_resolve(const char *s)
     return ML_YT_STR;
 }
 
-const char *ml_yt_kind_name(int kind)
+const char *mli_yt_kind_name(int kind)
 {
     switch (kind) {
     case ML_YT_MAP: return "a mapping";
@@ -140,7 +140,7 @@ const char *ml_yt_kind_name(int kind)
     }
 }
 
-const char *ml_yt_type_name(int type)
+const char *mli_yt_type_name(int type)
 {
     switch (type) {
     case ML_YT_NULL: return "null";
@@ -155,12 +155,12 @@ const char *ml_yt_type_name(int type)
 static const char *node_desc(const ml_yt_node *n, char *buf, size_t cap)
 {
     if (n->kind != ML_YT_SCALAR)
-        return ml_yt_kind_name(n->kind);
-    snprintf(buf, cap, "%s '%.40s'", ml_yt_type_name(n->type), n->value);
+        return mli_yt_kind_name(n->kind);
+    snprintf(buf, cap, "%s '%.40s'", mli_yt_type_name(n->type), n->value);
     return buf;
 }
 
-const ml_yt_node *ml_yt_get(const ml_yt_node *map, const char *key)
+const ml_yt_node *mli_yt_get(const ml_yt_node *map, const char *key)
 {
     if (!map || map->kind != ML_YT_MAP)
         return NULL;
@@ -170,17 +170,17 @@ const ml_yt_node *ml_yt_get(const ml_yt_node *map, const char *key)
     return NULL;
 }
 
-int ml_yt_expect(const ml_yt_doc *doc, const ml_yt_node *n, int kind, const char *what,
+int mli_yt_expect(const ml_yt_doc *doc, const ml_yt_node *n, int kind, const char *what,
                  ml_err *err)
 {
     char buf[80];
     if (n && n->kind == kind)
         return 0;
     if (!n)
-        return ml_yt_error(doc, NULL, err, ML_ERR_FORMAT, "%s is missing (want %s)", what,
-                           ml_yt_kind_name(kind));
-    return ml_yt_error(doc, n, err, ML_ERR_FORMAT, "%s must be %s, not %s", what,
-                       ml_yt_kind_name(kind), node_desc(n, buf, sizeof buf));
+        return mli_yt_error(doc, NULL, err, ML_ERR_FORMAT, "%s is missing (want %s)", what,
+                           mli_yt_kind_name(kind));
+    return mli_yt_error(doc, n, err, ML_ERR_FORMAT, "%s must be %s, not %s", what,
+                       mli_yt_kind_name(kind), node_desc(n, buf, sizeof buf));
 }
 
 static int want_scalar(const ml_yt_doc *doc, const ml_yt_node *n, const char *what,
@@ -190,13 +190,13 @@ static int want_scalar(const ml_yt_doc *doc, const ml_yt_node *n, const char *wh
     if (n && n->kind == ML_YT_SCALAR && n->type == type)
         return 0;
     if (!n)
-        return ml_yt_error(doc, NULL, err, ML_ERR_FORMAT, "%s is missing (want %s)", what,
-                           ml_yt_type_name(type));
-    return ml_yt_error(doc, n, err, ML_ERR_FORMAT, "%s must be %s, not %s", what,
-                       ml_yt_type_name(type), node_desc(n, buf, sizeof buf));
+        return mli_yt_error(doc, NULL, err, ML_ERR_FORMAT, "%s is missing (want %s)", what,
+                           mli_yt_type_name(type));
+    return mli_yt_error(doc, n, err, ML_ERR_FORMAT, "%s must be %s, not %s", what,
+                       mli_yt_type_name(type), node_desc(n, buf, sizeof buf));
 }
 
-int ml_yt_int(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, int64_t *out,
+int mli_yt_int(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, int64_t *out,
               ml_err *err)
 {
     const char *s;
@@ -212,20 +212,20 @@ int ml_yt_int(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, int64
     errno = 0;
     v = strtoll(s, &end, base);
     if (errno || *end)
-        return ml_yt_error(doc, n, err, ML_ERR_FORMAT, "%s: '%s' is out of range", what,
+        return mli_yt_error(doc, n, err, ML_ERR_FORMAT, "%s: '%s' is out of range", what,
                            n->value);
     *out = v;
     return 0;
 }
 
-int ml_yt_float(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, double *out,
+int mli_yt_float(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, double *out,
                 ml_err *err)
 {
     const char *s;
     int neg = 0;
     if (n && n->kind == ML_YT_SCALAR && n->type == ML_YT_INT) {
         int64_t i;
-        int rc = ml_yt_int(doc, n, what, &i, err);
+        int rc = mli_yt_int(doc, n, what, &i, err);
         if (!rc)
             *out = (double)i;
         return rc;
@@ -245,7 +245,7 @@ int ml_yt_float(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, dou
     return 0;
 }
 
-int ml_yt_bool(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, int *out,
+int mli_yt_bool(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, int *out,
                ml_err *err)
 {
     int rc = want_scalar(doc, n, what, ML_YT_BOOL, err);
@@ -255,15 +255,15 @@ int ml_yt_bool(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, int 
     return 0;
 }
 
-int ml_yt_str(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, const char **out,
+int mli_yt_str(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, const char **out,
               ml_err *err)
 {
     char buf[80];
     if (!n)
-        return ml_yt_error(doc, NULL, err, ML_ERR_FORMAT, "%s is missing (want a string)",
+        return mli_yt_error(doc, NULL, err, ML_ERR_FORMAT, "%s is missing (want a string)",
                            what);
     if (n->kind != ML_YT_SCALAR || n->type == ML_YT_NULL)
-        return ml_yt_error(doc, n, err, ML_ERR_FORMAT, "%s must be a string, not %s", what,
+        return mli_yt_error(doc, n, err, ML_ERR_FORMAT, "%s must be a string, not %s", what,
                            node_desc(n, buf, sizeof buf));
     *out = n->value;
     return 0;
@@ -285,30 +285,30 @@ static int node_push_child(builder *b, ml_yt_node *parent, ml_yt_node *child)
     if (parent->kind == ML_YT_SEQ || (parent->kind == ML_YT_MAP && parent->keys &&
                                       parent->keys[parent->n])) {
         if (parent->kind == ML_YT_MAP) {
-            ml_yt_node **keys = ml_realloc(parent->keys, (parent->n + 2) * sizeof *keys);
+            ml_yt_node **keys = mli_realloc(parent->keys, (parent->n + 2) * sizeof *keys);
             if (!keys)
-                return ml_error(b->err, ML_ERR_NOMEM, "%s: out of memory", b->doc->name);
+                return mli_error(b->err, ML_ERR_NOMEM, "%s: out of memory", b->doc->name);
             parent->keys = keys;
             keys[parent->n + 1] = NULL;
         }
-        ml_yt_node **items = ml_realloc(parent->items, (parent->n + 1) * sizeof *items);
+        ml_yt_node **items = mli_realloc(parent->items, (parent->n + 1) * sizeof *items);
         if (!items)
-            return ml_error(b->err, ML_ERR_NOMEM, "%s: out of memory", b->doc->name);
+            return mli_error(b->err, ML_ERR_NOMEM, "%s: out of memory", b->doc->name);
         parent->items = items;
         items[parent->n++] = child;
         return 0;
     }
     /* A key. */
     if (child->kind != ML_YT_SCALAR) {
-        int rc = ml_yt_error(b->doc, child, b->err, ML_ERR_FORMAT,
+        int rc = mli_yt_error(b->doc, child, b->err, ML_ERR_FORMAT,
                              "mapping keys must be scalars, not %s",
-                             ml_yt_kind_name(child->kind));
+                             mli_yt_kind_name(child->kind));
         node_free(child);
         return rc;
     }
     for (size_t i = 0; i < parent->n; i++)
         if (!strcmp(parent->keys[i]->value, child->value)) {
-            int rc = ml_yt_error(b->doc, child, b->err, ML_ERR_FORMAT,
+            int rc = mli_yt_error(b->doc, child, b->err, ML_ERR_FORMAT,
                                  "duplicate key '%s' (first at line %d)", child->value,
                                  parent->keys[i]->line);
             node_free(child);
@@ -320,19 +320,19 @@ static int node_push_child(builder *b, ml_yt_node *parent, ml_yt_node *child)
 
 static ml_yt_node *node_new(builder *b, int kind, const yaml_event_t *ev)
 {
-    ml_yt_node *n = ml_zalloc(sizeof *n);
+    ml_yt_node *n = mli_zalloc(sizeof *n);
     if (!n) {
-        ml_error(b->err, ML_ERR_NOMEM, "%s: out of memory", b->doc->name);
+        mli_error(b->err, ML_ERR_NOMEM, "%s: out of memory", b->doc->name);
         return NULL;
     }
     n->kind = kind;
     n->line = (int)ev->start_mark.line + 1;
     n->col = (int)ev->start_mark.column + 1;
     if (kind == ML_YT_MAP) {
-        n->keys = ml_zalloc(sizeof *n->keys);
+        n->keys = mli_zalloc(sizeof *n->keys);
         if (!n->keys) {
-            ml_free(n);
-            ml_error(b->err, ML_ERR_NOMEM, "%s: out of memory", b->doc->name);
+            mli_free(n);
+            mli_error(b->err, ML_ERR_NOMEM, "%s: out of memory", b->doc->name);
             return NULL;
         }
     }
@@ -359,7 +359,7 @@ static int parse(builder *b, yaml_parser_t *p)
     while (!done) {
         if (!yaml_parser_parse(p, &ev)) {
             const char *ctx = p->context ? p->context : "";
-            return ml_error(b->err, ML_ERR_FORMAT, "%s:%zu:%zu: %s%s%s", b->doc->name,
+            return mli_error(b->err, ML_ERR_FORMAT, "%s:%zu:%zu: %s%s%s", b->doc->name,
                             p->problem_mark.line + 1, p->problem_mark.column + 1,
                             p->problem ? p->problem : "syntax error", *ctx ? " " : "", ctx);
         }
@@ -371,11 +371,11 @@ static int parse(builder *b, yaml_parser_t *p)
             break;
         case YAML_DOCUMENT_START_EVENT:
             if (++docs > 1)
-                rc = ml_yt_error(b->doc, &tmp, b->err, ML_ERR_FORMAT,
+                rc = mli_yt_error(b->doc, &tmp, b->err, ML_ERR_FORMAT,
                                  "only one YAML document is expected here");
             break;
         case YAML_ALIAS_EVENT:
-            rc = ml_yt_error(b->doc, &tmp, b->err, ML_ERR_FORMAT,
+            rc = mli_yt_error(b->doc, &tmp, b->err, ML_ERR_FORMAT,
                              "aliases (*%s) are not supported; repeat the value",
                              (const char *)ev.data.alias.anchor);
             break;
@@ -386,16 +386,16 @@ static int parse(builder *b, yaml_parser_t *p)
                 rc = ML_ERR_NOMEM;
                 break;
             }
-            n->value = ml_alloc(ev.data.scalar.length + 1);
+            n->value = mli_alloc(ev.data.scalar.length + 1);
             if (!n->value) {
                 node_free(n);
-                rc = ml_error(b->err, ML_ERR_NOMEM, "%s: out of memory", b->doc->name);
+                rc = mli_error(b->err, ML_ERR_NOMEM, "%s: out of memory", b->doc->name);
                 break;
             }
             memcpy(n->value, ev.data.scalar.value, ev.data.scalar.length);
             n->value[ev.data.scalar.length] = '\0';
             if (strlen(n->value) != ev.data.scalar.length) {
-                rc = ml_yt_error(b->doc, n, b->err, ML_ERR_FORMAT, "NUL byte in a scalar");
+                rc = mli_yt_error(b->doc, n, b->err, ML_ERR_FORMAT, "NUL byte in a scalar");
                 node_free(n);
                 break;
             }
@@ -404,7 +404,7 @@ static int parse(builder *b, yaml_parser_t *p)
             else if (ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
                 n->type = ML_YT_STR;
             else
-                n->type = ml_yt_resolve(n->value);
+                n->type = mli_yt_resolve(n->value);
             rc = attach(b, n);
             break;
         }
@@ -412,7 +412,7 @@ static int parse(builder *b, yaml_parser_t *p)
         case YAML_MAPPING_START_EVENT: {
             int kind = ev.type == YAML_MAPPING_START_EVENT ? ML_YT_MAP : ML_YT_SEQ;
             if (b->depth == MAX_DEPTH) {
-                rc = ml_yt_error(b->doc, &tmp, b->err, ML_ERR_FORMAT,
+                rc = mli_yt_error(b->doc, &tmp, b->err, ML_ERR_FORMAT,
                                  "nesting deeper than %d levels", MAX_DEPTH);
                 break;
             }
@@ -443,9 +443,9 @@ static int parse(builder *b, yaml_parser_t *p)
 static ml_yt_doc *load(yaml_parser_t *p, const char *name, ml_err *err)
 {
     builder b = {.err = err};
-    ml_yt_doc *doc = ml_zalloc(sizeof *doc);
-    if (!doc || !(doc->name = ml_strdup(name))) {
-        ml_error(err, ML_ERR_NOMEM, "%s: out of memory", name);
+    ml_yt_doc *doc = mli_zalloc(sizeof *doc);
+    if (!doc || !(doc->name = mli_strdup(name))) {
+        mli_error(err, ML_ERR_NOMEM, "%s: out of memory", name);
         goto fail;
     }
     b.doc = doc;
@@ -455,16 +455,16 @@ static ml_yt_doc *load(yaml_parser_t *p, const char *name, ml_err *err)
 fail:
     while (b.depth > 0)
         node_free(b.stack[--b.depth]);
-    ml_yt_free(doc);
+    mli_yt_free(doc);
     return NULL;
 }
 
-ml_yt_doc *ml_yt_load_string(const char *text, size_t len, const char *name, ml_err *err)
+ml_yt_doc *mli_yt_load_string(const char *text, size_t len, const char *name, ml_err *err)
 {
     yaml_parser_t p;
     ml_yt_doc *doc;
     if (!yaml_parser_initialize(&p)) {
-        ml_error(err, ML_ERR_NOMEM, "%s: cannot initialise the YAML parser", name);
+        mli_error(err, ML_ERR_NOMEM, "%s: cannot initialise the YAML parser", name);
         return NULL;
     }
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
@@ -473,19 +473,19 @@ ml_yt_doc *ml_yt_load_string(const char *text, size_t len, const char *name, ml_
     return doc;
 }
 
-ml_yt_doc *ml_yt_load_file(const char *path, ml_err *err)
+ml_yt_doc *mli_yt_load_file(const char *path, ml_err *err)
 {
     yaml_parser_t p;
     ml_yt_doc *doc;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        ml_error(err, errno == ENOENT ? ML_ERR_NOT_FOUND : ML_ERR_IO, "%s: %s", path,
+        mli_error(err, errno == ENOENT ? ML_ERR_NOT_FOUND : ML_ERR_IO, "%s: %s", path,
                  strerror(errno));
         return NULL;
     }
     if (!yaml_parser_initialize(&p)) {
         fclose(f);
-        ml_error(err, ML_ERR_NOMEM, "%s: cannot initialise the YAML parser", path);
+        mli_error(err, ML_ERR_NOMEM, "%s: cannot initialise the YAML parser", path);
         return NULL;
     }
     yaml_parser_set_input_file(&p, f);

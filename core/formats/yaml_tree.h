@@ -31,31 +31,31 @@ typedef struct ml_yt_doc {
 
 /* Parse one YAML document. Aliases, and duplicate keys, are errors; so are non-scalar keys.
  * Errors are ML_ERR_FORMAT ("FILE:LINE:COL: problem") or ML_ERR_IO/NOT_FOUND. */
-ml_yt_doc *ml_yt_load_file(const char *path, ml_err *err);
-ml_yt_doc *ml_yt_load_string(const char *text, size_t len, const char *name, ml_err *err);
-void ml_yt_free(ml_yt_doc *doc);
+ml_yt_doc *mli_yt_load_file(const char *path, ml_err *err);
+ml_yt_doc *mli_yt_load_string(const char *text, size_t len, const char *name, ml_err *err);
+void mli_yt_free(ml_yt_doc *doc);
 
 /* Value for `key` in a map node, or NULL (also when `map` is not a map). */
-const ml_yt_node *ml_yt_get(const ml_yt_node *map, const char *key);
-const char *ml_yt_kind_name(int kind);   /* "a mapping", "a sequence", "a scalar" */
-const char *ml_yt_type_name(int type);   /* "null", "a boolean", "an integer", ... */
+const ml_yt_node *mli_yt_get(const ml_yt_node *map, const char *key);
+const char *mli_yt_kind_name(int kind);   /* "a mapping", "a sequence", "a scalar" */
+const char *mli_yt_type_name(int type);   /* "null", "a boolean", "an integer", ... */
 
 /* Typing helpers: ML_YT_NULL.._STR for a plain scalar's text (YAML 1.2 core schema). */
-int ml_yt_resolve(const char *text);
+int mli_yt_resolve(const char *text);
 /* Converters: 0 on success, else ML_ERR_FORMAT with "FILE:LINE:COL: <what> must be ...". */
-int ml_yt_expect(const ml_yt_doc *doc, const ml_yt_node *n, int kind, const char *what,
+int mli_yt_expect(const ml_yt_doc *doc, const ml_yt_node *n, int kind, const char *what,
                  ml_err *err);
-int ml_yt_int(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, int64_t *out,
+int mli_yt_int(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, int64_t *out,
               ml_err *err);
-int ml_yt_float(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, double *out,
+int mli_yt_float(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, double *out,
                 ml_err *err);
-int ml_yt_bool(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, int *out,
+int mli_yt_bool(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, int *out,
                ml_err *err);
 /* A scalar that is not null (numbers and booleans are accepted as their text). */
-int ml_yt_str(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, const char **out,
+int mli_yt_str(const ml_yt_doc *doc, const ml_yt_node *n, const char *what, const char **out,
               ml_err *err);
 /* Format an error at a node's position: "FILE:LINE:COL: message". Returns code. */
-int ml_yt_error(const ml_yt_doc *doc, const ml_yt_node *n, ml_err *err, int code,
+int mli_yt_error(const ml_yt_doc *doc, const ml_yt_node *n, ml_err *err, int code,
                 const char *fmt, ...) ML_PRINTF(5, 6);
 
 #endif

@@ -18,12 +18,12 @@
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-size_t ml_base64_encoded_len(size_t n)
+size_t mli_base64_encoded_len(size_t n)
 {
     return (n + 2) / 3 * 4;
 }
 
-void ml_base64_encode(const void *in, size_t n, char *out)
+void mli_base64_encode(const void *in, size_t n, char *out)
 {
     const unsigned char *s = in;
     size_t i = 0, w = 0;
@@ -44,7 +44,7 @@ void ml_base64_encode(const void *in, size_t n, char *out)
     out[w] = '\0';
 }
 
-size_t ml_base64_decoded_max(size_t len)
+size_t mli_base64_decoded_max(size_t len)
 {
     return len / 4 * 3;
 }
@@ -64,7 +64,7 @@ static int b64_val(unsigned char c)
     return -1;
 }
 
-size_t ml_base64_decode(const char *in, size_t len, void *out)
+size_t mli_base64_decode(const char *in, size_t len, void *out)
 {
     unsigned char *o = out;
     size_t w = 0;
@@ -140,19 +140,19 @@ static int layer_save(ml_layer_slot *l, int32_t i, void **buf, size_t *len, ml_e
     void *p = NULL;
     int rc = l->vt.save(l->self, NULL, 0, &need, err);
     if (rc)
-        return ml_error_prefix(err, "layer %d (%s) save", i + 1, l->entry.name);
+        return mli_error_prefix(err, "layer %d (%s) save", i + 1, l->entry.name);
     if (need) {
-        if (!(p = ml_alloc(need)))
-            return ml_error(err, ML_ERR_NOMEM, "layer %d (%s): out of memory for %zu bytes of "
+        if (!(p = mli_alloc(need)))
+            return mli_error(err, ML_ERR_NOMEM, "layer %d (%s): out of memory for %zu bytes of "
                             "state", i + 1, l->entry.name, need);
         got = need;
         if ((rc = l->vt.save(l->self, p, need, &got, err))) {
-            ml_free(p);
-            return ml_error_prefix(err, "layer %d (%s) save", i + 1, l->entry.name);
+            mli_free(p);
+            return mli_error_prefix(err, "layer %d (%s) save", i + 1, l->entry.name);
         }
         if (got > need) {
-            ml_free(p);
-            return ml_error(err, ML_ERR_INTERNAL, "layer %d (%s): save wrote %zu bytes after "
+            mli_free(p);
+            return mli_error(err, ML_ERR_INTERNAL, "layer %d (%s): save wrote %zu bytes after "
                             "asking for %zu (a bug in the plugin)", i + 1, l->entry.name, got,
                             need);
         }
@@ -169,25 +169,25 @@ int ml_model_save(ml_model *m, const char *path, ml_err *err)
     ml_st_writer *w = NULL;
     int rc;
     if (!m || !path || !*path)
-        return ml_error(err, ML_ERR_INVALID, "ml_model_save: NULL model or empty path");
-    if (!(w = ml_st_writer_new(err)))
+        return mli_error(err, ML_ERR_INVALID, "ml_model_save: NULL model or empty path");
+    if (!(w = mli_st_writer_new(err)))
         return ML_ERR_NOMEM;
-    if (!(rc = ml_ckpt_add_model(m, w, path, err)))
-        rc = ml_st_writer_write(w, path, err);
-    ml_st_writer_free(w);
+    if (!(rc = mli_ckpt_add_model(m, w, path, err)))
+        rc = mli_st_writer_write(w, path, err);
+    mli_st_writer_free(w);
     return rc;
 }
 
-int ml_ckpt_add_model(ml_model *m, ml_st_writer *w, const char *path, ml_err *err)
+int mli_ckpt_add_model(ml_model *m, ml_st_writer *w, const char *path, ml_err *err)
 {
     ml_jbuf layers;
     void *payload = NULL;
     char *text = NULL;
     int rc;
 
-    ml_jbuf_init(&layers);
+    mli_jbuf_init(&layers);
     if (!m->built) {
-        rc = ml_error(err, ML_ERR_INVALID, "%s: the model is not built; build it (with its "
+        rc = mli_error(err, ML_ERR_INVALID, "%s: the model is not built; build it (with its "
                       "input shape) before saving", path);
         goto fail;
     }
@@ -196,30 +196,30 @@ int ml_ckpt_add_model(ml_model *m, ml_st_writer *w, const char *path, ml_err *er
         int64_t dims[ML_MAX_DIMS];
         param_dims(p, dims);
         if (ml_shape_numel(&p->shape) != p->numel) {
-            rc = ml_error(err, ML_ERR_INTERNAL, "%s: parameter '%s' has numel %lld but shape "
+            rc = mli_error(err, ML_ERR_INTERNAL, "%s: parameter '%s' has numel %lld but shape "
                           "of %lld elements (a bug)", path, ml_model_param_name(m, i),
                           (long long)p->numel, (long long)ml_shape_numel(&p->shape));
             goto fail;
         }
-        if ((rc = ml_st_writer_add(w, ml_model_param_name(m, i), p->shape.ndim, dims,
+        if ((rc = mli_st_writer_add(w, ml_model_param_name(m, i), p->shape.ndim, dims,
                                    p->value, err)))
             goto fail;
     }
 
-    ml_jbuf_puts(&layers, "[");
+    mli_jbuf_puts(&layers, "[");
     for (int32_t i = 0; i < m->n; i++) {
         char id[256];
         layer_id(&m->layers[i], id, sizeof id);
         if (i)
-            ml_jbuf_puts(&layers, ", ");
-        ml_jbuf_str(&layers, id, strlen(id));
+            mli_jbuf_puts(&layers, ", ");
+        mli_jbuf_str(&layers, id, strlen(id));
     }
-    ml_jbuf_puts(&layers, "]");
-    if ((rc = ml_jbuf_finish(&layers, path, err)))
+    mli_jbuf_puts(&layers, "]");
+    if ((rc = mli_jbuf_finish(&layers, path, err)))
         goto fail;
-    if ((rc = ml_st_writer_meta(w, ML_CKPT_FORMAT, "1", err)) ||
-        (rc = ml_st_writer_meta(w, ML_CKPT_VERSION, ml_version(), err)) ||
-        (rc = ml_st_writer_meta(w, ML_CKPT_LAYERS, layers.data, err)))
+    if ((rc = mli_st_writer_meta(w, ML_CKPT_FORMAT, "1", err)) ||
+        (rc = mli_st_writer_meta(w, ML_CKPT_VERSION, ml_version(), err)) ||
+        (rc = mli_st_writer_meta(w, ML_CKPT_LAYERS, layers.data, err)))
         goto fail;
 
     for (int32_t i = 0; i < m->n; i++) {
@@ -230,25 +230,25 @@ int ml_ckpt_add_model(ml_model *m, ml_st_writer *w, const char *path, ml_err *er
             continue;
         if ((rc = layer_save(l, i, &payload, &len, err)))
             goto fail;
-        if (!(text = ml_alloc(ml_base64_encoded_len(len) + 1))) {
-            rc = ml_error(err, ML_ERR_NOMEM, "%s: out of memory", path);
+        if (!(text = mli_alloc(mli_base64_encoded_len(len) + 1))) {
+            rc = mli_error(err, ML_ERR_NOMEM, "%s: out of memory", path);
             goto fail;
         }
-        ml_base64_encode(payload, len, text);
+        mli_base64_encode(payload, len, text);
         snprintf(key, sizeof key, ML_CKPT_STATE_PREFIX "%d", i);
-        if ((rc = ml_st_writer_meta(w, key, text, err)))
+        if ((rc = mli_st_writer_meta(w, key, text, err)))
             goto fail;
-        ml_free(payload);
-        ml_free(text);
+        mli_free(payload);
+        mli_free(text);
         payload = NULL;
         text = NULL;
     }
     rc = 0;
 
 fail:
-    ml_free(payload);
-    ml_free(text);
-    ml_jbuf_free(&layers);
+    mli_free(payload);
+    mli_free(text);
+    mli_jbuf_free(&layers);
     return rc;
 }
 
@@ -259,38 +259,38 @@ fail:
 static int check_layers(ml_model *m, const char *path, const ml_st_file *f, ml_json_doc **docp,
                         const char ***savedp, ml_err *err)
 {
-    const char *text = ml_st_meta_get(f, ML_CKPT_LAYERS);
+    const char *text = mli_st_meta_get(f, ML_CKPT_LAYERS);
     const char **saved = NULL;
     ml_json_doc *doc = NULL;
     char here[256];
     int rc;
 
     if (!text)
-        return ml_error(err, ML_ERR_FORMAT, "%s: not a modlab checkpoint (no \"%s\" in "
+        return mli_error(err, ML_ERR_FORMAT, "%s: not a modlab checkpoint (no \"%s\" in "
                         "__metadata__); modlab loads only files written by ml_model_save / "
                         "ml.save", path, ML_CKPT_LAYERS);
-    doc = ml_json_parse(text, strlen(text), NULL, NULL, err);
+    doc = mli_json_parse(text, strlen(text), NULL, NULL, err);
     if (!doc)
-        return ml_error_prefix(err, "%s: metadata %s", path, ML_CKPT_LAYERS);
-    const ml_json *arr = ml_json_root(doc);
+        return mli_error_prefix(err, "%s: metadata %s", path, ML_CKPT_LAYERS);
+    const ml_json *arr = mli_json_root(doc);
     int good = arr->type == ML_JSON_ARRAY;
     for (const ml_json *e = good ? arr->first : NULL; e; e = e->next)
         good = good && e->type == ML_JSON_STRING && strlen(e->str) == e->len &&
                strchr(e->str, '/') && strchr(e->str, '@');
     if (!good) {
-        rc = ml_error(err, ML_ERR_FORMAT, "%s: metadata %s is not a JSON array of "
+        rc = mli_error(err, ML_ERR_FORMAT, "%s: metadata %s is not a JSON array of "
                       "\"kind/name@version\" strings: the file is corrupt", path,
                       ML_CKPT_LAYERS);
         goto fail;
     }
     if (arr->count != (size_t)m->n) {
-        rc = ml_error(err, ML_ERR_SHAPE, "%s: the checkpoint has %zu layers %.200s but the "
+        rc = mli_error(err, ML_ERR_SHAPE, "%s: the checkpoint has %zu layers %.200s but the "
                       "model has %d: build the same model as the one that was saved", path,
                       arr->count, text, m->n);
         goto fail;
     }
-    if (!(saved = ml_zalloc((arr->count ? arr->count : 1) * sizeof *saved))) {
-        rc = ml_error(err, ML_ERR_NOMEM, "%s: out of memory", path);
+    if (!(saved = mli_zalloc((arr->count ? arr->count : 1) * sizeof *saved))) {
+        rc = mli_error(err, ML_ERR_NOMEM, "%s: out of memory", path);
         goto fail;
     }
     int32_t i = 0;
@@ -302,7 +302,7 @@ static int check_layers(ml_model *m, const char *path, const ml_st_file *f, ml_j
         size_t id_len = (size_t)(at - e->str);
         size_t here_len = (size_t)(strrchr(here, '@') - here);
         if (id_len != here_len || memcmp(e->str, here, id_len) != 0) {
-            rc = ml_error(err, ML_ERR_SHAPE, "%s: layer %d is %.*s in the checkpoint but %.*s "
+            rc = mli_error(err, ML_ERR_SHAPE, "%s: layer %d is %.*s in the checkpoint but %.*s "
                           "in the model (checkpoint layers: %.200s): build the same model as "
                           "the one that was saved", path, i + 1, (int)id_len, e->str,
                           (int)here_len, here, text);
@@ -310,7 +310,7 @@ static int check_layers(ml_model *m, const char *path, const ml_st_file *f, ml_j
         }
         const char *sv = at + 1;
         if (major_len(sv) != major_len(ver) || memcmp(sv, ver, major_len(ver)) != 0) {
-            rc = ml_error(err, ML_ERR_UNSUPPORTED, "%s: layer %d (%s) was saved by version %s "
+            rc = mli_error(err, ML_ERR_UNSUPPORTED, "%s: layer %d (%s) was saved by version %s "
                           "but this build has version %s: a different major version may "
                           "define its parameters differently; load it with a build whose "
                           "%s plugin has major version %.*s", path, i + 1, l->entry.name, sv,
@@ -323,8 +323,8 @@ static int check_layers(ml_model *m, const char *path, const ml_st_file *f, ml_j
     *savedp = saved;
     return 0;
 fail:
-    ml_free(saved);
-    ml_json_free(doc);
+    mli_free(saved);
+    mli_json_free(doc);
     return rc;
 }
 
@@ -340,8 +340,8 @@ static void free_states(state_buf *s, int32_t n)
     if (!s)
         return;
     for (int32_t i = 0; i < n; i++)
-        ml_free(s[i].data);
-    ml_free(s);
+        mli_free(s[i].data);
+    mli_free(s);
 }
 
 /* Does `name` belong to the model (not to a part `skip` of a training checkpoint)? */
@@ -355,19 +355,19 @@ int ml_model_load(ml_model *m, const char *path, ml_err *err)
     ml_st_file *f;
     int rc;
     if (!m || !path || !*path)
-        return ml_error(err, ML_ERR_INVALID, "ml_model_load: NULL model or empty path");
+        return mli_error(err, ML_ERR_INVALID, "ml_model_load: NULL model or empty path");
     if (!m->built)
-        return ml_error(err, ML_ERR_INVALID, "%s: the model is not built; build it with the "
+        return mli_error(err, ML_ERR_INVALID, "%s: the model is not built; build it with the "
                         "same layers and input shape as when it was saved, then load", path);
-    if (!(f = ml_st_open(path, err)))
+    if (!(f = mli_st_open(path, err)))
         return err ? err->code : ML_ERR_IO;
     /* A training checkpoint holds a model checkpoint: its model part loads like one. */
-    rc = ml_ckpt_load_model(m, f, path, ML_CKPT_TRAIN_PREFIX, err);
-    ml_st_close(f);
+    rc = mli_ckpt_load_model(m, f, path, ML_CKPT_TRAIN_PREFIX, err);
+    mli_st_close(f);
     return rc;
 }
 
-int ml_ckpt_load_model(ml_model *m, const ml_st_file *f, const char *path, const char *skip,
+int mli_ckpt_load_model(ml_model *m, const ml_st_file *f, const char *path, const char *skip,
                        ml_err *err)
 {
     ml_json_doc *layers_doc = NULL;
@@ -386,67 +386,67 @@ int ml_ckpt_load_model(ml_model *m, const ml_st_file *f, const char *path, const
     for (int32_t i = 0; i < np; i++) {
         const ml_param *p = ml_model_param(m, i);
         const char *name = ml_model_param_name(m, i);
-        int32_t k = ml_st_find(f, name);
+        int32_t k = mli_st_find(f, name);
         int64_t dims[ML_MAX_DIMS];
         char want[128], got[128];
         param_dims(p, dims);
         if (k < 0) {
-            rc = ml_error(err, ML_ERR_SHAPE, "%s: the checkpoint has no tensor '%s' (shape %s) "
+            rc = mli_error(err, ML_ERR_SHAPE, "%s: the checkpoint has no tensor '%s' (shape %s) "
                           "that the model has: it was saved from a different model; build "
                           "the same layers with the same options", path, name,
                           (shape_text(p->shape.ndim, dims, want, sizeof want), want));
             goto fail;
         }
-        const ml_st_tensor *t = ml_st_tensor_at(f, k);
+        const ml_st_tensor *t = mli_st_tensor_at(f, k);
         int same = t->ndim == p->shape.ndim;
         for (int32_t d = 0; same && d < t->ndim; d++)
             same = t->dims[d] == dims[d];
         if (!same) {
             shape_text(p->shape.ndim, dims, want, sizeof want);
             shape_text(t->ndim, t->dims, got, sizeof got);
-            rc = ml_error(err, ML_ERR_SHAPE, "%s: tensor '%s' has shape %s in the checkpoint "
+            rc = mli_error(err, ML_ERR_SHAPE, "%s: tensor '%s' has shape %s in the checkpoint "
                           "but %s in the model: build the model with the options (and input "
                           "shape) it was saved with", path, name, got, want);
             goto fail;
         }
         /* NaN or Inf weights would poison every later step (and a resumed run's saved
          * model) without a word: refuse them before anything is applied. */
-        if ((rc = ml_st_check_finite(f, k, path, err)))
+        if ((rc = mli_st_check_finite(f, k, path, err)))
             goto fail;
         total += p->numel;
     }
-    for (int32_t k = 0; k < ml_st_count(f); k++)
-        nfile += model_tensor(ml_st_tensor_at(f, k)->name, skip);
+    for (int32_t k = 0; k < mli_st_count(f); k++)
+        nfile += model_tensor(mli_st_tensor_at(f, k)->name, skip);
     if (nfile != np) {
-        for (int32_t k = 0; k < ml_st_count(f); k++) {
-            const char *name = ml_st_tensor_at(f, k)->name;
+        for (int32_t k = 0; k < mli_st_count(f); k++) {
+            const char *name = mli_st_tensor_at(f, k)->name;
             int32_t i = 0;
             if (!model_tensor(name, skip))
                 continue;
             while (i < np && strcmp(ml_model_param_name(m, i), name) != 0)
                 i++;
             if (i == np) {
-                rc = ml_error(err, ML_ERR_SHAPE, "%s: the checkpoint has a tensor '%s' that "
+                rc = mli_error(err, ML_ERR_SHAPE, "%s: the checkpoint has a tensor '%s' that "
                               "the model lacks: it was saved from a different model", path,
                               name);
                 goto fail;
             }
         }
-        rc = ml_error(err, ML_ERR_INTERNAL, "%s: tensor counts differ (%d vs %d)", path,
+        rc = mli_error(err, ML_ERR_INTERNAL, "%s: tensor counts differ (%d vs %d)", path,
                       nfile, np);
         goto fail;
     }
 
     /* Layer state: decode every payload now, so nothing is applied if one is bad. */
-    if (!(states = ml_zalloc((size_t)(m->n ? m->n : 1) * sizeof *states)))
+    if (!(states = mli_zalloc((size_t)(m->n ? m->n : 1) * sizeof *states)))
         goto nomem;
     for (int32_t i = 0; i < m->n; i++) {
         ml_layer_slot *l = &m->layers[i];
         char key[64];
         snprintf(key, sizeof key, ML_CKPT_STATE_PREFIX "%d", i);
-        const char *text = ml_st_meta_get(f, key);
+        const char *text = mli_st_meta_get(f, key);
         if (!text && l->vt.load && l->vt.save) {
-            rc = ml_error(err, ML_ERR_FORMAT, "%s: the checkpoint has no state for layer %d "
+            rc = mli_error(err, ML_ERR_FORMAT, "%s: the checkpoint has no state for layer %d "
                           "(%s), which keeps state beyond its parameters: it was saved by a "
                           "build whose layer had none; re-save it with this build", path,
                           i + 1, l->entry.name);
@@ -455,27 +455,27 @@ int ml_ckpt_load_model(ml_model *m, const ml_st_file *f, const char *path, const
         if (!text)
             continue;
         if (!l->vt.load) {
-            rc = ml_error(err, ML_ERR_UNSUPPORTED, "%s: the checkpoint has state for layer %d "
+            rc = mli_error(err, ML_ERR_UNSUPPORTED, "%s: the checkpoint has state for layer %d "
                           "(%s) but this build's layer cannot load state (no load())", path,
                           i + 1, l->entry.name);
             goto fail;
         }
         size_t len = strlen(text);
         states[i].present = 1;
-        if (len && !(states[i].data = ml_alloc(ml_base64_decoded_max(len))))
+        if (len && !(states[i].data = mli_alloc(mli_base64_decoded_max(len))))
             goto nomem;
-        states[i].len = len ? ml_base64_decode(text, len, states[i].data) : 0;
+        states[i].len = len ? mli_base64_decode(text, len, states[i].data) : 0;
         if (states[i].len == (size_t)-1) {
-            rc = ml_error(err, ML_ERR_FORMAT, "%s: metadata %s is not valid base64: the file "
+            rc = mli_error(err, ML_ERR_FORMAT, "%s: metadata %s is not valid base64: the file "
                           "is corrupt", path, key);
             goto fail;
         }
     }
 
     /* Snapshot what will be overwritten, so a failing layer load() can be undone. */
-    if (!(backup = ml_alloc_big((size_t)(total ? total : 1) * sizeof(float))))
+    if (!(backup = mli_alloc_big((size_t)(total ? total : 1) * sizeof(float))))
         goto nomem;
-    if (!(backup_states = ml_zalloc((size_t)(m->n ? m->n : 1) * sizeof *backup_states)))
+    if (!(backup_states = mli_zalloc((size_t)(m->n ? m->n : 1) * sizeof *backup_states)))
         goto nomem;
     for (int32_t i = 0; i < m->n; i++) {
         ml_layer_slot *l = &m->layers[i];
@@ -498,15 +498,15 @@ int ml_ckpt_load_model(ml_model *m, const ml_st_file *f, const char *path, const
 
     /* Apply. */
     for (int32_t i = 0; i < np; i++) {
-        int32_t k = ml_st_find(f, ml_model_param_name(m, i));
-        ml_st_read_f32(f, k, ml_model_param(m, i)->value);
+        int32_t k = mli_st_find(f, ml_model_param_name(m, i));
+        mli_st_read_f32(f, k, ml_model_param(m, i)->value);
     }
     for (int32_t i = 0; i < m->n; i++) {
         ml_layer_slot *l = &m->layers[i];
         if (!states[i].present)
             continue;
         if ((rc = l->vt.load(l->self, states[i].data, states[i].len, saved[i], err))) {
-            ml_error_prefix(err, "%s: layer %d (%s) load", path, i + 1, l->entry.name);
+            mli_error_prefix(err, "%s: layer %d (%s) load", path, i + 1, l->entry.name);
             loaded = i;
             goto rollback;
         }
@@ -530,13 +530,13 @@ rollback:
     }
     goto done;
 nomem:
-    rc = ml_error(err, ML_ERR_NOMEM, "%s: out of memory while loading the checkpoint", path);
+    rc = mli_error(err, ML_ERR_NOMEM, "%s: out of memory while loading the checkpoint", path);
 fail:
 done:
-    ml_free(backup);
+    mli_free(backup);
     free_states(backup_states, m->n);
     free_states(states, m->n);
-    ml_free(saved);
-    ml_json_free(layers_doc);
+    mli_free(saved);
+    mli_json_free(layers_doc);
     return rc;
 }

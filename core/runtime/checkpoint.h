@@ -32,21 +32,21 @@ typedef struct ml_st_writer ml_st_writer;
 typedef struct ml_st_file ml_st_file;
 
 /* Add the model's tensors and metadata (the whole of a model checkpoint) to `w`; `path`
- * names the destination in messages. ml_model_save is this plus ml_st_writer_write. */
-int ml_ckpt_add_model(ml_model *m, ml_st_writer *w, const char *path, ml_err *err);
+ * names the destination in messages. ml_model_save is this plus mli_st_writer_write. */
+int mli_ckpt_add_model(ml_model *m, ml_st_writer *w, const char *path, ml_err *err);
 /* Load the model part of an opened checkpoint by the rules above; tensors whose names start
  * with `skip` (NULL: none) belong to someone else (a training checkpoint's optimizer state)
  * and are ignored. */
-int ml_ckpt_load_model(ml_model *m, const ml_st_file *f, const char *path, const char *skip,
+int mli_ckpt_load_model(ml_model *m, const ml_st_file *f, const char *path, const char *skip,
                        ml_err *err);
 
 /* Standard base64 with padding. encode writes 4*ceil(n/3) chars + NUL into out (size it with
- * ml_base64_encoded_len(n) + 1). decode is strict (alphabet, padding, length % 4 == 0);
- * out needs room for ml_base64_decoded_max(len) bytes; returns the decoded length, or
+ * mli_base64_encoded_len(n) + 1). decode is strict (alphabet, padding, length % 4 == 0);
+ * out needs room for mli_base64_decoded_max(len) bytes; returns the decoded length, or
  * (size_t)-1 on bad input. */
-size_t ml_base64_encoded_len(size_t n);
-void ml_base64_encode(const void *in, size_t n, char *out);
-size_t ml_base64_decoded_max(size_t len);
-size_t ml_base64_decode(const char *in, size_t len, void *out);
+size_t mli_base64_encoded_len(size_t n);
+void mli_base64_encode(const void *in, size_t n, char *out);
+size_t mli_base64_decoded_max(size_t len);
+size_t mli_base64_decode(const char *in, size_t len, void *out);
 
 #endif

@@ -13,19 +13,19 @@ ml_dataset *ml_dataset_open(ml_registry *reg, const char *format, ml_opts *opts,
     const ml_reg_entry *re;
     ml_dataset *d = NULL;
     char owner[96];
-    if (!(re = ml_registry_lookup(reg, ML_KIND_DATASET, format, err)))
+    if (!(re = mli_registry_lookup(reg, ML_KIND_DATASET, format, err)))
         goto fail;
     snprintf(owner, sizeof owner, "dataset %s", format);
     if (ml_opts_validate(opts, re->entry.options, owner, err))
         goto fail;
-    if (!(d = ml_zalloc(sizeof *d))) {
-        ml_error(err, ML_ERR_NOMEM, "dataset: out of memory");
+    if (!(d = mli_zalloc(sizeof *d))) {
+        mli_error(err, ML_ERR_NOMEM, "dataset: out of memory");
         goto fail;
     }
     d->entry = re->entry;
     d->vt = re->vt.dataset;
     d->opts = opts;
-    if (d->vt.open(ml_host_table(), opts, &d->self, err)) {
+    if (d->vt.open(mli_host_table(), opts, &d->self, err)) {
         d->self = NULL;
         goto fail;
     }
@@ -33,7 +33,7 @@ ml_dataset *ml_dataset_open(ml_registry *reg, const char *format, ml_opts *opts,
         goto fail;
     if (d->info.size < 0 || d->info.x_shape.ndim < 0 || d->info.x_shape.ndim > ML_MAX_DIMS ||
         d->info.y_shape.ndim < 0 || d->info.y_shape.ndim > ML_MAX_DIMS) {
-        ml_error(err, ML_ERR_INTERNAL, "dataset %s: plugin reported a bad size or shape",
+        mli_error(err, ML_ERR_INTERNAL, "dataset %s: plugin reported a bad size or shape",
                  format);
         goto fail;
     }
@@ -54,9 +54,9 @@ void ml_dataset_close(ml_dataset *d)
     if (d->self)
         d->vt.close(d->self);
     ml_opts_free(d->opts);
-    ml_free(d->norm_scale);
-    ml_free(d->norm_shift);
-    ml_free(d);
+    mli_free(d->norm_scale);
+    mli_free(d->norm_shift);
+    mli_free(d);
 }
 
 const ml_data_info *ml_dataset_info(const ml_dataset *d) { return &d->info; }
@@ -66,7 +66,7 @@ int ml_dataset_read(ml_dataset *d, const int64_t *idx, int32_t n, float *x, floa
 {
     for (int32_t i = 0; i < n; i++)
         if (idx[i] < 0 || idx[i] >= d->info.size)
-            return ml_error(err, ML_ERR_INVALID, "dataset %s: index %lld outside 0..%lld",
+            return mli_error(err, ML_ERR_INVALID, "dataset %s: index %lld outside 0..%lld",
                             d->entry.name, (long long)idx[i], (long long)d->info.size - 1);
     int rc = d->vt.read(d->self, idx, n, x, y, err);
     if (rc || !d->norm_channels || !x)
@@ -98,13 +98,13 @@ int ml_dataset_stats(ml_dataset *d, const int64_t *idx, int64_t n, double *mean,
     float *x, *y;
     int rc = ML_OK;
     if (nch > 64)
-        return ml_error(err, ML_ERR_UNSUPPORTED, "normalisation: more than 64 channels");
+        return mli_error(err, ML_ERR_UNSUPPORTED, "normalisation: more than 64 channels");
     if (n < 1)
-        return ml_error(err, ML_ERR_INVALID, "normalisation: no training examples");
-    x = ml_alloc((size_t)(CHUNK * per) * sizeof(float));
-    y = ml_alloc((size_t)(CHUNK * (ynum ? ynum : 1)) * sizeof(float));
+        return mli_error(err, ML_ERR_INVALID, "normalisation: no training examples");
+    x = mli_alloc((size_t)(CHUNK * per) * sizeof(float));
+    y = mli_alloc((size_t)(CHUNK * (ynum ? ynum : 1)) * sizeof(float));
     if (!x || !y) {
-        rc = ml_error(err, ML_ERR_NOMEM, "normalisation: out of memory");
+        rc = mli_error(err, ML_ERR_NOMEM, "normalisation: out of memory");
         goto done;
     }
     d->norm_channels = 0;   /* statistics of the raw values */
@@ -128,8 +128,8 @@ int ml_dataset_stats(ml_dataset *d, const int64_t *idx, int64_t n, double *mean,
         std[c] = sqrt(fmax(sq[c] / cnt - mu * mu, 0.0));
     }
 done:
-    ml_free(x);
-    ml_free(y);
+    mli_free(x);
+    mli_free(y);
     return rc;
 }
 
@@ -142,22 +142,22 @@ int ml_dataset_set_normalization(ml_dataset *d, const double *mean, const double
         return ML_OK;
     }
     if (nchannels != norm_channels(&d->info))
-        return ml_error(err, ML_ERR_SHAPE, "normalisation: %d channels given, the dataset has "
+        return mli_error(err, ML_ERR_SHAPE, "normalisation: %d channels given, the dataset has "
                         "%d", nchannels, norm_channels(&d->info));
-    scale = ml_alloc((size_t)nchannels * sizeof(float));
-    shift = ml_alloc((size_t)nchannels * sizeof(float));
+    scale = mli_alloc((size_t)nchannels * sizeof(float));
+    shift = mli_alloc((size_t)nchannels * sizeof(float));
     if (!scale || !shift) {
-        ml_free(scale);
-        ml_free(shift);
-        return ml_error(err, ML_ERR_NOMEM, "normalisation: out of memory");
+        mli_free(scale);
+        mli_free(shift);
+        return mli_error(err, ML_ERR_NOMEM, "normalisation: out of memory");
     }
     for (int32_t c = 0; c < nchannels; c++) {
         double s = std[c] > 1e-12 ? std[c] : 1.0;
         scale[c] = (float)(1.0 / s);
         shift[c] = (float)(-mean[c] / s);
     }
-    ml_free(d->norm_scale);
-    ml_free(d->norm_shift);
+    mli_free(d->norm_scale);
+    mli_free(d->norm_shift);
     d->norm_scale = scale;
     d->norm_shift = shift;
     d->norm_channels = nchannels;

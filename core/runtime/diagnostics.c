@@ -9,7 +9,7 @@
 #include "base/mem.h"
 #include "runtime/model.h"
 
-const ml_diagnostics_iface *ml_diag_iface_of(const ml_entry *e)
+const ml_diagnostics_iface *mli_diag_iface_of(const ml_entry *e)
 {
     const ml_diagnostics_iface *d = e->extension ? e->extension(ML_IFACE_DIAGNOSTICS) : NULL;
     if (!d || d->abi_major != ML_ABI_MAJOR ||
@@ -25,7 +25,7 @@ void ml_model_diag_reset(ml_model *m)
             m->layers[i].diag->reset(m->layers[i].self);
 }
 
-void ml_model_diag_observe(ml_model *m, const float *targets, int32_t batch,
+void mli_model_diag_observe(ml_model *m, const float *targets, int32_t batch,
                            int32_t target_numel)
 {
     for (int32_t i = 0; i < m->n; i++)
@@ -41,24 +41,24 @@ static int report_of(ml_layer_slot *l, int32_t i, ml_jbuf *out, ml_err *err)
     ml_json_doc *doc;
     int rc = ML_OK;
     if (need >= sizeof small) {
-        if (!(text = ml_alloc(need + 1)))
-            return ml_error(err, ML_ERR_NOMEM, "diagnostics: out of memory");
+        if (!(text = mli_alloc(need + 1)))
+            return mli_error(err, ML_ERR_NOMEM, "diagnostics: out of memory");
         need = l->diag->report(l->self, text, need + 1);
     }
-    if (!(doc = ml_json_parse(text, strnlen(text, need), NULL, NULL, err)))
-        rc = ml_error_prefix(err, "layer %d (%s): its diagnostics report is not valid JSON",
+    if (!(doc = mli_json_parse(text, strnlen(text, need), NULL, NULL, err)))
+        rc = mli_error_prefix(err, "layer %d (%s): its diagnostics report is not valid JSON",
                              i + 1, l->entry.name);
-    else if (ml_json_root(doc)->type != ML_JSON_OBJECT)
-        rc = ml_error(err, ML_ERR_FORMAT, "layer %d (%s): its diagnostics report must be a "
+    else if (mli_json_root(doc)->type != ML_JSON_OBJECT)
+        rc = mli_error(err, ML_ERR_FORMAT, "layer %d (%s): its diagnostics report must be a "
                       "JSON object, not %s", i + 1, l->entry.name,
-                      ml_json_type_name(ml_json_root(doc)->type));
+                      mli_json_type_name(mli_json_root(doc)->type));
     else {
-        ml_jbuf_printf(out, "%s\"%d.%s\":", out->len > 1 ? "," : "", i + 1, l->entry.name);
-        ml_jbuf_putn(out, text, strnlen(text, need));
+        mli_jbuf_printf(out, "%s\"%d.%s\":", out->len > 1 ? "," : "", i + 1, l->entry.name);
+        mli_jbuf_putn(out, text, strnlen(text, need));
     }
-    ml_json_free(doc);
+    mli_json_free(doc);
     if (text != small)
-        ml_free(text);
+        mli_free(text);
     return rc;
 }
 
@@ -66,9 +66,9 @@ const char *ml_model_diagnostics(ml_model *m, ml_err *err)
 {
     ml_jbuf *b = &m->diag_text;
     int any = 0;
-    ml_jbuf_free(b);
-    ml_jbuf_init(b);
-    ml_jbuf_puts(b, "{");
+    mli_jbuf_free(b);
+    mli_jbuf_init(b);
+    mli_jbuf_puts(b, "{");
     for (int32_t i = 0; i < m->n; i++) {
         if (!m->layers[i].diag)
             continue;
@@ -76,8 +76,8 @@ const char *ml_model_diagnostics(ml_model *m, ml_err *err)
         if (report_of(&m->layers[i], i, b, err))
             return NULL;
     }
-    ml_jbuf_puts(b, "}");
-    if (ml_jbuf_finish(b, "diagnostics", err))
+    mli_jbuf_puts(b, "}");
+    if (mli_jbuf_finish(b, "diagnostics", err))
         return NULL;
     return any ? b->data : "";
 }

@@ -26,7 +26,7 @@ struct ml_estep {
     double *loglik, *score;    /* max_batch * rows */
 };
 
-ml_estep *ml_estep_new(ml_model *m, const ml_loss_vtable *loss, void *loss_self,
+ml_estep *mli_estep_new(ml_model *m, const ml_loss_vtable *loss, void *loss_self,
                        const ml_shape *target, int32_t classes, int32_t class_rows,
                        ml_err *err)
 {
@@ -36,8 +36,8 @@ ml_estep *ml_estep_new(ml_model *m, const ml_loss_vtable *loss, void *loss_self,
                  m->layers[i].entry.extension(ML_IFACE_ESTEP) != NULL;
     if (!found)
         return NULL;
-    ml_estep *e = ml_zalloc(sizeof *e);
-    if (!e || !(e->layers = ml_zalloc((size_t)found * sizeof *e->layers)))
+    ml_estep *e = mli_zalloc(sizeof *e);
+    if (!e || !(e->layers = mli_zalloc((size_t)found * sizeof *e->layers)))
         goto nomem;
     e->m = m;
     e->loss = *loss;
@@ -54,34 +54,34 @@ ml_estep *ml_estep_new(ml_model *m, const ml_loss_vtable *loss, void *loss_self,
         if (it->abi_major != ML_ABI_MAJOR || it->struct_size < sizeof(ml_estep_iface) ||
             !it->begin_batch || !it->set_candidate || !it->add_log_prior ||
             !it->take_scores || !it->end_batch) {
-            ml_error(err, ML_ERR_ABI, "layer %d (%s): its %s interface is incomplete or of "
+            mli_error(err, ML_ERR_ABI, "layer %d (%s): its %s interface is incomplete or of "
                      "another ABI", i, m->layers[i].entry.name, ML_IFACE_ESTEP);
-            ml_estep_free(e);
+            mli_estep_free(e);
             return NULL;
         }
         e->layers[e->n].it = *it;
         e->layers[e->n++].self = m->layers[i].self;
     }
     size_t cells = (size_t)m->max_batch * (size_t)e->rows;
-    e->loglik = ml_alloc(cells * sizeof(double));
-    e->score = ml_alloc(cells * sizeof(double));
+    e->loglik = mli_alloc(cells * sizeof(double));
+    e->score = mli_alloc(cells * sizeof(double));
     if (!e->loglik || !e->score)
         goto nomem;
     return e;
 nomem:
-    ml_estep_free(e);
-    ml_error(err, ML_ERR_NOMEM, "trainer: out of memory for the E-step buffers");
+    mli_estep_free(e);
+    mli_error(err, ML_ERR_NOMEM, "trainer: out of memory for the E-step buffers");
     return NULL;
 }
 
-void ml_estep_free(ml_estep *e)
+void mli_estep_free(ml_estep *e)
 {
     if (!e)
         return;
-    ml_free(e->layers);
-    ml_free(e->loglik);
-    ml_free(e->score);
-    ml_free(e);
+    mli_free(e->layers);
+    mli_free(e->loglik);
+    mli_free(e->score);
+    mli_free(e);
 }
 
 /* log p(y | x) per target row of the model's current output. Class-id targets: log-softmax
@@ -98,7 +98,7 @@ static int row_loglik(ml_estep *e, const float *y, int32_t batch, ml_err *err)
             const float *p = pred + r * C;
             int32_t t = (int32_t)y[r];
             if (t < 0 || t >= C)
-                return ml_error(err, ML_ERR_INVALID, "E-step: target %g is not a class id "
+                return mli_error(err, ML_ERR_INVALID, "E-step: target %g is not a class id "
                                 "in 0..%d", (double)y[r], C - 1);
             float mx = p[0];
             for (int32_t c = 1; c < C; c++)
@@ -136,7 +136,7 @@ static int candidate_pass(ml_estep *e, const float *x, const float *y, int32_t b
     int rc;
     for (int32_t i = 0; i < e->n; i++)
         e->layers[i].it.set_candidate(e->layers[i].self, k);
-    if ((rc = ml_model_forward_into(e->m, x, batch, err)) ||
+    if ((rc = mli_model_forward_into(e->m, x, batch, err)) ||
         (rc = row_loglik(e, y, batch, err)))
         return rc;
     memcpy(e->score, e->loglik, (size_t)batch * (size_t)rows * sizeof(double));
@@ -145,7 +145,7 @@ static int candidate_pass(ml_estep *e, const float *x, const float *y, int32_t b
     return ML_OK;
 }
 
-int ml_estep_before_step(ml_estep *e, const float *x, const float *y, const int64_t *ids,
+int mli_estep_before_step(ml_estep *e, const float *x, const float *y, const int64_t *ids,
                          int32_t batch, int64_t id_limit, ml_err *err)
 {
     int32_t want = 0, rows = scored_rows(e);
@@ -156,7 +156,7 @@ int ml_estep_before_step(ml_estep *e, const float *x, const float *y, const int6
     }
     for (int32_t k = 0; k < want; k++) {
         if ((rc = candidate_pass(e, x, y, batch, k, err)))
-            return ml_error_prefix(err, "E-step candidate %d", k);
+            return mli_error_prefix(err, "E-step candidate %d", k);
         for (int32_t i = 0; i < e->n; i++)
             e->layers[i].it.take_scores(e->layers[i].self, e->loglik, e->score, batch, rows);
     }
@@ -165,13 +165,13 @@ int ml_estep_before_step(ml_estep *e, const float *x, const float *y, const int6
     return ML_OK;
 }
 
-void ml_estep_after_step(ml_estep *e)
+void mli_estep_after_step(ml_estep *e)
 {
     for (int32_t i = 0; i < e->n; i++)
         e->layers[i].it.end_batch(e->layers[i].self);
 }
 
-int ml_estep_score(ml_estep *e, const float *x, const float *y, int32_t batch, int32_t k,
+int mli_estep_score(ml_estep *e, const float *x, const float *y, int32_t batch, int32_t k,
                    double *score, int32_t *rows, ml_err *err)
 {
     int rc = candidate_pass(e, x, y, batch, k, err);

@@ -24,9 +24,9 @@ static int objective(gc *g, double *L, ml_err *err)
 {
     int rc;
     g->m->forward_count = g->fixed_count;
-    if ((rc = ml_model_forward_into(g->m, g->x, BATCH, err)))
+    if ((rc = mli_model_forward_into(g->m, g->x, BATCH, err)))
         return rc;
-    const float *out = ml_model_output(g->m);
+    const float *out = mli_model_output(g->m);
     double s = 0.0;
     for (int64_t i = 0; i < g->nout; i++)
         s += (double)out[i] * g->r[i];
@@ -36,7 +36,7 @@ static int objective(gc *g, double *L, ml_err *err)
 
 static int aux_value(gc *g, double *v, ml_err *err)
 {
-    return ml_model_aux_loss(g->m, 0.0f, v, err);
+    return mli_model_aux_loss(g->m, 0.0f, v, err);
 }
 
 static double rel_err(double a, double n)
@@ -51,7 +51,7 @@ static int compare(gc *g, float *vals, const float *analytic, int64_t n, int use
 {
     int64_t count = n <= MAX_COORDS ? n : MAX_COORDS;
     for (int64_t c = 0; c < count; c++) {
-        int64_t i = n <= MAX_COORDS ? c : (int64_t)ml_rng_below(pick, (uint64_t)n);
+        int64_t i = n <= MAX_COORDS ? c : (int64_t)mli_rng_below(pick, (uint64_t)n);
         float keep = vals[i];
         double hi, lo;
         int rc;
@@ -78,25 +78,25 @@ static int run_check(gc *g, int int_inputs, ml_gradcheck_result *res, ml_err *er
     ml_rng pick;
     double L;
     int rc;
-    ml_rng_init(&pick, m->seed, 0xc0ffee);
+    mli_rng_init(&pick, m->seed, 0xc0ffee);
     /* Analytic gradients: seed dL/dout = r, then backward. */
-    ml_model_zero_grad(m);
+    mli_model_zero_grad(m);
     if ((rc = objective(g, &L, err)))
         return rc;
     memcpy(m->layers[m->n - 1].gact, g->r, (size_t)g->nout * sizeof(float));
     int want_gin = !int_inputs && m->layers[0].vt.backward_input;
-    if ((rc = ml_model_backward(m, g->x, BATCH, want_gin, err)))
+    if ((rc = mli_model_backward(m, g->x, BATCH, want_gin, err)))
         return rc;
     float *gin = NULL;
     int64_t total = 0;
     for (int32_t i = 0; i < m->np; i++)
         total += m->params[i]->grad ? m->params[i]->numel : 0;
-    float *gparams = ml_alloc((size_t)(total ? total : 1) * sizeof(float));
+    float *gparams = mli_alloc((size_t)(total ? total : 1) * sizeof(float));
     if (want_gin)
-        gin = ml_alloc((size_t)g->nx * sizeof(float));
+        gin = mli_alloc((size_t)g->nx * sizeof(float));
     if (!gparams || (want_gin && !gin)) {
-        ml_free(gparams);
-        return ml_error(err, ML_ERR_NOMEM, "gradcheck: out of memory");
+        mli_free(gparams);
+        return mli_error(err, ML_ERR_NOMEM, "gradcheck: out of memory");
     }
     if (want_gin)
         memcpy(gin, m->gin, (size_t)g->nx * sizeof(float));
@@ -126,8 +126,8 @@ static int run_check(gc *g, int int_inputs, ml_gradcheck_result *res, ml_err *er
     /* The aux loss's gradient, when the layer has one. */
     if (!rc && m->layers[0].vt.aux_loss && total) {
         double v;
-        ml_model_zero_grad(m);
-        rc = ml_model_aux_loss(m, 1.0f, &v, err);
+        mli_model_zero_grad(m);
+        rc = mli_model_aux_loss(m, 1.0f, &v, err);
         off = 0;
         for (int32_t i = 0; !rc && i < m->np; i++)
             if (m->params[i]->grad) {
@@ -146,8 +146,8 @@ static int run_check(gc *g, int int_inputs, ml_gradcheck_result *res, ml_err *er
             off += p->numel;
         }
     }
-    ml_free(gparams);
-    ml_free(gin);
+    mli_free(gparams);
+    mli_free(gin);
     return rc;
 }
 
@@ -175,27 +175,27 @@ int ml_gradcheck_layer(ml_registry *reg, const char *layer, const char *options,
         goto done;
     g.nx = BATCH * g.m->in_numel;
     g.nout = BATCH * g.m->layers[0].out_numel;
-    g.x = ml_alloc((size_t)g.nx * sizeof(float));
-    g.r = ml_alloc((size_t)g.nout * sizeof(float));
+    g.x = mli_alloc((size_t)g.nx * sizeof(float));
+    g.r = mli_alloc((size_t)g.nout * sizeof(float));
     if (!g.x || !g.r) {
-        rc = ml_error(err, ML_ERR_NOMEM, "gradcheck: out of memory");
+        rc = mli_error(err, ML_ERR_NOMEM, "gradcheck: out of memory");
         goto done;
     }
-    ml_rng_init(&rng, seed, 77);
+    mli_rng_init(&rng, seed, 77);
     if (int_inputs > 0)
         for (int64_t i = 0; i < g.nx; i++)
-            g.x[i] = (float)ml_rng_below(&rng, (uint64_t)int_inputs);
+            g.x[i] = (float)mli_rng_below(&rng, (uint64_t)int_inputs);
     else
-        ml_rng_fill_uniform(&rng, g.x, g.nx, -1.0f, 1.0f);
-    ml_rng_fill_uniform(&rng, g.r, g.nout, -1.0f, 1.0f);
+        mli_rng_fill_uniform(&rng, g.x, g.nx, -1.0f, 1.0f);
+    mli_rng_fill_uniform(&rng, g.r, g.nout, -1.0f, 1.0f);
     g.fixed_count = 1;
     g.m->training = 1;
     rc = run_check(&g, int_inputs, res, err);
 done:
     if (rc)
-        ml_error_prefix(err, "gradcheck %s", layer);
-    ml_free(g.x);
-    ml_free(g.r);
+        mli_error_prefix(err, "gradcheck %s", layer);
+    mli_free(g.x);
+    mli_free(g.r);
     ml_model_free(g.m);
     return rc;
 }

@@ -50,46 +50,46 @@ static void host_log(int level, const char *fmt, ...)
 }
 
 /* The plugin's call is the allocation site the test mode records, not these wrappers. */
-static void *host_alloc(size_t n) { return ml_alloc_from(n, __builtin_return_address(0)); }
-static void *host_zalloc(size_t n) { return ml_zalloc_from(n, __builtin_return_address(0)); }
-static void host_free(void *p) { ml_free(p); }
-static uint64_t host_rng_u64(ml_ctx *ctx) { return ml_rng_next(&ctx->rng); }
+static void *host_alloc(size_t n) { return mli_alloc_from(n, __builtin_return_address(0)); }
+static void *host_zalloc(size_t n) { return mli_zalloc_from(n, __builtin_return_address(0)); }
+static void host_free(void *p) { mli_free(p); }
+static uint64_t host_rng_u64(ml_ctx *ctx) { return mli_rng_next(&ctx->rng); }
 static void host_rng_uniform(ml_ctx *ctx, float *out, int64_t n, float lo, float hi)
 {
-    ml_rng_fill_uniform(&ctx->rng, out, n, lo, hi);
+    mli_rng_fill_uniform(&ctx->rng, out, n, lo, hi);
 }
 static void host_rng_normal(ml_ctx *ctx, float *out, int64_t n, float mean, float sd)
 {
-    ml_rng_fill_normal(&ctx->rng, out, n, mean, sd);
+    mli_rng_fill_normal(&ctx->rng, out, n, mean, sd);
 }
 static int host_is_training(const ml_ctx *ctx) { return ctx->model->training; }
 
 static const ml_host host_table = {
     ML_ABI_INIT(ml_host),
-    .register_entry = ml_registry_register,
+    .register_entry = mli_registry_register,
     .alloc = host_alloc,
     .zalloc = host_zalloc,
     .free = host_free,
     .error = host_error,
     .log = host_log,
-    .opt_int = ml_opts_get_int,
-    .opt_float = ml_opts_get_float,
-    .opt_bool = ml_opts_get_bool,
-    .opt_str = ml_opts_get_str,
-    .param_new = ml_ctx_param_new,
+    .opt_int = mli_opts_get_int,
+    .opt_float = mli_opts_get_float,
+    .opt_bool = mli_opts_get_bool,
+    .opt_str = mli_opts_get_str,
+    .param_new = mli_ctx_param_new,
     .rng_u64 = host_rng_u64,
     .rng_uniform = host_rng_uniform,
     .rng_normal = host_rng_normal,
     .is_training = host_is_training,
-    .sgemm = ml_sgemm,
-    .sublayer_new = ml_sublayer_new,
-    .sublayer_out_shape = ml_sublayer_out_shape,
-    .sublayer_workspace = ml_sublayer_workspace,
-    .sublayer_forward = ml_sublayer_forward,
-    .sublayer_backward = ml_sublayer_backward,
-    .sublayer_self = ml_sublayer_self,
-    .parallel_workers = ml_parallel_workers,
-    .parallel_for = ml_parallel_for,
+    .sgemm = mli_sgemm,
+    .sublayer_new = mli_sublayer_new,
+    .sublayer_out_shape = mli_sublayer_out_shape,
+    .sublayer_workspace = mli_sublayer_workspace,
+    .sublayer_forward = mli_sublayer_forward,
+    .sublayer_backward = mli_sublayer_backward,
+    .sublayer_self = mli_sublayer_self,
+    .parallel_workers = mli_parallel_workers,
+    .parallel_for = mli_parallel_for,
 };
 
-const ml_host *ml_host_table(void) { return &host_table; }
+const ml_host *mli_host_table(void) { return &host_table; }

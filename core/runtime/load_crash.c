@@ -29,7 +29,7 @@ static const char *volatile cur_file;
 static const char *volatile cur_phase;
 static int quiet;
 
-void ml_load_crash_quiet(int q)
+void mli_load_crash_quiet(int q)
 {
     quiet = q;
 }
@@ -108,7 +108,7 @@ static void on_exit_note(void)
                 "author\n", file, cur_phase ? cur_phase : "loading");
 }
 
-void ml_load_crash_enter(const char *file, const char *phase)
+void mli_load_crash_enter(const char *file, const char *phase)
 {
     static int registered;
     struct sigaction sa;
@@ -138,7 +138,7 @@ void ml_load_crash_enter(const char *file, const char *phase)
     cur_file = file;
 }
 
-void ml_load_crash_leave(void)
+void mli_load_crash_leave(void)
 {
     if (cur_file) {
         cur_file = NULL;

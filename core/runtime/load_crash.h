@@ -6,10 +6,10 @@
 #define MODLAB_CORE_LOAD_CRASH_H
 
 /* Enter a phase ("dlopen", "plugin init") of loading `file`; both strings must outlive the
- * matching ml_load_crash_leave. Not reentrant; loading happens on one thread. */
-void ml_load_crash_enter(const char *file, const char *phase);
-void ml_load_crash_leave(void);
+ * matching mli_load_crash_leave. Not reentrant; loading happens on one thread. */
+void mli_load_crash_enter(const char *file, const char *phase);
+void mli_load_crash_leave(void);
 /* 1: no handlers, no notes (the `plugin check` child, which reports through its parent). */
-void ml_load_crash_quiet(int quiet);
+void mli_load_crash_quiet(int quiet);
 
 #endif

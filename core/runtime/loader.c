@@ -50,11 +50,11 @@ static int is_elf(const char *path, ml_err *err)
     FILE *f = fopen(path, "rb");
     size_t got;
     if (!f)
-        return ml_error(err, ML_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return mli_error(err, ML_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     got = fread(magic, 1, 4, f);
     fclose(f);
     if (got != 4 || memcmp(magic, "\x7f" "ELF", 4) != 0)
-        return ml_error(err, ML_ERR_FORMAT, "%s: not a plugin (not an ELF shared object); "
+        return mli_error(err, ML_ERR_FORMAT, "%s: not a plugin (not an ELF shared object); "
                         "remove it from the plugin directory", path);
     return ML_OK;
 }
@@ -71,37 +71,37 @@ int ml_registry_load_file(ml_registry *reg, const char *file, ml_err *err)
         goto warn;
     derive_stem(file, stem, sizeof stem);
     snprintf(sym, sizeof sym, "ml_plugin_%s_init", stem);
-    ml_load_crash_enter(file, "dlopen (its constructors)");
+    mli_load_crash_enter(file, "dlopen (its constructors)");
     handle = dlopen(file, RTLD_NOW | RTLD_LOCAL);
-    ml_load_crash_leave();
+    mli_load_crash_leave();
     if (!handle) {
-        rc = ml_error(err, ML_ERR_IO, "%s: cannot load: %s", file, dlerror());
+        rc = mli_error(err, ML_ERR_IO, "%s: cannot load: %s", file, dlerror());
         goto warn;
     }
     *(void **)&init = dlsym(handle, sym);
     if (!init) {
         dlclose(handle);
-        rc = ml_error(err, ML_ERR_NOT_FOUND, "%s: no entry point %s() (the symbol is derived "
+        rc = mli_error(err, ML_ERR_NOT_FOUND, "%s: no entry point %s() (the symbol is derived "
                       "from the file name; is this a modlab plugin?)", file, sym);
         goto warn;
     }
-    ml_registry_set_origin(reg, file);
-    ml_err_clear(err);
-    ml_load_crash_enter(file, "plugin init");
-    rc = init(ml_host_table(), reg, err);
-    ml_load_crash_leave();
-    ml_registry_set_origin(reg, NULL);
+    mli_registry_set_origin(reg, file);
+    mli_err_clear(err);
+    mli_load_crash_enter(file, "plugin init");
+    rc = init(mli_host_table(), reg, err);
+    mli_load_crash_leave();
+    mli_registry_set_origin(reg, NULL);
     if (rc) {
-        ml_registry_truncate(reg, before);   /* all or nothing per plugin */
+        mli_registry_truncate(reg, before);   /* all or nothing per plugin */
         dlclose(handle);
         if (err && err->code == ML_OK)
-            ml_error(err, rc, "init failed without a message");
-        rc = ml_error_prefix(err, "%s", file);
+            mli_error(err, rc, "init failed without a message");
+        rc = mli_error_prefix(err, "%s", file);
         goto warn;
     }
     return ML_OK;
 warn:
-    ml_registry_add_warning(reg, "%s", err ? err->msg : "plugin failed to load");
+    mli_registry_add_warning(reg, "%s", err ? err->msg : "plugin failed to load");
     return rc;
 }
 
@@ -150,7 +150,7 @@ static int refuse_insecure(ml_registry *reg, const char *path, const struct stat
     char why[128];
     if (allow_insecure() || !insecure_why(st, why, sizeof why))
         return 0;
-    ml_registry_add_warning(reg, "%s: refusing to load %s: it %s, so someone else could "
+    mli_registry_add_warning(reg, "%s: refusing to load %s: it %s, so someone else could "
                             "run code as you; make it writable only by you (chmod go-w), or "
                             "set MODLAB_ALLOW_INSECURE_PLUGINS=1 to load it anyway", path,
                             what, why);
@@ -170,7 +170,7 @@ static int refuse_file(ml_registry *reg, const char *path, const struct stat *st
              slash ? path : ".");
     if (!allow_insecure() && stat(dir, &ds) == 0 && (ds.st_mode & S_IWOTH) &&
         !(ds.st_mode & S_ISVTX)) {
-        ml_registry_add_warning(reg, "%s: refusing to load this plugin: its directory %s is "
+        mli_registry_add_warning(reg, "%s: refusing to load this plugin: its directory %s is "
                                 "world-writable without the sticky bit, so anyone could "
                                 "replace it; move it, or set MODLAB_ALLOW_INSECURE_PLUGINS=1 "
                                 "to load it anyway", path, dir);
@@ -194,7 +194,7 @@ static int refuse_target(ml_registry *reg, const char *path)
     if (allow_insecure())
         return 0;
     if (!realpath(path, real)) {
-        ml_registry_add_warning(reg, "%s: refusing to load this plugin: cannot resolve where "
+        mli_registry_add_warning(reg, "%s: refusing to load this plugin: cannot resolve where "
                                 "it points (%s); fix or remove the link", path,
                                 strerror(errno));
         return 1;
@@ -205,12 +205,12 @@ static int refuse_target(ml_registry *reg, const char *path)
     slash = strrchr(dir, '/');   /* realpath's result is absolute */
     slash[slash == dir] = '\0';   /* "/x.so" -> "/" */
     if (stat(real, &st) == 0 && insecure_why(&st, why, sizeof why))
-        ml_registry_add_warning(reg, "%s: refusing to load this plugin: it resolves to %s, "
+        mli_registry_add_warning(reg, "%s: refusing to load this plugin: it resolves to %s, "
                                 "which %s, so someone else could run code as you; make it "
                                 "writable only by you, or set MODLAB_ALLOW_INSECURE_PLUGINS=1 "
                                 "to load it anyway", path, real, why);
     else if (stat(dir, &st) == 0 && insecure_why(&st, why, sizeof why))
-        ml_registry_add_warning(reg, "%s: refusing to load this plugin: it resolves to %s, "
+        mli_registry_add_warning(reg, "%s: refusing to load this plugin: it resolves to %s, "
                                 "whose directory %s %s, so someone else could have put it "
                                 "there; move it to a directory only you can write, or set "
                                 "MODLAB_ALLOW_INSECURE_PLUGINS=1 to load it anyway", path,
@@ -219,7 +219,7 @@ static int refuse_target(ml_registry *reg, const char *path)
         while ((slash = strrchr(dir, '/')) && slash != dir) {
             *slash = '\0';
             if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
-                ml_registry_add_warning(reg, "%s: refusing to load this plugin: it resolves "
+                mli_registry_add_warning(reg, "%s: refusing to load this plugin: it resolves "
                                         "to %s, and %s above it is world-writable without "
                                         "the sticky bit, so anyone could replace it; move "
                                         "it, or set MODLAB_ALLOW_INSECURE_PLUGINS=1 to load "
@@ -294,7 +294,7 @@ static int load_list(ml_registry *reg, const char *list, int from, char (*seen)[
     struct stat st;
     if (!list || !*list)
         return ML_OK;
-    if (!(copy = ml_strdup(list)))
+    if (!(copy = mli_strdup(list)))
         return ML_ERR_NOMEM;
     int empty = 0;
     /* Split by hand: strtok would skip empty entries without a word. */
@@ -311,7 +311,7 @@ static int load_list(ml_registry *reg, const char *list, int from, char (*seen)[
         if (*p != '/') {
             char cwd[PATH_MAX];
             if (from != FROM_CLI) {
-                ml_registry_add_warning(reg, "%s entry '%s' is relative; ignored (it would "
+                mli_registry_add_warning(reg, "%s entry '%s' is relative; ignored (it would "
                                         "depend on the current directory): give an absolute "
                                         "path, or pass it with --plugin-path", from_name[from],
                                         p);
@@ -320,7 +320,7 @@ static int load_list(ml_registry *reg, const char *list, int from, char (*seen)[
             /* Named on the command line: the user means this directory, now. */
             if (!getcwd(cwd, sizeof cwd) ||
                 snprintf(abs, sizeof abs, "%s/%s", cwd, p) >= (int)sizeof abs) {
-                ml_registry_add_warning(reg, "--plugin-path entry '%s': cannot resolve it "
+                mli_registry_add_warning(reg, "--plugin-path entry '%s': cannot resolve it "
                                         "against the current directory; give an absolute "
                                         "path", p);
                 continue;
@@ -329,7 +329,7 @@ static int load_list(ml_registry *reg, const char *list, int from, char (*seen)[
         }
         if (stat(p, &st) != 0) {
             if (from != FROM_DEFAULT)
-                ml_registry_add_warning(reg, "%s: plugin path entry does not exist", p);
+                mli_registry_add_warning(reg, "%s: plugin path entry does not exist", p);
         } else if (S_ISDIR(st.st_mode)) {
             if (!refuse_insecure(reg, p, &st, "plugins from this directory"))
                 load_dir(reg, p, seen, nseen, maxseen);
@@ -337,21 +337,21 @@ static int load_list(ml_registry *reg, const char *list, int from, char (*seen)[
             ml_registry_load_file(reg, p, &err);
     }
     if (empty)
-        ml_registry_add_warning(reg, "%s has an empty entry (\"a::b\", or a leading or "
+        mli_registry_add_warning(reg, "%s has an empty entry (\"a::b\", or a leading or "
                                 "trailing ':'); ignored: an empty entry never means the "
                                 "current directory, write '.' on the command line for that",
                                 from_name[from]);
-    ml_free(copy);
+    mli_free(copy);
     return ML_OK;
 }
 
 int ml_registry_load_default(ml_registry *reg, const char *path_list, ml_err *err)
 {
     enum { MAXSEEN = 256 };
-    char (*seen)[128] = ml_alloc(MAXSEEN * sizeof *seen);
+    char (*seen)[128] = mli_alloc(MAXSEEN * sizeof *seen);
     int nseen = 0;
     if (!seen)
-        return ml_error(err, ML_ERR_NOMEM, "plugin loader: out of memory");
+        return mli_error(err, ML_ERR_NOMEM, "plugin loader: out of memory");
     int rc = load_list(reg, path_list, FROM_CLI, seen, &nseen, MAXSEEN);
     if (!rc)
         rc = load_list(reg, getenv("MODLAB_PLUGIN_PATH"), FROM_ENV, seen, &nseen, MAXSEEN);
@@ -359,8 +359,8 @@ int ml_registry_load_default(ml_registry *reg, const char *path_list, ml_err *er
     if (!rc)
         rc = load_list(reg, running_uninstalled() ? ML_BUILD_PLUGINDIR : ML_PLUGINDIR,
                        FROM_DEFAULT, seen, &nseen, MAXSEEN);
-    ml_free(seen);
+    mli_free(seen);
     if (rc)
-        return ml_error(err, rc, "plugin loader: out of memory reading the plugin path");
+        return mli_error(err, rc, "plugin loader: out of memory reading the plugin path");
     return ML_OK;
 }

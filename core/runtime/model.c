@@ -27,11 +27,11 @@ ml_model *ml_model_new(ml_registry *reg, uint64_t seed, ml_err *err)
     /* Seeds are [0, 2^63), as ml.train checks them: a Lua -1 or 1e300 arrives here as a uint64
      * at or past 2^63, and is refused, never folded onto some other seed. */
     if (seed > (uint64_t)INT64_MAX)
-        return ml_error(err, ML_ERR_INVALID, "model: seed %" PRIu64 " is outside [0, 2^63); "
+        return mli_error(err, ML_ERR_INVALID, "model: seed %" PRIu64 " is outside [0, 2^63); "
                         "give a whole number from 0 to 9223372036854775807", seed), NULL;
-    m = ml_zalloc(sizeof *m);
+    m = mli_zalloc(sizeof *m);
     if (!m)
-        return ml_error(err, ML_ERR_NOMEM, "model: out of memory"), NULL;
+        return mli_error(err, ML_ERR_NOMEM, "model: out of memory"), NULL;
     m->reg = reg;
     m->seed = seed;
     m->training = 1;
@@ -42,28 +42,28 @@ void ml_model_free(ml_model *m)
 {
     if (!m)
         return;
-    ml_sublayers_free(m->subs);
+    mli_sublayers_free(m->subs);
     for (int32_t i = 0; i < m->n; i++) {
         ml_layer_slot *l = &m->layers[i];
         if (l->self)
             l->vt.destroy(l->self);
         ml_opts_free(l->opts);
-        ml_free(l->ws);
-        ml_free(l->act);
-        ml_free(l->gact);
+        mli_free(l->ws);
+        mli_free(l->act);
+        mli_free(l->gact);
     }
     for (int32_t i = 0; i < m->np; i++) {
-        ml_free(m->params[i]->value);
-        ml_free(m->params[i]->grad);
-        ml_free(m->params[i]);
-        ml_free(m->param_names[i]);
+        mli_free(m->params[i]->value);
+        mli_free(m->params[i]->grad);
+        mli_free(m->params[i]);
+        mli_free(m->param_names[i]);
     }
-    ml_free(m->params);
-    ml_free(m->param_names);
-    ml_free(m->layers);
-    ml_free(m->gin);
-    ml_jbuf_free(&m->diag_text);
-    ml_free(m);
+    mli_free(m->params);
+    mli_free(m->param_names);
+    mli_free(m->layers);
+    mli_free(m->gin);
+    mli_jbuf_free(&m->diag_text);
+    mli_free(m);
 }
 
 int ml_model_add(ml_model *m, const char *name, ml_opts *opts, ml_err *err)
@@ -73,10 +73,10 @@ int ml_model_add(ml_model *m, const char *name, ml_opts *opts, ml_err *err)
     int rc;
     if (m->built) {
         ml_opts_free(opts);
-        return ml_error(err, ML_ERR_INVALID, "model: cannot add '%s' after the model is built",
+        return mli_error(err, ML_ERR_INVALID, "model: cannot add '%s' after the model is built",
                         name);
     }
-    if (!(re = ml_registry_lookup(m->reg, ML_KIND_LAYER, name, err))) {
+    if (!(re = mli_registry_lookup(m->reg, ML_KIND_LAYER, name, err))) {
         ml_opts_free(opts);
         return err ? err->code : ML_ERR_NOT_FOUND;
     }
@@ -87,10 +87,10 @@ int ml_model_add(ml_model *m, const char *name, ml_opts *opts, ml_err *err)
     }
     if (m->n == m->cap) {
         int32_t cap = m->cap ? 2 * m->cap : 8;
-        ml_layer_slot *ls = ml_realloc(m->layers, (size_t)cap * sizeof *ls);
+        ml_layer_slot *ls = mli_realloc(m->layers, (size_t)cap * sizeof *ls);
         if (!ls) {
             ml_opts_free(opts);
-            return ml_error(err, ML_ERR_NOMEM, "model: out of memory");
+            return mli_error(err, ML_ERR_NOMEM, "model: out of memory");
         }
         m->layers = ls;
         m->cap = cap;
@@ -105,7 +105,7 @@ int ml_model_add(ml_model *m, const char *name, ml_opts *opts, ml_err *err)
 }
 
 /* The host's param_new service: a parameter of the layer being created. */
-ml_param *ml_ctx_param_new(ml_ctx *ctx, const char *name, const ml_shape *shape,
+ml_param *mli_ctx_param_new(ml_ctx *ctx, const char *name, const ml_shape *shape,
                            uint32_t flags, ml_err *err)
 {
     ml_model *m = ctx->model;
@@ -114,35 +114,35 @@ ml_param *ml_ctx_param_new(ml_ctx *ctx, const char *name, const ml_shape *shape,
     char full[160];
     int64_t numel;
     if (!ctx->creating)
-        return ml_error(err, ML_ERR_INVALID, "%s: param_new called outside create",
+        return mli_error(err, ML_ERR_INVALID, "%s: param_new called outside create",
                         l->entry.name), NULL;
     if (!shape || shape->ndim < 0 || shape->ndim > ML_MAX_DIMS)
-        return ml_error(err, ML_ERR_INVALID, "%s: bad shape for parameter '%s'",
+        return mli_error(err, ML_ERR_INVALID, "%s: bad shape for parameter '%s'",
                         l->entry.name, name), NULL;
     numel = ml_shape_numel(shape);
     if (numel <= 0)
-        return ml_error(err, ML_ERR_SHAPE, "%s: parameter '%s' has no elements",
+        return mli_error(err, ML_ERR_SHAPE, "%s: parameter '%s' has no elements",
                         l->entry.name, name), NULL;
     if (m->np == m->capp) {
         int32_t cap = m->capp ? 2 * m->capp : 16;
-        ml_param **ps = ml_realloc(m->params, (size_t)cap * sizeof *ps);
-        char **ns = ps ? ml_realloc(m->param_names, (size_t)cap * sizeof *ns) : NULL;
+        ml_param **ps = mli_realloc(m->params, (size_t)cap * sizeof *ps);
+        char **ns = ps ? mli_realloc(m->param_names, (size_t)cap * sizeof *ns) : NULL;
         if (ps)
             m->params = ps;
         if (!ns)
-            return ml_error(err, ML_ERR_NOMEM, "model: out of memory"), NULL;
+            return mli_error(err, ML_ERR_NOMEM, "model: out of memory"), NULL;
         m->param_names = ns;
         m->capp = cap;
     }
     snprintf(full, sizeof full, "%d.%s.%s%s", ctx->layer, l->entry.name, ctx->prefix, name);
     m->param_names[m->np] = NULL;   /* the failure path frees it: never leave it unset */
-    p = ml_zalloc(sizeof *p);
+    p = mli_zalloc(sizeof *p);
     if (!p)
         goto nomem;
-    p->value = ml_alloc_big((size_t)numel * sizeof(float));
+    p->value = mli_alloc_big((size_t)numel * sizeof(float));
     p->grad = (flags & (ML_PARAM_BUFFER | ML_PARAM_STRUCTURAL))
-                  ? NULL : ml_alloc_big((size_t)numel * sizeof(float));
-    m->param_names[m->np] = ml_strdup(full);
+                  ? NULL : mli_alloc_big((size_t)numel * sizeof(float));
+    m->param_names[m->np] = mli_strdup(full);
     if (!p->value || (!p->grad && !(flags & (ML_PARAM_BUFFER | ML_PARAM_STRUCTURAL))) ||
         !m->param_names[m->np])
         goto nomem;
@@ -158,15 +158,15 @@ ml_param *ml_ctx_param_new(ml_ctx *ctx, const char *name, const ml_shape *shape,
     return p;
 nomem:
     if (p) {
-        ml_free(p->value);
-        ml_free(p->grad);
-        ml_free(p);
+        mli_free(p->value);
+        mli_free(p->grad);
+        mli_free(p);
     }
     if (m->param_names[m->np]) {
-        ml_free(m->param_names[m->np]);
+        mli_free(m->param_names[m->np]);
         m->param_names[m->np] = NULL;
     }
-    return ml_error(err, ML_ERR_NOMEM, "%s: out of memory for parameter '%s'",
+    return mli_error(err, ML_ERR_NOMEM, "%s: out of memory for parameter '%s'",
                     l->entry.name, name), NULL;
 }
 
@@ -180,8 +180,8 @@ static int build_layer(ml_model *m, int32_t i, const ml_shape *in, ml_err *err)
     l->ctx.model = m;
     l->ctx.layer = i;
     l->ctx.creating = 1;
-    ml_rng_init(&l->ctx.rng, m->seed, (uint64_t)i + 1);
-    rc = l->vt.create(ml_host_table(), &l->ctx, l->opts, in, &l->self, err);
+    mli_rng_init(&l->ctx.rng, m->seed, (uint64_t)i + 1);
+    rc = l->vt.create(mli_host_table(), &l->ctx, l->opts, in, &l->self, err);
     l->ctx.creating = 0;
     if (rc) {
         l->self = NULL;
@@ -189,18 +189,18 @@ static int build_layer(ml_model *m, int32_t i, const ml_shape *in, ml_err *err)
     }
     if ((rc = l->vt.infer_shape(l->self, in, &l->out, err)))
         return rc;
-    l->diag = ml_diag_iface_of(&l->entry);
+    l->diag = mli_diag_iface_of(&l->entry);
     if (l->out.ndim < 0 || l->out.ndim > ML_MAX_DIMS || (l->out_numel = ml_shape_numel(&l->out)) <= 0) {
         shape_str(&l->out, a, sizeof a);
-        return ml_error(err, ML_ERR_SHAPE, "inferred an empty output shape %s", a);
+        return mli_error(err, ML_ERR_SHAPE, "inferred an empty output shape %s", a);
     }
     size_t ws = l->vt.workspace ? l->vt.workspace(l->self, m->max_batch) : 0;
     size_t acts = (size_t)m->max_batch * (size_t)l->out_numel * sizeof(float);
-    if ((ws && !(l->ws = ml_alloc_big(ws))) || !(l->act = ml_alloc_big(acts)) ||
-        !(l->gact = ml_alloc_big(acts)))
-        return ml_error(err, ML_ERR_NOMEM, "out of memory for activations (%zu bytes)",
+    if ((ws && !(l->ws = mli_alloc_big(ws))) || !(l->act = mli_alloc_big(acts)) ||
+        !(l->gact = mli_alloc_big(acts)))
+        return mli_error(err, ML_ERR_NOMEM, "out of memory for activations (%zu bytes)",
                         2 * acts + ws);
-    /* ml_alloc_big's blocks come zeroed and untouched: no memset, so rows past the batches
+    /* mli_alloc_big's blocks come zeroed and untouched: no memset, so rows past the batches
      * really run never become resident. */
     return ML_OK;
 }
@@ -211,12 +211,12 @@ int ml_model_build(ml_model *m, const ml_shape *in, int32_t max_batch, ml_err *e
     ml_shape cur;
     int rc;
     if (m->built)
-        return ml_error(err, ML_ERR_INVALID, "model: already built");
+        return mli_error(err, ML_ERR_INVALID, "model: already built");
     if (m->n == 0)
-        return ml_error(err, ML_ERR_INVALID, "model: no layers");
+        return mli_error(err, ML_ERR_INVALID, "model: no layers");
     if (max_batch < 1 || !in || in->ndim < 0 || in->ndim > ML_MAX_DIMS ||
         ml_shape_numel(in) <= 0)
-        return ml_error(err, ML_ERR_INVALID, "model: bad input shape or batch size");
+        return mli_error(err, ML_ERR_INVALID, "model: bad input shape or batch size");
     m->max_batch = max_batch;
     m->in = *in;
     m->in_numel = ml_shape_numel(in);
@@ -224,7 +224,7 @@ int ml_model_build(ml_model *m, const ml_shape *in, int32_t max_batch, ml_err *e
     for (int32_t i = 0; i < m->n; i++) {
         if ((rc = build_layer(m, i, &cur, err))) {
             shape_str(&cur, a, sizeof a);
-            return ml_error_prefix(err, "layer %d (%s) with input %s", i + 1,
+            return mli_error_prefix(err, "layer %d (%s) with input %s", i + 1,
                                    m->layers[i].entry.name, a);
         }
         cur = m->layers[i].out;
@@ -270,13 +270,13 @@ static ml_view view_of(float *data, int32_t batch, const ml_shape *s)
     return v;
 }
 
-int ml_model_forward_into(ml_model *m, const float *x, int32_t batch, ml_err *err)
+int mli_model_forward_into(ml_model *m, const float *x, int32_t batch, ml_err *err)
 {
     int rc;
     if (!m->built)
-        return ml_error(err, ML_ERR_INVALID, "model: forward before build");
+        return mli_error(err, ML_ERR_INVALID, "model: forward before build");
     if (batch < 1 || batch > m->max_batch)
-        return ml_error(err, ML_ERR_INVALID, "model: batch %d outside 1..%d", batch,
+        return mli_error(err, ML_ERR_INVALID, "model: batch %d outside 1..%d", batch,
                         m->max_batch);
     m->forward_count++;
     for (int32_t i = 0; i < m->n; i++) {
@@ -285,18 +285,18 @@ int ml_model_forward_into(ml_model *m, const float *x, int32_t batch, ml_err *er
                        : view_of((float *)x, batch, &l->in);
         ml_view out = view_of(l->act, batch, &l->out);
         /* Per-forward randomness (dropout) is a pure function of seed, layer and count. */
-        ml_rng_init(&l->ctx.rng, m->seed, ((uint64_t)(i + 1) << 40) ^ m->forward_count);
+        mli_rng_init(&l->ctx.rng, m->seed, ((uint64_t)(i + 1) << 40) ^ m->forward_count);
         if ((rc = l->vt.forward(l->self, &l->ctx, &in, &out, l->ws, err)))
-            return ml_error_prefix(err, "layer %d (%s) forward", i + 1, l->entry.name);
+            return mli_error_prefix(err, "layer %d (%s) forward", i + 1, l->entry.name);
     }
     return ML_OK;
 }
 
-const float *ml_model_output(const ml_model *m) { return m->layers[m->n - 1].act; }
+const float *mli_model_output(const ml_model *m) { return m->layers[m->n - 1].act; }
 
 const float *ml_model_forward(ml_model *m, const float *x, int32_t batch, ml_err *err)
 {
-    return ml_model_forward_into(m, x, batch, err) ? NULL : ml_model_output(m);
+    return mli_model_forward_into(m, x, batch, err) ? NULL : mli_model_output(m);
 }
 
 /* Zeroing a CNN's 3.3M gradients is memory-bound: big tensors (a million floats and more;
@@ -312,7 +312,7 @@ static void zero_slice(void *arg, int32_t t, int32_t w)
     memset(p->grad + lo, 0, (size_t)n * sizeof(float));
 }
 
-void ml_model_zero_grad(ml_model *m)
+void mli_model_zero_grad(ml_model *m)
 {
     for (int32_t i = 0; i < m->np; i++) {
         ml_param *p = m->params[i];
@@ -320,19 +320,19 @@ void ml_model_zero_grad(ml_model *m)
         if (!p->grad)
             continue;
         if (slices > 1)
-            ml_parallel_for((int32_t)slices, zero_slice, p);
+            mli_parallel_for((int32_t)slices, zero_slice, p);
         else
             memset(p->grad, 0, (size_t)p->numel * sizeof(float));
     }
 }
 
-int ml_model_backward(ml_model *m, const float *x, int32_t batch, int want_gin, ml_err *err)
+int mli_model_backward(ml_model *m, const float *x, int32_t batch, int want_gin, ml_err *err)
 {
     int rc;
     if (want_gin && !m->gin) {
-        m->gin = ml_alloc_big((size_t)m->max_batch * (size_t)m->in_numel * sizeof(float));
+        m->gin = mli_alloc_big((size_t)m->max_batch * (size_t)m->in_numel * sizeof(float));
         if (!m->gin)
-            return ml_error(err, ML_ERR_NOMEM, "model: out of memory for the input gradient");
+            return mli_error(err, ML_ERR_NOMEM, "model: out of memory for the input gradient");
     }
     for (int32_t i = m->n - 1; i >= 0; i--) {
         ml_layer_slot *l = &m->layers[i];
@@ -342,7 +342,7 @@ int ml_model_backward(ml_model *m, const float *x, int32_t batch, int want_gin, 
         ml_view gout = view_of(l->gact, batch, &l->out);
         if (l->vt.backward_params && l->nparams &&
             (rc = l->vt.backward_params(l->self, &l->ctx, &in, &out, &gout, l->ws, err)))
-            return ml_error_prefix(err, "layer %d (%s) backward", i + 1, l->entry.name);
+            return mli_error_prefix(err, "layer %d (%s) backward", i + 1, l->entry.name);
         if (i == 0 && !want_gin)
             break;
         if (!l->vt.backward_input) {
@@ -351,18 +351,18 @@ int ml_model_backward(ml_model *m, const float *x, int32_t batch, int want_gin, 
                 earlier_trains |= m->layers[j].nparams > 0 && m->layers[j].vt.backward_params;
             if (!earlier_trains)
                 break;
-            return ml_error(err, ML_ERR_INVALID, "layer %d (%s) passes no gradient to its "
+            return mli_error(err, ML_ERR_INVALID, "layer %d (%s) passes no gradient to its "
                             "input, so the layers before it cannot train; move it first",
                             i + 1, l->entry.name);
         }
         ml_view gin = view_of(i ? m->layers[i - 1].gact : m->gin, batch, &l->in);
         if ((rc = l->vt.backward_input(l->self, &l->ctx, &in, &out, &gout, &gin, l->ws, err)))
-            return ml_error_prefix(err, "layer %d (%s) backward", i + 1, l->entry.name);
+            return mli_error_prefix(err, "layer %d (%s) backward", i + 1, l->entry.name);
     }
     return ML_OK;
 }
 
-int ml_model_aux_loss(ml_model *m, float scale, double *total, ml_err *err)
+int mli_model_aux_loss(ml_model *m, float scale, double *total, ml_err *err)
 {
     *total = 0.0;
     for (int32_t i = 0; i < m->n; i++) {
@@ -372,7 +372,7 @@ int ml_model_aux_loss(ml_model *m, float scale, double *total, ml_err *err)
         if (!l->vt.aux_loss)
             continue;
         if ((rc = l->vt.aux_loss(l->self, &l->ctx, scale, &v, err)))
-            return ml_error_prefix(err, "layer %d (%s) aux_loss", i + 1, l->entry.name);
+            return mli_error_prefix(err, "layer %d (%s) aux_loss", i + 1, l->entry.name);
         *total += v;
     }
     return ML_OK;

@@ -59,34 +59,34 @@ struct ml_model {
 };
 
 /* Forward a batch; x is read, never written. */
-int ml_model_forward_into(ml_model *m, const float *x, int32_t batch, ml_err *err);
+int mli_model_forward_into(ml_model *m, const float *x, int32_t batch, ml_err *err);
 /* Backward from the gradient in the last layer's gact; want_gin also computes m->gin. */
-int ml_model_backward(ml_model *m, const float *x, int32_t batch, int want_gin, ml_err *err);
-void ml_model_zero_grad(ml_model *m);
+int mli_model_backward(ml_model *m, const float *x, int32_t batch, int want_gin, ml_err *err);
+void mli_model_zero_grad(ml_model *m);
 /* Sum of the aux losses; accumulates scale * gradients when scale != 0. */
-int ml_model_aux_loss(ml_model *m, float scale, double *total, ml_err *err);
-const float *ml_model_output(const ml_model *m);
+int mli_model_aux_loss(ml_model *m, float scale, double *total, ml_err *err);
+const float *mli_model_output(const ml_model *m);
 /* The host's param_new service. */
-ml_param *ml_ctx_param_new(ml_ctx *ctx, const char *name, const ml_shape *shape,
+ml_param *mli_ctx_param_new(ml_ctx *ctx, const char *name, const ml_shape *shape,
                            uint32_t flags, ml_err *err);
 
 /* Diagnostics (core/runtime/diagnostics.c): the interface an entry offers, if usable, and the
  * trainer's per-batch feed. */
-const ml_diagnostics_iface *ml_diag_iface_of(const ml_entry *e);
-void ml_model_diag_observe(ml_model *m, const float *targets, int32_t batch,
+const ml_diagnostics_iface *mli_diag_iface_of(const ml_entry *e);
+void mli_model_diag_observe(ml_model *m, const float *targets, int32_t batch,
                            int32_t target_numel);
 
 /* The host's sublayer services (core/runtime/sublayer.c). */
-ml_sublayer *ml_sublayer_new(ml_ctx *ctx, const char *prefix, const char *layer,
+ml_sublayer *mli_sublayer_new(ml_ctx *ctx, const char *prefix, const char *layer,
                              const char *options, const ml_shape *in, ml_err *err);
-const ml_shape *ml_sublayer_out_shape(const ml_sublayer *s);
-size_t ml_sublayer_workspace(const ml_sublayer *s, int32_t batch);
-int ml_sublayer_forward(ml_sublayer *s, ml_ctx *ctx, const ml_view *in, ml_view *out,
+const ml_shape *mli_sublayer_out_shape(const ml_sublayer *s);
+size_t mli_sublayer_workspace(const ml_sublayer *s, int32_t batch);
+int mli_sublayer_forward(ml_sublayer *s, ml_ctx *ctx, const ml_view *in, ml_view *out,
                         void *ws, ml_err *err);
-int ml_sublayer_backward(ml_sublayer *s, ml_ctx *ctx, const ml_view *in, const ml_view *out,
+int mli_sublayer_backward(ml_sublayer *s, ml_ctx *ctx, const ml_view *in, const ml_view *out,
                          const ml_view *gout, ml_view *gin, int params, void *ws,
                          ml_err *err);
-void *ml_sublayer_self(ml_sublayer *s);
-void ml_sublayers_free(ml_sublayer *head);
+void *mli_sublayer_self(ml_sublayer *s);
+void mli_sublayers_free(ml_sublayer *head);
 
 #endif

@@ -42,9 +42,9 @@ static const char *type_name(int t)
 
 ml_opts *ml_opts_new(ml_err *err)
 {
-    ml_opts *o = ml_zalloc(sizeof *o);
+    ml_opts *o = mli_zalloc(sizeof *o);
     if (!o)
-        ml_error(err, ML_ERR_NOMEM, "options: out of memory");
+        mli_error(err, ML_ERR_NOMEM, "options: out of memory");
     return o;
 }
 
@@ -53,12 +53,12 @@ void ml_opts_free(ml_opts *o)
     if (!o)
         return;
     for (int32_t i = 0; i < o->n; i++) {
-        ml_free(o->items[i].key);
-        ml_free(o->items[i].text);
+        mli_free(o->items[i].key);
+        mli_free(o->items[i].text);
     }
-    ml_free(o->items);
-    ml_free(o->json);
-    ml_free(o);
+    mli_free(o->items);
+    mli_free(o->json);
+    mli_free(o);
 }
 
 static opt_item *find(const ml_opts *o, const char *key)
@@ -74,19 +74,19 @@ int ml_opts_set(ml_opts *o, const char *key, int type, const char *text, ml_err 
     opt_item *it;
     char *k, *t;
     if (type < ML_OPT_INT || type > ML_OPT_STRING)
-        return ml_error(err, ML_ERR_INVALID, "option '%s': unknown value type %d", key, type);
-    k = ml_strdup(key);
-    t = ml_strdup(text);
+        return mli_error(err, ML_ERR_INVALID, "option '%s': unknown value type %d", key, type);
+    k = mli_strdup(key);
+    t = mli_strdup(text);
     if (!k || !t)
         goto nomem;
     it = find(o, key);
     if (it) {   /* later settings win */
-        ml_free(it->key);
-        ml_free(it->text);
+        mli_free(it->key);
+        mli_free(it->text);
     } else {
         if (o->n == o->cap) {
             int32_t cap = o->cap ? 2 * o->cap : 8;
-            opt_item *items = ml_realloc(o->items, (size_t)cap * sizeof *items);
+            opt_item *items = mli_realloc(o->items, (size_t)cap * sizeof *items);
             if (!items)
                 goto nomem;
             o->items = items;
@@ -101,9 +101,9 @@ int ml_opts_set(ml_opts *o, const char *key, int type, const char *text, ml_err 
     o->validated = 0;
     return ML_OK;
 nomem:
-    ml_free(k);
-    ml_free(t);
-    return ml_error(err, ML_ERR_NOMEM, "options: out of memory");
+    mli_free(k);
+    mli_free(t);
+    return mli_error(err, ML_ERR_NOMEM, "options: out of memory");
 }
 
 static int infer_type(const char *v)
@@ -134,12 +134,12 @@ int ml_opts_parse(ml_opts *o, const char *text, ml_err *err)
             p++;
         len = (size_t)(p - start);
         if (len >= sizeof buf)
-            return ml_error(err, ML_ERR_INVALID, "options: item too long in '%s'", text);
+            return mli_error(err, ML_ERR_INVALID, "options: item too long in '%s'", text);
         memcpy(buf, start, len);
         buf[len] = '\0';
         eq = strchr(buf, '=');
         if (!eq || eq == buf)
-            return ml_error(err, ML_ERR_INVALID, "options: '%s' is not key=value", buf);
+            return mli_error(err, ML_ERR_INVALID, "options: '%s' is not key=value", buf);
         buf[eq - buf] = '\0';
         int rc = ml_opts_set(o, buf, infer_type(eq + 1), eq + 1, err);
         if (rc)
@@ -160,7 +160,7 @@ static int convert(opt_item *it, int type, const char *text, int given, const ch
             break;
         double d = strtod(text, &end);
         if (*end || errno || d != floor(d) || fabs(d) > 9.007199254740992e15)
-            return ml_error(err, ML_ERR_INVALID,
+            return mli_error(err, ML_ERR_INVALID,
                             "%s: option '%s' wants an integer, got %s", owner, it->key, text);
         it->i = (int64_t)d;
         it->f = d;
@@ -170,7 +170,7 @@ static int convert(opt_item *it, int type, const char *text, int given, const ch
             break;
         it->f = strtod(text, &end);
         if (*end || errno || !isfinite(it->f))
-            return ml_error(err, ML_ERR_INVALID, "%s: option '%s' wants a number, got '%s'",
+            return mli_error(err, ML_ERR_INVALID, "%s: option '%s' wants a number, got '%s'",
                             owner, it->key, text);
         /* Truncated for opt_int; a double outside int64 saturates (the cast would be UB). */
         it->i = it->f >= 0x1p63 ? INT64_MAX : it->f < -0x1p63 ? INT64_MIN : (int64_t)it->f;
@@ -179,7 +179,7 @@ static int convert(opt_item *it, int type, const char *text, int given, const ch
         if (given != ML_OPT_BOOL)
             break;
         if (strcmp(text, "true") && strcmp(text, "false"))
-            return ml_error(err, ML_ERR_INVALID,
+            return mli_error(err, ML_ERR_INVALID,
                             "%s: option '%s' wants true or false, got '%s'", owner, it->key,
                             text);
         it->b = text[0] == 't';
@@ -192,10 +192,10 @@ static int convert(opt_item *it, int type, const char *text, int given, const ch
     if (type != ML_OPT_STRING && given != type &&
         !(given == ML_OPT_FLOAT && type == ML_OPT_INT) &&
         !(given == ML_OPT_INT && type == ML_OPT_FLOAT))
-        return ml_error(err, ML_ERR_INVALID, "%s: option '%s' wants %s, got %s '%s'", owner,
+        return mli_error(err, ML_ERR_INVALID, "%s: option '%s' wants %s, got %s '%s'", owner,
                         it->key, type_name(type), type_name(given), text);
     if (type == ML_OPT_STRING && given != ML_OPT_STRING)
-        return ml_error(err, ML_ERR_INVALID, "%s: option '%s' wants %s, got %s '%s'", owner,
+        return mli_error(err, ML_ERR_INVALID, "%s: option '%s' wants %s, got %s '%s'", owner,
                         it->key, type_name(type), type_name(given), text);
     it->type = type;
     return ML_OK;
@@ -235,64 +235,64 @@ int ml_opts_validate(ml_opts *o, const ml_opt_spec *schema, const char *owner, m
             s++;
         if (!s || !s->name) {
             list_names(schema, names, sizeof names);
-            return ml_error(err, ML_ERR_INVALID, "%s: unknown option '%s' (options: %s)",
+            return mli_error(err, ML_ERR_INVALID, "%s: unknown option '%s' (options: %s)",
                             owner, it->key, names);
         }
         if ((rc = convert(it, s->type, it->text, it->given, owner, err)))
             return rc;
         if (s->type == ML_OPT_STRING && s->choices && !in_choices(s->choices, it->text))
-            return ml_error(err, ML_ERR_INVALID, "%s: option '%s' is '%s'; choose one of %s",
+            return mli_error(err, ML_ERR_INVALID, "%s: option '%s' is '%s'; choose one of %s",
                             owner, it->key, it->text, s->choices);
     }
     for (const ml_opt_spec *s = schema; s && s->name; s++) {
         if (find(o, s->name))
             continue;
         if (!s->def)
-            return ml_error(err, ML_ERR_INVALID, "%s: option '%s' is required (%s)", owner,
+            return mli_error(err, ML_ERR_INVALID, "%s: option '%s' is required (%s)", owner,
                             s->name, s->doc ? s->doc : "no description");
         int given = s->type == ML_OPT_STRING ? ML_OPT_STRING
                   : s->type == ML_OPT_BOOL ? ML_OPT_BOOL : ML_OPT_FLOAT;
         if ((rc = ml_opts_set(o, s->name, given, s->def, err)))
             return rc;
         if ((rc = convert(find(o, s->name), s->type, s->def, given, owner, err)))
-            return ml_error_prefix(err, "bad default in the plugin's schema");
+            return mli_error_prefix(err, "bad default in the plugin's schema");
     }
     o->validated = 1;
-    ml_free(o->json);
+    mli_free(o->json);
     o->json = NULL;
     return ML_OK;
 }
 
 /* Accessors for the host table: names are the plugin's own schema, already validated. */
-int64_t ml_opts_get_int(const ml_opts *o, const char *name)
+int64_t mli_opts_get_int(const ml_opts *o, const char *name)
 {
     const opt_item *it = find(o, name);
     return it ? it->i : 0;
 }
 
-double ml_opts_get_float(const ml_opts *o, const char *name)
+double mli_opts_get_float(const ml_opts *o, const char *name)
 {
     const opt_item *it = find(o, name);
     return it ? it->f : 0.0;
 }
 
-int ml_opts_get_bool(const ml_opts *o, const char *name)
+int mli_opts_get_bool(const ml_opts *o, const char *name)
 {
     const opt_item *it = find(o, name);
     return it ? it->b : 0;
 }
 
-const char *ml_opts_get_str(const ml_opts *o, const char *name)
+const char *mli_opts_get_str(const ml_opts *o, const char *name)
 {
     const opt_item *it = find(o, name);
     return it ? it->text : NULL;
 }
 
-int32_t ml_opts_count(const ml_opts *o) { return o->n; }
-const char *ml_opts_key(const ml_opts *o, int32_t i) { return o->items[i].key; }
-const char *ml_opts_text(const ml_opts *o, int32_t i) { return o->items[i].text; }
+int32_t mli_opts_count(const ml_opts *o) { return o->n; }
+const char *mli_opts_key(const ml_opts *o, int32_t i) { return o->items[i].key; }
+const char *mli_opts_text(const ml_opts *o, int32_t i) { return o->items[i].text; }
 
-size_t ml_utf8_len(const unsigned char *s)
+size_t mli_utf8_len(const unsigned char *s)
 {
     const unsigned c = s[0];
     unsigned lo = 0x80, hi = 0xBF;
@@ -324,7 +324,7 @@ static size_t json_str(char *out, size_t cap, const char *s)
     PUT('"');
     while (*s) {
         unsigned char c = (unsigned char)*s;
-        size_t u = ml_utf8_len((const unsigned char *)s);
+        size_t u = mli_utf8_len((const unsigned char *)s);
         if (c == '"' || c == '\\') {
             PUT('\\');
             PUT((char)c);
@@ -399,8 +399,8 @@ const char *ml_opts_json(ml_opts *o)
     size_t cap = 64;
     for (int32_t i = 0; i < o->n; i++)
         cap += 8 * (strlen(o->items[i].key) + strlen(o->items[i].text)) + 16;
-    ml_free(o->json);
-    o->json = ml_alloc(cap);
+    mli_free(o->json);
+    o->json = mli_alloc(cap);
     if (!o->json)
         return "{}";
     size_t n = 0;

@@ -22,9 +22,9 @@ struct ml_registry {
 
 ml_registry *ml_registry_new(ml_err *err)
 {
-    ml_registry *r = ml_zalloc(sizeof *r);
+    ml_registry *r = mli_zalloc(sizeof *r);
     if (!r)
-        ml_error(err, ML_ERR_NOMEM, "registry: out of memory");
+        mli_error(err, ML_ERR_NOMEM, "registry: out of memory");
     return r;
 }
 
@@ -32,24 +32,24 @@ void ml_registry_free(ml_registry *r)
 {
     if (!r)
         return;
-    ml_registry_truncate(r, 0);
+    mli_registry_truncate(r, 0);
     for (int32_t i = 0; i < r->nwarn; i++)
-        ml_free(r->warnings[i]);
-    ml_free(r->warnings);
-    ml_free(r->entries);
-    ml_free(r);   /* plugins stay mapped: their strings may still be referenced */
+        mli_free(r->warnings[i]);
+    mli_free(r->warnings);
+    mli_free(r->entries);
+    mli_free(r);   /* plugins stay mapped: their strings may still be referenced */
 }
 
-int32_t ml_registry_truncate(ml_registry *r, int32_t n)
+int32_t mli_registry_truncate(ml_registry *r, int32_t n)
 {
     while (r->n > n)
-        ml_free(r->entries[--r->n].path);
+        mli_free(r->entries[--r->n].path);
     return r->n;
 }
 
-void ml_registry_set_origin(ml_registry *r, const char *path) { r->origin = path; }
+void mli_registry_set_origin(ml_registry *r, const char *path) { r->origin = path; }
 
-int ml_registry_add_warning(ml_registry *r, const char *fmt, ...)
+int mli_registry_add_warning(ml_registry *r, const char *fmt, ...)
 {
     char buf[ML_ERR_MSG_MAX + 512];
     va_list ap;
@@ -58,13 +58,13 @@ int ml_registry_add_warning(ml_registry *r, const char *fmt, ...)
     va_end(ap);
     if (r->nwarn == r->capwarn) {
         int32_t cap = r->capwarn ? 2 * r->capwarn : 8;
-        char **w = ml_realloc(r->warnings, (size_t)cap * sizeof *w);
+        char **w = mli_realloc(r->warnings, (size_t)cap * sizeof *w);
         if (!w)
             return ML_ERR_NOMEM;
         r->warnings = w;
         r->capwarn = cap;
     }
-    if (!(r->warnings[r->nwarn] = ml_strdup(buf)))
+    if (!(r->warnings[r->nwarn] = mli_strdup(buf)))
         return ML_ERR_NOMEM;
     r->nwarn++;
     return ML_OK;
@@ -104,17 +104,17 @@ static int check_header(const void *p, size_t need, size_t have_max, const char 
 {
     const ml_entry *h = p;   /* every versioned struct starts with the same three fields */
     if (h->abi_major != ML_ABI_MAJOR)
-        return ml_error(err, ML_ERR_ABI,
+        return mli_error(err, ML_ERR_ABI,
                         "%s '%s' was built for modlab ABI %u.%u but this modlab has ABI %d.%d;"
                         " rebuild the plugin against this modlab (pkg-config --cflags modlab)",
                         what, name, h->abi_major, h->abi_minor, ML_ABI_MAJOR, ML_ABI_MINOR);
     if (h->abi_minor > ML_ABI_MINOR)
-        return ml_error(err, ML_ERR_ABI,
+        return mli_error(err, ML_ERR_ABI,
                         "%s '%s' needs modlab ABI %u.%u but this modlab has ABI %d.%d;"
                         " upgrade modlab or rebuild the plugin against this one",
                         what, name, h->abi_major, h->abi_minor, ML_ABI_MAJOR, ML_ABI_MINOR);
     if (h->struct_size < need || (h->abi_minor == ML_ABI_MINOR && h->struct_size > have_max))
-        return ml_error(err, ML_ERR_ABI,
+        return mli_error(err, ML_ERR_ABI,
                         "%s '%s' has struct_size %u (expected %zu..%zu for ABI %u.%u);"
                         " the plugin was built with mismatched headers",
                         what, name, h->struct_size, need, have_max, h->abi_major,
@@ -131,7 +131,7 @@ static int copy_vtable(ml_reg_entry *re, ml_err *err)
     size_t need, max;
     int rc;
     if (!vt)
-        return ml_error(err, ML_ERR_ABI, "entry '%s' has no vtable", name);
+        return mli_error(err, ML_ERR_ABI, "entry '%s' has no vtable", name);
     switch (re->entry.kind) {
     case ML_KIND_LAYER:
         need = END_OF(ml_layer_vtable, backward_params);
@@ -150,7 +150,7 @@ static int copy_vtable(ml_reg_entry *re, ml_err *err)
         max = sizeof(ml_dataset_vtable);
         break;
     default:
-        return ml_error(err, ML_ERR_UNSUPPORTED,
+        return mli_error(err, ML_ERR_UNSUPPORTED,
                         "entry '%s' has kind %d, which this modlab (ABI %d.%d) does not know",
                         name, re->entry.kind, ML_ABI_MAJOR, ML_ABI_MINOR);
     }
@@ -162,23 +162,23 @@ static int copy_vtable(ml_reg_entry *re, ml_err *err)
     case ML_KIND_LAYER:
         if (!re->vt.layer.create || !re->vt.layer.destroy || !re->vt.layer.infer_shape ||
             !re->vt.layer.forward)
-            return ml_error(err, ML_ERR_ABI, "layer '%s' lacks create, destroy, infer_shape "
+            return mli_error(err, ML_ERR_ABI, "layer '%s' lacks create, destroy, infer_shape "
                             "or forward", name);
         break;
     case ML_KIND_LOSS:
         if (!re->vt.loss.create || !re->vt.loss.destroy || !re->vt.loss.forward)
-            return ml_error(err, ML_ERR_ABI, "loss '%s' lacks create, destroy or forward",
+            return mli_error(err, ML_ERR_ABI, "loss '%s' lacks create, destroy or forward",
                             name);
         break;
     case ML_KIND_OPTIMIZER:
         if (!re->vt.optimizer.create || !re->vt.optimizer.destroy || !re->vt.optimizer.step)
-            return ml_error(err, ML_ERR_ABI, "optimizer '%s' lacks create, destroy or step",
+            return mli_error(err, ML_ERR_ABI, "optimizer '%s' lacks create, destroy or step",
                             name);
         break;
     case ML_KIND_DATASET:
         if (!re->vt.dataset.open || !re->vt.dataset.close || !re->vt.dataset.info ||
             !re->vt.dataset.read)
-            return ml_error(err, ML_ERR_ABI, "dataset '%s' lacks open, close, info or read",
+            return mli_error(err, ML_ERR_ABI, "dataset '%s' lacks open, close, info or read",
                             name);
         break;
     }
@@ -195,22 +195,22 @@ static int check_text(const char *s, const char *owner, const char *field, ml_er
 {
     for (size_t i = 0; s && s[i];) {
         const unsigned char *p = (const unsigned char *)s + i;
-        size_t n = ml_utf8_len(p);
+        size_t n = mli_utf8_len(p);
         unsigned cp = n == 1   ? p[0]
                       : n == 2 ? (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu)
                       : n == 3 ? (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu)
                                : 0x10000u;   /* 4 bytes: past every control */
         if (!n)
-            return ml_error(err, ML_ERR_ABI, "%s: %s has invalid UTF-8 at byte %zu; plugin "
+            return mli_error(err, ML_ERR_ABI, "%s: %s has invalid UTF-8 at byte %zu; plugin "
                             "strings must be printable text (ASCII or UTF-8, one line): fix "
                             "the plugin", owner, field, i);
         if (cp < 0x20 || cp == 0x7f)
-            return ml_error(err, ML_ERR_ABI, "%s: %s has control character 0x%02x at byte "
+            return mli_error(err, ML_ERR_ABI, "%s: %s has control character 0x%02x at byte "
                             "%zu; plugin strings must be printable text (ASCII or UTF-8, one "
                             "line): fix the plugin", owner, field, cp, i);
         if ((cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f || cp == 0x2028 ||
             cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
-            return ml_error(err, ML_ERR_ABI, "%s: %s has control character U+%04X at byte "
+            return mli_error(err, ML_ERR_ABI, "%s: %s has control character U+%04X at byte "
                             "%zu; plugin strings must be printable text (ASCII or UTF-8, one "
                             "line): fix the plugin", owner, field, cp, i);
         i += n;
@@ -224,15 +224,15 @@ static int check_version(const char *v, const char *owner, ml_err *err)
 {
     size_t i = 0;
     if (!*v)
-        return ml_error(err, ML_ERR_ABI, "%s: version is empty; give one such as \"1.0.0\"",
+        return mli_error(err, ML_ERR_ABI, "%s: version is empty; give one such as \"1.0.0\"",
                         owner);
     for (; v[i]; i++) {
         unsigned char c = (unsigned char)v[i];
         if (i == 64)
-            return ml_error(err, ML_ERR_ABI, "%s: version is longer than 64 bytes", owner);
+            return mli_error(err, ML_ERR_ABI, "%s: version is longer than 64 bytes", owner);
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               strchr("._+~-", c)))
-            return ml_error(err, ML_ERR_ABI, "%s: version has character 0x%02x at byte %zu; "
+            return mli_error(err, ML_ERR_ABI, "%s: version has character 0x%02x at byte %zu; "
                             "a version is 1..64 of [A-Za-z0-9._+~-], such as 1.0.0-rc.1: fix "
                             "the plugin", owner, c, i);
     }
@@ -264,29 +264,29 @@ static int check_schema(const ml_opt_spec *s, const char *name, ml_err *err)
 {
     for (int i = 0; s && s[i].name; i++) {
         if (!valid_name(s[i].name) || s[i].type < ML_OPT_INT || s[i].type > ML_OPT_STRING)
-            return ml_error(err, ML_ERR_ABI, "entry '%s': option %d ('%s') has a bad name or "
+            return mli_error(err, ML_ERR_ABI, "entry '%s': option %d ('%s') has a bad name or "
                             "type", name, i, s[i].name);
         for (int j = 0; j < i; j++)
             if (!strcmp(s[j].name, s[i].name))
-                return ml_error(err, ML_ERR_ABI, "entry '%s': option '%s' declared twice",
+                return mli_error(err, ML_ERR_ABI, "entry '%s': option '%s' declared twice",
                                 name, s[i].name);
     }
     return ML_OK;
 }
 
-int ml_registry_register(ml_registry *r, const ml_entry *e, ml_err *err)
+int mli_registry_register(ml_registry *r, const ml_entry *e, ml_err *err)
 {
     ml_reg_entry re;
     int rc;
     if (!e)
-        return ml_error(err, ML_ERR_INVALID, "register_entry: NULL entry");
+        return mli_error(err, ML_ERR_INVALID, "register_entry: NULL entry");
     memset(&re, 0, sizeof re);
     if ((rc = check_header(e, END_OF(ml_entry, vtable), sizeof(ml_entry), "entry",
                            e->name && valid_name(e->name) ? e->name : "?", err)))
         return rc;
     memcpy(&re.entry, e, e->struct_size < sizeof re.entry ? e->struct_size : sizeof re.entry);
     if (!valid_name(re.entry.name))
-        return ml_error(err, ML_ERR_INVALID, "entry name '%s' is not [a-z0-9_]+ (1..64 chars)",
+        return mli_error(err, ML_ERR_INVALID, "entry name '%s' is not [a-z0-9_]+ (1..64 chars)",
                         re.entry.name ? re.entry.name : "(null)");
     if ((rc = copy_vtable(&re, err)) || (rc = check_schema(re.entry.options, e->name, err)) ||
         (rc = check_strings(&re.entry, err)))
@@ -294,7 +294,7 @@ int ml_registry_register(ml_registry *r, const ml_entry *e, ml_err *err)
     for (int32_t i = 0; i < r->n; i++)
         if (r->entries[i].entry.kind == re.entry.kind &&
             !strcmp(r->entries[i].entry.name, re.entry.name))
-            return ml_error(err, ML_ERR_INVALID,
+            return mli_error(err, ML_ERR_INVALID,
                             "duplicate %s '%s': already registered by %s; remove one of them "
                             "from the plugin path", ml_kind_name(re.entry.kind), re.entry.name,
                             r->entries[i].path);
@@ -304,21 +304,21 @@ int ml_registry_register(ml_registry *r, const ml_entry *e, ml_err *err)
         re.entry.summary = "";
     if (r->n == r->cap) {
         int32_t cap = r->cap ? 2 * r->cap : 32;
-        ml_reg_entry *es = ml_realloc(r->entries, (size_t)cap * sizeof *es);
+        ml_reg_entry *es = mli_realloc(r->entries, (size_t)cap * sizeof *es);
         if (!es)
-            return ml_error(err, ML_ERR_NOMEM, "registry: out of memory");
+            return mli_error(err, ML_ERR_NOMEM, "registry: out of memory");
         r->entries = es;
         r->cap = cap;
     }
-    if (!(re.path = ml_strdup(r->origin ? r->origin : "(builtin)")))
-        return ml_error(err, ML_ERR_NOMEM, "registry: out of memory");
+    if (!(re.path = mli_strdup(r->origin ? r->origin : "(builtin)")))
+        return mli_error(err, ML_ERR_NOMEM, "registry: out of memory");
     r->entries[r->n++] = re;
     return ML_OK;
 }
 
 int32_t ml_registry_count(const ml_registry *r) { return r->n; }
 
-const ml_reg_entry *ml_registry_get(const ml_registry *r, int32_t i)
+const ml_reg_entry *mli_registry_get(const ml_registry *r, int32_t i)
 {
     return i >= 0 && i < r->n ? &r->entries[i] : NULL;
 }
@@ -341,7 +341,7 @@ int32_t ml_registry_find(const ml_registry *r, int32_t kind, const char *name)
     return -1;
 }
 
-const ml_reg_entry *ml_registry_lookup(const ml_registry *r, int32_t kind, const char *name,
+const ml_reg_entry *mli_registry_lookup(const ml_registry *r, int32_t kind, const char *name,
                                        ml_err *err)
 {
     char names[320];
@@ -354,7 +354,7 @@ const ml_reg_entry *ml_registry_lookup(const ml_registry *r, int32_t kind, const
         if (r->entries[j].entry.kind == kind)
             used += (size_t)snprintf(names + used, sizeof names - used, "%s%s",
                                      used ? ", " : "", r->entries[j].entry.name);
-    ml_error(err, ML_ERR_NOT_FOUND, "no %s named '%s' (known: %s); see `modlab plugins`",
+    mli_error(err, ML_ERR_NOT_FOUND, "no %s named '%s' (known: %s); see `modlab plugins`",
              ml_kind_name(kind), name, used ? names : "none loaded");
     return NULL;
 }
@@ -369,7 +369,7 @@ const char *ml_registry_entry_sha256(const ml_registry *r, int32_t i)
     re = &r->entries[i];
     if (!re->sha256[0]) {
         if (strcmp(re->path, "(builtin)") == 0 ||
-            ml_hash_file(re->path, re->sha256, NULL, NULL, &err) != 0)
+            mli_hash_file(re->path, re->sha256, NULL, NULL, &err) != 0)
             return NULL;
         for (int32_t j = 0; j < r->n; j++)   /* one .so registers many entries */
             if (!strcmp(r->entries[j].path, re->path))

@@ -17,16 +17,16 @@ typedef struct ml_reg_entry {
     char sha256[65];   /* of the .so, computed on first request */
 } ml_reg_entry;
 
-const ml_reg_entry *ml_registry_get(const ml_registry *reg, int32_t i);
+const ml_reg_entry *mli_registry_get(const ml_registry *reg, int32_t i);
 /* Find by kind and name, or fill err with a message listing what exists. */
-const ml_reg_entry *ml_registry_lookup(const ml_registry *reg, int32_t kind, const char *name,
+const ml_reg_entry *mli_registry_lookup(const ml_registry *reg, int32_t kind, const char *name,
                                        ml_err *err);
 /* The host table handed to plugins. */
-const ml_host *ml_host_table(void);
+const ml_host *mli_host_table(void);
 /* Used by the loader: entries registered from now on come from `path`. */
-void ml_registry_set_origin(ml_registry *reg, const char *path);
-int32_t ml_registry_truncate(ml_registry *reg, int32_t n);
-int ml_registry_add_warning(ml_registry *reg, const char *fmt, ...) ML_PRINTF(2, 3);
-int ml_registry_register(ml_registry *reg, const ml_entry *e, ml_err *err);
+void mli_registry_set_origin(ml_registry *reg, const char *path);
+int32_t mli_registry_truncate(ml_registry *reg, int32_t n);
+int mli_registry_add_warning(ml_registry *reg, const char *fmt, ...) ML_PRINTF(2, 3);
+int mli_registry_register(ml_registry *reg, const ml_entry *e, ml_err *err);
 
 #endif

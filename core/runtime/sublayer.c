@@ -11,7 +11,7 @@
 #include "runtime/model.h"
 #include "runtime/opts.h"
 
-ml_sublayer *ml_sublayer_new(ml_ctx *ctx, const char *prefix, const char *layer,
+ml_sublayer *mli_sublayer_new(ml_ctx *ctx, const char *prefix, const char *layer,
                              const char *options, const ml_shape *in, ml_err *err)
 {
     ml_model *m = ctx->model;
@@ -22,21 +22,21 @@ ml_sublayer *ml_sublayer_new(ml_ctx *ctx, const char *prefix, const char *layer,
     char owner[160];
     int rc;
     if (!ctx->creating)
-        return ml_error(err, ML_ERR_INVALID, "%s: sublayer_new called outside create",
+        return mli_error(err, ML_ERR_INVALID, "%s: sublayer_new called outside create",
                         parent), NULL;
     if (!prefix || !*prefix || strlen(ctx->prefix) + strlen(prefix) + 2 > sizeof ctx->prefix)
-        return ml_error(err, ML_ERR_INVALID, "%s: sublayer prefix '%s' empty or too long",
+        return mli_error(err, ML_ERR_INVALID, "%s: sublayer prefix '%s' empty or too long",
                         parent, prefix ? prefix : ""), NULL;
-    if (!(re = ml_registry_lookup(m->reg, ML_KIND_LAYER, layer, err)))
-        return ml_error_prefix(err, "%s: sublayer '%s'", parent, prefix), NULL;
+    if (!(re = mli_registry_lookup(m->reg, ML_KIND_LAYER, layer, err)))
+        return mli_error_prefix(err, "%s: sublayer '%s'", parent, prefix), NULL;
     snprintf(owner, sizeof owner, "%s: sublayer '%s' (%s)", parent, prefix, layer);
     if (!(opts = ml_opts_new(err)))
         return NULL;
     if ((rc = ml_opts_parse(opts, options ? options : "", err)) ||
         (rc = ml_opts_validate(opts, re->entry.options, owner, err)))
         goto fail;
-    if (!(s = ml_zalloc(sizeof *s))) {
-        ml_error(err, ML_ERR_NOMEM, "%s: out of memory", owner);
+    if (!(s = mli_zalloc(sizeof *s))) {
+        mli_error(err, ML_ERR_NOMEM, "%s: out of memory", owner);
         goto fail;
     }
     s->entry = re->entry;
@@ -46,15 +46,15 @@ ml_sublayer *ml_sublayer_new(ml_ctx *ctx, const char *prefix, const char *layer,
     snprintf(s->ctx.prefix, sizeof s->ctx.prefix, "%s%s.", ctx->prefix, prefix);
     /* Seeded apart from the parent's stream: adding a sublayer does not shift the parent's
      * own initialisation, and two sublayers never share a stream. */
-    ml_rng_init(&s->ctx.rng, ml_rng_next(&ctx->rng), 0x5ab1a7e5ULL);
-    if ((rc = s->vt.create(ml_host_table(), &s->ctx, opts, in, &s->self, err))) {
+    mli_rng_init(&s->ctx.rng, mli_rng_next(&ctx->rng), 0x5ab1a7e5ULL);
+    if ((rc = s->vt.create(mli_host_table(), &s->ctx, opts, in, &s->self, err))) {
         s->self = NULL;
-        ml_error_prefix(err, "%s", owner);
+        mli_error_prefix(err, "%s", owner);
         goto fail;
     }
     s->ctx.creating = 0;
     if ((rc = s->vt.infer_shape(s->self, in, &s->out, err))) {
-        ml_error_prefix(err, "%s", owner);
+        mli_error_prefix(err, "%s", owner);
         goto fail;
     }
     ml_opts_free(opts);
@@ -64,27 +64,27 @@ ml_sublayer *ml_sublayer_new(ml_ctx *ctx, const char *prefix, const char *layer,
 fail:
     if (s && s->self)
         s->vt.destroy(s->self);
-    ml_free(s);
+    mli_free(s);
     ml_opts_free(opts);
     return NULL;
 }
 
-const ml_shape *ml_sublayer_out_shape(const ml_sublayer *s) { return &s->out; }
-void *ml_sublayer_self(ml_sublayer *s) { return s->self; }
+const ml_shape *mli_sublayer_out_shape(const ml_sublayer *s) { return &s->out; }
+void *mli_sublayer_self(ml_sublayer *s) { return s->self; }
 
-size_t ml_sublayer_workspace(const ml_sublayer *s, int32_t batch)
+size_t mli_sublayer_workspace(const ml_sublayer *s, int32_t batch)
 {
     return s->vt.workspace ? s->vt.workspace(s->self, batch) : 0;
 }
 
-int ml_sublayer_forward(ml_sublayer *s, ml_ctx *ctx, const ml_view *in, ml_view *out,
+int mli_sublayer_forward(ml_sublayer *s, ml_ctx *ctx, const ml_view *in, ml_view *out,
                         void *ws, ml_err *err)
 {
     int rc = s->vt.forward(s->self, ctx, in, out, ws, err);
-    return rc ? ml_error_prefix(err, "%s%s", s->ctx.prefix, s->entry.name) : ML_OK;
+    return rc ? mli_error_prefix(err, "%s%s", s->ctx.prefix, s->entry.name) : ML_OK;
 }
 
-int ml_sublayer_backward(ml_sublayer *s, ml_ctx *ctx, const ml_view *in, const ml_view *out,
+int mli_sublayer_backward(ml_sublayer *s, ml_ctx *ctx, const ml_view *in, const ml_view *out,
                          const ml_view *gout, ml_view *gin, int params, void *ws,
                          ml_err *err)
 {
@@ -93,19 +93,19 @@ int ml_sublayer_backward(ml_sublayer *s, ml_ctx *ctx, const ml_view *in, const m
         rc = s->vt.backward_params(s->self, ctx, in, out, gout, ws, err);
     if (!rc && gin) {
         if (!s->vt.backward_input)
-            return ml_error(err, ML_ERR_INVALID, "%s%s passes no gradient to its input",
+            return mli_error(err, ML_ERR_INVALID, "%s%s passes no gradient to its input",
                             s->ctx.prefix, s->entry.name);
         rc = s->vt.backward_input(s->self, ctx, in, out, gout, gin, ws, err);
     }
-    return rc ? ml_error_prefix(err, "%s%s", s->ctx.prefix, s->entry.name) : ML_OK;
+    return rc ? mli_error_prefix(err, "%s%s", s->ctx.prefix, s->entry.name) : ML_OK;
 }
 
-void ml_sublayers_free(ml_sublayer *head)
+void mli_sublayers_free(ml_sublayer *head)
 {
     while (head) {
         ml_sublayer *next = head->next;
         head->vt.destroy(head->self);
-        ml_free(head);
+        mli_free(head);
         head = next;
     }
 }

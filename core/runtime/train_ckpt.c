@@ -38,16 +38,16 @@ int ml_trainer_save(ml_trainer *t, const char *path, const char *state, ml_err *
     char num[32], name[160];
     int rc;
     if (!t || !path || !*path)
-        return ml_error(err, ML_ERR_INVALID, "ml_trainer_save: NULL trainer or empty path");
+        return mli_error(err, ML_ERR_INVALID, "ml_trainer_save: NULL trainer or empty path");
     if (!t->opt_self)
-        return ml_error(err, ML_ERR_INVALID, "%s: an evaluation-only trainer has no training "
+        return mli_error(err, ML_ERR_INVALID, "%s: an evaluation-only trainer has no training "
                         "state to save", path);
-    if (!(w = ml_st_writer_new(err)))
+    if (!(w = mli_st_writer_new(err)))
         return ML_ERR_NOMEM;
-    if ((rc = ml_ckpt_add_model(t->m, w, path, err)))
+    if ((rc = mli_ckpt_add_model(t->m, w, path, err)))
         goto done;
-    if (!(groups = ml_alloc((size_t)(t->nslots ? t->nslots : 1) * 2 * sizeof(float)))) {
-        rc = ml_error(err, ML_ERR_NOMEM, "%s: out of memory", path);
+    if (!(groups = mli_alloc((size_t)(t->nslots ? t->nslots : 1) * 2 * sizeof(float)))) {
+        rc = mli_error(err, ML_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
     for (int32_t i = 0; i < t->nslots; i++) {
@@ -55,28 +55,28 @@ int ml_trainer_save(ml_trainer *t, const char *path, const char *state, ml_err *
         groups[2 * i] = t->slots[i].lr_scale;
         groups[2 * i + 1] = t->slots[i].decay_scale;
         optim_name(t, i, name, sizeof name);
-        if (t->state_per && (rc = ml_st_writer_add(w, name, 2, dims, t->slots[i].state, err)))
+        if (t->state_per && (rc = mli_st_writer_add(w, name, 2, dims, t->slots[i].state, err)))
             goto done;
     }
     int64_t gdims[2] = {t->nslots, 2};
-    if ((rc = ml_st_writer_add(w, GROUPS, 2, gdims, groups, err)) ||
-        (rc = ml_st_writer_meta(w, KEY_FORMAT, "1", err)) ||
-        (rc = ml_st_writer_meta(w, KEY_OPTIMIZER, t->opt_entry.name, err)))
+    if ((rc = mli_st_writer_add(w, GROUPS, 2, gdims, groups, err)) ||
+        (rc = mli_st_writer_meta(w, KEY_FORMAT, "1", err)) ||
+        (rc = mli_st_writer_meta(w, KEY_OPTIMIZER, t->opt_entry.name, err)))
         goto done;
     snprintf(num, sizeof num, "%" PRId32, t->state_per);
-    if ((rc = ml_st_writer_meta(w, KEY_PER, num, err)))
+    if ((rc = mli_st_writer_meta(w, KEY_PER, num, err)))
         goto done;
     snprintf(num, sizeof num, "%" PRId64, t->t);
-    if ((rc = ml_st_writer_meta(w, KEY_STEP, num, err)))
+    if ((rc = mli_st_writer_meta(w, KEY_STEP, num, err)))
         goto done;
     snprintf(num, sizeof num, "%" PRIu64, t->m->forward_count);
-    if ((rc = ml_st_writer_meta(w, KEY_FORWARDS, num, err)) ||
-        (rc = ml_st_writer_meta(w, KEY_STATE, state ? state : "", err)))
+    if ((rc = mli_st_writer_meta(w, KEY_FORWARDS, num, err)) ||
+        (rc = mli_st_writer_meta(w, KEY_STATE, state ? state : "", err)))
         goto done;
-    rc = ml_st_writer_write(w, path, err);
+    rc = mli_st_writer_write(w, path, err);
 done:
-    ml_st_writer_free(w);
-    ml_free(groups);
+    mli_st_writer_free(w);
+    mli_free(groups);
     return rc;
 }
 
@@ -84,15 +84,15 @@ done:
 static int meta_u64(const ml_st_file *f, const char *path, const char *key, uint64_t *out,
                     ml_err *err)
 {
-    const char *text = ml_st_meta_get(f, key);
+    const char *text = mli_st_meta_get(f, key);
     char *end;
     if (!text)
-        return ml_error(err, ML_ERR_FORMAT, "%s: no \"%s\" in __metadata__: not a training "
+        return mli_error(err, ML_ERR_FORMAT, "%s: no \"%s\" in __metadata__: not a training "
                         "checkpoint (a model.safetensors loads with model:load(path) or "
                         "ml.evaluate{checkpoint=...})", path, key);
     *out = strtoull(text, &end, 10);
     if (!*text || *end)
-        return ml_error(err, ML_ERR_FORMAT, "%s: metadata %s is '%.40s', not a whole number: "
+        return mli_error(err, ML_ERR_FORMAT, "%s: metadata %s is '%.40s', not a whole number: "
                         "the file is corrupt", path, key, text);
     return 0;
 }
@@ -102,26 +102,26 @@ static int check_optim(const ml_trainer *t, const ml_st_file *f, const char *pat
 {
     char name[160];
     int rc;
-    int32_t k = ml_st_find(f, GROUPS);
-    const ml_st_tensor *g = k >= 0 ? ml_st_tensor_at(f, k) : NULL;
+    int32_t k = mli_st_find(f, GROUPS);
+    const ml_st_tensor *g = k >= 0 ? mli_st_tensor_at(f, k) : NULL;
     if (!g || g->ndim != 2 || g->dims[0] != t->nslots || g->dims[1] != 2)
-        return ml_error(err, ML_ERR_SHAPE, "%s: tensor '%s' is missing or not [%d, 2]: the "
+        return mli_error(err, ML_ERR_SHAPE, "%s: tensor '%s' is missing or not [%d, 2]: the "
                         "checkpoint was written for another model; start a new run", path,
                         GROUPS, t->nslots);
-    if ((rc = ml_st_check_finite(f, k, path, err)))
+    if ((rc = mli_st_check_finite(f, k, path, err)))
         return rc;
     for (int32_t i = 0; i < t->nslots && t->state_per; i++) {
         optim_name(t, i, name, sizeof name);
-        k = ml_st_find(f, name);
-        const ml_st_tensor *s = k >= 0 ? ml_st_tensor_at(f, k) : NULL;
+        k = mli_st_find(f, name);
+        const ml_st_tensor *s = k >= 0 ? mli_st_tensor_at(f, k) : NULL;
         if (!s || s->ndim != 2 || s->dims[0] != t->state_per ||
             s->dims[1] != t->slots[i].numel)
-            return ml_error(err, ML_ERR_SHAPE, "%s: optimizer state '%s' is missing or not "
+            return mli_error(err, ML_ERR_SHAPE, "%s: optimizer state '%s' is missing or not "
                             "[%d, %lld]: the checkpoint was written for another model or "
                             "optimizer; start a new run", path, name, t->state_per,
                             (long long)t->slots[i].numel);
         /* Non-finite moments would turn the weights into NaN at the first step. */
-        if ((rc = ml_st_check_finite(f, k, path, err)))
+        if ((rc = mli_st_check_finite(f, k, path, err)))
             return rc;
     }
     return 0;
@@ -136,11 +136,11 @@ int ml_trainer_load(ml_trainer *t, const char *path, ml_err *err)
     float *groups = NULL;
     int rc;
     if (!t || !path || !*path)
-        return ml_error(err, ML_ERR_INVALID, "ml_trainer_load: NULL trainer or empty path");
+        return mli_error(err, ML_ERR_INVALID, "ml_trainer_load: NULL trainer or empty path");
     if (!t->opt_self)
-        return ml_error(err, ML_ERR_INVALID, "%s: an evaluation-only trainer cannot resume "
+        return mli_error(err, ML_ERR_INVALID, "%s: an evaluation-only trainer cannot resume "
                         "training", path);
-    if (!(f = ml_st_open(path, err)))
+    if (!(f = mli_st_open(path, err)))
         return err ? err->code : ML_ERR_IO;
     if ((rc = meta_u64(f, path, KEY_FORMAT, &fmt, err)) ||
         (rc = meta_u64(f, path, KEY_PER, &per, err)) ||
@@ -148,50 +148,50 @@ int ml_trainer_load(ml_trainer *t, const char *path, ml_err *err)
         (rc = meta_u64(f, path, KEY_FORWARDS, &forwards, err)))
         goto done;
     if (fmt != 1) {
-        rc = ml_error(err, ML_ERR_UNSUPPORTED, "%s: training checkpoint format %llu, this "
+        rc = mli_error(err, ML_ERR_UNSUPPORTED, "%s: training checkpoint format %llu, this "
                       "build reads format 1: resume with the modlab that wrote it", path,
                       (unsigned long long)fmt);
         goto done;
     }
-    opt = ml_st_meta_get(f, KEY_OPTIMIZER);
-    state = ml_st_meta_get(f, KEY_STATE);
+    opt = mli_st_meta_get(f, KEY_OPTIMIZER);
+    state = mli_st_meta_get(f, KEY_STATE);
     if (!opt || strcmp(opt, t->opt_entry.name) != 0 || per != (uint64_t)t->state_per) {
-        rc = ml_error(err, ML_ERR_SHAPE, "%s: the checkpoint is of optimizer '%s' with %llu "
+        rc = mli_error(err, ML_ERR_SHAPE, "%s: the checkpoint is of optimizer '%s' with %llu "
                       "state floats per parameter, the run uses '%s' with %d: resume with the "
                       "recipe and settings that wrote it", path, opt ? opt : "?",
                       (unsigned long long)per, t->opt_entry.name, t->state_per);
         goto done;
     }
-    copy = ml_alloc(strlen(state ? state : "") + 1);
-    groups = ml_alloc((size_t)(t->nslots ? t->nslots : 1) * 2 * sizeof(float));
+    copy = mli_alloc(strlen(state ? state : "") + 1);
+    groups = mli_alloc((size_t)(t->nslots ? t->nslots : 1) * 2 * sizeof(float));
     if (!copy || !groups) {
-        rc = ml_error(err, ML_ERR_NOMEM, "%s: out of memory", path);
+        rc = mli_error(err, ML_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
     strcpy(copy, state ? state : "");
     /* Check all, then the model (which validates everything before applying), then the
      * rest, which cannot fail: a bad checkpoint changes nothing. */
     if ((rc = check_optim(t, f, path, err)) ||
-        (rc = ml_ckpt_load_model(t->m, f, path, PREFIX, err)))
+        (rc = mli_ckpt_load_model(t->m, f, path, PREFIX, err)))
         goto done;
-    ml_st_read_f32(f, ml_st_find(f, GROUPS), groups);
+    mli_st_read_f32(f, mli_st_find(f, GROUPS), groups);
     for (int32_t i = 0; i < t->nslots; i++) {
         char name[160];
         t->slots[i].lr_scale = groups[2 * i];
         t->slots[i].decay_scale = groups[2 * i + 1];
         optim_name(t, i, name, sizeof name);
         if (t->state_per)
-            ml_st_read_f32(f, ml_st_find(f, name), t->slots[i].state);
+            mli_st_read_f32(f, mli_st_find(f, name), t->slots[i].state);
     }
     t->t = (int64_t)step;
     t->m->forward_count = forwards;
-    ml_free(t->resumed);
+    mli_free(t->resumed);
     t->resumed = copy;
     copy = NULL;
 done:
-    ml_free(copy);
-    ml_free(groups);
-    ml_st_close(f);
+    mli_free(copy);
+    mli_free(groups);
+    mli_st_close(f);
     return rc;
 }
 

@@ -19,19 +19,19 @@ static int make_slots(ml_trainer *t, ml_err *err)
     int32_t per = t->opt_vt.state_size ? t->opt_vt.state_size(t->opt_self) : 0;
     int64_t total = 0;
     if (per < 0 || per > 16)
-        return ml_error(err, ML_ERR_INTERNAL, "optimizer %s: state_size %d out of range",
+        return mli_error(err, ML_ERR_INTERNAL, "optimizer %s: state_size %d out of range",
                         t->opt_entry.name, per);
-    t->slots = ml_zalloc((size_t)(m->np ? m->np : 1) * sizeof *t->slots);
-    t->slot_param = ml_zalloc((size_t)(m->np ? m->np : 1) * sizeof *t->slot_param);
+    t->slots = mli_zalloc((size_t)(m->np ? m->np : 1) * sizeof *t->slots);
+    t->slot_param = mli_zalloc((size_t)(m->np ? m->np : 1) * sizeof *t->slot_param);
     if (!t->slots || !t->slot_param)
-        return ml_error(err, ML_ERR_NOMEM, "trainer: out of memory");
+        return mli_error(err, ML_ERR_NOMEM, "trainer: out of memory");
     for (int32_t i = 0; i < m->np; i++)
         if (m->params[i]->grad)
             total += m->params[i]->numel;
     t->state_per = per;
-    if (per && !(t->state = ml_alloc_big((size_t)(total * per) * sizeof(float))))
-        return ml_error(err, ML_ERR_NOMEM, "trainer: out of memory for optimizer state");
-    /* ml_alloc_big zeroes: the state starts at zero as the optimizers expect. */
+    if (per && !(t->state = mli_alloc_big((size_t)(total * per) * sizeof(float))))
+        return mli_error(err, ML_ERR_NOMEM, "trainer: out of memory for optimizer state");
+    /* mli_alloc_big zeroes: the state starts at zero as the optimizers expect. */
     total = 0;
     for (int32_t i = 0; i < m->np; i++) {
         ml_param *p = m->params[i];
@@ -60,11 +60,11 @@ ml_trainer *ml_trainer_new(ml_model *m, const ml_shape *target, const char *loss
     ml_trainer *t = NULL;
     char owner[96];
     if (!m->built) {
-        ml_error(err, ML_ERR_INVALID, "trainer: build the model first");
+        mli_error(err, ML_ERR_INVALID, "trainer: build the model first");
         goto fail;
     }
-    if (!(le = ml_registry_lookup(m->reg, ML_KIND_LOSS, loss, err)) ||
-        (optimizer && !(oe = ml_registry_lookup(m->reg, ML_KIND_OPTIMIZER, optimizer, err))))
+    if (!(le = mli_registry_lookup(m->reg, ML_KIND_LOSS, loss, err)) ||
+        (optimizer && !(oe = mli_registry_lookup(m->reg, ML_KIND_OPTIMIZER, optimizer, err))))
         goto fail;
     snprintf(owner, sizeof owner, "loss %s", loss);
     if (ml_opts_validate(loss_opts, le->entry.options, owner, err))
@@ -72,8 +72,8 @@ ml_trainer *ml_trainer_new(ml_model *m, const ml_shape *target, const char *loss
     snprintf(owner, sizeof owner, "optimizer %s", optimizer ? optimizer : "(none)");
     if (optimizer && ml_opts_validate(opt_opts, oe->entry.options, owner, err))
         goto fail;
-    if (!(t = ml_zalloc(sizeof *t))) {
-        ml_error(err, ML_ERR_NOMEM, "trainer: out of memory");
+    if (!(t = mli_zalloc(sizeof *t))) {
+        mli_error(err, ML_ERR_NOMEM, "trainer: out of memory");
         goto fail;
     }
     t->m = m;
@@ -93,14 +93,14 @@ ml_trainer *ml_trainer_new(ml_model *m, const ml_shape *target, const char *loss
     out = ml_model_out_shape(m, -1);
     t->out_numel = ml_shape_numel(out);
     t->classes = out->ndim ? out->dim[out->ndim - 1] : 1;
-    if (t->loss_vt.create(ml_host_table(), t->loss_opts, out, target, &t->loss_self, err)) {
+    if (t->loss_vt.create(mli_host_table(), t->loss_opts, out, target, &t->loss_self, err)) {
         t->loss_self = NULL;
-        ml_error_prefix(err, "loss %s", loss);
+        mli_error_prefix(err, "loss %s", loss);
         goto fail;
     }
-    if (optimizer && t->opt_vt.create(ml_host_table(), t->opt_opts, &t->opt_self, err)) {
+    if (optimizer && t->opt_vt.create(mli_host_table(), t->opt_opts, &t->opt_self, err)) {
         t->opt_self = NULL;
-        ml_error_prefix(err, "optimizer %s", optimizer);
+        mli_error_prefix(err, "optimizer %s", optimizer);
         goto fail;
     }
     if (optimizer && make_slots(t, err))
@@ -108,17 +108,17 @@ ml_trainer *ml_trainer_new(ml_model *m, const ml_shape *target, const char *loss
     if (optimizer) {
         int64_t rows = t->classes >= 2 ? t->out_numel / t->classes : 0;
         err->code = ML_OK;
-        t->estep = ml_estep_new(m, &t->loss_vt, t->loss_self, target, t->classes,
+        t->estep = mli_estep_new(m, &t->loss_vt, t->loss_self, target, t->classes,
                                 rows == t->target_numel ? (int32_t)rows : 1, err);
         if (!t->estep && err->code)
             goto fail;
     }
-    t->xbuf = ml_alloc_big((size_t)m->max_batch * (size_t)m->in_numel * sizeof(float));
-    t->ybuf = ml_alloc_big((size_t)m->max_batch * (size_t)(t->target_numel ? t->target_numel : 1) *
+    t->xbuf = mli_alloc_big((size_t)m->max_batch * (size_t)m->in_numel * sizeof(float));
+    t->ybuf = mli_alloc_big((size_t)m->max_batch * (size_t)(t->target_numel ? t->target_numel : 1) *
                            sizeof(float));
-    t->ibuf = ml_alloc((size_t)m->max_batch * sizeof(int64_t));
+    t->ibuf = mli_alloc((size_t)m->max_batch * sizeof(int64_t));
     if (!t->xbuf || !t->ybuf || !t->ibuf) {
-        ml_error(err, ML_ERR_NOMEM, "trainer: out of memory for batch buffers");
+        mli_error(err, ML_ERR_NOMEM, "trainer: out of memory for batch buffers");
         goto fail;
     }
     return t;
@@ -139,15 +139,15 @@ void ml_trainer_free(ml_trainer *t)
         t->opt_vt.destroy(t->opt_self);
     ml_opts_free(t->loss_opts);
     ml_opts_free(t->opt_opts);
-    ml_free(t->slots);
-    ml_free(t->slot_param);
-    ml_free(t->state);
-    ml_free(t->xbuf);
-    ml_free(t->ybuf);
-    ml_free(t->ibuf);
-    ml_estep_free(t->estep);
-    ml_free(t->resumed);
-    ml_free(t);
+    mli_free(t->slots);
+    mli_free(t->slot_param);
+    mli_free(t->state);
+    mli_free(t->xbuf);
+    mli_free(t->ybuf);
+    mli_free(t->ibuf);
+    mli_estep_free(t->estep);
+    mli_free(t->resumed);
+    mli_free(t);
 }
 
 int ml_trainer_set_group(ml_trainer *t, const char *pattern, float lr_scale, float decay_scale,
@@ -155,7 +155,7 @@ int ml_trainer_set_group(ml_trainer *t, const char *pattern, float lr_scale, flo
 {
     int32_t matched = 0;
     if (lr_scale < 0 || decay_scale < 0)
-        return ml_error(err, ML_ERR_INVALID, "parameter group '%s': scales must be >= 0",
+        return mli_error(err, ML_ERR_INVALID, "parameter group '%s': scales must be >= 0",
                         pattern);
     for (int32_t i = 0; i < t->nslots; i++) {
         const char *name = t->m->param_names[t->slot_param[i]];
@@ -166,7 +166,7 @@ int ml_trainer_set_group(ml_trainer *t, const char *pattern, float lr_scale, flo
         matched++;
     }
     if (!matched)
-        return ml_error(err, ML_ERR_NOT_FOUND, "parameter group '%s' matches no trainable "
+        return mli_error(err, ML_ERR_NOT_FOUND, "parameter group '%s' matches no trainable "
                         "parameter (names look like '0.linear.weight')", pattern);
     return ML_OK;
 }
@@ -205,14 +205,14 @@ static int loss_of_batch(ml_trainer *t, const float *x, const float *y, int32_t 
     ml_view tgt = {(float *)y, batch, t->target};
     ml_view gpred = {last->gact, batch, last->out};
     int rc;
-    if ((rc = ml_model_forward_into(m, x, batch, err)))
+    if ((rc = mli_model_forward_into(m, x, batch, err)))
         return rc;
-    ml_model_diag_observe(m, y, batch, (int32_t)t->target_numel);
+    mli_model_diag_observe(m, y, batch, (int32_t)t->target_numel);
     if ((rc = t->loss_vt.forward(t->loss_self, &pred, &tgt, loss, want_grad ? &gpred : NULL,
                                  err)))
-        return ml_error_prefix(err, "loss %s", t->loss_entry.name);
+        return mli_error_prefix(err, "loss %s", t->loss_entry.name);
     if (!isfinite(*loss))
-        return ml_error(err, ML_ERR_NUMERIC, "the loss became %g at step %lld; lower the "
+        return mli_error(err, ML_ERR_NUMERIC, "the loss became %g at step %lld; lower the "
                         "learning rate, or clip gradients (clip_norm)", *loss,
                         (long long)t->t + 1);
     return ML_OK;
@@ -235,7 +235,7 @@ static void clip_gradients(ml_trainer *t)
     }
 }
 
-ml_estep *ml_trainer_estep(ml_trainer *t) { return t->estep; }
+ml_estep *mli_trainer_estep(ml_trainer *t) { return t->estep; }
 
 /* One step; `ids` (the batch's dataset indices, in [0, id_limit)) or NULL. With ids, layers
  * providing modlab.estep/1 get their scored candidate passes first. */
@@ -245,27 +245,27 @@ static int step(ml_trainer *t, const float *x, const float *y, const int64_t *id
     double loss, aux = 0.0;
     int rc;
     if (!t->opt_self)
-        return ml_error(err, ML_ERR_INVALID, "trainer: made for evaluation only (no optimizer)");
+        return mli_error(err, ML_ERR_INVALID, "trainer: made for evaluation only (no optimizer)");
     t->m->training = 1;
     if (t->estep && ids &&
-        (rc = ml_estep_before_step(t->estep, x, y, ids, batch, id_limit, err)))
+        (rc = mli_estep_before_step(t->estep, x, y, ids, batch, id_limit, err)))
         return rc;
-    ml_model_zero_grad(t->m);
+    mli_model_zero_grad(t->m);
     if ((rc = loss_of_batch(t, x, y, batch, 1, &loss, err)) ||
-        (rc = ml_model_backward(t->m, x, batch, 0, err)) ||
-        (rc = ml_model_aux_loss(t->m, t->aux_scale, &aux, err)))
+        (rc = mli_model_backward(t->m, x, batch, 0, err)) ||
+        (rc = mli_model_aux_loss(t->m, t->aux_scale, &aux, err)))
         return rc;
     if (t->clip > 0)
         clip_gradients(t);
     t->t++;
     if ((rc = t->opt_vt.step(t->opt_self, t->slots, t->nslots, t->lr_factor, t->t, err)))
-        return ml_error_prefix(err, "optimizer %s", t->opt_entry.name);
+        return mli_error_prefix(err, "optimizer %s", t->opt_entry.name);
     if (t->estep && ids)
-        ml_estep_after_step(t->estep);
+        mli_estep_after_step(t->estep);
     st->loss += loss * batch;
     st->aux_loss += aux * batch;
     st->steps++;
-    count_correct(t, ml_model_output(t->m), y, batch, st);
+    count_correct(t, mli_model_output(t->m), y, batch, st);
     return ML_OK;
 }
 
@@ -287,7 +287,7 @@ int ml_trainer_eval(ml_trainer *t, const float *x, const float *y, int32_t batch
         return rc;
     st->loss += loss * batch;
     st->steps++;
-    count_correct(t, ml_model_output(t->m), y, batch, st);
+    count_correct(t, mli_model_output(t->m), y, batch, st);
     return ML_OK;
 }
 
@@ -345,17 +345,17 @@ int ml_trainer_run(ml_trainer *t, ml_dataset *d, const int64_t *order, int64_t n
     int rc;
     if (ml_shape_numel(&info->x_shape) != t->m->in_numel ||
         ml_shape_numel(&info->y_shape) != t->target_numel)
-        return ml_error(err, ML_ERR_SHAPE, "dataset %s gives examples of %lld values and "
+        return mli_error(err, ML_ERR_SHAPE, "dataset %s gives examples of %lld values and "
                         "targets of %lld, the model takes %lld and the loss %lld",
                         d->entry.name, (long long)ml_shape_numel(&info->x_shape),
                         (long long)ml_shape_numel(&info->y_shape), (long long)t->m->in_numel,
                         (long long)t->target_numel);
     if (batch < 1 || batch > t->m->max_batch)
-        return ml_error(err, ML_ERR_INVALID, "batch %d outside 1..%d", batch, t->m->max_batch);
+        return mli_error(err, ML_ERR_INVALID, "batch %d outside 1..%d", batch, t->m->max_batch);
     for (int64_t b = first; b < first + count && b < nbatches; b++) {
         int64_t start = b * batch;
         if (stop_sig)
-            return ml_error(err, ML_ERR_INTERRUPTED, "interrupted by %s",
+            return mli_error(err, ML_ERR_INTERRUPTED, "interrupted by %s",
                             stop_sig == SIGINT ? "SIGINT" : stop_sig == SIGTERM ? "SIGTERM"
                                                                                 : "SIGHUP");
         int32_t nb = (int32_t)(n - start < batch ? n - start : batch);

@@ -28,6 +28,6 @@ const char *ml_build_info(void)
              "\"ncpu\":%ld}",
              PACKAGE_VERSION, ML_ABI_MAJOR, ML_ABI_MINOR,
              yaml_get_version_string(), curl_version_info(CURLVERSION_NOW)->version,
-             ml_blas_config(), host, u.release, sysconf(_SC_NPROCESSORS_ONLN));
+             mli_blas_config(), host, u.release, sysconf(_SC_NPROCESSORS_ONLN));
     return buf;
 }

@@ -15,13 +15,13 @@ static ml_loss_vtable o_loss;
 static ml_optimizer_vtable o_opt;
 static ml_dataset_vtable o_data;
 
-void ml_check_crumb_use(ml_check_crumb *c)
+void mli_check_crumb_use(ml_check_crumb *c)
 {
     crumb = c;
     current = NULL;
 }
 
-const char *ml_check_call_enter(const char *name)
+const char *mli_check_call_enter(const char *name)
 {
     const char *prev = current;
     current = name;
@@ -30,26 +30,26 @@ const char *ml_check_call_enter(const char *name)
     return prev;
 }
 
-void ml_check_call_leave(const char *prev)
+void mli_check_call_leave(const char *prev)
 {
-    ml_check_call_enter(prev);
+    mli_check_call_enter(prev);
 }
 
 /* One wrapper: enter NAME, call the original, leave. */
 #define WRAP(ret, fn, orig, name, params, args)                                             \
     static ret fn params                                                                    \
     {                                                                                       \
-        const char *prev_ = ml_check_call_enter(name);                                      \
+        const char *prev_ = mli_check_call_enter(name);                                      \
         ret r_ = orig args;                                                                 \
-        ml_check_call_leave(prev_);                                                         \
+        mli_check_call_leave(prev_);                                                         \
         return r_;                                                                          \
     }
 #define WRAP_VOID(fn, orig, name, params, args)                                             \
     static void fn params                                                                   \
     {                                                                                       \
-        const char *prev_ = ml_check_call_enter(name);                                      \
+        const char *prev_ = mli_check_call_enter(name);                                      \
         orig args;                                                                          \
-        ml_check_call_leave(prev_);                                                         \
+        mli_check_call_leave(prev_);                                                         \
     }
 
 WRAP(int, l_create, o_layer.create, "create",
@@ -108,7 +108,7 @@ WRAP(int, d_read, o_data.read, "read",
     if ((vt).field)                                                                         \
         (vt).field = fn
 
-void ml_check_wrap(ml_reg_entry *re)
+void mli_check_wrap(ml_reg_entry *re)
 {
     switch (re->entry.kind) {
     case ML_KIND_LAYER:
@@ -149,7 +149,7 @@ void ml_check_wrap(ml_reg_entry *re)
     }
 }
 
-void ml_check_unwrap(ml_reg_entry *re)
+void mli_check_unwrap(ml_reg_entry *re)
 {
     switch (re->entry.kind) {
     case ML_KIND_LAYER: re->vt.layer = o_layer; break;

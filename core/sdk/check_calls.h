@@ -15,13 +15,13 @@ typedef struct ml_check_crumb {
 } ml_check_crumb;
 
 /* Where breadcrumbs go from now on (shared memory in the child); NULL: nowhere. */
-void ml_check_crumb_use(ml_check_crumb *c);
-/* Enter a named call; returns the enclosing one, to hand back to ml_check_call_leave. */
-const char *ml_check_call_enter(const char *name);
-void ml_check_call_leave(const char *prev);
+void mli_check_crumb_use(ml_check_crumb *c);
+/* Enter a named call; returns the enclosing one, to hand back to mli_check_call_leave. */
+const char *mli_check_call_enter(const char *name);
+void mli_check_call_leave(const char *prev);
 /* Route one entry's vtable (its registry copy, which models copy) through wrappers that
- * leave a breadcrumb around each call; ml_check_unwrap restores it. One entry at a time. */
-void ml_check_wrap(ml_reg_entry *re);
-void ml_check_unwrap(ml_reg_entry *re);
+ * leave a breadcrumb around each call; mli_check_unwrap restores it. One entry at a time. */
+void mli_check_wrap(ml_reg_entry *re);
+void mli_check_unwrap(ml_reg_entry *re);
 
 #endif

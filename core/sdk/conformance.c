@@ -5,33 +5,33 @@
 
 /* ---- the file as a whole ---------------------------------------------------------- */
 
-const char *ml_conf_base_name(const char *p)
+const char *mli_conf_base_name(const char *p)
 {
     const char *s = strrchr(p, '/');
     return s ? s + 1 : p;
 }
 
-void ml_conf_run_checks(sink *s, const char *file, const char *deps)
+void mli_conf_run_checks(sink *s, const char *file, const char *deps)
 {
-    const char *fid = ml_conf_base_name(file);
+    const char *fid = mli_conf_base_name(file);
     ml_err err;
     ml_registry *reg = NULL;
-    ml_conf_begin(s, fid, "load");
+    mli_conf_begin(s, fid, "load");
     if (!(reg = ml_registry_new(&err))) {
-        ml_conf_emit(s, ML_CHECK_FAIL, fid, "load", "%s", err.msg);
+        mli_conf_emit(s, ML_CHECK_FAIL, fid, "load", "%s", err.msg);
         return;
     }
-    const char *prev = ml_check_call_enter("plugin init");
+    const char *prev = mli_check_call_enter("plugin init");
     int lrc = ml_registry_load_file(reg, file, &err);
-    ml_check_call_leave(prev);
+    mli_check_call_leave(prev);
     if (lrc) {
-        ml_conf_emit(s, ML_CHECK_FAIL, fid, "load", "%s", err.msg);
+        mli_conf_emit(s, ML_CHECK_FAIL, fid, "load", "%s", err.msg);
         ml_registry_free(reg);
         return;
     }
     int32_t n = ml_registry_count(reg);
     if (n == 0) {
-        ml_conf_emit(s, ML_CHECK_FAIL, fid, "load", "init succeeded but registered no entry; call "
+        mli_conf_emit(s, ML_CHECK_FAIL, fid, "load", "init succeeded but registered no entry; call "
                      "host->register_entry for each entry");
         ml_registry_free(reg);
         return;
@@ -43,31 +43,31 @@ void ml_conf_run_checks(sink *s, const char *file, const char *deps)
         used += (size_t)snprintf(names + used, sizeof names - used, "%s%s/%s", i ? ", " : "",
                                  ml_kind_name(e->kind), e->name);
     }
-    ml_conf_emit(s, ML_CHECK_PASS, fid, "load", "%d entr%s: %s", n, n == 1 ? "y" : "ies", names);
+    mli_conf_emit(s, ML_CHECK_PASS, fid, "load", "%d entr%s: %s", n, n == 1 ? "y" : "ies", names);
 
     /* A second init into another registry: same entries, and nothing left behind. */
-    ml_conf_begin(s, fid, "reload");
+    mli_conf_begin(s, fid, "reload");
     int64_t blocks = ml_mem_live_blocks();
     ml_registry *r2 = ml_registry_new(&err);
-    prev = ml_check_call_enter("plugin init (a second time)");
+    prev = mli_check_call_enter("plugin init (a second time)");
     int rc = r2 ? ml_registry_load_file(r2, file, &err) : err.code;
-    ml_check_call_leave(prev);
+    mli_check_call_leave(prev);
     int same = !rc && ml_registry_count(r2) == n;
     for (int32_t i = 0; same && i < n; i++)
         same = !strcmp(ml_registry_entry(r2, i)->name, ml_registry_entry(reg, i)->name);
     ml_registry_free(r2);
     if (rc)
-        ml_conf_emit(s, ML_CHECK_FAIL, fid, "reload", "a second init failed: %s; init must not "
+        mli_conf_emit(s, ML_CHECK_FAIL, fid, "reload", "a second init failed: %s; init must not "
                      "depend on having run before", err.msg);
     else if (!same)
-        ml_conf_emit(s, ML_CHECK_FAIL, fid, "reload", "a second init registered other "
+        mli_conf_emit(s, ML_CHECK_FAIL, fid, "reload", "a second init registered other "
                      "entries; register the same entries every time");
     else if (ml_mem_live_blocks() != blocks)
-        ml_conf_emit(s, ML_CHECK_FAIL, fid, "reload", "init left %lld block(s) allocated; init "
+        mli_conf_emit(s, ML_CHECK_FAIL, fid, "reload", "init left %lld block(s) allocated; init "
                      "must not allocate (entries, vtables and schemas are static const data)",
                      (long long)(ml_mem_live_blocks() - blocks));
     else
-        ml_conf_emit(s, ML_CHECK_PASS, fid, "reload", "a second init registers the same "
+        mli_conf_emit(s, ML_CHECK_PASS, fid, "reload", "a second init registers the same "
                      "entries and allocates nothing");
 
     if (deps && *deps)
@@ -77,20 +77,20 @@ void ml_conf_run_checks(sink *s, const char *file, const char *deps)
         c.s = s;
         c.reg = reg;
         c.idx = i;
-        c.re = ml_registry_get(reg, i);
+        c.re = mli_registry_get(reg, i);
         snprintf(c.id, sizeof c.id, "%s/%s", ml_kind_name(c.re->entry.kind), c.re->entry.name);
         /* The registry's copy is host storage: wrapping it names every call in a crash. */
-        ml_check_wrap((ml_reg_entry *)c.re);
-        ml_conf_check_abi(&c);
-        ml_conf_check_options(&c);
+        mli_check_wrap((ml_reg_entry *)c.re);
+        mli_conf_check_abi(&c);
+        mli_conf_check_options(&c);
         switch (c.re->entry.kind) {
-        case ML_KIND_LAYER: ml_conf_check_layer(&c); break;
-        case ML_KIND_LOSS: ml_conf_check_loss(&c); break;
-        case ML_KIND_OPTIMIZER: ml_conf_check_optimizer(&c); break;
-        case ML_KIND_DATASET: ml_conf_check_dataset(&c); break;
+        case ML_KIND_LAYER: mli_conf_check_layer(&c); break;
+        case ML_KIND_LOSS: mli_conf_check_loss(&c); break;
+        case ML_KIND_OPTIMIZER: mli_conf_check_optimizer(&c); break;
+        case ML_KIND_DATASET: mli_conf_check_dataset(&c); break;
         default: break;
         }
-        ml_check_unwrap((ml_reg_entry *)c.re);
+        mli_check_unwrap((ml_reg_entry *)c.re);
     }
     ml_registry_free(reg);
 }

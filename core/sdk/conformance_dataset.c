@@ -7,7 +7,7 @@
 
 static int ds_open(ck *c, void **self, ml_err *err)
 {
-    return ml_conf_open(c, c->re->vt.dataset.open, self, err);
+    return mli_conf_open(c, c->re->vt.dataset.open, self, err);
 }
 
 static int shape_ok(const ml_shape *s)
@@ -35,7 +35,7 @@ static int ds_leak_life(ck *c, const void *arg, int64_t fail_at, ml_err *err)
     return rc;
 }
 
-void ml_conf_check_dataset(ck *c)
+void mli_conf_check_dataset(ck *c)
 {
     const ml_dataset_vtable *vt = &c->re->vt.dataset;
     void *self = NULL;
@@ -43,8 +43,8 @@ void ml_conf_check_dataset(ck *c)
     ml_err err;
     gbuf x = {0}, y = {0};
     float *x2 = NULL, *y2 = NULL;
-    ml_conf_begin(c->s, c->id, "info");
-    if (ml_conf_has_required(c->re->entry.options)) {
+    mli_conf_begin(c->s, c->id, "info");
+    if (mli_conf_has_required(c->re->entry.options)) {
         SKIP(c, "info", "the dataset has required options (files come from a manifest); "
              "the check cannot invent values");
         return;
@@ -69,26 +69,26 @@ void ml_conf_check_dataset(ck *c)
     PASS(c, "info", "%lld examples, x %lld floats, y %lld floats, %d classes",
          (long long)info.size, (long long)ml_shape_numel(&info.x_shape),
          (long long)ml_shape_numel(&info.y_shape), info.classes);
-    ml_conf_begin(c->s, c->id, "read");
+    mli_conf_begin(c->s, c->id, "read");
     int64_t idx[3] = {0, info.size - 1, info.size / 2};
     int64_t nx = 3 * ml_shape_numel(&info.x_shape), ny = 3 * ml_shape_numel(&info.y_shape);
-    if (ml_gbuf_new(&x, (size_t)nx * 4) || ml_gbuf_new(&y, (size_t)ny * 4) ||
+    if (mli_gbuf_new(&x, (size_t)nx * 4) || mli_gbuf_new(&y, (size_t)ny * 4) ||
         !(x2 = malloc((size_t)nx * 4)) || !(y2 = malloc((size_t)ny * 4))) {
         FAIL(c, "read", "out of memory");
         goto done;
     }
-    ml_conf_fill_nan(x.data, nx);
-    ml_conf_fill_nan(y.data, ny);
+    mli_conf_fill_nan(x.data, nx);
+    mli_conf_fill_nan(y.data, ny);
     if (vt->read(self, idx, 3, x.data, y.data, &err)) {
         FAIL(c, "read", "reading examples 0, %lld and %lld failed: %s",
              (long long)idx[1], (long long)idx[2], err.msg);
         goto done;
     }
-    if (!ml_gbuf_intact(&x) || !ml_gbuf_intact(&y)) {
+    if (!mli_gbuf_intact(&x) || !mli_gbuf_intact(&y)) {
         FAIL(c, "read", "read wrote outside x or y (n * prod(shape) floats each)");
         goto done;
     }
-    if (ml_conf_first_nonfinite(x.data, nx) >= 0 || ml_conf_first_nonfinite(y.data, ny) >= 0) {
+    if (mli_conf_first_nonfinite(x.data, nx) >= 0 || mli_conf_first_nonfinite(y.data, ny) >= 0) {
         FAIL(c, "read", "read left elements of x or y unwritten or non-finite");
         goto done;
     }
@@ -108,10 +108,10 @@ void ml_conf_check_dataset(ck *c)
     PASS(c, "read", "3 examples deterministic, all written, targets valid, nothing written "
          "outside (%s)", GUARD_KIND);
 done:
-    ml_gbuf_free(&x);
-    ml_gbuf_free(&y);
+    mli_gbuf_free(&x);
+    mli_gbuf_free(&y);
     free(x2);
     free(y2);
     vt->close(self);
-    ml_conf_check_leaks(c, ds_leak_life, NULL);
+    mli_conf_check_leaks(c, ds_leak_life, NULL);
 }

@@ -3,7 +3,7 @@
  * destroy cycle, then create under every injected allocation failure). */
 #include "sdk/conformance_impl.h"
 
-int ml_conf_has_required(const ml_opt_spec *s)
+int mli_conf_has_required(const ml_opt_spec *s)
 {
     for (; s && s->name; s++)
         if (!s->def)
@@ -11,35 +11,35 @@ int ml_conf_has_required(const ml_opt_spec *s)
     return 0;
 }
 
-const ml_gradcheck_iface *ml_conf_gradcheck_iface(const ml_reg_entry *re)
+const ml_gradcheck_iface *mli_conf_gradcheck_iface(const ml_reg_entry *re)
 {
     return re->entry.extension ? re->entry.extension(ML_IFACE_GRADCHECK) : NULL;
 }
 
 /* The entry's options, defaults filled in and validated: what create or open is given. The
  * caller frees *out, which may be NULL when this fails. */
-int ml_conf_entry_opts(ck *c, ml_opts **out, ml_err *err)
+int mli_conf_entry_opts(ck *c, ml_opts **out, ml_err *err)
 {
     *out = ml_opts_new(err);
     return *out ? ml_opts_validate(*out, c->re->entry.options, c->id, err) : ML_ERR_NOMEM;
 }
 
 /* Create an optimizer or open a dataset (the two have one signature) with those options. */
-int ml_conf_open(ck *c, ml_conf_open_fn fn, void **self, ml_err *err)
+int mli_conf_open(ck *c, ml_conf_open_fn fn, void **self, ml_err *err)
 {
     ml_opts *o;
-    int rc = ml_conf_entry_opts(c, &o, err);
+    int rc = mli_conf_entry_opts(c, &o, err);
     if (!rc)
-        rc = fn(ml_host_table(), o, self, err);
+        rc = fn(mli_host_table(), o, self, err);
     ml_opts_free(o);
     return rc;
 }
 
-void ml_conf_check_abi(ck *c)
+void mli_conf_check_abi(ck *c)
 {
     const ml_entry *e = &c->re->entry;
     const ml_entry *vh = (const ml_entry *)&c->re->vt;   /* the vtable's copied header */
-    ml_conf_begin(c->s, c->id, "abi");
+    mli_conf_begin(c->s, c->id, "abi");
     if (!strcmp(e->version, "0") || !*e->version) {
         FAIL(c, "abi", "ml_entry.version is not set; give the entry its own version "
              "(\"1.0.0\"): checkpoints and meta.json record it");
@@ -59,7 +59,7 @@ void ml_conf_check_abi(ck *c)
              "NULL for every name you do not implement");
         return;
     }
-    const ml_gradcheck_iface *gi = ml_conf_gradcheck_iface(c->re);
+    const ml_gradcheck_iface *gi = mli_conf_gradcheck_iface(c->re);
     if (gi) {
         if (e->kind != ML_KIND_LAYER) {
             FAIL(c, "abi", "%s only applies to layers", ML_IFACE_GRADCHECK);
@@ -94,13 +94,13 @@ void ml_conf_check_abi(ck *c)
          vh->struct_size, e->version);
 }
 
-void ml_conf_check_options(ck *c)
+void mli_conf_check_options(ck *c)
 {
     const ml_opt_spec *s = c->re->entry.options;
     char req[128] = "";
     size_t used = 0;
     int n = 0;
-    ml_conf_begin(c->s, c->id, "options");
+    mli_conf_begin(c->s, c->id, "options");
     for (; s && s->name; s++, n++) {
         ml_err err;
         if (!s->doc || !*s->doc) {
@@ -138,13 +138,13 @@ void ml_conf_check_options(ck *c)
          used ? "; required: " : "", req);
 }
 
-void ml_conf_check_leaks(ck *c, life_fn life, const void *arg)
+void mli_conf_check_leaks(ck *c, life_fn life, const void *arg)
 {
     ml_err err;
     int64_t blocks = ml_mem_live_blocks(), bytes = ml_mem_live_bytes();
     int rc;
-    ml_conf_begin(c->s, c->id, "leaks");
-    ml_err_clear(&err);
+    mli_conf_begin(c->s, c->id, "leaks");
+    mli_err_clear(&err);
     if ((rc = life(c, arg, 0, &err))) {
         FAIL(c, "leaks", "a create/use/destroy cycle failed: %s", err.msg);
         return;
@@ -159,7 +159,7 @@ void ml_conf_check_leaks(ck *c, life_fn life, const void *arg)
     }
     int64_t n;
     for (n = 1; n <= OOM_MAX; n++) {
-        ml_err_clear(&err);
+        mli_err_clear(&err);
         rc = life(c, arg, n, &err);
         if (ml_mem_live_blocks() != blocks) {
             FAIL(c, "leaks", "when allocation %lld of create fails, %lld block%s stay%s "

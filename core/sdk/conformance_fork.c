@@ -31,7 +31,7 @@ static void parse_child_output(ml_check_report *r, char *buf, char *open_entry,
             int v = atoi(next_field(&p));
             char *entry = next_field(&p), *name = next_field(&p);
             if (entry && name && p) {
-                ml_conf_rec_add(r, v, entry, name, p);
+                mli_conf_rec_add(r, v, entry, name, p);
                 *open = 0;
             }
         }
@@ -127,10 +127,10 @@ ml_check_report *ml_plugin_check(const char *file, const char *deps, uint32_t fl
     ml_check_report *r = calloc(1, sizeof *r);
     int fds[2];
     if (!r)
-        return ml_error(err, ML_ERR_NOMEM, "plugin check: out of memory"), NULL;
+        return mli_error(err, ML_ERR_NOMEM, "plugin check: out of memory"), NULL;
     if (!(flags & ML_CHECK_FORK)) {
         sink s = {r, -1};
-        ml_conf_run_checks(&s, file, deps);
+        mli_conf_run_checks(&s, file, deps);
         return r;
     }
     fflush(NULL);
@@ -138,13 +138,13 @@ ml_check_report *ml_plugin_check(const char *file, const char *deps, uint32_t fl
                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (cr == MAP_FAILED) {
         free(r);
-        return ml_error(err, ML_ERR_IO, "plugin check: mmap: %s", strerror(errno)), NULL;
+        return mli_error(err, ML_ERR_IO, "plugin check: mmap: %s", strerror(errno)), NULL;
     }
     memset(cr, 0, sizeof *cr);
     if (pipe(fds) != 0) {
         munmap(cr, sizeof *cr);
         free(r);
-        return ml_error(err, ML_ERR_IO, "plugin check: pipe: %s", strerror(errno)), NULL;
+        return mli_error(err, ML_ERR_IO, "plugin check: pipe: %s", strerror(errno)), NULL;
     }
     pid_t pid = fork();
     if (pid < 0) {
@@ -152,7 +152,7 @@ ml_check_report *ml_plugin_check(const char *file, const char *deps, uint32_t fl
         close(fds[1]);
         munmap(cr, sizeof *cr);
         free(r);
-        return ml_error(err, ML_ERR_IO, "plugin check: fork: %s", strerror(errno)), NULL;
+        return mli_error(err, ML_ERR_IO, "plugin check: fork: %s", strerror(errno)), NULL;
     }
     const char *tmo = getenv("MODLAB_CHECK_TIMEOUT");
     long timeout = tmo && atol(tmo) > 0 ? atol(tmo) : ML_CHECK_TIMEOUT_S;
@@ -165,15 +165,15 @@ ml_check_report *ml_plugin_check(const char *file, const char *deps, uint32_t fl
         free(r);
         close(fds[0]);
         child_crumb = cr;
-        ml_check_crumb_use(cr);
-        ml_load_crash_quiet(1);   /* the parent reports, naming the call */
+        mli_check_crumb_use(cr);
+        mli_load_crash_quiet(1);   /* the parent reports, naming the call */
 #ifdef __GLIBC__
         on_exit(on_child_exit, NULL);
 #else
         atexit(on_child_exit);
 #endif
         alarm((unsigned)timeout);
-        ml_conf_run_checks(&s, file, deps);
+        mli_conf_run_checks(&s, file, deps);
         cr->finished = 1;
         fflush(NULL);
         _exit(0);
@@ -213,13 +213,13 @@ ml_check_report *ml_plugin_check(const char *file, const char *deps, uint32_t fl
         free(buf);
     }
     if (!*entry)
-        snprintf(entry, sizeof entry, "%s", ml_conf_base_name(file));
+        snprintf(entry, sizeof entry, "%s", mli_conf_base_name(file));
     if (!open)
         snprintf(name, sizeof name, "teardown");
     char detail[400];
     if (!cr->finished || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         child_death(cr, status, timeout, detail, sizeof detail);
-        ml_conf_rec_add(r, ML_CHECK_FAIL, entry, name, detail);
+        mli_conf_rec_add(r, ML_CHECK_FAIL, entry, name, detail);
     }
     munmap(cr, sizeof *cr);
     return r;

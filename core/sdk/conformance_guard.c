@@ -12,7 +12,7 @@
  * wrote past the end of its output buffer". Canaries catch both sides to the byte in normal
  * builds; ASan builds also poison the zones, which catches reads and faults at the write. */
 
-int ml_gbuf_new(gbuf *g, size_t bytes)
+int mli_gbuf_new(gbuf *g, size_t bytes)
 {
     size_t total = (2 * GUARD + bytes + 63) / 64 * 64;
     g->bytes = bytes;
@@ -27,7 +27,7 @@ int ml_gbuf_new(gbuf *g, size_t bytes)
     return ML_OK;
 }
 
-int ml_gbuf_damage(gbuf *g)
+int mli_gbuf_damage(gbuf *g)
 {
     size_t total = (2 * GUARD + g->bytes + 63) / 64 * 64;
     int before = 0, after = 0;
@@ -44,19 +44,19 @@ int ml_gbuf_damage(gbuf *g)
 }
 
 /* 1 if both guard zones are untouched. */
-int ml_gbuf_intact(gbuf *g)
+int mli_gbuf_intact(gbuf *g)
 {
-    return ml_gbuf_damage(g) == 0;
+    return mli_gbuf_damage(g) == 0;
 }
 
 /* "past the end of", "before the start of" or "on both sides of". */
-const char *ml_gbuf_damage_where(int d)
+const char *mli_gbuf_damage_where(int d)
 {
     return d == GB_AFTER ? "past the end of" : d == GB_BEFORE ? "before the start of"
                                                               : "on both sides of";
 }
 
-void ml_gbuf_free(gbuf *g)
+void mli_gbuf_free(gbuf *g)
 {
     if (g->base) {
         UNPOISON(g->base, (2 * GUARD + g->bytes + 63) / 64 * 64);
@@ -65,7 +65,7 @@ void ml_gbuf_free(gbuf *g)
     memset(g, 0, sizeof *g);
 }
 
-void ml_conf_fill_nan(float *p, int64_t n)
+void mli_conf_fill_nan(float *p, int64_t n)
 {
     float v;
     memcpy(&v, &UNWRITTEN, sizeof v);
@@ -73,7 +73,7 @@ void ml_conf_fill_nan(float *p, int64_t n)
         p[i] = v;
 }
 
-int64_t ml_conf_first_nonfinite(const float *p, int64_t n)
+int64_t mli_conf_first_nonfinite(const float *p, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         if (!isfinite(p[i]))
@@ -82,7 +82,7 @@ int64_t ml_conf_first_nonfinite(const float *p, int64_t n)
 }
 
 /* "left element 4 of 30 unwritten" or "wrote NaN into element 4 of 30". */
-void ml_conf_describe_nonfinite(const float *p, int64_t i, int64_t n, char *buf, size_t cap)
+void mli_conf_describe_nonfinite(const float *p, int64_t i, int64_t n, char *buf, size_t cap)
 {
     uint32_t bits;
     memcpy(&bits, &p[i], sizeof bits);

@@ -86,61 +86,61 @@ typedef struct ck {
     char id[96];           /* "layer/name" */
 } ck;
 
-#define PASS(c, name, ...) ml_conf_emit((c)->s, ML_CHECK_PASS, (c)->id, name, __VA_ARGS__)
-#define FAIL(c, name, ...) ml_conf_emit((c)->s, ML_CHECK_FAIL, (c)->id, name, __VA_ARGS__)
-#define SKIP(c, name, ...) ml_conf_emit((c)->s, ML_CHECK_SKIP, (c)->id, name, __VA_ARGS__)
+#define PASS(c, name, ...) mli_conf_emit((c)->s, ML_CHECK_PASS, (c)->id, name, __VA_ARGS__)
+#define FAIL(c, name, ...) mli_conf_emit((c)->s, ML_CHECK_FAIL, (c)->id, name, __VA_ARGS__)
+#define SKIP(c, name, ...) mli_conf_emit((c)->s, ML_CHECK_SKIP, (c)->id, name, __VA_ARGS__)
 
 /* Generic leak check: `life` once, then `create` under every injected failure. */
 typedef int (*life_fn)(ck *c, const void *arg, int64_t fail_at, ml_err *err);
 
 /* conformance_report.c */
-void ml_conf_rec_add(ml_check_report *r, int verdict, const char *entry, const char *name,
+void mli_conf_rec_add(ml_check_report *r, int verdict, const char *entry, const char *name,
                      const char *detail);
-void ml_conf_begin(sink *s, const char *entry, const char *name);
-void ml_conf_emit(sink *s, int verdict, const char *entry, const char *name, const char *fmt,
+void mli_conf_begin(sink *s, const char *entry, const char *name);
+void mli_conf_emit(sink *s, int verdict, const char *entry, const char *name, const char *fmt,
                   ...) ML_PRINTF(5, 6);
 
 /* conformance_guard.c */
-int ml_gbuf_new(gbuf *g, size_t bytes);
-int ml_gbuf_damage(gbuf *g);
-int ml_gbuf_intact(gbuf *g);
-const char *ml_gbuf_damage_where(int d);
-void ml_gbuf_free(gbuf *g);
-void ml_conf_fill_nan(float *p, int64_t n);
-int64_t ml_conf_first_nonfinite(const float *p, int64_t n);
-void ml_conf_describe_nonfinite(const float *p, int64_t i, int64_t n, char *buf, size_t cap);
+int mli_gbuf_new(gbuf *g, size_t bytes);
+int mli_gbuf_damage(gbuf *g);
+int mli_gbuf_intact(gbuf *g);
+const char *mli_gbuf_damage_where(int d);
+void mli_gbuf_free(gbuf *g);
+void mli_conf_fill_nan(float *p, int64_t n);
+int64_t mli_conf_first_nonfinite(const float *p, int64_t n);
+void mli_conf_describe_nonfinite(const float *p, int64_t i, int64_t n, char *buf, size_t cap);
 
 /* conformance_entry.c */
-int ml_conf_has_required(const ml_opt_spec *s);
-const ml_gradcheck_iface *ml_conf_gradcheck_iface(const ml_reg_entry *re);
-int ml_conf_entry_opts(ck *c, ml_opts **out, ml_err *err);
+int mli_conf_has_required(const ml_opt_spec *s);
+const ml_gradcheck_iface *mli_conf_gradcheck_iface(const ml_reg_entry *re);
+int mli_conf_entry_opts(ck *c, ml_opts **out, ml_err *err);
 typedef int (*ml_conf_open_fn)(const ml_host *host, const ml_opts *opts, void **self,
                                ml_err *err);
-int ml_conf_open(ck *c, ml_conf_open_fn fn, void **self, ml_err *err);
-void ml_conf_check_abi(ck *c);
-void ml_conf_check_options(ck *c);
-void ml_conf_check_leaks(ck *c, life_fn life, const void *arg);
+int mli_conf_open(ck *c, ml_conf_open_fn fn, void **self, ml_err *err);
+void mli_conf_check_abi(ck *c);
+void mli_conf_check_options(ck *c);
+void mli_conf_check_leaks(ck *c, life_fn life, const void *arg);
 
 /* conformance_layer.c */
-ml_model *ml_conf_build_case(ck *c, const ml_gradcheck_case *gc, uint64_t seed, ml_err *err);
-void ml_conf_fill_input(float *x, int64_t n, int32_t int_inputs, uint64_t seed);
-void ml_conf_check_layer(ck *c);
+ml_model *mli_conf_build_case(ck *c, const ml_gradcheck_case *gc, uint64_t seed, ml_err *err);
+void mli_conf_fill_input(float *x, int64_t n, int32_t int_inputs, uint64_t seed);
+void mli_conf_check_layer(ck *c);
 
 /* conformance_layer_guard.c */
-void ml_conf_check_layer_bounds(ck *c, const ml_gradcheck_case *gc);
-void ml_conf_check_layer_saveload(ck *c, const ml_gradcheck_case *gc);
+void mli_conf_check_layer_bounds(ck *c, const ml_gradcheck_case *gc);
+void mli_conf_check_layer_saveload(ck *c, const ml_gradcheck_case *gc);
 
 /* conformance_loss.c */
-void ml_conf_check_loss(ck *c);
+void mli_conf_check_loss(ck *c);
 
 /* conformance_optimizer.c */
-void ml_conf_check_optimizer(ck *c);
+void mli_conf_check_optimizer(ck *c);
 
 /* conformance_dataset.c */
-void ml_conf_check_dataset(ck *c);
+void mli_conf_check_dataset(ck *c);
 
 /* conformance.c */
-const char *ml_conf_base_name(const char *p);
-void ml_conf_run_checks(sink *s, const char *file, const char *deps);
+const char *mli_conf_base_name(const char *p);
+void mli_conf_run_checks(sink *s, const char *file, const char *deps);
 
 #endif

@@ -7,13 +7,13 @@
 static int layer_cases(const ml_reg_entry *re, const ml_gradcheck_case **cases, int32_t *n)
 {
     static const ml_gradcheck_case fallback = {"", {1, {5}}, 0};
-    const ml_gradcheck_iface *gi = ml_conf_gradcheck_iface(re);
+    const ml_gradcheck_iface *gi = mli_conf_gradcheck_iface(re);
     if (gi && gi->ncases > 0 && gi->cases) {
         *cases = gi->cases;
         *n = gi->ncases;
         return 1;
     }
-    if (ml_conf_has_required(re->entry.options))
+    if (mli_conf_has_required(re->entry.options))
         return 0;
     *cases = &fallback;
     *n = 1;
@@ -23,24 +23,24 @@ static int layer_cases(const ml_reg_entry *re, const ml_gradcheck_case **cases, 
 int ml_gradcheck_case_run(ml_registry *reg, const char *layer, int32_t i, uint64_t seed,
                           ml_gradcheck_result *res, const char **options, ml_err *err)
 {
-    const ml_reg_entry *re = ml_registry_lookup(reg, ML_KIND_LAYER, layer, err);
+    const ml_reg_entry *re = mli_registry_lookup(reg, ML_KIND_LAYER, layer, err);
     const ml_gradcheck_case *cases;
     int32_t n;
     if (!re)
         return err->code;
     if (!layer_cases(re, &cases, &n))
-        return ml_error(err, ML_ERR_NOT_FOUND, "layer '%s' has required options but declares "
+        return mli_error(err, ML_ERR_NOT_FOUND, "layer '%s' has required options but declares "
                         "no %s cases; declare some (see PLUGINS.md)", layer,
                         ML_IFACE_GRADCHECK);
     if (i < 0 || i >= n)
-        return ml_error(err, ML_ERR_NOT_FOUND, "layer '%s' has %d gradient-check case%s",
+        return mli_error(err, ML_ERR_NOT_FOUND, "layer '%s' has %d gradient-check case%s",
                         layer, n, n == 1 ? "" : "s");
     *options = cases[i].options;
     return ml_gradcheck_layer(reg, layer, cases[i].options, &cases[i].in, cases[i].int_inputs,
                               seed, res, err);
 }
 
-ml_model *ml_conf_build_case(ck *c, const ml_gradcheck_case *gc, uint64_t seed, ml_err *err)
+ml_model *mli_conf_build_case(ck *c, const ml_gradcheck_case *gc, uint64_t seed, ml_err *err)
 {
     ml_opts *o = ml_opts_new(err);
     ml_model *m;
@@ -61,15 +61,15 @@ ml_model *ml_conf_build_case(ck *c, const ml_gradcheck_case *gc, uint64_t seed, 
     return m;
 }
 
-void ml_conf_fill_input(float *x, int64_t n, int32_t int_inputs, uint64_t seed)
+void mli_conf_fill_input(float *x, int64_t n, int32_t int_inputs, uint64_t seed)
 {
     ml_rng r;
-    ml_rng_init(&r, seed, 5);
+    mli_rng_init(&r, seed, 5);
     if (int_inputs > 0)
         for (int64_t i = 0; i < n; i++)
-            x[i] = (float)ml_rng_below(&r, (uint64_t)int_inputs);
+            x[i] = (float)mli_rng_below(&r, (uint64_t)int_inputs);
     else
-        ml_rng_fill_uniform(&r, x, n, -1.0f, 1.0f);
+        mli_rng_fill_uniform(&r, x, n, -1.0f, 1.0f);
 }
 
 static void check_gradient(ck *c, const ml_gradcheck_case *cases, int32_t n)
@@ -77,7 +77,7 @@ static void check_gradient(ck *c, const ml_gradcheck_case *cases, int32_t n)
     const ml_layer_vtable *vt = &c->re->vt.layer;
     double worst = 0.0;
     int64_t coords = 0;
-    ml_conf_begin(c->s, c->id, "gradient");
+    mli_conf_begin(c->s, c->id, "gradient");
     if (!vt->backward_input && !vt->backward_params) {
         SKIP(c, "gradient", "not differentiable (backward_input and backward_params are NULL)");
         return;
@@ -113,23 +113,23 @@ static void check_gradient(ck *c, const ml_gradcheck_case *cases, int32_t n)
 /* One life of a layer: create, forward, backward, destroy. */
 static int layer_life(ck *c, const ml_gradcheck_case *gc, ml_err *err)
 {
-    ml_model *m = ml_conf_build_case(c, gc, 21, err);
+    ml_model *m = mli_conf_build_case(c, gc, 21, err);
     float *x = NULL;
     int rc = ML_OK;
     if (!m)
         return err->code ? err->code : ML_ERR_INTERNAL;
-    if (!(x = ml_alloc((size_t)(BATCH * m->in_numel) * 4)))
-        rc = ml_error(err, ML_ERR_NOMEM, "out of memory");
+    if (!(x = mli_alloc((size_t)(BATCH * m->in_numel) * 4)))
+        rc = mli_error(err, ML_ERR_NOMEM, "out of memory");
     if (!rc) {
-        ml_conf_fill_input(x, BATCH * m->in_numel, gc->int_inputs, 6);
-        rc = ml_model_forward_into(m, x, BATCH, err);
+        mli_conf_fill_input(x, BATCH * m->in_numel, gc->int_inputs, 6);
+        rc = mli_model_forward_into(m, x, BATCH, err);
     }
     if (!rc) {
         ml_layer_slot *l = &m->layers[0];
         memset(l->gact, 0, (size_t)(BATCH * l->out_numel) * 4);
-        rc = ml_model_backward(m, x, BATCH, l->vt.backward_input && gc->int_inputs <= 0, err);
+        rc = mli_model_backward(m, x, BATCH, l->vt.backward_input && gc->int_inputs <= 0, err);
     }
-    ml_free(x);
+    mli_free(x);
     ml_model_free(m);
     return rc;
 }
@@ -151,7 +151,7 @@ static int layer_create_only(ck *c, const ml_gradcheck_case *gc, int64_t fail_at
         ml_model_free(m);
         return ML_ERR_INTERNAL;
     }
-    ml_err_clear(err);
+    mli_err_clear(err);
     ml_mem_fail_at(fail_at);
     rc = ml_model_build(m, &gc->in, BATCH, err);
     ml_mem_fail_at(0);
@@ -164,20 +164,20 @@ static int layer_leak_life(ck *c, const void *arg, int64_t fail_at, ml_err *err)
     return fail_at ? layer_create_only(c, arg, fail_at, err) : layer_life(c, arg, err);
 }
 
-void ml_conf_check_layer(ck *c)
+void mli_conf_check_layer(ck *c)
 {
     const ml_gradcheck_case *cases;
     int32_t n;
     if (!layer_cases(c->re, &cases, &n)) {
-        ml_conf_begin(c->s, c->id, "gradient");
+        mli_conf_begin(c->s, c->id, "gradient");
         FAIL(c, "gradient", "the layer has required options but no %s cases; declare some "
              "through ml_entry.extension (see PLUGINS.md)", ML_IFACE_GRADCHECK);
         return;
     }
     /* Bounds first: a layer that scribbles outside its buffers is caught on guarded ones
      * before the gradient check runs it thousands of times on unguarded ones. */
-    ml_conf_check_layer_bounds(c, &cases[0]);
+    mli_conf_check_layer_bounds(c, &cases[0]);
     check_gradient(c, cases, n);
-    ml_conf_check_layer_saveload(c, &cases[0]);
-    ml_conf_check_leaks(c, layer_leak_life, &cases[0]);
+    mli_conf_check_layer_saveload(c, &cases[0]);
+    mli_conf_check_leaks(c, layer_leak_life, &cases[0]);
 }

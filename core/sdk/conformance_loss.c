@@ -7,13 +7,13 @@
 static int loss_open(ck *c, void **self, ml_shape *pred, ml_shape *tgt, ml_err *err)
 {
     ml_opts *o;
-    int rc = ml_conf_entry_opts(c, &o, err);
+    int rc = mli_conf_entry_opts(c, &o, err);
     *pred = (ml_shape){1, {5}};
     *tgt = (ml_shape){0, {0}};
     /* Class-id targets first; a loss that rejects them gets regression targets. */
-    if (!rc && c->re->vt.loss.create(ml_host_table(), o, pred, tgt, self, err) != 0) {
+    if (!rc && c->re->vt.loss.create(mli_host_table(), o, pred, tgt, self, err) != 0) {
         *tgt = *pred;
-        rc = c->re->vt.loss.create(ml_host_table(), o, pred, tgt, self, err);
+        rc = c->re->vt.loss.create(mli_host_table(), o, pred, tgt, self, err);
     }
     ml_opts_free(o);
     return rc;
@@ -32,7 +32,7 @@ static int loss_leak_life(ck *c, const void *arg, int64_t fail_at, ml_err *err)
     return rc;
 }
 
-void ml_conf_check_loss(ck *c)
+void mli_conf_check_loss(ck *c)
 {
     enum { B = 3, K = 5 };
     float p[B * K], y[B * K];
@@ -41,8 +41,8 @@ void ml_conf_check_loss(ck *c)
     ml_shape ps, ts;
     ml_err err;
     ml_rng r;
-    ml_conf_begin(c->s, c->id, "gradient");
-    if (ml_conf_has_required(c->re->entry.options)) {
+    mli_conf_begin(c->s, c->id, "gradient");
+    if (mli_conf_has_required(c->re->entry.options)) {
         SKIP(c, "gradient", "the loss has required options; the check cannot invent values");
         return;
     }
@@ -50,26 +50,26 @@ void ml_conf_check_loss(ck *c)
         FAIL(c, "gradient", "create failed for predictions {5}: %s", err.msg);
         return;
     }
-    ml_rng_init(&r, 99, 1);
-    ml_rng_fill_uniform(&r, p, B * K, -2, 2);
+    mli_rng_init(&r, 99, 1);
+    mli_rng_fill_uniform(&r, p, B * K, -2, 2);
     if (ts.ndim == 0)
         for (int i = 0; i < B; i++)
             y[i] = (float)(i % K);
     else
-        ml_rng_fill_uniform(&r, y, B * K, 0, 1);
+        mli_rng_fill_uniform(&r, y, B * K, 0, 1);
     ml_view pv = {p, B, ps}, tv = {y, B, ts};
     double L, hi, lo, worst = 0;
-    if (ml_gbuf_new(&g, sizeof p)) {
+    if (mli_gbuf_new(&g, sizeof p)) {
         FAIL(c, "gradient", "out of memory");
         goto done;
     }
-    ml_conf_fill_nan(g.data, B * K);
+    mli_conf_fill_nan(g.data, B * K);
     ml_view gv = {g.data, B, ps};
     if (c->re->vt.loss.forward(self, &pv, &tv, &L, &gv, &err)) {
         FAIL(c, "gradient", "forward failed: %s", err.msg);
         goto done;
     }
-    if (!ml_gbuf_intact(&g) || ml_conf_first_nonfinite(g.data, B * K) >= 0) {
+    if (!mli_gbuf_intact(&g) || mli_conf_first_nonfinite(g.data, B * K) >= 0) {
         FAIL(c, "gradient", "forward wrote outside gpred or left some of it unwritten");
         goto done;
     }
@@ -89,8 +89,8 @@ void ml_conf_check_loss(ck *c)
     else
         PASS(c, "gradient", "%d coordinates, max relative error %.2e", B * K, worst);
 done:
-    ml_gbuf_free(&g);
+    mli_gbuf_free(&g);
     c->re->vt.loss.destroy(self);
-    if (!ml_conf_has_required(c->re->entry.options))
-        ml_conf_check_leaks(c, loss_leak_life, NULL);
+    if (!mli_conf_has_required(c->re->entry.options))
+        mli_conf_check_leaks(c, loss_leak_life, NULL);
 }

@@ -16,13 +16,13 @@ typedef struct opt_run {
 
 static int opt_create(ck *c, void **self, ml_err *err)
 {
-    return ml_conf_open(c, c->re->vt.optimizer.create, self, err);
+    return mli_conf_open(c, c->re->vt.optimizer.create, self, err);
 }
 
 static void opt_run_free(opt_run *o)
 {
     for (int i = 0; i < NSLOT; i++)
-        ml_gbuf_free(&o->val[i]), ml_gbuf_free(&o->grad[i]), ml_gbuf_free(&o->state[i]);
+        mli_gbuf_free(&o->val[i]), mli_gbuf_free(&o->grad[i]), mli_gbuf_free(&o->state[i]);
 }
 
 static int opt_run_init(opt_run *o, int32_t ss)
@@ -30,13 +30,13 @@ static int opt_run_init(opt_run *o, int32_t ss)
     ml_rng r;
     memset(o, 0, sizeof *o);
     o->ss = ss;
-    ml_rng_init(&r, 31, 1);
+    mli_rng_init(&r, 31, 1);
     for (int i = 0; i < NSLOT; i++) {
         int64_t n = slot_numel[i];
-        if (ml_gbuf_new(&o->val[i], (size_t)n * 4) || ml_gbuf_new(&o->grad[i], (size_t)n * 4) ||
-            ml_gbuf_new(&o->state[i], (size_t)(n * (ss ? ss : 1)) * 4))
+        if (mli_gbuf_new(&o->val[i], (size_t)n * 4) || mli_gbuf_new(&o->grad[i], (size_t)n * 4) ||
+            mli_gbuf_new(&o->state[i], (size_t)(n * (ss ? ss : 1)) * 4))
             return ML_ERR_NOMEM;
-        ml_rng_fill_uniform(&r, o->val[i].data, n, -1.0f, 1.0f);
+        mli_rng_fill_uniform(&r, o->val[i].data, n, -1.0f, 1.0f);
         memset(o->state[i].data, 0, (size_t)(n * (ss ? ss : 1)) * 4);
         o->slots[i] = (ml_opt_slot){o->val[i].data, o->grad[i].data, ss ? o->state[i].data
                                     : NULL, n, i ? ML_PARAM_NO_DECAY : 0u, 1.0f,
@@ -69,11 +69,11 @@ static int opt_steps(ck *c, void *self, opt_run *o, int64_t t0, int64_t t1, cons
         }
         for (int i = 0; i < NSLOT; i++) {
             static char buf[160];
-            int dv = ml_gbuf_damage(&o->val[i]), dg = ml_gbuf_damage(&o->grad[i]);
-            int ds = ml_gbuf_damage(&o->state[i]);
+            int dv = mli_gbuf_damage(&o->val[i]), dg = mli_gbuf_damage(&o->grad[i]);
+            int ds = mli_gbuf_damage(&o->state[i]);
             if (dv || dg || ds) {
                 snprintf(buf, sizeof buf, "step wrote %s slot %d's %s buffer%s",
-                         ml_gbuf_damage_where(dv ? dv : dg ? dg : ds), i,
+                         mli_gbuf_damage_where(dv ? dv : dg ? dg : ds), i,
                          dv ? "value" : dg ? "grad" : "state",
                          ds && !dv && !dg ? " (state has state_size() floats per element)"
                                           : "");
@@ -88,9 +88,9 @@ static int opt_steps(ck *c, void *self, opt_run *o, int64_t t0, int64_t t1, cons
         for (int i = 0; i < NSLOT; i++) {
             static char buf[160];
             char what[96];
-            int64_t bad = ml_conf_first_nonfinite(o->val[i].data, slot_numel[i]);
+            int64_t bad = mli_conf_first_nonfinite(o->val[i].data, slot_numel[i]);
             if (bad >= 0) {
-                ml_conf_describe_nonfinite(o->val[i].data, bad, slot_numel[i], what, sizeof what);
+                mli_conf_describe_nonfinite(o->val[i].data, bad, slot_numel[i], what, sizeof what);
                 snprintf(buf, sizeof buf, "step %lld %s of slot %d's value (its gradient "
                          "was finite)", (long long)t, what, i);
                 *why = buf;
@@ -113,7 +113,7 @@ static int opt_leak_life(ck *c, const void *arg, int64_t fail_at, ml_err *err)
     return rc;
 }
 
-void ml_conf_check_optimizer(ck *c)
+void mli_conf_check_optimizer(ck *c)
 {
     const ml_optimizer_vtable *vt = &c->re->vt.optimizer;
     void *self = NULL, *s2 = NULL;
@@ -121,10 +121,10 @@ void ml_conf_check_optimizer(ck *c)
     ml_err err;
     const char *why = NULL;
     int32_t ss;
-    ml_conf_begin(c->s, c->id, "step");
+    mli_conf_begin(c->s, c->id, "step");
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
-    if (ml_conf_has_required(c->re->entry.options)) {
+    if (mli_conf_has_required(c->re->entry.options)) {
         SKIP(c, "step", "the optimizer has required options; the check cannot invent values");
         return;
     }
@@ -154,12 +154,12 @@ void ml_conf_check_optimizer(ck *c)
     }
     PASS(c, "step", "%d steps lower 0.5*|x|^2 from %.4g to %.4g; state_size %d", OPT_STEPS,
          f0, f1, ss);
-    ml_conf_begin(c->s, c->id, "bounds");
+    mli_conf_begin(c->s, c->id, "bounds");
     PASS(c, "bounds", "values, grads and state on %s: nothing written outside, grads intact",
          GUARD_KIND);
 
     /* Save/load: a fresh instance continues from the slots' state exactly. */
-    ml_conf_begin(c->s, c->id, "save/load");
+    mli_conf_begin(c->s, c->id, "save/load");
     opt_run_free(&a);
     if (opt_run_init(&a, ss) || opt_run_init(&b, ss)) {
         FAIL(c, "save/load", "out of memory");
@@ -189,5 +189,5 @@ done:
         vt->destroy(s2);
     opt_run_free(&a);
     opt_run_free(&b);
-    ml_conf_check_leaks(c, opt_leak_life, NULL);
+    mli_conf_check_leaks(c, opt_leak_life, NULL);
 }

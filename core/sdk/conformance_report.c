@@ -5,7 +5,7 @@
 
 /* ---- the report (plain malloc: it must not disturb the accounting it reports on) ------ */
 
-void ml_conf_rec_add(ml_check_report *r, int verdict, const char *entry, const char *name,
+void mli_conf_rec_add(ml_check_report *r, int verdict, const char *entry, const char *name,
                      const char *detail)
 {
     if (r->n == r->cap) {
@@ -77,7 +77,7 @@ static void one_line(char *s)
 }
 
 /* Announce a check before running it, so a crash inside it is blamed on it. */
-void ml_conf_begin(sink *s, const char *entry, const char *name)
+void mli_conf_begin(sink *s, const char *entry, const char *name)
 {
     char line[256];
     if (s->fd < 0)
@@ -86,7 +86,7 @@ void ml_conf_begin(sink *s, const char *entry, const char *name)
     write_all(s->fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
-void ml_conf_emit(sink *s, int verdict, const char *entry, const char *name, const char *fmt,
+void mli_conf_emit(sink *s, int verdict, const char *entry, const char *name, const char *fmt,
                   ...)
 {
     char detail[ML_ERR_MSG_MAX + 128], line[ML_ERR_MSG_MAX + 400];
@@ -96,7 +96,7 @@ void ml_conf_emit(sink *s, int verdict, const char *entry, const char *name, con
     va_end(ap);
     one_line(detail);
     if (s->fd < 0) {
-        ml_conf_rec_add(s->rep, verdict, entry, name, detail);
+        mli_conf_rec_add(s->rep, verdict, entry, name, detail);
         return;
     }
     int n = snprintf(line, sizeof line, "R\t%d\t%s\t%s\t%s\n", verdict, entry, name, detail);

@@ -10,13 +10,13 @@ static ml_sweep *finish_load(ml_yt_doc *doc, ml_err *err)
     ml_sweep *s;
     if (!doc)
         return NULL;
-    if (!(s = ml_zalloc(sizeof *s))) {
-        ml_error(err, ML_ERR_NOMEM, "out of memory reading %s", doc->name);
-        ml_yt_free(doc);
+    if (!(s = mli_zalloc(sizeof *s))) {
+        mli_error(err, ML_ERR_NOMEM, "out of memory reading %s", doc->name);
+        mli_yt_free(doc);
         return NULL;
     }
     s->doc = doc;
-    if (ml_sw_read_top(s, err) || ml_sw_expand(s, err) || ml_sw_build_json(s, err))
+    if (mli_sw_read_top(s, err) || mli_sw_expand(s, err) || mli_sw_build_json(s, err))
         goto fail;
     return s;
 fail:
@@ -27,45 +27,45 @@ fail:
 ml_sweep *ml_sweep_load(const char *path, ml_err *err)
 {
     if (!path)
-        return ml_error(err, ML_ERR_INVALID, "ml_sweep_load: path is NULL"), NULL;
-    return finish_load(ml_yt_load_file(path, err), err);
+        return mli_error(err, ML_ERR_INVALID, "ml_sweep_load: path is NULL"), NULL;
+    return finish_load(mli_yt_load_file(path, err), err);
 }
 
 ml_sweep *ml_sweep_load_string(const char *text, size_t len, const char *name, ml_err *err)
 {
     if (!text || !name)
-        return ml_error(err, ML_ERR_INVALID, "ml_sweep_load_string: text or name is NULL"),
+        return mli_error(err, ML_ERR_INVALID, "ml_sweep_load_string: text or name is NULL"),
                NULL;
-    return finish_load(ml_yt_load_string(text, len, name, err), err);
+    return finish_load(mli_yt_load_string(text, len, name, err), err);
 }
 
 void ml_sweep_free(ml_sweep *s)
 {
     if (!s)
         return;
-    size_t n = ml_sw_ncols(s);
+    size_t n = mli_sw_ncols(s);
     for (size_t i = 0; i < s->ntrials; i++) {
         for (size_t j = 0; j < n; j++)
             if (s->trials[i].own[j])
-                ml_sw_val_free(&s->trials[i].vals[j]);
-        ml_free(s->trials[i].vals);
-        ml_free(s->trials[i].own);
+                mli_sw_val_free(&s->trials[i].vals[j]);
+        mli_free(s->trials[i].vals);
+        mli_free(s->trials[i].own);
     }
-    ml_free(s->trials);
+    mli_free(s->trials);
     for (size_t i = 0; i < s->nparams; i++) {
         for (size_t j = 0; j < s->params[i].nvals; j++)
-            ml_sw_val_free(&s->params[i].vals[j]);
-        ml_free(s->params[i].vals);
-        ml_free(s->params[i].probs);
-        ml_free(s->params[i].name);
+            mli_sw_val_free(&s->params[i].vals[j]);
+        mli_free(s->params[i].vals);
+        mli_free(s->params[i].probs);
+        mli_free(s->params[i].name);
     }
-    ml_free(s->params);
+    mli_free(s->params);
     for (size_t i = 0; i < s->nwarnings; i++)
-        ml_free(s->warnings[i]);
-    ml_free(s->warnings);
-    ml_free(s->json);
-    ml_yt_free(s->doc);
-    ml_free(s);
+        mli_free(s->warnings[i]);
+    mli_free(s->warnings);
+    mli_free(s->json);
+    mli_yt_free(s->doc);
+    mli_free(s);
 }
 
 const char *ml_sweep_json(const ml_sweep *s) { return s ? s->json : NULL; }
@@ -85,13 +85,13 @@ char *ml_sweep_export_wandb(const char *path, ml_err *err)
     size_t len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        ml_error(err, ML_ERR_NOT_FOUND, "%s: cannot open the sweep file", path);
+        mli_error(err, ML_ERR_NOT_FOUND, "%s: cannot open the sweep file", path);
         return NULL;
     }
     long sz = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (sz < 0 || fseek(f, 0, SEEK_SET) != 0 || !(text = ml_alloc((size_t)sz + 1)) ||
+    if (sz < 0 || fseek(f, 0, SEEK_SET) != 0 || !(text = mli_alloc((size_t)sz + 1)) ||
         fread(text, 1, (size_t)sz, f) != (size_t)sz) {
-        ml_error(err, ML_ERR_IO, "%s: cannot read the sweep file", path);
+        mli_error(err, ML_ERR_IO, "%s: cannot read the sweep file", path);
         goto fail;
     }
     len = (size_t)sz;
@@ -102,22 +102,22 @@ char *ml_sweep_export_wandb(const char *path, ml_err *err)
             goto fail;
         ml_sweep_free(s);
     }
-    if (!(doc = ml_yt_load_string(text, len, path, err)))
+    if (!(doc = mli_yt_load_string(text, len, path, err)))
         goto fail;
     const ml_yt_node *root = doc->root;
     int from = 0, to = 0;
     for (size_t i = 0; i < root->n; i++)
         if (strcmp(root->keys[i]->value, "modlab") == 0) {
             if (root->keys[i]->col != 1) {
-                ml_yt_error(doc, root->keys[i], err, ML_ERR_UNSUPPORTED,
+                mli_yt_error(doc, root->keys[i], err, ML_ERR_UNSUPPORTED,
                             "export needs the top-level mapping in block style");
                 goto fail;
             }
             from = root->keys[i]->line;
             to = i + 1 < root->n ? root->keys[i + 1]->line : 0;
         }
-    if (!(out = ml_alloc(len + 1))) {
-        ml_error(err, ML_ERR_NOMEM, "out of memory exporting %s", path);
+    if (!(out = mli_alloc(len + 1))) {
+        mli_error(err, ML_ERR_NOMEM, "out of memory exporting %s", path);
         goto fail;
     }
     size_t o = 0;
@@ -130,16 +130,16 @@ char *ml_sweep_export_wandb(const char *path, ml_err *err)
             line++;
     }
     out[o] = 0;
-    ml_yt_free(doc);
-    ml_free(text);
+    mli_yt_free(doc);
+    mli_free(text);
     fclose(f);
     return out;
 fail:
-    ml_yt_free(doc);
-    ml_free(text);
-    ml_free(out);
+    mli_yt_free(doc);
+    mli_free(text);
+    mli_free(out);
     fclose(f);
     return NULL;
 }
 
-void ml_sweep_text_free(char *text) { ml_free(text); }
+void ml_sweep_text_free(char *text) { mli_free(text); }

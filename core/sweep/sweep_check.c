@@ -37,7 +37,7 @@ int ml_sweep_check_name(const char *name, const char *what, ml_err *err)
     if (!why)
         return 0;
     /* The name itself is not echoed: it may hold newlines or terminal escapes. */
-    return ml_error(err, ML_ERR_FORMAT,
+    return mli_error(err, ML_ERR_FORMAT,
                     "%s %s: use 1 to %d characters of [A-Za-z0-9._-], not starting with '.' "
                     "or '-' and without '..' (it names a directory)", what, why,
                     ML_SWEEP_NAME_MAX);
@@ -51,20 +51,20 @@ int ml_sweep_check_program(const char *path, const char *what, ml_err *err)
     if (!what)
         what = "program";
     if (!path || !*path)
-        return ml_error(err, ML_ERR_NOT_FOUND, "%s is empty: give the recipe to run", what);
+        return mli_error(err, ML_ERR_NOT_FOUND, "%s is empty: give the recipe to run", what);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
         if (errno == ENOENT)
-            return ml_error(err, ML_ERR_NOT_FOUND, "%s '%s' not found", what, path);
-        return ml_error(err, ML_ERR_IO, "%s '%s' cannot be read (%s): give a readable "
+            return mli_error(err, ML_ERR_NOT_FOUND, "%s '%s' not found", what, path);
+        return mli_error(err, ML_ERR_IO, "%s '%s' cannot be read (%s): give a readable "
                         "recipe file", what, path, strerror(errno));
     }
     int rc = fstat(fd, &st);
     int e = errno;
     close(fd);
     if (rc)
-        return ml_error(err, ML_ERR_IO, "%s '%s': %s", what, path, strerror(e));
+        return mli_error(err, ML_ERR_IO, "%s '%s': %s", what, path, strerror(e));
     if (!S_ISREG(st.st_mode))
-        return ml_error(err, ML_ERR_INVALID, "%s '%s' is %s, not a regular file: give the "
+        return mli_error(err, ML_ERR_INVALID, "%s '%s' is %s, not a regular file: give the "
                         "recipe file (e.g. train.lua)", what, path,
                         S_ISDIR(st.st_mode) ? "a directory" : "a special file");
     return 0;

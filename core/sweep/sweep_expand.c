@@ -58,28 +58,28 @@ static sw_val sample(const sw_param *p, uint64_t seed, uint64_t t, uint64_t k, i
         v.i = (int64_t)((uint64_t)p->imin + (last == UINT64_MAX ? r : r % (last + 1)));
         return v;
     }
-    case D_UNIFORM: return ml_sw_num_val(clamp(p->min + u * (p->max - p->min), p->min, p->max));
+    case D_UNIFORM: return mli_sw_num_val(clamp(p->min + u * (p->max - p->min), p->min, p->max));
     case D_Q_UNIFORM:
-        return ml_sw_num_val(clamp(quantise(p, p->min + u * (p->max - p->min)), p->min, p->max));
+        return mli_sw_num_val(clamp(quantise(p, p->min + u * (p->max - p->min)), p->min, p->max));
     case D_LOG_UNIFORM:
-        return ml_sw_num_val(clamp(exp(p->min + u * (p->max - p->min)), exp(p->min), exp(p->max)));
+        return mli_sw_num_val(clamp(exp(p->min + u * (p->max - p->min)), exp(p->min), exp(p->max)));
     case D_LOG_UNIFORM_V:
         x = exp(log(p->min) + u * (log(p->max) - log(p->min)));
-        return ml_sw_num_val(clamp(x, p->min, p->max));
+        return mli_sw_num_val(clamp(x, p->min, p->max));
     case D_Q_LOG_UNIFORM_V:
         x = exp(log(p->min) + u * (log(p->max) - log(p->min)));
-        return ml_sw_num_val(clamp(quantise(p, x), p->min, p->max));
-    case D_NORMAL: return ml_sw_num_val(p->mu + p->sigma * gauss(seed, t, k));
-    case D_Q_NORMAL: return ml_sw_num_val(quantise(p, p->mu + p->sigma * gauss(seed, t, k)));
-    default: return ml_sw_num_val(exp(p->mu + p->sigma * gauss(seed, t, k)));
+        return mli_sw_num_val(clamp(quantise(p, x), p->min, p->max));
+    case D_NORMAL: return mli_sw_num_val(p->mu + p->sigma * gauss(seed, t, k));
+    case D_Q_NORMAL: return mli_sw_num_val(quantise(p, p->mu + p->sigma * gauss(seed, t, k)));
+    default: return mli_sw_num_val(exp(p->mu + p->sigma * gauss(seed, t, k)));
     }
 }
 
 /* ---- trials ------------------------------------------------------------------------------ */
 
-size_t ml_sw_ncols(const ml_sweep *s) { return s->nparams + (s->seed_param ? 1 : 0); }
+size_t mli_sw_ncols(const ml_sweep *s) { return s->nparams + (s->seed_param ? 1 : 0); }
 
-const char *ml_sw_col_name(const ml_sweep *s, size_t j)
+const char *mli_sw_col_name(const ml_sweep *s, size_t j)
 {
     return j < s->nparams ? s->params[j].name : s->seed_param;
 }
@@ -89,9 +89,9 @@ static int push_trial(ml_sweep *s, size_t *cap, sw_val *vals, unsigned char *own
 {
     if (s->ntrials == *cap) {
         size_t c = *cap ? 2 * *cap : 64;
-        sw_trial *t = ml_realloc(s->trials, c * sizeof *t);
+        sw_trial *t = mli_realloc(s->trials, c * sizeof *t);
         if (!t)
-            return ml_error(err, ML_ERR_NOMEM, "out of memory expanding the sweep");
+            return mli_error(err, ML_ERR_NOMEM, "out of memory expanding the sweep");
         s->trials = t;
         *cap = c;
     }
@@ -113,15 +113,15 @@ static int cmp_idx(const void *a, const void *b)
 static int cmp_cols(const void *a, const void *b, void *ctx)
 {
     const ml_sweep *s = ctx;
-    return strcmp(ml_sw_col_name(s, *(const size_t *)a), ml_sw_col_name(s, *(const size_t *)b));
+    return strcmp(mli_sw_col_name(s, *(const size_t *)a), mli_sw_col_name(s, *(const size_t *)b));
 }
 
 static int trial_ids(ml_sweep *s, ml_err *err)
 {
-    size_t n = ml_sw_ncols(s), *order = ml_alloc((n ? n : 1) * sizeof *order);
+    size_t n = mli_sw_ncols(s), *order = mli_alloc((n ? n : 1) * sizeof *order);
     int rc = 0;
     if (!order)
-        return ml_error(err, ML_ERR_NOMEM, "out of memory hashing trials");
+        return mli_error(err, ML_ERR_NOMEM, "out of memory hashing trials");
     for (size_t j = 0; j < n; j++)
         order[j] = j;
     sort_ctx = s;
@@ -131,29 +131,29 @@ static int trial_ids(ml_sweep *s, ml_err *err)
         uint8_t h[ML_SHA256_LEN];
         char hex[ML_SHA256_HEX];
         ml_sha256_ctx c;
-        ml_jbuf_init(&b);
-        ml_jbuf_putn(&b, "{", 1);
+        mli_jbuf_init(&b);
+        mli_jbuf_putn(&b, "{", 1);
         for (size_t j = 0; j < n; j++) {
-            const char *name = ml_sw_col_name(s, order[j]);
+            const char *name = mli_sw_col_name(s, order[j]);
             if (j)
-                ml_jbuf_putn(&b, ",", 1);
-            ml_jbuf_str(&b, name, strlen(name));
-            ml_jbuf_putn(&b, ":", 1);
-            ml_sw_put_val_json(&b, &s->trials[i].vals[order[j]]);
+                mli_jbuf_putn(&b, ",", 1);
+            mli_jbuf_str(&b, name, strlen(name));
+            mli_jbuf_putn(&b, ":", 1);
+            mli_sw_put_val_json(&b, &s->trials[i].vals[order[j]]);
         }
-        ml_jbuf_printf(&b, "}\nrepeat=%" PRId64, s->trials[i].repeat);
-        if ((rc = ml_jbuf_finish(&b, "trial ids", err))) {
-            ml_jbuf_free(&b);
+        mli_jbuf_printf(&b, "}\nrepeat=%" PRId64, s->trials[i].repeat);
+        if ((rc = mli_jbuf_finish(&b, "trial ids", err))) {
+            mli_jbuf_free(&b);
             break;
         }
-        ml_sha256_init(&c);
-        ml_sha256_update(&c, b.data, b.len);
-        ml_sha256_final(&c, h);
-        ml_hex(h, 6, hex);
+        mli_sha256_init(&c);
+        mli_sha256_update(&c, b.data, b.len);
+        mli_sha256_final(&c, h);
+        mli_hex(h, 6, hex);
         memcpy(s->trials[i].id, hex, 13);
-        ml_jbuf_free(&b);
+        mli_jbuf_free(&b);
     }
-    ml_free(order);
+    mli_free(order);
     return rc;
 }
 
@@ -169,9 +169,9 @@ static int cmp_id_ref(const void *a, const void *b)
     return c ? c : (x->i > y->i) - (x->i < y->i);
 }
 
-int ml_sw_expand(ml_sweep *s, ml_err *err)
+int mli_sw_expand(ml_sweep *s, ml_err *err)
 {
-    size_t n = ml_sw_ncols(s), cap = 0, nconf = 1;
+    size_t n = mli_sw_ncols(s), cap = 0, nconf = 1;
     int64_t reps = s->repeats;
     const ml_yt_doc *d = s->doc;
     int rc;
@@ -183,7 +183,7 @@ int ml_sw_expand(ml_sweep *s, ml_err *err)
                 /* Checked: imax - imin overflows int64 for a range wider than 2^63. */
                 int64_t last;
                 if (__builtin_sub_overflow(p->imax, p->imin, &last) || last >= 100000)
-                    return ml_yt_error(d, p->node, err, ML_ERR_FORMAT,
+                    return mli_yt_error(d, p->node, err, ML_ERR_FORMAT,
                                        "grid over parameter '%s' is too large: [%" PRId64
                                        ", %" PRId64 "] has more than 100000 values; narrow "
                                        "min/max or list values", p->name, p->imin, p->imax);
@@ -191,21 +191,21 @@ int ml_sw_expand(ml_sweep *s, ml_err *err)
             } else if (p->dist == D_CONST || p->dist == D_CAT) {
                 m = p->nvals;
             } else {
-                return ml_yt_error(d, p->node, err, ML_ERR_FORMAT,
+                return mli_yt_error(d, p->node, err, ML_ERR_FORMAT,
                                    "grid search needs values, value or integer min/max for "
                                    "parameter '%s' (distribution %s): list values, or use "
                                    "method: random", p->name, dist_names[p->dist]);
             }
             p->ngrid = m;
             if (__builtin_mul_overflow(nconf, m, &nconf) || nconf > 10000000)
-                return ml_yt_error(d, p->node, err, ML_ERR_FORMAT,
+                return mli_yt_error(d, p->node, err, ML_ERR_FORMAT,
                                    "the grid has more than 10 million points at parameter '%s'",
                                    p->name);
         }
     } else {
         int64_t t = s->trials_n > 0 ? s->trials_n : s->run_cap / (reps > 0 ? reps : 1);
         if (t <= 0)
-            return ml_yt_error(d, ml_yt_get(d->root, "method"), err, ML_ERR_FORMAT,
+            return mli_yt_error(d, mli_yt_get(d->root, "method"), err, ML_ERR_FORMAT,
                                "method random needs a trial count: set run_cap or "
                                "modlab: {trials: N}");
         nconf = (size_t)t;
@@ -218,7 +218,7 @@ int ml_sw_expand(ml_sweep *s, ml_err *err)
     if (s->run_cap > 0 && (uint64_t)s->run_cap < total)
         total = (uint64_t)s->run_cap;
     if (total > 100000)
-        return ml_yt_error(d, NULL, err, ML_ERR_FORMAT,
+        return mli_yt_error(d, NULL, err, ML_ERR_FORMAT,
                            "the sweep would have more than 100000 trials (configurations "
                            "x modlab.repeats.count, capped by run_cap); list fewer values, "
                            "fewer repeats or a smaller run_cap");
@@ -228,12 +228,12 @@ int ml_sw_expand(ml_sweep *s, ml_err *err)
         for (int64_t r = 0; r < reps; r++) {
             if (s->run_cap > 0 && (int64_t)s->ntrials >= s->run_cap)
                 break;
-            sw_val *vals = ml_zalloc((n ? n : 1) * sizeof *vals);
-            unsigned char *own = ml_zalloc(n ? n : 1);
+            sw_val *vals = mli_zalloc((n ? n : 1) * sizeof *vals);
+            unsigned char *own = mli_zalloc(n ? n : 1);
             if (!vals || !own) {
-                ml_free(vals);
-                ml_free(own);
-                return ml_error(err, ML_ERR_NOMEM, "out of memory expanding the sweep");
+                mli_free(vals);
+                mli_free(own);
+                return mli_error(err, ML_ERR_NOMEM, "out of memory expanding the sweep");
             }
             size_t rest = c;
             for (size_t jj = s->nparams; jj-- > 0;) {     /* last parameter varies fastest */
@@ -253,9 +253,9 @@ int ml_sw_expand(ml_sweep *s, ml_err *err)
                     /* The checks of add_param make this impossible; a plan with inf or
                      * nan would be invalid JSON, so a gap in them must not pass. */
                     if (vals[jj].type == V_FLOAT && !isfinite(vals[jj].d)) {
-                        ml_free(vals);
-                        ml_free(own);
-                        return ml_yt_error(d, p->node, err, ML_ERR_INTERNAL,
+                        mli_free(vals);
+                        mli_free(own);
+                        return mli_yt_error(d, p->node, err, ML_ERR_INTERNAL,
                                            "parameter '%s' drew %g in trial %zu: a bug in "
                                            "modlab's checks, please report it with this "
                                            "file", p->name, vals[jj].d, c);
@@ -266,9 +266,9 @@ int ml_sw_expand(ml_sweep *s, ml_err *err)
                 vals[n - 1].type = V_INT;
                 if (s->has_seeds) {
                     sw_val sv;
-                    if ((rc = ml_sw_node_val(d, s->seeds->items[r], "seeds", &sv, err))) {
-                        ml_free(vals);
-                        ml_free(own);
+                    if ((rc = mli_sw_node_val(d, s->seeds->items[r], "seeds", &sv, err))) {
+                        mli_free(vals);
+                        mli_free(own);
                         return rc;
                     }
                     vals[n - 1] = sv;
@@ -280,26 +280,26 @@ int ml_sw_expand(ml_sweep *s, ml_err *err)
             if ((rc = push_trial(s, &cap, vals, own, r, err))) {
                 for (size_t j = 0; j < n; j++)
                     if (own[j])
-                        ml_sw_val_free(&vals[j]);
-                ml_free(vals);
-                ml_free(own);
+                        mli_sw_val_free(&vals[j]);
+                mli_free(vals);
+                mli_free(own);
                 return rc;
             }
         }
     }
     if (s->ntrials == 0)
-        return ml_yt_error(d, ml_yt_get(d->root, "run_cap"), err, ML_ERR_FORMAT,
+        return mli_yt_error(d, mli_yt_get(d->root, "run_cap"), err, ML_ERR_FORMAT,
                            "the sweep has no trials (run_cap is 0?)");
     if ((rc = trial_ids(s, err)))
         return rc;
     /* Random draws can repeat a configuration: the same id runs once. Sorting finds the
      * repeats (comparing every pair took minutes for a million trials). */
-    id_ref *refs = ml_alloc(s->ntrials * sizeof *refs);
-    unsigned char *dup = ml_zalloc(s->ntrials);
+    id_ref *refs = mli_alloc(s->ntrials * sizeof *refs);
+    unsigned char *dup = mli_zalloc(s->ntrials);
     if (!refs || !dup) {
-        ml_free(refs);
-        ml_free(dup);
-        return ml_error(err, ML_ERR_NOMEM, "out of memory checking the trials for repeats");
+        mli_free(refs);
+        mli_free(dup);
+        return mli_error(err, ML_ERR_NOMEM, "out of memory checking the trials for repeats");
     }
     for (size_t i = 0; i < s->ntrials; i++)
         refs[i] = (id_ref){s->trials[i].id, i};
@@ -307,27 +307,27 @@ int ml_sw_expand(ml_sweep *s, ml_err *err)
     for (size_t k = 1; k < s->ntrials; k++)
         if (strcmp(refs[k].id, refs[k - 1].id) == 0)
             dup[refs[k].i] = 1;   /* the first of equal ids sorts first and stays */
-    ml_free(refs);
+    mli_free(refs);
     size_t w = 0;
     for (size_t i = 0; i < s->ntrials; i++) {
         if (dup[i]) {
             /* Finish the compaction even when the warning cannot be kept: returning in the
              * middle would leave moved trials in two slots for ml_sweep_free. */
             if (!rc)
-                rc = ml_sw_warn(s, "trial %zu repeats the parameters of an earlier trial; it runs "
+                rc = mli_sw_warn(s, "trial %zu repeats the parameters of an earlier trial; it runs "
                                    "once", i);
             for (size_t j = 0; j < n; j++)
                 if (s->trials[i].own[j])
-                    ml_sw_val_free(&s->trials[i].vals[j]);
-            ml_free(s->trials[i].vals);
-            ml_free(s->trials[i].own);
+                    mli_sw_val_free(&s->trials[i].vals[j]);
+            mli_free(s->trials[i].vals);
+            mli_free(s->trials[i].own);
             continue;
         }
         s->trials[w++] = s->trials[i];
     }
-    ml_free(dup);
+    mli_free(dup);
     s->ntrials = w;
     if (rc)
-        return ml_error(err, rc, "out of memory recording a repeated trial's warning");
+        return mli_error(err, rc, "out of memory recording a repeated trial's warning");
     return 0;
 }

@@ -91,31 +91,31 @@ struct ml_sweep {
 #define EXACT_MAX 9007199254740992.0
 
 /* sweep_value.c */
-int ml_sw_warn(ml_sweep *s, const char *fmt, ...) ML_PRINTF(2, 3);
-int ml_sw_check_keys(const ml_yt_doc *d, const ml_yt_node *map, const char *what,
+int mli_sw_warn(ml_sweep *s, const char *fmt, ...) ML_PRINTF(2, 3);
+int mli_sw_check_keys(const ml_yt_doc *d, const ml_yt_node *map, const char *what,
                      const char *const *allowed, ml_err *err);
-void ml_sw_put_json_node(ml_jbuf *b, const ml_yt_doc *d, const ml_yt_node *n);
-int ml_sw_node_val(const ml_yt_doc *d, const ml_yt_node *n, const char *what, sw_val *out,
+void mli_sw_put_json_node(ml_jbuf *b, const ml_yt_doc *d, const ml_yt_node *n);
+int mli_sw_node_val(const ml_yt_doc *d, const ml_yt_node *n, const char *what, sw_val *out,
                    ml_err *err);
-sw_val ml_sw_num_val(double v);
-void ml_sw_put_val_json(ml_jbuf *b, const sw_val *v);
-void ml_sw_put_val_arg(ml_jbuf *b, const sw_val *v);
-void ml_sw_val_free(sw_val *v);
+sw_val mli_sw_num_val(double v);
+void mli_sw_put_val_json(ml_jbuf *b, const sw_val *v);
+void mli_sw_put_val_arg(ml_jbuf *b, const sw_val *v);
+void mli_sw_val_free(sw_val *v);
 
 /* sweep_param.c */
-int ml_sw_num_key(const ml_yt_doc *d, const ml_yt_node *map, const char *key,
+int mli_sw_num_key(const ml_yt_doc *d, const ml_yt_node *map, const char *key,
                   const char *pname, double def, double *out, ml_err *err);
-int ml_sw_read_params(ml_sweep *s, const ml_yt_node *map, const char *prefix, ml_err *err);
+int mli_sw_read_params(ml_sweep *s, const ml_yt_node *map, const char *prefix, ml_err *err);
 
 /* sweep_expand.c */
-size_t ml_sw_ncols(const ml_sweep *s);
-const char *ml_sw_col_name(const ml_sweep *s, size_t j);
-int ml_sw_expand(ml_sweep *s, ml_err *err);
+size_t mli_sw_ncols(const ml_sweep *s);
+const char *mli_sw_col_name(const ml_sweep *s, size_t j);
+int mli_sw_expand(ml_sweep *s, ml_err *err);
 
 /* sweep_read.c */
-int ml_sw_read_top(ml_sweep *s, ml_err *err);
+int mli_sw_read_top(ml_sweep *s, ml_err *err);
 
 /* sweep_plan.c */
-int ml_sw_build_json(ml_sweep *s, ml_err *err);
+int mli_sw_build_json(ml_sweep *s, ml_err *err);
 
 #endif

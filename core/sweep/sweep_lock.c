@@ -100,19 +100,19 @@ static unsigned long long proc_start(long pid, char *state)
 static int lock_paths(const char *dir, const char *id, char *lock, char *locks, ml_err *err)
 {
     if (!dir || !*dir)
-        return ml_error(err, ML_ERR_INVALID, "trial lock: no sweep directory given");
+        return mli_error(err, ML_ERR_INVALID, "trial lock: no sweep directory given");
     if (!safe_name(id)) {
         int printable = id != NULL;
         for (const char *p = id; p && *p && printable; p++)
             printable = *p >= 0x20 && *p < 0x7f;
-        return ml_error(err, ML_ERR_INVALID,
+        return mli_error(err, ML_ERR_INVALID,
                         "%s: trial id '%.64s' is not a safe name ([A-Za-z0-9_.-], not "
                         "starting with '.'): is sweep.json damaged?", dir,
                         printable ? id : "(control characters)");
     }
     if (snprintf(locks, PATH_CAP, "%s/locks", dir) >= PATH_CAP ||
         snprintf(lock, PATH_CAP, "%s/locks/%s.lock", dir, id) >= PATH_CAP)
-        return ml_error(err, ML_ERR_INVALID, "%s: the sweep directory's path is too long", dir);
+        return mli_error(err, ML_ERR_INVALID, "%s: the sweep directory's path is too long", dir);
     return 0;
 }
 
@@ -241,17 +241,17 @@ static int break_stale(const char *locks, const char *path, ino_t ino, ml_err *e
     ino_t now = 0;
     int fd, rc = 0;
     if (snprintf(bpath, sizeof bpath, "%s/.break", locks) >= (int)sizeof bpath)
-        return ml_error(err, ML_ERR_INVALID, "%s: path too long", locks);
+        return mli_error(err, ML_ERR_INVALID, "%s: path too long", locks);
     if ((fd = open(bpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
-        return ml_error(err, ML_ERR_IO, "%s: cannot open: %s", bpath, strerror(errno));
+        return mli_error(err, ML_ERR_IO, "%s: cannot open: %s", bpath, strerror(errno));
     while (flock(fd, LOCK_EX) < 0)
         if (errno != EINTR) {
-            rc = ml_error(err, ML_ERR_IO, "%s: cannot lock: %s", bpath, strerror(errno));
+            rc = mli_error(err, ML_ERR_IO, "%s: cannot lock: %s", bpath, strerror(errno));
             goto fail;
         }
     if (read_lock(path, &li, &now) == 0 && now == ino && is_stale(&li) && unlink(path) < 0 &&
         errno != ENOENT)
-        rc = ml_error(err, ML_ERR_IO, "%s: cannot remove the stale lock: %s", path,
+        rc = mli_error(err, ML_ERR_IO, "%s: cannot remove the stale lock: %s", path,
                       strerror(errno));
 fail:
     close(fd);   /* also releases the flock */
@@ -289,18 +289,18 @@ int ml_trial_claim(const char *dir, const char *id, char *holder, size_t holder_
                  proc_start(pid, NULL), (long long)time(NULL));
     if (snprintf(tmp, sizeof tmp, "%s/.%s.%s.%ld.tmp", locks, id, host, pid) >=
         (int)sizeof tmp)
-        return ml_error(err, ML_ERR_INVALID, "%s: the sweep directory's path is too long", dir);
+        return mli_error(err, ML_ERR_INVALID, "%s: the sweep directory's path is too long", dir);
     /* A leftover of a crashed process with our pid may be a second name of its lock:
      * never write through it, start a new file. */
     unlink(tmp);
     if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
-        rc = ml_error(err, ML_ERR_IO, "%s: cannot write a trial lock: %s", tmp,
+        rc = mli_error(err, ML_ERR_IO, "%s: cannot write a trial lock: %s", tmp,
                       strerror(errno));
         goto fail;
     }
     made = 1;
     if (write_all(fd, text, (size_t)n) < 0 || fsync(fd) < 0) {
-        rc = ml_error(err, ML_ERR_IO, "%s: cannot write a trial lock: %s", tmp,
+        rc = mli_error(err, ML_ERR_IO, "%s: cannot write a trial lock: %s", tmp,
                       strerror(errno));
         goto fail;
     }
@@ -319,7 +319,7 @@ int ml_trial_claim(const char *dir, const char *id, char *holder, size_t holder_
             goto fail;   /* claimed: the cleanup removes the temporary name */
         }
         if (e != EEXIST) {
-            rc = ml_error(err, ML_ERR_IO, "%s: cannot create the trial lock: %s (the sweep "
+            rc = mli_error(err, ML_ERR_IO, "%s: cannot create the trial lock: %s (the sweep "
                           "directory must be on a file system with hard links)", lock,
                           strerror(e));
             goto fail;
@@ -335,7 +335,7 @@ int ml_trial_claim(const char *dir, const char *id, char *holder, size_t holder_
         if ((rc = break_stale(locks, lock, ino, err)) != 0)
             goto fail;
     }
-    rc = ml_error(err, ML_ERR_IO, "%s: the trial lock kept changing under %d attempts to "
+    rc = mli_error(err, ML_ERR_IO, "%s: the trial lock kept changing under %d attempts to "
                   "claim it; is something else rewriting %s?", lock, CLAIM_TRIES, locks);
 fail:
     if (fd >= 0)
@@ -359,7 +359,7 @@ int ml_trial_release(const char *dir, const char *id, ml_err *err)
         li.pid != (long)getpid())
         return 1;
     if (unlink(lock) < 0 && errno != ENOENT)
-        return ml_error(err, ML_ERR_IO, "%s: cannot remove the trial lock: %s", lock,
+        return mli_error(err, ML_ERR_IO, "%s: cannot remove the trial lock: %s", lock,
                         strerror(errno));
     return 0;
 }

@@ -24,15 +24,15 @@ int32_t ml_proc_spawn(const char *const *argv, const char *log_path, ml_err *err
     int fds[3] = { -1, -1, -1 };
     pid_t pid;
     if (!argv || !argv[0])
-        return ml_error(err, ML_ERR_INVALID, "ml_proc_spawn: empty argv");
+        return mli_error(err, ML_ERR_INVALID, "ml_proc_spawn: empty argv");
     if (log_path && (fds[1] = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
                                    0644)) < 0)
-        return ml_error(err, ML_ERR_IO, "%s: cannot open the trial log: %s", log_path,
+        return mli_error(err, ML_ERR_IO, "%s: cannot open the trial log: %s", log_path,
                         strerror(errno));
     fds[2] = fds[1];
     fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);   /* none: stdin stays inherited */
     /* core/base/spawn.c forks: a new process group, dies with the sweep, exec errors to the log. */
-    pid = ml_spawn_fds(argv, fds, ML_SPAWN_TRIAL, err);
+    pid = mli_spawn_fds(argv, fds, ML_SPAWN_TRIAL, err);
     for (int i = 0; i < 2; i++)
         if (fds[i] >= 0)
             close(fds[i]);
@@ -47,11 +47,11 @@ int ml_proc_poll(int32_t pid, int32_t *status, ml_err *err)
         r = waitpid((pid_t)pid, &st, WNOHANG);
     while (r < 0 && errno == EINTR);
     if (r < 0)
-        return ml_error(err, ML_ERR_IO, "waitpid %d: %s", (int)pid, strerror(errno));
+        return mli_error(err, ML_ERR_IO, "waitpid %d: %s", (int)pid, strerror(errno));
     if (r == 0)
         return 0;
     if (status)
-        *status = ml_wait_code(st);
+        *status = mli_wait_code(st);
     return 1;
 }
 
@@ -118,40 +118,40 @@ int ml_journal_append(const char *path, const char *line, ml_err *err)
     char *buf = NULL;
     int fd = -1, rc = 0;
     if (memchr(line, '\n', len))
-        return ml_error(err, ML_ERR_INVALID, "%s: a journal line may not contain a newline",
+        return mli_error(err, ML_ERR_INVALID, "%s: a journal line may not contain a newline",
                         path);
-    if (!(buf = ml_alloc(len + 1)))
-        return ml_error(err, ML_ERR_NOMEM, "out of memory appending to %s", path);
+    if (!(buf = mli_alloc(len + 1)))
+        return mli_error(err, ML_ERR_NOMEM, "out of memory appending to %s", path);
     memcpy(buf, line, len);
     buf[len] = '\n';
     if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
-        rc = ml_error(err, ML_ERR_IO, "%s: cannot open the journal: %s", path, strerror(errno));
+        rc = mli_error(err, ML_ERR_IO, "%s: cannot open the journal: %s", path, strerror(errno));
         goto fail;
     }
     while (flock(fd, LOCK_EX) < 0)
         if (errno != EINTR) {
-            rc = ml_error(err, ML_ERR_IO, "%s: cannot lock the journal: %s", path,
+            rc = mli_error(err, ML_ERR_IO, "%s: cannot lock the journal: %s", path,
                           strerror(errno));
             goto fail;
         }
     while (off < len + 1) {
-        ssize_t w = ml_test_write_fault(path) < 0 ? -1 : write(fd, buf + off, len + 1 - off);
+        ssize_t w = mli_test_write_fault(path) < 0 ? -1 : write(fd, buf + off, len + 1 - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            rc = ml_error(err, ML_ERR_IO, "%s: cannot append to the journal: %s", path,
+            rc = mli_error(err, ML_ERR_IO, "%s: cannot append to the journal: %s", path,
                           w < 0 ? strerror(errno) : "short write");
             goto fail;
         }
         off += (size_t)w;
     }
     if (fsync(fd) < 0) {
-        rc = ml_error(err, ML_ERR_IO, "%s: fsync: %s", path, strerror(errno));
+        rc = mli_error(err, ML_ERR_IO, "%s: fsync: %s", path, strerror(errno));
         goto fail;
     }
 fail:
     if (fd >= 0)
         close(fd);   /* also releases the lock */
-    ml_free(buf);
+    mli_free(buf);
     return rc;
 }

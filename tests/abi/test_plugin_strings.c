@@ -51,14 +51,14 @@ static int reg_with(ml_registry *r, const char *version, const char *summary,
                   .summary = summary, .options = opts, .vtable = &vt};
     snprintf(names[nth % 64], sizeof names[0], "strings_%d", nth);
     e.name = names[nth++ % 64];
-    return ml_registry_register(r, &e, err);
+    return mli_registry_register(r, &e, err);
 }
 
 static void refused(ml_registry *r, const char *version, const char *summary,
                     const ml_opt_spec *opts, const char *want, const char *what)
 {
     ml_err err;
-    ml_err_clear(&err);
+    mli_err_clear(&err);
     int rc = reg_with(r, version, summary, opts, &err);
     char name[256];
     ok(rc != 0, "%s is refused", what);
@@ -71,7 +71,7 @@ static void accepted(ml_registry *r, const char *version, const char *summary,
                      const ml_opt_spec *opts, const char *what)
 {
     ml_err err;
-    ml_err_clear(&err);
+    mli_err_clear(&err);
     if (!ok(reg_with(r, version, summary, opts, &err) == 0, "%s is accepted", what))
         tap_diag("%s", err.msg);
 }

@@ -318,16 +318,16 @@ void hfs_digest(const char *path, int64_t size, char sha[ML_SHA256_HEX], char md
     ml_sha256_ctx s;
     ml_md5_ctx m;
     uint8_t buf[4096], d[32];
-    ml_sha256_init(&s);
-    ml_md5_init(&m);
+    mli_sha256_init(&s);
+    mli_md5_init(&m);
     for (int64_t off = 0; off < size; off += (int64_t)sizeof buf) {
         size_t n = size - off < (int64_t)sizeof buf ? (size_t)(size - off) : sizeof buf;
         hfs_fill(path, off, buf, n);
-        ml_sha256_update(&s, buf, n);
-        ml_md5_update(&m, buf, n);
+        mli_sha256_update(&s, buf, n);
+        mli_md5_update(&m, buf, n);
     }
-    ml_sha256_final(&s, d);
-    ml_hex(d, 32, sha);
-    ml_md5_final(&m, d);
-    ml_hex(d, 16, md5);
+    mli_sha256_final(&s, d);
+    mli_hex(d, 32, sha);
+    mli_md5_final(&m, d);
+    mli_hex(d, 16, md5);
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/registry.h" /* ml_registry_register: a test's own entries */
+#include "runtime/registry.h" /* mli_registry_register: a test's own entries */
 
 /* The plugins of `dir` (NULL: the default search path, MODLAB_PLUGIN_PATH under make check)
  * and the test's own `entry` (NULL: none); NULL, after "Bail out!" (the TAP way to stop the
@@ -19,7 +19,7 @@ static inline ml_registry *tap_registry(const char *dir, const ml_entry *entry)
     ml_err err = {0};
     ml_registry *reg = ml_registry_new(&err);
     if (!reg || ml_registry_load_default(reg, dir, &err) ||
-        (entry && ml_registry_register(reg, entry, &err))) {
+        (entry && mli_registry_register(reg, entry, &err))) {
         printf("Bail out! registry: %s\n", err.msg);
         ml_registry_free(reg);
         return NULL;

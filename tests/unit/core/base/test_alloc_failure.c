@@ -219,7 +219,7 @@ static FILE *run_reader(char *const *argv, pid_t *pid)
 }
 
 /* "sweep.c:91 warn (libmodlab.so.0+0x1386a)": addr2line turns the object and offset that
- * ml_mem_site_name gives into a source line, when binutils is there (only for reports). */
+ * mli_mem_site_name gives into a source line, when binutils is there (only for reports). */
 static void site_name(const void *site, char *buf, size_t n)
 {
     Dl_info info;
@@ -228,7 +228,7 @@ static void site_name(const void *site, char *buf, size_t n)
         snprintf(buf, n, "?");
         return;
     }
-    ml_mem_site_name(site, buf, n);
+    mli_mem_site_name(site, buf, n);
     if (!dladdr((const char *)site - 1, &info) || !info.dli_fname)
         return;
     snprintf(offset, sizeof offset, "%#zx",
@@ -259,7 +259,7 @@ static void problem(int *count, const char *name, int64_t n, const char *what)
     char where[400];
     if ((*count)++ >= MAX_REPORTS)
         return;
-    site_name(ml_mem_failed_site(), where, sizeof where);
+    site_name(mli_mem_failed_site(), where, sizeof where);
     tap_diag("%s: allocation %lld failing (at %s): %s", name, (long long)n, where, what);
 }
 
@@ -268,12 +268,12 @@ static void torture(const char *name, scenario_fn fn, const void *arg)
     int64_t blocks = ml_mem_live_blocks(), bytes = ml_mem_live_bytes(), n;
     int unclean = 0, leaks = 0, silent = 0, vague = 0, done = 0, final_rc = 0;
     char final_msg[ML_ERR_MSG_MAX] = "";
-    ml_mem_sites_record(1);
+    mli_mem_sites_record(1);
     for (n = 1; n <= MAX_RUNS && !done; n++) {
         ml_err err = {0};
         ml_mem_fail_at(n);
         int rc = fn(arg, &err);
-        int injected = ml_mem_fail_pending() == 0;
+        int injected = mli_mem_fail_pending() == 0;
         ml_mem_fail_at(0);
         if (ml_mem_live_blocks() != blocks || ml_mem_live_bytes() != bytes) {
             char what[96];
@@ -302,7 +302,7 @@ static void torture(const char *name, scenario_fn fn, const void *arg)
             problem(&vague, name, n, what);
         }
     }
-    ml_mem_sites_record(0);
+    mli_mem_sites_record(0);
     int64_t allocs = n - 2;
     if (!ok(done && final_rc == 0, "%s: runs without a failure once %lld allocations pass",
             name, (long long)allocs))
@@ -313,7 +313,7 @@ static void torture(const char *name, scenario_fn fn, const void *arg)
     ok(silent == 0, "%s: no run succeeds past a failed allocation (%d did)", name, silent);
     ok(leaks == 0, "%s: live blocks back to the baseline after every run (%d runs leaked)",
        name, leaks);
-    int32_t nsites = ml_mem_sites_count(), ninj = ml_mem_sites_injected();
+    int32_t nsites = mli_mem_sites_count(), ninj = mli_mem_sites_injected();
     tap_diag("%s: %lld allocations, %d distinct sites reached, %d injected", name,
              (long long)allocs, (int)nsites, (int)ninj);
     /* Sites reached only on error paths never had their failure injected: name them. */
@@ -321,7 +321,7 @@ static void torture(const char *name, scenario_fn fn, const void *arg)
         const void *site;
         int64_t calls, inj;
         char where[400];
-        if (ml_mem_site_get(i, &site, &calls, &inj) == 0 && inj == 0) {
+        if (mli_mem_site_get(i, &site, &calls, &inj) == 0 && inj == 0) {
             site_name(site, where, sizeof where);
             tap_diag("  not injected: %s (%lld calls)", where, (long long)calls);
         }

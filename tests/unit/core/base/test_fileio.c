@@ -126,7 +126,7 @@ static void test_write_fault(const char *tmp)
     ok(read_file(j, buf, sizeof buf) == 12, "... one whole line, nothing of the failed one");
     is_int(count_entries(tmp), 2, "no temp file left (a.json, m.jsonl)");
     unsetenv("MODLAB_TEST_FAIL_WRITE");
-    is_int(ml_test_write_fault(b), 0, "unset: no fault");
+    is_int(mli_test_write_fault(b), 0, "unset: no fault");
 }
 
 int main(void)

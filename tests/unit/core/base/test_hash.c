@@ -13,22 +13,22 @@ static void sha_hex(const void *data, size_t len, size_t step, char out[ML_SHA25
 {
     ml_sha256_ctx c;
     uint8_t d[ML_SHA256_LEN];
-    ml_sha256_init(&c);
+    mli_sha256_init(&c);
     for (size_t off = 0; off < len; off += step)
-        ml_sha256_update(&c, (const char *)data + off, len - off < step ? len - off : step);
-    ml_sha256_final(&c, d);
-    ml_hex(d, sizeof d, out);
+        mli_sha256_update(&c, (const char *)data + off, len - off < step ? len - off : step);
+    mli_sha256_final(&c, d);
+    mli_hex(d, sizeof d, out);
 }
 
 static void md5_hex(const void *data, size_t len, size_t step, char out[ML_MD5_HEX])
 {
     ml_md5_ctx c;
     uint8_t d[ML_MD5_LEN];
-    ml_md5_init(&c);
+    mli_md5_init(&c);
     for (size_t off = 0; off < len; off += step)
-        ml_md5_update(&c, (const char *)data + off, len - off < step ? len - off : step);
-    ml_md5_final(&c, d);
-    ml_hex(d, sizeof d, out);
+        mli_md5_update(&c, (const char *)data + off, len - off < step ? len - off : step);
+    mli_md5_final(&c, d);
+    mli_hex(d, sizeof d, out);
 }
 
 int main(void)
@@ -95,13 +95,13 @@ int main(void)
     close(fd);
     int64_t size = 0;
     ml_err err = {0};
-    is_int(ml_hash_file(path, got, gotm, &size, &err), 0, "ml_hash_file succeeds");
+    is_int(mli_hash_file(path, got, gotm, &size, &err), 0, "mli_hash_file succeeds");
     is_str(got, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
-           "ml_hash_file sha256");
-    is_str(gotm, "7707d6ae4e027c70eea2a935c2296f21", "ml_hash_file md5");
-    is_int(size, mil, "ml_hash_file size");
+           "mli_hash_file sha256");
+    is_str(gotm, "7707d6ae4e027c70eea2a935c2296f21", "mli_hash_file md5");
+    is_int(size, mil, "mli_hash_file size");
     unlink(path);
-    is_int(ml_hash_file(path, got, NULL, NULL, &err), ML_ERR_NOT_FOUND, "missing file");
+    is_int(mli_hash_file(path, got, NULL, NULL, &err), ML_ERR_NOT_FOUND, "missing file");
     like(err.msg, path, "the error names the path");
     free(a);
     return done_testing();

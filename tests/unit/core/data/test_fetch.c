@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* ml_fetch_url against the loopback fault server and file:// URLs. */
+/* mli_fetch_url against the loopback fault server and file:// URLs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +105,7 @@ int main(void)
     snprintf(part, sizeof part, "%s/a.part", dir);
 
     snprintf(url, sizeof url, "http://127.0.0.1:%d/ok.bin", s.port);
-    is_int(ml_fetch_url(url, part, &o, &r, &err), 0, "plain download");
+    is_int(mli_fetch_url(url, part, &o, &r, &err), 0, "plain download");
     ok(same_as_generated(part, "/ok.bin", BIG), "bytes are right");
     is_int(r.bytes, BIG, "result size");
     is_int(r.attempts, 1, "one attempt");
@@ -117,10 +117,10 @@ int main(void)
         snprintf(src, sizeof src, "%s.src", part);
         ok(exists(part) && !exists(src), "origin note removed after success");
     }
-    ml_fetch_discard(part);
+    mli_fetch_discard(part);
 
     snprintf(url, sizeof url, "http://127.0.0.1:%d/reset.bin", s.port);
-    is_int(ml_fetch_url(url, part, &o, &r, &err), 0, "reset mid-file, then resumed");
+    is_int(mli_fetch_url(url, part, &o, &r, &err), 0, "reset mid-file, then resumed");
     is_int(r.attempts, 2, "two attempts");
     is_int(r.resumed_from, 100000, "resumed at the cut");
     is_int(r.http_code, 206, "the second answer was 206");
@@ -128,98 +128,98 @@ int main(void)
     hfs_log(&s, log, sizeof log);
     like(log, "GET /reset.bin range=bytes=100000- -> ok",
          "the second request asked for a range");
-    ml_fetch_discard(part);
+    mli_fetch_discard(part);
 
     {
         ml_fetch_opts o1 = o;
         o1.max_attempts = 1;
         snprintf(url, sizeof url, "http://127.0.0.1:%d/resetonly.bin", s.port);
-        ok(ml_fetch_url(url, part, &o1, &r, &err) != 0, "a reset with no retries fails");
+        ok(mli_fetch_url(url, part, &o1, &r, &err) != 0, "a reset with no retries fails");
         like(err.msg, "after", "the reason says how far it got");
         ok(exists(part), "the .part stays for a later resume");
-        is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_NETWORK,
+        is_int(mli_fetch_url(url, part, &o, &r, &err), ML_ERR_NETWORK,
                "retries stop after max_attempts");
-        ml_fetch_discard(part);
+        mli_fetch_discard(part);
     }
     /* A .part left by an earlier run from the same URL, but the server ignores Range. */
     snprintf(url, sizeof url, "http://127.0.0.1:%d/norange.bin", s.port);
     plant_part(part, "0123456789", 10, url);
-    is_int(ml_fetch_url(url, part, &o, &r, &err), 0, "server ignores Range");
+    is_int(mli_fetch_url(url, part, &o, &r, &err), 0, "server ignores Range");
     ok(same_as_generated(part, "/norange.bin", BIG), "200 instead of 206 restarted from zero");
     is_int(r.resumed_from, 0, "not counted as resumed");
     hfs_log(&s, log, sizeof log);
     like(log, "GET /norange.bin range=bytes=10- -> norange", "it did ask for a range");
-    ml_fetch_discard(part);
+    mli_fetch_discard(part);
 
     /* A .part from another URL is not resumed. */
     plant_part(part, "0123456789", 10, "http://elsewhere/x");
     snprintf(url, sizeof url, "http://127.0.0.1:%d/ok.bin", s.port);
-    is_int(ml_fetch_url(url, part, &o, &r, &err), 0, "download over a foreign .part");
+    is_int(mli_fetch_url(url, part, &o, &r, &err), 0, "download over a foreign .part");
     ok(same_as_generated(part, "/ok.bin", BIG), "foreign .part discarded, bytes right");
     hfs_log(&s, log, sizeof log);
     ok(!strstr(log, "/ok.bin range=bytes"), "no range asked for the foreign .part");
-    ml_fetch_discard(part);
+    mli_fetch_discard(part);
 
     {
         ml_fetch_opts o1 = o;
         o1.low_speed_time = 1;
         snprintf(url, sizeof url, "http://127.0.0.1:%d/stall.bin", s.port);
-        is_int(ml_fetch_url(url, part, &o1, &r, &err), 0, "a transfer cut short after a stall");
+        is_int(mli_fetch_url(url, part, &o1, &r, &err), 0, "a transfer cut short after a stall");
         is_int(r.attempts, 2, "is resumed");
         is_int(r.resumed_from, 20000, "from where it stopped");
         ok(same_as_generated(part, "/stall.bin", BIG), "stalled-then-resumed bytes are right");
-        ml_fetch_discard(part);
+        mli_fetch_discard(part);
         snprintf(url, sizeof url, "http://127.0.0.1:%d/silent.bin", s.port);
         double t0 = (double)time(NULL);
-        is_int(ml_fetch_url(url, part, &o1, &r, &err), ML_ERR_NETWORK,
+        is_int(mli_fetch_url(url, part, &o1, &r, &err), ML_ERR_NETWORK,
                "a silent server trips the low-speed limit");
         like(err.msg, "slow", "the reason says so");
         ok((double)time(NULL) - t0 < 4, "before the server gives up");
-        ml_fetch_discard(part);
+        mli_fetch_discard(part);
     }
 
     snprintf(url, sizeof url, "http://127.0.0.1:%d/gone.bin", s.port);
-    is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_NOT_FOUND, "404 is not-found");
+    is_int(mli_fetch_url(url, part, &o, &r, &err), ML_ERR_NOT_FOUND, "404 is not-found");
     is_str(err.msg, "HTTP 404", "404 reason");
     snprintf(url, sizeof url, "http://127.0.0.1:%d/err.bin", s.port);
-    is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_NETWORK, "500 is a network error");
+    is_int(mli_fetch_url(url, part, &o, &r, &err), ML_ERR_NETWORK, "500 is a network error");
     is_str(err.msg, "HTTP 500", "500 reason");
     snprintf(url, sizeof url, "http://127.0.0.1:%d/moved.bin", s.port);
-    is_int(ml_fetch_url(url, part, &o, &r, &err), 0, "redirect followed");
+    is_int(mli_fetch_url(url, part, &o, &r, &err), 0, "redirect followed");
     ok(same_as_generated(part, "/ok.bin", BIG), "redirected bytes are right");
-    ml_fetch_discard(part);
+    mli_fetch_discard(part);
 
     snprintf(url, sizeof url, "http://127.0.0.1:%d/loop.bin", s.port);
-    is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_NETWORK, "a redirect loop stops");
+    is_int(mli_fetch_url(url, part, &o, &r, &err), ML_ERR_NETWORK, "a redirect loop stops");
     like(err.msg, "redirects", "redirect cap message");
-    ml_fetch_discard(part);
+    mli_fetch_discard(part);
 
     /* Schemes: only http, https and file; redirects only to http and https. */
     {
         static const char *bad[] = {"ftp://127.0.0.1/x.bin", "gopher://127.0.0.1/x",
                                     "scp://127.0.0.1/x", "dict://127.0.0.1/x"};
         for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-            is_int(ml_fetch_url(bad[i], part, &o, &r, &err), ML_ERR_UNSUPPORTED, bad[i]);
+            is_int(mli_fetch_url(bad[i], part, &o, &r, &err), ML_ERR_UNSUPPORTED, bad[i]);
             like(err.msg, "only http://, https:// and file:// URLs", "and the reason says so");
         }
         ok(!exists(part), "nothing was written for them");
         snprintf(url, sizeof url, "http://127.0.0.1:%d/tofile.bin", s.port);
-        is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_UNSUPPORTED,
+        is_int(mli_fetch_url(url, part, &o, &r, &err), ML_ERR_UNSUPPORTED,
                "a redirect to file:// is refused");
         like(err.msg, "refused a redirect to file:///etc/passwd: redirects may only lead to "
              "http:// or https://", "naming the target and the rule");
-        ml_fetch_discard(part);
+        mli_fetch_discard(part);
         snprintf(url, sizeof url, "http://127.0.0.1:%d/c0", s.port);
-        is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_NETWORK,
+        is_int(mli_fetch_url(url, part, &o, &r, &err), ML_ERR_NETWORK,
                "a chain of 7 redirects (the cap is 5) stops");
         like(err.msg, "too many redirects (more than 5)", "with a clear message");
         hfs_log(&s, log, sizeof log);
         ok(strstr(log, "GET /c5 ") && !strstr(log, "GET /c6 "), "after following 5 of them");
-        ml_fetch_discard(part);
+        mli_fetch_discard(part);
         snprintf(url, sizeof url, "http://127.0.0.1:%d/c2", s.port);
-        is_int(ml_fetch_url(url, part, &o, &r, &err), 0, "a chain of exactly 5 is followed");
+        is_int(mli_fetch_url(url, part, &o, &r, &err), 0, "a chain of exactly 5 is followed");
         ok(same_as_generated(part, "/ok.bin", BIG), "to the right bytes");
-        ml_fetch_discard(part);
+        mli_fetch_discard(part);
     }
 
     /* More bytes than the manifest's size: stopped at the cap, nothing kept. */
@@ -229,27 +229,27 @@ int main(void)
         oc.max_size = 1000;
         snprintf(src, sizeof src, "%s.src", part);
         snprintf(url, sizeof url, "http://127.0.0.1:%d/more.bin", s.port);
-        is_int(ml_fetch_url(url, part, &oc, &r, &err), ML_ERR_FORMAT,
+        is_int(mli_fetch_url(url, part, &oc, &r, &err), ML_ERR_FORMAT,
                "no Content-Length and 6000 bytes for a 1000-byte file: stopped");
         like(err.msg, "sent more than the expected 1.0 kB (1000 bytes); stopped there "
              "and deleted the partial file", "the message says what and what was done");
         ok(!exists(part) && !exists(src), "no partial file, no origin note");
         snprintf(url, sizeof url, "http://127.0.0.1:%d/bigcl.bin", s.port);
-        is_int(ml_fetch_url(url, part, &oc, &r, &err), ML_ERR_FORMAT,
+        is_int(mli_fetch_url(url, part, &oc, &r, &err), ML_ERR_FORMAT,
                "an honest Content-Length of 6000 for a 1000-byte file: refused");
         like(err.msg, "announced more than the expected 1.0 kB", "before downloading");
         ok(!exists(part) && !exists(src), "no partial file, no origin note");
         snprintf(url, sizeof url, "http://127.0.0.1:%d/liecl.bin", s.port);
-        is_int(ml_fetch_url(url, part, &oc, &r, &err), 0,
+        is_int(mli_fetch_url(url, part, &oc, &r, &err), 0,
                "a Content-Length claiming 1000 with 6000 sent: read up to the claim");
         is_int(r.bytes, 1000, "and no byte past it is kept");
         ok(same_as_generated(part, "/liecl.bin", 1000), "the 1000 bytes are the file's");
-        ml_fetch_discard(part);
+        mli_fetch_discard(part);
         oc.max_size = 0;
         snprintf(url, sizeof url, "http://127.0.0.1:%d/more.bin", s.port);
-        is_int(ml_fetch_url(url, part, &oc, &r, &err), 0, "without a cap it is all read");
+        is_int(mli_fetch_url(url, part, &oc, &r, &err), 0, "without a cap it is all read");
         is_int(r.bytes, 6000, "all 6000 bytes");
-        ml_fetch_discard(part);
+        mli_fetch_discard(part);
     }
 
     /* A server that drips a byte every 50 ms (20 B/s) forever: the low-speed limit ends it,
@@ -260,14 +260,14 @@ int main(void)
         setenv("MODLAB_FETCH_LOW_SPEED_TIME", "1", 1);
         snprintf(url, sizeof url, "http://127.0.0.1:%d/drip.bin", s.port);
         double t0 = now_s();
-        is_int(ml_fetch_url(url, part, &od, &r, &err), ML_ERR_NETWORK,
+        is_int(mli_fetch_url(url, part, &od, &r, &err), ML_ERR_NETWORK,
                "a dripping server times out");
         double took = now_s() - t0;
         like(err.msg, "too slow: under 100 B/s for 1 s (MODLAB_FETCH_LOW_SPEED_TIME) after ",
              "the message says why, and the setting");
         ok(took < 4, "within a few seconds (%.1f s)", took);
         unsetenv("MODLAB_FETCH_LOW_SPEED_TIME");
-        ml_fetch_discard(part);
+        mli_fetch_discard(part);
     }
 
     /* A full disk (here: a file size limit) is our problem, reported with the path. */
@@ -279,23 +279,23 @@ int main(void)
         signal(SIGXFSZ, SIG_IGN);
         setrlimit(RLIMIT_FSIZE, &lim);
         snprintf(url, sizeof url, "http://127.0.0.1:%d/ok.bin", s.port);
-        is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_IO, "write failure is an I/O error");
+        is_int(mli_fetch_url(url, part, &o, &r, &err), ML_ERR_IO, "write failure is an I/O error");
         like(err.msg, part, "it names the file");
         setrlimit(RLIMIT_FSIZE, &old);
         /* A disk filled by a download is given back: the .part is not kept for a resume. */
         ok(access(part, F_OK) != 0, "the partial file of a full disk is deleted");
         like(err.msg, "deleted the partial file to give the space back", "and it says so");
-        ml_fetch_discard(part);
+        mli_fetch_discard(part);
     }
 
     o.allow_network = 0;
-    is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_UNSUPPORTED, "offline refuses http");
+    is_int(mli_fetch_url(url, part, &o, &r, &err), ML_ERR_UNSUPPORTED, "offline refuses http");
     like(err.msg, "MODLAB_OFFLINE", "offline reason");
     o.allow_network = 1;
     hfs_stop(&s);
 
     snprintf(url, sizeof url, "http://127.0.0.1:%d/ok.bin", s.port);
-    ok(ml_fetch_url(url, part, &o, &r, &err) == ML_ERR_NETWORK, "stopped server: error");
+    ok(mli_fetch_url(url, part, &o, &r, &err) == ML_ERR_NETWORK, "stopped server: error");
     tap_diag("connection refused reads: %s", err.msg);
 
     /* file:// */
@@ -305,22 +305,22 @@ int main(void)
         hfs_write_file("/ok.bin", 12345, src);
         snprintf(url, sizeof url, "file://%s", src);
         o.allow_network = 0;
-        is_int(ml_fetch_url(url, part, &o, &r, &err), 0, "file:// works offline");
+        is_int(mli_fetch_url(url, part, &o, &r, &err), 0, "file:// works offline");
         ok(same_as_generated(part, "/ok.bin", 12345), "file:// bytes are right");
-        ml_fetch_discard(part);
+        mli_fetch_discard(part);
         /* Resume over file:// too. */
         uint8_t head[100];
         hfs_fill("/ok.bin", 0, head, sizeof head);
         plant_part(part, head, sizeof head, url);
-        is_int(ml_fetch_url(url, part, &o, &r, &err), 0, "file:// resume");
+        is_int(mli_fetch_url(url, part, &o, &r, &err), 0, "file:// resume");
         is_int(r.resumed_from, 100, "resumed at 100");
         ok(same_as_generated(part, "/ok.bin", 12345), "file:// resumed bytes are right");
-        ml_fetch_discard(part);
+        mli_fetch_discard(part);
         snprintf(url, sizeof url, "file://%s/missing.bin", dir);
-        is_int(ml_fetch_url(url, part, &o, &r, &err), ML_ERR_NOT_FOUND, "missing file://");
+        is_int(mli_fetch_url(url, part, &o, &r, &err), ML_ERR_NOT_FOUND, "missing file://");
         snprintf(src, sizeof src, "%s/source.bin", dir);
         unlink(src);
-        ml_fetch_discard(part);
+        mli_fetch_discard(part);
     }
     rmdir(dir);
     return done_testing();

@@ -44,7 +44,7 @@ static int same_as_generated(const char *file, const char *path, int64_t size)
 {
     char a[ML_SHA256_HEX], b[ML_SHA256_HEX], m[ML_MD5_HEX];
     int64_t got = -1;
-    if (ml_hash_file(file, a, NULL, &got, NULL))
+    if (mli_hash_file(file, a, NULL, &got, NULL))
         return 0;
     hfs_digest(path, size, b, m);
     return got == size && !strcmp(a, b);
@@ -103,7 +103,7 @@ static void test_http_mirrors(int port)
     is_str(ml_manifest_format(m), "idx", "format");
     is_int(ml_manifest_nsplits(m), 1, "one split");
     is_str(ml_manifest_split(m, 0), "train", "split name");
-    is_int(ml_manifest_file_state(m, 0), ML_CACHE_MISSING, "nothing cached yet");
+    is_int(mli_manifest_file_state(m, 0), ML_CACHE_MISSING, "nothing cached yet");
     is_int(ml_manifest_fetch(m, 0, &err), 0, "fetch: 404 on the first mirror, then the second");
     if (err.msg[0])
         tap_diag("%s", err.msg);
@@ -119,7 +119,7 @@ static void test_http_mirrors(int port)
            !tap_exists("%s/loop/b.bin.part.src", cache),
        "no .part files left");
     ok(tap_exists("%s/loop/a.bin.verified", cache), "a verified marker");
-    is_int(ml_manifest_file_state(m, 0), ML_CACHE_VERIFIED, "state: verified");
+    is_int(mli_manifest_file_state(m, 0), ML_CACHE_VERIFIED, "state: verified");
 
     size_t before = strlen(log);
     is_int(ml_manifest_fetch(m, 0, &err), 0, "second fetch");
@@ -153,7 +153,7 @@ static void test_http_mirrors(int port)
         struct timespec ts[2] = {st0.st_atim, st0.st_mtim};
         utimensat(AT_FDCWD, p, ts, 0);
     }
-    is_int(ml_manifest_file_state(m, 1), ML_CACHE_VERIFIED, "start-up check does not re-hash");
+    is_int(mli_manifest_file_state(m, 1), ML_CACHE_VERIFIED, "start-up check does not re-hash");
     is_int(ml_manifest_verify(m, &err), ML_ERR_CHECKSUM, "verify re-hashes and notices");
     like(err.msg, "loop: md5 mismatch for b.bin (got ", "verify names the file");
     ok(!tap_exists("%s/loop/b.bin.verified", cache), "verify drops the marker of a bad file");
@@ -169,7 +169,7 @@ static void test_http_mirrors(int port)
         fclose(f);
         sleep(0);
     }
-    ok(ml_manifest_file_state(m, 0) != ML_CACHE_VERIFIED, "a modified file is not verified");
+    ok(mli_manifest_file_state(m, 0) != ML_CACHE_VERIFIED, "a modified file is not verified");
     is_int(ml_manifest_verify(m, &err), ML_ERR_CHECKSUM, "verify finds the corruption");
     like(err.msg, "loop: sha256 mismatch for a.bin", "verify message");
     is_int(ml_manifest_fetch(m, 0, &err), 0, "fetch replaces the corrupt copy");
@@ -409,7 +409,7 @@ static void test_tar(void)
     tar_add(gz, "set/link", "", 0, '2');
     gzwrite(gz, (char[1024]){0}, 1024);
     gzclose(gz);
-    ml_hash_file(arch, sha, md5, NULL, NULL);
+    mli_hash_file(arch, sha, md5, NULL, NULL);
     path = write_manifest("tarset", "name: tarset\nformat: x\nurls: [file://%s/]\n"
                                     "files:\n  - name: set.tar.gz\n    sha256: %s\n"
                                     "    extract:\n      - {name: set/data.bin, size: %zu}\n"
@@ -434,14 +434,14 @@ static void test_tar(void)
         ml_sha256_ctx c;
         uint8_t d[32];
         snprintf(mp, sizeof mp, "%s/tarset/set/data.bin", cache);
-        ml_hash_file(mp, s1, NULL, NULL, NULL);
-        ml_sha256_init(&c);
-        ml_sha256_update(&c, big, sizeof big);
-        ml_sha256_final(&c, d);
-        ml_hex(d, 32, s2);
+        mli_hash_file(mp, s1, NULL, NULL, NULL);
+        mli_sha256_init(&c);
+        mli_sha256_update(&c, big, sizeof big);
+        mli_sha256_final(&c, d);
+        mli_hex(d, 32, s2);
         is_str(s1, s2, "extracted bytes are right");
     }
-    is_int(ml_manifest_file_state(m, 0), ML_CACHE_VERIFIED, "archive state verified");
+    is_int(mli_manifest_file_state(m, 0), ML_CACHE_VERIFIED, "archive state verified");
     ml_opts *o = ml_manifest_split_opts(m, "all", &err);
     ok(o && strstr(ml_opts_json(o), "set/data.bin:") != NULL,
        "a role with several members joins the paths with ':'");
@@ -452,7 +452,7 @@ static void test_tar(void)
         snprintf(mp, sizeof mp, "%s/tarset/set/meta.txt", cache);
         unlink(mp);
     }
-    ok(ml_manifest_file_state(m, 0) != ML_CACHE_VERIFIED, "a missing member is noticed");
+    ok(mli_manifest_file_state(m, 0) != ML_CACHE_VERIFIED, "a missing member is noticed");
     is_int(ml_manifest_fetch(m, 0, &err), 0, "fetch again");
     ok(tap_exists("%s/tarset/set/meta.txt", cache), "the member is back");
     ml_manifest_free(m);

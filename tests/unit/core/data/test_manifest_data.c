@@ -72,12 +72,12 @@ int main(void)
             is_str(ml_manifest_name(m), names[i], "its name matches the file");
         /* Every file has a digest (loading checks it) and a size, or a cap the manifest
          * states: none relies on the 2 GiB default, and the mirrors cannot fill a disk. */
-        for (size_t k = 0; m && k < ml_manifest_nfiles(m); k++) {
+        for (size_t k = 0; m && k < mli_manifest_nfiles(m); k++) {
             int limit = -1;
-            int64_t cap = ml_manifest_file_cap(m, k, &limit);
+            int64_t cap = mli_manifest_file_cap(m, k, &limit);
             if (!ok(cap > 0 && cap < ML_MANIFEST_MAX_SIZE_DEFAULT,
                     "%s: %s has a pinned size or a stated max_size", names[i],
-                    ml_manifest_file(m, k)))
+                    mli_manifest_file(m, k)))
                 tap_diag("cap %lld (%s)", (long long)cap, limit ? "max_size" : "size");
         }
         ml_manifest_free(m);
@@ -93,9 +93,9 @@ int main(void)
             ml_manifest *m = ml_manifest_load(known[i].ds, &err);
             int limit = -1;
             if (m)
-                ml_manifest_file_cap(m, known[i].file, &limit);
+                mli_manifest_file_cap(m, known[i].file, &limit);
             ok(limit == 0, "%s: %s is capped by its pinned sizes", known[i].ds,
-               m ? ml_manifest_file(m, known[i].file) : "?");
+               m ? mli_manifest_file(m, known[i].file) : "?");
             ml_manifest_free(m);
         }
     }
@@ -125,8 +125,8 @@ int main(void)
     if (err.msg[0])
         tap_diag("%s", err.msg);
     tap_diag("fetch + verify of 4 files (30.9 MB) took %.2f s", now() - t0);
-    for (size_t i = 0; i < ml_manifest_nfiles(m); i++)
-        is_int(ml_manifest_file_state(m, i), ML_CACHE_VERIFIED, ml_manifest_file(m, i));
+    for (size_t i = 0; i < mli_manifest_nfiles(m); i++)
+        is_int(mli_manifest_file_state(m, i), ML_CACHE_VERIFIED, mli_manifest_file(m, i));
     t0 = now();
     is_int(ml_manifest_fetch(m, 0, &err), 0, "second fetch");
     double again = now() - t0;

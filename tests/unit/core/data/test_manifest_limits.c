@@ -90,12 +90,12 @@ static void test_caps(void)
         tap_diag("%s", err.msg);
     if (!m)
         return;
-    ok(ml_manifest_file_cap(m, 0, &limit) == ML_MANIFEST_MAX_SIZE_DEFAULT && limit == 1,
+    ok(mli_manifest_file_cap(m, 0, &limit) == ML_MANIFEST_MAX_SIZE_DEFAULT && limit == 1,
        "no size and no max_size: the default cap");
     is_int(ML_MANIFEST_MAX_SIZE_DEFAULT, (int64_t)2 << 30, "the default is 2 GiB");
-    ok(ml_manifest_file_cap(m, 1, &limit) == 900 && limit == 0,
+    ok(mli_manifest_file_cap(m, 1, &limit) == 900 && limit == 0,
        "every pin set has a size: the largest of them (a mirror's own bytes may be longer)");
-    ok(ml_manifest_file_cap(m, 2, &limit) == 5 && limit == 0, "a pinned size beats max_size");
+    ok(mli_manifest_file_cap(m, 2, &limit) == 5 && limit == 0, "a pinned size beats max_size");
     ml_manifest_free(m);
 
     ok(ml_manifest_load(write_manifest("caps2", "name: caps2\nformat: idx\nmax_size: 100\n"
@@ -151,7 +151,7 @@ static void test_any_digest(int port)
     like(mk, want, "the marker names whose pins verified it");
     snprintf(want, sizeof want, "\"source\":\"%sa.bin\"", url);
     like(mk, want, "and the URL that served it");
-    is_int(ml_manifest_file_state(m, 0), ML_CACHE_VERIFIED, "the cache says verified");
+    is_int(mli_manifest_file_state(m, 0), ML_CACHE_VERIFIED, "the cache says verified");
     is_int(ml_manifest_verify(m, &err), 0, "verify agrees");
     ml_manifest_free(m);
 

@@ -75,7 +75,7 @@ static ml_manifest *manifest(const char *name, const char *file, const char *ext
     char path[900], sha[ML_SHA256_HEX];
     ml_err err = {0};
     snprintf(path, sizeof path, "%s/src/%s", tmp, file);
-    if (ml_hash_file(path, sha, NULL, NULL, &err))
+    if (mli_hash_file(path, sha, NULL, NULL, &err))
         return NULL;
     const char *yaml = tap_write_in(tmp, name, ".yaml",
                                     "name: %s\nformat: x\nurls: [file://%s/src/]\n"
@@ -94,12 +94,12 @@ static int member_is(const char *ds, const char *member, const char *data, size_
     uint8_t d[ML_SHA256_LEN];
     ml_sha256_ctx c;
     snprintf(path, sizeof path, "%s/%s/%s", cache, ds, member);
-    if (ml_hash_file(path, got, NULL, NULL, NULL))
+    if (mli_hash_file(path, got, NULL, NULL, NULL))
         return 0;
-    ml_sha256_init(&c);
-    ml_sha256_update(&c, data, len);
-    ml_sha256_final(&c, d);
-    ml_hex(d, sizeof d, want);
+    mli_sha256_init(&c);
+    mli_sha256_update(&c, data, len);
+    mli_sha256_final(&c, d);
+    mli_hex(d, sizeof d, want);
     return !strcmp(got, want);
 }
 
@@ -121,7 +121,7 @@ static void extracts(const char *ds, const char *file, int format, int gzip, con
     ok(member_is(ds, member, data, len), "%s: %s has the bytes written", file,
        strlen(member) > 100 ? "the member with a name over 100 bytes" : member);
     ok(member_is(ds, "meta.txt", "a\nb\n", 4), "%s: ./meta.txt is found as meta.txt", file);
-    ok(ml_manifest_file_state(m, 0) == ML_CACHE_VERIFIED, "%s: the cache says verified", file);
+    ok(mli_manifest_file_state(m, 0) == ML_CACHE_VERIFIED, "%s: the cache says verified", file);
     ml_manifest_free(m);
 }
 

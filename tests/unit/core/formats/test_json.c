@@ -16,7 +16,7 @@
 
 static ml_json_doc *parse(const char *s, size_t *off, ml_err *err)
 {
-    return ml_json_parse(s, strlen(s), NULL, off, err);
+    return mli_json_parse(s, strlen(s), NULL, off, err);
 }
 
 static void test_values(void)
@@ -30,32 +30,32 @@ static void test_values(void)
         tap_diag("%s", err.msg);
         return;
     }
-    const ml_json *r = ml_json_root(doc);
+    const ml_json *r = mli_json_root(doc);
     is_int(r->type, ML_JSON_OBJECT, "root is an object");
     is_int(r->count, 5, "five members, duplicates kept");
-    is_str(ml_json_at(r, 0)->key, "b", "key order kept: first is b");
-    is_str(ml_json_at(r, 1)->key, "a", "key order kept: second is a");
-    is_str(ml_json_at(r, 4)->key, "b", "key order kept: last is the duplicate b");
-    is_int(ml_json_get(r, "b")->i, 1, "get returns the first duplicate");
+    is_str(mli_json_at(r, 0)->key, "b", "key order kept: first is b");
+    is_str(mli_json_at(r, 1)->key, "a", "key order kept: second is a");
+    is_str(mli_json_at(r, 4)->key, "b", "key order kept: last is the duplicate b");
+    is_int(mli_json_get(r, "b")->i, 1, "get returns the first duplicate");
     is_int(r->offset, 1, "root offset after leading space");
-    const ml_json *a = ml_json_get(r, "a");
+    const ml_json *a = mli_json_get(r, "a");
     is_int(a->type, ML_JSON_ARRAY, "a is an array");
     is_int(a->count, 5, "a has 5 elements");
     is_int(a->offset, 15, "offset of a's value");
-    is_int(ml_json_at(a, 0)->type, ML_JSON_TRUE, "true");
-    is_int(ml_json_at(a, 1)->type, ML_JSON_FALSE, "false");
-    is_int(ml_json_at(a, 2)->type, ML_JSON_NULL, "null");
-    is_near(ml_json_at(a, 3)->num, -2.5e-3, 0, "-2.5e-3 exact");
-    ok(!ml_json_at(a, 3)->is_int, "-2.5e-3 is not an integer");
-    is_str(ml_json_at(a, 4)->str, "x", "string element");
-    ok(ml_json_at(a, 5) == NULL, "at() past the end is NULL");
-    const ml_json *c = ml_json_get(r, "c");
-    is_int(ml_json_get(c, "nested")->type, ML_JSON_OBJECT, "nested empty object");
-    is_int(ml_json_get(c, "nested")->count, 0, "empty object has no members");
-    is_int(ml_json_get(r, "d")->count, 0, "empty array");
-    ok(ml_json_get(r, "zz") == NULL, "missing key is NULL");
-    ok(ml_json_get(a, "b") == NULL, "get on an array is NULL");
-    ml_json_free(doc);
+    is_int(mli_json_at(a, 0)->type, ML_JSON_TRUE, "true");
+    is_int(mli_json_at(a, 1)->type, ML_JSON_FALSE, "false");
+    is_int(mli_json_at(a, 2)->type, ML_JSON_NULL, "null");
+    is_near(mli_json_at(a, 3)->num, -2.5e-3, 0, "-2.5e-3 exact");
+    ok(!mli_json_at(a, 3)->is_int, "-2.5e-3 is not an integer");
+    is_str(mli_json_at(a, 4)->str, "x", "string element");
+    ok(mli_json_at(a, 5) == NULL, "at() past the end is NULL");
+    const ml_json *c = mli_json_get(r, "c");
+    is_int(mli_json_get(c, "nested")->type, ML_JSON_OBJECT, "nested empty object");
+    is_int(mli_json_get(c, "nested")->count, 0, "empty object has no members");
+    is_int(mli_json_get(r, "d")->count, 0, "empty array");
+    ok(mli_json_get(r, "zz") == NULL, "missing key is NULL");
+    ok(mli_json_get(a, "b") == NULL, "get on an array is NULL");
+    mli_json_free(doc);
 }
 
 static void test_numbers(void)
@@ -93,11 +93,11 @@ static void test_numbers(void)
             tap_diag("%s", err.msg);
             continue;
         }
-        const ml_json *v = ml_json_root(doc);
+        const ml_json *v = mli_json_root(doc);
         ok(v->type == ML_JSON_NUMBER && v->is_int == cases[k].is_int &&
                (!v->is_int || v->i == cases[k].i) && v->num == cases[k].d,
            "number %s: is_int %d, value exact", cases[k].text, cases[k].is_int);
-        ml_json_free(doc);
+        mli_json_free(doc);
     }
     /* A long literal (past the stack buffer) still parses. */
     char big[400];
@@ -107,9 +107,9 @@ static void test_numbers(void)
     big[sizeof big - 1] = '\0';
     ml_err err = {0};
     ml_json_doc *doc = parse(big, NULL, &err);
-    ok(doc && fabs(ml_json_root(doc)->num - 0.1111111111111111) < 1e-16,
+    ok(doc && fabs(mli_json_root(doc)->num - 0.1111111111111111) < 1e-16,
        "398-digit fraction parses");
-    ml_json_free(doc);
+    mli_json_free(doc);
 }
 
 static void test_strings(void)
@@ -123,20 +123,20 @@ static void test_strings(void)
         tap_diag("%s", err.msg);
         return;
     }
-    const ml_json *r = ml_json_root(doc);
-    is_str(ml_json_at(r, 0)->str, "a\"b\\c/d\b\f\n\r\t", "simple escapes decoded");
-    is_str(ml_json_at(r, 1)->str, "\xc3\xa9\xe2\x82\xac", "\\u escapes to 2 and 3 bytes");
-    is_str(ml_json_at(r, 2)->str, "\xf0\x9f\x98\x80", "surrogate pair to 4-byte UTF-8");
-    const ml_json *nul = ml_json_at(r, 3);
+    const ml_json *r = mli_json_root(doc);
+    is_str(mli_json_at(r, 0)->str, "a\"b\\c/d\b\f\n\r\t", "simple escapes decoded");
+    is_str(mli_json_at(r, 1)->str, "\xc3\xa9\xe2\x82\xac", "\\u escapes to 2 and 3 bytes");
+    is_str(mli_json_at(r, 2)->str, "\xf0\x9f\x98\x80", "surrogate pair to 4-byte UTF-8");
+    const ml_json *nul = mli_json_at(r, 3);
     ok(nul->len == 8 && memcmp(nul->str, "nul\0byte", 8) == 0, "\\u0000 kept, len 8");
-    is_str(ml_json_at(r, 4)->str, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+    is_str(mli_json_at(r, 4)->str, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
            "raw UTF-8 passes through");
-    is_int(ml_json_at(r, 5)->len, 0, "empty string");
-    ml_json_free(doc);
+    is_int(mli_json_at(r, 5)->len, 0, "empty string");
+    mli_json_free(doc);
 
     doc = parse("{\"k\\u00e9y\": 1}", NULL, &err);
-    ok(doc && ml_json_get(ml_json_root(doc), "k\xc3\xa9y"), "escaped key decoded");
-    ml_json_free(doc);
+    ok(doc && mli_json_get(mli_json_root(doc), "k\xc3\xa9y"), "escaped key decoded");
+    mli_json_free(doc);
 }
 
 static const struct bad {
@@ -217,9 +217,9 @@ static void test_malformed(void)
         size_t len = b->len ? b->len : strlen(b->text);
         size_t off = (size_t)-1;
         ml_err err = {0};
-        ml_json_doc *doc = ml_json_parse(b->text, len, NULL, &off, &err);
+        ml_json_doc *doc = mli_json_parse(b->text, len, NULL, &off, &err);
         char shown[40];
-        ml_json_escape(shown, sizeof shown, b->text, len);
+        mli_json_escape(shown, sizeof shown, b->text, len);
         int good = !doc && err.code == ML_ERR_FORMAT && off == b->offset &&
                    strstr(err.msg, b->msg) != NULL;
         char at[48];
@@ -227,7 +227,7 @@ static void test_malformed(void)
         good = good && strstr(err.msg, at) != NULL;
         if (!ok(good, "malformed %s: offset %zu, '%s'", shown, b->offset, b->msg))
             tap_diag("  got offset %zu code %d: %s", off, err.code, err.msg);
-        ml_json_free(doc);
+        mli_json_free(doc);
     }
 }
 
@@ -247,7 +247,7 @@ static void test_limits(void)
     char *s = nested(512);
     ml_json_doc *doc = parse(s, NULL, &err);
     ok(doc != NULL, "512 levels parse with the default limit");
-    ml_json_free(doc);
+    mli_json_free(doc);
     free(s);
 
     s = nested(100000);
@@ -257,73 +257,73 @@ static void test_limits(void)
     free(s);
 
     ml_json_limits lim = {.max_depth = 3};
-    doc = ml_json_parse("[[[1]]]", 7, &lim, &off, &err);
+    doc = mli_json_parse("[[[1]]]", 7, &lim, &off, &err);
     ok(doc != NULL, "depth 3 within max_depth 3");
-    ml_json_free(doc);
-    doc = ml_json_parse("{\"a\":[{}]}", 10, &lim, &off, &err);
+    mli_json_free(doc);
+    doc = mli_json_parse("{\"a\":[{}]}", 10, &lim, &off, &err);
     ok(doc != NULL, "objects count toward depth too (3 levels)");
-    ml_json_free(doc);
-    doc = ml_json_parse("[[[[1]]]]", 9, &lim, &off, &err);
+    mli_json_free(doc);
+    doc = mli_json_parse("[[[[1]]]]", 9, &lim, &off, &err);
     ok(!doc && off == 3, "depth 4 over max_depth 3 fails at offset 3");
 
     lim = (ml_json_limits){.max_bytes = 8};
-    doc = ml_json_parse("[1,2,3,4]", 9, &lim, &off, &err);
+    doc = mli_json_parse("[1,2,3,4]", 9, &lim, &off, &err);
     ok(!doc && err.code == ML_ERR_FORMAT, "input over max_bytes is rejected");
     like(err.msg, "input of 9 bytes exceeds the limit of 8", "size message");
-    doc = ml_json_parse("[1,2,3]", 7, &lim, &off, &err);
+    doc = mli_json_parse("[1,2,3]", 7, &lim, &off, &err);
     ok(doc != NULL, "input within max_bytes parses");
-    ml_json_free(doc);
+    mli_json_free(doc);
 
-    doc = ml_json_parse("[1]xyz", 3, NULL, &off, &err);
+    doc = mli_json_parse("[1]xyz", 3, NULL, &off, &err);
     ok(doc != NULL, "length bounds the input (no NUL needed)");
-    ml_json_free(doc);
-    doc = ml_json_parse("\"abc\"", 4, NULL, &off, &err);
+    mli_json_free(doc);
+    doc = mli_json_parse("\"abc\"", 4, NULL, &off, &err);
     ok(!doc && off == 4, "string cut by the length is unterminated");
 }
 
 static void test_escape(void)
 {
     char buf[64];
-    size_t n = ml_json_escape(buf, sizeof buf, "a\"b\\c\n\x01\x7f\xc3\xa9", 10);
+    size_t n = mli_json_escape(buf, sizeof buf, "a\"b\\c\n\x01\x7f\xc3\xa9", 10);
     is_str(buf, "\"a\\\"b\\\\c\\n\\u0001\\u007f\xc3\xa9\"", "escape output");
     is_int(n, strlen(buf), "escape returns the length");
-    n = ml_json_escape(buf, 5, "abcdef", 6);
+    n = mli_json_escape(buf, 5, "abcdef", 6);
     is_int(n, 8, "truncated escape still returns the full length");
     is_str(buf, "\"abc", "truncated output is NUL-terminated");
-    is_int(ml_json_escape(NULL, 0, "\t", 1), 4, "length query with a NULL buffer");
+    is_int(mli_json_escape(NULL, 0, "\t", 1), 4, "length query with a NULL buffer");
 
     /* Every byte value survives escape + parse, including NUL. */
     char all[256];
     for (int k = 0; k < 128; k++)
         all[k] = (char)k;
     ml_jbuf b;
-    ml_jbuf_init(&b);
-    ml_jbuf_puts(&b, "{");
-    ml_jbuf_str(&b, "key", 3);
-    ml_jbuf_printf(&b, ":[%d,", 7);
-    ml_jbuf_str(&b, all, 128);
+    mli_jbuf_init(&b);
+    mli_jbuf_puts(&b, "{");
+    mli_jbuf_str(&b, "key", 3);
+    mli_jbuf_printf(&b, ":[%d,", 7);
+    mli_jbuf_str(&b, all, 128);
     char longfmt[600];
     memset(longfmt, 'z', sizeof longfmt - 1);
     longfmt[sizeof longfmt - 1] = '\0';
-    ml_jbuf_printf(&b, ",\"%s\"]}", longfmt);
+    mli_jbuf_printf(&b, ",\"%s\"]}", longfmt);
     ml_err err = {0};
-    is_int(ml_jbuf_finish(&b, "test", &err), 0, "jbuf finishes ok");
-    ml_json_doc *doc = ml_json_parse(b.data, b.len, NULL, NULL, &err);
-    const ml_json *arr = doc ? ml_json_get(ml_json_root(doc), "key") : NULL;
-    ok(arr && ml_json_at(arr, 0)->i == 7, "jbuf_printf number");
-    ok(arr && ml_json_at(arr, 1)->len == 128 && memcmp(ml_json_at(arr, 1)->str, all, 128) == 0,
+    is_int(mli_jbuf_finish(&b, "test", &err), 0, "jbuf finishes ok");
+    ml_json_doc *doc = mli_json_parse(b.data, b.len, NULL, NULL, &err);
+    const ml_json *arr = doc ? mli_json_get(mli_json_root(doc), "key") : NULL;
+    ok(arr && mli_json_at(arr, 0)->i == 7, "jbuf_printf number");
+    ok(arr && mli_json_at(arr, 1)->len == 128 && memcmp(mli_json_at(arr, 1)->str, all, 128) == 0,
        "bytes 0..127 round-trip through escape and parse");
-    ok(arr && ml_json_at(arr, 2)->len == 599, "long printf (past the stack buffer)");
-    ml_json_free(doc);
-    ml_jbuf_free(&b);
+    ok(arr && mli_json_at(arr, 2)->len == 599, "long printf (past the stack buffer)");
+    mli_json_free(doc);
+    mli_jbuf_free(&b);
 }
 
 /* One parse of the text, for tap_fail_each_alloc. */
 static int parse_once(void *text)
 {
     ml_err err = {0};
-    ml_json_doc *doc = ml_json_parse(text, strlen(text), NULL, NULL, &err);
-    ml_json_free(doc);
+    ml_json_doc *doc = mli_json_parse(text, strlen(text), NULL, NULL, &err);
+    mli_json_free(doc);
     return doc ? 0 : tap_oom_code(err.code);
 }
 
@@ -337,34 +337,34 @@ static void test_nomem(void)
     is_int(ml_mem_live_blocks(), before, "no leak after allocation failures");
 
     ml_jbuf b;
-    ml_jbuf_init(&b);
+    mli_jbuf_init(&b);
     ml_mem_fail_at(1);
-    ml_jbuf_puts(&b, "x");
+    mli_jbuf_puts(&b, "x");
     ml_mem_fail_at(0);
-    ml_jbuf_puts(&b, "y");
+    mli_jbuf_puts(&b, "y");
     ml_err err = {0};
-    is_int(ml_jbuf_finish(&b, "writer", &err), ML_ERR_NOMEM, "jbuf failure is sticky");
+    is_int(mli_jbuf_finish(&b, "writer", &err), ML_ERR_NOMEM, "jbuf failure is sticky");
     like(err.msg, "writer: out of memory", "jbuf message names the writer");
-    ml_jbuf_free(&b);
+    mli_jbuf_free(&b);
 }
 
 static void test_big(void)
 {
     /* ~3.3 MB: 30k objects with strings, numbers and nesting. */
     ml_jbuf b;
-    ml_jbuf_init(&b);
-    ml_jbuf_puts(&b, "[");
+    mli_jbuf_init(&b);
+    mli_jbuf_puts(&b, "[");
     for (int k = 0; k < 30000; k++)
-        ml_jbuf_printf(&b, "%s{\"step\": %d, \"loss\": %.17g, "
+        mli_jbuf_printf(&b, "%s{\"step\": %d, \"loss\": %.17g, "
                        "\"tag\": \"r\\u00e9sum\\u00e9 %d\", \"v\": [1, 2, 3, {\"x\": null}]}",
                        k ? ",\n" : "", k, 1.0 / (k + 1), k);
-    ml_jbuf_puts(&b, "]");
+    mli_jbuf_puts(&b, "]");
     ml_err err = {0};
-    ok(ml_jbuf_finish(&b, "big", &err) == 0, "built %zu bytes", b.len);
+    ok(mli_jbuf_finish(&b, "big", &err) == 0, "built %zu bytes", b.len);
     struct timespec t0, t1;
-    ml_json_free(ml_json_parse(b.data, b.len, NULL, NULL, &err));   /* warm the allocator */
+    mli_json_free(mli_json_parse(b.data, b.len, NULL, NULL, &err));   /* warm the allocator */
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    ml_json_doc *doc = ml_json_parse(b.data, b.len, NULL, NULL, &err);
+    ml_json_doc *doc = mli_json_parse(b.data, b.len, NULL, NULL, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     ok(doc != NULL, "big document parses");
@@ -372,15 +372,15 @@ static void test_big(void)
              (double)b.len / 1e6 / secs);
     /* Loose on purpose (sanitizers, valgrind): this catches quadratic behaviour only. */
     ok(secs < 20.0, "no quadratic slowdown (%.3f s)", secs);
-    const ml_json *r = ml_json_root(doc);
+    const ml_json *r = mli_json_root(doc);
     int good = r && r->count == 30000;
     size_t k = 0;
     for (const ml_json *e = r ? r->first : NULL; e && good; e = e->next, k++)
-        good = ml_json_get(e, "step")->i == (int64_t)k &&
-               ml_json_get(e, "loss")->num == 1.0 / (double)(k + 1);
+        good = mli_json_get(e, "step")->i == (int64_t)k &&
+               mli_json_get(e, "loss")->num == 1.0 / (double)(k + 1);
     ok(good, "every step and loss read back exactly");
-    ml_json_free(doc);
-    ml_jbuf_free(&b);
+    mli_json_free(doc);
+    mli_jbuf_free(&b);
 }
 
 int main(void)

@@ -39,14 +39,14 @@ static ml_st_writer *sample_writer(ml_err *err)
 {
     static const int64_t da[] = {2, 3}, dc[] = {4, 1, 2}, de[] = {0, 5};
     fill_sample();
-    ml_st_writer *w = ml_st_writer_new(err);
-    if (!w || ml_st_writer_add(w, "layer.a", 2, da, sample_a, err) ||
-        ml_st_writer_add(w, "scalar", 0, NULL, sample_s, err) ||
-        ml_st_writer_add(w, "empty", 2, de, NULL, err) ||
-        ml_st_writer_add(w, "special \"quoted\" \xc3\xa9", 3, dc, sample_c, err) ||
-        ml_st_writer_meta(w, "format", "pt", err) ||
-        ml_st_writer_meta(w, "note", "line\nbreak \"q\" \\ caf\xc3\xa9", err)) {
-        ml_st_writer_free(w);
+    ml_st_writer *w = mli_st_writer_new(err);
+    if (!w || mli_st_writer_add(w, "layer.a", 2, da, sample_a, err) ||
+        mli_st_writer_add(w, "scalar", 0, NULL, sample_s, err) ||
+        mli_st_writer_add(w, "empty", 2, de, NULL, err) ||
+        mli_st_writer_add(w, "special \"quoted\" \xc3\xa9", 3, dc, sample_c, err) ||
+        mli_st_writer_meta(w, "format", "pt", err) ||
+        mli_st_writer_meta(w, "note", "line\nbreak \"q\" \\ caf\xc3\xa9", err)) {
+        mli_st_writer_free(w);
         return NULL;
     }
     return w;
@@ -54,19 +54,19 @@ static ml_st_writer *sample_writer(ml_err *err)
 
 static void dump(const ml_st_file *f)
 {
-    for (int32_t i = 0; i < ml_st_meta_count(f); i++) {
+    for (int32_t i = 0; i < mli_st_meta_count(f); i++) {
         char esc[256];
         size_t k = 0;
-        for (const char *p = ml_st_meta_value(f, i); *p && k + 4 < sizeof esc; p++)
+        for (const char *p = mli_st_meta_value(f, i); *p && k + 4 < sizeof esc; p++)
             k += (size_t)snprintf(esc + k, sizeof esc - k, (unsigned char)*p < 0x20 ||
                                   (unsigned char)*p >= 0x7f ? "\\x%02x" : "%c",
                                   (unsigned char)*p);
-        printf("meta %s = %s\n", ml_st_meta_key(f, i), esc);
+        printf("meta %s = %s\n", mli_st_meta_key(f, i), esc);
     }
-    for (int32_t i = 0; i < ml_st_count(f); i++) {
-        const ml_st_tensor *t = ml_st_tensor_at(f, i);
+    for (int32_t i = 0; i < mli_st_count(f); i++) {
+        const ml_st_tensor *t = mli_st_tensor_at(f, i);
         float *v = malloc((size_t)(t->numel ? t->numel : 1) * sizeof *v);
-        ml_st_read_f32(f, i, v);
+        mli_st_read_f32(f, i, v);
         printf("tensor %s [", t->name);
         for (int32_t d = 0; d < t->ndim; d++)
             printf("%s%lld", d ? ", " : "", (long long)t->dims[d]);
@@ -83,14 +83,14 @@ static int write_mode(const char *path)
     ml_err err = {0};
     ml_st_writer *w = sample_writer(&err);
     ml_st_file *f = NULL;
-    if (!w || ml_st_writer_write(w, path, &err) || !(f = ml_st_open(path, &err))) {
+    if (!w || mli_st_writer_write(w, path, &err) || !(f = mli_st_open(path, &err))) {
         fprintf(stderr, "test_safetensors: %s\n", err.msg);
-        ml_st_writer_free(w);
+        mli_st_writer_free(w);
         return 1;
     }
     dump(f);
-    ml_st_close(f);
-    ml_st_writer_free(w);
+    mli_st_close(f);
+    mli_st_writer_free(w);
     return 0;
 }
 
@@ -106,12 +106,12 @@ static void test_layout(void)
     ml_err err = {0};
     float v[2] = {1.0f, -2.0f};
     int64_t d = 2;
-    ml_st_writer *w = ml_st_writer_new(&err);
-    ml_st_writer_add(w, "a", 1, &d, v, &err);
-    ml_st_writer_meta(w, "k", "v", &err);
+    ml_st_writer *w = mli_st_writer_new(&err);
+    mli_st_writer_add(w, "a", 1, &d, v, &err);
+    mli_st_writer_meta(w, "k", "v", &err);
     void *buf = NULL;
     size_t len = 0;
-    ok(ml_st_writer_to_memory(w, &buf, &len, &err) == 0, "write to memory");
+    ok(mli_st_writer_to_memory(w, &buf, &len, &err) == 0, "write to memory");
     const unsigned char *b = buf;
     const char *want = "{\"__metadata__\":{\"k\":\"v\"},\"a\":{\"dtype\":\"F32\",\"shape\":[2],"
                        "\"data_offsets\":[0,8]}}";
@@ -128,8 +128,8 @@ static void test_layout(void)
     is_int(len, 8 + n + 8, "file is 8 + header + 8 data bytes");
     ok(b[8 + n] == 0x00 && b[8 + n + 3] == 0x3f && b[8 + n + 7] == 0xc0,
        "data is little-endian F32 (1.0 = 00 00 80 3f, -2.0 = 00 00 00 c0)");
-    ml_free(buf);
-    ml_st_writer_free(w);
+    mli_free(buf);
+    mli_st_writer_free(w);
 }
 
 static void test_roundtrip(const char *dir)
@@ -141,46 +141,46 @@ static void test_roundtrip(const char *dir)
     ok(w != NULL, "sample writer");
     if (!w)
         return;
-    is_int(ml_st_writer_write(w, path, &err), 0, "write sample file");
-    ml_st_file *f = ml_st_open(path, &err);
+    is_int(mli_st_writer_write(w, path, &err), 0, "write sample file");
+    ml_st_file *f = mli_st_open(path, &err);
     if (!ok(f != NULL, "open it again")) {
         tap_diag("%s", err.msg);
-        ml_st_writer_free(w);
+        mli_st_writer_free(w);
         return;
     }
-    is_int(ml_st_count(f), 4, "four tensors");
-    is_str(ml_st_tensor_at(f, 0)->name, "layer.a", "order kept: 0");
-    is_str(ml_st_tensor_at(f, 1)->name, "scalar", "order kept: 1");
-    is_str(ml_st_tensor_at(f, 2)->name, "empty", "order kept: 2");
-    is_str(ml_st_tensor_at(f, 3)->name, "special \"quoted\" \xc3\xa9", "escaped name kept");
-    const ml_st_tensor *t = ml_st_tensor_at(f, ml_st_find(f, "layer.a"));
+    is_int(mli_st_count(f), 4, "four tensors");
+    is_str(mli_st_tensor_at(f, 0)->name, "layer.a", "order kept: 0");
+    is_str(mli_st_tensor_at(f, 1)->name, "scalar", "order kept: 1");
+    is_str(mli_st_tensor_at(f, 2)->name, "empty", "order kept: 2");
+    is_str(mli_st_tensor_at(f, 3)->name, "special \"quoted\" \xc3\xa9", "escaped name kept");
+    const ml_st_tensor *t = mli_st_tensor_at(f, mli_st_find(f, "layer.a"));
     ok(t && t->ndim == 2 && t->dims[0] == 2 && t->dims[1] == 3 && t->numel == 6,
        "shape [2, 3]");
-    t = ml_st_tensor_at(f, ml_st_find(f, "scalar"));
+    t = mli_st_tensor_at(f, mli_st_find(f, "scalar"));
     ok(t && t->ndim == 0 && t->numel == 1, "scalar has shape [] and one value");
-    t = ml_st_tensor_at(f, ml_st_find(f, "empty"));
+    t = mli_st_tensor_at(f, mli_st_find(f, "empty"));
     ok(t && t->numel == 0 && t->begin == t->end, "empty tensor has no bytes");
-    is_int(ml_st_find(f, "nope"), -1, "find a missing name is -1");
+    is_int(mli_st_find(f, "nope"), -1, "find a missing name is -1");
     float a[6], s[1], c[8];
-    ml_st_read_f32(f, ml_st_find(f, "layer.a"), a);
-    ml_st_read_f32(f, ml_st_find(f, "scalar"), s);
-    ml_st_read_f32(f, ml_st_find(f, "special \"quoted\" \xc3\xa9"), c);
+    mli_st_read_f32(f, mli_st_find(f, "layer.a"), a);
+    mli_st_read_f32(f, mli_st_find(f, "scalar"), s);
+    mli_st_read_f32(f, mli_st_find(f, "special \"quoted\" \xc3\xa9"), c);
     ok(same_bits(a, sample_a, 6) && same_bits(s, sample_s, 1) && same_bits(c, sample_c, 8),
        "every value read back bit for bit (-0, inf, denormal, max)");
-    is_int(ml_st_meta_count(f), 2, "two metadata entries");
-    is_str(ml_st_meta_get(f, "note"), "line\nbreak \"q\" \\ caf\xc3\xa9", "metadata escaped");
-    is_str(ml_st_meta_key(f, 0), "format", "metadata order kept");
-    ok(ml_st_meta_get(f, "missing") == NULL, "missing metadata is NULL");
-    ml_st_close(f);
+    is_int(mli_st_meta_count(f), 2, "two metadata entries");
+    is_str(mli_st_meta_get(f, "note"), "line\nbreak \"q\" \\ caf\xc3\xa9", "metadata escaped");
+    is_str(mli_st_meta_key(f, 0), "format", "metadata order kept");
+    ok(mli_st_meta_get(f, "missing") == NULL, "missing metadata is NULL");
+    mli_st_close(f);
 
     /* Overwrite: the new content replaces the old, no temp file remains. */
     float one = 42.0f;
-    ml_st_writer *w2 = ml_st_writer_new(&err);
-    ml_st_writer_add(w2, "only", 0, NULL, &one, &err);
-    is_int(ml_st_writer_write(w2, path, &err), 0, "overwrite the file");
-    f = ml_st_open(path, &err);
-    ok(f && ml_st_count(f) == 1 && ml_st_meta_count(f) == 0, "replaced content read back");
-    ml_st_close(f);
+    ml_st_writer *w2 = mli_st_writer_new(&err);
+    mli_st_writer_add(w2, "only", 0, NULL, &one, &err);
+    is_int(mli_st_writer_write(w2, path, &err), 0, "overwrite the file");
+    f = mli_st_open(path, &err);
+    ok(f && mli_st_count(f) == 1 && mli_st_meta_count(f) == 0, "replaced content read back");
+    mli_st_close(f);
     DIR *dh = opendir(dir);
     int others = 0;
     for (struct dirent *de; dh && (de = readdir(dh));)
@@ -192,27 +192,27 @@ static void test_roundtrip(const char *dir)
     /* Writing into a missing directory fails cleanly. */
     char bad[600];
     snprintf(bad, sizeof bad, "%s/no/such/dir/x.safetensors", dir);
-    int rc = ml_st_writer_write(w2, bad, &err);
+    int rc = mli_st_writer_write(w2, bad, &err);
     is_int(rc, ML_ERR_IO, "write into a missing directory is ML_ERR_IO");
     like(err.msg, "cannot create the temp file", "message says what failed");
     like(err.msg, "check that the directory exists", "message says what to do");
-    ml_st_writer_free(w2);
-    ml_st_writer_free(w);
+    mli_st_writer_free(w2);
+    mli_st_writer_free(w);
 
     /* An empty writer is a valid file with no tensors. */
-    w = ml_st_writer_new(&err);
+    w = mli_st_writer_new(&err);
     void *buf;
     size_t len;
-    ml_st_writer_to_memory(w, &buf, &len, &err);
-    f = ml_st_parse(buf, len, "empty", &err);
-    ok(f && ml_st_count(f) == 0 && len == 16, "no tensors: '{}' padded, 16 bytes");
-    ml_st_close(f);
-    ml_free(buf);
-    ml_st_writer_free(w);
+    mli_st_writer_to_memory(w, &buf, &len, &err);
+    f = mli_st_parse(buf, len, "empty", &err);
+    ok(f && mli_st_count(f) == 0 && len == 16, "no tensors: '{}' padded, 16 bytes");
+    mli_st_close(f);
+    mli_free(buf);
+    mli_st_writer_free(w);
 
-    f = ml_st_open(bad, &err);
+    f = mli_st_open(bad, &err);
     ok(!f && err.code == ML_ERR_NOT_FOUND, "open a missing file: ML_ERR_NOT_FOUND");
-    f = ml_st_open(dir, &err);
+    f = mli_st_open(dir, &err);
     ok(!f && err.code == ML_ERR_INVALID, "open a directory: ML_ERR_INVALID");
 }
 
@@ -221,19 +221,19 @@ static void test_writer_errors(void)
     ml_err err = {0};
     float v[4] = {0};
     int64_t d2[2] = {2, 2}, neg = -1;
-    ml_st_writer *w = ml_st_writer_new(&err);
-    is_int(ml_st_writer_add(w, "x", 2, d2, v, &err), 0, "add x");
-    is_int(ml_st_writer_add(w, "x", 2, d2, v, &err), ML_ERR_INVALID, "duplicate name");
+    ml_st_writer *w = mli_st_writer_new(&err);
+    is_int(mli_st_writer_add(w, "x", 2, d2, v, &err), 0, "add x");
+    is_int(mli_st_writer_add(w, "x", 2, d2, v, &err), ML_ERR_INVALID, "duplicate name");
     like(err.msg, "duplicate tensor name 'x'", "duplicate message");
-    is_int(ml_st_writer_add(w, "__metadata__", 2, d2, v, &err), ML_ERR_INVALID,
+    is_int(mli_st_writer_add(w, "__metadata__", 2, d2, v, &err), ML_ERR_INVALID,
            "__metadata__ is not a tensor name");
-    is_int(ml_st_writer_add(w, "", 2, d2, v, &err), ML_ERR_INVALID, "empty name");
-    is_int(ml_st_writer_add(w, "y", 9, d2, v, &err), ML_ERR_INVALID, "too many dimensions");
-    is_int(ml_st_writer_add(w, "y", 1, &neg, v, &err), ML_ERR_INVALID, "negative dimension");
-    is_int(ml_st_writer_add(w, "y", 2, d2, NULL, &err), ML_ERR_INVALID, "data missing");
-    is_int(ml_st_writer_meta(w, "k", "1", &err), 0, "meta k");
-    is_int(ml_st_writer_meta(w, "k", "2", &err), ML_ERR_INVALID, "duplicate metadata key");
-    ml_st_writer_free(w);
+    is_int(mli_st_writer_add(w, "", 2, d2, v, &err), ML_ERR_INVALID, "empty name");
+    is_int(mli_st_writer_add(w, "y", 9, d2, v, &err), ML_ERR_INVALID, "too many dimensions");
+    is_int(mli_st_writer_add(w, "y", 1, &neg, v, &err), ML_ERR_INVALID, "negative dimension");
+    is_int(mli_st_writer_add(w, "y", 2, d2, NULL, &err), ML_ERR_INVALID, "data missing");
+    is_int(mli_st_writer_meta(w, "k", "1", &err), 0, "meta k");
+    is_int(mli_st_writer_meta(w, "k", "2", &err), ML_ERR_INVALID, "duplicate metadata key");
+    mli_st_writer_free(w);
 }
 
 /* ---- malformed files -------------------------------------------------------------------- */
@@ -347,7 +347,7 @@ static void test_malformed(void)
         size_t len;
         unsigned char *buf = mk(b->header, b->data_len, &len);
         ml_err err = {0};
-        ml_st_file *f = ml_st_parse(buf, len, "x.safetensors", &err);
+        ml_st_file *f = mli_st_parse(buf, len, "x.safetensors", &err);
         if (!b->msg) {
             if (!ok(f != NULL, "valid: %.60s", b->header))
                 tap_diag("  %s", err.msg);
@@ -357,7 +357,7 @@ static void test_malformed(void)
             if (!ok(good, "invalid: %.50s -> '%.50s'", b->header, b->msg))
                 tap_diag("  got code %d: %s", err.code, err.msg);
         }
-        ml_st_close(f);
+        mli_st_close(f);
         free(buf);
     }
 }
@@ -366,22 +366,22 @@ static void test_lengths(void)
 {
     ml_err err = {0};
     unsigned char small[7] = {0};
-    ml_st_file *f = ml_st_parse(small, sizeof small, "x", &err);
+    ml_st_file *f = mli_st_parse(small, sizeof small, "x", &err);
     ok(!f && err.code == ML_ERR_FORMAT, "7-byte file rejected");
     like(err.msg, "too short for a safetensors header", "short-file message");
 
     size_t len;
     unsigned char *b = mk("{}", 0, &len);
     b[0] = 200;   /* header length 200 > file */
-    f = ml_st_parse(b, len, "x", &err);
+    f = mli_st_parse(b, len, "x", &err);
     ok(!f && err.code == ML_ERR_FORMAT, "header length beyond the file rejected");
     like(err.msg, "header length 200 exceeds the file size (16 bytes): the file is truncated",
          "header-length message");
     memset(b, 0xff, 8);   /* 2^64 - 1 */
-    f = ml_st_parse(b, len, "x", &err);
+    f = mli_st_parse(b, len, "x", &err);
     like(err.msg, "header length 18446744073709551615 exceeds", "2^64-1 header length");
     memset(b, 0, 8);
-    f = ml_st_parse(b, len, "x", &err);
+    f = mli_st_parse(b, len, "x", &err);
     like(err.msg, "too small for a JSON object", "zero header length");
     free(b);
 
@@ -393,7 +393,7 @@ static void test_lengths(void)
     unsigned char *huge = calloc(1, (size_t)big + 8);
     if (huge) {
         memcpy(huge, hdr, 8);
-        f = ml_st_parse(huge, (size_t)big + 8, "x", &err);
+        f = mli_st_parse(huge, (size_t)big + 8, "x", &err);
         ok(!f, "header over 100 MB rejected");
         like(err.msg, "over the 100000000-byte limit", "limit message");
         free(huge);
@@ -404,14 +404,14 @@ static void test_lengths(void)
     void *good;
     size_t glen;
     w = sample_writer(&err);
-    ml_st_writer_to_memory(w, &good, &glen, &err);
+    mli_st_writer_to_memory(w, &good, &glen, &err);
     int all = 1;
     for (size_t cut = 0; cut < glen; cut++) {
         unsigned char *copy = malloc(cut ? cut : 1);
         memcpy(copy, good, cut);
-        f = ml_st_parse(copy, cut, "x", &err);
+        f = mli_st_parse(copy, cut, "x", &err);
         all = all && !f && err.code == ML_ERR_FORMAT;
-        ml_st_close(f);
+        mli_st_close(f);
         free(copy);
     }
     ok(all, "all %zu truncations rejected with ML_ERR_FORMAT", glen);
@@ -423,19 +423,19 @@ static void test_lengths(void)
             unsigned char *copy = malloc(glen);
             memcpy(copy, good, glen);
             copy[at] ^= (unsigned char)(1u << bit);
-            f = ml_st_parse(copy, glen, "x", &err);
+            f = mli_st_parse(copy, glen, "x", &err);
             if (f)
-                for (int32_t i = 0; i < ml_st_count(f); i++) {
-                    const ml_st_tensor *t = ml_st_tensor_at(f, i);
+                for (int32_t i = 0; i < mli_st_count(f); i++) {
+                    const ml_st_tensor *t = mli_st_tensor_at(f, i);
                     survived = survived && t->end <= glen;
                 }
-            ml_st_close(f);
+            mli_st_close(f);
             free(copy);
         }
     }
     ok(survived, "single-bit corruption of the first 72 bytes handled");
-    ml_free(good);
-    ml_st_writer_free(w);
+    mli_free(good);
+    mli_st_writer_free(w);
 }
 
 /* A serialised checkpoint, for the allocation-failure sweeps of test_nomem. */
@@ -449,8 +449,8 @@ static int parse_once(void *arg)
 {
     const blob *b = arg;
     ml_err err = {0};
-    ml_st_file *f = ml_st_parse(b->buf, b->len, "x", &err);
-    ml_st_close(f);
+    ml_st_file *f = mli_st_parse(b->buf, b->len, "x", &err);
+    mli_st_close(f);
     return f ? 0 : tap_oom_code(err.code);
 }
 
@@ -460,8 +460,8 @@ static int write_once(void *arg)
     ml_err err = {0};
     void *out = NULL;
     size_t olen = 0;
-    int rc = ml_st_writer_to_memory(b->w, &out, &olen, &err);
-    ml_free(out);
+    int rc = mli_st_writer_to_memory(b->w, &out, &olen, &err);
+    mli_free(out);
     return rc;
 }
 
@@ -471,7 +471,7 @@ static void test_nomem(void)
     ml_st_writer *w = sample_writer(&err);
     void *buf;
     size_t len;
-    ml_st_writer_to_memory(w, &buf, &len, &err);
+    mli_st_writer_to_memory(w, &buf, &len, &err);
     blob b = {buf, len, w};
     int64_t before = ml_mem_live_blocks();
     tap_oom r = tap_fail_each_alloc(parse_once, &b, 200);
@@ -482,8 +482,8 @@ static void test_nomem(void)
     ok(r.worked && r.failures >= 1 && r.nomem == r.failures,
        "write: each allocation failure is ML_ERR_NOMEM (%d)", r.failures);
     is_int(ml_mem_live_blocks(), before, "write: nothing leaks on allocation failure");
-    ml_free(buf);
-    ml_st_writer_free(w);
+    mli_free(buf);
+    mli_st_writer_free(w);
 }
 
 int main(int argc, char **argv)
@@ -492,13 +492,13 @@ int main(int argc, char **argv)
         return write_mode(argv[2]);
     if (argc == 3 && strcmp(argv[1], "--dump") == 0) {
         ml_err err = {0};
-        ml_st_file *f = ml_st_open(argv[2], &err);
+        ml_st_file *f = mli_st_open(argv[2], &err);
         if (!f) {
             fprintf(stderr, "test_safetensors: %s\n", err.msg);
             return 1;
         }
         dump(f);
-        ml_st_close(f);
+        mli_st_close(f);
         return 0;
     }
     const char *top = getenv("top_builddir");

@@ -9,7 +9,7 @@
 
 static ml_yt_doc *load(const char *text, ml_err *err)
 {
-    return ml_yt_load_string(text, strlen(text), "t.yaml", err);
+    return mli_yt_load_string(text, strlen(text), "t.yaml", err);
 }
 
 int main(void)
@@ -35,38 +35,38 @@ int main(void)
     }
     is_int(d->root->kind, ML_YT_MAP, "the root is a mapping");
     is_int(d->root->n, 10, "ten pairs");
-    const ml_yt_node *n = ml_yt_get(d->root, "lr");
+    const ml_yt_node *n = mli_yt_get(d->root, "lr");
     is_int(n->type, ML_YT_FLOAT, "1e-4 is a float (YAML 1.2)");
     double f = 0;
-    is_int(ml_yt_float(d, n, "lr", &f, &err), 0, "float converts");
+    is_int(mli_yt_float(d, n, "lr", &f, &err), 0, "float converts");
     is_near(f, 1e-4, 1e-12, "float value");
     int64_t i = 0;
-    is_int(ml_yt_int(d, ml_yt_get(d->root, "steps"), "steps", &i, &err), 0, "hex int");
+    is_int(mli_yt_int(d, mli_yt_get(d->root, "steps"), "steps", &i, &err), 0, "hex int");
     is_int(i, 16, "0x10 is 16");
     int b = 0;
-    is_int(ml_yt_bool(d, ml_yt_get(d->root, "on"), "on", &b, &err), 0, "bool converts");
+    is_int(mli_yt_bool(d, mli_yt_get(d->root, "on"), "on", &b, &err), 0, "bool converts");
     is_int(b, 1, "true");
-    ml_yt_bool(d, ml_yt_get(d->root, "off"), "off", &b, &err);
+    mli_yt_bool(d, mli_yt_get(d->root, "off"), "off", &b, &err);
     is_int(b, 0, "False");
-    is_int(ml_yt_get(d->root, "nothing")->type, ML_YT_NULL, "~ is null");
-    is_int(ml_yt_get(d->root, "quoted")->type, ML_YT_STR, "a quoted number is a string");
-    is_int(ml_yt_get(d->root, "tagged")->type, ML_YT_STR, "!!str forces a string");
-    ml_yt_float(d, ml_yt_get(d->root, "inf"), "inf", &f, &err);
+    is_int(mli_yt_get(d->root, "nothing")->type, ML_YT_NULL, "~ is null");
+    is_int(mli_yt_get(d->root, "quoted")->type, ML_YT_STR, "a quoted number is a string");
+    is_int(mli_yt_get(d->root, "tagged")->type, ML_YT_STR, "!!str forces a string");
+    mli_yt_float(d, mli_yt_get(d->root, "inf"), "inf", &f, &err);
     ok(isinf(f) && f < 0, "-.inf is minus infinity");
-    const ml_yt_node *list = ml_yt_get(d->root, "list");
+    const ml_yt_node *list = mli_yt_get(d->root, "list");
     is_int(list->kind, ML_YT_SEQ, "list is a sequence");
     is_int(list->n, 2, "two items");
     is_int(list->items[1]->kind, ML_YT_MAP, "a flow mapping inside");
     is_int(list->items[1]->line, 12, "its line");
-    is_int(ml_yt_get(list->items[1], "b")->n, 2, "nested flow sequence");
-    is_int(ml_yt_int(d, ml_yt_get(d->root, "name"), "steps", &i, &err), ML_ERR_FORMAT,
+    is_int(mli_yt_get(list->items[1], "b")->n, 2, "nested flow sequence");
+    is_int(mli_yt_int(d, mli_yt_get(d->root, "name"), "steps", &i, &err), ML_ERR_FORMAT,
            "a string is not an int");
     is_str(err.msg, "t.yaml:1:7: steps must be an integer, not a string 'sweep'",
            "the error names file, line, column, and what was found");
-    is_int(ml_yt_expect(d, list, ML_YT_MAP, "list", &err), ML_ERR_FORMAT, "kind check");
+    is_int(mli_yt_expect(d, list, ML_YT_MAP, "list", &err), ML_ERR_FORMAT, "kind check");
     like(err.msg, "t.yaml:11:3: list must be a mapping, not a sequence", "kind message");
-    ok(ml_yt_get(d->root, "absent") == NULL, "absent key");
-    ml_yt_free(d);
+    ok(mli_yt_get(d->root, "absent") == NULL, "absent key");
+    mli_yt_free(d);
 
     /* YAML 1.2 resolution table. */
     static const struct {
@@ -80,8 +80,8 @@ int main(void)
              {"0x", ML_YT_STR},      {"1_000", ML_YT_STR},   {"-", ML_YT_STR},
              {".", ML_YT_STR},       {"+.inf", ML_YT_FLOAT}, {"3.0.1", ML_YT_STR}};
     for (size_t k = 0; k < sizeof r / sizeof r[0]; k++)
-        if (!tap_ok(ml_yt_resolve(r[k].s) == r[k].t, "resolve '%s'", r[k].s))
-            tap_diag("got %d want %d", ml_yt_resolve(r[k].s), r[k].t);
+        if (!tap_ok(mli_yt_resolve(r[k].s) == r[k].t, "resolve '%s'", r[k].s))
+            tap_diag("got %d want %d", mli_yt_resolve(r[k].s), r[k].t);
 
     /* Errors. */
     ok(!load("a: [1, 2\nb: 3\n", &err), "unclosed flow sequence fails");
@@ -97,13 +97,13 @@ int main(void)
     like(err.msg, "t.yaml:2:1: only one YAML document", "two documents message");
     d = load("", &err);
     ok(d && !d->root, "empty input is an empty document");
-    ml_yt_free(d);
+    mli_yt_free(d);
     ok(!load("a:\n  - [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1"
              "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
              &err),
        "deep nesting is refused");
     like(err.msg, "nesting deeper", "depth message");
-    ok(!ml_yt_load_file("/nonexistent/x.yaml", &err), "missing file");
+    ok(!mli_yt_load_file("/nonexistent/x.yaml", &err), "missing file");
     is_int(err.code, ML_ERR_NOT_FOUND, "missing file code");
     like(err.msg, "/nonexistent/x.yaml", "missing file message names it");
     return done_testing();

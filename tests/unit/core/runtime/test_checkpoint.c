@@ -201,22 +201,22 @@ static void write_variant(const ml_st_file *f, float *const *vals, variant v, ch
                           size_t cap)
 {
     ml_err err = {0};
-    ml_st_writer *w = ml_st_writer_new(&err);
-    for (int32_t i = 0; f && i < ml_st_count(f); i++) {
-        const ml_st_tensor *t = ml_st_tensor_at(f, i);
+    ml_st_writer *w = mli_st_writer_new(&err);
+    for (int32_t i = 0; f && i < mli_st_count(f); i++) {
+        const ml_st_tensor *t = mli_st_tensor_at(f, i);
         if (!v.drop || strcmp(t->name, v.drop) != 0)
-            ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
+            mli_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
     }
-    for (int32_t i = 0; f && !v.plain && i < ml_st_meta_count(f); i++) {
-        const char *key = ml_st_meta_key(f, i), *value = ml_st_meta_value(f, i);
+    for (int32_t i = 0; f && !v.plain && i < mli_st_meta_count(f); i++) {
+        const char *key = mli_st_meta_key(f, i), *value = mli_st_meta_value(f, i);
         if (v.state && !strcmp(key, ML_CKPT_STATE_PREFIX "2"))
             value = v.state[0] ? v.state : NULL;
         if (value)
-            ml_st_writer_meta(w, key, value, &err);
+            mli_st_writer_meta(w, key, value, &err);
     }
     path_of(out, cap, v.file);
-    ml_st_writer_write(w, out, &err);
-    ml_st_writer_free(w);
+    mli_st_writer_write(w, out, &err);
+    mli_st_writer_free(w);
 }
 
 /* ---- tests ------------------------------------------------------------------------------- */
@@ -240,28 +240,28 @@ static void test_roundtrip(void)
         tap_diag("%s", err.msg);
 
     /* The file: one tensor per parameter, named and shaped like the model's. */
-    ml_st_file *f = ml_st_open(path, &err);
+    ml_st_file *f = mli_st_open(path, &err);
     ok(f != NULL, "saved file is valid safetensors");
     if (f) {
-        int names = ml_st_count(f) == ml_model_nparam_tensors(m);
+        int names = mli_st_count(f) == ml_model_nparam_tensors(m);
         for (int32_t i = 0; names && i < ml_model_nparam_tensors(m); i++)
-            names = strcmp(ml_st_tensor_at(f, i)->name, ml_model_param_name(m, i)) == 0;
-        ok(names, "tensors in parameter order with parameter names (%d)", ml_st_count(f));
-        ok(ml_st_find(f, "2.ckstate.running") >= 0, "BUFFER parameter saved");
-        ok(ml_st_find(f, "2.ckstate.mask") >= 0, "STRUCTURAL parameter saved");
-        const ml_st_tensor *t = ml_st_tensor_at(f, ml_st_find(f, "2.ckstate.mask"));
+            names = strcmp(mli_st_tensor_at(f, i)->name, ml_model_param_name(m, i)) == 0;
+        ok(names, "tensors in parameter order with parameter names (%d)", mli_st_count(f));
+        ok(mli_st_find(f, "2.ckstate.running") >= 0, "BUFFER parameter saved");
+        ok(mli_st_find(f, "2.ckstate.mask") >= 0, "STRUCTURAL parameter saved");
+        const ml_st_tensor *t = mli_st_tensor_at(f, mli_st_find(f, "2.ckstate.mask"));
         ok(t && t->ndim == 2 && t->dims[0] == 3 && t->dims[1] == 1, "mask shape [3, 1]");
-        is_str(ml_st_meta_get(f, ML_CKPT_LAYERS),
+        is_str(mli_st_meta_get(f, ML_CKPT_LAYERS),
                "[\"layer/linear@1.0.0\", \"layer/relu@1.0.0\", \"layer/ckstate@1.2.0\", "
                "\"layer/linear@1.0.0\"]", "metadata lists kind/name@version of each layer");
-        is_str(ml_st_meta_get(f, ML_CKPT_VERSION), ml_version(), "metadata has modlab.version");
-        is_str(ml_st_meta_get(f, ML_CKPT_FORMAT), "1", "metadata has the format version");
-        const char *st = ml_st_meta_get(f, ML_CKPT_STATE_PREFIX "2");
+        is_str(mli_st_meta_get(f, ML_CKPT_VERSION), ml_version(), "metadata has modlab.version");
+        is_str(mli_st_meta_get(f, ML_CKPT_FORMAT), "1", "metadata has the format version");
+        const char *st = mli_st_meta_get(f, ML_CKPT_STATE_PREFIX "2");
         unsigned char raw[16];
-        ok(st && ml_base64_decode(st, strlen(st), raw) == 12 && memcmp(raw, "CKST", 4) == 0,
+        ok(st && mli_base64_decode(st, strlen(st), raw) == 12 && memcmp(raw, "CKST", 4) == 0,
            "layer state saved as base64 (%s)", st ? st : "missing");
-        ok(!ml_st_meta_get(f, ML_CKPT_STATE_PREFIX "0"), "no state for layers without save");
-        ml_st_close(f);
+        ok(!mli_st_meta_get(f, ML_CKPT_STATE_PREFIX "0"), "no state for layers without save");
+        mli_st_close(f);
     }
 
     perturb(m);
@@ -365,11 +365,11 @@ static void test_mismatch(void)
     ml_model_free(m);
 
     /* A file without a tensor the model has: rewrite base without "3.linear.bias". */
-    ml_st_file *f = ml_st_open(path, &err);
+    ml_st_file *f = mli_st_open(path, &err);
     float *vals[16] = {0};
-    for (int32_t i = 0; f && i < ml_st_count(f); i++) {
-        vals[i] = malloc((size_t)ml_st_tensor_at(f, i)->numel * sizeof(float));
-        ml_st_read_f32(f, i, vals[i]);
+    for (int32_t i = 0; f && i < mli_st_count(f); i++) {
+        vals[i] = malloc((size_t)mli_st_tensor_at(f, i)->numel * sizeof(float));
+        mli_st_read_f32(f, i, vals[i]);
     }
     write_variant(f, vals, (variant){"missing.safetensors", "3.linear.bias", "Q0tTVA==", 0},
                   other, sizeof other);
@@ -401,7 +401,7 @@ static void test_mismatch(void)
          0, -INFINITY},
     };
     for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
-        int32_t at = f ? ml_st_find(f, bad[b].tensor) : -1;
+        int32_t at = f ? mli_st_find(f, bad[b].tensor) : -1;
         float keep = at >= 0 ? vals[at][bad[b].at] : 0;
         if (at >= 0)
             vals[at][bad[b].at] = bad[b].v;
@@ -420,7 +420,7 @@ static void test_mismatch(void)
                  "not a modlab checkpoint (no \"modlab.layers\" in __metadata__)", NULL);
     for (int k = 0; k < 16; k++)
         free(vals[k]);
-    ml_st_close(f);
+    mli_st_close(f);
 
     /* Truncated file, bad header, missing file. */
     FILE *in = fopen(path, "rb");
@@ -519,8 +519,8 @@ static void test_base64(void)
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
         char enc[16];
         unsigned char dec[16];
-        ml_base64_encode(v[k].raw, strlen(v[k].raw), enc);
-        size_t n = ml_base64_decode(v[k].enc, strlen(v[k].enc), dec);
+        mli_base64_encode(v[k].raw, strlen(v[k].raw), enc);
+        size_t n = mli_base64_decode(v[k].enc, strlen(v[k].enc), dec);
         good = good && strcmp(enc, v[k].enc) == 0 && n == strlen(v[k].raw) &&
                memcmp(dec, v[k].raw, n) == 0;
     }
@@ -529,7 +529,7 @@ static void test_base64(void)
     const char *bad[] = {"Zg=", "Zg==Zg==", "Z===", "Zh==", "Zm9=", "Zm!v", "=Zm9"};
     int rejected = 1;
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
-        rejected = rejected && ml_base64_decode(bad[k], strlen(bad[k]), dec) == (size_t)-1;
+        rejected = rejected && mli_base64_decode(bad[k], strlen(bad[k]), dec) == (size_t)-1;
     ok(rejected, "base64 rejects bad length, inner padding, non-canonical bits, bad chars");
 }
 
@@ -560,7 +560,7 @@ int main(int argc, char **argv)
     ml_err err = {0};
     reg = ml_registry_new(&err);
     ml_registry_load_default(reg, getenv("MODLAB_PLUGIN_PATH"), &err);
-    if (ml_registry_register(reg, &ck_entry, &err) ||
+    if (mli_registry_register(reg, &ck_entry, &err) ||
         ml_registry_find(reg, ML_KIND_LAYER, "linear") < 0) {
         printf("Bail out! registry: %s (is MODLAB_PLUGIN_PATH set to build-plugins?)\n",
                err.msg);

@@ -37,10 +37,10 @@ static void test_options(void)
     ml_opts *o = ml_opts_new(&err);
     ok(ml_opts_parse(o, "out=10 rate=0.25", &err) == 0, "parse key=value pairs");
     ok(ml_opts_validate(o, schema, "demo", &err) == 0, "valid options pass");
-    is_int(ml_opts_get_int(o, "out"), 10, "int option read back");
-    is_near(ml_opts_get_float(o, "rate"), 0.25, 1e-12, "float option read back");
-    is_int(ml_opts_get_bool(o, "bias"), 1, "bool default filled");
-    is_str(ml_opts_get_str(o, "act"), "relu", "string default filled");
+    is_int(mli_opts_get_int(o, "out"), 10, "int option read back");
+    is_near(mli_opts_get_float(o, "rate"), 0.25, 1e-12, "float option read back");
+    is_int(mli_opts_get_bool(o, "bias"), 1, "bool default filled");
+    is_str(mli_opts_get_str(o, "act"), "relu", "string default filled");
     is_str(ml_opts_json(o), "{\"out\":10,\"rate\":0.25,\"bias\":true,\"act\":\"relu\"}",
            "canonical JSON of the values");
     ml_opts_free(o);
@@ -90,19 +90,19 @@ static void test_rng(void)
 static void test_memory(void)
 {
     int64_t before = ml_mem_live_bytes(), blocks = ml_mem_live_blocks();
-    char *p = ml_alloc(1000);
+    char *p = mli_alloc(1000);
     ok(p && ((uintptr_t)p % 64) == 0, "allocations are 64-byte aligned");
     is_int(ml_mem_live_bytes() - before, 1000, "live bytes count the block");
-    p = ml_realloc(p, 5000);
+    p = mli_realloc(p, 5000);
     is_int(ml_mem_live_bytes() - before, 5000, "realloc accounted");
-    ml_free(p);
+    mli_free(p);
     is_int(ml_mem_live_bytes(), before, "free returns the bytes");
     is_int(ml_mem_live_blocks(), blocks, "and the block");
     ml_mem_fail_at(2);
-    void *a = ml_alloc(8), *b = ml_alloc(8), *c = ml_alloc(8);
+    void *a = mli_alloc(8), *b = mli_alloc(8), *c = mli_alloc(8);
     ok(a && !b && c, "fail_at(2) fails exactly the second allocation");
-    ml_free(a);
-    ml_free(c);
+    mli_free(a);
+    mli_free(c);
     ml_mem_fail_at(0);
 }
 
@@ -113,7 +113,7 @@ static void test_memory(void)
  * be the loop's). */
 __attribute__((noinline)) static void *site_a(void)
 {
-    void *p = ml_alloc(8);
+    void *p = mli_alloc(8);
     __asm__ volatile("" : : "r"(p) : "memory");
     return p;
 }
@@ -130,29 +130,29 @@ static void test_sites(void)
     const void *site;
     int64_t calls = 0, inj = 0;
     char name[160];
-    ml_mem_sites_record(1);
+    mli_mem_sites_record(1);
     ml_mem_fail_at(5);
     for (int i = 0; i < 6; i += 2) {
         p[i] = site_a();
-        p[i + 1] = site_b(ml_host_table());
+        p[i + 1] = site_b(mli_host_table());
     }
     ml_mem_fail_at(0);
-    ml_mem_sites_record(0);
+    mli_mem_sites_record(0);
     ok(p[0] && p[1] && p[2] && p[3] && !p[4] && p[5], "the 5th allocation failed");
-    is_int(ml_mem_sites_count(), 2, "two distinct sites reached (the host wrapper is none)");
-    is_int(ml_mem_sites_injected(), 1, "a failure injected at one of them");
-    ok(ml_mem_site_get(0, &site, &calls, &inj) == 0 && calls == 3 && inj == 1,
+    is_int(mli_mem_sites_count(), 2, "two distinct sites reached (the host wrapper is none)");
+    is_int(mli_mem_sites_injected(), 1, "a failure injected at one of them");
+    ok(mli_mem_site_get(0, &site, &calls, &inj) == 0 && calls == 3 && inj == 1,
        "site_a: 3 calls, 1 injected failure");
-    ml_mem_site_name(site, name, sizeof name);
+    mli_mem_site_name(site, name, sizeof name);
     like(name, "test_core", "the site is named in the test program");
     tap_diag("site_a: %s", name);
-    ok(ml_mem_site_get(1, &site, &calls, &inj) == 0 && calls == 3 && inj == 0,
+    ok(mli_mem_site_get(1, &site, &calls, &inj) == 0 && calls == 3 && inj == 0,
        "site_b (through the host table): 3 calls, none failed");
-    ml_mem_site_name(site, name, sizeof name);
+    mli_mem_site_name(site, name, sizeof name);
     like(name, "test_core", "site_b is the caller of host->alloc, not the host wrapper");
-    ok(ml_mem_site_get(2, &site, &calls, &inj) != 0, "no third site");
+    ok(mli_mem_site_get(2, &site, &calls, &inj) != 0, "no third site");
     for (int i = 0; i < 6; i++)
-        ml_free(p[i]);
+        mli_free(p[i]);
 }
 
 static void test_atomic_write(void)

@@ -47,7 +47,7 @@ static void check_layer(ml_registry *reg, const ml_reg_entry *re)
 /* Loss gradient by central differences on random predictions and valid targets. */
 static void check_loss(const ml_reg_entry *re)
 {
-    const ml_host *h = ml_host_table();
+    const ml_host *h = mli_host_table();
     ml_shape pred = {1, {5}}, tgt = {0, {0}};
     enum { B = 3, C = 5 };
     float p[B * C], g[B * C], y[B * C];
@@ -55,15 +55,15 @@ static void check_loss(const ml_reg_entry *re)
     ml_err err;
     ml_opts *o = ml_opts_new(&err);
     ml_rng r;
-    ml_rng_init(&r, 99, 1);
-    ml_rng_fill_uniform(&r, p, B * C, -2, 2);
+    mli_rng_init(&r, 99, 1);
+    mli_rng_fill_uniform(&r, p, B * C, -2, 2);
     int rc = ml_opts_validate(o, re->entry.options, re->entry.name, &err);
     /* Class-id targets first; a loss that rejects them gets regression targets. */
     for (int i = 0; i < B; i++)
         y[i] = (float)(i % C);
     if (!rc && re->vt.loss.create(h, o, &pred, &tgt, &self, &err) != 0) {
         tgt = pred;
-        ml_rng_fill_uniform(&r, y, B * C, 0, 1);
+        mli_rng_fill_uniform(&r, y, B * C, 0, 1);
         rc = re->vt.loss.create(h, o, &pred, &tgt, &self, &err);
     }
     if (!ok(rc == 0, "loss %s creates for predictions {5}", re->entry.name)) {
@@ -99,7 +99,7 @@ int main(void)
     for (int32_t i = 0; i < ml_registry_nwarnings(reg); i++)
         tap_diag("warning: %s", ml_registry_warning(reg, i));
     for (int32_t i = 0; i < ml_registry_count(reg); i++) {
-        const ml_reg_entry *re = ml_registry_get(reg, i);
+        const ml_reg_entry *re = mli_registry_get(reg, i);
         if (re->entry.kind == ML_KIND_LAYER) {
             check_layer(reg, re);
             layers++;

@@ -49,29 +49,29 @@ static ml_trainer *trainer(ml_model *m, const char *optimizer)
 static int poison(const char *src, const char *dst, const char *prefix, char *name, size_t cap)
 {
     ml_err err;
-    ml_st_file *f = ml_st_open(src, &err);
-    ml_st_writer *w = ml_st_writer_new(&err);
+    ml_st_file *f = mli_st_open(src, &err);
+    ml_st_writer *w = mli_st_writer_new(&err);
     float *vals[64] = {0};
     int done = 0, rc = -1;
-    for (int32_t i = 0; f && w && i < ml_st_count(f) && i < 64; i++) {
-        const ml_st_tensor *t = ml_st_tensor_at(f, i);
+    for (int32_t i = 0; f && w && i < mli_st_count(f) && i < 64; i++) {
+        const ml_st_tensor *t = mli_st_tensor_at(f, i);
         vals[i] = malloc((size_t)(t->numel ? t->numel : 1) * sizeof(float));
-        ml_st_read_f32(f, i, vals[i]);
+        mli_st_read_f32(f, i, vals[i]);
         if (!done && t->numel && !strncmp(t->name, prefix, strlen(prefix))) {
             vals[i][0] = NAN;
             snprintf(name, cap, "%s", t->name);
             done = 1;
         }
-        ml_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
+        mli_st_writer_add(w, t->name, t->ndim, t->dims, vals[i], &err);
     }
-    for (int32_t i = 0; f && w && i < ml_st_meta_count(f); i++)
-        ml_st_writer_meta(w, ml_st_meta_key(f, i), ml_st_meta_value(f, i), &err);
-    if (done && w && ml_st_writer_write(w, dst, &err) == 0)
+    for (int32_t i = 0; f && w && i < mli_st_meta_count(f); i++)
+        mli_st_writer_meta(w, mli_st_meta_key(f, i), mli_st_meta_value(f, i), &err);
+    if (done && w && mli_st_writer_write(w, dst, &err) == 0)
         rc = 0;
     for (int i = 0; i < 64; i++)
         free(vals[i]);
-    ml_st_writer_free(w);
-    ml_st_close(f);
+    mli_st_writer_free(w);
+    mli_st_close(f);
     return rc;
 }
 

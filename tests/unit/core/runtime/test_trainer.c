@@ -45,9 +45,9 @@ static void check_model(ml_registry *reg, const char *name, const char *const *l
     rc = ml_trainer_run(t, d, order, 64, 16, 0, 4, 1, &st, &err);
     int rc_eval = ml_trainer_run(t, d, order, 64, 16, 0, 4, 0, &st, &err);
     /* Still armed: no allocation during the steps consumed the failure. */
-    void *probe = ml_alloc(1);
+    void *probe = mli_alloc(1);
     int armed = probe == NULL;
-    ml_free(probe);
+    mli_free(probe);
     ml_mem_fail_at(0);
     ok(rc == 0, "%s: 4 training steps with allocation forbidden", name);
     ok(rc_eval == 0, "%s: 4 evaluation batches with allocation forbidden", name);

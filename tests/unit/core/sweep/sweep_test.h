@@ -22,7 +22,7 @@ static inline ml_json_doc *plan_of(const ml_sweep *s)
 {
     ml_err err = {0};
     const char *j = ml_sweep_json(s);
-    ml_json_doc *d = ml_json_parse(j, strlen(j), NULL, NULL, &err);
+    ml_json_doc *d = mli_json_parse(j, strlen(j), NULL, NULL, &err);
     if (!d)
         tap_diag("plan JSON: %s", err.msg);
     return d;

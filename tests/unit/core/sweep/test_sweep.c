@@ -28,24 +28,24 @@ static void bad(const char *text, const char *want, const char *name)
 
 static const ml_json *trial(const ml_json_doc *doc, size_t i)
 {
-    return ml_json_at(ml_json_get(ml_json_root(doc), "trials"), i);
+    return mli_json_at(mli_json_get(mli_json_root(doc), "trials"), i);
 }
 
 static const char *arg_of(const ml_json_doc *d, size_t t, const char *name)
 {
-    const ml_json *cols = ml_json_get(ml_json_root(d), "columns");
+    const ml_json *cols = mli_json_get(mli_json_root(d), "columns");
     for (size_t j = 0; j < cols->count; j++)
-        if (strcmp(ml_json_at(cols, j)->str, name) == 0)
-            return ml_json_at(ml_json_get(trial(d, t), "args"), j)->str;
+        if (strcmp(mli_json_at(cols, j)->str, name) == 0)
+            return mli_json_at(mli_json_get(trial(d, t), "args"), j)->str;
     return NULL;
 }
 
 static const ml_json *param_of(const ml_json_doc *d, size_t t, const char *name)
 {
-    const ml_json *cols = ml_json_get(ml_json_root(d), "columns");
+    const ml_json *cols = mli_json_get(mli_json_root(d), "columns");
     for (size_t j = 0; j < cols->count; j++)
-        if (strcmp(ml_json_at(cols, j)->str, name) == 0)
-            return ml_json_at(ml_json_get(trial(d, t), "params"), j);
+        if (strcmp(mli_json_at(cols, j)->str, name) == 0)
+            return mli_json_at(mli_json_get(trial(d, t), "params"), j);
     return NULL;
 }
 
@@ -78,12 +78,12 @@ static void test_wandb_file(const char *srcdir)
         all_ok &= strcmp(arg_of(d, t, "epochs"), "2") == 0;
     }
     ok(d && all_ok, "draws stay in range; integer min/max give integers (YAML 1.2 typing)");
-    like(ml_json_get(ml_json_get(ml_json_root(d), "metric"), "name")->str, "valid_accuracy",
+    like(mli_json_get(mli_json_get(mli_json_root(d), "metric"), "name")->str, "valid_accuracy",
          "metric name read");
-    const ml_json *et = ml_json_get(ml_json_root(d), "early_terminate");
-    ok(et && ml_json_get(et, "rungs") && ml_json_at(ml_json_get(et, "rungs"), 1)->num == 3,
+    const ml_json *et = mli_json_get(mli_json_root(d), "early_terminate");
+    ok(et && mli_json_get(et, "rungs") && mli_json_at(mli_json_get(et, "rungs"), 1)->num == 3,
        "hyperband min_iter 1, eta 3: rungs 1, 3, ...");
-    ml_json_free(d);
+    mli_json_free(d);
     ml_sweep_free(a);
     ml_sweep_free(b);
 
@@ -127,7 +127,7 @@ static void test_grid(void)
     is_str(arg_of(d, 2, "opt.lr"), "0.1", "then the one before");
     is_str(arg_of(d, 4, "a"), "2", "the first parameter varies slowest");
     is_str(arg_of(d, 11, "name"), "x", "constants in every trial");
-    ml_json_free(d);
+    mli_json_free(d);
     int distinct = 1;
     for (int i = 0; i < 12; i++)
         for (int j = 0; j < i; j++)
@@ -160,7 +160,7 @@ static void test_grid(void)
         d = plan_of(s);
         is_str(arg_of(d, 2, "seed"), "12", "seeds base_seed + repeat");
         is_str(arg_of(d, 3, "a"), "2", "repeats of one config are adjacent");
-        ml_json_free(d);
+        mli_json_free(d);
     }
     ml_sweep_free(s);
 }
@@ -184,7 +184,7 @@ static void test_random(void)
         ml_json_doc *d = plan_of(a);
         ok(!param_of(d, 0, "x")->is_int && param_of(d, 0, "x")->num >= 0 &&
            param_of(d, 0, "x")->num <= 1, "float min/max: uniform floats");
-        ml_json_free(d);
+        mli_json_free(d);
     }
     ml_sweep_free(a);
     ml_sweep_free(b);
@@ -284,10 +284,10 @@ static void test_journal(void)
     int n = 0, good = 0;
     while (f && fgets(line, sizeof line, f)) {
         ml_err err = {0};
-        ml_json_doc *d = ml_json_parse(line, strlen(line), NULL, NULL, &err);
+        ml_json_doc *d = mli_json_parse(line, strlen(line), NULL, NULL, &err);
         n++;
         good += d != NULL;
-        ml_json_free(d);
+        mli_json_free(d);
     }
     if (f)
         fclose(f);

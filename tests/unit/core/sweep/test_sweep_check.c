@@ -37,8 +37,8 @@ static void bad(const char *text, const char *name, ...)
 /* trials[i].params[0] */
 static const ml_json *param0(const ml_json_doc *d, size_t i)
 {
-    const ml_json *t = ml_json_at(ml_json_get(ml_json_root(d), "trials"), i);
-    return ml_json_at(ml_json_get(t, "params"), 0);
+    const ml_json *t = mli_json_at(mli_json_get(mli_json_root(d), "trials"), i);
+    return mli_json_at(mli_json_get(t, "params"), 0);
 }
 
 static void test_int64_range(void)
@@ -76,7 +76,7 @@ static void test_int64_range(void)
     ok(ints == n && neg > 50 && pos > 50 && small > 50 && small < n,
        "... integers spread over both signs and both halves (%zu < 0, %zu > 0, %zu inside "
        "+-2^62)", neg, pos, small);
-    ml_json_free(d);
+    mli_json_free(d);
     ml_sweep_free(s);
 
     s = load("method: random\nprogram: r.lua\nrun_cap: 300\nparameters:\n"
@@ -93,7 +93,7 @@ static void test_int64_range(void)
     for (int k = 0; k < 7; k++)
         all = all && seen[k];
     ok(in && all, "a small int range: every value of [-3, 3] drawn, none outside");
-    ml_json_free(d);
+    mli_json_free(d);
     ml_sweep_free(s);
 
     bad("method: grid\nprogram: r.lua\nparameters:\n  x: {values: [1]}\nmodlab:\n"
@@ -156,7 +156,7 @@ static void test_non_finite(void)
     ok(d != NULL, "huge but finite ranges: accepted, the plan parses");
     if (!s)
         tap_diag("%s", err.msg);
-    ml_json_free(d);
+    mli_json_free(d);
     ml_sweep_free(s);
 }
 
@@ -186,7 +186,7 @@ static void in_range(const char *spec, double lo, double hi, double q, const cha
     if (!d || out || off)
         tap_diag("%s; %zu outside (e.g. %g), %zu not multiples", s ? "loaded" : err.msg, out,
                  worst, off);
-    ml_json_free(d);
+    mli_json_free(d);
     ml_sweep_free(s);
 }
 

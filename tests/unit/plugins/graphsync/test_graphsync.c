@@ -80,8 +80,8 @@ static double max_diff(const float *x, const float *y, int n)
 static void fill(float *x, int n, uint64_t seed)
 {
     ml_rng r;
-    ml_rng_init(&r, seed, 3);
-    ml_rng_fill_uniform(&r, x, n, -1.0f, 1.0f);
+    mli_rng_init(&r, seed, 3);
+    mli_rng_fill_uniform(&r, x, n, -1.0f, 1.0f);
 }
 
 static void test_forward_values(void)
@@ -97,14 +97,14 @@ static void test_forward_values(void)
         return;
     }
     m->training = 1;
-    ok(!ml_model_forward_into(m, x, B, &err), "dense forward runs");
+    ok(!mli_model_forward_into(m, x, B, &err), "dense forward runs");
     reference(m, x, N, D, T, NULL, want);
-    ok(max_diff(ml_model_output(m), want, B * N) < 1e-5, "dense forward matches the reference");
+    ok(max_diff(mli_model_output(m), want, B * N) < 1e-5, "dense forward matches the reference");
     ok(param(m, "assignment")->value[0] == -1.0f, "no modules before pruning");
     /* One backward pass makes prune_after=1 due: the next training forward prunes. */
     fill(m->layers[0].gact, B * N, 2);
-    ok(!ml_model_backward(m, x, B, 0, &err), "backward runs");
-    ok(!ml_model_forward_into(m, x, B, &err), "the pruning forward runs");
+    ok(!mli_model_backward(m, x, B, 0, &err), "backward runs");
+    ok(!mli_model_forward_into(m, x, B, &err), "the pruning forward runs");
     const float *asg = param(m, "assignment")->value, *a = param(m, "adjacency")->value;
     int labelled = 1, cross_zero = 1;
     for (int i = 0; i < N; i++) {
@@ -119,7 +119,7 @@ static void test_forward_values(void)
     const float *snap = param(m, "adjacency_at_prune")->value;
     ok(snap[0] != 0.0f && snap[1] != 0.0f, "the graph before pruning is kept as a snapshot");
     reference(m, x, N, D, T, label, want);
-    ok(max_diff(ml_model_output(m), want, B * N) < 1e-5,
+    ok(max_diff(mli_model_output(m), want, B * N) < 1e-5,
        "block-diagonal forward matches the masked reference");
     /* Momentum may move dropped entries later: the blocked passes must never read them. */
     float *aw = param(m, "adjacency")->value;
@@ -127,8 +127,8 @@ static void test_forward_values(void)
         for (int j = 0; j < N; j++)
             if (label[i] != label[j])
                 aw[i * N + j] = 5.0f;
-    ok(!ml_model_forward_into(m, x, B, &err), "blocked forward runs");
-    ok(max_diff(ml_model_output(m), want, B * N) < 1e-5,
+    ok(!mli_model_forward_into(m, x, B, &err), "blocked forward runs");
+    ok(max_diff(mli_model_output(m), want, B * N) < 1e-5,
        "stale cross-module values do not leak into the blocked forward");
     ml_model_free(m);
 
@@ -145,9 +145,9 @@ static void test_forward_values(void)
        sizes[2] <= 3 && sizes[3] >= 2 && sizes[3] <= 3 &&
        sizes[0] + sizes[1] + sizes[2] + sizes[3] == N,
        "random_blocks: balanced modules (%d,%d,%d,%d)", sizes[0], sizes[1], sizes[2], sizes[3]);
-    ok(!ml_model_forward_into(m, x, B, &err), "random_blocks forward runs");
+    ok(!mli_model_forward_into(m, x, B, &err), "random_blocks forward runs");
     reference(m, x, N, D, T, label, want);
-    ok(max_diff(ml_model_output(m), want, B * N) < 1e-5,
+    ok(max_diff(mli_model_output(m), want, B * N) < 1e-5,
        "random_blocks forward matches the masked reference");
     ml_model_free(m);
 }
@@ -165,17 +165,17 @@ static void check_aux(const char *options, int with_q)
     ml_param *ps[2] = {param(m, "adjacency"), with_q ? param(m, "assign_logits") : NULL};
     double num = 0.0, den = 0.0, v, hi, lo;
     for (int p = 0; p < 2 && ps[p]; p++) {
-        ml_model_zero_grad(m);
-        ml_model_aux_loss(m, 1.0f, &v, &err);
+        mli_model_zero_grad(m);
+        mli_model_aux_loss(m, 1.0f, &v, &err);
         float *g = malloc(sizeof(float) * (size_t)ps[p]->numel);
         memcpy(g, ps[p]->grad, sizeof(float) * (size_t)ps[p]->numel);
         for (int64_t i = 0; i < ps[p]->numel; i++) {
             float keep = ps[p]->value[i];
             const float eps = 1e-3f;
             ps[p]->value[i] = keep + eps;
-            ml_model_aux_loss(m, 0.0f, &hi, &err);
+            mli_model_aux_loss(m, 0.0f, &hi, &err);
             ps[p]->value[i] = keep - eps;
-            ml_model_aux_loss(m, 0.0f, &lo, &err);
+            mli_model_aux_loss(m, 0.0f, &lo, &err);
             ps[p]->value[i] = keep;
             double fd = (hi - lo) / (2.0 * eps);
             num += (g[i] - fd) * (g[i] - fd);
@@ -223,7 +223,7 @@ int main(void)
     ml_err err;
     reg = ml_registry_new(&err);
     if (!reg || ml_registry_load_default(reg, getenv("MODLAB_PLUGIN_PATH"), &err) ||
-        !ml_registry_lookup(reg, ML_KIND_LAYER, "graphsync", &err)) {
+        !mli_registry_lookup(reg, ML_KIND_LAYER, "graphsync", &err)) {
         printf("1..0 # SKIP graphsync plugin not found: %s\n", err.msg);
         return 0;
     }

@@ -100,7 +100,7 @@ static int stored_score(ml_trainer *t, ml_model *m, const float *x, const float 
 {
     int32_t rows;
     each_layer(m, 0, ids, limit);
-    int rc = ml_estep_score(ml_trainer_estep(t), x, y, B, 0, score, &rows, &err);
+    int rc = mli_estep_score(mli_trainer_estep(t), x, y, B, 0, score, &rows, &err);
     each_layer(m, 1, NULL, 0);
     return rc ? rc : rows == 1 ? 0 : -1;
 }
@@ -131,9 +131,9 @@ static void test_estep_monotone(ml_dataset *d, int conv)
         const int64_t *ids = order + (int64_t)c * 17 * B;   /* batches trained on earlier */
         if ((rc = ml_dataset_read(d, ids, B, x, y, &err)) ||
             (rc = stored_score(t, m, x, y, ids, size, before)) ||
-            (rc = ml_estep_before_step(ml_trainer_estep(t), x, y, ids, B, size, &err)))
+            (rc = mli_estep_before_step(mli_trainer_estep(t), x, y, ids, B, size, &err)))
             break;
-        ml_estep_after_step(ml_trainer_estep(t));
+        mli_estep_after_step(mli_trainer_estep(t));
         if ((rc = stored_score(t, m, x, y, ids, size, after)))
             break;
         /* The forward is float32 and a module's GEMM sees other rows depending on what the

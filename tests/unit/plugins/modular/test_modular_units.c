@@ -69,8 +69,8 @@ static void test_unused_module(void)
     int rc = !ml_model_forward(m, x, B, &err);
     for (int64_t i = 0; i < (int64_t)B * l->out_numel; i++)
         l->gact[i] = 1.0f;
-    ml_model_zero_grad(m);
-    rc = rc || ml_model_backward(m, x, B, 1, &err);
+    mli_model_zero_grad(m);
+    rc = rc || mli_model_backward(m, x, B, 1, &err);
     if (!ok(!rc, "forward and backward run"))
         tap_diag("  %s", err.msg);
     char rep[4096];
@@ -175,7 +175,7 @@ static int step(ml_model *m, const int64_t *ids, const float *x, double *aux)
         it->take_scores(self, loglik, score, B, rows);
     }
     it->set_candidate(self, ML_ESTEP_TRAIN);
-    if (!ml_model_forward(m, x, B, &err) || ml_model_aux_loss(m, 0.0f, aux, &err))
+    if (!ml_model_forward(m, x, B, &err) || mli_model_aux_loss(m, 0.0f, aux, &err))
         return -1;
     it->end_batch(self);
     return 0;
@@ -230,7 +230,7 @@ static void test_roundtrip(const char *train)
         ids[i] = (7 * i + 3) % N;
     fill(x, B * 12, 99);
     rc = step(a, ids, x, &aux_a) || step(b, ids, x, &aux_b);
-    const float *ya = ml_model_output(a), *yb = ml_model_output(b);
+    const float *ya = mli_model_output(a), *yb = mli_model_output(b);
     ok(!rc && !memcmp(ya, yb, (size_t)B * 6 * sizeof(float)) && aux_a == aux_b &&
        same_state(a, b), "%s: the next training step is identical (aux %.6f / %.6f)", train,
        aux_a, aux_b);

@@ -31,8 +31,8 @@ static void make_batch(float *x, float *y, int64_t per_example, int32_t channels
                        int64_t per_channel)
 {
     ml_rng rng;
-    ml_rng_init(&rng, 5, 9);
-    ml_rng_fill_uniform(&rng, x, BATCH * per_example, -1.0f, 1.0f);
+    mli_rng_init(&rng, 5, 9);
+    mli_rng_fill_uniform(&rng, x, BATCH * per_example, -1.0f, 1.0f);
     for (int32_t b = 0; b < BATCH; b++) {
         y[b] = (float)(b % 2);
         for (int64_t k = 0; k < per_example; k++) {
@@ -56,25 +56,25 @@ static alloc_stats measure(ml_model *m, const char *key, const float *x, const f
     ml_model_diag_reset(m);
     if (!ml_model_forward(m, x, BATCH, &err))
         return s;
-    ml_model_diag_observe(m, y, BATCH, 1);
+    mli_model_diag_observe(m, y, BATCH, 1);
     const char *text = ml_model_diagnostics(m, &err);
-    ml_json_doc *doc = text ? ml_json_parse(text, strlen(text), NULL, NULL, &err) : NULL;
-    const ml_json *r = doc ? ml_json_get(ml_json_root(doc), key) : NULL;
-    const ml_json *spread = ml_json_get(r, "spread"), *h = ml_json_get(r, "entropy");
-    const ml_json *pc = ml_json_get(r, "per_class");
-    const ml_json *c0 = ml_json_get(pc, "0"), *c1 = ml_json_get(pc, "1");
+    ml_json_doc *doc = text ? mli_json_parse(text, strlen(text), NULL, NULL, &err) : NULL;
+    const ml_json *r = doc ? mli_json_get(mli_json_root(doc), key) : NULL;
+    const ml_json *spread = mli_json_get(r, "spread"), *h = mli_json_get(r, "entropy");
+    const ml_json *pc = mli_json_get(r, "per_class");
+    const ml_json *c0 = mli_json_get(pc, "0"), *c1 = mli_json_get(pc, "1");
     if (spread && h && c0 && c1 && c0->count == c1->count && c0->count > 0) {
         s.spread = spread->num;
         s.entropy = h->num;
         for (size_t i = 0; i < c0->count; i++) {
-            double d = fabs(ml_json_at(c0, i)->num - ml_json_at(c1, i)->num);
+            double d = fabs(mli_json_at(c0, i)->num - mli_json_at(c1, i)->num);
             s.class_gap = d > s.class_gap ? d : s.class_gap;
         }
         s.ok = 1;
     } else {
         tap_diag("no usable report for %s in %s (%s)", key, text ? text : "-", err.msg);
     }
-    ml_json_free(doc);
+    mli_json_free(doc);
     return s;
 }
 
@@ -83,11 +83,11 @@ static alloc_stats measure(ml_model *m, const char *key, const float *x, const f
 static void scramble(ml_model *m)
 {
     ml_rng rng;
-    ml_rng_init(&rng, 3, 4);
+    mli_rng_init(&rng, 3, 4);
     for (int32_t i = 0; i < ml_model_nparam_tensors(m); i++) {
         ml_param *p = ml_model_param(m, i);
         if (p->grad)
-            ml_rng_fill_uniform(&rng, p->value, p->numel, -1.0f, 1.0f);
+            mli_rng_fill_uniform(&rng, p->value, p->numel, -1.0f, 1.0f);
     }
 }
 

@@ -943,7 +943,7 @@ static void one_pass(const char *layer, const char *opts, ml_shape in, int threa
     fill(m->layers[0].gact, n[0], 4);
     out[0] = malloc(sizeof(float) * (size_t)n[0]);
     out[1] = malloc(sizeof(float) * (size_t)n[1]);
-    if (ml_model_forward_into(m, x, B, &err) == 0 && ml_model_backward(m, x, B, 1, &err) == 0) {
+    if (mli_model_forward_into(m, x, B, &err) == 0 && mli_model_backward(m, x, B, 1, &err) == 0) {
         memcpy(out[0], m->layers[0].act, sizeof(float) * (size_t)n[0]);
         memcpy(out[1], m->gin, sizeof(float) * (size_t)n[1]);
     } else {
