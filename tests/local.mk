@@ -28,8 +28,12 @@ EXTRA_DIST += tests/support/tap.h tests/support/tap_fs.h tests/support/tap_oom.h
 	tests/support/tap_model.h \
 	tests/unit/plugins/data/reader_test.h tests/unit/plugins/data/gz_write.h \
 	tests/unit/core/sweep/sweep_test.h
-test_cflags = $(AM_CFLAGS) -I$(top_srcdir)/tests/support
+# Tests compile with AM_CPPFLAGS (which has tests/support) and link LDADD, the default of
+# every program without its own: libmodlab's internals. A test that needs more names
+# $(test_cflags) / $(test_ldadd) and adds to them.
+test_cflags = $(AM_CFLAGS)
 test_ldadd = $(libmodlab_internal)
+LDADD = $(test_ldadd)
 clean-local: clean-tests-out
 clean-tests-out:
 	-rm -rf $(top_builddir)/tests/out
@@ -37,33 +41,19 @@ clean-tests-out:
 
 check_PROGRAMS += tests/unit/core/runtime/test_core tests/unit/core/runtime/test_gradcheck tests/unit/core/runtime/test_trainer \
 	tests/unit/core/runtime/test_train_ckpt
-tests_unit_core_runtime_test_train_ckpt_CFLAGS = $(test_cflags)
-tests_unit_core_runtime_test_train_ckpt_LDADD = $(test_ldadd)
-tests_unit_core_runtime_test_trainer_CFLAGS = $(test_cflags)
-tests_unit_core_runtime_test_trainer_LDADD = $(test_ldadd)
-tests_unit_core_runtime_test_core_CFLAGS = $(test_cflags)
-tests_unit_core_runtime_test_core_LDADD = $(test_ldadd)
-tests_unit_core_runtime_test_gradcheck_CFLAGS = $(test_cflags)
-tests_unit_core_runtime_test_gradcheck_LDADD = $(test_ldadd)
 TESTS += tests/unit/core/runtime/test_core tests/unit/core/runtime/test_gradcheck tests/unit/core/runtime/test_trainer \
 	tests/unit/core/runtime/test_train_ckpt
 check_PROGRAMS += tests/unit/core/runtime/test_sublayer
-tests_unit_core_runtime_test_sublayer_CFLAGS = $(test_cflags)
-tests_unit_core_runtime_test_sublayer_LDADD = $(test_ldadd)
 TESTS += tests/unit/core/runtime/test_sublayer
 check_PROGRAMS += tests/unit/core/runtime/test_diagnostics
-tests_unit_core_runtime_test_diagnostics_CFLAGS = $(test_cflags)
-tests_unit_core_runtime_test_diagnostics_LDADD = $(test_ldadd)
 TESTS += tests/unit/core/runtime/test_diagnostics
 
 # The modular layer's E-step on real Fashion-MNIST batches (skips without the data).
 check_PROGRAMS += tests/unit/plugins/modular/test_modular
-tests_unit_plugins_modular_test_modular_CFLAGS = $(test_cflags)
 tests_unit_plugins_modular_test_modular_LDADD = $(test_ldadd) -lm
 TESTS += tests/unit/plugins/modular/test_modular
 # The modular layer without data: conv modules run only where selected; checkpoint state.
 check_PROGRAMS += tests/unit/plugins/modular/test_modular_units
-tests_unit_plugins_modular_test_modular_units_CFLAGS = $(test_cflags)
 tests_unit_plugins_modular_test_modular_units_LDADD = $(test_ldadd) -lm
 TESTS += tests/unit/plugins/modular/test_modular_units
 # The modular layer's small-row kernel itself against a double reference, every tail shape.
@@ -71,7 +61,6 @@ check_PROGRAMS += tests/unit/plugins/modular/test_modular_gemm
 tests_unit_plugins_modular_test_modular_gemm_SOURCES = tests/unit/plugins/modular/test_modular_gemm.c \
 	plugins/modular/modular_gemm.c plugins/modular/modular_gemm_avx2.c \
 	plugins/modular/modular_gemm_avx512.c
-tests_unit_plugins_modular_test_modular_gemm_CFLAGS = $(test_cflags)
 tests_unit_plugins_modular_test_modular_gemm_LDADD = -lm
 TESTS += tests/unit/plugins/modular/test_modular_gemm
 
@@ -105,8 +94,6 @@ EXTRA_DIST += tests/lua/test_train_args.lua
 
 # Every allocation of whole operations failing in turn (core/base/mem.c's test mode).
 check_PROGRAMS += tests/unit/core/base/test_alloc_failure
-tests_unit_core_base_test_alloc_failure_CFLAGS = $(test_cflags)
-tests_unit_core_base_test_alloc_failure_LDADD = $(test_ldadd)
 TESTS += tests/unit/core/base/test_alloc_failure
 
 # Run directories and true failure states (issue 18): exclusive run directories, write
@@ -115,6 +102,4 @@ TESTS += tests/e2e/run_dirs.sh tests/e2e/run_failures.sh tests/e2e/run_signals.s
 EXTRA_DIST += tests/e2e/run_dirs.sh tests/e2e/run_failures.sh tests/e2e/run_signals.sh \
 	tests/fixtures/runs/tiny.lua
 check_PROGRAMS += tests/unit/core/base/test_fileio
-tests_unit_core_base_test_fileio_CFLAGS = $(test_cflags)
-tests_unit_core_base_test_fileio_LDADD = $(test_ldadd)
 TESTS += tests/unit/core/base/test_fileio

@@ -11,7 +11,5 @@ modlabinclude_HEADERS += core/include/modlab/spawn.h
 # directories; the tests feed paths holding $(...), backticks, quotes and newlines through
 # every caller, and fail the check if a process is started anywhere else.
 check_PROGRAMS += tests/unit/core/base/test_spawn
-tests_unit_core_base_test_spawn_CFLAGS = $(test_cflags)
-tests_unit_core_base_test_spawn_LDADD = $(test_ldadd)
 TESTS += tests/unit/core/base/test_spawn tests/e2e/no_shell.sh tests/e2e/no_shell_slurm.sh tests/e2e/no_shell_src.sh
 EXTRA_DIST += tests/e2e/no_shell.sh tests/e2e/no_shell_slurm.sh tests/e2e/no_shell_src.sh

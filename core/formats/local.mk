@@ -9,14 +9,6 @@ core_libmodlab_internal_la_SOURCES += core/formats/json.h core/formats/json_doc.
 	core/formats/numfmt.c
 
 check_PROGRAMS += tests/unit/core/formats/test_numfmt tests/unit/core/formats/test_json tests/unit/core/formats/test_safetensors tests/unit/core/runtime/test_checkpoint
-tests_unit_core_formats_test_numfmt_CFLAGS = $(test_cflags)
-tests_unit_core_formats_test_numfmt_LDADD = $(test_ldadd)
-tests_unit_core_formats_test_json_CFLAGS = $(test_cflags)
-tests_unit_core_formats_test_json_LDADD = $(test_ldadd)
-tests_unit_core_formats_test_safetensors_CFLAGS = $(test_cflags)
-tests_unit_core_formats_test_safetensors_LDADD = $(test_ldadd)
-tests_unit_core_runtime_test_checkpoint_CFLAGS = $(test_cflags)
-tests_unit_core_runtime_test_checkpoint_LDADD = $(test_ldadd)
 TESTS += tests/unit/core/formats/test_numfmt tests/unit/core/formats/test_json tests/unit/core/formats/test_safetensors tests/unit/core/runtime/test_checkpoint \
 	tests/e2e/test_safetensors_python.sh tests/e2e/checkpoint_nan.sh
 EXTRA_DIST += tests/e2e/test_safetensors_python.sh tests/python/read_safetensors.py \

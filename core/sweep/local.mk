@@ -6,12 +6,6 @@ core_libmodlab_internal_la_SOURCES += core/sweep/sweep.c core/sweep/sweep_read.c
 modlabinclude_HEADERS += core/include/modlab/sweep.h
 
 check_PROGRAMS += tests/unit/core/sweep/test_sweep tests/unit/core/sweep/test_sweep_check tests/unit/core/sweep/test_sweep_lock
-tests_unit_core_sweep_test_sweep_CFLAGS = $(test_cflags)
-tests_unit_core_sweep_test_sweep_LDADD = $(test_ldadd)
-tests_unit_core_sweep_test_sweep_check_CFLAGS = $(test_cflags)
-tests_unit_core_sweep_test_sweep_check_LDADD = $(test_ldadd)
-tests_unit_core_sweep_test_sweep_lock_CFLAGS = $(test_cflags)
-tests_unit_core_sweep_test_sweep_lock_LDADD = $(test_ldadd)
 TESTS += tests/unit/core/sweep/test_sweep tests/unit/core/sweep/test_sweep_check tests/unit/core/sweep/test_sweep_lock \
 	tests/e2e/sweep.sh tests/e2e/sweep_check.sh tests/e2e/sweep_resume.sh tests/e2e/sweep_slurm.sh \
 	tests/e2e/sweep_agents.sh tests/e2e/sweep_checks.sh

@@ -28,10 +28,6 @@ tests_abi_fx_nlver_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_nlver -DFX_NLVER -DFX_
 tests_abi_fx_nlver_la_LDFLAGS = $(fixture_ldflags)
 
 check_PROGRAMS += tests/abi/test_abi
-tests_abi_test_abi_CFLAGS = $(test_cflags)
-tests_abi_test_abi_LDADD = $(test_ldadd)
 TESTS += tests/abi/test_abi
 check_PROGRAMS += tests/abi/test_plugin_strings
-tests_abi_test_plugin_strings_CFLAGS = $(test_cflags)
-tests_abi_test_plugin_strings_LDADD = $(test_ldadd)
 TESTS += tests/abi/test_plugin_strings

@@ -63,15 +63,12 @@ tests_abi_fx_abi10_la_LDFLAGS = $(fixture_ldflags)
 EXTRA_DIST += tests/abi/v1.0/modlab/plugin.h
 
 check_PROGRAMS += tests/unit/core/sdk/test_conformance
-tests_unit_core_sdk_test_conformance_CFLAGS = $(test_cflags)
-tests_unit_core_sdk_test_conformance_LDADD = $(test_ldadd)
 TESTS += tests/unit/core/sdk/test_conformance
 TESTS += tests/e2e/hostile_plugins.sh tests/e2e/plugin_path.sh
 EXTRA_DIST += tests/e2e/hostile_plugins.sh tests/e2e/plugin_path.sh
 
 # The ABI record: `make abi-record` rewrites it (after an ABI bump); `make check` compares.
 check_PROGRAMS += tests/abi/abi_record
-tests_abi_abi_record_CFLAGS = $(test_cflags)
 TESTS += tests/abi/abi_record.sh
 EXTRA_DIST += tests/abi/abi_record.sh tests/abi/abi-record.txt tests/abi/fx_check.c \
 	tests/abi/fx_abi10.c
