@@ -29,7 +29,7 @@ static int bn_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
     if (in->ndim < 1 || in->ndim > 3 || in->dim[0] < 1)
         return host->error(err, ML_ERR_SHAPE,
                            "batchnorm: input must be {F}, {C,L} or {C,H,W}, got %s",
-                           nn_shape_str(in, sb, sizeof sb));
+                           ml_shape_str(in, sb, sizeof sb));
     if (!(mom >= 0.0 && mom <= 1.0) || !(eps > 0.0))
         return host->error(err, ML_ERR_INVALID,
                            "batchnorm: need 0 <= momentum <= 1 and eps > 0 (got momentum=%g "

@@ -29,7 +29,7 @@ static int conv2d_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
         return host->error(err, ML_ERR_SHAPE,
                            "conv2d: input must be {C,H,W}, got %d dims %s; put a reshape "
                            "before it or use linear for flat inputs",
-                           (int)in->ndim, nn_shape_str(in, sb, sizeof sb));
+                           (int)in->ndim, ml_shape_str(in, sb, sizeof sb));
     if (o < 1 || k < 1 || s < 1 || p < 0 || o > 65536 || k > 4096 || s > 4096 || p > 4096)
         return host->error(err, ML_ERR_INVALID,
                            "conv2d: need out >= 1, kernel >= 1, stride >= 1, padding >= 0 "
@@ -39,13 +39,13 @@ static int conv2d_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
         return host->error(err, ML_ERR_SHAPE,
                            "conv2d: kernel %lld does not fit input %s with padding %lld; use "
                            "a smaller kernel or more padding",
-                           (long long)k, nn_shape_str(in, sb, sizeof sb), (long long)p);
+                           (long long)k, ml_shape_str(in, sb, sizeof sb), (long long)p);
     /* sgemm takes int sizes. */
     if ((int64_t)in->dim[0] * k * k > INT32_MAX / 4 ||
         (int64_t)in->dim[1] * in->dim[2] > INT32_MAX / 4)
         return host->error(err, ML_ERR_UNSUPPORTED,
                            "conv2d: input %s with kernel %lld is too large for one GEMM",
-                           nn_shape_str(in, sb, sizeof sb), (long long)k);
+                           ml_shape_str(in, sb, sizeof sb), (long long)k);
     cv = host->zalloc(sizeof *cv);
     if (!cv)
         return host->error(err, ML_ERR_NOMEM, "conv2d: out of memory");

@@ -17,7 +17,7 @@ static int gap_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
     if (in->ndim != 3 || in->dim[1] < 1 || in->dim[2] < 1)
         return host->error(err, ML_ERR_SHAPE,
                            "global_avgpool: input must be a non-empty {C,H,W}, got %s",
-                           nn_shape_str(in, sb, sizeof sb));
+                           ml_shape_str(in, sb, sizeof sb));
     g = host->alloc(sizeof *g);
     if (!g)
         return host->error(err, ML_ERR_NOMEM, "global_avgpool: out of memory");

@@ -39,7 +39,7 @@ static int lstm_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
     if (in->ndim != 2 || in->dim[0] < 1 || in->dim[1] < 1)
         return host->error(err, ML_ERR_SHAPE,
                            "lstm: input must be a sequence {T, E}, got %s; embed ids first "
-                           "or reshape", nn_shape_str(in, sb, sizeof sb));
+                           "or reshape", ml_shape_str(in, sb, sizeof sb));
     if (hid < 1 || hid > (1 << 20))
         return host->error(err, ML_ERR_INVALID, "lstm: hidden must be >= 1 (got %lld)",
                            (long long)hid);

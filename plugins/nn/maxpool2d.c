@@ -20,7 +20,7 @@ static int maxpool2d_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opt
     if (in->ndim != 3)
         return host->error(err, ML_ERR_SHAPE,
                            "maxpool2d: input must be {C,H,W}, got %d dims %s", (int)in->ndim,
-                           nn_shape_str(in, sb, sizeof sb));
+                           ml_shape_str(in, sb, sizeof sb));
     if (k < 1 || s < 1 || k > 4096 || s > 4096)
         return host->error(err, ML_ERR_INVALID,
                            "maxpool2d: need kernel >= 1 and stride >= 1 (0 = kernel), got "
@@ -29,7 +29,7 @@ static int maxpool2d_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opt
         return host->error(err, ML_ERR_SHAPE,
                            "maxpool2d: kernel %lld is bigger than the input %s; use a smaller "
                            "kernel or pool earlier",
-                           (long long)k, nn_shape_str(in, sb, sizeof sb));
+                           (long long)k, ml_shape_str(in, sb, sizeof sb));
     m = host->alloc(sizeof *m);
     if (!m)
         return host->error(err, ML_ERR_NOMEM, "maxpool2d: out of memory");

@@ -20,19 +20,6 @@ static inline void nn_destroy(void *self)
         ((nn_base *)self)->host->free(self);
 }
 
-/* "{3,28,28}" for error messages; returns buf. */
-static inline const char *nn_shape_str(const ml_shape *s, char *buf, size_t cap)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    n += (size_t)snprintf(buf, cap, "{");
-    for (int32_t i = 0; i < s->ndim && n < cap; i++)
-        n += (size_t)snprintf(buf + n, cap - n, i ? ",%d" : "%d", (int)s->dim[i]);
-    if (n < cap)
-        snprintf(buf + n, cap - n, "}");
-    return buf;
-}
-
 /* Workspace carve-up: every block starts 64-byte aligned (the host's ws is). */
 static inline size_t nn_align(size_t bytes)
 {

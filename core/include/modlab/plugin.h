@@ -36,6 +36,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>   /* snprintf, for the inline helpers at the end */
 
 #ifdef __cplusplus
 extern "C" {
@@ -442,6 +443,11 @@ typedef struct ml_estep_iface {
 /* The entry point every plugin exports, named after its file. */
 typedef int (*ml_plugin_init_fn)(const ml_host *host, ml_registry *reg, ml_err *err);
 
+/* ---- inline helpers for plugins ---------------------------------------------------------
+ * Header-only conveniences, compiled into each plugin (and used by the host too): nothing
+ * here is a symbol of libmodlab or part of the ABI record, so adding one changes no struct
+ * and needs no version bump. Each exists once so that plugins stop carrying copies. */
+
 /* Convenience for plugins: register a list of entries (the usual body of an init function).
  * Stops at the first failure, whose error the host has filled in. */
 static inline int ml_register_entries(const ml_host *host, ml_registry *reg,
@@ -464,6 +470,18 @@ static inline int64_t ml_shape_numel(const ml_shape *s)
     for (int32_t i = 0; i < s->ndim; i++)
         n *= s->dim[i];
     return n;
+}
+
+/* "{3,28,28}" (the dims of `s`) for error messages; "{}" for a scalar. Always
+ * NUL-terminated (cut short when cap is too small; cap must be at least 1). Returns buf. */
+static inline const char *ml_shape_str(const ml_shape *s, char *buf, size_t cap)
+{
+    size_t n = (size_t)snprintf(buf, cap, "{");
+    for (int32_t i = 0; i < s->ndim && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, i ? ",%d" : "%d", (int)s->dim[i]);
+    if (n < cap)
+        snprintf(buf + n, cap - n, "}");
+    return buf;
 }
 
 #ifdef __cplusplus
