@@ -154,24 +154,13 @@ static int lstm_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out
     return 0;
 }
 
-static uint64_t lstm_hash(const float *x, int64_t n)
-{
-    uint64_t hsh = 1469598103934665603ull;
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, x + i, sizeof u);
-        hsh = (hsh ^ u) * 1099511628211ull;
-    }
-    return hsh;
-}
-
 /* Backward through time, filling dgates; needs gout and the forward's workspace. */
 static void lstm_bptt(const lstm *l, const ml_view *gout, void *ws)
 {
     lstm_ws *hd = ws;
     lstm_bufs bf;
     int B = gout->batch, T = l->t, H = l->h, G = 4 * l->h;
-    uint64_t hsh = lstm_hash(gout->data, (int64_t)B * T * H);
+    uint64_t hsh = ml_fnv1a64_floats(gout->data, (int64_t)B * T * H);
     if (hd->bptt_done && hd->gout_hash == hsh)
         return;
     lstm_sizes(l, B, &bf, ws);

@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>   /* snprintf, for the inline helpers at the end */
+#include <string.h>  /* memcpy, likewise */
 
 #ifdef __cplusplus
 extern "C" {
@@ -482,6 +483,37 @@ static inline const char *ml_shape_str(const ml_shape *s, char *buf, size_t cap)
     if (n < cap)
         snprintf(buf + n, cap - n, "}");
     return buf;
+}
+
+/* FNV-1a (Fowler-Noll-Vo): fast, not cryptographic, for in-memory tables and caches only
+ * (the values are never written to disk or compared across builds). */
+#define ML_FNV32_OFFSET 2166136261u
+#define ML_FNV32_PRIME 16777619u
+#define ML_FNV64_OFFSET 1469598103934665603ull
+#define ML_FNV64_PRIME 1099511628211ull
+
+/* The classic 32-bit FNV-1a of len bytes (a word table's hash). */
+static inline uint32_t ml_fnv1a32(const void *p, size_t len)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    uint32_t h = ML_FNV32_OFFSET;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ b[i]) * ML_FNV32_PRIME;
+    return h;
+}
+
+/* 64-bit FNV-1a over the bit patterns of n floats, one 32-bit word per step (a quarter of
+ * the multiplies of a byte-wise pass): "is this the same gradient buffer as last call",
+ * cheap enough to run on a whole gout every backward pass. */
+static inline uint64_t ml_fnv1a64_floats(const float *x, int64_t n)
+{
+    uint64_t h = ML_FNV64_OFFSET;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+        h = (h ^ u) * ML_FNV64_PRIME;
+    }
+    return h;
 }
 
 #ifdef __cplusplus
