@@ -118,7 +118,7 @@ static const ml_gradcheck_case avgpool2d_cases[] = {
     { "kernel=2", { 3, { 2, 4, 5 } }, 0 },
     { "kernel=3 stride=1", { 3, { 2, 5, 4 } }, 0 },
 };
-NN_GRADCHECK_EXT(avgpool2d_ext, avgpool2d_cases)
+ML_GRADCHECK_EXTENSION(avgpool2d_ext, avgpool2d_cases)
 
 const ml_entry ml_nn_avgpool2d_entry = {
     ML_ABI_INIT(ml_entry),

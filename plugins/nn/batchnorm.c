@@ -206,7 +206,7 @@ static const ml_gradcheck_case bn_cases[] = {
     { "momentum=0.2", { 3, { 3, 2, 3 } }, 0 },
     { "eps=1e-3", { 2, { 3, 4 } }, 0 },
 };
-NN_GRADCHECK_EXT(bn_ext, bn_cases)
+ML_GRADCHECK_EXTENSION(bn_ext, bn_cases)
 
 const ml_entry ml_nn_batchnorm_entry = {
     ML_ABI_INIT(ml_entry),

@@ -428,7 +428,7 @@ static const ml_gradcheck_case conv2d_cases[] = {
     { "out=2 kernel=3 stride=2 padding=1 bias=false", { 3, { 2, 6, 5 } }, 0 },
     { "out=3 kernel=1", { 3, { 2, 3, 3 } }, 0 },
 };
-NN_GRADCHECK_EXT(conv2d_ext, conv2d_cases)
+ML_GRADCHECK_EXTENSION(conv2d_ext, conv2d_cases)
 
 const ml_entry ml_nn_conv2d_entry = {
     ML_ABI_INIT(ml_entry),

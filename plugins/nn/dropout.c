@@ -109,7 +109,7 @@ static const ml_opt_spec dropout_opts[] = {
 static const ml_gradcheck_case dropout_cases[] = {
     { "p=0.3", { 2, { 3, 4 } }, 0 },
 };
-NN_GRADCHECK_EXT(dropout_ext, dropout_cases)
+ML_GRADCHECK_EXTENSION(dropout_ext, dropout_cases)
 
 const ml_entry ml_nn_dropout_entry = {
     ML_ABI_INIT(ml_entry),

@@ -62,7 +62,7 @@ static const ml_layer_vtable flatten_vt = {
 static const ml_gradcheck_case flatten_cases[] = {
     { "", { 3, { 2, 3, 4 } }, 0 },
 };
-NN_GRADCHECK_EXT(flatten_ext, flatten_cases)
+ML_GRADCHECK_EXTENSION(flatten_ext, flatten_cases)
 
 const ml_entry ml_nn_flatten_entry = {
     ML_ABI_INIT(ml_entry),

@@ -101,7 +101,7 @@ static const ml_gradcheck_case gelu_cases[] = {
     { "", { 2, { 3, 4 } }, 0 },
     { "approximate=tanh", { 1, { 10 } }, 0 },
 };
-NN_GRADCHECK_EXT(gelu_ext, gelu_cases)
+ML_GRADCHECK_EXTENSION(gelu_ext, gelu_cases)
 
 const ml_entry ml_nn_gelu_entry = {
     ML_ABI_INIT(ml_entry),

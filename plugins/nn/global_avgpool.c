@@ -78,7 +78,7 @@ static const ml_layer_vtable gap_vt = {
 static const ml_gradcheck_case gap_cases[] = {
     { "", { 3, { 3, 4, 5 } }, 0 },
 };
-NN_GRADCHECK_EXT(gap_ext, gap_cases)
+ML_GRADCHECK_EXTENSION(gap_ext, gap_cases)
 
 const ml_entry ml_nn_global_avgpool_entry = {
     ML_ABI_INIT(ml_entry),

@@ -162,7 +162,7 @@ static const ml_gradcheck_case ln_cases[] = {
     { "", { 2, { 3, 6 } }, 0 },
     { "affine=false", { 1, { 7 } }, 0 },
 };
-NN_GRADCHECK_EXT(ln_ext, ln_cases)
+ML_GRADCHECK_EXTENSION(ln_ext, ln_cases)
 
 const ml_entry ml_nn_layernorm_entry = {
     ML_ABI_INIT(ml_entry),

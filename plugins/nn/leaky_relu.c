@@ -72,7 +72,7 @@ static const ml_gradcheck_case leaky_cases[] = {
     { "", { 1, { 12 } }, 0 },
     { "slope=0.2", { 2, { 3, 5 } }, 0 },
 };
-NN_GRADCHECK_EXT(leaky_ext, leaky_cases)
+ML_GRADCHECK_EXTENSION(leaky_ext, leaky_cases)
 
 const ml_entry ml_nn_leaky_relu_entry = {
     ML_ABI_INIT(ml_entry),

@@ -88,7 +88,7 @@ static const ml_gradcheck_case log_softmax_cases[] = {
     { "", { 1, { 7 } }, 0 },
     { "", { 2, { 3, 5 } }, 0 },
 };
-NN_GRADCHECK_EXT(log_softmax_ext, log_softmax_cases)
+ML_GRADCHECK_EXTENSION(log_softmax_ext, log_softmax_cases)
 
 const ml_entry ml_nn_log_softmax_entry = {
     ML_ABI_INIT(ml_entry),

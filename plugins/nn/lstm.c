@@ -263,7 +263,7 @@ static const ml_gradcheck_case lstm_cases[] = {
     { "hidden=3", { 2, { 3, 4 } }, 0 },
     { "hidden=2", { 2, { 1, 3 } }, 0 },
 };
-NN_GRADCHECK_EXT(lstm_ext, lstm_cases)
+ML_GRADCHECK_EXTENSION(lstm_ext, lstm_cases)
 
 const ml_entry ml_nn_lstm_entry = {
     ML_ABI_INIT(ml_entry),

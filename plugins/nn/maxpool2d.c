@@ -237,7 +237,7 @@ static const ml_gradcheck_case maxpool2d_cases[] = {
     { "kernel=2", { 3, { 2, 4, 5 } }, 0 },
     { "kernel=3 stride=2", { 3, { 1, 5, 5 } }, 0 },
 };
-NN_GRADCHECK_EXT(maxpool2d_ext, maxpool2d_cases)
+ML_GRADCHECK_EXTENSION(maxpool2d_ext, maxpool2d_cases)
 
 const ml_entry ml_nn_maxpool2d_entry = {
     ML_ABI_INIT(ml_entry),

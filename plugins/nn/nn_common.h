@@ -93,17 +93,4 @@ static inline double nn_dot(const float *a, const float *b, int64_t n)
     return s;
 }
 
-/* Defines `static const void *fn(const char *iface)` answering ML_IFACE_GRADCHECK with the
- * static array `arr`. */
-#define NN_GRADCHECK_EXT(fn, arr)                                                        \
-    static const ml_gradcheck_iface fn##_iface = {                                      \
-        ML_ABI_INIT(ml_gradcheck_iface),                                                 \
-        .ncases = (int32_t)(sizeof(arr) / sizeof((arr)[0])),                             \
-        .cases = (arr),                                                                  \
-    };                                                                                   \
-    static const void *fn(const char *iface)                                             \
-    {                                                                                    \
-        return strcmp(iface, ML_IFACE_GRADCHECK) == 0 ? (const void *)&fn##_iface : NULL; \
-    }
-
 #endif

@@ -109,7 +109,7 @@ static const ml_opt_spec reshape_opts[] = {
 static const ml_gradcheck_case reshape_cases[] = {
     { "shape=2x-1x3", { 1, { 12 } }, 0 },
 };
-NN_GRADCHECK_EXT(reshape_ext, reshape_cases)
+ML_GRADCHECK_EXTENSION(reshape_ext, reshape_cases)
 
 const ml_entry ml_nn_reshape_entry = {
     ML_ABI_INIT(ml_entry),

@@ -64,7 +64,7 @@ static const ml_layer_vtable sigmoid_vt = {
 static const ml_gradcheck_case sigmoid_cases[] = {
     { "", { 2, { 3, 4 } }, 0 },
 };
-NN_GRADCHECK_EXT(sigmoid_ext, sigmoid_cases)
+ML_GRADCHECK_EXTENSION(sigmoid_ext, sigmoid_cases)
 
 const ml_entry ml_nn_sigmoid_entry = {
     ML_ABI_INIT(ml_entry),

@@ -86,7 +86,7 @@ static const ml_gradcheck_case softmax_cases[] = {
     { "", { 1, { 7 } }, 0 },
     { "", { 2, { 3, 5 } }, 0 },
 };
-NN_GRADCHECK_EXT(softmax_ext, softmax_cases)
+ML_GRADCHECK_EXTENSION(softmax_ext, softmax_cases)
 
 const ml_entry ml_nn_softmax_entry = {
     ML_ABI_INIT(ml_entry),

@@ -64,7 +64,7 @@ static const ml_layer_vtable tanh_vt = {
 static const ml_gradcheck_case tanh_cases[] = {
     { "", { 2, { 3, 4 } }, 0 },
 };
-NN_GRADCHECK_EXT(tanh_ext, tanh_cases)
+ML_GRADCHECK_EXTENSION(tanh_ext, tanh_cases)
 
 const ml_entry ml_nn_tanh_entry = {
     ML_ABI_INIT(ml_entry),

@@ -113,14 +113,7 @@ static const ml_gradcheck_case ul_cases[] = {
     {"depth=1 base_channels=2", {2, {8, 8}}, 0},
     {"depth=2 base_channels=2", {2, {8, 7}}, 0},
 };
-static const ml_gradcheck_iface ul_gradcheck = {
-    ML_ABI_INIT(ml_gradcheck_iface), .ncases = 2, .cases = ul_cases,
-};
-
-static const void *ul_extension(const char *iface)
-{
-    return strcmp(iface, ML_IFACE_GRADCHECK) == 0 ? &ul_gradcheck : NULL;
-}
+ML_GRADCHECK_EXTENSION(ul_extension, ul_cases)
 
 static const ml_layer_vtable ul_vtable = {
     ML_ABI_INIT(ml_layer_vtable),

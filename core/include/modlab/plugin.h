@@ -37,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>   /* snprintf, for the inline helpers at the end */
-#include <string.h>  /* memcpy, likewise */
+#include <string.h>  /* memcpy and strcmp, likewise */
 
 #ifdef __cplusplus
 extern "C" {
@@ -484,6 +484,47 @@ static inline const char *ml_shape_str(const ml_shape *s, char *buf, size_t cap)
         snprintf(buf + n, cap - n, "}");
     return buf;
 }
+
+/* ---- optional interfaces (ml_entry.extension) ---- */
+
+/* An ml_gradcheck_iface over a static array of cases, counting them:
+ * `static const ml_gradcheck_iface gc = ML_GRADCHECK_IFACE(cases);` */
+#define ML_GRADCHECK_IFACE(cases)                                                        \
+    { ML_ABI_INIT(ml_gradcheck_iface), (int32_t)(sizeof(cases) / sizeof((cases)[0])),    \
+      (cases) }
+
+/* One interface an entry provides, by name, for ml_iface_find. Not part of the ABI. */
+typedef struct ml_iface_ref {
+    const char *name;     /* ML_IFACE_... */
+    const void *iface;
+} ml_iface_ref;
+
+/* The body of an extension function: the interface named `iface` in refs[0..n), NULL when
+ * it is not among them (and for a NULL name). */
+static inline const void *ml_iface_find(const char *iface, const ml_iface_ref *refs, size_t n)
+{
+    for (size_t i = 0; iface && i < n; i++)
+        if (strcmp(iface, refs[i].name) == 0)
+            return refs[i].iface;
+    return NULL;
+}
+
+/* Defines `static const void *fn(const char *iface)` answering the listed interfaces:
+ * ML_EXTENSIONS(gs_extension, {ML_IFACE_GRADCHECK, &gc}, {ML_IFACE_DIAGNOSTICS, &diag}) */
+#define ML_EXTENSIONS(fn, ...)                                                           \
+    static const void *fn(const char *iface)                                             \
+    {                                                                                    \
+        static const ml_iface_ref fn##_refs[] = { __VA_ARGS__ };                         \
+        return ml_iface_find(iface, fn##_refs, sizeof fn##_refs / sizeof fn##_refs[0]);  \
+    }
+
+/* The common case: an extension function `fn` that answers only ML_IFACE_GRADCHECK, with
+ * the static array `cases`. */
+#define ML_GRADCHECK_EXTENSION(fn, cases)                                                \
+    static const ml_gradcheck_iface fn##_gradcheck = ML_GRADCHECK_IFACE(cases);          \
+    ML_EXTENSIONS(fn, { ML_IFACE_GRADCHECK, &fn##_gradcheck })
+
+/* ---- hashing ---- */
 
 /* FNV-1a (Fowler-Noll-Vo): fast, not cryptographic, for in-memory tables and caches only
  * (the values are never written to disk or compared across builds). */
