@@ -54,13 +54,6 @@ void mp_router_destroy(void *self)
     r->h->free(r);
 }
 
-int mp_router_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
-{
-    (void)self, (void)err;
-    *out = *in;
-    return ML_OK;
-}
-
 size_t mp_router_workspace(void *self, int32_t batch)
 {
     mp_router *r = self;

@@ -59,12 +59,6 @@ static int bn_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
     return 0;
 }
 
-static int bn_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
-{
-    *out = *in;
-    return 0;
-}
-
 static size_t bn_workspace(void *self, int32_t batch)
 {
     const batchnorm *bn = self;
@@ -187,7 +181,7 @@ static const ml_layer_vtable bn_vt = {
     ML_ABI_INIT(ml_layer_vtable),
     .create = bn_create,
     .destroy = nn_destroy,
-    .infer_shape = bn_infer,
+    .infer_shape = ml_infer_same_shape,
     .workspace = bn_workspace,
     .forward = bn_forward,
     .backward_input = bn_backward_input,

@@ -20,6 +20,49 @@ static inline void nn_destroy(void *self)
         ((nn_base *)self)->host->free(self);
 }
 
+/* The instance of a layer that keeps only its elements per example (sigmoid, tanh,
+ * flatten): created by nn_numel_create, `who` naming the layer in messages. */
+typedef struct nn_numel {
+    const ml_host *host;
+    int64_t numel;
+} nn_numel;
+
+static inline int nn_numel_create(const char *who, const ml_host *host, const ml_shape *in,
+                                  void **self, ml_err *err)
+{
+    nn_numel *n = (nn_numel *)host->alloc(sizeof *n);
+    if (!n)
+        return host->error(err, ML_ERR_NOMEM, "%s: out of memory", who);
+    n->host = host;
+    n->numel = ml_shape_numel(in);
+    *self = n;
+    return 0;
+}
+
+/* The instance of a layer over the rows of its last dimension (softmax, log_softmax). */
+typedef struct nn_rows {
+    const ml_host *host;
+    int64_t rows;   /* per example */
+    int64_t cols;   /* the last dimension */
+} nn_rows;
+
+static inline int nn_rows_create(const char *who, const ml_host *host, const ml_shape *in,
+                                 void **self, ml_err *err)
+{
+    nn_rows *r;
+    if (in->ndim < 1)
+        return host->error(err, ML_ERR_SHAPE, "%s: input is a scalar; it needs at least one "
+                           "dimension (%s runs over the last one)", who, who);
+    r = (nn_rows *)host->alloc(sizeof *r);
+    if (!r)
+        return host->error(err, ML_ERR_NOMEM, "%s: out of memory", who);
+    r->host = host;
+    r->cols = in->dim[in->ndim - 1];
+    r->rows = r->cols ? ml_shape_numel(in) / r->cols : 0;
+    *self = r;
+    return 0;
+}
+
 /* Workspace carve-up: every block starts 64-byte aligned (the host's ws is). */
 static inline size_t nn_align(size_t bytes)
 {

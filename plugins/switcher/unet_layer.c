@@ -49,13 +49,6 @@ static void ul_destroy(void *self)
     u->h->free(u);
 }
 
-static int ul_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
-{
-    (void)self, (void)err;
-    *out = *in;
-    return ML_OK;
-}
-
 /* One U-Net workspace per example: backward needs every example's activations. */
 static size_t ul_workspace(void *self, int32_t batch)
 {
@@ -117,7 +110,7 @@ ML_GRADCHECK_EXTENSION(ul_extension, ul_cases)
 
 static const ml_layer_vtable ul_vtable = {
     ML_ABI_INIT(ml_layer_vtable),
-    .create = ul_create, .destroy = ul_destroy, .infer_shape = ul_infer,
+    .create = ul_create, .destroy = ul_destroy, .infer_shape = ml_infer_same_shape,
     .workspace = ul_workspace, .forward = ul_forward, .backward_input = ul_binput,
     .backward_params = ul_bparams,
 };

@@ -485,6 +485,14 @@ static inline const char *ml_shape_str(const ml_shape *s, char *buf, size_t cap)
     return buf;
 }
 
+/* infer_shape of a layer whose output has its input's shape (activations, norms). */
+static inline int ml_infer_same_shape(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
+{
+    (void)self, (void)err;
+    *out = *in;
+    return ML_OK;
+}
+
 /* ---- optional interfaces (ml_entry.extension) ---- */
 
 /* An ml_gradcheck_iface over a static array of cases, counting them:
