@@ -642,8 +642,7 @@ static const ml_opt_spec text_options[] = {
      "vocabulary cap incl. <unk> and <eos>: the most frequent training words", NULL},
     {"seq_len", ML_OPT_INT, "35", "tokens per example (x and the shifted target y)", NULL},
     {"lower", ML_OPT_BOOL, "false", "lowercase words (ASCII) before counting", NULL},
-    {"dataset", ML_OPT_STRING, "", "dataset name used in messages (set by the manifest)",
-     NULL},
+    ML_DATA_OPT_DATASET,
     {NULL, 0, NULL, NULL, NULL}};
 
 static const ml_dataset_vtable text_vtable = {
