@@ -27,19 +27,7 @@ int ml_optim_adam_create_common(const ml_host *host, const ml_opts *opts, int de
                                  &a.weight_decay, err)))
         return rc;
     a.amsgrad = host->opt_bool(opts, "amsgrad") != 0;
-    adam *p = host->alloc(sizeof *p);
-    if (!p)
-        return host->error(err, ML_ERR_NOMEM, "out of memory creating the optimizer");
-    *p = a;
-    *self = p;
-    return 0;
-}
-
-void ml_optim_adam_destroy(void *self)
-{
-    adam *a = self;
-    if (a)
-        a->host->free(a);
+    return ml_optim_keep(host, &a, sizeof a, self, err);
 }
 
 /* exp_avg, exp_avg_sq, and max_exp_avg_sq with amsgrad. */

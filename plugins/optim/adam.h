@@ -6,10 +6,11 @@
 
 #include <modlab/plugin.h>
 
+#include "optim_util.h"
+
 /* Create an Adam instance from validated options; `decoupled` selects AdamW's decay. */
 int ml_optim_adam_create_common(const ml_host *host, const ml_opts *opts, int decoupled,
                                 void **self, ml_err *err);
-void ml_optim_adam_destroy(void *self);
 int32_t ml_optim_adam_state_size(void *self);
 int ml_optim_adam_step(void *self, ml_opt_slot *slots, int32_t n, float lr_factor, int64_t t,
                        ml_err *err);
@@ -34,7 +35,7 @@ int ml_optim_adam_step(void *self, ml_opt_slot *slots, int32_t n, float lr_facto
     {                                                                                      \
         ML_ABI_INIT(ml_optimizer_vtable),                                                  \
         .create = (create_fn),                                                             \
-        .destroy = ml_optim_adam_destroy,                                                  \
+        .destroy = ml_optim_free,                                                          \
         .state_size = ml_optim_adam_state_size,                                            \
         .step = ml_optim_adam_step,                                                        \
     }
