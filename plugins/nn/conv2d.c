@@ -93,11 +93,7 @@ fail:
 static int conv2d_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
 {
     const conv2d *cv = self;
-    memset(out, 0, sizeof *out);
-    out->ndim = 3;
-    out->dim[0] = cv->o;
-    out->dim[1] = cv->oh;
-    out->dim[2] = cv->ow;
+    *out = (ml_shape){ 3, { cv->o, cv->oh, cv->ow } };
     return 0;
 }
 

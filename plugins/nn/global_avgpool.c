@@ -30,9 +30,7 @@ static int gap_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
 
 static int gap_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
 {
-    memset(out, 0, sizeof *out);
-    out->ndim = 1;
-    out->dim[0] = ((const gap *)self)->c;
+    *out = (ml_shape){ 1, { ((const gap *)self)->c } };
     return 0;
 }
 

@@ -71,10 +71,7 @@ static int lstm_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
 static int lstm_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
 {
     const lstm *l = self;
-    memset(out, 0, sizeof *out);
-    out->ndim = 2;
-    out->dim[0] = l->t;
-    out->dim[1] = l->h;
+    *out = (ml_shape){ 2, { l->t, l->h } };
     return 0;
 }
 

@@ -48,10 +48,6 @@ int nn_pool2d_create(const char *who, const ml_host *host, const ml_opts *opts,
 int nn_pool2d_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
 {
     const nn_pool2d *p = self;
-    memset(out, 0, sizeof *out);
-    out->ndim = 3;
-    out->dim[0] = p->c;
-    out->dim[1] = p->oh;
-    out->dim[2] = p->ow;
+    *out = (ml_shape){ 3, { p->c, p->oh, p->ow } };
     return 0;
 }
