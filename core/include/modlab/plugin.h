@@ -34,6 +34,7 @@
 #ifndef MODLAB_PLUGIN_H
 #define MODLAB_PLUGIN_H
 
+#include <math.h>    /* exp and log, for ml_logsumexp */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>   /* snprintf, for the inline helpers at the end */
@@ -491,6 +492,19 @@ static inline int ml_infer_same_shape(void *self, const ml_shape *in, ml_shape *
     (void)self, (void)err;
     *out = *in;
     return ML_OK;
+}
+
+/* log(sum of exp(z[i])) over n >= 1 floats: max-subtracted, so large logits do not
+ * overflow, and summed in double (the log-likelihood of a class is z[y] - this). */
+static inline double ml_logsumexp(const float *z, int32_t n)
+{
+    float mx = z[0];
+    for (int32_t i = 1; i < n; i++)
+        mx = z[i] > mx ? z[i] : mx;
+    double sum = 0.0;
+    for (int32_t i = 0; i < n; i++)
+        sum += exp((double)(z[i] - mx));
+    return log(sum) + mx;
 }
 
 /* ---- optional interfaces (ml_entry.extension) ---- */
