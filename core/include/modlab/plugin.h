@@ -509,11 +509,11 @@ static inline double ml_logsumexp(const float *z, int32_t n)
 
 /* ---- optional interfaces (ml_entry.extension) ---- */
 
-/* An ml_gradcheck_iface over a static array of cases, counting them:
+/* An ml_gradcheck_iface over the static array of cases `arr`, counting them:
  * `static const ml_gradcheck_iface gc = ML_GRADCHECK_IFACE(cases);` */
-#define ML_GRADCHECK_IFACE(cases)                                                        \
-    { ML_ABI_INIT(ml_gradcheck_iface), (int32_t)(sizeof(cases) / sizeof((cases)[0])),    \
-      (cases) }
+#define ML_GRADCHECK_IFACE(arr)                                                          \
+    { ML_ABI_INIT(ml_gradcheck_iface),                                                   \
+      .ncases = (int32_t)(sizeof(arr) / sizeof((arr)[0])), .cases = (arr) }
 
 /* One interface an entry provides, by name, for ml_iface_find. Not part of the ABI. */
 typedef struct ml_iface_ref {
