@@ -494,17 +494,30 @@ static inline int ml_infer_same_shape(void *self, const ml_shape *in, ml_shape *
     return ML_OK;
 }
 
-/* log(sum of exp(z[i])) over n >= 1 floats: max-subtracted, so large logits do not
- * overflow, and summed in double (the log-likelihood of a class is z[y] - this). */
-static inline double ml_logsumexp(const float *z, int32_t n)
+/* The largest of z[0..n), n >= 1 (the shift that keeps exp from overflowing). */
+static inline float ml_maxf(const float *z, int32_t n)
 {
     float mx = z[0];
     for (int32_t i = 1; i < n; i++)
         mx = z[i] > mx ? z[i] : mx;
+    return mx;
+}
+
+/* The sum of exp(z[i] - mx) over n floats, in double: a softmax's denominator. */
+static inline double ml_sum_exp_shifted(const float *z, int32_t n, float mx)
+{
     double sum = 0.0;
     for (int32_t i = 0; i < n; i++)
         sum += exp((double)(z[i] - mx));
-    return log(sum) + mx;
+    return sum;
+}
+
+/* log(sum of exp(z[i])) over n >= 1 floats, max-subtracted so large logits do not
+ * overflow (the log-likelihood of a class is z[y] - this). */
+static inline double ml_logsumexp(const float *z, int32_t n)
+{
+    float mx = ml_maxf(z, n);
+    return log(ml_sum_exp_shifted(z, n, mx)) + mx;
 }
 
 /* ---- optional interfaces (ml_entry.extension) ---- */
