@@ -100,13 +100,7 @@ static int row_loglik(ml_estep *e, const float *y, int32_t batch, ml_err *err)
             if (t < 0 || t >= C)
                 return mli_error(err, ML_ERR_INVALID, "E-step: target %g is not a class id "
                                 "in 0..%d", (double)y[r], C - 1);
-            float mx = p[0];
-            for (int32_t c = 1; c < C; c++)
-                mx = p[c] > mx ? p[c] : mx;
-            double sum = 0.0;
-            for (int32_t c = 0; c < C; c++)
-                sum += exp((double)(p[c] - mx));
-            e->loglik[r] = (double)p[t] - (log(sum) + mx);
+            e->loglik[r] = (double)p[t] - ml_logsumexp(p, C);
         }
         return ML_OK;
     }

@@ -12,15 +12,6 @@
 #include "runtime/opts.h"
 #include "base/parallel.h"
 
-static void shape_str(const ml_shape *s, char *buf, size_t cap)
-{
-    size_t n = (size_t)snprintf(buf, cap, "{");
-    for (int32_t i = 0; i < s->ndim && n < cap; i++)
-        n += (size_t)snprintf(buf + n, cap - n, "%s%d", i ? "," : "", s->dim[i]);
-    if (n < cap)
-        snprintf(buf + n, cap - n, "}");
-}
-
 ml_model *ml_model_new(ml_registry *reg, uint64_t seed, ml_err *err)
 {
     ml_model *m;
@@ -191,7 +182,7 @@ static int build_layer(ml_model *m, int32_t i, const ml_shape *in, ml_err *err)
         return rc;
     l->diag = mli_diag_iface_of(&l->entry);
     if (l->out.ndim < 0 || l->out.ndim > ML_MAX_DIMS || (l->out_numel = ml_shape_numel(&l->out)) <= 0) {
-        shape_str(&l->out, a, sizeof a);
+        ml_shape_str(&l->out, a, sizeof a);
         return mli_error(err, ML_ERR_SHAPE, "inferred an empty output shape %s", a);
     }
     size_t ws = l->vt.workspace ? l->vt.workspace(l->self, m->max_batch) : 0;
@@ -223,7 +214,7 @@ int ml_model_build(ml_model *m, const ml_shape *in, int32_t max_batch, ml_err *e
     cur = *in;
     for (int32_t i = 0; i < m->n; i++) {
         if ((rc = build_layer(m, i, &cur, err))) {
-            shape_str(&cur, a, sizeof a);
+            ml_shape_str(&cur, a, sizeof a);
             return mli_error_prefix(err, "layer %d (%s) with input %s", i + 1,
                                    m->layers[i].entry.name, a);
         }

@@ -292,10 +292,8 @@ static const ml_opt_spec cifar_options[] = {
     {"files", ML_OPT_STRING, "", "synonym of batches", NULL},
     {"classes", ML_OPT_STRING, "",
      "batches.meta.txt (optional): checked to hold the 10 class names", NULL},
-    {"scale", ML_OPT_BOOL, "true", "divide pixels by 255 (to [0,1]); false keeps 0..255",
-     NULL},
-    {"dataset", ML_OPT_STRING, "", "dataset name used in messages (set by the manifest)",
-     NULL},
+    ML_DATA_OPT_SCALE,
+    ML_DATA_OPT_DATASET,
     {NULL, 0, NULL, NULL, NULL}};
 
 static const ml_dataset_vtable cifar_vtable = {

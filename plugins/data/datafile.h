@@ -52,6 +52,14 @@ int ml_data_file_rewind(const ml_host *host, ml_data_file *f, ml_err *err);
  * written into buf. */
 const char *ml_data_advice(char *buf, size_t cap, const char *dataset);
 
+/* Option rows every file reader's schema has (the same name, default and doc in each). */
+#define ML_DATA_OPT_DATASET                                                                \
+    {"dataset", ML_OPT_STRING, "", "dataset name used in messages (set by the manifest)",  \
+     NULL}
+#define ML_DATA_OPT_SCALE                                                                  \
+    {"scale", ML_OPT_BOOL, "true", "divide pixels by 255 (to [0,1]); false keeps 0..255",  \
+     NULL}
+
 /* Last component of a path (the path itself when it has no '/'). */
 const char *ml_data_base(const char *path);
 

@@ -329,11 +329,9 @@ static int idx_read(void *self, const int64_t *indices, int32_t n, float *x, flo
 static const ml_opt_spec idx_options[] = {
     {"images", ML_OPT_STRING, NULL, "IDX image file (idx3-ubyte, gzip or raw)", NULL},
     {"labels", ML_OPT_STRING, NULL, "IDX label file (idx1-ubyte, gzip or raw)", NULL},
-    {"scale", ML_OPT_BOOL, "true", "divide pixels by 255 (to [0,1]); false keeps 0..255",
-     NULL},
+    ML_DATA_OPT_SCALE,
     {"classes", ML_OPT_INT, "10", "number of classes: every label must be below it", NULL},
-    {"dataset", ML_OPT_STRING, "", "dataset name used in messages (set by the manifest)",
-     NULL},
+    ML_DATA_OPT_DATASET,
     {NULL, 0, NULL, NULL, NULL}};
 
 static const ml_dataset_vtable idx_vtable = {

@@ -107,14 +107,6 @@ static int push_tok(text_ctx *c, int32_t id)
     return 0;
 }
 
-static uint32_t hash_word(const char *s, size_t len)
-{
-    uint32_t h = 2166136261u;   /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h;
-}
-
 static int32_t table_find(const word_table *t, const char *s, size_t len, uint32_t h,
                           uint32_t *at)
 {
@@ -170,7 +162,7 @@ static const char *arena_copy(text_ctx *c, const char *s, size_t len)
 /* Index of the word, added with count 0 if new. */
 static int table_add(text_ctx *c, const char *s, size_t len, int32_t *out)
 {
-    uint32_t h = hash_word(s, len), at;
+    uint32_t h = ml_fnv1a32(s, len), at;
     int32_t k;
     int rc;
 
@@ -228,7 +220,7 @@ static int emit(text_ctx *c, const char *s, size_t len)
         return push_tok(c, k);
     }
     uint32_t at;
-    int32_t k = table_find(&c->t, s, len, hash_word(s, len), &at);
+    int32_t k = table_find(&c->t, s, len, ml_fnv1a32(s, len), &at);
     return push_tok(c, k >= 0 ? c->t.w[k].id : TEXT_UNK);
 }
 
@@ -650,8 +642,7 @@ static const ml_opt_spec text_options[] = {
      "vocabulary cap incl. <unk> and <eos>: the most frequent training words", NULL},
     {"seq_len", ML_OPT_INT, "35", "tokens per example (x and the shifted target y)", NULL},
     {"lower", ML_OPT_BOOL, "false", "lowercase words (ASCII) before counting", NULL},
-    {"dataset", ML_OPT_STRING, "", "dataset name used in messages (set by the manifest)",
-     NULL},
+    ML_DATA_OPT_DATASET,
     {NULL, 0, NULL, NULL, NULL}};
 
 static const ml_dataset_vtable text_vtable = {

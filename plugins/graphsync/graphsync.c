@@ -290,20 +290,9 @@ static const ml_gradcheck_case cases[] = {
     {"units=8 steps=2 modules=4 reg=spectral activation=sigmoid", {1, {3}}, 0},
     {"units=8 steps=2 modules=2 reg=assign balance=0 prune_after=1000", {1, {3}}, 0},
 };
-static const ml_gradcheck_iface gradcheck = {
-    ML_ABI_INIT(ml_gradcheck_iface), (int32_t)(sizeof cases / sizeof cases[0]), cases,
-};
-
-static const void *gs_extension(const char *iface)
-{
-    if (!iface)
-        return NULL;
-    if (!strcmp(iface, ML_IFACE_GRADCHECK))
-        return &gradcheck;
-    if (!strcmp(iface, ML_IFACE_DIAGNOSTICS))
-        return &diagnostics;
-    return NULL;
-}
+static const ml_gradcheck_iface gradcheck = ML_GRADCHECK_IFACE(cases);
+ML_EXTENSIONS(gs_extension, { ML_IFACE_GRADCHECK, &gradcheck },
+              { ML_IFACE_DIAGNOSTICS, &diagnostics })
 
 static const ml_layer_vtable vtable = {
     ML_ABI_INIT(ml_layer_vtable),

@@ -159,24 +159,13 @@ int gs_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, void *w
     return ML_OK;
 }
 
-static uint64_t hash_floats(const float *x, int64_t n)
-{
-    uint64_t hsh = 1469598103934665603ull;
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, x + i, sizeof u);
-        hsh = (hsh ^ u) * 1099511628211ull;
-    }
-    return hsh;
-}
-
 /* Backward through the steps: dz of every step and their sum dzx (original order). */
 static void bptt(const gs_layer *l, const ml_view *gout, void *ws, gs_bufs *bf)
 {
     gs_ws_head *hd = ws;
     int B = gout->batch, n = l->n;
     size_t bn = (size_t)B * n;
-    uint64_t hsh = hash_floats(gout->data, (int64_t)bn);
+    uint64_t hsh = ml_fnv1a64_floats(gout->data, (int64_t)bn);
     gs_bufs_of(l, B, ws, bf);
     if (hd->bptt_done && hd->gout_hash == hsh)
         return;

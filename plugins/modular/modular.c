@@ -328,19 +328,9 @@ static const ml_gradcheck_case cases[] = {
     {"op=conv out=2 modules=2 select=2 kernel=2 chunk=1 train=noisy_topk", {3, {2, 3, 3}}, 0},
     {"op=conv out=2 modules=2 select=1 kernel=3 padding=1 chunk=1", {3, {1, 4, 4}}, 0},
 };
-static const ml_gradcheck_iface gradcheck = {
-    ML_ABI_INIT(ml_gradcheck_iface), (int32_t)(sizeof cases / sizeof cases[0]), cases};
-
-static const void *extension(const char *iface)
-{
-    if (!strcmp(iface, ML_IFACE_GRADCHECK))
-        return &gradcheck;
-    if (!strcmp(iface, ML_IFACE_ESTEP))
-        return &mod_estep_iface;
-    if (!strcmp(iface, ML_IFACE_DIAGNOSTICS))
-        return &mod_diag_iface;
-    return NULL;
-}
+static const ml_gradcheck_iface gradcheck = ML_GRADCHECK_IFACE(cases);
+ML_EXTENSIONS(extension, { ML_IFACE_GRADCHECK, &gradcheck }, { ML_IFACE_ESTEP, &mod_estep_iface },
+              { ML_IFACE_DIAGNOSTICS, &mod_diag_iface })
 
 static const ml_entry entry = {
     ML_ABI_INIT(ml_entry),

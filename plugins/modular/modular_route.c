@@ -9,12 +9,8 @@
 
 static void softmax_row(const float *z, float *p, int32_t n)
 {
-    float mx = z[0];
-    for (int32_t i = 1; i < n; i++)
-        mx = z[i] > mx ? z[i] : mx;
-    double s = 0.0;
-    for (int32_t i = 0; i < n; i++)
-        s += exp((double)(z[i] - mx));
+    float mx = ml_maxf(z, n);
+    double s = ml_sum_exp_shifted(z, n, mx);
     for (int32_t i = 0; i < n; i++)
         p[i] = (float)(exp((double)(z[i] - mx)) / s);
 }

@@ -400,22 +400,9 @@ static const ml_gradcheck_case cases[] = {
     {"paths=3 out=2 routing=cross_prediction predictor=conv reduction=1 activation=tanh",
      {4, {3, 2, 3, 3}}, 0},
 };
-static const ml_gradcheck_iface gradcheck = {
-    ML_ABI_INIT(ml_gradcheck_iface),
-    .ncases = (int32_t)(sizeof cases / sizeof cases[0]),
-    .cases = cases,
-};
-
-static const void *block_extension(const char *iface)
-{
-    if (!iface)
-        return NULL;
-    if (strcmp(iface, ML_IFACE_GRADCHECK) == 0)
-        return &gradcheck;
-    if (strcmp(iface, ML_IFACE_DIAGNOSTICS) == 0)
-        return &diagnostics;
-    return NULL;
-}
+static const ml_gradcheck_iface gradcheck = ML_GRADCHECK_IFACE(cases);
+ML_EXTENSIONS(block_extension, { ML_IFACE_GRADCHECK, &gradcheck },
+              { ML_IFACE_DIAGNOSTICS, &diagnostics })
 
 static const ml_layer_vtable vtable = {
     ML_ABI_INIT(ml_layer_vtable),

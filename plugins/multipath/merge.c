@@ -97,12 +97,7 @@ static const ml_gradcheck_case cases[] = {
     {"mode=mean", {4, {3, 2, 2, 2}}, 0},
     {"mode=concat", {2, {2, 3}}, 0},
 };
-static const ml_gradcheck_iface gradcheck = {ML_ABI_INIT(ml_gradcheck_iface), 2, cases};
-
-static const void *merge_extension(const char *iface)
-{
-    return iface && strcmp(iface, ML_IFACE_GRADCHECK) == 0 ? &gradcheck : NULL;
-}
+ML_GRADCHECK_EXTENSION(merge_extension, cases)
 
 static const ml_layer_vtable vtable = {
     ML_ABI_INIT(ml_layer_vtable),

@@ -15,17 +15,6 @@
 
 enum { MP_MAX_PATHS = 64 };
 
-/* "{3,28,28}" for error messages; returns buf. */
-static inline const char *mp_shape_str(const ml_shape *s, char *buf, size_t cap)
-{
-    size_t n = (size_t)snprintf(buf, cap, "{");
-    for (int32_t i = 0; i < s->ndim && n < cap; i++)
-        n += (size_t)snprintf(buf + n, cap - n, i ? ",%d" : "%d", (int)s->dim[i]);
-    if (n < cap)
-        snprintf(buf + n, cap - n, "}");
-    return buf;
-}
-
 /* Workspace carve-up: every block starts 64-byte aligned (the host's ws is). */
 static inline size_t mp_align(size_t bytes)
 {
@@ -68,15 +57,15 @@ static inline int mp_check_multi(const ml_host *h, const char *who, const ml_sha
     if (in->ndim < 2 || in->ndim > ML_MAX_DIMS)
         return h->error(err, ML_ERR_SHAPE, "%s: input %s is not a multi-path tensor "
                         "{paths, ...}; start multi-path land with mp_split", who,
-                        mp_shape_str(in, sb, sizeof sb));
+                        ml_shape_str(in, sb, sizeof sb));
     if (in->dim[0] < 1 || in->dim[0] > MP_MAX_PATHS)
         return h->error(err, ML_ERR_SHAPE, "%s: input %s has %d paths; need 1..%d", who,
-                        mp_shape_str(in, sb, sizeof sb), (int)in->dim[0], MP_MAX_PATHS);
+                        ml_shape_str(in, sb, sizeof sb), (int)in->dim[0], MP_MAX_PATHS);
     if (want > 0 && in->dim[0] != want)
         return h->error(err, ML_ERR_SHAPE, "%s: mismatched paths: the input %s carries %d "
                         "paths but this layer has paths=%d; give consecutive blocks (and "
                         "mp_split) the same number of paths", who,
-                        mp_shape_str(in, sb, sizeof sb), (int)in->dim[0], (int)want);
+                        ml_shape_str(in, sb, sizeof sb), (int)in->dim[0], (int)want);
     return ML_OK;
 }
 

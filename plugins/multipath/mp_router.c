@@ -54,13 +54,6 @@ void mp_router_destroy(void *self)
     r->h->free(r);
 }
 
-int mp_router_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
-{
-    (void)self, (void)err;
-    *out = *in;
-    return ML_OK;
-}
-
 size_t mp_router_workspace(void *self, int32_t batch)
 {
     mp_router *r = self;
@@ -250,19 +243,13 @@ static const ml_gradcheck_case router_cases[] = {
     {"", {2, {3, 4}}, 0},
     {"", {2, {1, 3}}, 0},
 };
-static const ml_gradcheck_iface router_gradcheck = {
-    ML_ABI_INIT(ml_gradcheck_iface),
-    .ncases = (int32_t)(sizeof router_cases / sizeof router_cases[0]),
-    .cases = router_cases,
-};
+static const ml_gradcheck_iface router_gradcheck = ML_GRADCHECK_IFACE(router_cases);
 
 const void *mp_router_extension(const char *iface)
 {
-    if (!iface)
-        return NULL;
-    if (strcmp(iface, ML_IFACE_GRADCHECK) == 0)
-        return &router_gradcheck;
-    if (strcmp(iface, ML_IFACE_DIAGNOSTICS) == 0)
-        return &mp_router_diagnostics;
-    return NULL;
+    static const ml_iface_ref refs[] = {
+        { ML_IFACE_GRADCHECK, &router_gradcheck },
+        { ML_IFACE_DIAGNOSTICS, &mp_router_diagnostics },
+    };
+    return ml_iface_find(iface, refs, sizeof refs / sizeof refs[0]);
 }

@@ -61,7 +61,6 @@ struct mp_router {
 int mp_router_create(const mp_router_ops *ops, const ml_host *h, ml_ctx *ctx,
                      const ml_opts *opts, const ml_shape *in, void **self, ml_err *err);
 void mp_router_destroy(void *self);
-int mp_router_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err);
 size_t mp_router_workspace(void *self, int32_t batch);
 int mp_router_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, void *ws,
                       ml_err *err);
@@ -91,7 +90,7 @@ static inline mp_router *mp_router_of(void *self)
         ML_ABI_INIT(ml_layer_vtable),                                                     \
         .create = var##_create,                                                           \
         .destroy = mp_router_destroy,                                                     \
-        .infer_shape = mp_router_infer,                                                   \
+        .infer_shape = ml_infer_same_shape,                                               \
         .workspace = mp_router_workspace,                                                 \
         .forward = mp_router_forward,                                                     \
         .backward_input = mp_router_backward_input,                                       \

@@ -33,7 +33,7 @@ static int cross_init(mp_router *r, ml_ctx *ctx, const ml_opts *opts, ml_err *er
     if (conv && !spatial)
         return h->error(err, ML_ERR_INVALID, "mp_route_cross_prediction: predictor=conv "
                         "needs feature-map paths {C, H, W}, these are %s; use "
-                        "predictor=linear", mp_shape_str(&r->path, sb, sizeof sb));
+                        "predictor=linear", ml_shape_str(&r->path, sb, sizeof sb));
     if (red < 1)
         return h->error(err, ML_ERR_INVALID, "mp_route_cross_prediction: reduction must be "
                         ">= 1, got %lld", (long long)red);

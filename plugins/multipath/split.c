@@ -82,12 +82,7 @@ static const ml_gradcheck_case cases[] = {
     {"paths=3", {1, {4}}, 0},
     {"paths=2", {3, {1, 2, 2}}, 0},
 };
-static const ml_gradcheck_iface gradcheck = {ML_ABI_INIT(ml_gradcheck_iface), 2, cases};
-
-static const void *split_extension(const char *iface)
-{
-    return iface && strcmp(iface, ML_IFACE_GRADCHECK) == 0 ? &gradcheck : NULL;
-}
+ML_GRADCHECK_EXTENSION(split_extension, cases)
 
 static const ml_layer_vtable vtable = {
     ML_ABI_INIT(ml_layer_vtable),

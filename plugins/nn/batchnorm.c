@@ -29,7 +29,7 @@ static int bn_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
     if (in->ndim < 1 || in->ndim > 3 || in->dim[0] < 1)
         return host->error(err, ML_ERR_SHAPE,
                            "batchnorm: input must be {F}, {C,L} or {C,H,W}, got %s",
-                           nn_shape_str(in, sb, sizeof sb));
+                           ml_shape_str(in, sb, sizeof sb));
     if (!(mom >= 0.0 && mom <= 1.0) || !(eps > 0.0))
         return host->error(err, ML_ERR_INVALID,
                            "batchnorm: need 0 <= momentum <= 1 and eps > 0 (got momentum=%g "
@@ -56,12 +56,6 @@ static int bn_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
         bn->rvar->value[i] = 1.0f;
     }
     *self = bn;
-    return 0;
-}
-
-static int bn_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
-{
-    *out = *in;
     return 0;
 }
 
@@ -187,7 +181,7 @@ static const ml_layer_vtable bn_vt = {
     ML_ABI_INIT(ml_layer_vtable),
     .create = bn_create,
     .destroy = nn_destroy,
-    .infer_shape = bn_infer,
+    .infer_shape = ml_infer_same_shape,
     .workspace = bn_workspace,
     .forward = bn_forward,
     .backward_input = bn_backward_input,
@@ -206,7 +200,7 @@ static const ml_gradcheck_case bn_cases[] = {
     { "momentum=0.2", { 3, { 3, 2, 3 } }, 0 },
     { "eps=1e-3", { 2, { 3, 4 } }, 0 },
 };
-NN_GRADCHECK_EXT(bn_ext, bn_cases)
+ML_GRADCHECK_EXTENSION(bn_ext, bn_cases)
 
 const ml_entry ml_nn_batchnorm_entry = {
     ML_ABI_INIT(ml_entry),

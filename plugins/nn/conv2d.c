@@ -29,7 +29,7 @@ static int conv2d_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
         return host->error(err, ML_ERR_SHAPE,
                            "conv2d: input must be {C,H,W}, got %d dims %s; put a reshape "
                            "before it or use linear for flat inputs",
-                           (int)in->ndim, nn_shape_str(in, sb, sizeof sb));
+                           (int)in->ndim, ml_shape_str(in, sb, sizeof sb));
     if (o < 1 || k < 1 || s < 1 || p < 0 || o > 65536 || k > 4096 || s > 4096 || p > 4096)
         return host->error(err, ML_ERR_INVALID,
                            "conv2d: need out >= 1, kernel >= 1, stride >= 1, padding >= 0 "
@@ -39,13 +39,13 @@ static int conv2d_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
         return host->error(err, ML_ERR_SHAPE,
                            "conv2d: kernel %lld does not fit input %s with padding %lld; use "
                            "a smaller kernel or more padding",
-                           (long long)k, nn_shape_str(in, sb, sizeof sb), (long long)p);
+                           (long long)k, ml_shape_str(in, sb, sizeof sb), (long long)p);
     /* sgemm takes int sizes. */
     if ((int64_t)in->dim[0] * k * k > INT32_MAX / 4 ||
         (int64_t)in->dim[1] * in->dim[2] > INT32_MAX / 4)
         return host->error(err, ML_ERR_UNSUPPORTED,
                            "conv2d: input %s with kernel %lld is too large for one GEMM",
-                           nn_shape_str(in, sb, sizeof sb), (long long)k);
+                           ml_shape_str(in, sb, sizeof sb), (long long)k);
     cv = host->zalloc(sizeof *cv);
     if (!cv)
         return host->error(err, ML_ERR_NOMEM, "conv2d: out of memory");
@@ -93,11 +93,7 @@ fail:
 static int conv2d_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
 {
     const conv2d *cv = self;
-    memset(out, 0, sizeof *out);
-    out->ndim = 3;
-    out->dim[0] = cv->o;
-    out->dim[1] = cv->oh;
-    out->dim[2] = cv->ow;
+    *out = (ml_shape){ 3, { cv->o, cv->oh, cv->ow } };
     return 0;
 }
 
@@ -428,7 +424,7 @@ static const ml_gradcheck_case conv2d_cases[] = {
     { "out=2 kernel=3 stride=2 padding=1 bias=false", { 3, { 2, 6, 5 } }, 0 },
     { "out=3 kernel=1", { 3, { 2, 3, 3 } }, 0 },
 };
-NN_GRADCHECK_EXT(conv2d_ext, conv2d_cases)
+ML_GRADCHECK_EXTENSION(conv2d_ext, conv2d_cases)
 
 const ml_entry ml_nn_conv2d_entry = {
     ML_ABI_INIT(ml_entry),

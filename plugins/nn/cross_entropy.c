@@ -63,13 +63,7 @@ static int xe_forward(void *self, const ml_view *pred, const ml_view *target, do
         if (!(t >= 0.0f) || y >= C || (float)y != t)
             return x->h->error(err, ML_ERR_INVALID, "cross_entropy: target %g is not a class "
                                "id in 0..%d", (double)t, C - 1);
-        float mx = p[0];
-        for (int32_t c = 1; c < C; c++)
-            mx = p[c] > mx ? p[c] : mx;
-        double sum = 0.0;
-        for (int32_t c = 0; c < C; c++)
-            sum += exp((double)(p[c] - mx));
-        double lse = log(sum) + mx;
+        double lse = ml_logsumexp(p, C);
         if (x->smoothing > 0.0f) {
             double mean = 0.0;
             for (int32_t c = 0; c < C; c++)

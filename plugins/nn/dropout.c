@@ -34,12 +34,6 @@ static int dropout_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
     return 0;
 }
 
-static int dropout_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
-{
-    *out = *in;
-    return 0;
-}
-
 static size_t dropout_workspace(void *self, int32_t batch)
 {
     const dropout *d = self;
@@ -95,7 +89,7 @@ static const ml_layer_vtable dropout_vt = {
     ML_ABI_INIT(ml_layer_vtable),
     .create = dropout_create,
     .destroy = nn_destroy,
-    .infer_shape = dropout_infer,
+    .infer_shape = ml_infer_same_shape,
     .workspace = dropout_workspace,
     .forward = dropout_forward,
     .backward_input = dropout_backward,
@@ -109,7 +103,7 @@ static const ml_opt_spec dropout_opts[] = {
 static const ml_gradcheck_case dropout_cases[] = {
     { "p=0.3", { 2, { 3, 4 } }, 0 },
 };
-NN_GRADCHECK_EXT(dropout_ext, dropout_cases)
+ML_GRADCHECK_EXTENSION(dropout_ext, dropout_cases)
 
 const ml_entry ml_nn_dropout_entry = {
     ML_ABI_INIT(ml_entry),

@@ -120,7 +120,7 @@ static const ml_gradcheck_case emb_cases[] = {
     { "vocab=7 dim=3", { 1, { 5 } }, 7 },
     { "vocab=4 dim=2", { 2, { 2, 3 } }, 4 },
 };
-NN_GRADCHECK_EXT(emb_ext, emb_cases)
+ML_GRADCHECK_EXTENSION(emb_ext, emb_cases)
 
 const ml_entry ml_nn_embedding_entry = {
     ML_ABI_INIT(ml_entry),

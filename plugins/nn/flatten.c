@@ -3,21 +3,12 @@
 #include "nn_common.h"
 #include "nn_entries.h"
 
-typedef struct flatten {
-    const ml_host *host;
-    int64_t numel;
-} flatten;
+typedef nn_numel flatten;
 
 static int flatten_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
                           const ml_shape *in, void **self, ml_err *err)
 {
-    flatten *f = host->alloc(sizeof *f);
-    if (!f)
-        return host->error(err, ML_ERR_NOMEM, "flatten: out of memory");
-    f->host = host;
-    f->numel = ml_shape_numel(in);
-    *self = f;
-    return 0;
+    return nn_numel_create("flatten", host, in, self, err);
 }
 
 static int flatten_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
@@ -62,7 +53,7 @@ static const ml_layer_vtable flatten_vt = {
 static const ml_gradcheck_case flatten_cases[] = {
     { "", { 3, { 2, 3, 4 } }, 0 },
 };
-NN_GRADCHECK_EXT(flatten_ext, flatten_cases)
+ML_GRADCHECK_EXTENSION(flatten_ext, flatten_cases)
 
 const ml_entry ml_nn_flatten_entry = {
     ML_ABI_INIT(ml_entry),

@@ -29,12 +29,6 @@ static int gelu_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
     return 0;
 }
 
-static int gelu_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
-{
-    *out = *in;
-    return 0;
-}
-
 static int gelu_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, void *ws,
                         ml_err *err)
 {
@@ -85,7 +79,7 @@ static const ml_layer_vtable gelu_vt = {
     ML_ABI_INIT(ml_layer_vtable),
     .create = gelu_create,
     .destroy = nn_destroy,
-    .infer_shape = gelu_infer,
+    .infer_shape = ml_infer_same_shape,
     .forward = gelu_forward,
     .backward_input = gelu_backward,
 };
@@ -101,7 +95,7 @@ static const ml_gradcheck_case gelu_cases[] = {
     { "", { 2, { 3, 4 } }, 0 },
     { "approximate=tanh", { 1, { 10 } }, 0 },
 };
-NN_GRADCHECK_EXT(gelu_ext, gelu_cases)
+ML_GRADCHECK_EXTENSION(gelu_ext, gelu_cases)
 
 const ml_entry ml_nn_gelu_entry = {
     ML_ABI_INIT(ml_entry),

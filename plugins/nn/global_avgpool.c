@@ -17,7 +17,7 @@ static int gap_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
     if (in->ndim != 3 || in->dim[1] < 1 || in->dim[2] < 1)
         return host->error(err, ML_ERR_SHAPE,
                            "global_avgpool: input must be a non-empty {C,H,W}, got %s",
-                           nn_shape_str(in, sb, sizeof sb));
+                           ml_shape_str(in, sb, sizeof sb));
     g = host->alloc(sizeof *g);
     if (!g)
         return host->error(err, ML_ERR_NOMEM, "global_avgpool: out of memory");
@@ -30,9 +30,7 @@ static int gap_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
 
 static int gap_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
 {
-    memset(out, 0, sizeof *out);
-    out->ndim = 1;
-    out->dim[0] = ((const gap *)self)->c;
+    *out = (ml_shape){ 1, { ((const gap *)self)->c } };
     return 0;
 }
 
@@ -78,7 +76,7 @@ static const ml_layer_vtable gap_vt = {
 static const ml_gradcheck_case gap_cases[] = {
     { "", { 3, { 3, 4, 5 } }, 0 },
 };
-NN_GRADCHECK_EXT(gap_ext, gap_cases)
+ML_GRADCHECK_EXTENSION(gap_ext, gap_cases)
 
 const ml_entry ml_nn_global_avgpool_entry = {
     ML_ABI_INIT(ml_entry),

@@ -46,12 +46,6 @@ static int ln_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
     return 0;
 }
 
-static int ln_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
-{
-    *out = *in;
-    return 0;
-}
-
 /* xhat for every element, then invstd per row. */
 static size_t ln_workspace(void *self, int32_t batch)
 {
@@ -144,7 +138,7 @@ static const ml_layer_vtable ln_vt = {
     ML_ABI_INIT(ml_layer_vtable),
     .create = ln_create,
     .destroy = nn_destroy,
-    .infer_shape = ln_infer,
+    .infer_shape = ml_infer_same_shape,
     .workspace = ln_workspace,
     .forward = ln_forward,
     .backward_input = ln_backward_input,
@@ -162,7 +156,7 @@ static const ml_gradcheck_case ln_cases[] = {
     { "", { 2, { 3, 6 } }, 0 },
     { "affine=false", { 1, { 7 } }, 0 },
 };
-NN_GRADCHECK_EXT(ln_ext, ln_cases)
+ML_GRADCHECK_EXTENSION(ln_ext, ln_cases)
 
 const ml_entry ml_nn_layernorm_entry = {
     ML_ABI_INIT(ml_entry),

@@ -22,12 +22,6 @@ static int leaky_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
     return 0;
 }
 
-static int leaky_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
-{
-    *out = *in;
-    return 0;
-}
-
 static int leaky_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, void *ws,
                          ml_err *err)
 {
@@ -56,7 +50,7 @@ static const ml_layer_vtable leaky_vt = {
     ML_ABI_INIT(ml_layer_vtable),
     .create = leaky_create,
     .destroy = nn_destroy,
-    .infer_shape = leaky_infer,
+    .infer_shape = ml_infer_same_shape,
     .forward = leaky_forward,
     .backward_input = leaky_backward,
 };
@@ -72,7 +66,7 @@ static const ml_gradcheck_case leaky_cases[] = {
     { "", { 1, { 12 } }, 0 },
     { "slope=0.2", { 2, { 3, 5 } }, 0 },
 };
-NN_GRADCHECK_EXT(leaky_ext, leaky_cases)
+ML_GRADCHECK_EXTENSION(leaky_ext, leaky_cases)
 
 const ml_entry ml_nn_leaky_relu_entry = {
     ML_ABI_INIT(ml_entry),

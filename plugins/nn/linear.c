@@ -108,12 +108,7 @@ static const ml_gradcheck_case cases[] = {
     {"out=3", {1, {4}}, 0},
     {"out=2 bias=false", {2, {3, 5}}, 0},
 };
-static const ml_gradcheck_iface gradcheck = {ML_ABI_INIT(ml_gradcheck_iface), 2, cases};
-
-static const void *lin_extension(const char *iface)
-{
-    return iface && __builtin_strcmp(iface, ML_IFACE_GRADCHECK) == 0 ? &gradcheck : NULL;
-}
+ML_GRADCHECK_EXTENSION(lin_extension, cases)
 
 static const ml_layer_vtable vtable = {
     ML_ABI_INIT(ml_layer_vtable),

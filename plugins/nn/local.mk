@@ -11,6 +11,7 @@ plugins_nn_nn_la_SOURCES += plugins/nn/nn_common.h plugins/nn/nn_entries.h \
 	plugins/nn/flatten.c plugins/nn/reshape.c plugins/nn/leaky_relu.c plugins/nn/tanh.c \
 	plugins/nn/sigmoid.c plugins/nn/gelu.c plugins/nn/softmax.c plugins/nn/log_softmax.c \
 	plugins/nn/dropout.c plugins/nn/conv2d.c plugins/nn/maxpool2d.c plugins/nn/avgpool2d.c \
+	plugins/nn/pool2d.h plugins/nn/pool2d.c \
 	plugins/nn/global_avgpool.c plugins/nn/batchnorm.c plugins/nn/layernorm.c \
 	plugins/nn/embedding.c plugins/nn/lstm.c plugins/nn/nll.c plugins/nn/mse.c
 

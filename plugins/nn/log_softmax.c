@@ -5,35 +5,12 @@
 #include "nn_common.h"
 #include "nn_entries.h"
 
-typedef struct log_softmax {
-    const ml_host *host;
-    int64_t rows;   /* per example */
-    int64_t cols;   /* the last dimension */
-} log_softmax;
+typedef nn_rows log_softmax;
 
 static int log_softmax_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
                               const ml_shape *in, void **self, ml_err *err)
 {
-    log_softmax *s;
-    if (in->ndim < 1)
-        return host->error(err, ML_ERR_SHAPE,
-                           "log_softmax: input is a scalar; it needs at least one dimension "
-                           "(log_softmax runs over the last one)");
-    s = host->alloc(sizeof *s);
-    if (!s)
-        return host->error(err, ML_ERR_NOMEM, "log_softmax: out of memory");
-    s->host = host;
-    s->cols = in->dim[in->ndim - 1];
-    s->rows = s->cols ? ml_shape_numel(in) / s->cols : 0;
-    *self = s;
-    return 0;
-}
-
-static int log_softmax_infer(void *self, const ml_shape *in, ml_shape *out,
-                             ml_err *err)
-{
-    *out = *in;
-    return 0;
+    return nn_rows_create("log_softmax", host, in, self, err);
 }
 
 static int log_softmax_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out,
@@ -79,7 +56,7 @@ static const ml_layer_vtable log_softmax_vt = {
     ML_ABI_INIT(ml_layer_vtable),
     .create = log_softmax_create,
     .destroy = nn_destroy,
-    .infer_shape = log_softmax_infer,
+    .infer_shape = ml_infer_same_shape,
     .forward = log_softmax_forward,
     .backward_input = log_softmax_backward,
 };
@@ -88,7 +65,7 @@ static const ml_gradcheck_case log_softmax_cases[] = {
     { "", { 1, { 7 } }, 0 },
     { "", { 2, { 3, 5 } }, 0 },
 };
-NN_GRADCHECK_EXT(log_softmax_ext, log_softmax_cases)
+ML_GRADCHECK_EXTENSION(log_softmax_ext, log_softmax_cases)
 
 const ml_entry ml_nn_log_softmax_entry = {
     ML_ABI_INIT(ml_entry),

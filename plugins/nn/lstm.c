@@ -39,7 +39,7 @@ static int lstm_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
     if (in->ndim != 2 || in->dim[0] < 1 || in->dim[1] < 1)
         return host->error(err, ML_ERR_SHAPE,
                            "lstm: input must be a sequence {T, E}, got %s; embed ids first "
-                           "or reshape", nn_shape_str(in, sb, sizeof sb));
+                           "or reshape", ml_shape_str(in, sb, sizeof sb));
     if (hid < 1 || hid > (1 << 20))
         return host->error(err, ML_ERR_INVALID, "lstm: hidden must be >= 1 (got %lld)",
                            (long long)hid);
@@ -71,10 +71,7 @@ static int lstm_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
 static int lstm_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
 {
     const lstm *l = self;
-    memset(out, 0, sizeof *out);
-    out->ndim = 2;
-    out->dim[0] = l->t;
-    out->dim[1] = l->h;
+    *out = (ml_shape){ 2, { l->t, l->h } };
     return 0;
 }
 
@@ -154,24 +151,13 @@ static int lstm_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out
     return 0;
 }
 
-static uint64_t lstm_hash(const float *x, int64_t n)
-{
-    uint64_t hsh = 1469598103934665603ull;
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, x + i, sizeof u);
-        hsh = (hsh ^ u) * 1099511628211ull;
-    }
-    return hsh;
-}
-
 /* Backward through time, filling dgates; needs gout and the forward's workspace. */
 static void lstm_bptt(const lstm *l, const ml_view *gout, void *ws)
 {
     lstm_ws *hd = ws;
     lstm_bufs bf;
     int B = gout->batch, T = l->t, H = l->h, G = 4 * l->h;
-    uint64_t hsh = lstm_hash(gout->data, (int64_t)B * T * H);
+    uint64_t hsh = ml_fnv1a64_floats(gout->data, (int64_t)B * T * H);
     if (hd->bptt_done && hd->gout_hash == hsh)
         return;
     lstm_sizes(l, B, &bf, ws);
@@ -274,7 +260,7 @@ static const ml_gradcheck_case lstm_cases[] = {
     { "hidden=3", { 2, { 3, 4 } }, 0 },
     { "hidden=2", { 2, { 1, 3 } }, 0 },
 };
-NN_GRADCHECK_EXT(lstm_ext, lstm_cases)
+ML_GRADCHECK_EXTENSION(lstm_ext, lstm_cases)
 
 const ml_entry ml_nn_lstm_entry = {
     ML_ABI_INIT(ml_entry),

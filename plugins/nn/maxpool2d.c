@@ -3,57 +3,14 @@
  * argmax of every window is kept in the workspace for backward. */
 #include "nn_common.h"
 #include "nn_entries.h"
+#include "pool2d.h"
 
-typedef struct maxpool2d {
-    const ml_host *host;
-    int c, h, w, k, s, oh, ow;
-} maxpool2d;
+typedef nn_pool2d maxpool2d;
 
 static int maxpool2d_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
                             const ml_shape *in, void **self, ml_err *err)
 {
-    char sb[96];
-    int64_t k = host->opt_int(opts, "kernel"), s = host->opt_int(opts, "stride");
-    maxpool2d *m;
-    if (s == 0)
-        s = k;
-    if (in->ndim != 3)
-        return host->error(err, ML_ERR_SHAPE,
-                           "maxpool2d: input must be {C,H,W}, got %d dims %s", (int)in->ndim,
-                           nn_shape_str(in, sb, sizeof sb));
-    if (k < 1 || s < 1 || k > 4096 || s > 4096)
-        return host->error(err, ML_ERR_INVALID,
-                           "maxpool2d: need kernel >= 1 and stride >= 1 (0 = kernel), got "
-                           "kernel=%lld stride=%lld", (long long)k, (long long)s);
-    if (in->dim[1] < k || in->dim[2] < k)
-        return host->error(err, ML_ERR_SHAPE,
-                           "maxpool2d: kernel %lld is bigger than the input %s; use a smaller "
-                           "kernel or pool earlier",
-                           (long long)k, nn_shape_str(in, sb, sizeof sb));
-    m = host->alloc(sizeof *m);
-    if (!m)
-        return host->error(err, ML_ERR_NOMEM, "maxpool2d: out of memory");
-    m->host = host;
-    m->c = in->dim[0];
-    m->h = in->dim[1];
-    m->w = in->dim[2];
-    m->k = (int)k;
-    m->s = (int)s;
-    m->oh = (m->h - m->k) / m->s + 1;
-    m->ow = (m->w - m->k) / m->s + 1;
-    *self = m;
-    return 0;
-}
-
-static int maxpool2d_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
-{
-    const maxpool2d *m = self;
-    memset(out, 0, sizeof *out);
-    out->ndim = 3;
-    out->dim[0] = m->c;
-    out->dim[1] = m->oh;
-    out->dim[2] = m->ow;
-    return 0;
+    return nn_pool2d_create("maxpool2d", host, opts, in, self, err);
 }
 
 static size_t maxpool2d_workspace(void *self, int32_t batch)
@@ -220,16 +177,10 @@ static const ml_layer_vtable maxpool2d_vt = {
     ML_ABI_INIT(ml_layer_vtable),
     .create = maxpool2d_create,
     .destroy = nn_destroy,
-    .infer_shape = maxpool2d_infer,
+    .infer_shape = nn_pool2d_infer,
     .workspace = maxpool2d_workspace,
     .forward = maxpool2d_forward,
     .backward_input = maxpool2d_backward,
-};
-
-static const ml_opt_spec maxpool2d_opts[] = {
-    { "kernel", ML_OPT_INT, NULL, "square window size", NULL },
-    { "stride", ML_OPT_INT, "0", "step between windows; 0 means the kernel size", NULL },
-    { NULL, 0, NULL, NULL, NULL },
 };
 
 /* Random inputs have distinct values, so the argmax is stable under small perturbations. */
@@ -237,7 +188,7 @@ static const ml_gradcheck_case maxpool2d_cases[] = {
     { "kernel=2", { 3, { 2, 4, 5 } }, 0 },
     { "kernel=3 stride=2", { 3, { 1, 5, 5 } }, 0 },
 };
-NN_GRADCHECK_EXT(maxpool2d_ext, maxpool2d_cases)
+ML_GRADCHECK_EXTENSION(maxpool2d_ext, maxpool2d_cases)
 
 const ml_entry ml_nn_maxpool2d_entry = {
     ML_ABI_INIT(ml_entry),
@@ -245,7 +196,7 @@ const ml_entry ml_nn_maxpool2d_entry = {
     .name = "maxpool2d",
     .version = "1.0.0",
     .summary = "2-d max pooling over {C,H,W} (square window, no padding)",
-    .options = maxpool2d_opts,
+    .options = nn_pool2d_options,
     .vtable = &maxpool2d_vt,
     .extension = maxpool2d_ext,
 };

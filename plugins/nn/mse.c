@@ -16,8 +16,8 @@ static int mse_create(const ml_host *host, const ml_opts *opts, const ml_shape *
     if (ml_shape_numel(pred) != ml_shape_numel(target))
         return host->error(err, ML_ERR_SHAPE,
                            "mse: target %s and pred %s must have the same number of values "
-                           "per example", nn_shape_str(target, st, sizeof st),
-                           nn_shape_str(pred, sp, sizeof sp));
+                           "per example", ml_shape_str(target, st, sizeof st),
+                           ml_shape_str(pred, sp, sizeof sp));
     mse *m = host->alloc(sizeof *m);
     if (!m)
         return host->error(err, ML_ERR_NOMEM, "mse: out of memory");

@@ -24,8 +24,8 @@ static int nll_create(const ml_host *host, const ml_opts *opts, const ml_shape *
         return host->error(err, ML_ERR_SHAPE,
                            "nll: target %s must be pred %s without its last (class) "
                            "dimension: one class id per position",
-                           nn_shape_str(target, st, sizeof st),
-                           nn_shape_str(pred, sp, sizeof sp));
+                           ml_shape_str(target, st, sizeof st),
+                           ml_shape_str(pred, sp, sizeof sp));
     nll *n = host->alloc(sizeof *n);
     if (!n)
         return host->error(err, ML_ERR_NOMEM, "nll: out of memory");

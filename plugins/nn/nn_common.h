@@ -20,17 +20,47 @@ static inline void nn_destroy(void *self)
         ((nn_base *)self)->host->free(self);
 }
 
-/* "{3,28,28}" for error messages; returns buf. */
-static inline const char *nn_shape_str(const ml_shape *s, char *buf, size_t cap)
+/* The instance of a layer that keeps only its elements per example (sigmoid, tanh,
+ * flatten): created by nn_numel_create, `who` naming the layer in messages. */
+typedef struct nn_numel {
+    const ml_host *host;
+    int64_t numel;
+} nn_numel;
+
+static inline int nn_numel_create(const char *who, const ml_host *host, const ml_shape *in,
+                                  void **self, ml_err *err)
 {
-    size_t n = 0;
-    buf[0] = '\0';
-    n += (size_t)snprintf(buf, cap, "{");
-    for (int32_t i = 0; i < s->ndim && n < cap; i++)
-        n += (size_t)snprintf(buf + n, cap - n, i ? ",%d" : "%d", (int)s->dim[i]);
-    if (n < cap)
-        snprintf(buf + n, cap - n, "}");
-    return buf;
+    nn_numel *n = (nn_numel *)host->alloc(sizeof *n);
+    if (!n)
+        return host->error(err, ML_ERR_NOMEM, "%s: out of memory", who);
+    n->host = host;
+    n->numel = ml_shape_numel(in);
+    *self = n;
+    return 0;
+}
+
+/* The instance of a layer over the rows of its last dimension (softmax, log_softmax). */
+typedef struct nn_rows {
+    const ml_host *host;
+    int64_t rows;   /* per example */
+    int64_t cols;   /* the last dimension */
+} nn_rows;
+
+static inline int nn_rows_create(const char *who, const ml_host *host, const ml_shape *in,
+                                 void **self, ml_err *err)
+{
+    nn_rows *r;
+    if (in->ndim < 1)
+        return host->error(err, ML_ERR_SHAPE, "%s: input is a scalar; it needs at least one "
+                           "dimension (%s runs over the last one)", who, who);
+    r = (nn_rows *)host->alloc(sizeof *r);
+    if (!r)
+        return host->error(err, ML_ERR_NOMEM, "%s: out of memory", who);
+    r->host = host;
+    r->cols = in->dim[in->ndim - 1];
+    r->rows = r->cols ? ml_shape_numel(in) / r->cols : 0;
+    *self = r;
+    return 0;
 }
 
 /* Workspace carve-up: every block starts 64-byte aligned (the host's ws is). */
@@ -105,18 +135,5 @@ static inline double nn_dot(const float *a, const float *b, int64_t n)
         s += (double)a[i] * b[i];
     return s;
 }
-
-/* Defines `static const void *fn(const char *iface)` answering ML_IFACE_GRADCHECK with the
- * static array `arr`. */
-#define NN_GRADCHECK_EXT(fn, arr)                                                        \
-    static const ml_gradcheck_iface fn##_iface = {                                      \
-        ML_ABI_INIT(ml_gradcheck_iface),                                                 \
-        .ncases = (int32_t)(sizeof(arr) / sizeof((arr)[0])),                             \
-        .cases = (arr),                                                                  \
-    };                                                                                   \
-    static const void *fn(const char *iface)                                             \
-    {                                                                                    \
-        return strcmp(iface, ML_IFACE_GRADCHECK) == 0 ? (const void *)&fn##_iface : NULL; \
-    }
 
 #endif

@@ -56,7 +56,7 @@ static int reshape_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
     if (ml_shape_numel(&s) != n || (infer >= 0 && s.dim[infer] < 1))
         return host->error(err, ML_ERR_SHAPE,
                            "reshape: input %s has %lld elements per example, which shape %s "
-                           "cannot hold", nn_shape_str(in, sb, sizeof sb), (long long)n,
+                           "cannot hold", ml_shape_str(in, sb, sizeof sb), (long long)n,
                            host->opt_str(opts, "shape"));
     reshape *r = host->alloc(sizeof *r);
     if (!r)
@@ -109,7 +109,7 @@ static const ml_opt_spec reshape_opts[] = {
 static const ml_gradcheck_case reshape_cases[] = {
     { "shape=2x-1x3", { 1, { 12 } }, 0 },
 };
-NN_GRADCHECK_EXT(reshape_ext, reshape_cases)
+ML_GRADCHECK_EXTENSION(reshape_ext, reshape_cases)
 
 const ml_entry ml_nn_reshape_entry = {
     ML_ABI_INIT(ml_entry),

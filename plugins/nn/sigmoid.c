@@ -5,27 +5,12 @@
 #include "nn_common.h"
 #include "nn_entries.h"
 
-typedef struct sigmoid {
-    const ml_host *host;
-    int64_t numel;
-} sigmoid;
+typedef nn_numel sigmoid;
 
 static int sigmoid_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
                           const ml_shape *in, void **self, ml_err *err)
 {
-    sigmoid *s = host->alloc(sizeof *s);
-    if (!s)
-        return host->error(err, ML_ERR_NOMEM, "sigmoid: out of memory");
-    s->host = host;
-    s->numel = ml_shape_numel(in);
-    *self = s;
-    return 0;
-}
-
-static int sigmoid_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
-{
-    *out = *in;
-    return 0;
+    return nn_numel_create("sigmoid", host, in, self, err);
 }
 
 static int sigmoid_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out,
@@ -56,7 +41,7 @@ static const ml_layer_vtable sigmoid_vt = {
     ML_ABI_INIT(ml_layer_vtable),
     .create = sigmoid_create,
     .destroy = nn_destroy,
-    .infer_shape = sigmoid_infer,
+    .infer_shape = ml_infer_same_shape,
     .forward = sigmoid_forward,
     .backward_input = sigmoid_backward,
 };
@@ -64,7 +49,7 @@ static const ml_layer_vtable sigmoid_vt = {
 static const ml_gradcheck_case sigmoid_cases[] = {
     { "", { 2, { 3, 4 } }, 0 },
 };
-NN_GRADCHECK_EXT(sigmoid_ext, sigmoid_cases)
+ML_GRADCHECK_EXTENSION(sigmoid_ext, sigmoid_cases)
 
 const ml_entry ml_nn_sigmoid_entry = {
     ML_ABI_INIT(ml_entry),

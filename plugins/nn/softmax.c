@@ -5,34 +5,12 @@
 #include "nn_common.h"
 #include "nn_entries.h"
 
-typedef struct softmax {
-    const ml_host *host;
-    int64_t rows;   /* per example */
-    int64_t cols;   /* the last dimension */
-} softmax;
+typedef nn_rows softmax;
 
 static int softmax_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
                           const ml_shape *in, void **self, ml_err *err)
 {
-    softmax *s;
-    if (in->ndim < 1)
-        return host->error(err, ML_ERR_SHAPE,
-                           "softmax: input is a scalar; it needs at least one dimension "
-                           "(softmax runs over the last one)");
-    s = host->alloc(sizeof *s);
-    if (!s)
-        return host->error(err, ML_ERR_NOMEM, "softmax: out of memory");
-    s->host = host;
-    s->cols = in->dim[in->ndim - 1];
-    s->rows = s->cols ? ml_shape_numel(in) / s->cols : 0;
-    *self = s;
-    return 0;
-}
-
-static int softmax_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
-{
-    *out = *in;
-    return 0;
+    return nn_rows_create("softmax", host, in, self, err);
 }
 
 static int softmax_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out,
@@ -77,7 +55,7 @@ static const ml_layer_vtable softmax_vt = {
     ML_ABI_INIT(ml_layer_vtable),
     .create = softmax_create,
     .destroy = nn_destroy,
-    .infer_shape = softmax_infer,
+    .infer_shape = ml_infer_same_shape,
     .forward = softmax_forward,
     .backward_input = softmax_backward,
 };
@@ -86,7 +64,7 @@ static const ml_gradcheck_case softmax_cases[] = {
     { "", { 1, { 7 } }, 0 },
     { "", { 2, { 3, 5 } }, 0 },
 };
-NN_GRADCHECK_EXT(softmax_ext, softmax_cases)
+ML_GRADCHECK_EXTENSION(softmax_ext, softmax_cases)
 
 const ml_entry ml_nn_softmax_entry = {
     ML_ABI_INIT(ml_entry),

@@ -5,27 +5,12 @@
 #include "nn_common.h"
 #include "nn_entries.h"
 
-typedef struct tanh_layer {
-    const ml_host *host;
-    int64_t numel;
-} tanh_layer;
+typedef nn_numel tanh_layer;
 
 static int tanh_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
                        const ml_shape *in, void **self, ml_err *err)
 {
-    tanh_layer *t = host->alloc(sizeof *t);
-    if (!t)
-        return host->error(err, ML_ERR_NOMEM, "tanh: out of memory");
-    t->host = host;
-    t->numel = ml_shape_numel(in);
-    *self = t;
-    return 0;
-}
-
-static int tanh_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
-{
-    *out = *in;
-    return 0;
+    return nn_numel_create("tanh", host, in, self, err);
 }
 
 static int tanh_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, void *ws,
@@ -56,7 +41,7 @@ static const ml_layer_vtable tanh_vt = {
     ML_ABI_INIT(ml_layer_vtable),
     .create = tanh_create,
     .destroy = nn_destroy,
-    .infer_shape = tanh_infer,
+    .infer_shape = ml_infer_same_shape,
     .forward = tanh_forward,
     .backward_input = tanh_backward,
 };
@@ -64,7 +49,7 @@ static const ml_layer_vtable tanh_vt = {
 static const ml_gradcheck_case tanh_cases[] = {
     { "", { 2, { 3, 4 } }, 0 },
 };
-NN_GRADCHECK_EXT(tanh_ext, tanh_cases)
+ML_GRADCHECK_EXTENSION(tanh_ext, tanh_cases)
 
 const ml_entry ml_nn_tanh_entry = {
     ML_ABI_INIT(ml_entry),

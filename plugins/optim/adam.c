@@ -27,19 +27,7 @@ int ml_optim_adam_create_common(const ml_host *host, const ml_opts *opts, int de
                                  &a.weight_decay, err)))
         return rc;
     a.amsgrad = host->opt_bool(opts, "amsgrad") != 0;
-    adam *p = host->alloc(sizeof *p);
-    if (!p)
-        return host->error(err, ML_ERR_NOMEM, "out of memory creating the optimizer");
-    *p = a;
-    *self = p;
-    return 0;
-}
-
-void ml_optim_adam_destroy(void *self)
-{
-    adam *a = self;
-    if (a)
-        a->host->free(a);
+    return ml_optim_keep(host, &a, sizeof a, self, err);
 }
 
 /* exp_avg, exp_avg_sq, and max_exp_avg_sq with amsgrad. */
@@ -175,28 +163,12 @@ static int adam_create(const ml_host *host, const ml_opts *opts, void **self, ml
 }
 
 static const ml_opt_spec adam_options[] = {
-    { "lr", ML_OPT_FLOAT, "0.001", "learning rate (multiplied by the schedule's factor)",
-      NULL },
-    { "beta1", ML_OPT_FLOAT, "0.9", "decay of the running mean of gradients, in [0, 1)",
-      NULL },
-    { "beta2", ML_OPT_FLOAT, "0.999", "decay of the running mean of squared gradients, "
-      "in [0, 1)", NULL },
-    { "eps", ML_OPT_FLOAT, "1e-08", "added to the denominator for numerical stability",
-      NULL },
-    { "weight_decay", ML_OPT_FLOAT, "0", "L2 penalty added to the gradient (for decoupled "
-      "decay use adamw)", NULL },
-    { "amsgrad", ML_OPT_BOOL, "false", "use the running maximum of the second moment "
-      "(AMSGrad)", NULL },
+    ML_OPTIM_ADAM_OPTIONS("0", "L2 penalty added to the gradient (for decoupled decay use "
+                          "adamw)"),
     { NULL, 0, NULL, NULL, NULL },
 };
 
-static const ml_optimizer_vtable adam_vtable = {
-    ML_ABI_INIT(ml_optimizer_vtable),
-    .create = adam_create,
-    .destroy = ml_optim_adam_destroy,
-    .state_size = ml_optim_adam_state_size,
-    .step = ml_optim_adam_step,
-};
+static const ml_optimizer_vtable adam_vtable = ML_OPTIM_ADAM_VTABLE(adam_create);
 
 const ml_entry ml_optim_adam_entry = {
     ML_ABI_INIT(ml_entry),

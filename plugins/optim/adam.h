@@ -1,16 +1,43 @@
 /* SPDX-License-Identifier: MIT */
-/* The Adam kernel shared by adam.c (L2 weight decay) and adamw.c (decoupled decay). */
+/* The Adam kernel, schema and vtable shared by adam.c (L2 weight decay) and adamw.c
+ * (decoupled decay). */
 #ifndef MODLAB_PLUGINS_OPTIM_ADAM_H
 #define MODLAB_PLUGINS_OPTIM_ADAM_H
 
 #include <modlab/plugin.h>
 
+#include "optim_util.h"
+
 /* Create an Adam instance from validated options; `decoupled` selects AdamW's decay. */
 int ml_optim_adam_create_common(const ml_host *host, const ml_opts *opts, int decoupled,
                                 void **self, ml_err *err);
-void ml_optim_adam_destroy(void *self);
 int32_t ml_optim_adam_state_size(void *self);
 int ml_optim_adam_step(void *self, ml_opt_slot *slots, int32_t n, float lr_factor, int64_t t,
                        ml_err *err);
+
+/* Adam's option schema, every row but the {NULL} end. AdamW's is the same but for
+ * weight_decay's default and meaning (as PyTorch has them), so each schema passes those. */
+#define ML_OPTIM_ADAM_OPTIONS(wd_default, wd_doc)                                          \
+    { "lr", ML_OPT_FLOAT, "0.001", "learning rate (multiplied by the schedule's factor)",  \
+      NULL },                                                                              \
+    { "beta1", ML_OPT_FLOAT, "0.9", "decay of the running mean of gradients, in [0, 1)",   \
+      NULL },                                                                              \
+    { "beta2", ML_OPT_FLOAT, "0.999", "decay of the running mean of squared gradients, "   \
+      "in [0, 1)", NULL },                                                                 \
+    { "eps", ML_OPT_FLOAT, "1e-08", "added to the denominator for numerical stability",    \
+      NULL },                                                                              \
+    { "weight_decay", ML_OPT_FLOAT, wd_default, wd_doc, NULL },                            \
+    { "amsgrad", ML_OPT_BOOL, "false", "use the running maximum of the second moment "     \
+      "(AMSGrad)", NULL }
+
+/* The vtable of both: only `create` (which fixes the kind of decay) differs. */
+#define ML_OPTIM_ADAM_VTABLE(create_fn)                                                    \
+    {                                                                                      \
+        ML_ABI_INIT(ml_optimizer_vtable),                                                  \
+        .create = (create_fn),                                                             \
+        .destroy = ml_optim_free,                                                          \
+        .state_size = ml_optim_adam_state_size,                                            \
+        .step = ml_optim_adam_step,                                                        \
+    }
 
 #endif

@@ -8,30 +8,14 @@ static int adamw_create(const ml_host *host, const ml_opts *opts, void **self, m
     return ml_optim_adam_create_common(host, opts, 1, self, err);
 }
 
-/* Same options as adam; only weight_decay's default and meaning differ (PyTorch's AdamW). */
+/* Adam's options; only weight_decay's default and meaning differ (PyTorch's AdamW). */
 static const ml_opt_spec adamw_options[] = {
-    { "lr", ML_OPT_FLOAT, "0.001", "learning rate (multiplied by the schedule's factor)",
-      NULL },
-    { "beta1", ML_OPT_FLOAT, "0.9", "decay of the running mean of gradients, in [0, 1)",
-      NULL },
-    { "beta2", ML_OPT_FLOAT, "0.999", "decay of the running mean of squared gradients, "
-      "in [0, 1)", NULL },
-    { "eps", ML_OPT_FLOAT, "1e-08", "added to the denominator for numerical stability",
-      NULL },
-    { "weight_decay", ML_OPT_FLOAT, "0.01", "decoupled decay: each step multiplies the "
-      "weights by 1 - lr * weight_decay", NULL },
-    { "amsgrad", ML_OPT_BOOL, "false", "use the running maximum of the second moment "
-      "(AMSGrad)", NULL },
+    ML_OPTIM_ADAM_OPTIONS("0.01", "decoupled decay: each step multiplies the weights by "
+                          "1 - lr * weight_decay"),
     { NULL, 0, NULL, NULL, NULL },
 };
 
-static const ml_optimizer_vtable adamw_vtable = {
-    ML_ABI_INIT(ml_optimizer_vtable),
-    .create = adamw_create,
-    .destroy = ml_optim_adam_destroy,
-    .state_size = ml_optim_adam_state_size,
-    .step = ml_optim_adam_step,
-};
+static const ml_optimizer_vtable adamw_vtable = ML_OPTIM_ADAM_VTABLE(adamw_create);
 
 const ml_entry ml_optim_adamw_entry = {
     ML_ABI_INIT(ml_entry),

@@ -14,6 +14,7 @@
 #define MODLAB_PLUGINS_OPTIM_UTIL_H
 
 #include <math.h>
+#include <string.h>
 
 #include <modlab/plugin.h>
 
@@ -53,6 +54,31 @@ static inline int ml_optim_skip(const ml_opt_slot *s)
 {
     return (s->flags & (ML_PARAM_BUFFER | ML_PARAM_STRUCTURAL)) || s->grad == NULL
         || s->value == NULL || s->lr_scale == 0.0f || s->numel <= 0;
+}
+
+/* Every optimizer instance here starts with its host pointer: destroy gets no host. */
+typedef struct ml_optim_base {
+    const ml_host *host;
+} ml_optim_base;
+
+/* The end of every create here: a host-owned copy of the validated settings at `v` (`bytes`
+ * long, an instance that starts with the host pointer) into *self. */
+static inline int ml_optim_keep(const ml_host *host, const void *v, size_t bytes, void **self,
+                                ml_err *err)
+{
+    void *p = host->alloc(bytes);
+    if (!p)
+        return host->error(err, ML_ERR_NOMEM, "out of memory creating the optimizer");
+    memcpy(p, v, bytes);
+    *self = p;
+    return 0;
+}
+
+/* The destroy of every optimizer here. */
+static inline void ml_optim_free(void *self)
+{
+    if (self)
+        ((ml_optim_base *)self)->host->free(self);
 }
 
 /* Read a float option and check lo <= v (< or <=) hi; NaN fails every comparison.

@@ -24,19 +24,7 @@ static int rmsprop_create(const ml_host *host, const ml_opts *opts, void **self,
                                  &r.weight_decay, err)))
         return rc;
     r.centered = host->opt_bool(opts, "centered") != 0;
-    rmsprop *p = host->alloc(sizeof *p);
-    if (!p)
-        return host->error(err, ML_ERR_NOMEM, "out of memory creating the optimizer");
-    *p = r;
-    *self = p;
-    return 0;
-}
-
-static void rmsprop_destroy(void *self)
-{
-    rmsprop *r = self;
-    if (r)
-        r->host->free(r);
+    return ml_optim_keep(host, &r, sizeof r, self, err);
 }
 
 /* Planes: square_avg, then momentum_buffer (momentum > 0), then grad_avg (centered). */
@@ -151,7 +139,7 @@ static const ml_opt_spec rmsprop_options[] = {
 static const ml_optimizer_vtable rmsprop_vtable = {
     ML_ABI_INIT(ml_optimizer_vtable),
     .create = rmsprop_create,
-    .destroy = rmsprop_destroy,
+    .destroy = ml_optim_free,
     .state_size = rmsprop_state_size,
     .step = rmsprop_step,
 };

@@ -40,19 +40,7 @@ static int sgd_create(const ml_host *h, const ml_opts *opts, void **self, ml_err
                         "nesterov=true needs momentum > 0 and dampening = 0 (got "
                         "momentum=%g, dampening=%g); set momentum=0.9 or drop nesterov",
                         v.momentum, v.dampening);
-    sgd *s = h->alloc(sizeof *s);
-    if (!s)
-        return h->error(err, ML_ERR_NOMEM, "out of memory creating the optimizer");
-    *s = v;
-    *self = s;
-    return ML_OK;
-}
-
-static void sgd_destroy(void *self)
-{
-    sgd *s = self;
-    if (s)
-        s->h->free(s);
+    return ml_optim_keep(h, &v, sizeof v, self, err);
 }
 
 static int32_t sgd_state_size(void *self)
@@ -133,7 +121,7 @@ static int sgd_step(void *self, ml_opt_slot *slots, int32_t n, float lr_factor, 
 static const ml_optimizer_vtable vtable = {
     ML_ABI_INIT(ml_optimizer_vtable),
     .create = sgd_create,
-    .destroy = sgd_destroy,
+    .destroy = ml_optim_free,
     .state_size = sgd_state_size,
     .step = sgd_step,
 };

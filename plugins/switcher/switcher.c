@@ -398,14 +398,7 @@ static const ml_gradcheck_case sw_cases[] = {
     {"out=4 wrap=conv2d kernel=2 depth=1 base_channels=2", {3, {2, 4, 4}}, 0},
     {"out=4 wrap=conv2d kernel=2 gate=connections depth=1 base_channels=2", {3, {2, 4, 4}}, 0},
 };
-static const ml_gradcheck_iface sw_gradcheck = {
-    ML_ABI_INIT(ml_gradcheck_iface), .ncases = 4, .cases = sw_cases,
-};
-
-static const void *sw_extension(const char *iface)
-{
-    return strcmp(iface, ML_IFACE_GRADCHECK) == 0 ? &sw_gradcheck : NULL;
-}
+ML_GRADCHECK_EXTENSION(sw_extension, sw_cases)
 
 static const ml_layer_vtable sw_vtable = {
     ML_ABI_INIT(ml_layer_vtable),

@@ -49,13 +49,6 @@ static void ul_destroy(void *self)
     u->h->free(u);
 }
 
-static int ul_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
-{
-    (void)self, (void)err;
-    *out = *in;
-    return ML_OK;
-}
-
 /* One U-Net workspace per example: backward needs every example's activations. */
 static size_t ul_workspace(void *self, int32_t batch)
 {
@@ -113,18 +106,11 @@ static const ml_gradcheck_case ul_cases[] = {
     {"depth=1 base_channels=2", {2, {8, 8}}, 0},
     {"depth=2 base_channels=2", {2, {8, 7}}, 0},
 };
-static const ml_gradcheck_iface ul_gradcheck = {
-    ML_ABI_INIT(ml_gradcheck_iface), .ncases = 2, .cases = ul_cases,
-};
-
-static const void *ul_extension(const char *iface)
-{
-    return strcmp(iface, ML_IFACE_GRADCHECK) == 0 ? &ul_gradcheck : NULL;
-}
+ML_GRADCHECK_EXTENSION(ul_extension, ul_cases)
 
 static const ml_layer_vtable ul_vtable = {
     ML_ABI_INIT(ml_layer_vtable),
-    .create = ul_create, .destroy = ul_destroy, .infer_shape = ul_infer,
+    .create = ul_create, .destroy = ul_destroy, .infer_shape = ml_infer_same_shape,
     .workspace = ul_workspace, .forward = ul_forward, .backward_input = ul_binput,
     .backward_params = ul_bparams,
 };

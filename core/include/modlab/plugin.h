@@ -34,8 +34,11 @@
 #ifndef MODLAB_PLUGIN_H
 #define MODLAB_PLUGIN_H
 
+#include <math.h>    /* exp and log, for ml_logsumexp */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>   /* snprintf, for the inline helpers at the end */
+#include <string.h>  /* memcpy and strcmp, likewise */
 
 #ifdef __cplusplus
 extern "C" {
@@ -442,6 +445,11 @@ typedef struct ml_estep_iface {
 /* The entry point every plugin exports, named after its file. */
 typedef int (*ml_plugin_init_fn)(const ml_host *host, ml_registry *reg, ml_err *err);
 
+/* ---- inline helpers for plugins ---------------------------------------------------------
+ * Header-only conveniences, compiled into each plugin (and used by the host too): nothing
+ * here is a symbol of libmodlab or part of the ABI record, so adding one changes no struct
+ * and needs no version bump. Each exists once so that plugins stop carrying copies. */
+
 /* Convenience for plugins: register a list of entries (the usual body of an init function).
  * Stops at the first failure, whose error the host has filled in. */
 static inline int ml_register_entries(const ml_host *host, ml_registry *reg,
@@ -464,6 +472,124 @@ static inline int64_t ml_shape_numel(const ml_shape *s)
     for (int32_t i = 0; i < s->ndim; i++)
         n *= s->dim[i];
     return n;
+}
+
+/* "{3,28,28}" (the dims of `s`) for error messages; "{}" for a scalar. Always
+ * NUL-terminated (cut short when cap is too small; cap must be at least 1). Returns buf. */
+static inline const char *ml_shape_str(const ml_shape *s, char *buf, size_t cap)
+{
+    size_t n = (size_t)snprintf(buf, cap, "{");
+    for (int32_t i = 0; i < s->ndim && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, i ? ",%d" : "%d", (int)s->dim[i]);
+    if (n < cap)
+        snprintf(buf + n, cap - n, "}");
+    return buf;
+}
+
+/* infer_shape of a layer whose output has its input's shape (activations, norms). */
+static inline int ml_infer_same_shape(void *self, const ml_shape *in, ml_shape *out, ml_err *err)
+{
+    (void)self, (void)err;
+    *out = *in;
+    return ML_OK;
+}
+
+/* The largest of z[0..n), n >= 1 (the shift that keeps exp from overflowing). */
+static inline float ml_maxf(const float *z, int32_t n)
+{
+    float mx = z[0];
+    for (int32_t i = 1; i < n; i++)
+        mx = z[i] > mx ? z[i] : mx;
+    return mx;
+}
+
+/* The sum of exp(z[i] - mx) over n floats, in double: a softmax's denominator. */
+static inline double ml_sum_exp_shifted(const float *z, int32_t n, float mx)
+{
+    double sum = 0.0;
+    for (int32_t i = 0; i < n; i++)
+        sum += exp((double)(z[i] - mx));
+    return sum;
+}
+
+/* log(sum of exp(z[i])) over n >= 1 floats, max-subtracted so large logits do not
+ * overflow (the log-likelihood of a class is z[y] - this). */
+static inline double ml_logsumexp(const float *z, int32_t n)
+{
+    float mx = ml_maxf(z, n);
+    return log(ml_sum_exp_shifted(z, n, mx)) + mx;
+}
+
+/* ---- optional interfaces (ml_entry.extension) ---- */
+
+/* An ml_gradcheck_iface over the static array of cases `arr`, counting them:
+ * `static const ml_gradcheck_iface gc = ML_GRADCHECK_IFACE(cases);` */
+#define ML_GRADCHECK_IFACE(arr)                                                          \
+    { ML_ABI_INIT(ml_gradcheck_iface),                                                   \
+      .ncases = (int32_t)(sizeof(arr) / sizeof((arr)[0])), .cases = (arr) }
+
+/* One interface an entry provides, by name, for ml_iface_find. Not part of the ABI. */
+typedef struct ml_iface_ref {
+    const char *name;     /* ML_IFACE_... */
+    const void *iface;
+} ml_iface_ref;
+
+/* The body of an extension function: the interface named `iface` in refs[0..n), NULL when
+ * it is not among them (and for a NULL name). */
+static inline const void *ml_iface_find(const char *iface, const ml_iface_ref *refs, size_t n)
+{
+    for (size_t i = 0; iface && i < n; i++)
+        if (strcmp(iface, refs[i].name) == 0)
+            return refs[i].iface;
+    return NULL;
+}
+
+/* Defines `static const void *fn(const char *iface)` answering the listed interfaces:
+ * ML_EXTENSIONS(gs_extension, {ML_IFACE_GRADCHECK, &gc}, {ML_IFACE_DIAGNOSTICS, &diag}) */
+#define ML_EXTENSIONS(fn, ...)                                                           \
+    static const void *fn(const char *iface)                                             \
+    {                                                                                    \
+        static const ml_iface_ref fn##_refs[] = { __VA_ARGS__ };                         \
+        return ml_iface_find(iface, fn##_refs, sizeof fn##_refs / sizeof fn##_refs[0]);  \
+    }
+
+/* The common case: an extension function `fn` that answers only ML_IFACE_GRADCHECK, with
+ * the static array `cases`. */
+#define ML_GRADCHECK_EXTENSION(fn, cases)                                                \
+    static const ml_gradcheck_iface fn##_gradcheck = ML_GRADCHECK_IFACE(cases);          \
+    ML_EXTENSIONS(fn, { ML_IFACE_GRADCHECK, &fn##_gradcheck })
+
+/* ---- hashing ---- */
+
+/* FNV-1a (Fowler-Noll-Vo): fast, not cryptographic, for in-memory tables and caches only
+ * (the values are never written to disk or compared across builds). */
+#define ML_FNV32_OFFSET 2166136261u
+#define ML_FNV32_PRIME 16777619u
+#define ML_FNV64_OFFSET 1469598103934665603ull
+#define ML_FNV64_PRIME 1099511628211ull
+
+/* The classic 32-bit FNV-1a of len bytes (a word table's hash). */
+static inline uint32_t ml_fnv1a32(const void *p, size_t len)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    uint32_t h = ML_FNV32_OFFSET;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ b[i]) * ML_FNV32_PRIME;
+    return h;
+}
+
+/* 64-bit FNV-1a over the bit patterns of n floats, one 32-bit word per step (a quarter of
+ * the multiplies of a byte-wise pass): "is this the same gradient buffer as last call",
+ * cheap enough to run on a whole gout every backward pass. */
+static inline uint64_t ml_fnv1a64_floats(const float *x, int64_t n)
+{
+    uint64_t h = ML_FNV64_OFFSET;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+        h = (h ^ u) * ML_FNV64_PRIME;
+    }
+    return h;
 }
 
 #ifdef __cplusplus
