@@ -13,7 +13,6 @@ plugins_graphsync_graphsync_la_LIBADD = $(LAPACKE_LIBS) -lm
 check_PROGRAMS += tests/unit/plugins/graphsync/test_graphsync
 TESTS += tests/unit/plugins/graphsync/test_graphsync
 tests_unit_plugins_graphsync_test_graphsync_SOURCES = tests/unit/plugins/graphsync/test_graphsync.c
-tests_unit_plugins_graphsync_test_graphsync_CFLAGS = $(test_cflags)
 tests_unit_plugins_graphsync_test_graphsync_LDADD = $(test_ldadd) -lm
 # Modules form with either regulariser and not without (small blobs problem, seconds).
 TESTS += tests/lua/test_graphsync_modules.lua

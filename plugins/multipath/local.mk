@@ -16,7 +16,6 @@ plugins_multipath_multipath_la_LIBADD = -lm
 check_PROGRAMS += tests/unit/plugins/multipath/test_multipath
 TESTS += tests/unit/plugins/multipath/test_multipath
 tests_unit_plugins_multipath_test_multipath_SOURCES = tests/unit/plugins/multipath/test_multipath.c
-tests_unit_plugins_multipath_test_multipath_CFLAGS = $(test_cflags)
 tests_unit_plugins_multipath_test_multipath_LDADD = $(test_ldadd) -lm
 
 # `make bench-multipath`: the routing overhead (router / block forward time); not a test.

@@ -19,5 +19,4 @@ plugins_nn_nn_la_SOURCES += plugins/nn/nn_common.h plugins/nn/nn_entries.h \
 check_PROGRAMS += tests/unit/plugins/nn/test_nn_layers
 TESTS += tests/unit/plugins/nn/test_nn_layers
 tests_unit_plugins_nn_test_nn_layers_SOURCES = tests/unit/plugins/nn/test_nn_layers.c
-tests_unit_plugins_nn_test_nn_layers_CFLAGS = $(test_cflags)
 tests_unit_plugins_nn_test_nn_layers_LDADD = $(test_ldadd) -lm

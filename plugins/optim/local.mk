@@ -11,7 +11,6 @@ plugins_optim_optim_la_LIBADD = -lm
 
 check_PROGRAMS += tests/unit/plugins/optim/test_optim
 tests_unit_plugins_optim_test_optim_SOURCES = tests/unit/plugins/optim/test_optim.c
-tests_unit_plugins_optim_test_optim_CFLAGS = $(test_cflags)
 tests_unit_plugins_optim_test_optim_LDADD = $(test_ldadd) -lm
 TESTS += tests/unit/plugins/optim/test_optim tests/lua/test_schedule.lua
 EXTRA_DIST += tests/python/ref_optim.py tests/python/ref_schedule.py tests/lua/test_schedule.lua
@@ -19,6 +18,5 @@ EXTRA_DIST += tests/python/ref_optim.py tests/python/ref_schedule.py tests/lua/t
 
 check_PROGRAMS += tests/unit/plugins/optim/test_optim_trainer
 tests_unit_plugins_optim_test_optim_trainer_SOURCES = tests/unit/plugins/optim/test_optim_trainer.c
-tests_unit_plugins_optim_test_optim_trainer_CFLAGS = $(test_cflags)
 tests_unit_plugins_optim_test_optim_trainer_LDADD = $(test_ldadd) -lm
 TESTS += tests/unit/plugins/optim/test_optim_trainer

@@ -18,5 +18,3 @@ check_PROGRAMS += tests/unit/plugins/switcher/test_switcher
 TESTS += tests/unit/plugins/switcher/test_switcher tests/lua/test_switcher.lua
 EXTRA_DIST += tests/lua/test_switcher.lua
 tests_unit_plugins_switcher_test_switcher_SOURCES = tests/unit/plugins/switcher/test_switcher.c
-tests_unit_plugins_switcher_test_switcher_CFLAGS = $(test_cflags)
-tests_unit_plugins_switcher_test_switcher_LDADD = $(test_ldadd)
