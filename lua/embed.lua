@@ -52,7 +52,8 @@ for i, m in ipairs(modules) do
 end
 o:write("const ml_embedded_module ml_embedded_modules[] = {\n")
 for i, m in ipairs(modules) do
-  local chunk = m.path:match("([^/]+/?[^/]+)$") or m.path
+  -- The path below lua/ ("modlab/sweep/plan.lua") names the chunk in tracebacks.
+  local chunk = m.path:match(".*/lua/(.+)$") or m.path:match("([^/]+/?[^/]+)$") or m.path
   o:write(("    {%q, %q, (const char *)mod%d, %d},\n"):format(m.name, "@" .. chunk, i, #m.text))
 end
 o:write("    {NULL, NULL, NULL, 0},\n};\n")

@@ -9,10 +9,18 @@ core_libmodlab_internal_la_SOURCES += core/sdk/conformance.c core/sdk/conformanc
 modlabinclude_HEADERS += core/include/modlab/sdk.h
 
 # `modlab plugin new|check` (Lua), embedded into the binary and installed.
-embedded_lua_files += lua/modlab/sdk.lua lua/modlab/sdk_templates.lua
-embedded_lua_args += modlab.sdk=$(top_srcdir)/lua/modlab/sdk.lua \
-	modlab.sdk_templates=$(top_srcdir)/lua/modlab/sdk_templates.lua
-dist_modlablua_DATA += lua/modlab/sdk.lua lua/modlab/sdk_templates.lua
+sdk_lua = lua/modlab/sdk/init.lua lua/modlab/sdk/templates.lua \
+	lua/modlab/sdk/template_layer.lua lua/modlab/sdk/template_optimizer.lua \
+	lua/modlab/sdk/template_dataset.lua lua/modlab/sdk/template_router.lua
+embedded_lua_files += $(sdk_lua)
+embedded_lua_args += modlab.sdk=$(top_srcdir)/lua/modlab/sdk/init.lua \
+	modlab.sdk.templates=$(top_srcdir)/lua/modlab/sdk/templates.lua \
+	modlab.sdk.template_layer=$(top_srcdir)/lua/modlab/sdk/template_layer.lua \
+	modlab.sdk.template_optimizer=$(top_srcdir)/lua/modlab/sdk/template_optimizer.lua \
+	modlab.sdk.template_dataset=$(top_srcdir)/lua/modlab/sdk/template_dataset.lua \
+	modlab.sdk.template_router=$(top_srcdir)/lua/modlab/sdk/template_router.lua
+modlab_sdkluadir = $(luadir)/modlab/sdk
+dist_modlab_sdklua_DATA = $(sdk_lua)
 include tests/abi/sdk.mk
 
 # The plugin author's guide, installed in $(docdir), and the commands' man page.

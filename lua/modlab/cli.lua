@@ -62,13 +62,12 @@ end
 -- The recipe and --set values of `modlab run --resume DIR`, from DIR/config.json: the
 -- same arguments make the same numbers, so the run continues where its checkpoint stopped.
 local function resume_args(core, dir, recipe)
-  local f = io.open(dir .. "/config.json", "rb")
-  if not f then
+  local text = require("modlab.util.file").read(dir .. "/config.json")
+  if not text then
     return nil, ("--resume %s: no config.json there: give the directory of a run (one "
       .. "that ml.train wrote)"):format(dir)
   end
-  local cfg, err = require("modlab.json").decode(f:read("*a"))
-  f:close()
+  local cfg, err = require("modlab.util.json").decode(text)
   if type(cfg) ~= "table" then
     return nil, ("--resume %s: config.json is unreadable (%s)"):format(dir, err or "?")
   end
@@ -78,8 +77,7 @@ local function resume_args(core, dir, recipe)
   local old = type(cfg.set) ~= "table" and type(cfg.args) == "table" and cfg.args or {}
   for k, v in pairs(old) do
     if type(v) == "number" then
-      sets[k] = (v == math.floor(v) and math.abs(v) < 2^53) and ("%d"):format(v)
-                or ("%.17g"):format(v)
+      sets[k] = require("modlab.util.number").text(v)
     else sets[k] = tostring(v) end
   end
   recipe = recipe or cfg.recipe
@@ -247,7 +245,6 @@ end
 function M.main(args)
   local core = require "modlab.core"
   core.argv = args
-  require "modlab.sweep"   -- declares getcwd for the FFI
   local buf = core.ffi.new("char[4096]")
   core.cwd = core.C.getcwd(buf, 4096) ~= nil and core.ffi.string(buf) or nil
   local i = 1

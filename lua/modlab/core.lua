@@ -1,14 +1,10 @@
 -- SPDX-License-Identifier: MIT
 -- FFI bindings to libmodlab: the C declarations come from the public headers' ffi sections
--- (embedded at build time), so Lua and C cannot drift apart.
-local ffi = require "ffi"
-ffi.cdef(require "modlab.cdef")
-ffi.cdef [[
-int isatty(int fd);
-int fileno(void *stream);
-]]
+-- (embedded at build time, declared once in modlab.util.clib), so Lua and C cannot drift.
+local clib = require "modlab.util.clib"
+local number = require "modlab.util.number"
+local ffi, C = clib.ffi, clib.C
 
-local C = ffi.C
 local M = { C = C, ffi = ffi, OPT_INT = 1, OPT_FLOAT = 2, OPT_BOOL = 3, OPT_STRING = 4,
             KIND_LAYER = 1, KIND_LOSS = 2, KIND_OPTIMIZER = 3, KIND_DATASET = 4 }
 
@@ -65,17 +61,9 @@ end
 M.INT_MAX_EXACT, M.INT32_MAX, M.SEED_END = 2^53, 2^31 - 1, 2^63
 
 -- A number as text that reads back as the same number: exact for whole numbers below
--- 2^63, else the shortest of %.15g..%.17g that round-trips ("1e+99", where %.17g gives
+-- 2^63, else the shortest text that round-trips ("1e+99", where %.17g gives
 -- "9.9999999999999997e+98").
-function M.number_text(v)
-  if v ~= v then return "nan" end
-  if v == math.floor(v) and math.abs(v) < 2^63 then return ("%d"):format(v) end
-  for p = 15, 16 do
-    local s = ("%." .. p .. "g"):format(v)
-    if tonumber(s) == v then return s end
-  end
-  return ("%.17g"):format(v)
-end
+function M.number_text(v) return number.text(v, 2^63) end
 
 local function bound_text(b)
   return ({ [M.INT_MAX_EXACT] = "2^53", [M.SEED_END] = "2^63" })[b] or ("%d"):format(b)
@@ -95,6 +83,23 @@ function M.int_error(v, lo, hi, open)
   return nil
 end
 
+-- The one rule for a Lua value as an option (core.opts, and data.lua's manifest options):
+-- the ML_OPT_* type it is given as and its text, or nil and why not. Whole numbers below
+-- 2^53 are INT with their digits, other numbers FLOAT with the shortest text that reads
+-- back as the same double (never %.17g's "0.050000000000000003", which config.json would
+-- show). The C side (core/runtime/opts.c) reads INT and FLOAT text alike with strtod and
+-- lets each stand for the other, so this given type changes no value a plugin sees: the
+-- schema's type decides.
+function M.opt_value(v)
+  if type(v) == "number" then
+    if v == math.floor(v) and math.abs(v) < 2^53 then return M.OPT_INT, ("%d"):format(v) end
+    return M.OPT_FLOAT, number.shortest(v)
+  elseif type(v) == "boolean" then return M.OPT_BOOL, tostring(v)
+  elseif type(v) == "string" then return M.OPT_STRING, v
+  end
+  return nil, ("a %s cannot be an option value"):format(type(v))
+end
+
 -- A Lua options table as a fresh ml_opts (owned by the caller until handed to C).
 -- Raises error(msg, level) for values of a type options cannot hold.
 function M.opts(tbl, level)
@@ -104,20 +109,14 @@ function M.opts(tbl, level)
   for k in pairs(tbl or {}) do keys[#keys + 1] = k end
   table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
   for _, k in ipairs(keys) do
-    local v, ty, text = tbl[k], nil, nil
     if type(k) ~= "string" then
       C.ml_opts_free(o)
       error(("option names must be strings, got %s"):format(type(k)), level or 2)
     end
-    if type(v) == "number" then
-      ty, text = (v == math.floor(v) and math.abs(v) < 2^53) and M.OPT_INT or M.OPT_FLOAT,
-                 (v == math.floor(v) and math.abs(v) < 2^53) and ("%d"):format(v)
-                   or ("%.17g"):format(v)
-    elseif type(v) == "boolean" then ty, text = M.OPT_BOOL, tostring(v)
-    elseif type(v) == "string" then ty, text = M.OPT_STRING, v
-    else
+    local ty, text = M.opt_value(tbl[k])
+    if not ty then
       C.ml_opts_free(o)
-      error(("option '%s': a %s cannot be an option value"):format(k, type(v)), level or 2)
+      error(("option '%s': %s"):format(k, text), level or 2)
     end
     if C.ml_opts_set(o, k, ty, text, M.err) ~= 0 then
       C.ml_opts_free(o)
@@ -153,7 +152,7 @@ function M.isatty(fd)
   return C.isatty(fd) == 1
 end
 
--- No shell (core/spawn.c): processes from argv arrays and the directory operations that
+-- No shell (core/base/spawn.c): processes from argv arrays and the directory operations that
 -- used to be command lines. User text is only ever an argv element or a path here.
 
 -- core.run{ "prog", "arg", ..., stdin = TEXT, stderr = "null" | "stdout", max = BYTES }:

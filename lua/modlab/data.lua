@@ -84,9 +84,9 @@ function Data:split(split)
     if has_option(self.format, "dataset") then extra.dataset = self.name end
     for k, v in pairs(self.opts) do extra[k] = v end
     for k, v in pairs(extra) do
-      local ty = type(v) == "number" and core.OPT_FLOAT
-                 or type(v) == "boolean" and core.OPT_BOOL or core.OPT_STRING
-      if C.ml_opts_set(o, k, ty, tostring(v), core.err) ~= 0 then
+      -- core.opts above refused what options cannot hold, so every value has a type here.
+      local ty, text = core.opt_value(v)
+      if C.ml_opts_set(o, k, ty, text, core.err) ~= 0 then
         C.ml_opts_free(o)
         return nil, core.errmsg()
       end

@@ -68,7 +68,7 @@ end
 function Model:describe()
   local t = {}
   for i, l in ipairs(self.layers) do
-    t[i] = { layer = l.name, options = require("modlab.json").raw(l.json or "{}") }
+    t[i] = { layer = l.name, options = require("modlab.util.json").raw(l.json or "{}") }
   end
   return t
 end

@@ -4,19 +4,8 @@ local core = require "modlab.core"
 local M = {}
 M.__index = M
 
-local function clock()
-  return os.clock()  -- replaced below by wall time when available
-end
-local ffi = core.ffi
-pcall(ffi.cdef, [[
-typedef struct { long tv_sec; long tv_nsec; } ml_timespec;
-int clock_gettime(int clk, ml_timespec *ts);
-]])
-local ts = ffi.new("ml_timespec")
-function M.now()
-  if ffi.C.clock_gettime(1, ts) == 0 then return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9 end
-  return clock()
-end
+-- Wall time on the monotonic clock (modlab.util.time), for rates and ETAs.
+M.now = require("modlab.util.time").now
 
 local function fmt_time(s)
   s = math.max(0, math.floor(s + 0.5))

@@ -5,20 +5,14 @@
 -- best = { key, epoch }, schedule = the schedule's state(), fingerprint = the settings }.
 -- Shuffling needs nothing: epoch e's order is the pure stream (seed, 1000 + e).
 local core = require "modlab.core"
-local json = require "modlab.json"
+local json = require "modlab.util.json"
 local ffi, C = core.ffi, core.C
 
 local M = { FILE = "checkpoint.safetensors" }
 
 local decode = json.decode
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local t = f:read("*a")
-  f:close()
-  return t
-end
+local read = require("modlab.util.file").read
 
 -- What must not change between a run and its resumption: config.json without where the
 -- recipe was found and how many BLAS threads ran.

@@ -5,7 +5,8 @@
 -- leaves a torn summary; the JSON-lines logs get each line in one write() (O_APPEND, fsync),
 -- and their readers skip a torn last line with a warning.
 local core = require "modlab.core"
-local json = require "modlab.json"
+local json = require "modlab.util.json"
+local jsonl = require "modlab.util.jsonl"
 local ffi, C = core.ffi, core.C
 
 local M = {}
@@ -59,13 +60,7 @@ function M:write_json(file, value)
   if not ok then error(err, 0) end
 end
 
--- One line in one write() with O_APPEND, then fsync (ml_journal_append): a kill leaves
--- whole lines, or at worst (a full disk) one torn last line that readers skip.
-local function append(path, value)
-  local line = json.encode(value)
-  if C.ml_journal_append(path, line, core.err) ~= 0 then error(core.errmsg(), 0) end
-  return line
-end
+local append = jsonl.append
 
 -- core.on_metric (set by `modlab trial` for early termination) sees every logged row.
 -- Returns the line written, which training checkpoints keep (see M:truncate_jsonl).
@@ -79,33 +74,15 @@ function M:timing(row) append(self:path("timing.jsonl"), row) end
 -- The rows of a JSON-lines file that parse (a torn or garbled line is skipped with a
 -- warning naming the file and line), each with its line's text.
 function M.read_jsonl(path)
-  local rows, f = {}, io.open(path, "rb")
-  if not f then return rows end
-  local text = f:read("*a")
-  f:close()
-  local decode, lineno = require("modlab.json").decode, 0
-  for line in text:gmatch("([^\n]*)\n?") do
-    lineno = lineno + 1
-    if line:find("%S") then
-      local v = decode(line)
-      if type(v) == "table" then rows[#rows + 1] = { value = v, text = line }
-      else
-        io.stderr:write(("modlab: warning: %s:%d: unreadable line skipped (a run killed "
-          .. "mid-write leaves a torn last line)\n"):format(path, lineno))
-      end
-    end
-  end
-  return rows
+  return (jsonl.read(path, function(lineno)
+    io.stderr:write(("modlab: warning: %s:%d: unreadable line skipped (a run killed "
+      .. "mid-write leaves a torn last line)\n"):format(path, lineno))
+  end))
 end
 
 -- Resuming: rewrite a JSON-lines log (crash-safely) as exactly `lines`, so the history has
 -- no epoch twice and none the checkpoint does not know.
-function M:rewrite_jsonl(file, lines)
-  local text = #lines > 0 and table.concat(lines, "\n") .. "\n" or ""
-  if C.ml_file_write_atomic(self:path(file), text, #text, core.err) ~= 0 then
-    error(core.errmsg(), 0)
-  end
-end
+function M:rewrite_jsonl(file, lines) jsonl.rewrite(self:path(file), lines) end
 
 -- A line for the person watching (stdout) and for log.txt.
 function M:log(line)
@@ -119,10 +96,10 @@ function M:close()
   if self.log_fh then self.log_fh:close() self.log_fh = nil end
 end
 
-function M.iso_now() return os.date("!%Y-%m-%dT%H:%M:%SZ") end
+M.iso_now = require("modlab.util.time").iso_now
 
 -- Git commit of the directory holding the recipe, if it is in a repository.
--- (git runs from an argv array, core/spawn.c: the path is never part of a command line.)
+-- (git runs from an argv array, core/base/spawn.c: the path is never part of a command line.)
 function M.git_commit(dir)
   return core.git_commit(dir or ".")
 end

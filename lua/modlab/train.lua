@@ -106,7 +106,7 @@ local function diagnostics(model)
   local text = C.ml_model_diagnostics(model.handle, core.err)
   if text == nil then fail(core.errmsg()) end
   text = ffi.string(text)
-  return text ~= "" and require("modlab.json").raw(text) or nil
+  return text ~= "" and require("modlab.util.json").raw(text) or nil
 end
 
 local function evaluate(t, model, ds, order, n, batch)
@@ -237,8 +237,8 @@ function M.run(ml, cfg, level)
                    batch = batch, eval_batch = eval_batch, valid = fraction,
                    train_size = cfg.train_size,
                    dataset = data.name, dataset_options = data.opts, model = model:describe(),
-                   loss = { name = loss.name, options = require("modlab.json").raw(loss.json or "{}") },
-                   optimizer = { name = opt.name, options = require("modlab.json").raw(opt.json) },
+                   loss = { name = loss.name, options = require("modlab.util.json").raw(loss.json or "{}") },
+                   optimizer = { name = opt.name, options = require("modlab.util.json").raw(opt.json) },
                    clip_norm = cfg.clip_norm, groups = cfg.groups, normalization = normalization,
                    schedule = schedule_text(cfg.schedule),
                    blas_threads = C.ml_blas_threads(), train_call = core.train_calls,
@@ -249,7 +249,7 @@ function M.run(ml, cfg, level)
   local restored = resuming and resume.restore(t, rd, fingerprint, level)
   local meta = { status = "running", start_time = started, seed = seed, argv = core.argv,
                  modlab = ml.version,
-                 build = require("modlab.json").raw(core.build_info()),
+                 build = require("modlab.util.json").raw(core.build_info()),
                  git_commit = rundir.git_commit(core.recipe_dir), plugins = rundir.plugins(),
                  params = model:nparams(),
                  env = { OPENBLAS_NUM_THREADS = os.getenv("OPENBLAS_NUM_THREADS"),

@@ -2,7 +2,7 @@
 // report.html's page: reads the JSON block that `modlab report` wrote (lua/modlab/report*.lua)
 // and draws it with Apache ECharts (inlined before this script). Ends with a self-check
 // block (#modlab-selfcheck, hidden) listing every plot with its point count, every image,
-// the page's errors and how long it took, which tests/report_browser.sh reads.
+// the page's errors and how long it took, which tests/e2e/report_browser.sh reads.
 (function () {
   'use strict';
   const scriptStart = performance.now();   // the library is parsed and run by now

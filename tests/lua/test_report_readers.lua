@@ -2,8 +2,8 @@
 -- The readers behind `modlab report`: PGM decoding (P2/P5, comments, 16 bits, damage),
 -- base64, results.csv parsing, and how a diagnostics value is classified for drawing.
 local t = dofile(os.getenv("top_srcdir") .. "/tests/lua/tap.lua")
-local files = require "modlab.report_files"
-local run = require "modlab.report_run"
+local files = require "modlab.report.files"
+local run = require "modlab.report.run"
 
 local img = files.pgm("P2\n# a comment\n3 2\n# another\n4\n0 1 2\n3 4 4\n")
 t.ok(img and img.width == 3 and img.height == 2, "P2 with comments: size read")

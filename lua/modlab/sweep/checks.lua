@@ -3,7 +3,9 @@
 -- sweep parameters the recipe never read (ml.arg). `modlab trial` finds them (so Slurm tasks
 -- do too), `modlab sweep` acts on the first: an error with modlab.strict (the default),
 -- else a warning printed at once.
-local json = require "modlab.json"
+local json = require "modlab.util.json"
+local jsonl = require "modlab.util.jsonl"
+local file = require "modlab.util.file"
 
 local M = {}
 
@@ -47,16 +49,8 @@ function M.logged_names(tdir)
       end
     end
   end
-  local f = io.open(tdir .. "/metrics.jsonl", "rb")
-  if f then
-    for line in f:lines() do add(json.decode(line)) end
-    f:close()
-  end
-  f = io.open(tdir .. "/summary.json", "rb")
-  if f then
-    add(json.decode(f:read("*a") or ""))
-    f:close()
-  end
+  for _, row in ipairs(jsonl.values(tdir .. "/metrics.jsonl")) do add(row) end
+  add(json.decode(file.read(tdir .. "/summary.json") or ""))
   table.sort(names)
   return names
 end

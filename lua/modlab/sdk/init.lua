@@ -1,6 +1,6 @@
 -- SPDX-License-Identifier: MIT
 -- `modlab plugin new|check`: the third-party plugin SDK's commands. The conformance suite is
--- C (core/conformance.c, modlab/sdk.h); the project templates are modlab.sdk_templates.
+-- C (core/sdk/conformance.c, modlab/sdk.h); the project templates are modlab.sdk.templates.
 local M = {}
 
 local USAGE = [==[
@@ -111,7 +111,7 @@ local function cmd_new(core, args, i)
     io.stderr:write("modlab: plugin new: ", core.errmsg(), "\n")
     return 1
   end
-  local files = require("modlab.sdk_templates").render(kind, name,
+  local files = require("modlab.sdk.templates").render(kind, name,
     core.ffi.string(core.C.ml_version()))
   local names = {}
   for fname in pairs(files) do names[#names + 1] = fname end

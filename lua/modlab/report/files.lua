@@ -3,24 +3,15 @@
 -- base64. A report is written for people to look at, so a damaged line or image is skipped
 -- with a warning (collected in `warnings`, printed on stderr and shown in the page) rather
 -- than ending the report; only a directory that is neither a run nor a sweep is an error.
-local decode = require("modlab.json").decode
+local decode = require("modlab.util.json").decode
+local file = require "modlab.util.file"
+local jsonl = require "modlab.util.jsonl"
 local core = require "modlab.core"
 
 local M = {}
 
-function M.read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local t = f:read("*a")
-  f:close()
-  return t
-end
-
-function M.exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() return true end
-  return false
-end
+-- Whole files: modlab.util.file's, under the names the report modules use.
+M.read, M.exists = file.read, file.exists
 
 -- A warning goes to stderr now and into the page later.
 function M.warn(warnings, msg)
@@ -43,22 +34,9 @@ end
 -- Every object of a JSON-lines file; unreadable lines are skipped with a warning naming the
 -- file and line (a run killed mid-write can leave a torn last line).
 function M.jsonl(path, warnings)
-  local rows = {}
-  local text = M.read(path)
-  if not text then return rows end
-  local lineno = 0
-  for line in text:gmatch("([^\n]*)\n?") do
-    lineno = lineno + 1
-    if line:find("%S") then
-      local v, err = decode(line)
-      if type(v) == "table" then rows[#rows + 1] = v
-      else
-        M.warn(warnings, ("%s:%d: unreadable line skipped (%s)"):format(path, lineno,
-          err or "not a JSON object"))
-      end
-    end
-  end
-  return rows
+  return (jsonl.values(path, function(lineno, err)
+    M.warn(warnings, ("%s:%d: unreadable line skipped (%s)"):format(path, lineno, err))
+  end))
 end
 
 -- CSV as written by sweep.lua: a header line, then rows; quoted fields may hold commas,

@@ -3,8 +3,8 @@
 -- library, Apache ECharts, the page's script and style and the data are all inlined; a
 -- Content-Security-Policy forbids any fetch). The data comes from report_run.lua or
 -- report_sweep.lua; the drawing is lua/report/report.js.
-local files = require "modlab.report_files"
-local json = require "modlab.json"
+local files = require "modlab.report.files"
+local json = require "modlab.util.json"
 
 local M = {}
 
@@ -57,8 +57,8 @@ function M.write(dir)
   end
   local warnings = {}
   local data, err
-  if kind == "sweep" then data, err = require("modlab.report_sweep").load(dir, warnings)
-  else data = require("modlab.report_run").load(dir, warnings) end
+  if kind == "sweep" then data, err = require("modlab.report.sweep").load(dir, warnings)
+  else data = require("modlab.report.run").load(dir, warnings) end
   if not data then return nil, "report: " .. err, 1 end
   data.warnings = warnings
   data.generated = os.date("!%Y-%m-%dT%H:%M:%SZ")

@@ -2,7 +2,7 @@
 -- What `modlab report` shows of one run directory, as plain tables for the page: metric
 -- series per epoch, wall time per epoch (timing.jsonl), configuration, environment
 -- (meta.json), layer diagnostics sorted into plot kinds, and the run's PGM images.
-local files = require "modlab.report_files"
+local files = require "modlab.report.files"
 
 local M = {}
 
@@ -93,7 +93,7 @@ function M.diagnostics(rows, warnings)
     if na and nb and na ~= nb then return na < nb end
     return a < b
   end)
-  local json = require "modlab.json"
+  local json = require "modlab.util.json"
   for _, name in ipairs(order) do
     local L = layers[name]
     local items = {}
@@ -126,7 +126,7 @@ end
 
 -- Numeric top-level fields of metrics rows, one array per field aligned with the rows.
 local function series(rows)
-  local json = require "modlab.json"
+  local json = require "modlab.util.json"
   local names, seen = {}, {}
   for _, row in ipairs(rows) do
     for k, v in pairs(row) do
@@ -151,7 +151,7 @@ end
 -- Seconds since the run started at the end of each epoch: the running sum of timing.jsonl's
 -- epoch_seconds, matched to metrics rows by epoch number.
 local function wall_times(rows, timing)
-  local json = require "modlab.json"
+  local json = require "modlab.util.json"
   local secs = {}
   for _, t in ipairs(timing) do
     if type(t.epoch) == "number" and type(t.epoch_seconds) == "number" then

@@ -2,8 +2,8 @@
 -- What `modlab report` shows of a sweep directory, as plain tables for the page: the
 -- results table (results.csv, as `modlab sweep` wrote it), the parameters and the metric,
 -- and the metric curves of the best trials (their trials/<id>/metrics.jsonl).
-local files = require "modlab.report_files"
-local json = require "modlab.json"
+local files = require "modlab.report.files"
+local json = require "modlab.util.json"
 
 local M = {}
 
