@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: the Lua JSON decoder (lua/modlab/json.lua's decode) that reads journals,
+/* Fuzz target: the Lua JSON decoder (lua/modlab/util/json.lua's decode) that reads journals,
  * sweep plans, metrics.jsonl and summary.json back (sweep resume, reports), in an embedded
  * LuaJIT state. decode returns nil, msg for bad input (it pcalls itself, and callers rely
  * on that: a Lua error escaping it is reported), a crash or a hang is a bug. An accepted
@@ -59,8 +59,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         exit(1);
     }
     luaL_openlibs(L);
-    if (luaL_loadfile(L, FZ_LUADIR "/modlab/json.lua") || lua_pcall(L, 0, 1, 0)) {
-        fprintf(stderr, "fuzz lua_json: loading %s/modlab/json.lua: %s\n", FZ_LUADIR,
+    if (luaL_loadfile(L, FZ_LUADIR "/modlab/util/json.lua") || lua_pcall(L, 0, 1, 0)) {
+        fprintf(stderr, "fuzz lua_json: loading %s/modlab/util/json.lua: %s\n", FZ_LUADIR,
                 lua_tostring(L, -1));
         exit(1);
     }

@@ -103,3 +103,5 @@ EXTRA_DIST += tests/e2e/run_dirs.sh tests/e2e/run_failures.sh tests/e2e/run_sign
 	tests/fixtures/runs/tiny.lua
 check_PROGRAMS += tests/unit/core/base/test_fileio
 TESTS += tests/unit/core/base/test_fileio
+TESTS += tests/lua/test_util.lua
+EXTRA_DIST += tests/lua/test_util.lua

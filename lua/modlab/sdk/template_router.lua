@@ -227,5 +227,7 @@ local run = ml.train {
   optimizer = ml.optimizer("adam", { lr = ml.arg("lr", 0.01) }),
   epochs = ml.arg("epochs", 10), batch = 32, seed = ml.arg("seed", 1), quiet = true,
 }
+print(("test accuracy %.4f"):format(run.summary.test_accuracy))
+]==]
 
 return { c = ROUTER_C, test = LAYER_TEST, recipe = ROUTER_RECIPE }

@@ -60,8 +60,6 @@ field, ownership, threading, versioning) is PLUGINS.md in modlab's documentation
 
 local GITIGNORE = "*.so\nruns/\n"
 
-]==]
-
 -- Each kind's NAME.c, test and recipe, one file per kind beside this one.
 local KINDS = {}
 for _, kind in ipairs { "layer", "optimizer", "dataset", "router" } do

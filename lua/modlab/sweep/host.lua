@@ -6,8 +6,6 @@ local ffi, C = core.ffi, core.C
 
 local M = {}
 
-end
-
 local function cwd()
   local buf = ffi.new("char[4096]")
   if C.getcwd(buf, 4096) == nil then return "." end

@@ -5,14 +5,14 @@ local better = require("modlab.sweep.metrics").better
 
 local M = {}
 
-function hyperband.new(plan)
+function M.new(plan)
   local et = plan.early_terminate
   if not et then return nil end
   return { rungs = et.rungs, eta = et.eta, vals = {}, seen = {} }
 end
 
 -- Record trial `id`'s value at each rung it reached; true when it should stop.
-function hyperband.check(hb, plan, id, vals)
+function M.check(hb, plan, id, vals)
   local goal = plan.metric.goal
   hb.seen[id] = hb.seen[id] or {}
   local stop = false

@@ -248,6 +248,7 @@ end
 -- The parts other modules and tests use, under their old names.
 M.load, M.decode = plan_mod.load, json.decode
 M.read_journal, M.state = read_journal, state
+local hyperband = require "modlab.sweep.hyperband"
 M.hyperband_new, M.hyperband_check = hyperband.new, hyperband.check
 M.cmd_trial = require("modlab.sweep.trial").cmd_trial
 

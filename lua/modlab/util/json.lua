@@ -2,7 +2,9 @@
 -- JSON for run directories. Encoding: deterministic (object keys sorted), integers printed
 -- exactly, other numbers as the shortest text that reads back as the same double, so equal
 -- runs give equal bytes.
-local number = require "modlab.util.number"
+-- The number formatter (libmodlab's, through the FFI) is loaded on the first encode, so the
+-- decoder stands alone in a bare LuaJIT: fuzz/fuzz_lua_json.c loads just this file.
+local number
 
 local M = {}
 
@@ -34,7 +36,10 @@ local function encode(v, out)
   elseif t == "boolean" then out[#out + 1] = tostring(v)
   elseif t == "number" then
     if v ~= v or v == math.huge or v == -math.huge then out[#out + 1] = "null"
-    else out[#out + 1] = number.text(v) end
+    else
+      number = number or require "modlab.util.number"
+      out[#out + 1] = number.text(v)
+    end
   elseif t == "string" then out[#out + 1] = encode_string(v)
   elseif t == "table" and getmetatable(v) == raw_mt then out[#out + 1] = v.text
   elseif t == "table" then
