@@ -296,21 +296,7 @@ static const ml_opt_spec cifar_options[] = {
     ML_DATA_OPT_DATASET,
     {NULL, 0, NULL, NULL, NULL}};
 
-static const ml_dataset_vtable cifar_vtable = {
-    ML_ABI_INIT(ml_dataset_vtable),
-    .open = cifar_open,
-    .close = cifar_close,
-    .info = cifar_info,
-    .read = cifar_read,
-};
-
-const ml_entry ml_data_cifar10_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_DATASET,
-    .name = "cifar10",
-    .version = "1.0.0",
-    .summary = "CIFAR-10 binary batches (label byte + 3x32x32 pixel bytes per record)",
-    .options = cifar_options,
-    .vtable = &cifar_vtable,
-    .extension = NULL,
-};
+const ml_entry ml_data_cifar10_entry = ML_ENTRY_INIT(ML_KIND_DATASET, "cifar10", "1.0.0",
+    "CIFAR-10 binary batches (label byte + 3x32x32 pixel bytes per record)", cifar_options,
+    NULL, ml_dataset_vtable, .open = cifar_open, .close = cifar_close, .info = cifar_info,
+    .read = cifar_read);

@@ -334,21 +334,7 @@ static const ml_opt_spec idx_options[] = {
     ML_DATA_OPT_DATASET,
     {NULL, 0, NULL, NULL, NULL}};
 
-static const ml_dataset_vtable idx_vtable = {
-    ML_ABI_INIT(ml_dataset_vtable),
-    .open = idx_open,
-    .close = idx_close,
-    .info = idx_info,
-    .read = idx_read,
-};
-
-const ml_entry ml_data_idx_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_DATASET,
-    .name = "idx",
-    .version = "1.0.0",
-    .summary = "MNIST-style IDX files (images + labels, gzip or raw), e.g. Fashion-MNIST",
-    .options = idx_options,
-    .vtable = &idx_vtable,
-    .extension = NULL,
-};
+const ml_entry ml_data_idx_entry = ML_ENTRY_INIT(ML_KIND_DATASET, "idx", "1.0.0",
+    "MNIST-style IDX files (images + labels, gzip or raw), e.g. Fashion-MNIST", idx_options,
+    NULL, ml_dataset_vtable, .open = idx_open, .close = idx_close, .info = idx_info,
+    .read = idx_read);

@@ -116,20 +116,6 @@ static int sy_read(void *self, const int64_t *idx, int32_t n, float *x, float *y
     return ML_OK;
 }
 
-static const ml_dataset_vtable vtable = {
-    ML_ABI_INIT(ml_dataset_vtable),
-    .open = sy_open,
-    .close = sy_close,
-    .info = sy_info,
-    .read = sy_read,
-};
-
-const ml_entry ml_data_synthetic_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_DATASET,
-    .name = "synthetic",
-    .version = "1.0.0",
-    .summary = "generated data needing no files: two (or more) spirals, Gaussian blobs",
-    .options = options,
-    .vtable = &vtable,
-};
+const ml_entry ml_data_synthetic_entry = ML_ENTRY_INIT(ML_KIND_DATASET, "synthetic", "1.0.0",
+    "generated data needing no files: two (or more) spirals, Gaussian blobs", options, NULL,
+    ml_dataset_vtable, .open = sy_open, .close = sy_close, .info = sy_info, .read = sy_read);

@@ -645,21 +645,7 @@ static const ml_opt_spec text_options[] = {
     ML_DATA_OPT_DATASET,
     {NULL, 0, NULL, NULL, NULL}};
 
-static const ml_dataset_vtable text_vtable = {
-    ML_ABI_INIT(ml_dataset_vtable),
-    .open = text_open,
-    .close = text_close,
-    .info = text_info,
-    .read = text_read,
-};
-
-const ml_entry ml_data_text_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_DATASET,
-    .name = "text",
-    .version = "1.0.0",
-    .summary = "word-level language modelling windows (PTB plain text, tagged Brown corpus)",
-    .options = text_options,
-    .vtable = &text_vtable,
-    .extension = NULL,
-};
+const ml_entry ml_data_text_entry = ML_ENTRY_INIT(ML_KIND_DATASET, "text", "1.0.0",
+    "word-level language modelling windows (PTB plain text, tagged Brown corpus)", text_options,
+    NULL, ml_dataset_vtable, .open = text_open, .close = text_close, .info = text_info,
+    .read = text_read);

@@ -294,31 +294,13 @@ static const ml_gradcheck_iface gradcheck = ML_GRADCHECK_IFACE(cases);
 ML_EXTENSIONS(gs_extension, { ML_IFACE_GRADCHECK, &gradcheck },
               { ML_IFACE_DIAGNOSTICS, &diagnostics })
 
-static const ml_layer_vtable vtable = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = gs_create,
-    .destroy = gs_destroy,
-    .infer_shape = gs_infer,
-    .workspace = gs_workspace,
-    .forward = gs_forward,
-    .backward_input = gs_backward_input,
-    .backward_params = gs_backward_params,
-    .aux_loss = gs_aux_loss,
-    .save = gs_save,
-    .load = gs_load,
-};
-
-static const ml_entry entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "graphsync",
-    .version = "0.1.0",
-    .summary = "graph-synchronous layer: T steps h = act(h A + x U + b) on a learned N x N "
-               "graph, modularity regulariser, block-diagonal pruning",
-    .options = options,
-    .vtable = &vtable,
-    .extension = gs_extension,
-};
+static const ml_entry entry = ML_ENTRY_INIT(ML_KIND_LAYER, "graphsync", "0.1.0",
+    "graph-synchronous layer: T steps h = act(h A + x U + b) on a learned N x N graph, "
+    "modularity regulariser, block-diagonal pruning",
+    options, gs_extension, ml_layer_vtable, .create = gs_create, .destroy = gs_destroy,
+    .infer_shape = gs_infer, .workspace = gs_workspace, .forward = gs_forward,
+    .backward_input = gs_backward_input, .backward_params = gs_backward_params,
+    .aux_loss = gs_aux_loss, .save = gs_save, .load = gs_load);
 
 ML_PLUGIN_EXPORT int ml_plugin_graphsync_init(const ml_host *host, ml_registry *reg,
                                               ml_err *err);

@@ -294,20 +294,6 @@ static int mod_backward_input(void *self, ml_ctx *ctx, const ml_view *in, const 
     return ML_OK;
 }
 
-static const ml_layer_vtable vtable = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = mod_create,
-    .destroy = mod_destroy,
-    .infer_shape = mod_shape,
-    .workspace = mod_workspace,
-    .forward = mod_forward,
-    .backward_input = mod_backward_input,
-    .backward_params = mod_backward_params,
-    .aux_loss = mod_aux_loss,
-    .save = mod_save,
-    .load = mod_load,
-};
-
 /* Fixed selections in the check: without example ids the EM/REINFORCE controllers take
  * their argmax, and noisy top-k replays its noise (the forward count is held fixed). The
  * aux-loss check covers the controller's M-step gradient. */
@@ -332,17 +318,12 @@ static const ml_gradcheck_iface gradcheck = ML_GRADCHECK_IFACE(cases);
 ML_EXTENSIONS(extension, { ML_IFACE_GRADCHECK, &gradcheck }, { ML_IFACE_ESTEP, &mod_estep_iface },
               { ML_IFACE_DIAGNOSTICS, &mod_diag_iface })
 
-static const ml_entry entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "modular",
-    .version = "1.0.0",
-    .summary = "M dense or conv modules, a controller picks K per row; EM, REINFORCE or "
-               "noisy top-k",
-    .options = options,
-    .vtable = &vtable,
-    .extension = extension,
-};
+static const ml_entry entry = ML_ENTRY_INIT(ML_KIND_LAYER, "modular", "1.0.0",
+    "M dense or conv modules, a controller picks K per row; EM, REINFORCE or noisy top-k",
+    options, extension, ml_layer_vtable, .create = mod_create, .destroy = mod_destroy,
+    .infer_shape = mod_shape, .workspace = mod_workspace, .forward = mod_forward,
+    .backward_input = mod_backward_input, .backward_params = mod_backward_params,
+    .aux_loss = mod_aux_loss, .save = mod_save, .load = mod_load);
 
 ML_PLUGIN_EXPORT int ml_plugin_modular_init(const ml_host *h, ml_registry *reg, ml_err *err);
 

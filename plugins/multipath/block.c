@@ -404,25 +404,8 @@ static const ml_gradcheck_iface gradcheck = ML_GRADCHECK_IFACE(cases);
 ML_EXTENSIONS(block_extension, { ML_IFACE_GRADCHECK, &gradcheck },
               { ML_IFACE_DIAGNOSTICS, &diagnostics })
 
-static const ml_layer_vtable vtable = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = block_create,
-    .destroy = block_destroy,
-    .infer_shape = block_infer,
-    .workspace = block_workspace,
-    .forward = block_forward,
-    .backward_input = block_backward_input,
-    .backward_params = block_backward_params,
-};
-
-const ml_entry mp_block_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "multipath",
-    .version = "1.0.0",
-    .summary = "a block of n parallel paths (conv2d or linear, batchnorm, activation) behind "
-               "a router",
-    .options = options,
-    .vtable = &vtable,
-    .extension = block_extension,
-};
+const ml_entry mp_block_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "multipath", "1.0.0",
+    "a block of n parallel paths (conv2d or linear, batchnorm, activation) behind a router",
+    options, block_extension, ml_layer_vtable, .create = block_create, .destroy = block_destroy,
+    .infer_shape = block_infer, .workspace = block_workspace, .forward = block_forward,
+    .backward_input = block_backward_input, .backward_params = block_backward_params);

@@ -99,23 +99,8 @@ static const ml_gradcheck_case cases[] = {
 };
 ML_GRADCHECK_EXTENSION(merge_extension, cases)
 
-static const ml_layer_vtable vtable = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = merge_create,
-    .destroy = merge_destroy,
-    .infer_shape = merge_infer,
-    .forward = merge_forward,
-    .backward_input = merge_backward_input,
-};
-
-const ml_entry mp_merge_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "mp_merge",
-    .version = "1.0.0",
-    .summary = "leave multi-path land: {paths, C, ...} -> mean {C, ...} or concat "
-               "{paths*C, ...}",
-    .options = options,
-    .vtable = &vtable,
-    .extension = merge_extension,
-};
+const ml_entry mp_merge_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "mp_merge", "1.0.0",
+    "leave multi-path land: {paths, C, ...} -> mean {C, ...} or concat {paths*C, ...}",
+    options, merge_extension, ml_layer_vtable, .create = merge_create, .destroy = merge_destroy,
+    .infer_shape = merge_infer, .forward = merge_forward,
+    .backward_input = merge_backward_input);

@@ -86,20 +86,11 @@ static inline mp_router *mp_router_of(void *self)
     {                                                                                     \
         return mp_router_create(&(ops), h, ctx, o, in, self, err);                       \
     }                                                                                     \
-    static const ml_layer_vtable var##_vtable = {                                        \
-        ML_ABI_INIT(ml_layer_vtable),                                                     \
-        .create = var##_create,                                                           \
-        .destroy = mp_router_destroy,                                                     \
-        .infer_shape = ml_infer_same_shape,                                               \
-        .workspace = mp_router_workspace,                                                 \
-        .forward = mp_router_forward,                                                     \
-        .backward_input = mp_router_backward_input,                                       \
-        .backward_params = mp_router_backward_params,                                     \
-    };                                                                                    \
-    const ml_entry var = {                                                                \
-        ML_ABI_INIT(ml_entry), .kind = ML_KIND_LAYER, .version = "1.0.0",                \
-        .summary = (summary_text), .options = (opts), .vtable = &var##_vtable,           \
-        .extension = mp_router_extension, .name = (layer_name),                          \
-    }
+    const ml_entry var = ML_ENTRY_INIT(ML_KIND_LAYER, (layer_name), "1.0.0",              \
+        (summary_text), (opts), mp_router_extension, ml_layer_vtable,                \
+        .create = var##_create, .destroy = mp_router_destroy,                            \
+        .infer_shape = ml_infer_same_shape, .workspace = mp_router_workspace,            \
+        .forward = mp_router_forward, .backward_input = mp_router_backward_input,        \
+        .backward_params = mp_router_backward_params)
 
 #endif

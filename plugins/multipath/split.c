@@ -84,22 +84,8 @@ static const ml_gradcheck_case cases[] = {
 };
 ML_GRADCHECK_EXTENSION(split_extension, cases)
 
-static const ml_layer_vtable vtable = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = split_create,
-    .destroy = split_destroy,
-    .infer_shape = split_infer,
-    .forward = split_forward,
-    .backward_input = split_backward_input,
-};
-
-const ml_entry mp_split_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "mp_split",
-    .version = "1.0.0",
-    .summary = "enter multi-path land: {...} -> {paths, ...}, every path a copy",
-    .options = options,
-    .vtable = &vtable,
-    .extension = split_extension,
-};
+const ml_entry mp_split_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "mp_split", "1.0.0",
+    "enter multi-path land: {...} -> {paths, ...}, every path a copy", options, split_extension,
+    ml_layer_vtable, .create = split_create, .destroy = split_destroy,
+    .infer_shape = split_infer, .forward = split_forward,
+    .backward_input = split_backward_input);

@@ -56,28 +56,14 @@ static int avgpool2d_backward(void *self, ml_ctx *ctx, const ml_view *in, const 
     return 0;
 }
 
-static const ml_layer_vtable avgpool2d_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = avgpool2d_create,
-    .destroy = nn_destroy,
-    .infer_shape = nn_pool2d_infer,
-    .forward = avgpool2d_forward,
-    .backward_input = avgpool2d_backward,
-};
-
 static const ml_gradcheck_case avgpool2d_cases[] = {
     { "kernel=2", { 3, { 2, 4, 5 } }, 0 },
     { "kernel=3 stride=1", { 3, { 2, 5, 4 } }, 0 },
 };
 ML_GRADCHECK_EXTENSION(avgpool2d_ext, avgpool2d_cases)
 
-const ml_entry ml_nn_avgpool2d_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "avgpool2d",
-    .version = "1.0.0",
-    .summary = "2-d average pooling over {C,H,W} (square window, no padding)",
-    .options = nn_pool2d_options,
-    .vtable = &avgpool2d_vt,
-    .extension = avgpool2d_ext,
-};
+const ml_entry ml_nn_avgpool2d_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "avgpool2d", "1.0.0",
+    "2-d average pooling over {C,H,W} (square window, no padding)", nn_pool2d_options,
+    avgpool2d_ext, ml_layer_vtable, .create = avgpool2d_create, .destroy = nn_destroy,
+    .infer_shape = nn_pool2d_infer, .forward = avgpool2d_forward,
+    .backward_input = avgpool2d_backward);

@@ -177,17 +177,6 @@ static int bn_backward_params(void *self, ml_ctx *ctx, const ml_view *in, const 
     return 0;
 }
 
-static const ml_layer_vtable bn_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = bn_create,
-    .destroy = nn_destroy,
-    .infer_shape = ml_infer_same_shape,
-    .workspace = bn_workspace,
-    .forward = bn_forward,
-    .backward_input = bn_backward_input,
-    .backward_params = bn_backward_params,
-};
-
 static const ml_opt_spec bn_opts[] = {
     { "momentum", ML_OPT_FLOAT, "0.1", "weight of the new batch in the running statistics",
       NULL },
@@ -202,13 +191,8 @@ static const ml_gradcheck_case bn_cases[] = {
 };
 ML_GRADCHECK_EXTENSION(bn_ext, bn_cases)
 
-const ml_entry ml_nn_batchnorm_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "batchnorm",
-    .version = "1.0.0",
-    .summary = "Batch normalisation over {F} (1d), {C,L} or {C,H,W} (2d) inputs",
-    .options = bn_opts,
-    .vtable = &bn_vt,
-    .extension = bn_ext,
-};
+const ml_entry ml_nn_batchnorm_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "batchnorm", "1.0.0",
+    "Batch normalisation over {F} (1d), {C,L} or {C,H,W} (2d) inputs", bn_opts, bn_ext,
+    ml_layer_vtable, .create = bn_create, .destroy = nn_destroy,
+    .infer_shape = ml_infer_same_shape, .workspace = bn_workspace, .forward = bn_forward,
+    .backward_input = bn_backward_input, .backward_params = bn_backward_params);

@@ -399,17 +399,6 @@ static int conv2d_backward_params(void *self, ml_ctx *ctx, const ml_view *in,
     return 0;
 }
 
-static const ml_layer_vtable conv2d_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = conv2d_create,
-    .destroy = nn_destroy,
-    .infer_shape = conv2d_infer,
-    .workspace = conv2d_workspace,
-    .forward = conv2d_forward,
-    .backward_input = conv2d_backward_input,
-    .backward_params = conv2d_backward_params,
-};
-
 static const ml_opt_spec conv2d_opts[] = {
     { "out", ML_OPT_INT, NULL, "output channels", NULL },
     { "kernel", ML_OPT_INT, NULL, "square kernel size", NULL },
@@ -426,13 +415,8 @@ static const ml_gradcheck_case conv2d_cases[] = {
 };
 ML_GRADCHECK_EXTENSION(conv2d_ext, conv2d_cases)
 
-const ml_entry ml_nn_conv2d_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "conv2d",
-    .version = "1.0.0",
-    .summary = "2-d convolution over {C,H,W} (square kernel, stride, zero padding)",
-    .options = conv2d_opts,
-    .vtable = &conv2d_vt,
-    .extension = conv2d_ext,
-};
+const ml_entry ml_nn_conv2d_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "conv2d", "1.0.0",
+    "2-d convolution over {C,H,W} (square kernel, stride, zero padding)", conv2d_opts,
+    conv2d_ext, ml_layer_vtable, .create = conv2d_create, .destroy = nn_destroy,
+    .infer_shape = conv2d_infer, .workspace = conv2d_workspace, .forward = conv2d_forward,
+    .backward_input = conv2d_backward_input, .backward_params = conv2d_backward_params);

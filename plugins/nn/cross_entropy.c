@@ -83,19 +83,6 @@ static int xe_forward(void *self, const ml_view *pred, const ml_view *target, do
     return ML_OK;
 }
 
-static const ml_loss_vtable vtable = {
-    ML_ABI_INIT(ml_loss_vtable),
-    .create = xe_create,
-    .destroy = xe_destroy,
-    .forward = xe_forward,
-};
-
-const ml_entry ml_nn_cross_entropy_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LOSS,
-    .name = "cross_entropy",
-    .version = "1.0.0",
-    .summary = "softmax cross-entropy over the last dimension with class-id targets",
-    .options = options,
-    .vtable = &vtable,
-};
+const ml_entry ml_nn_cross_entropy_entry = ML_ENTRY_INIT(ML_KIND_LOSS, "cross_entropy", "1.0.0",
+    "softmax cross-entropy over the last dimension with class-id targets", options, NULL,
+    ml_loss_vtable, .create = xe_create, .destroy = xe_destroy, .forward = xe_forward);

@@ -85,16 +85,6 @@ static int dropout_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml
     return 0;
 }
 
-static const ml_layer_vtable dropout_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = dropout_create,
-    .destroy = nn_destroy,
-    .infer_shape = ml_infer_same_shape,
-    .workspace = dropout_workspace,
-    .forward = dropout_forward,
-    .backward_input = dropout_backward,
-};
-
 static const ml_opt_spec dropout_opts[] = {
     { "p", ML_OPT_FLOAT, "0.5", "probability of zeroing an element in training", NULL },
     { NULL, 0, NULL, NULL, NULL },
@@ -105,13 +95,8 @@ static const ml_gradcheck_case dropout_cases[] = {
 };
 ML_GRADCHECK_EXTENSION(dropout_ext, dropout_cases)
 
-const ml_entry ml_nn_dropout_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "dropout",
-    .version = "1.0.0",
-    .summary = "Inverted dropout (scale 1/(1-p) in training, identity in evaluation)",
-    .options = dropout_opts,
-    .vtable = &dropout_vt,
-    .extension = dropout_ext,
-};
+const ml_entry ml_nn_dropout_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "dropout", "1.0.0",
+    "Inverted dropout (scale 1/(1-p) in training, identity in evaluation)", dropout_opts,
+    dropout_ext, ml_layer_vtable, .create = dropout_create, .destroy = nn_destroy,
+    .infer_shape = ml_infer_same_shape, .workspace = dropout_workspace,
+    .forward = dropout_forward, .backward_input = dropout_backward);

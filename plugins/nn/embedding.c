@@ -99,16 +99,6 @@ static int emb_backward_params(void *self, ml_ctx *ctx, const ml_view *in,
     return 0;
 }
 
-static const ml_layer_vtable emb_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = emb_create,
-    .destroy = nn_destroy,
-    .infer_shape = emb_infer,
-    .forward = emb_forward,
-    .backward_input = NULL,
-    .backward_params = emb_backward_params,
-};
-
 static const ml_opt_spec emb_opts[] = {
     { "vocab", ML_OPT_INT, NULL, "number of ids (rows of the table); ids are 0..vocab-1",
       NULL },
@@ -122,13 +112,7 @@ static const ml_gradcheck_case emb_cases[] = {
 };
 ML_GRADCHECK_EXTENSION(emb_ext, emb_cases)
 
-const ml_entry ml_nn_embedding_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "embedding",
-    .version = "1.0.0",
-    .summary = "Lookup table: integer ids {...} -> vectors {..., dim}",
-    .options = emb_opts,
-    .vtable = &emb_vt,
-    .extension = emb_ext,
-};
+const ml_entry ml_nn_embedding_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "embedding", "1.0.0",
+    "Lookup table: integer ids {...} -> vectors {..., dim}", emb_opts, emb_ext, ml_layer_vtable,
+    .create = emb_create, .destroy = nn_destroy, .infer_shape = emb_infer,
+    .forward = emb_forward, .backward_input = NULL, .backward_params = emb_backward_params);

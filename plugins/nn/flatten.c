@@ -41,27 +41,13 @@ static int flatten_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml
     return 0;
 }
 
-static const ml_layer_vtable flatten_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = flatten_create,
-    .destroy = nn_destroy,
-    .infer_shape = flatten_infer,
-    .forward = flatten_forward,
-    .backward_input = flatten_backward,
-};
-
 static const ml_gradcheck_case flatten_cases[] = {
     { "", { 3, { 2, 3, 4 } }, 0 },
 };
 ML_GRADCHECK_EXTENSION(flatten_ext, flatten_cases)
 
-const ml_entry ml_nn_flatten_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "flatten",
-    .version = "1.0.0",
-    .summary = "Flatten each example to one dimension: {d0,d1,...} -> {d0*d1*...}",
-    .options = NULL,
-    .vtable = &flatten_vt,
-    .extension = flatten_ext,
-};
+const ml_entry ml_nn_flatten_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "flatten", "1.0.0",
+    "Flatten each example to one dimension: {d0,d1,...} -> {d0*d1*...}", NULL, flatten_ext,
+    ml_layer_vtable, .create = flatten_create, .destroy = nn_destroy,
+    .infer_shape = flatten_infer, .forward = flatten_forward,
+    .backward_input = flatten_backward);

@@ -75,15 +75,6 @@ static int gelu_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml_vi
     return 0;
 }
 
-static const ml_layer_vtable gelu_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = gelu_create,
-    .destroy = nn_destroy,
-    .infer_shape = ml_infer_same_shape,
-    .forward = gelu_forward,
-    .backward_input = gelu_backward,
-};
-
 static const ml_opt_spec gelu_opts[] = {
     { "approximate", ML_OPT_STRING, "none",
       "none: exact x*Phi(x) with erf; tanh: the tanh approximation (as PyTorch's GELU)",
@@ -97,13 +88,7 @@ static const ml_gradcheck_case gelu_cases[] = {
 };
 ML_GRADCHECK_EXTENSION(gelu_ext, gelu_cases)
 
-const ml_entry ml_nn_gelu_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "gelu",
-    .version = "1.0.0",
-    .summary = "GELU activation, exact (erf) or tanh approximation",
-    .options = gelu_opts,
-    .vtable = &gelu_vt,
-    .extension = gelu_ext,
-};
+const ml_entry ml_nn_gelu_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "gelu", "1.0.0",
+    "GELU activation, exact (erf) or tanh approximation", gelu_opts, gelu_ext, ml_layer_vtable,
+    .create = gelu_create, .destroy = nn_destroy, .infer_shape = ml_infer_same_shape,
+    .forward = gelu_forward, .backward_input = gelu_backward);

@@ -64,27 +64,12 @@ static int gap_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml_vie
     return 0;
 }
 
-static const ml_layer_vtable gap_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = gap_create,
-    .destroy = nn_destroy,
-    .infer_shape = gap_infer,
-    .forward = gap_forward,
-    .backward_input = gap_backward,
-};
-
 static const ml_gradcheck_case gap_cases[] = {
     { "", { 3, { 3, 4, 5 } }, 0 },
 };
 ML_GRADCHECK_EXTENSION(gap_ext, gap_cases)
 
-const ml_entry ml_nn_global_avgpool_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "global_avgpool",
-    .version = "1.0.0",
-    .summary = "Global average pooling: {C,H,W} -> {C}",
-    .options = NULL,
-    .vtable = &gap_vt,
-    .extension = gap_ext,
-};
+const ml_entry ml_nn_global_avgpool_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "global_avgpool",
+    "1.0.0", "Global average pooling: {C,H,W} -> {C}", NULL, gap_ext, ml_layer_vtable,
+    .create = gap_create, .destroy = nn_destroy, .infer_shape = gap_infer,
+    .forward = gap_forward, .backward_input = gap_backward);

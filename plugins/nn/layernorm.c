@@ -134,17 +134,6 @@ static int ln_backward_params(void *self, ml_ctx *ctx, const ml_view *in, const 
     return 0;
 }
 
-static const ml_layer_vtable ln_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = ln_create,
-    .destroy = nn_destroy,
-    .infer_shape = ml_infer_same_shape,
-    .workspace = ln_workspace,
-    .forward = ln_forward,
-    .backward_input = ln_backward_input,
-    .backward_params = ln_backward_params,
-};
-
 static const ml_opt_spec ln_opts[] = {
     { "eps", ML_OPT_FLOAT, "1e-5", "added to the variance before the square root", NULL },
     { "affine", ML_OPT_BOOL, "true", "learn a per-feature scale (weight) and shift (bias)",
@@ -158,13 +147,8 @@ static const ml_gradcheck_case ln_cases[] = {
 };
 ML_GRADCHECK_EXTENSION(ln_ext, ln_cases)
 
-const ml_entry ml_nn_layernorm_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "layernorm",
-    .version = "1.0.0",
-    .summary = "Layer normalisation over the last dimension, optional affine",
-    .options = ln_opts,
-    .vtable = &ln_vt,
-    .extension = ln_ext,
-};
+const ml_entry ml_nn_layernorm_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "layernorm", "1.0.0",
+    "Layer normalisation over the last dimension, optional affine", ln_opts, ln_ext,
+    ml_layer_vtable, .create = ln_create, .destroy = nn_destroy,
+    .infer_shape = ml_infer_same_shape, .workspace = ln_workspace, .forward = ln_forward,
+    .backward_input = ln_backward_input, .backward_params = ln_backward_params);

@@ -46,15 +46,6 @@ static int leaky_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml_v
     return 0;
 }
 
-static const ml_layer_vtable leaky_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = leaky_create,
-    .destroy = nn_destroy,
-    .infer_shape = ml_infer_same_shape,
-    .forward = leaky_forward,
-    .backward_input = leaky_backward,
-};
-
 static const ml_opt_spec leaky_opts[] = {
     { "slope", ML_OPT_FLOAT, "0.01", "slope for negative inputs (PyTorch's negative_slope)",
       NULL },
@@ -68,13 +59,7 @@ static const ml_gradcheck_case leaky_cases[] = {
 };
 ML_GRADCHECK_EXTENSION(leaky_ext, leaky_cases)
 
-const ml_entry ml_nn_leaky_relu_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "leaky_relu",
-    .version = "1.0.0",
-    .summary = "Leaky ReLU: x if x > 0 else slope * x",
-    .options = leaky_opts,
-    .vtable = &leaky_vt,
-    .extension = leaky_ext,
-};
+const ml_entry ml_nn_leaky_relu_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "leaky_relu", "1.0.0",
+    "Leaky ReLU: x if x > 0 else slope * x", leaky_opts, leaky_ext, ml_layer_vtable,
+    .create = leaky_create, .destroy = nn_destroy, .infer_shape = ml_infer_same_shape,
+    .forward = leaky_forward, .backward_input = leaky_backward);

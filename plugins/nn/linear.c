@@ -110,23 +110,8 @@ static const ml_gradcheck_case cases[] = {
 };
 ML_GRADCHECK_EXTENSION(lin_extension, cases)
 
-static const ml_layer_vtable vtable = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = lin_create,
-    .destroy = lin_destroy,
-    .infer_shape = lin_infer,
-    .forward = lin_forward,
-    .backward_input = lin_backward_input,
-    .backward_params = lin_backward_params,
-};
-
-const ml_entry ml_nn_linear_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "linear",
-    .version = "1.0.0",
-    .summary = "fully connected layer over the last dimension: y = x W^T + b",
-    .options = options,
-    .vtable = &vtable,
-    .extension = lin_extension,
-};
+const ml_entry ml_nn_linear_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "linear", "1.0.0",
+    "fully connected layer over the last dimension: y = x W^T + b", options, lin_extension,
+    ml_layer_vtable, .create = lin_create, .destroy = lin_destroy, .infer_shape = lin_infer,
+    .forward = lin_forward, .backward_input = lin_backward_input,
+    .backward_params = lin_backward_params);

@@ -52,28 +52,14 @@ static int log_softmax_backward(void *self, ml_ctx *ctx, const ml_view *in,
     return 0;
 }
 
-static const ml_layer_vtable log_softmax_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = log_softmax_create,
-    .destroy = nn_destroy,
-    .infer_shape = ml_infer_same_shape,
-    .forward = log_softmax_forward,
-    .backward_input = log_softmax_backward,
-};
-
 static const ml_gradcheck_case log_softmax_cases[] = {
     { "", { 1, { 7 } }, 0 },
     { "", { 2, { 3, 5 } }, 0 },
 };
 ML_GRADCHECK_EXTENSION(log_softmax_ext, log_softmax_cases)
 
-const ml_entry ml_nn_log_softmax_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "log_softmax",
-    .version = "1.0.0",
-    .summary = "Log-softmax over the last dimension (feed it to the nll loss)",
-    .options = NULL,
-    .vtable = &log_softmax_vt,
-    .extension = log_softmax_ext,
-};
+const ml_entry ml_nn_log_softmax_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "log_softmax", "1.0.0",
+    "Log-softmax over the last dimension (feed it to the nll loss)", NULL, log_softmax_ext,
+    ml_layer_vtable, .create = log_softmax_create, .destroy = nn_destroy,
+    .infer_shape = ml_infer_same_shape, .forward = log_softmax_forward,
+    .backward_input = log_softmax_backward);

@@ -239,17 +239,6 @@ static int lstm_backward_params(void *self, ml_ctx *ctx, const ml_view *in,
     return 0;
 }
 
-static const ml_layer_vtable lstm_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = lstm_create,
-    .destroy = nn_destroy,
-    .infer_shape = lstm_infer,
-    .workspace = lstm_workspace,
-    .forward = lstm_forward,
-    .backward_input = lstm_backward_input,
-    .backward_params = lstm_backward_params,
-};
-
 static const ml_opt_spec lstm_opts[] = {
     { "hidden", ML_OPT_INT, NULL, "size of the hidden and cell state (the output features)",
       NULL },
@@ -262,13 +251,8 @@ static const ml_gradcheck_case lstm_cases[] = {
 };
 ML_GRADCHECK_EXTENSION(lstm_ext, lstm_cases)
 
-const ml_entry ml_nn_lstm_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "lstm",
-    .version = "1.0.0",
-    .summary = "One LSTM layer over a sequence: {T, E} -> {T, hidden} (PyTorch gate order)",
-    .options = lstm_opts,
-    .vtable = &lstm_vt,
-    .extension = lstm_ext,
-};
+const ml_entry ml_nn_lstm_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "lstm", "1.0.0",
+    "One LSTM layer over a sequence: {T, E} -> {T, hidden} (PyTorch gate order)", lstm_opts,
+    lstm_ext, ml_layer_vtable, .create = lstm_create, .destroy = nn_destroy,
+    .infer_shape = lstm_infer, .workspace = lstm_workspace, .forward = lstm_forward,
+    .backward_input = lstm_backward_input, .backward_params = lstm_backward_params);

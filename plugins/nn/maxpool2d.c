@@ -173,16 +173,6 @@ static int maxpool2d_backward(void *self, ml_ctx *ctx, const ml_view *in, const 
     return 0;
 }
 
-static const ml_layer_vtable maxpool2d_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = maxpool2d_create,
-    .destroy = nn_destroy,
-    .infer_shape = nn_pool2d_infer,
-    .workspace = maxpool2d_workspace,
-    .forward = maxpool2d_forward,
-    .backward_input = maxpool2d_backward,
-};
-
 /* Random inputs have distinct values, so the argmax is stable under small perturbations. */
 static const ml_gradcheck_case maxpool2d_cases[] = {
     { "kernel=2", { 3, { 2, 4, 5 } }, 0 },
@@ -190,13 +180,8 @@ static const ml_gradcheck_case maxpool2d_cases[] = {
 };
 ML_GRADCHECK_EXTENSION(maxpool2d_ext, maxpool2d_cases)
 
-const ml_entry ml_nn_maxpool2d_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "maxpool2d",
-    .version = "1.0.0",
-    .summary = "2-d max pooling over {C,H,W} (square window, no padding)",
-    .options = nn_pool2d_options,
-    .vtable = &maxpool2d_vt,
-    .extension = maxpool2d_ext,
-};
+const ml_entry ml_nn_maxpool2d_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "maxpool2d", "1.0.0",
+    "2-d max pooling over {C,H,W} (square window, no padding)", nn_pool2d_options,
+    maxpool2d_ext, ml_layer_vtable, .create = maxpool2d_create, .destroy = nn_destroy,
+    .infer_shape = nn_pool2d_infer, .workspace = maxpool2d_workspace,
+    .forward = maxpool2d_forward, .backward_input = maxpool2d_backward);

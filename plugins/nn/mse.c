@@ -45,20 +45,6 @@ static int mse_forward(void *self, const ml_view *pred, const ml_view *target, d
     return 0;
 }
 
-static const ml_loss_vtable mse_vt = {
-    ML_ABI_INIT(ml_loss_vtable),
-    .create = mse_create,
-    .destroy = nn_destroy,
-    .forward = mse_forward,
-};
-
-const ml_entry ml_nn_mse_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LOSS,
-    .name = "mse",
-    .version = "1.0.0",
-    .summary = "Mean squared error over all elements",
-    .options = NULL,
-    .vtable = &mse_vt,
-    .extension = NULL,
-};
+const ml_entry ml_nn_mse_entry = ML_ENTRY_INIT(ML_KIND_LOSS, "mse", "1.0.0",
+    "Mean squared error over all elements", NULL, NULL, ml_loss_vtable, .create = mse_create,
+    .destroy = nn_destroy, .forward = mse_forward);

@@ -61,20 +61,6 @@ static int nll_forward(void *self, const ml_view *pred, const ml_view *target, d
     return 0;
 }
 
-static const ml_loss_vtable nll_vt = {
-    ML_ABI_INIT(ml_loss_vtable),
-    .create = nll_create,
-    .destroy = nn_destroy,
-    .forward = nll_forward,
-};
-
-const ml_entry ml_nn_nll_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LOSS,
-    .name = "nll",
-    .version = "1.0.0",
-    .summary = "Negative log-likelihood of log-probabilities (mean over positions)",
-    .options = NULL,
-    .vtable = &nll_vt,
-    .extension = NULL,
-};
+const ml_entry ml_nn_nll_entry = ML_ENTRY_INIT(ML_KIND_LOSS, "nll", "1.0.0",
+    "Negative log-likelihood of log-probabilities (mean over positions)", NULL, NULL,
+    ml_loss_vtable, .create = nll_create, .destroy = nn_destroy, .forward = nll_forward);

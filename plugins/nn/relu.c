@@ -110,21 +110,7 @@ static int relu_backward_input(void *self, ml_ctx *ctx, const ml_view *in, const
     return ML_OK;
 }
 
-static const ml_layer_vtable vtable = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = relu_create,
-    .destroy = relu_destroy,
-    .infer_shape = ml_infer_same_shape,
-    .forward = relu_forward,
-    .backward_input = relu_backward_input,
-};
-
-const ml_entry ml_nn_relu_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "relu",
-    .version = "1.0.0",
-    .summary = "rectified linear unit, max(x, 0)",
-    .options = NULL,
-    .vtable = &vtable,
-};
+const ml_entry ml_nn_relu_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "relu", "1.0.0",
+    "rectified linear unit, max(x, 0)", NULL, NULL, ml_layer_vtable, .create = relu_create,
+    .destroy = relu_destroy, .infer_shape = ml_infer_same_shape, .forward = relu_forward,
+    .backward_input = relu_backward_input);

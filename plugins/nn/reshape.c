@@ -90,15 +90,6 @@ static int reshape_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml
     return 0;
 }
 
-static const ml_layer_vtable reshape_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = reshape_create,
-    .destroy = nn_destroy,
-    .infer_shape = reshape_infer,
-    .forward = reshape_forward,
-    .backward_input = reshape_backward,
-};
-
 static const ml_opt_spec reshape_opts[] = {
     { "shape", ML_OPT_STRING, NULL,
       "new shape of one example, sizes separated by x (1x28x28); one size may be -1",
@@ -111,13 +102,8 @@ static const ml_gradcheck_case reshape_cases[] = {
 };
 ML_GRADCHECK_EXTENSION(reshape_ext, reshape_cases)
 
-const ml_entry ml_nn_reshape_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "reshape",
-    .version = "1.0.0",
-    .summary = "Give each example a new shape with the same elements (e.g. {784} -> {1,28,28})",
-    .options = reshape_opts,
-    .vtable = &reshape_vt,
-    .extension = reshape_ext,
-};
+const ml_entry ml_nn_reshape_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "reshape", "1.0.0",
+    "Give each example a new shape with the same elements (e.g. {784} -> {1,28,28})",
+    reshape_opts, reshape_ext, ml_layer_vtable, .create = reshape_create, .destroy = nn_destroy,
+    .infer_shape = reshape_infer, .forward = reshape_forward,
+    .backward_input = reshape_backward);

@@ -37,27 +37,12 @@ static int sigmoid_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml
     return 0;
 }
 
-static const ml_layer_vtable sigmoid_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = sigmoid_create,
-    .destroy = nn_destroy,
-    .infer_shape = ml_infer_same_shape,
-    .forward = sigmoid_forward,
-    .backward_input = sigmoid_backward,
-};
-
 static const ml_gradcheck_case sigmoid_cases[] = {
     { "", { 2, { 3, 4 } }, 0 },
 };
 ML_GRADCHECK_EXTENSION(sigmoid_ext, sigmoid_cases)
 
-const ml_entry ml_nn_sigmoid_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "sigmoid",
-    .version = "1.0.0",
-    .summary = "Logistic sigmoid, elementwise",
-    .options = NULL,
-    .vtable = &sigmoid_vt,
-    .extension = sigmoid_ext,
-};
+const ml_entry ml_nn_sigmoid_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "sigmoid", "1.0.0",
+    "Logistic sigmoid, elementwise", NULL, sigmoid_ext, ml_layer_vtable,
+    .create = sigmoid_create, .destroy = nn_destroy, .infer_shape = ml_infer_same_shape,
+    .forward = sigmoid_forward, .backward_input = sigmoid_backward);

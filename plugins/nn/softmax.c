@@ -51,28 +51,13 @@ static int softmax_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml
     return 0;
 }
 
-static const ml_layer_vtable softmax_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = softmax_create,
-    .destroy = nn_destroy,
-    .infer_shape = ml_infer_same_shape,
-    .forward = softmax_forward,
-    .backward_input = softmax_backward,
-};
-
 static const ml_gradcheck_case softmax_cases[] = {
     { "", { 1, { 7 } }, 0 },
     { "", { 2, { 3, 5 } }, 0 },
 };
 ML_GRADCHECK_EXTENSION(softmax_ext, softmax_cases)
 
-const ml_entry ml_nn_softmax_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "softmax",
-    .version = "1.0.0",
-    .summary = "Softmax over the last dimension",
-    .options = NULL,
-    .vtable = &softmax_vt,
-    .extension = softmax_ext,
-};
+const ml_entry ml_nn_softmax_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "softmax", "1.0.0",
+    "Softmax over the last dimension", NULL, softmax_ext, ml_layer_vtable,
+    .create = softmax_create, .destroy = nn_destroy, .infer_shape = ml_infer_same_shape,
+    .forward = softmax_forward, .backward_input = softmax_backward);

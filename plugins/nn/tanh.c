@@ -37,27 +37,12 @@ static int tanh_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml_vi
     return 0;
 }
 
-static const ml_layer_vtable tanh_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = tanh_create,
-    .destroy = nn_destroy,
-    .infer_shape = ml_infer_same_shape,
-    .forward = tanh_forward,
-    .backward_input = tanh_backward,
-};
-
 static const ml_gradcheck_case tanh_cases[] = {
     { "", { 2, { 3, 4 } }, 0 },
 };
 ML_GRADCHECK_EXTENSION(tanh_ext, tanh_cases)
 
-const ml_entry ml_nn_tanh_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "tanh",
-    .version = "1.0.0",
-    .summary = "Hyperbolic tangent, elementwise",
-    .options = NULL,
-    .vtable = &tanh_vt,
-    .extension = tanh_ext,
-};
+const ml_entry ml_nn_tanh_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "tanh", "1.0.0",
+    "Hyperbolic tangent, elementwise", NULL, tanh_ext, ml_layer_vtable, .create = tanh_create,
+    .destroy = nn_destroy, .infer_shape = ml_infer_same_shape, .forward = tanh_forward,
+    .backward_input = tanh_backward);

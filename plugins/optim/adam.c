@@ -168,14 +168,6 @@ static const ml_opt_spec adam_options[] = {
     { NULL, 0, NULL, NULL, NULL },
 };
 
-static const ml_optimizer_vtable adam_vtable = ML_OPTIM_ADAM_VTABLE(adam_create);
-
-const ml_entry ml_optim_adam_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_OPTIMIZER,
-    .name = "adam",
-    .version = "1.0.0",
-    .summary = "Adam with L2 weight decay (PyTorch torch.optim.Adam semantics)",
-    .options = adam_options,
-    .vtable = &adam_vtable,
-};
+const ml_entry ml_optim_adam_entry = ML_ENTRY_INIT(ML_KIND_OPTIMIZER, "adam", "1.0.0",
+    "Adam with L2 weight decay (PyTorch torch.optim.Adam semantics)",
+    adam_options, NULL, ml_optimizer_vtable, ML_OPTIM_ADAM_FIELDS(adam_create));

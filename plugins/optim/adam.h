@@ -30,14 +30,10 @@ int ml_optim_adam_step(void *self, ml_opt_slot *slots, int32_t n, float lr_facto
     { "amsgrad", ML_OPT_BOOL, "false", "use the running maximum of the second moment "     \
       "(AMSGrad)", NULL }
 
-/* The vtable of both: only `create` (which fixes the kind of decay) differs. */
-#define ML_OPTIM_ADAM_VTABLE(create_fn)                                                    \
-    {                                                                                      \
-        ML_ABI_INIT(ml_optimizer_vtable),                                                  \
-        .create = (create_fn),                                                             \
-        .destroy = ml_optim_free,                                                          \
-        .state_size = ml_optim_adam_state_size,                                            \
-        .step = ml_optim_adam_step,                                                        \
-    }
+/* The vtable fields of both (for ML_ENTRY_INIT): only `create`, which fixes the kind of
+ * decay, differs. */
+#define ML_OPTIM_ADAM_FIELDS(create_fn)                                                    \
+    .create = (create_fn), .destroy = ml_optim_free,                                       \
+    .state_size = ml_optim_adam_state_size, .step = ml_optim_adam_step
 
 #endif

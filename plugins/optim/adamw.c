@@ -15,14 +15,6 @@ static const ml_opt_spec adamw_options[] = {
     { NULL, 0, NULL, NULL, NULL },
 };
 
-static const ml_optimizer_vtable adamw_vtable = ML_OPTIM_ADAM_VTABLE(adamw_create);
-
-const ml_entry ml_optim_adamw_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_OPTIMIZER,
-    .name = "adamw",
-    .version = "1.0.0",
-    .summary = "AdamW: Adam with decoupled weight decay (PyTorch torch.optim.AdamW semantics)",
-    .options = adamw_options,
-    .vtable = &adamw_vtable,
-};
+const ml_entry ml_optim_adamw_entry = ML_ENTRY_INIT(ML_KIND_OPTIMIZER, "adamw", "1.0.0",
+    "AdamW: Adam with decoupled weight decay (PyTorch torch.optim.AdamW semantics)",
+    adamw_options, NULL, ml_optimizer_vtable, ML_OPTIM_ADAM_FIELDS(adamw_create));

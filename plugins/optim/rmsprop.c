@@ -136,21 +136,7 @@ static const ml_opt_spec rmsprop_options[] = {
     { NULL, 0, NULL, NULL, NULL },
 };
 
-static const ml_optimizer_vtable rmsprop_vtable = {
-    ML_ABI_INIT(ml_optimizer_vtable),
-    .create = rmsprop_create,
-    .destroy = ml_optim_free,
-    .state_size = rmsprop_state_size,
-    .step = rmsprop_step,
-};
-
-const ml_entry ml_optim_rmsprop_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_OPTIMIZER,
-    .name = "rmsprop",
-    .version = "1.0.0",
-    .summary = "RMSprop with optional momentum and centering (PyTorch torch.optim.RMSprop "
-               "semantics)",
-    .options = rmsprop_options,
-    .vtable = &rmsprop_vtable,
-};
+const ml_entry ml_optim_rmsprop_entry = ML_ENTRY_INIT(ML_KIND_OPTIMIZER, "rmsprop", "1.0.0",
+    "RMSprop with optional momentum and centering (PyTorch torch.optim.RMSprop semantics)",
+    rmsprop_options, NULL, ml_optimizer_vtable, .create = rmsprop_create,
+    .destroy = ml_optim_free, .state_size = rmsprop_state_size, .step = rmsprop_step);

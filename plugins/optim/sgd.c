@@ -118,21 +118,8 @@ static int sgd_step(void *self, ml_opt_slot *slots, int32_t n, float lr_factor, 
     return ML_OK;
 }
 
-static const ml_optimizer_vtable vtable = {
-    ML_ABI_INIT(ml_optimizer_vtable),
-    .create = sgd_create,
-    .destroy = ml_optim_free,
-    .state_size = sgd_state_size,
-    .step = sgd_step,
-};
-
-const ml_entry ml_optim_sgd_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_OPTIMIZER,
-    .name = "sgd",
-    .version = "1.1.0",
-    .summary = "stochastic gradient descent with momentum, Nesterov, dampening and L2 decay "
-               "(PyTorch torch.optim.SGD semantics)",
-    .options = options,
-    .vtable = &vtable,
-};
+const ml_entry ml_optim_sgd_entry = ML_ENTRY_INIT(ML_KIND_OPTIMIZER, "sgd", "1.1.0",
+    "stochastic gradient descent with momentum, Nesterov, dampening and L2 decay "
+    "(PyTorch torch.optim.SGD semantics)",
+    options, NULL, ml_optimizer_vtable, .create = sgd_create, .destroy = ml_optim_free,
+    .state_size = sgd_state_size, .step = sgd_step);

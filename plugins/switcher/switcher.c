@@ -400,18 +400,12 @@ static const ml_gradcheck_case sw_cases[] = {
 };
 ML_GRADCHECK_EXTENSION(sw_extension, sw_cases)
 
-static const ml_layer_vtable sw_vtable = {
-    ML_ABI_INIT(ml_layer_vtable),
+static const ml_entry sw_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "switcher", "1.0.0",
+    "dense/conv layer gated by a U-Net reading its weights (Han et al. 2021)",
+    switcher_opts, sw_extension, ml_layer_vtable,
     .create = sw_create, .destroy = sw_destroy, .infer_shape = sw_infer,
     .workspace = sw_workspace, .forward = sw_forward, .backward_input = sw_binput,
-    .backward_params = sw_bparams,
-};
-
-static const ml_entry sw_entry = {
-    ML_ABI_INIT(ml_entry), .kind = ML_KIND_LAYER, .name = "switcher", .version = "1.0.0",
-    .summary = "dense/conv layer gated by a U-Net reading its weights (Han et al. 2021)",
-    .options = switcher_opts, .vtable = &sw_vtable, .extension = sw_extension,
-};
+    .backward_params = sw_bparams);
 
 ML_PLUGIN_EXPORT int ml_plugin_switcher_init(const ml_host *host, ml_registry *reg,
                                              ml_err *err);

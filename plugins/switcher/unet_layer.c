@@ -108,15 +108,9 @@ static const ml_gradcheck_case ul_cases[] = {
 };
 ML_GRADCHECK_EXTENSION(ul_extension, ul_cases)
 
-static const ml_layer_vtable ul_vtable = {
-    ML_ABI_INIT(ml_layer_vtable),
+const ml_entry switcher_unet_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "switcher_unet", "1.0.0",
+    "the switcher's U-Net on its own: {H,W} image -> {H,W} pre-activation",
+    unet_opts, ul_extension, ml_layer_vtable,
     .create = ul_create, .destroy = ul_destroy, .infer_shape = ml_infer_same_shape,
     .workspace = ul_workspace, .forward = ul_forward, .backward_input = ul_binput,
-    .backward_params = ul_bparams,
-};
-
-const ml_entry switcher_unet_entry = {
-    ML_ABI_INIT(ml_entry), .kind = ML_KIND_LAYER, .name = "switcher_unet", .version = "1.0.0",
-    .summary = "the switcher's U-Net on its own: {H,W} image -> {H,W} pre-activation",
-    .options = unet_opts, .vtable = &ul_vtable, .extension = ul_extension,
-};
+    .backward_params = ul_bparams);

@@ -559,6 +559,23 @@ static inline const void *ml_iface_find(const char *iface, const ml_iface_ref *r
     static const ml_gradcheck_iface fn##_gradcheck = ML_GRADCHECK_IFACE(cases);          \
     ML_EXTENSIONS(fn, { ML_IFACE_GRADCHECK, &fn##_gradcheck })
 
+/* ---- entries ---- */
+
+/* An ml_entry's initializer with the vtable it points at, written in one statement (the
+ * vtable is a file-scope compound literal, so it has static storage like a named one):
+ *
+ *   const ml_entry my_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "name", "1.0.0", "one line",
+ *       options, extension, ml_layer_vtable, .create = my_create, .forward = my_forward);
+ *
+ * The arguments, in order: kind, name, version, summary, options (or NULL), extension (or
+ * NULL), the vtable's type, then the vtable's fields as designated initializers. It spells
+ * the same two structs a plugin may write out by hand; both carry ML_ABI_INIT. */
+#define ML_ENTRY_INIT(kind_, name_, version_, summary_, options_, extension_, vt_type, ...) \
+    { ML_ABI_INIT(ml_entry), .kind = (kind_), .name = (name_), .version = (version_),     \
+      .summary = (summary_), .options = (options_),                                       \
+      .vtable = &(const vt_type){ ML_ABI_INIT(vt_type), __VA_ARGS__ },                    \
+      .extension = (extension_) }
+
 /* ---- hashing ---- */
 
 /* FNV-1a (Fowler-Noll-Vo): fast, not cryptographic, for in-memory tables and caches only

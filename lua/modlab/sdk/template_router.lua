@@ -177,27 +177,14 @@ static const void *router_extension(const char *iface)
     return iface && strcmp(iface, ML_IFACE_GRADCHECK) == 0 ? &gradcheck : NULL;
 }
 
-static const ml_layer_vtable vtable = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = router_create,
-    .destroy = router_destroy,
-    .infer_shape = router_infer_shape,
-    .workspace = router_workspace,
-    .forward = router_forward,
-    .backward_input = router_backward_input,
-    .backward_params = router_backward_params,
-};
-
-static const ml_entry entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,   /* routers are layers; the name makes them routers */
-    .name = "mp_route_@NAME@",
-    .version = "0.1.0",
-    .summary = "multi-path router: a learned input-independent allocation (plugin new)",
-    .options = options,
-    .vtable = &vtable,
-    .extension = router_extension,
-};
+/* What modlab registers: kind, name, version, summary, options, extension, then the vtable's
+ * type and functions (ML_ENTRY_INIT in modlab/plugin.h spells out the two structs). Routers
+ * are layers; the name ("mp_route_" + routing) is what makes this one a router. */
+static const ml_entry entry = ML_ENTRY_INIT(ML_KIND_LAYER, "mp_route_@NAME@", "0.1.0",
+    "multi-path router: a learned input-independent allocation (plugin new)", options,
+    router_extension, ml_layer_vtable, .create = router_create, .destroy = router_destroy,
+    .infer_shape = router_infer_shape, .workspace = router_workspace, .forward = router_forward,
+    .backward_input = router_backward_input, .backward_params = router_backward_params);
 
 ML_PLUGIN_EXPORT int ml_plugin_@NAME@_init(const ml_host *host, ml_registry *reg, ml_err *err);
 

@@ -110,24 +110,10 @@ static int ck_load(void *self, const void *buf, size_t len, const char *saved_ve
     return 0;
 }
 
-static const ml_layer_vtable ck_vt = {
-    ML_ABI_INIT(ml_layer_vtable),
-    .create = ck_create,
-    .destroy = ck_destroy,
-    .infer_shape = ck_infer,
-    .forward = ck_forward,
-    .save = ck_save,
-    .load = ck_load,
-};
-
-static const ml_entry ck_entry = {
-    ML_ABI_INIT(ml_entry),
-    .kind = ML_KIND_LAYER,
-    .name = "ckstate",
-    .version = "1.2.0",
-    .summary = "checkpoint test layer",
-    .vtable = &ck_vt,
-};
+static const ml_entry ck_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "ckstate", "1.2.0",
+    "checkpoint test layer", NULL, NULL, ml_layer_vtable, .create = ck_create,
+    .destroy = ck_destroy, .infer_shape = ck_infer, .forward = ck_forward, .save = ck_save,
+    .load = ck_load);
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
