@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "base/err.h"
 #include "base/mem.h"
 #include <modlab/modlab.h>
 
@@ -105,6 +106,14 @@ ML_ENTRY void *mli_alloc(size_t bytes) { return alloc_at(bytes, CALLER); }
 ML_ENTRY void *mli_zalloc(size_t bytes) { return zalloc_at(bytes, CALLER); }
 void *mli_alloc_from(size_t bytes, const void *site) { return alloc_at(bytes, site); }
 void *mli_zalloc_from(size_t bytes, const void *site) { return zalloc_at(bytes, site); }
+
+ML_ENTRY void *mli_znew(size_t bytes, const char *what, ml_err *err)
+{
+    void *p = zalloc_at(bytes, CALLER);
+    if (!p)
+        mli_error(err, ML_ERR_NOMEM, "%s: out of memory", what);
+    return p;
+}
 
 void mli_free(void *ptr)
 {

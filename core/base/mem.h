@@ -12,6 +12,9 @@ void *mli_zalloc(size_t bytes);       /* zeroed */
 void *mli_realloc(void *ptr, size_t bytes);
 void mli_free(void *ptr);             /* NULL is a no-op */
 char *mli_strdup(const char *s);
+/* mli_zalloc for constructors: on failure NULL, with "<what>: out of memory" in err. */
+struct ml_err;
+void *mli_znew(size_t bytes, const char *what, struct ml_err *err);
 /* Large buffers (activations, parameters): aligned, zeroed, huge pages advised; blocks of
  * 2 MB and more are untouched pages until written. Free with mli_free. */
 void *mli_alloc_big(size_t bytes);

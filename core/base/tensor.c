@@ -27,9 +27,8 @@ ml_tensor *ml_tensor_new(int32_t batch, const ml_shape *shape, ml_err *err)
                             shape->dim[i]), NULL;
         per *= shape->dim[i];
     }
-    t = mli_zalloc(sizeof *t);
-    if (!t)
-        return mli_error(err, ML_ERR_NOMEM, "tensor: out of memory"), NULL;
+    if (!(t = mli_znew(sizeof *t, "tensor", err)))
+        return NULL;
     t->numel = per * batch;
     t->data = mli_alloc_big((size_t)(t->numel ? t->numel : 1) * sizeof(float));
     if (!t->data) {

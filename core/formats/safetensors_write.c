@@ -48,10 +48,7 @@ struct ml_st_writer {
 
 ml_st_writer *mli_st_writer_new(ml_err *err)
 {
-    ml_st_writer *w = mli_zalloc(sizeof *w);
-    if (!w)
-        mli_error(err, ML_ERR_NOMEM, "safetensors writer: out of memory");
-    return w;
+    return mli_znew(sizeof(ml_st_writer), "safetensors writer", err);
 }
 
 void mli_st_writer_free(ml_st_writer *w)

@@ -18,10 +18,8 @@ ml_dataset *ml_dataset_open(ml_registry *reg, const char *format, ml_opts *opts,
     snprintf(owner, sizeof owner, "dataset %s", format);
     if (ml_opts_validate(opts, re->entry.options, owner, err))
         goto fail;
-    if (!(d = mli_zalloc(sizeof *d))) {
-        mli_error(err, ML_ERR_NOMEM, "dataset: out of memory");
+    if (!(d = mli_znew(sizeof *d, "dataset", err)))
         goto fail;
-    }
     d->entry = re->entry;
     d->vt = re->vt.dataset;
     d->opts = opts;

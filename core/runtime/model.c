@@ -20,9 +20,8 @@ ml_model *ml_model_new(ml_registry *reg, uint64_t seed, ml_err *err)
     if (seed > (uint64_t)INT64_MAX)
         return mli_error(err, ML_ERR_INVALID, "model: seed %" PRIu64 " is outside [0, 2^63); "
                         "give a whole number from 0 to 9223372036854775807", seed), NULL;
-    m = mli_zalloc(sizeof *m);
-    if (!m)
-        return mli_error(err, ML_ERR_NOMEM, "model: out of memory"), NULL;
+    if (!(m = mli_znew(sizeof *m, "model", err)))
+        return NULL;
     m->reg = reg;
     m->seed = seed;
     m->training = 1;

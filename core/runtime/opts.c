@@ -42,10 +42,7 @@ static const char *type_name(int t)
 
 ml_opts *ml_opts_new(ml_err *err)
 {
-    ml_opts *o = mli_zalloc(sizeof *o);
-    if (!o)
-        mli_error(err, ML_ERR_NOMEM, "options: out of memory");
-    return o;
+    return mli_znew(sizeof(ml_opts), "options", err);
 }
 
 void ml_opts_free(ml_opts *o)

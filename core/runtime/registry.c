@@ -22,10 +22,7 @@ struct ml_registry {
 
 ml_registry *ml_registry_new(ml_err *err)
 {
-    ml_registry *r = mli_zalloc(sizeof *r);
-    if (!r)
-        mli_error(err, ML_ERR_NOMEM, "registry: out of memory");
-    return r;
+    return mli_znew(sizeof(ml_registry), "registry", err);
 }
 
 void ml_registry_free(ml_registry *r)

@@ -72,10 +72,8 @@ ml_trainer *ml_trainer_new(ml_model *m, const ml_shape *target, const char *loss
     snprintf(owner, sizeof owner, "optimizer %s", optimizer ? optimizer : "(none)");
     if (optimizer && ml_opts_validate(opt_opts, oe->entry.options, owner, err))
         goto fail;
-    if (!(t = mli_zalloc(sizeof *t))) {
-        mli_error(err, ML_ERR_NOMEM, "trainer: out of memory");
+    if (!(t = mli_znew(sizeof *t, "trainer", err)))
         goto fail;
-    }
     t->m = m;
     t->loss_entry = le->entry;
     t->loss_vt = le->vt.loss;
