@@ -18,5 +18,18 @@ plugins_nn_nn_la_SOURCES += plugins/nn/nn_common.h plugins/nn/nn_entries.h \
 # Behaviour a gradient check cannot see (forward values, modes, running statistics).
 check_PROGRAMS += tests/unit/plugins/nn/test_nn_layers
 TESTS += tests/unit/plugins/nn/test_nn_layers
-tests_unit_plugins_nn_test_nn_layers_SOURCES = tests/unit/plugins/nn/test_nn_layers.c
+tests_unit_plugins_nn_test_nn_layers_SOURCES = tests/unit/plugins/nn/test_nn_layers.c \
+	tests/unit/plugins/nn/nn_test.h
 tests_unit_plugins_nn_test_nn_layers_LDADD = $(test_ldadd) -lm
+# Embedding and lstm against naive references.
+check_PROGRAMS += tests/unit/plugins/nn/test_nn_sequence
+TESTS += tests/unit/plugins/nn/test_nn_sequence
+tests_unit_plugins_nn_test_nn_sequence_SOURCES = tests/unit/plugins/nn/test_nn_sequence.c \
+	tests/unit/plugins/nn/nn_test.h
+tests_unit_plugins_nn_test_nn_sequence_LDADD = $(test_ldadd) -lm
+# Losses through their vtables; the layers inside a trainer (they must learn).
+check_PROGRAMS += tests/unit/plugins/nn/test_nn_train
+TESTS += tests/unit/plugins/nn/test_nn_train
+tests_unit_plugins_nn_test_nn_train_SOURCES = tests/unit/plugins/nn/test_nn_train.c \
+	tests/unit/plugins/nn/nn_test.h
+tests_unit_plugins_nn_test_nn_train_LDADD = $(test_ldadd) -lm

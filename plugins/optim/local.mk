@@ -10,7 +10,8 @@ plugins_optim_optim_la_LDFLAGS = $(plugin_ldflags)
 plugins_optim_optim_la_LIBADD = -lm
 
 check_PROGRAMS += tests/unit/plugins/optim/test_optim
-tests_unit_plugins_optim_test_optim_SOURCES = tests/unit/plugins/optim/test_optim.c
+tests_unit_plugins_optim_test_optim_SOURCES = tests/unit/plugins/optim/test_optim.c \
+	tests/unit/plugins/optim/ref_optim.h
 tests_unit_plugins_optim_test_optim_LDADD = $(test_ldadd) -lm
 TESTS += tests/unit/plugins/optim/test_optim tests/lua/test_schedule.lua
 EXTRA_DIST += tests/python/ref_optim.py tests/python/ref_schedule.py tests/lua/test_schedule.lua

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* nn layers and losses: behaviour a gradient check cannot see (forward values against naive
- * references, training vs evaluation modes, running statistics, errors). */
+/* nn layers: behaviour a gradient check cannot see (forward values against naive references,
+ * training vs evaluation modes, running statistics, errors). Losses, training: test_nn_train.c;
+ * embedding and lstm: test_nn_sequence.c */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,75 +11,11 @@
 #include <modlab/modlab.h>
 
 #include "runtime/model.h"   /* internal: backward with an input gradient */
+#include "nn_test.h"
 #include "tap.h"
 
 static ml_registry *reg;
 
-/* A deterministic stream of values in [-1, 1) for inputs. */
-static float frand(unsigned *s)
-{
-    *s = *s * 1664525u + 1013904223u;
-    return (float)((*s >> 8) * (1.0 / 8388608.0)) - 1.0f;
-}
-
-static void fill(float *x, int64_t n, unsigned seed)
-{
-    for (int64_t i = 0; i < n; i++)
-        x[i] = frand(&seed);
-}
-
-static ml_shape shp(int ndim, int d0, int d1, int d2)
-{
-    ml_shape s;
-    memset(&s, 0, sizeof s);
-    s.ndim = ndim;
-    s.dim[0] = d0;
-    s.dim[1] = d1;
-    s.dim[2] = d2;
-    return s;
-}
-
-/* One-layer model, built; NULL with err set on failure. */
-static ml_model *model1(const char *layer, const char *options, ml_shape in, int32_t batch,
-                        ml_err *err)
-{
-    ml_model *m = ml_model_new(reg, 1234, err);
-    ml_opts *o = m ? ml_opts_new(err) : NULL;
-    if (!o)
-        goto fail;
-    if (ml_opts_parse(o, options, err)) {
-        ml_opts_free(o);
-        goto fail;
-    }
-    /* The model owns o from here on, also when adding fails. */
-    if (ml_model_add(m, layer, o, err) || ml_model_build(m, &in, batch, err))
-        goto fail;
-    return m;
-fail:
-    ml_model_free(m);
-    return NULL;
-}
-
-/* Parameter of layer 0 whose name ends in `suffix`. */
-static ml_param *param(ml_model *m, const char *suffix)
-{
-    size_t ls = strlen(suffix);
-    for (int32_t i = 0; i < ml_model_nparam_tensors(m); i++) {
-        const char *n = ml_model_param_name(m, i);
-        size_t ln = strlen(n);
-        if (ln >= ls && strcmp(n + ln - ls, suffix) == 0 && n[ln - ls - 1] == '.')
-            return ml_model_param(m, i);
-    }
-    return NULL;
-}
-
-static double max_abs_diff(const float *a, const double *b, int64_t n)
-{
-    double d = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        d = fmax(d, fabs((double)a[i] - b[i]));
-    return d;
-}
 
 /* ---- conv2d --------------------------------------------------------------------------- */
 
@@ -122,7 +59,7 @@ static void test_conv2d(void)
     ml_err err = { 0 };
     for (size_t t = 0; t < sizeof cs / sizeof cs[0]; t++) {
         const int B = 8;
-        ml_model *m = model1("conv2d", cs[t].opts, shp(3, cs[t].c, cs[t].h, cs[t].w), B, &err);
+        ml_model *m = model1(reg, "conv2d", cs[t].opts, shp(3, cs[t].c, cs[t].h, cs[t].w), B, &err);
         if (!ok(m != NULL, "conv2d %s builds", cs[t].opts)) {
             tap_diag("%s", err.msg);
             continue;
@@ -163,7 +100,7 @@ static void test_conv2d(void)
         -0.402964f, -0.317933f, 0.698556f, 0.535002f, -0.199305f, -0.153167f,
         -0.358882f, -0.563284f, 0.322128f, 0.553257f, 0.115539f, -0.200164f,
     };
-    ml_model *m = model1("conv2d", "out=3 kernel=3 stride=2 padding=1", shp(3, 2, 5, 4), 1,
+    ml_model *m = model1(reg, "conv2d", "out=3 kernel=3 stride=2 padding=1", shp(3, 2, 5, 4), 1,
                          &err);
     if (ok(m != NULL, "conv2d torch case builds")) {
         ml_param *w = param(m, "weight"), *b = param(m, "bias");
@@ -182,15 +119,15 @@ static void test_conv2d(void)
         ml_model_free(m);
     }
 
-    m = model1("conv2d", "out=2 kernel=5", shp(3, 1, 4, 4), 2, &err);
+    m = model1(reg, "conv2d", "out=2 kernel=5", shp(3, 1, 4, 4), 2, &err);
     ok(m == NULL && err.code == ML_ERR_SHAPE, "conv2d: kernel bigger than input is an error");
     like(err.msg, "does not fit", "conv2d: the message says the kernel does not fit");
-    m = model1("conv2d", "out=2 kernel=3", shp(1, 16, 0, 0), 2, &err);
+    m = model1(reg, "conv2d", "out=2 kernel=3", shp(1, 16, 0, 0), 2, &err);
     ok(m == NULL && err.code == ML_ERR_SHAPE, "conv2d: flat input is an error");
     like(err.msg, "{C,H,W}", "conv2d: the message names the expected shape");
-    m = model1("conv2d", "out=2 kernel=3 stride=0", shp(3, 1, 4, 4), 2, &err);
+    m = model1(reg, "conv2d", "out=2 kernel=3 stride=0", shp(3, 1, 4, 4), 2, &err);
     ok(m == NULL && err.code == ML_ERR_INVALID, "conv2d: stride 0 is an error");
-    m = model1("conv2d", "kernel=3", shp(3, 1, 4, 4), 2, &err);
+    m = model1(reg, "conv2d", "kernel=3", shp(3, 1, 4, 4), 2, &err);
     ok(m == NULL, "conv2d: missing out is an error");
     like(err.msg, "out", "conv2d: the message names the missing option");
 }
@@ -215,7 +152,7 @@ static void test_pooling(void)
         const char *layer = pass ? "avgpool2d" : "maxpool2d";
         for (size_t t = 0; t < sizeof cs / sizeof cs[0]; t++) {
             int k = cs[t].k, s = cs[t].s, OH = (H - k) / s + 1, OW = (W - k) / s + 1;
-            ml_model *m = model1(layer, cs[t].opts, shp(3, C, H, W), B, &err);
+            ml_model *m = model1(reg, layer, cs[t].opts, shp(3, C, H, W), B, &err);
             if (!ok(m != NULL, "%s %s builds", layer, cs[t].opts)) {
                 tap_diag("%s", err.msg);
                 continue;
@@ -243,19 +180,19 @@ static void test_pooling(void)
         }
     }
     /* A NaN in a window wins, as in PyTorch (it must not be silently dropped). */
-    ml_model *m = model1("maxpool2d", "kernel=2", shp(3, 1, 2, 4), 1, &err);
+    ml_model *m = model1(reg, "maxpool2d", "kernel=2", shp(3, 1, 2, 4), 1, &err);
     if (m) {
         const float xn[8] = { 1, 2, 5, 1, NAN, 0, 3, 4 };
         const float *y = ml_model_forward(m, xn, 1, &err);
         ok(y && isnan(y[0]) && y[1] == 5.0f, "maxpool2d propagates NaN like PyTorch");
         ml_model_free(m);
     }
-    m = model1("maxpool2d", "kernel=8", shp(3, 2, 7, 6), B, &err);
+    m = model1(reg, "maxpool2d", "kernel=8", shp(3, 2, 7, 6), B, &err);
     ok(m == NULL && err.code == ML_ERR_SHAPE,
        "maxpool2d: kernel bigger than input is an error");
     like(err.msg, "bigger than the input", "maxpool2d: the message says so");
 
-    m = model1("global_avgpool", "", shp(3, C, H, W), B, &err);
+    m = model1(reg, "global_avgpool", "", shp(3, C, H, W), B, &err);
     if (ok(m != NULL, "global_avgpool builds")) {
         const ml_shape *os = ml_model_out_shape(m, 0);
         ok(os->ndim == 1 && os->dim[0] == C, "global_avgpool output shape {C}");
@@ -282,7 +219,7 @@ static void test_batchnorm(void)
     fill(x, B * F, 5);
     for (int i = 0; i < B * F; i++)
         x[i] = 2.0f * x[i] + (float)(i % F);   /* feature f has mean near f */
-    ml_model *m = model1("batchnorm", "momentum=0.1", shp(1, F, 0, 0), B, &err);
+    ml_model *m = model1(reg, "batchnorm", "momentum=0.1", shp(1, F, 0, 0), B, &err);
     if (!ok(m != NULL, "batchnorm 1d builds")) {
         tap_diag("%s", err.msg);
         return;
@@ -351,7 +288,7 @@ static void test_batchnorm(void)
     fill(x2, 24, 11);
     for (int i = 0; i < 24; i++)
         x2[i] = 3.0f * x2[i] + 1.0f;
-    m = model1("batchnorm", "", shp(3, 3, 2, 2), 2, &err);
+    m = model1(reg, "batchnorm", "", shp(3, 3, 2, 2), 2, &err);
     if (ok(m != NULL, "batchnorm 2d builds")) {
         ml_model_set_training(m, 1);
         y = ml_model_forward(m, x2, 2, &err);
@@ -371,7 +308,7 @@ static void test_batchnorm(void)
            "batchnorm 2d normalises each channel over batch and space");
         ml_model_free(m);
     }
-    m = model1("batchnorm", "momentum=1.5", shp(1, 3, 0, 0), 2, &err);
+    m = model1(reg, "batchnorm", "momentum=1.5", shp(1, 3, 0, 0), 2, &err);
     ok(m == NULL && err.code == ML_ERR_INVALID, "batchnorm: momentum 1.5 is an error");
 }
 
@@ -380,7 +317,7 @@ static void test_layernorm(void)
     ml_err err = { 0 };
     float x[2 * 3 * 5];
     fill(x, 30, 3);
-    ml_model *m = model1("layernorm", "", shp(2, 3, 5, 0), 2, &err);
+    ml_model *m = model1(reg, "layernorm", "", shp(2, 3, 5, 0), 2, &err);
     if (!ok(m != NULL, "layernorm builds")) {
         tap_diag("%s", err.msg);
         return;
@@ -402,7 +339,7 @@ static void test_layernorm(void)
     }
     ok(y && worst < 1e-5, "layernorm: each row has mean 0 and variance 1 (%.2g)", worst);
     ml_model_free(m);
-    m = model1("layernorm", "affine=false", shp(1, 4, 0, 0), 2, &err);
+    m = model1(reg, "layernorm", "affine=false", shp(1, 4, 0, 0), 2, &err);
     ok(m && ml_model_nparam_tensors(m) == 0, "layernorm affine=false has no parameters");
     ml_model_free(m);
 }
@@ -420,26 +357,26 @@ static void test_elementwise(void)
     static const double gelu_tanh[6] = { -0.00363743, -0.15880799, -0.10032465, 0.0,
                                          0.34571400, 1.95459771 };
     double ref[6];
-    ml_model *m = model1("gelu", "", shp(1, 6, 0, 0), 1, &err);
+    ml_model *m = model1(reg, "gelu", "", shp(1, 6, 0, 0), 1, &err);
     const float *y = m ? ml_model_forward(m, x, 1, &err) : NULL;
     ok(y && max_abs_diff(y, gelu_erf, 6) < 1e-6, "gelu (erf) matches PyTorch");
     ml_model_free(m);
-    m = model1("gelu", "approximate=tanh", shp(1, 6, 0, 0), 1, &err);
+    m = model1(reg, "gelu", "approximate=tanh", shp(1, 6, 0, 0), 1, &err);
     y = m ? ml_model_forward(m, x, 1, &err) : NULL;
     ok(y && max_abs_diff(y, gelu_tanh, 6) < 1e-6, "gelu (tanh) matches PyTorch");
     ml_model_free(m);
-    m = model1("gelu", "approximate=fast", shp(1, 6, 0, 0), 1, &err);
+    m = model1(reg, "gelu", "approximate=fast", shp(1, 6, 0, 0), 1, &err);
     ok(m == NULL, "gelu: an unknown approximation is an error");
     ml_model_free(m);
 
-    m = model1("leaky_relu", "slope=0.2", shp(1, 6, 0, 0), 1, &err);
+    m = model1(reg, "leaky_relu", "slope=0.2", shp(1, 6, 0, 0), 1, &err);
     y = m ? ml_model_forward(m, x, 1, &err) : NULL;
     for (int i = 0; i < 6; i++)
         ref[i] = x[i] > 0 ? x[i] : 0.2 * x[i];
     ok(y && max_abs_diff(y, ref, 6) < 1e-7, "leaky_relu slope=0.2");
     ml_model_free(m);
 
-    m = model1("tanh", "", shp(1, 6, 0, 0), 1, &err);
+    m = model1(reg, "tanh", "", shp(1, 6, 0, 0), 1, &err);
     y = m ? ml_model_forward(m, x, 1, &err) : NULL;
     for (int i = 0; i < 6; i++)
         ref[i] = tanh(x[i]);
@@ -447,14 +384,14 @@ static void test_elementwise(void)
     ml_model_free(m);
     /* The fast tanh: relative accuracy near 0, saturation, NaN. */
     const float xt[5] = { 1e-3f, -0.2501f, 30.0f, -1e30f, NAN };
-    m = model1("tanh", "", shp(1, 5, 0, 0), 1, &err);
+    m = model1(reg, "tanh", "", shp(1, 5, 0, 0), 1, &err);
     y = m ? ml_model_forward(m, xt, 1, &err) : NULL;
     ok(y && fabs(y[0] / tanh(1e-3) - 1.0) < 1e-6 && fabs(y[1] / tanh(-0.2501) - 1.0) < 1e-6 &&
            y[2] == 1.0f && y[3] == -1.0f && isnan(y[4]),
        "tanh: relative accuracy near 0, saturates, propagates NaN");
     ml_model_free(m);
 
-    m = model1("sigmoid", "", shp(1, 6, 0, 0), 1, &err);
+    m = model1(reg, "sigmoid", "", shp(1, 6, 0, 0), 1, &err);
     y = m ? ml_model_forward(m, x, 1, &err) : NULL;
     for (int i = 0; i < 6; i++)
         ref[i] = 1.0 / (1.0 + exp(-x[i]));
@@ -467,36 +404,36 @@ static void test_elementwise(void)
     fill(xf, 24, 1);
     for (int i = 0; i < 24; i++)
         rf[i] = xf[i];
-    m = model1("flatten", "", shp(3, 2, 3, 2), 2, &err);
+    m = model1(reg, "flatten", "", shp(3, 2, 3, 2), 2, &err);
     ok(m && ml_model_out_shape(m, 0)->ndim == 1 && ml_model_out_shape(m, 0)->dim[0] == 12,
        "flatten {2,3,2} -> {12}");
     y = m ? ml_model_forward(m, xf, 2, &err) : NULL;
     ok(y && max_abs_diff(y, rf, 24) == 0.0, "flatten keeps the values in order");
     ml_model_free(m);
 
-    m = model1("reshape", "shape=3x-1x2", shp(1, 12, 0, 0), 2, &err);
+    m = model1(reg, "reshape", "shape=3x-1x2", shp(1, 12, 0, 0), 2, &err);
     os = m ? ml_model_out_shape(m, 0) : NULL;
     ok(os && os->ndim == 3 && os->dim[0] == 3 && os->dim[1] == 2 && os->dim[2] == 2,
        "reshape {12} -> 3x-1x2 infers {3,2,2}");
     y = m ? ml_model_forward(m, xf, 2, &err) : NULL;
     ok(y && max_abs_diff(y, rf, 24) == 0.0, "reshape keeps the values in order");
     ml_model_free(m);
-    m = model1("reshape", "shape=5x-1", shp(1, 12, 0, 0), 2, &err);
+    m = model1(reg, "reshape", "shape=5x-1", shp(1, 12, 0, 0), 2, &err);
     ok(m == NULL && err.code == ML_ERR_SHAPE, "reshape: 12 elements into 5x-1 is an error");
     like(err.msg, "cannot hold", "reshape: the message says the shape does not fit");
-    m = model1("reshape", "shape=2xq", shp(1, 12, 0, 0), 2, &err);
+    m = model1(reg, "reshape", "shape=2xq", shp(1, 12, 0, 0), 2, &err);
     ok(m == NULL && err.code == ML_ERR_INVALID, "reshape: a malformed shape is an error");
 
     /* softmax: rows sum to 1; exact values; no overflow on large logits. */
     const float xs[6] = { 0.0f, 0.69314718f, 1.09861229f, 1000.0f, 1000.0f, -1000.0f };
     const double want[6] = { 1.0 / 6, 2.0 / 6, 3.0 / 6, 0.5, 0.5, 0.0 };
-    m = model1("softmax", "", shp(2, 2, 3, 0), 1, &err);
+    m = model1(reg, "softmax", "", shp(2, 2, 3, 0), 1, &err);
     y = m ? ml_model_forward(m, xs, 1, &err) : NULL;
     ok(y && max_abs_diff(y, want, 6) < 1e-6, "softmax over the last dim, stable for 1000");
     ml_model_free(m);
     const double lwant[6] = { log(1.0 / 6), log(2.0 / 6), log(3.0 / 6), log(0.5), log(0.5),
                               -2000.0 - log(2.0) };
-    m = model1("log_softmax", "", shp(2, 2, 3, 0), 1, &err);
+    m = model1(reg, "log_softmax", "", shp(2, 2, 3, 0), 1, &err);
     y = m ? ml_model_forward(m, xs, 1, &err) : NULL;
     /* -2000.69 carries float's ~1e-4 spacing there. */
     ok(y && max_abs_diff(y, lwant, 5) < 1e-6 && fabs(y[5] - lwant[5]) < 1e-3,
@@ -504,7 +441,7 @@ static void test_elementwise(void)
     ml_model_free(m);
     float xr[5 * 7];
     fill(xr, 35, 4);
-    m = model1("softmax", "", shp(1, 7, 0, 0), 5, &err);
+    m = model1(reg, "softmax", "", shp(1, 7, 0, 0), 5, &err);
     y = m ? ml_model_forward(m, xr, 5, &err) : NULL;
     double worst = 0.0;
     for (int r = 0; r < 5 && y; r++) {
@@ -524,7 +461,7 @@ static void test_dropout(void)
     static float x[N * B];
     for (int i = 0; i < N * B; i++)
         x[i] = 1.0f + (float)(i % 3);
-    ml_model *m = model1("dropout", "p=0.25", shp(1, N, 0, 0), B, &err);
+    ml_model *m = model1(reg, "dropout", "p=0.25", shp(1, N, 0, 0), B, &err);
     if (!ok(m != NULL, "dropout builds")) {
         tap_diag("%s", err.msg);
         return;
@@ -548,348 +485,9 @@ static void test_dropout(void)
         same &= y[i] == x[i];
     ok(same, "evaluation: dropout is the identity");
     ml_model_free(m);
-    m = model1("dropout", "p=1.5", shp(1, 4, 0, 0), 1, &err);
+    m = model1(reg, "dropout", "p=1.5", shp(1, 4, 0, 0), 1, &err);
     ok(m == NULL && err.code == ML_ERR_INVALID, "dropout: p=1.5 is an error");
     like(err.msg, "probability", "dropout: the message says p must be a probability");
-}
-
-/* ---- embedding, lstm -------------------------------------------------------------------- */
-
-static void test_embedding(void)
-{
-    ml_err err = { 0 };
-    ml_model *m = model1("embedding", "vocab=5 dim=3", shp(1, 4, 0, 0), 2, &err);
-    if (!ok(m != NULL, "embedding builds")) {
-        tap_diag("%s", err.msg);
-        return;
-    }
-    const ml_shape *os = ml_model_out_shape(m, 0);
-    ok(os->ndim == 2 && os->dim[0] == 4 && os->dim[1] == 3, "embedding {4} -> {4, 3}");
-    ml_param *w = param(m, "weight");
-    const float ids[8] = { 0, 4, 2, 2, 1, 3, 0, 4 };
-    const float *y = w ? ml_model_forward(m, ids, 2, &err) : NULL;
-    int good = y != NULL;
-    for (int i = 0; i < 8 && y; i++)
-        good &= memcmp(y + i * 3, w->value + (int)ids[i] * 3, 3 * sizeof(float)) == 0;
-    ok(good, "embedding copies the row of each id");
-    const float bad[8] = { 0, 1, 2, 5, 0, 0, 0, 0 };
-    y = ml_model_forward(m, bad, 2, &err);
-    ok(y == NULL && err.code == ML_ERR_INVALID, "embedding: id 5 with vocab 5 is an error");
-    like(err.msg, "not an integer id", "embedding: the message names the problem");
-    const float frac[8] = { 0, 1.5f, 2, 3, 0, 0, 0, 0 };
-    y = ml_model_forward(m, frac, 2, &err);
-    ok(y == NULL, "embedding: a fractional id is an error");
-    ml_model_free(m);
-}
-
-static double sigm(double v)
-{
-    return 1.0 / (1.0 + exp(-v));
-}
-
-static void test_lstm(void)
-{
-    enum { B = 2, T = 3, E = 2, H = 2, G = 4 * H };
-    ml_err err = { 0 };
-    ml_model *m = model1("lstm", "hidden=2", shp(2, T, E, 0), B, &err);
-    if (!ok(m != NULL, "lstm builds")) {
-        tap_diag("%s", err.msg);
-        return;
-    }
-    const ml_shape *os = ml_model_out_shape(m, 0);
-    ok(os->ndim == 2 && os->dim[0] == T && os->dim[1] == H, "lstm {3,2} -> {3,2}");
-    ml_param *wih = param(m, "weight_ih"), *whh = param(m, "weight_hh");
-    ml_param *bih = param(m, "bias_ih"), *bhh = param(m, "bias_hh");
-    if (!ok(wih && whh && bih && bhh, "lstm has PyTorch's four parameters")) {
-        ml_model_free(m);
-        return;
-    }
-    /* Fixed weights; expected output from PyTorch 1.13 (python3-torch), offline:
-     * torch.nn.LSTM(2, 2, batch_first=True) with weight_ih[i] = 0.5 sin(0.37 i + 0.1),
-     * weight_hh[i] = 0.5 sin(0.53 i + 0.2), bias_ih[i] = 0.3 cos(0.71 i),
-     * bias_hh[i] = 0.2 sin(0.29 i + 1), x[k] = sin(0.9 k - 0.3), shape (2, 3, 2). */
-    static const double torch_y[B * T * H] = {
-        -0.06061641, -0.09445079, -0.04648327, -0.18282007, -0.00683609, -0.07129590,
-        -0.04368646, 0.07720306, -0.06678665, -0.15136614, -0.04588066, -0.15755235,
-    };
-    float x[B * T * E];
-    for (int i = 0; i < G * E; i++)
-        wih->value[i] = 0.5f * sinf(0.37f * i + 0.1f);
-    for (int i = 0; i < G * H; i++)
-        whh->value[i] = 0.5f * sinf(0.53f * i + 0.2f);
-    for (int i = 0; i < G; i++) {
-        bih->value[i] = 0.3f * cosf(0.71f * i);
-        bhh->value[i] = 0.2f * sinf(0.29f * i + 1.0f);
-    }
-    for (int k = 0; k < B * T * E; k++)
-        x[k] = sinf(0.9f * k - 0.3f);
-    const float *y = ml_model_forward(m, x, B, &err);
-    ok(y && max_abs_diff(y, torch_y, B * T * H) < 2e-6, "lstm matches PyTorch's nn.LSTM");
-
-    /* A naive reference on random weights (double precision, gate order i, f, g, o). */
-    fill(wih->value, G * E, 21);
-    fill(whh->value, G * H, 22);
-    fill(bih->value, G, 23);
-    fill(bhh->value, G, 24);
-    fill(x, B * T * E, 25);
-    double ref[B * T * H];
-    for (int b = 0; b < B; b++) {
-        double h[H] = { 0 }, c[H] = { 0 };
-        for (int t = 0; t < T; t++) {
-            double z[G], hn[H];
-            for (int r = 0; r < G; r++) {
-                z[r] = bih->value[r] + bhh->value[r];
-                for (int e = 0; e < E; e++)
-                    z[r] += wih->value[r * E + e] * x[(b * T + t) * E + e];
-                for (int j = 0; j < H; j++)
-                    z[r] += whh->value[r * H + j] * h[j];
-            }
-            for (int j = 0; j < H; j++) {
-                c[j] = sigm(z[H + j]) * c[j] + sigm(z[j]) * tanh(z[2 * H + j]);
-                hn[j] = sigm(z[3 * H + j]) * tanh(c[j]);
-            }
-            for (int j = 0; j < H; j++) {
-                h[j] = hn[j];
-                ref[(b * T + t) * H + j] = h[j];
-            }
-        }
-    }
-    y = ml_model_forward(m, x, B, &err);
-    ok(y && max_abs_diff(y, ref, B * T * H) < 1e-6, "lstm matches a naive reference");
-    ml_model_free(m);
-    m = model1("lstm", "hidden=4", shp(1, 8, 0, 0), 2, &err);
-    ok(m == NULL && err.code == ML_ERR_SHAPE, "lstm: a {E} input (no time axis) is an error");
-    like(err.msg, "{T, E}", "lstm: the message names the expected shape");
-}
-
-/* ---- losses: called through their vtables with a small test host ---------------------- */
-
-static void *t_alloc(size_t n)
-{
-    return malloc(n ? n : 1);
-}
-
-static void *t_zalloc(size_t n)
-{
-    return calloc(1, n ? n : 1);
-}
-
-static int t_error(ml_err *err, int code, const char *fmt, ...) ML_PRINTF(3, 4);
-static int t_error(ml_err *err, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    err->code = code;
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-static const ml_loss_vtable *loss_vt(const char *name)
-{
-    int32_t i = ml_registry_find(reg, ML_KIND_LOSS, name);
-    return i < 0 ? NULL : ml_registry_entry(reg, i)->vtable;
-}
-
-static void test_losses(void)
-{
-    ml_host host;
-    ml_err err = { 0 };
-    memset(&host, 0, sizeof host);
-    host.abi_major = ML_ABI_MAJOR;
-    host.abi_minor = ML_ABI_MINOR;
-    host.struct_size = sizeof host;
-    host.alloc = t_alloc;
-    host.zalloc = t_zalloc;
-    host.free = free;
-    host.error = t_error;
-
-    const ml_loss_vtable *nll = loss_vt("nll"), *mse = loss_vt("mse");
-    if (!ok(nll && mse, "nll and mse are registered losses"))
-        return;
-    /* log_softmax of 4 rows, as 2 examples of {T=2, V=3}; targets 2,0 | 1,1. From PyTorch
-     * 1.13 offline: F.nll_loss(log_softmax(logits), [2,0,1,1]) = 0.63772249. */
-    const float lp[12] = { -1.74131131f, -3.24131131f, -0.24131133f, -1.20194292f,
-                           -1.10194290f, -1.00194287f, -3.34901214f, -0.34901217f,
-                           -1.34901214f, -0.75862366f, -0.75862366f, -2.75862360f };
-    const float tgt[4] = { 2, 0, 1, 1 };
-    ml_shape ps = shp(2, 2, 3, 0), ts = shp(1, 2, 0, 0);
-    void *self = NULL;
-    float g[12];
-    ml_view pv = { (float *)lp, 2, ps }, tv = { (float *)tgt, 2, ts }, gv = { g, 2, ps };
-    double loss = 0.0;
-    if (ok(nll->create(&host, NULL, &ps, &ts, &self, &err) == 0, "nll create {2,3}/{2}")) {
-        ok(nll->forward(self, &pv, &tv, &loss, &gv, &err) == 0, "nll forward");
-        is_near(loss, 0.63772249, 1e-6, "nll value matches PyTorch");
-        ok(g[2] == -0.25f && g[3] == -0.25f && g[7] == -0.25f && g[10] == -0.25f &&
-               g[0] == 0.0f && g[11] == 0.0f,
-           "nll gradient is -1/N at each target");
-        const float badt[4] = { 2, 3, 1, 1 };
-        tv.data = (float *)badt;
-        ok(nll->forward(self, &pv, &tv, &loss, NULL, &err) == ML_ERR_INVALID,
-           "nll: target 3 with 3 classes is an error");
-        like(err.msg, "not a class id", "nll: the message names the problem");
-        nll->destroy(self);
-    }
-    ts = shp(1, 3, 0, 0);
-    ok(nll->create(&host, NULL, &ps, &ts, &self, &err) == ML_ERR_SHAPE,
-       "nll: target {3} for pred {2,3} is a shape error");
-
-    /* mse: mean over all elements: ((1-0)^2 + (2-4)^2 + (-1-(-1))^2 + (0.5-0)^2) / 4. */
-    const float p2[4] = { 1.0f, 2.0f, -1.0f, 0.5f }, t2[4] = { 0.0f, 4.0f, -1.0f, 0.0f };
-    ml_shape s2 = shp(1, 2, 0, 0);
-    ml_view pv2 = { (float *)p2, 2, s2 }, tv2 = { (float *)t2, 2, s2 }, gv2 = { g, 2, s2 };
-    if (ok(mse->create(&host, NULL, &s2, &s2, &self, &err) == 0, "mse create")) {
-        ok(mse->forward(self, &pv2, &tv2, &loss, &gv2, &err) == 0, "mse forward");
-        is_near(loss, 5.25 / 4, 1e-7, "mse value");
-        ok(g[0] == 0.5f && g[1] == -1.0f && g[2] == 0.0f && g[3] == 0.25f,
-           "mse gradient is 2 (p - t) / N");
-        mse->destroy(self);
-    }
-    ml_shape s3 = shp(1, 3, 0, 0);
-    ok(mse->create(&host, NULL, &s2, &s3, &self, &err) == ML_ERR_SHAPE,
-       "mse: mismatched sizes are a shape error");
-}
-
-/* ---- training smoke tests: the layers inside a real trainer ---------------------------- */
-
-/* Model from a list of "layer|options" strings, built for `in`. */
-static ml_model *model_n(const char *const *spec, int n, ml_shape in, int32_t batch,
-                         ml_err *err)
-{
-    ml_model *m = ml_model_new(reg, 99, err);
-    for (int i = 0; m && i < n; i++) {
-        char name[32];
-        const char *bar = strchr(spec[i], '|');
-        size_t len = bar ? (size_t)(bar - spec[i]) : strlen(spec[i]);
-        ml_opts *o = ml_opts_new(err);
-        snprintf(name, sizeof name, "%.*s", (int)len, spec[i]);
-        if (!o || ml_opts_parse(o, bar ? bar + 1 : "", err)) {
-            ml_opts_free(o);
-            ml_model_free(m);
-            return NULL;
-        }
-        if (ml_model_add(m, name, o, err)) {
-            ml_model_free(m);
-            return NULL;
-        }
-    }
-    if (m && ml_model_build(m, &in, batch, err)) {
-        ml_model_free(m);
-        return NULL;
-    }
-    return m;
-}
-
-static ml_trainer *trainer(ml_model *m, ml_shape target, const char *loss, const char *sgd,
-                           ml_err *err)
-{
-    ml_opts *lo = ml_opts_new(err), *oo = ml_opts_new(err);
-    if (!lo || !oo || ml_opts_parse(oo, sgd, err)) {
-        ml_opts_free(lo);
-        ml_opts_free(oo);
-        return NULL;
-    }
-    return ml_trainer_new(m, &target, loss, lo, "sgd", oo, err);
-}
-
-/* Predict the previous token: needs the LSTM's memory, and backward through embedding
- * (first layer, no input gradient), lstm and linear on {T, ...} shapes. */
-static void test_train_sequence(void)
-{
-    enum { T = 6, V = 4, B = 16, STEPS = 400 };
-    static const char *const spec[] = { "embedding|vocab=4 dim=8", "lstm|hidden=24",
-                                        "linear|out=4" };
-    ml_err err = { 0 };
-    ml_model *m = model_n(spec, 3, shp(1, T, 0, 0), B, &err);
-    ml_trainer *t = m ? trainer(m, shp(1, T, 0, 0), "cross_entropy", "lr=0.5 momentum=0.9",
-                                &err) : NULL;
-    if (!ok(t != NULL, "sequence model embedding-lstm-linear trains with cross_entropy")) {
-        tap_diag("%s", err.msg);
-        ml_model_free(m);
-        return;
-    }
-    float x[B * T], y[B * T];
-    unsigned seed = 3;
-    ml_step_stats first = { 0 }, last = { 0 };
-    int rc = 0;
-    for (int s = 0; s < STEPS && !rc; s++) {
-        for (int i = 0; i < B * T; i++) {
-            seed = seed * 1664525u + 1013904223u;
-            x[i] = (float)((seed >> 16) % V);
-            y[i] = i % T ? x[i - 1] : 0.0f;
-        }
-        ml_step_stats st = { 0 };
-        rc = ml_trainer_step(t, x, y, B, &st, &err);
-        /* stats.loss sums the batch's mean loss times its examples */
-        if (s < 20)
-            first.loss += st.loss / (20 * B);
-        if (s >= STEPS - 20)
-            last.loss += st.loss / (20 * B), last.correct += st.correct, last.seen += st.seen;
-    }
-    ok(rc == 0, "400 steps run");
-    if (rc)
-        tap_diag("%s", err.msg);
-    double acc = last.seen ? (double)last.correct / last.seen : 0.0;
-    ok(last.loss < 0.25 * first.loss && acc > 0.95,
-       "the lstm learns to recall the previous token (loss %.3f -> %.3f, accuracy %.3f)",
-       first.loss, last.loss, acc);
-    ml_trainer_free(t);
-    ml_model_free(m);
-}
-
-/* Is the bright square in the left or the right half? conv, batchnorm, pooling, dropout. */
-static void test_train_cnn(void)
-{
-    enum { C = 1, H = 8, W = 8, B = 16, STEPS = 150 };
-    static const char *const spec[] = {
-        "conv2d|out=4 kernel=3 padding=1", "batchnorm", "leaky_relu", "maxpool2d|kernel=2",
-        "conv2d|out=4 kernel=3 stride=2 padding=1", "gelu", "global_avgpool",
-        "dropout|p=0.1", "linear|out=2", "log_softmax",
-    };
-    ml_err err = { 0 };
-    ml_model *m = model_n(spec, 10, shp(3, C, H, W), B, &err);
-    ml_trainer *t = m ? trainer(m, shp(0, 0, 0, 0), "nll", "lr=0.1 momentum=0.9", &err)
-                      : NULL;
-    if (!ok(t != NULL, "cnn with batchnorm, pooling, dropout trains with nll")) {
-        tap_diag("%s", err.msg);
-        ml_model_free(m);
-        return;
-    }
-    static float x[B * H * W];
-    float y[B];
-    unsigned seed = 5;
-    ml_step_stats first = { 0 }, last = { 0 };
-    int rc = 0;
-    for (int s = 0; s < STEPS && !rc; s++) {
-        for (int b = 0; b < B; b++) {
-            float *img = x + b * H * W;
-            for (int i = 0; i < H * W; i++)
-                img[i] = 0.3f * frand(&seed);
-            seed = seed * 1664525u + 1013904223u;
-            int right = (seed >> 20) & 1, r0 = (int)((seed >> 8) % (H - 2));
-            int c0 = right ? W / 2 + (int)((seed >> 12) % 2) : (int)((seed >> 12) % 2);
-            for (int i = 0; i < 2; i++)
-                for (int j = 0; j < 2; j++)
-                    img[(r0 + i) * W + c0 + j] += 2.0f;
-            y[b] = (float)right;
-        }
-        ml_step_stats st = { 0 };
-        rc = ml_trainer_step(t, x, y, B, &st, &err);
-        if (s < 10)
-            first.loss += st.loss / (10 * B);
-        if (s >= STEPS - 20)
-            last.loss += st.loss / (20 * B), last.correct += st.correct, last.seen += st.seen;
-    }
-    ok(rc == 0, "150 steps run");
-    if (rc)
-        tap_diag("%s", err.msg);
-    double acc = last.seen ? (double)last.correct / last.seen : 0.0;
-    ok(last.loss < 0.5 * first.loss && acc > 0.9,
-       "the cnn learns left from right (loss %.3f -> %.3f, accuracy %.3f)", first.loss,
-       last.loss, acc);
-    ml_trainer_free(t);
-    ml_model_free(m);
 }
 
 /* ---- every layer offers gradient-check cases -------------------------------------------- */
@@ -932,7 +530,7 @@ static void one_pass(const char *layer, const char *opts, ml_shape in, int threa
 {
     enum { B = 4 };
     ml_err err = { 0 };
-    ml_model *m = model1(layer, opts, in, B, &err);
+    ml_model *m = model1(reg, layer, opts, in, B, &err);
     if (!m)
         return;
     ml_blas_set_threads(threads);
@@ -1015,11 +613,6 @@ int main(void)
     test_layernorm();
     test_elementwise();
     test_dropout();
-    test_embedding();
-    test_lstm();
-    test_losses();
-    test_train_sequence();
-    test_train_cnn();
     test_gradcheck_cases();
     test_conv2d_threads();
     ml_registry_free(reg);
