@@ -8,7 +8,7 @@ typedef nn_numel flatten;
 static int flatten_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
                           const ml_shape *in, void **self, ml_err *err)
 {
-    return nn_numel_create("flatten", host, in, self, err);
+    return nn_numel_create("flatten", 0, host, in, self, err);
 }
 
 static int flatten_infer(void *self, const ml_shape *in, ml_shape *out, ml_err *err)

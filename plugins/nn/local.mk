@@ -8,8 +8,8 @@ plugins_nn_nn_la_LDFLAGS = $(plugin_ldflags)
 plugins_nn_nn_la_LIBADD = -lm
 # Layers and losses beyond the first slice; nn.c registers them through nn_entries.h.
 plugins_nn_nn_la_SOURCES += plugins/nn/nn_common.h plugins/nn/nn_entries.h \
-	plugins/nn/flatten.c plugins/nn/reshape.c plugins/nn/leaky_relu.c plugins/nn/tanh.c \
-	plugins/nn/sigmoid.c plugins/nn/gelu.c plugins/nn/softmax.c plugins/nn/log_softmax.c \
+	plugins/nn/flatten.c plugins/nn/reshape.c plugins/nn/leaky_relu.c plugins/nn/saturating.c \
+	plugins/nn/gelu.c plugins/nn/softmax.c \
 	plugins/nn/dropout.c plugins/nn/conv2d.c plugins/nn/maxpool2d.c plugins/nn/avgpool2d.c \
 	plugins/nn/pool2d.h plugins/nn/pool2d.c \
 	plugins/nn/global_avgpool.c plugins/nn/batchnorm.c plugins/nn/layernorm.c \

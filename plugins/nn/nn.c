@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* nn.so: the ordinary layers and losses. Each lives in its own file and exports one entry;
- * this file only registers them. */
+/* nn.so: the ordinary layers and losses, a file each (or a file for a family that shares its
+ * kernels: saturating.c's sigmoid and tanh, softmax.c's softmax and log_softmax); this file
+ * only registers them. */
 #include <modlab/plugin.h>
 
 #include "nn_entries.h"

@@ -21,33 +21,38 @@ static inline void nn_destroy(void *self)
 }
 
 /* The instance of a layer that keeps only its elements per example (sigmoid, tanh,
- * flatten): created by nn_numel_create, `who` naming the layer in messages. */
+ * flatten): created by nn_numel_create, `who` naming the layer in messages, `variant`
+ * telling apart the layers of a file that defines several (saturating.c: 1 for tanh). */
 typedef struct nn_numel {
     const ml_host *host;
     int64_t numel;
+    int variant;
 } nn_numel;
 
-static inline int nn_numel_create(const char *who, const ml_host *host, const ml_shape *in,
-                                  void **self, ml_err *err)
+static inline int nn_numel_create(const char *who, int variant, const ml_host *host,
+                                  const ml_shape *in, void **self, ml_err *err)
 {
     nn_numel *n = (nn_numel *)host->alloc(sizeof *n);
     if (!n)
         return host->error(err, ML_ERR_NOMEM, "%s: out of memory", who);
     n->host = host;
     n->numel = ml_shape_numel(in);
+    n->variant = variant;
     *self = n;
     return 0;
 }
 
-/* The instance of a layer over the rows of its last dimension (softmax, log_softmax). */
+/* The instance of a layer over the rows of its last dimension (softmax.c: softmax, and
+ * log_softmax as variant 1). */
 typedef struct nn_rows {
     const ml_host *host;
     int64_t rows;   /* per example */
     int64_t cols;   /* the last dimension */
+    int variant;
 } nn_rows;
 
-static inline int nn_rows_create(const char *who, const ml_host *host, const ml_shape *in,
-                                 void **self, ml_err *err)
+static inline int nn_rows_create(const char *who, int variant, const ml_host *host,
+                                 const ml_shape *in, void **self, ml_err *err)
 {
     nn_rows *r;
     if (in->ndim < 1)
@@ -59,6 +64,7 @@ static inline int nn_rows_create(const char *who, const ml_host *host, const ml_
     r->host = host;
     r->cols = in->dim[in->ndim - 1];
     r->rows = r->cols ? ml_shape_numel(in) / r->cols : 0;
+    r->variant = variant;
     *self = r;
     return 0;
 }

@@ -1,16 +1,24 @@
 /* SPDX-License-Identifier: MIT */
-/* softmax over the last dimension (max-subtracted, so large logits do not overflow). */
+/* softmax and log_softmax over the last dimension, row by row. Both subtract the row's
+ * maximum first, so large logits do not overflow; log_softmax pairs with the nll loss. */
 #include <math.h>
 
 #include "nn_common.h"
 #include "nn_entries.h"
 
 typedef nn_rows softmax;
+enum { SOFTMAX, LOG_SOFTMAX };   /* its variant */
 
 static int softmax_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
                           const ml_shape *in, void **self, ml_err *err)
 {
-    return nn_rows_create("softmax", host, in, self, err);
+    return nn_rows_create("softmax", SOFTMAX, host, in, self, err);
+}
+
+static int log_softmax_create(const ml_host *host, ml_ctx *ctx, const ml_opts *opts,
+                              const ml_shape *in, void **self, ml_err *err)
+{
+    return nn_rows_create("log_softmax", LOG_SOFTMAX, host, in, self, err);
 }
 
 static int softmax_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out,
@@ -20,21 +28,30 @@ static int softmax_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *
     int64_t rows = s->rows * in->batch, d = s->cols;
     for (int64_t r = 0; r < rows; r++) {
         const float *x = in->data + r * d;
-        float *y = out->data + r * d, mx = x[0], sum = 0.0f, inv;
-        for (int64_t j = 1; j < d; j++)
-            mx = x[j] > mx ? x[j] : mx;
-        for (int64_t j = 0; j < d; j++) {
-            y[j] = expf(x[j] - mx);
-            sum += y[j];
+        float *y = out->data + r * d, mx = ml_maxf(x, (int32_t)d), sum = 0.0f;
+        if (s->variant == LOG_SOFTMAX) {
+            for (int64_t j = 0; j < d; j++)
+                sum += expf(x[j] - mx);
+            /* (x - max) - log(sum), not x - (max + log(sum)): near large logits the latter
+             * rounds log(sum) to the spacing of floats around max. */
+            float ls = logf(sum);
+            for (int64_t j = 0; j < d; j++)
+                y[j] = (x[j] - mx) - ls;
+        } else {
+            for (int64_t j = 0; j < d; j++) {
+                y[j] = expf(x[j] - mx);
+                sum += y[j];
+            }
+            float inv = 1.0f / sum;
+            for (int64_t j = 0; j < d; j++)
+                y[j] *= inv;
         }
-        inv = 1.0f / sum;
-        for (int64_t j = 0; j < d; j++)
-            y[j] *= inv;
     }
     return 0;
 }
 
-/* dx = y * (g - <g, y>) row by row: the Jacobian is never formed. */
+/* From the output y, row by row, the Jacobian never formed: softmax's dx = y (g - <g, y>);
+ * log_softmax's dx = g - softmax(x) sum(g), with softmax(x) = exp(y). */
 static int softmax_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml_view *out,
                             const ml_view *gout, ml_view *gin, void *ws, ml_err *err)
 {
@@ -42,11 +59,18 @@ static int softmax_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml
     int64_t rows = s->rows * in->batch, d = s->cols;
     for (int64_t r = 0; r < rows; r++) {
         const float *y = out->data + r * d, *g = gout->data + r * d;
-        float *gx = gin->data + r * d, dot = 0.0f;
-        for (int64_t j = 0; j < d; j++)
-            dot += g[j] * y[j];
-        for (int64_t j = 0; j < d; j++)
-            gx[j] = y[j] * (g[j] - dot);
+        float *gx = gin->data + r * d, acc = 0.0f;
+        if (s->variant == LOG_SOFTMAX) {
+            for (int64_t j = 0; j < d; j++)
+                acc += g[j];
+            for (int64_t j = 0; j < d; j++)
+                gx[j] = g[j] - expf(y[j]) * acc;
+        } else {
+            for (int64_t j = 0; j < d; j++)
+                acc += g[j] * y[j];
+            for (int64_t j = 0; j < d; j++)
+                gx[j] = y[j] * (g[j] - acc);
+        }
     }
     return 0;
 }
@@ -61,3 +85,9 @@ const ml_entry ml_nn_softmax_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "softmax", "1.
     "Softmax over the last dimension", NULL, softmax_ext, ml_layer_vtable,
     .create = softmax_create, .destroy = nn_destroy, .infer_shape = ml_infer_same_shape,
     .forward = softmax_forward, .backward_input = softmax_backward);
+
+const ml_entry ml_nn_log_softmax_entry = ML_ENTRY_INIT(ML_KIND_LAYER, "log_softmax", "1.0.0",
+    "Log-softmax over the last dimension (feed it to the nll loss)", NULL, softmax_ext,
+    ml_layer_vtable, .create = log_softmax_create, .destroy = nn_destroy,
+    .infer_shape = ml_infer_same_shape, .forward = softmax_forward,
+    .backward_input = softmax_backward);
