@@ -6,16 +6,5 @@
 
 extern const ml_entry ml_data_synthetic_entry;
 
-static const ml_entry *const entries[] = {
-    &ml_data_synthetic_entry,
-    &ml_data_idx_entry,
-    &ml_data_cifar10_entry,
-    &ml_data_text_entry,
-};
-
-ML_PLUGIN_EXPORT int ml_plugin_data_init(const ml_host *host, ml_registry *reg, ml_err *err);
-
-int ml_plugin_data_init(const ml_host *host, ml_registry *reg, ml_err *err)
-{
-    return ml_register_entries(host, reg, entries, sizeof entries / sizeof entries[0], err);
-}
+ML_PLUGIN_INIT(data,
+    &ml_data_synthetic_entry, &ml_data_idx_entry, &ml_data_cifar10_entry, &ml_data_text_entry)

@@ -302,11 +302,4 @@ static const ml_entry entry = ML_ENTRY_INIT(ML_KIND_LAYER, "graphsync", "0.1.0",
     .backward_input = gs_backward_input, .backward_params = gs_backward_params,
     .aux_loss = gs_aux_loss, .save = gs_save, .load = gs_load);
 
-ML_PLUGIN_EXPORT int ml_plugin_graphsync_init(const ml_host *host, ml_registry *reg,
-                                              ml_err *err);
-
-int ml_plugin_graphsync_init(const ml_host *host, ml_registry *reg, ml_err *err)
-{
-    const ml_entry *const entries[] = {&entry};
-    return ml_register_entries(host, reg, entries, 1, err);
-}
+ML_PLUGIN_INIT(graphsync, &entry)

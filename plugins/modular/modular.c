@@ -325,10 +325,4 @@ static const ml_entry entry = ML_ENTRY_INIT(ML_KIND_LAYER, "modular", "1.0.0",
     .backward_input = mod_backward_input, .backward_params = mod_backward_params,
     .aux_loss = mod_aux_loss, .save = mod_save, .load = mod_load);
 
-ML_PLUGIN_EXPORT int ml_plugin_modular_init(const ml_host *h, ml_registry *reg, ml_err *err);
-
-int ml_plugin_modular_init(const ml_host *h, ml_registry *reg, ml_err *err)
-{
-    const ml_entry *entries[] = {&entry};
-    return ml_register_entries(h, reg, entries, 1, err);
-}
+ML_PLUGIN_INIT(modular, &entry)

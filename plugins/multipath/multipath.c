@@ -6,19 +6,6 @@
 
 #include "mp_entries.h"
 
-static const ml_entry *const entries[] = {
-    &mp_split_entry,
-    &mp_merge_entry,
-    &mp_block_entry,
-    &mp_route_fdcc_entry,
-    &mp_route_cross_prediction_entry,
-    &mp_route_static_entry,
-};
-
-ML_PLUGIN_EXPORT int ml_plugin_multipath_init(const ml_host *host, ml_registry *reg,
-                                              ml_err *err);
-
-int ml_plugin_multipath_init(const ml_host *host, ml_registry *reg, ml_err *err)
-{
-    return ml_register_entries(host, reg, entries, sizeof entries / sizeof entries[0], err);
-}
+ML_PLUGIN_INIT(multipath,
+    &mp_split_entry, &mp_merge_entry, &mp_block_entry, &mp_route_fdcc_entry,
+    &mp_route_cross_prediction_entry, &mp_route_static_entry)

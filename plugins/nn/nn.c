@@ -6,34 +6,10 @@
 
 #include "nn_entries.h"
 
-static const ml_entry *const entries[] = {
-    &ml_nn_linear_entry,
-    &ml_nn_relu_entry,
-    &ml_nn_cross_entropy_entry,
-    &ml_nn_flatten_entry,
-    &ml_nn_reshape_entry,
-    &ml_nn_leaky_relu_entry,
-    &ml_nn_tanh_entry,
-    &ml_nn_sigmoid_entry,
-    &ml_nn_gelu_entry,
-    &ml_nn_softmax_entry,
-    &ml_nn_log_softmax_entry,
-    &ml_nn_dropout_entry,
-    &ml_nn_conv2d_entry,
-    &ml_nn_maxpool2d_entry,
-    &ml_nn_avgpool2d_entry,
-    &ml_nn_global_avgpool_entry,
-    &ml_nn_batchnorm_entry,
-    &ml_nn_layernorm_entry,
-    &ml_nn_embedding_entry,
-    &ml_nn_lstm_entry,
-    &ml_nn_nll_entry,
-    &ml_nn_mse_entry,
-};
-
-ML_PLUGIN_EXPORT int ml_plugin_nn_init(const ml_host *host, ml_registry *reg, ml_err *err);
-
-int ml_plugin_nn_init(const ml_host *host, ml_registry *reg, ml_err *err)
-{
-    return ml_register_entries(host, reg, entries, sizeof entries / sizeof entries[0], err);
-}
+ML_PLUGIN_INIT(nn,
+    &ml_nn_linear_entry, &ml_nn_relu_entry, &ml_nn_cross_entropy_entry, &ml_nn_flatten_entry,
+    &ml_nn_reshape_entry, &ml_nn_leaky_relu_entry, &ml_nn_tanh_entry, &ml_nn_sigmoid_entry,
+    &ml_nn_gelu_entry, &ml_nn_softmax_entry, &ml_nn_log_softmax_entry, &ml_nn_dropout_entry,
+    &ml_nn_conv2d_entry, &ml_nn_maxpool2d_entry, &ml_nn_avgpool2d_entry,
+    &ml_nn_global_avgpool_entry, &ml_nn_batchnorm_entry, &ml_nn_layernorm_entry,
+    &ml_nn_embedding_entry, &ml_nn_lstm_entry, &ml_nn_nll_entry, &ml_nn_mse_entry)

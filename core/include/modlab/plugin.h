@@ -465,6 +465,20 @@ static inline int ml_register_entries(const ml_host *host, ml_registry *reg,
     return ML_OK;
 }
 
+/* Defines the plugin's one exported symbol, ml_plugin_<stem>_init, registering the listed
+ * entries: `ML_PLUGIN_INIT(nn, &linear_entry, &relu_entry)` in nn.so. `stem` is the file
+ * name's stem as the loader derives it (section 2 of docs/PLUGINS.md). A plugin whose init
+ * must do more (check a host field, say) writes the function out instead. */
+#define ML_PLUGIN_INIT(stem, ...)                                                          \
+    ML_PLUGIN_EXPORT int ml_plugin_##stem##_init(const ml_host *host, ml_registry *reg,    \
+                                                 ml_err *err);                             \
+    int ml_plugin_##stem##_init(const ml_host *host, ml_registry *reg, ml_err *err)        \
+    {                                                                                      \
+        static const ml_entry *const stem##_entries[] = { __VA_ARGS__ };                   \
+        return ml_register_entries(host, reg, stem##_entries,                              \
+                                   sizeof stem##_entries / sizeof stem##_entries[0], err); \
+    }
+
 /* Convenience for plugins: elements in one example of `s`. */
 static inline int64_t ml_shape_numel(const ml_shape *s)
 {

@@ -131,13 +131,9 @@ static const ml_entry entry = ML_ENTRY_INIT(ML_KIND_LAYER, "@NAME@", "0.1.0",
     .infer_shape = layer_infer_shape, .forward = layer_forward,
     .backward_input = layer_backward_input, .backward_params = layer_backward_params);
 
-/* The one exported symbol; its name follows the file name (@NAME@.so). */
-ML_PLUGIN_EXPORT int ml_plugin_@NAME@_init(const ml_host *host, ml_registry *reg, ml_err *err);
-
-int ml_plugin_@NAME@_init(const ml_host *host, ml_registry *reg, ml_err *err)
-{
-    return host->register_entry(reg, &entry, err);
-}
+/* The one exported symbol, ml_plugin_@NAME@_init (its name follows the file name,
+ * @NAME@.so), registering the entry. */
+ML_PLUGIN_INIT(@NAME@, &entry)
 ]==]
 
 -- Shared by layers and routers: @ENTRY@ is the layer entry's name.

@@ -80,13 +80,9 @@ static const ml_entry entry = ML_ENTRY_INIT(ML_KIND_OPTIMIZER, "@NAME@", "0.1.0"
     ml_optimizer_vtable, .create = opt_create, .destroy = opt_destroy,
     .state_size = opt_state_size, .step = opt_step);
 
-/* The one exported symbol; its name follows the file name (@NAME@.so). */
-ML_PLUGIN_EXPORT int ml_plugin_@NAME@_init(const ml_host *host, ml_registry *reg, ml_err *err);
-
-int ml_plugin_@NAME@_init(const ml_host *host, ml_registry *reg, ml_err *err)
-{
-    return host->register_entry(reg, &entry, err);
-}
+/* The one exported symbol, ml_plugin_@NAME@_init (its name follows the file name,
+ * @NAME@.so), registering the entry. */
+ML_PLUGIN_INIT(@NAME@, &entry)
 ]==]
 
 local OPTIMIZER_TEST = [==[

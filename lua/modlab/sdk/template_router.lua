@@ -186,12 +186,9 @@ static const ml_entry entry = ML_ENTRY_INIT(ML_KIND_LAYER, "mp_route_@NAME@", "0
     .infer_shape = router_infer_shape, .workspace = router_workspace, .forward = router_forward,
     .backward_input = router_backward_input, .backward_params = router_backward_params);
 
-ML_PLUGIN_EXPORT int ml_plugin_@NAME@_init(const ml_host *host, ml_registry *reg, ml_err *err);
-
-int ml_plugin_@NAME@_init(const ml_host *host, ml_registry *reg, ml_err *err)
-{
-    return host->register_entry(reg, &entry, err);
-}
+/* The one exported symbol, ml_plugin_@NAME@_init (its name follows the file name,
+ * @NAME@.so), registering the entry. */
+ML_PLUGIN_INIT(@NAME@, &entry)
 ]==]
 
 

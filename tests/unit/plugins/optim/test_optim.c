@@ -553,6 +553,17 @@ static void test_bad_values(void)
     }
 }
 
+/* ml_opts_validate of the one option key=text, typed `type`, against e's schema. */
+static int validate_one(const ml_entry *e, const char *owner, const char *key, int type,
+                        const char *text, ml_err *err)
+{
+    ml_opts *o = ml_opts_new(err);
+    int rc = o ? ml_opts_set(o, key, type, text, err) : -1;
+    rc = rc ? rc : ml_opts_validate(o, e->options, owner, err);
+    ml_opts_free(o);
+    return rc;
+}
+
 /* Every entry's schema is complete, and the core's validator enforces it. */
 static void test_schemas(void)
 {
@@ -572,27 +583,18 @@ static void test_schemas(void)
            names[k], n);
 
         ml_err err = { 0 };
-        ml_opts *o = ml_opts_new(&err);
-        int rc = o ? ml_opts_set(o, "lr", ML_OPT_STRING, "fast", &err) : -1;
-        rc = rc ? rc : ml_opts_validate(o, e->options, names[k], &err);
+        int rc = validate_one(e, names[k], "lr", ML_OPT_STRING, "fast", &err);
         ok(rc < 0, "%s: lr given as a string is rejected by ml_opts_validate", names[k]);
         like(err.msg, "lr", "  ... and the message names the option");
-        ml_opts_free(o);
 
         memset(&err, 0, sizeof err);
-        o = ml_opts_new(&err);
-        rc = o ? ml_opts_set(o, "learning_rate", ML_OPT_FLOAT, "0.1", &err) : -1;
-        rc = rc ? rc : ml_opts_validate(o, e->options, names[k], &err);
+        rc = validate_one(e, names[k], "learning_rate", ML_OPT_FLOAT, "0.1", &err);
         ok(rc < 0, "%s: unknown option learning_rate is rejected", names[k]);
         like(err.msg, "learning_rate", "  ... and the message names it");
-        ml_opts_free(o);
 
         memset(&err, 0, sizeof err);
-        o = ml_opts_new(&err);
-        rc = o ? ml_opts_set(o, "lr", ML_OPT_FLOAT, "0.1", &err) : -1;
-        rc = rc ? rc : ml_opts_validate(o, e->options, names[k], &err);
+        rc = validate_one(e, names[k], "lr", ML_OPT_FLOAT, "0.1", &err);
         ok(rc == 0, "%s: lr=0.1 validates%s%s", names[k], rc ? ": " : "", rc ? err.msg : "");
-        ml_opts_free(o);
     }
 }
 
