@@ -59,10 +59,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const int64_t live = fz_live();
     char path[64];
-    ml_err err;
+    ml_err err = {0};
     int fd = fz_file(data, size, path, sizeof path);
 
-    memset(&err, 0, sizeof err);
     int rc = ml_model_load(model, path, &err);
     fz_verdict("checkpoint", rc == 0, &err);
     for (int32_t i = 0; rc == 0 && i < ml_model_nparam_tensors(model); i++) {

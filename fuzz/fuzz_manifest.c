@@ -13,10 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const int64_t live = fz_live();
     char path[64];
-    ml_err err;
+    ml_err err = {0};
     int fd = fz_file(data, size, path, sizeof path);
 
-    memset(&err, 0, sizeof err);
     ml_manifest *m = ml_manifest_load(path, &err);
     if (fz_verdict("manifest", m != NULL, &err)) {
         if (!ml_manifest_name(m) || !ml_manifest_format(m))

@@ -18,11 +18,15 @@ full_disk() {
 }
 status_of() { sed -n 's/.*"status":"\([a-z]*\)".*/\1/p' "$1" 2>/dev/null; }
 error_of() { grep -o '"error":"[^"]*' "$1" 2>/dev/null; }
+# run_fails FILE WHAT: the last run exited 1, its output naming FILE and ENOSPC.
+run_fails() {
+    is "$code" 1 "$2: the run fails"
+    like "$out" "$1.*No space left on device" "... naming the file and the errno"
+}
 no_temps() { is "$(ls "$dir" | grep -c '\.tmp\.')" 0 "$1: no temp file left"; }
 
 full_disk model.safetensors --set checkpoint=false
-is "$code" 1 "model.safetensors not written (checkpoint=false): the run fails"
-like "$out" "model.safetensors.*No space left on device" "... naming the file and the errno"
+run_fails "model.safetensors" "model.safetensors not written (checkpoint=false)"
 ok $(printf '%s' "$out" | grep -q 'checkpoint not written'; [ $? -ne 0 ]; echo $?) \
    "... and not calling the model a checkpoint"
 is "$(status_of "$dir/meta.json")" failed "... meta.json says failed"
@@ -32,16 +36,14 @@ ok $([ ! -e "$dir/model.safetensors" ]; echo $?) "... no model.safetensors"
 no_temps "model"
 
 full_disk summary.json
-is "$code" 1 "summary.json not written: the run fails"
-like "$out" "summary.json.*No space left on device" "... naming the file and the errno"
+run_fails "summary.json" "summary.json not written"
 is "$(status_of "$dir/meta.json")" failed "... meta.json says failed"
 like "$(error_of "$dir/meta.json")" 'summary.json' "... meta.json has the error"
 no_temps "summary"
 
 # A full disk at the first metrics line (the summary after it fails too).
 full_disk metrics.jsonl,summary.json
-is "$code" 1 "the first metrics line not written: the run fails"
-like "$out" "metrics.jsonl.*No space left on device" "... naming the file and the errno"
+run_fails "metrics.jsonl" "the first metrics line not written"
 is "$(status_of "$dir/meta.json")" failed "... meta.json says failed, not running"
 like "$(error_of "$dir/meta.json")" 'metrics.jsonl' "... with the metrics error"
 ok $([ ! -s "$dir/metrics.jsonl" ]; echo $?) "... metrics.jsonl has no line"
@@ -52,26 +54,22 @@ is "$code" 1 "timing.jsonl not written: the run fails"
 is "$(status_of "$dir/meta.json")" failed "... meta.json says failed"
 
 full_disk 'checkpoint.safetensors#2' --set epochs=3
-is "$code" 1 "the second checkpoint not written: the run fails"
-like "$out" "checkpoint.safetensors.*No space left on device" "... naming the file and the errno"
+run_fails "checkpoint.safetensors" "the second checkpoint not written"
 is "$(status_of "$dir/meta.json")" failed "... meta.json says failed"
 no_temps "checkpoint"
 
 full_disk config.json
-is "$code" 1 "config.json not written: the run fails"
-like "$out" "config.json.*No space left on device" "... naming the file and the errno"
+run_fails "config.json" "config.json not written"
 is "$(status_of "$dir/meta.json")" failed "... meta.json still records the failure"
 no_temps "config"
 
 full_disk 'meta.json#1'
-is "$code" 1 "the first meta.json not written: the run fails"
-like "$out" "meta.json.*No space left on device" "... naming the file and the errno"
+run_fails "meta.json" "the first meta.json not written"
 is "$(status_of "$dir/meta.json")" failed "... a later meta.json write records the failure"
 ok $([ ! -e "$dir/metrics.jsonl" ]; echo $?) "... before any training"
 
 full_disk 'meta.json#2'
-is "$code" 1 "the final meta.json not written: the run fails"
-like "$out" "meta.json.*No space left on device" "... naming the file and the errno"
+run_fails "meta.json" "the final meta.json not written"
 like "$(status_of "$dir/summary.json")" failed "... summary.json says failed"
 no_temps "meta"
 

@@ -8,6 +8,12 @@
 sweep_setup
 
 
+# sweep_stops NAME WHAT: `modlab sweep NAME.yaml -j 1` fails (exit 1); its output in $out.
+sweep_stops() {
+    out=$("$MODLAB" sweep "$1.yaml" -j 1 2>&1)
+    is "$?" 1 "$2: the sweep fails"
+}
+
 # A quick recipe; `hold: FILE` makes a trial wait until FILE exists.
 cat > quick.lua <<'EOF'
 local ml = require "modlab"
@@ -34,8 +40,7 @@ EOF
 grid_sweep metric.yaml metric quick.lua valid_acuracy maximize <<'EOF'
   optimizer.lr: {values: [0.01, 0.02, 0.05, 0.1]}
 EOF
-out=$("$MODLAB" sweep metric.yaml -j 1 2>&1); rc=$?
-is "$rc" 1 "a metric no trial logged: the sweep fails"
+sweep_stops metric "a metric no trial logged"
 like "$out" "error: trial 0 ([0-9a-f]*): metric.name 'valid_acuracy' was never logged" \
      "... naming the metric and the trial"
 like "$out" "it logged: .*train_loss.*valid_accuracy" "... and the names it did log"
@@ -47,8 +52,7 @@ like "$out" "stopping the sweep" "... and says so"
 grid_sweep param.yaml param quick.lua valid_accuracy maximize <<'EOF'
   optimizer.lrr: {values: [0.01, 0.02, 0.05, 0.1]}
 EOF
-out=$("$MODLAB" sweep param.yaml -j 1 2>&1); rc=$?
-is "$rc" 1 "a parameter the recipe never reads: the sweep fails"
+sweep_stops param "a parameter the recipe never reads"
 like "$out" "error: trial 0 ([0-9a-f]*): sweep parameter optimizer.lrr never read" \
      "... naming the parameter"
 like "$out" "did you mean 'optimizer.lr' for 'optimizer.lrr'?" "... with a did-you-mean"
