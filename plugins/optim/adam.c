@@ -157,17 +157,6 @@ int ml_optim_adam_step(void *self, ml_opt_slot *slots, int32_t n, float lr_facto
     return 0;
 }
 
-static int adam_create(const ml_host *host, const ml_opts *opts, void **self, ml_err *err)
-{
-    return ml_optim_adam_create_common(host, opts, 0, self, err);
-}
-
-static const ml_opt_spec adam_options[] = {
-    ML_OPTIM_ADAM_OPTIONS("0", "L2 penalty added to the gradient (for decoupled decay use "
-                          "adamw)"),
-    { NULL, 0, NULL, NULL, NULL },
-};
-
-const ml_entry ml_optim_adam_entry = ML_ENTRY_INIT(ML_KIND_OPTIMIZER, "adam", "1.0.0",
-    "Adam with L2 weight decay (PyTorch torch.optim.Adam semantics)",
-    adam_options, NULL, ml_optimizer_vtable, ML_OPTIM_ADAM_FIELDS(adam_create));
+ML_OPTIM_ADAM_ENTRY(ml_optim_adam_entry, "adam", 0, "0",
+                    "L2 penalty added to the gradient (for decoupled decay use adamw)",
+                    "Adam with L2 weight decay (PyTorch torch.optim.Adam semantics)");

@@ -36,4 +36,17 @@ int ml_optim_adam_step(void *self, ml_opt_slot *slots, int32_t n, float lr_facto
     .create = (create_fn), .destroy = ml_optim_free,                                       \
     .state_size = ml_optim_adam_state_size, .step = ml_optim_adam_step
 
+/* One member of the family: its create (fixing the kind of decay), its schema and its entry,
+ * `const ml_entry sym`. adam.c and adamw.c differ only in these arguments. */
+#define ML_OPTIM_ADAM_ENTRY(sym, name, decoupled, wd_default, wd_doc, summary)             \
+    static int sym##_create(const ml_host *host, const ml_opts *opts, void **self,          \
+                            ml_err *err)                                                   \
+    {                                                                                      \
+        return ml_optim_adam_create_common(host, opts, (decoupled), self, err);            \
+    }                                                                                      \
+    static const ml_opt_spec sym##_options[] = {                                           \
+        ML_OPTIM_ADAM_OPTIONS(wd_default, wd_doc), { NULL, 0, NULL, NULL, NULL } };        \
+    const ml_entry sym = ML_ENTRY_INIT(ML_KIND_OPTIMIZER, (name), "1.0.0", (summary),      \
+        sym##_options, NULL, ml_optimizer_vtable, ML_OPTIM_ADAM_FIELDS(sym##_create))
+
 #endif
