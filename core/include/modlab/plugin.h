@@ -583,7 +583,8 @@ static inline const void *ml_iface_find(const char *iface, const ml_iface_ref *r
  *
  * The arguments, in order: kind, name, version, summary, options (or NULL), extension (or
  * NULL), the vtable's type, then the vtable's fields as designated initializers. It spells
- * the same two structs a plugin may write out by hand; both carry ML_ABI_INIT. */
+ * the same two structs a plugin may write out by hand; both carry ML_ABI_INIT. At file scope
+ * only: inside a function the vtable would live no longer than the call. */
 #define ML_ENTRY_INIT(kind_, name_, version_, summary_, options_, extension_, vt_type, ...) \
     { ML_ABI_INIT(ml_entry), .kind = (kind_), .name = (name_), .version = (version_),     \
       .summary = (summary_), .options = (options_),                                       \
