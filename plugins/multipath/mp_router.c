@@ -12,6 +12,34 @@ static size_t alpha_bytes(const mp_router *r, int32_t batch)
     return mp_align((size_t)batch * (size_t)r->n * (size_t)r->n * sizeof(float));
 }
 
+typedef struct router_ws {
+    float *alpha, *galpha;
+    char *own;
+} router_ws;
+
+static router_ws router_ws_of(const mp_router *r, void *ws, int32_t batch)
+{
+    size_t ab = alpha_bytes(r, batch);
+    return (router_ws){ws, (float *)((char *)ws + ab), (char *)ws + 2 * ab};
+}
+
+/* Per example, dst_j = sum_i alpha[i][j] src_i (the forward mixing), or with the alpha
+ * matrix transposed dst_i = sum_j alpha[i][j] src_j (its gradient to the paths). */
+static void mix(const mp_router *r, int32_t batch, const float *alpha, const float *src,
+                float *dst, int transposed)
+{
+    int32_t n = r->n;
+    int64_t per = r->per;
+    for (int32_t b = 0; b < batch; b++) {
+        const float *x = src + (int64_t)b * n * per, *a = alpha + (int64_t)b * n * n;
+        float *u = dst + (int64_t)b * n * per;
+        for (int32_t d = 0; d < n; d++)
+            for (int32_t s = 0; s < n; s++)
+                mp_axpy(u + d * per, x + s * per, transposed ? a[d * n + s] : a[s * n + d],
+                        per, s == 0);
+    }
+}
+
 int mp_router_create(const mp_router_ops *ops, const ml_host *h, ml_ctx *ctx,
                      const ml_opts *opts, const ml_shape *in, void **self, ml_err *err)
 {
@@ -64,21 +92,12 @@ int mp_router_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, 
                       ml_err *err)
 {
     mp_router *r = self;
-    float *alpha = ws;
-    char *own = (char *)ws + 2 * alpha_bytes(r, in->batch);
-    int rc = r->ops->alpha(r, ctx, in, alpha, own, err);
+    router_ws w = router_ws_of(r, ws, in->batch);
+    int rc = r->ops->alpha(r, ctx, in, w.alpha, w.own, err);
     if (rc)
         return rc;
-    int32_t n = r->n;
-    int64_t per = r->per;
-    for (int32_t b = 0; b < in->batch; b++) {
-        const float *x = in->data + (int64_t)b * n * per, *a = alpha + (int64_t)b * n * n;
-        float *u = out->data + (int64_t)b * n * per;
-        for (int32_t j = 0; j < n; j++)
-            for (int32_t i = 0; i < n; i++)
-                mp_axpy(u + j * per, x + i * per, a[i * n + j], per, i == 0);
-    }
-    r->last_alpha = alpha;
+    mix(r, in->batch, w.alpha, in->data, out->data, 0);
+    r->last_alpha = w.alpha;
     r->last_batch = in->batch;
     return ML_OK;
 }
@@ -103,10 +122,9 @@ int mp_router_backward_params(void *self, ml_ctx *ctx, const ml_view *in,
 {
     mp_router *r = self;
     (void)out;
-    float *alpha = ws, *galpha = (float *)((char *)ws + alpha_bytes(r, in->batch));
-    char *own = (char *)ws + 2 * alpha_bytes(r, in->batch);
-    alpha_grad(r, in, gout, galpha);
-    return r->ops->alpha_backward(r, ctx, in, alpha, galpha, NULL, 1, own, err);
+    router_ws w = router_ws_of(r, ws, in->batch);
+    alpha_grad(r, in, gout, w.galpha);
+    return r->ops->alpha_backward(r, ctx, in, w.alpha, w.galpha, NULL, 1, w.own, err);
 }
 
 int mp_router_backward_input(void *self, ml_ctx *ctx, const ml_view *in, const ml_view *out,
@@ -114,21 +132,11 @@ int mp_router_backward_input(void *self, ml_ctx *ctx, const ml_view *in, const m
 {
     mp_router *r = self;
     (void)out;
-    float *alpha = ws, *galpha = (float *)((char *)ws + alpha_bytes(r, in->batch));
-    char *own = (char *)ws + 2 * alpha_bytes(r, in->batch);
-    int32_t n = r->n;
-    int64_t per = r->per;
-    /* Through the mixing: gx_i = sum_j alpha[i][j] gout_j. */
-    for (int32_t b = 0; b < in->batch; b++) {
-        const float *g = gout->data + (int64_t)b * n * per, *a = alpha + (int64_t)b * n * n;
-        float *gx = gin->data + (int64_t)b * n * per;
-        for (int32_t i = 0; i < n; i++)
-            for (int32_t j = 0; j < n; j++)
-                mp_axpy(gx + i * per, g + j * per, a[i * n + j], per, j == 0);
-    }
+    router_ws w = router_ws_of(r, ws, in->batch);
+    mix(r, in->batch, w.alpha, gout->data, gin->data, 1);
     /* Through alpha, for routers whose alpha depends on the input. */
-    alpha_grad(r, in, gout, galpha);
-    return r->ops->alpha_backward(r, ctx, in, alpha, galpha, gin->data, 0, own, err);
+    alpha_grad(r, in, gout, w.galpha);
+    return r->ops->alpha_backward(r, ctx, in, w.alpha, w.galpha, gin->data, 0, w.own, err);
 }
 
 /* ---- modlab.diagnostics/1 ------------------------------------------------------------ */

@@ -9,27 +9,21 @@
 #include "base/mem.h"
 #include "tap.h"
 
-static void sha_hex(const void *data, size_t len, size_t step, char out[ML_SHA256_HEX])
-{
-    ml_sha256_ctx c;
-    uint8_t d[ML_SHA256_LEN];
-    mli_sha256_init(&c);
-    for (size_t off = 0; off < len; off += step)
-        mli_sha256_update(&c, (const char *)data + off, len - off < step ? len - off : step);
-    mli_sha256_final(&c, d);
-    mli_hex(d, sizeof d, out);
-}
-
-static void md5_hex(const void *data, size_t len, size_t step, char out[ML_MD5_HEX])
-{
-    ml_md5_ctx c;
-    uint8_t d[ML_MD5_LEN];
-    mli_md5_init(&c);
-    for (size_t off = 0; off < len; off += step)
-        mli_md5_update(&c, (const char *)data + off, len - off < step ? len - off : step);
-    mli_md5_final(&c, d);
-    mli_hex(d, sizeof d, out);
-}
+/* ALGO's hex digest of DATA fed STEP bytes at a time: streaming must not change it. */
+#define DIGEST_HEX(fn, algo, ctx_t, len)                                                      \
+    static void fn(const void *data, size_t n, size_t step, char *out)                        \
+    {                                                                                         \
+        ctx_t c;                                                                              \
+        uint8_t d[len];                                                                       \
+        mli_##algo##_init(&c);                                                                \
+        for (size_t off = 0; off < n; off += step)                                            \
+            mli_##algo##_update(&c, (const char *)data + off,                                 \
+                                n - off < step ? n - off : step);                             \
+        mli_##algo##_final(&c, d);                                                            \
+        mli_hex(d, sizeof d, out);                                                            \
+    }
+DIGEST_HEX(sha_hex, sha256, ml_sha256_ctx, ML_SHA256_LEN)
+DIGEST_HEX(md5_hex, md5, ml_md5_ctx, ML_MD5_LEN)
 
 int main(void)
 {

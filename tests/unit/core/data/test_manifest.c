@@ -19,6 +19,7 @@
 #include "data/manifest.h"
 #include "tap.h"
 #include "tap_fs.h"
+#include "manifest_test.h"
 
 static char tmp[] = "/tmp/modlab-test-manifest-XXXXXX";
 static char cache[600];
@@ -49,9 +50,6 @@ static int same_as_generated(const char *file, const char *path, int64_t size)
     hfs_digest(path, size, b, m);
     return got == size && !strcmp(a, b);
 }
-
-/* tmp/NAME.yaml holding the printf-formatted text; returns its path. */
-#define write_manifest(name, ...) tap_write_in(tmp, name, ".yaml", __VA_ARGS__)
 
 /* A minimal ustar writer for the extraction tests. */
 static void tar_add(gzFile gz, const char *name, const char *data, size_t len, char type)
@@ -93,12 +91,8 @@ static void test_http_mirrors(int port)
                                   "splits:\n  train: {images: a.bin, labels: b.bin}\n"
                                   "options:\n  scale: 0.5\n  flat: true\n  note: hi\n",
                           port, port, sa, mb);
-    m = ml_manifest_load(path, &err);
-    ok(m != NULL, "loopback manifest loads");
-    if (!m) {
-        tap_diag("%s", err.msg);
+    if (!(m = manifest_loads(path, "loopback manifest loads")))
         return;
-    }
     is_str(ml_manifest_name(m), "loop", "name");
     is_str(ml_manifest_format(m), "idx", "format");
     is_int(ml_manifest_nsplits(m), 1, "one split");
@@ -335,12 +329,8 @@ static void test_file_mirror_pins(int port)
                                   "  - http://127.0.0.1:%d/m2/\n"
                                   "files:\n  - {name: a.bin, size: 200000, md5: %s}\n",
                           dir, sm, port, mo);
-    m = ml_manifest_load(path, &err);
-    ok(m != NULL, "manifest with per-mirror pins loads");
-    if (!m) {
-        tap_diag("%s", err.msg);
+    if (!(m = manifest_loads(path, "manifest with per-mirror pins loads")))
         return;
-    }
     setenv("MODLAB_OFFLINE", "1", 1);
     is_int(ml_manifest_fetch(m, 0, &err), 0, "file:// mirror works offline");
     unsetenv("MODLAB_OFFLINE");
@@ -416,12 +406,8 @@ static void test_tar(void)
                                     "      - set/meta.txt\n"
                                     "splits:\n  all: {data: [set/data.bin, set/meta.txt]}\n",
                           dir, sha, sizeof big);
-    m = ml_manifest_load(path, &err);
-    ok(m != NULL, "archive manifest loads");
-    if (!m) {
-        tap_diag("%s", err.msg);
+    if (!(m = manifest_loads(path, "archive manifest loads")))
         return;
-    }
     is_int(ml_manifest_fetch(m, 0, &err), 0, "archive fetched and extracted");
     if (err.msg[0])
         tap_diag("%s", err.msg);

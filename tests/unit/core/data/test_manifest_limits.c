@@ -16,14 +16,13 @@
 #include "data/manifest.h"
 #include "tap.h"
 #include "tap_fs.h"
+#include "manifest_test.h"
 
 static char tmp[] = "/tmp/modlab-test-mflimits-XXXXXX";
 static char cache[600];
 
 
 
-/* tmp/NAME.yaml holding the printf-formatted text; returns its path. */
-#define write_manifest(name, ...) tap_write_in(tmp, name, ".yaml", __VA_ARGS__)
 
 
 /* An endless body for an entry without a pinned size: stopped at max_size (the manifest's,
@@ -34,14 +33,11 @@ static void test_endless(int port)
     ml_err err = {0};
     ml_manifest *m;
     hfs_digest("/endless/c.bin", 1000, sha, md5);
-    m = ml_manifest_load(write_manifest("endl", "name: endl\nformat: idx\nmax_size: 4096\n"
-                                                "urls: [http://127.0.0.1:%d/endless/]\n"
-                                                "files:\n  - {name: c.bin, sha256: %s}\n",
-                                        port, sha),
-                         &err);
-    if (!ok(m != NULL, "a manifest with max_size loads"))
-        tap_diag("%s", err.msg);
-    if (!m)
+    if (!(m = manifest_loads(write_manifest("endl", "name: endl\nformat: idx\nmax_size: 4096\n"
+                                                    "urls: [http://127.0.0.1:%d/endless/]\n"
+                                                    "files:\n  - {name: c.bin, sha256: %s}\n",
+                                            port, sha),
+                             "a manifest with max_size loads")))
         return;
     ok(ml_manifest_fetch(m, 0, &err) != 0, "an endless body for an entry without a size fails");
     like(err.msg, "endl: could not fetch c.bin", "the message names the dataset and file");
@@ -53,14 +49,11 @@ static void test_endless(int port)
     ml_manifest_free(m);
 
     /* A file's own max_size wins over the manifest's. */
-    m = ml_manifest_load(write_manifest("endl2", "name: endl2\nformat: idx\nmax_size: 4096\n"
-                                                 "urls: [http://127.0.0.1:%d/endless/]\n"
-                                                 "files:\n  - {name: c.bin, max_size: 2000, "
-                                                 "sha256: %s}\n", port, sha),
-                         &err);
-    if (!ok(m != NULL, "a files entry with max_size loads"))
-        tap_diag("%s", err.msg);
-    if (!m)
+    if (!(m = manifest_loads(write_manifest("endl2", "name: endl2\nformat: idx\nmax_size: 4096\n"
+                                                     "urls: [http://127.0.0.1:%d/endless/]\n"
+                                                     "files:\n  - {name: c.bin, max_size: 2000, "
+                                                     "sha256: %s}\n", port, sha),
+                             "a files entry with max_size loads")))
         return;
     ok(ml_manifest_fetch(m, 0, &err) != 0, "the file's own cap applies");
     like(err.msg, "max_size of 2.0 kB (2000 bytes)", "the file's max_size is named");
@@ -76,19 +69,16 @@ static void test_caps(void)
     ml_err err = {0};
     ml_manifest *m;
     int limit = -1;
-    m = ml_manifest_load(write_manifest("caps", "name: caps\nformat: idx\n"
-                                                "urls:\n  - url: file:///nonexistent/\n"
-                                                "    files:\n      b: {size: 900, sha256: %s}\n"
-                                                "  - http://127.0.0.1:1/\n"
-                                                "files:\n  - {name: a, sha256: %s}\n"
-                                                "  - {name: b, size: 700, sha256: %s}\n"
-                                                "  - {name: c, size: 5, max_size: 9, "
-                                                "sha256: %s}\n",
-                                        sha, sha, sha, sha),
-                         &err);
-    if (!ok(m != NULL, "caps manifest loads"))
-        tap_diag("%s", err.msg);
-    if (!m)
+    if (!(m = manifest_loads(write_manifest("caps", "name: caps\nformat: idx\n"
+                                                    "urls:\n  - url: file:///nonexistent/\n"
+                                                    "    files:\n      b: {size: 900, sha256: %s}\n"
+                                                    "  - http://127.0.0.1:1/\n"
+                                                    "files:\n  - {name: a, sha256: %s}\n"
+                                                    "  - {name: b, size: 700, sha256: %s}\n"
+                                                    "  - {name: c, size: 5, max_size: 9, "
+                                                    "sha256: %s}\n",
+                                            sha, sha, sha, sha),
+                             "caps manifest loads")))
         return;
     ok(mli_manifest_file_cap(m, 0, &limit) == ML_MANIFEST_MAX_SIZE_DEFAULT && limit == 1,
        "no size and no max_size: the default cap");
@@ -134,10 +124,8 @@ static void test_any_digest(int port)
                           dir, sm, port, mo);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/repack/", port);
     setenv("MODLAB_MIRROR", url, 1);
-    m = ml_manifest_load(path, &err);
+    m = manifest_loads(path, "manifest with MODLAB_MIRROR loads");
     unsetenv("MODLAB_MIRROR");
-    if (!ok(m != NULL, "manifest with MODLAB_MIRROR loads"))
-        tap_diag("%s", err.msg);
     if (!m)
         return;
     is_int(ml_manifest_fetch(m, 0, &err), 0,

@@ -193,6 +193,17 @@ static void inst_free(inst *in)
     in->self = NULL;
 }
 
+/* inst_new_on as a test point: a failed create is a failed check naming the optimizer, its
+ * options and why. IN is safe to inst_free either way. */
+static int inst_created(inst *in, const ml_host *host, const char *name, const char *text)
+{
+    ml_err err = { 0 };
+    int rc = inst_new_on(in, host, name, text, &err);
+    if (rc)
+        ok(0, "%s {%s}: create: %s", name, text, err.msg);
+    return rc == 0;
+}
+
 /* Two parameters laid out as the reference: A (group scale 1/1) and B (lr 0.5, no decay). */
 typedef struct pair {
     float value[REF_NA + REF_NB], grad[REF_NA + REF_NB];
@@ -228,10 +239,8 @@ static void test_reference(void)
         const ref_case *rc = &ref_cases[c];
         ml_err err = { 0 };
         inst in;
-        if (inst_new(&in, rc->optim, rc->options, &err)) {
-            ok(0, "%s {%s}: create: %s", rc->optim, rc->options, err.msg);
+        if (!inst_created(&in, &test_host, rc->optim, rc->options))
             continue;
-        }
         pair p;
         pair_init(&p, in.state_size);
         double max_abs = 0.0, max_rel = 0.0;
@@ -297,10 +306,8 @@ static void test_skips(void)
     for (int k = 0; k < NMOVING; k++) {
         ml_err err = { 0 };
         inst in;
-        if (inst_new(&in, moving[k].name, moving[k].options, &err)) {
-            ok(0, "%s {%s}: create: %s", moving[k].name, moving[k].options, err.msg);
+        if (!inst_created(&in, &test_host, moving[k].name, moving[k].options))
             continue;
-        }
         is_int(in.state_size, moving[k].state_size, "state_size per element");
         /* Four copies of A: frozen, buffer, structural, no grad; then a live one. */
         enum { NS = 5 };
@@ -352,10 +359,8 @@ static void test_decay_scale(void)
     for (size_t k = 0; k < sizeof dec / sizeof dec[0]; k++) {
         ml_err err = { 0 };
         inst in;
-        if (inst_new(&in, dec[k].name, dec[k].options, &err)) {
-            ok(0, "%s {%s}: create: %s", dec[k].name, dec[k].options, err.msg);
+        if (!inst_created(&in, &test_host, dec[k].name, dec[k].options))
             continue;
-        }
         float val[2][REF_NA], grad[REF_NA] = { 0 };
         float *state = calloc((size_t)2 * REF_NA * (in.state_size + 1), sizeof(float));
         ml_opt_slot s[2];
@@ -386,9 +391,8 @@ static void test_resume(void)
     for (int k = 0; k < NMOVING; k++) {
         ml_err err = { 0 };
         inst a, b;
-        if (inst_new(&a, moving[k].name, moving[k].options, &err) ||
-            inst_new(&b, moving[k].name, moving[k].options, &err)) {
-            ok(0, "%s {%s}: create: %s", moving[k].name, moving[k].options, err.msg);
+        if (!inst_created(&a, &test_host, moving[k].name, moving[k].options) ||
+            !inst_created(&b, &test_host, moving[k].name, moving[k].options)) {
             inst_free(&a);
             continue;
         }
@@ -426,10 +430,8 @@ static void test_split(void)
     for (int k = 0; k < NMOVING; k++) {
         ml_err err = { 0 };
         inst in;
-        if (inst_new(&in, moving[k].name, moving[k].options, &err)) {
-            ok(0, "%s {%s}: create: %s", moving[k].name, moving[k].options, err.msg);
+        if (!inst_created(&in, &test_host, moving[k].name, moving[k].options))
             continue;
-        }
         const int32_t ss = in.state_size;
         float big[N], small[N], grad[N];
         float *sbig = calloc((size_t)N * ss + 1, sizeof(float));
@@ -471,9 +473,9 @@ static void test_slices(void)
     for (int k = 0; k < NMOVING; k++) {
         ml_err err = { 0 };
         inst in[2];
-        if (inst_new(&in[0], moving[k].name, moving[k].options, &err) ||
-            inst_new_on(&in[1], &parallel_host, moving[k].name, moving[k].options, &err)) {
-            ok(0, "%s {%s}: create: %s", moving[k].name, moving[k].options, err.msg);
+        if (!inst_created(&in[0], &test_host, moving[k].name, moving[k].options) ||
+            !inst_created(&in[1], &parallel_host, moving[k].name, moving[k].options)) {
+            inst_free(&in[0]);
             continue;
         }
         const int32_t ss = in[0].state_size;
@@ -539,10 +541,8 @@ static void test_bad_values(void)
     for (int k = 0; k < NMOVING; k += 3) {
         ml_err err = { 0 };
         inst in;
-        if (inst_new(&in, moving[k].name, moving[k].options, &err)) {
-            ok(0, "%s: create: %s", moving[k].name, err.msg);
+        if (!inst_created(&in, &test_host, moving[k].name, moving[k].options))
             continue;
-        }
         pair p;
         pair_init(&p, in.state_size);
         int rc = in.vt->step(in.self, p.slot, 2, 1.0f, 0, &err);
