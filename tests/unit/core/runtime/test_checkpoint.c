@@ -357,26 +357,27 @@ static void test_mismatch(void)
         vals[i] = malloc((size_t)mli_st_tensor_at(f, i)->numel * sizeof(float));
         mli_st_read_f32(f, i, vals[i]);
     }
-    write_variant(f, vals, (variant){"missing.safetensors", "3.linear.bias", "Q0tTVA==", 0},
-                  other, sizeof other);
+    /* A tensor missing, a corrupt state payload, none, or one the layer rejects (valid
+     * base64, wrong size): each refused with its reason, the model rolled back. */
+    static const struct {
+        variant v;
+        int code;
+        const char *what, *msg;
+    } broken[] = {
+        {{"missing.safetensors", "3.linear.bias", "Q0tTVA==", 0}, ML_ERR_SHAPE,
+         "missing tensor", "the checkpoint has no tensor '3.linear.bias' (shape [2])"},
+        {{"badstate.safetensors", NULL, "Q0t!VA==", 0}, ML_ERR_FORMAT, "bad base64 state",
+         "metadata modlab.state.2 is not valid base64"},
+        {{"nostate.safetensors", NULL, "", 0}, ML_ERR_FORMAT, "missing layer state",
+         "the checkpoint has no state for layer 3 (ckstate)"},
+        {{"shortstate.safetensors", NULL, "Q0tTVA==", 0}, ML_ERR_FORMAT,
+         "payload rejected by the layer", "layer 3 (ckstate) load: bad payload of 4 bytes"},
+    };
     m = build(BASE, 1);
-    expect_error(m, other, ML_ERR_SHAPE, "missing tensor",
-                 "the checkpoint has no tensor '3.linear.bias' (shape [2])", NULL);
-
-    /* Same content, all tensors, but a corrupt state payload. */
-    write_variant(f, vals, (variant){"badstate.safetensors", NULL, "Q0t!VA==", 0}, other,
-                  sizeof other);
-    expect_error(m, other, ML_ERR_FORMAT, "bad base64 state",
-                 "metadata modlab.state.2 is not valid base64", NULL);
-
-    /* A payload the layer rejects (valid base64, wrong size): rolled back. */
-    write_variant(f, vals, (variant){"nostate.safetensors", NULL, "", 0}, other, sizeof other);
-    expect_error(m, other, ML_ERR_FORMAT, "missing layer state",
-                 "the checkpoint has no state for layer 3 (ckstate)", NULL);
-    write_variant(f, vals, (variant){"shortstate.safetensors", NULL, "Q0tTVA==", 0}, other,
-                  sizeof other);
-    expect_error(m, other, ML_ERR_FORMAT, "payload rejected by the layer",
-                 "layer 3 (ckstate) load: bad payload of 4 bytes", NULL);
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+        write_variant(f, vals, broken[i].v, other, sizeof other);
+        expect_error(m, other, broken[i].code, broken[i].what, broken[i].msg, NULL);
+    }
 
     /* Non-finite weights (a diverged run, or a tampered file) are refused, naming the
      * tensor and the file; the model keeps its values. */
