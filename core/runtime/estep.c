@@ -89,7 +89,7 @@ void mli_estep_free(ml_estep *e)
  * its target values (the losses return means), one row per example. */
 static int row_loglik(ml_estep *e, const float *y, int32_t batch, ml_err *err)
 {
-    ml_layer_slot *last = &e->m->layers[e->m->n - 1];
+    const ml_node *last = mli_model_out_node(e->m);
     const float *pred = last->act;
     if (e->classes >= 2 && last->out_numel == (int64_t)e->rows * e->classes &&
         e->target_numel == e->rows) {
@@ -118,7 +118,7 @@ static int row_loglik(ml_estep *e, const float *y, int32_t batch, ml_err *err)
 
 static int32_t scored_rows(const ml_estep *e)
 {
-    const ml_layer_slot *last = &e->m->layers[e->m->n - 1];
+    const ml_node *last = mli_model_out_node(e->m);
     return e->classes >= 2 && last->out_numel == (int64_t)e->rows * e->classes &&
            e->target_numel == e->rows ? e->rows : 1;
 }

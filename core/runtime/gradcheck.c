@@ -83,7 +83,7 @@ static int run_check(gc *g, int int_inputs, ml_gradcheck_result *res, ml_err *er
     mli_model_zero_grad(m);
     if ((rc = objective(g, &L, err)))
         return rc;
-    memcpy(m->layers[m->n - 1].gact, g->r, (size_t)g->nout * sizeof(float));
+    memcpy(mli_model_out_node(m)->gact, g->r, (size_t)g->nout * sizeof(float));
     int want_gin = !int_inputs && m->layers[0].vt.backward_input;
     if ((rc = mli_model_backward(m, g->x, BATCH, want_gin, err)))
         return rc;
@@ -174,7 +174,7 @@ int ml_gradcheck_layer(ml_registry *reg, const char *layer, const char *options,
         (rc = ml_model_build(g.m, in, BATCH, err)))
         goto done;
     g.nx = BATCH * g.m->in_numel;
-    g.nout = BATCH * g.m->layers[0].out_numel;
+    g.nout = BATCH * mli_model_out_node(g.m)->out_numel;
     g.x = mli_alloc((size_t)g.nx * sizeof(float));
     g.r = mli_alloc((size_t)g.nout * sizeof(float));
     if (!g.x || !g.r) {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The sequential container: layers are specified first (options validated at once), then
- * built for an input shape, which creates them, infers every shape and allocates all
- * activation, gradient and workspace buffers once. Steps allocate nothing. */
+/* Models as written: layer instances (options validated at once), the nodes that apply
+ * them and their edges, the parameter store and the accessors. Building and running the
+ * graph is graph.c. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +25,7 @@ ml_model *ml_model_new(ml_registry *reg, uint64_t seed, ml_err *err)
     m->reg = reg;
     m->seed = seed;
     m->training = 1;
+    m->out_node = -1;
     return m;
 }
 
@@ -38,9 +39,11 @@ void ml_model_free(ml_model *m)
         if (l->self)
             l->vt.destroy(l->self);
         ml_opts_free(l->opts);
-        mli_free(l->ws);
-        mli_free(l->act);
-        mli_free(l->gact);
+    }
+    for (int32_t i = 0; i < m->nn; i++) {
+        mli_free(m->nodes[i].ws);
+        mli_free(m->nodes[i].act);
+        mli_free(m->nodes[i].gact);
     }
     for (int32_t i = 0; i < m->np; i++) {
         mli_free(m->params[i]->value);
@@ -51,12 +54,65 @@ void ml_model_free(ml_model *m)
     mli_free(m->params);
     mli_free(m->param_names);
     mli_free(m->layers);
+    mli_free(m->nodes);
+    mli_free(m->edges);
     mli_free(m->gin);
+    mli_free(m->gtmp);
+    mli_free(m->vin);
+    mli_free(m->vgin);
+    mli_free(m->vadd);
     mli_jbuf_free(&m->diag_text);
     mli_free(m);
 }
 
-int ml_model_add(ml_model *m, const char *name, ml_opts *opts, ml_err *err)
+/* Room for element n of a growing array (doubling from `first`). */
+static int grow(void **arr, int32_t *cap, int32_t n, size_t elem, int32_t first)
+{
+    if (n < *cap)
+        return 0;
+    int32_t c = *cap ? *cap : first;
+    while (c <= n)
+        c *= 2;
+    void *a = mli_realloc(*arr, (size_t)c * elem);
+    if (!a)
+        return -1;
+    *arr = a;
+    *cap = c;
+    return 0;
+}
+
+/* A node applying instance `layer` to inputs[0..nin) (nin 0: the last node). */
+static int32_t add_node(ml_model *m, int32_t layer, const int32_t *inputs, int32_t nin,
+                        ml_err *err)
+{
+    const ml_layer_slot *l = &m->layers[layer];
+    int32_t last = m->nn - 1;   /* ML_MODEL_INPUT for the first node */
+    if (nin < 0 || (nin > 0 && !inputs))
+        return mli_error(err, ML_ERR_INVALID, "model: bad input list for '%s'", l->entry.name);
+    if (nin > 1 && !l->merge)
+        return mli_error(err, ML_ERR_INVALID, "model: node %d (%s) is given %d inputs, but "
+                         "%s is not a merge layer; join them with add, concat or mul first",
+                         m->nn + 1, l->entry.name, nin, l->entry.name);
+    for (int32_t k = 0; k < nin; k++)
+        if (inputs[k] < ML_MODEL_INPUT || inputs[k] >= m->nn)
+            return mli_error(err, ML_ERR_INVALID, "model: node %d (%s) reads node %d, which "
+                             "does not exist yet (nodes read only earlier nodes)", m->nn + 1,
+                             l->entry.name, inputs[k] + 1);
+    if (grow((void **)&m->nodes, &m->capn, m->nn, sizeof *m->nodes, 8) ||
+        grow((void **)&m->edges, &m->cape, m->ne + (nin ? nin : 1) - 1, sizeof *m->edges, 16))
+        return mli_error(err, ML_ERR_NOMEM, "model: out of memory");
+    ml_node *nd = &m->nodes[m->nn];
+    memset(nd, 0, sizeof *nd);
+    nd->layer = layer;
+    nd->in0 = m->ne;
+    nd->nin = nin ? nin : 1;
+    for (int32_t k = 0; k < nd->nin; k++)
+        m->edges[m->ne++] = nin ? inputs[k] : last;
+    return m->nn++;
+}
+
+int32_t ml_model_node(ml_model *m, const char *name, ml_opts *opts, const int32_t *inputs,
+                      int32_t nin, ml_err *err)
 {
     const ml_reg_entry *re;
     char owner[96];
@@ -75,22 +131,54 @@ int ml_model_add(ml_model *m, const char *name, ml_opts *opts, ml_err *err)
         ml_opts_free(opts);
         return rc;
     }
-    if (m->n == m->cap) {
-        int32_t cap = m->cap ? 2 * m->cap : 8;
-        ml_layer_slot *ls = mli_realloc(m->layers, (size_t)cap * sizeof *ls);
-        if (!ls) {
-            ml_opts_free(opts);
-            return mli_error(err, ML_ERR_NOMEM, "model: out of memory");
-        }
-        m->layers = ls;
-        m->cap = cap;
+    if (grow((void **)&m->layers, &m->cap, m->n, sizeof *m->layers, 8)) {
+        ml_opts_free(opts);
+        return mli_error(err, ML_ERR_NOMEM, "model: out of memory");
     }
     ml_layer_slot *l = &m->layers[m->n];
     memset(l, 0, sizeof *l);
     l->entry = re->entry;
     l->vt = re->vt.layer;
+    l->merge = l->entry.extension ? l->entry.extension(ML_IFACE_MERGE) : NULL;
+    if (l->merge && (l->merge->abi_major != ML_ABI_MAJOR || !l->merge->infer_shapes ||
+                     !l->merge->forward || !l->merge->backward))
+        l->merge = NULL;   /* an interface we cannot call: the layer takes one input */
     l->opts = opts;
+    l->first_node = m->nn;
+    int32_t id = add_node(m, m->n, inputs, nin, err);
+    if (id < 0) {
+        ml_opts_free(opts);
+        return id;
+    }
     m->n++;
+    return id;
+}
+
+int ml_model_add(ml_model *m, const char *name, ml_opts *opts, ml_err *err)
+{
+    int32_t id = ml_model_node(m, name, opts, NULL, 0, err);
+    return id < 0 ? id : ML_OK;
+}
+
+int32_t ml_model_apply(ml_model *m, int32_t of, const int32_t *inputs, int32_t nin,
+                       ml_err *err)
+{
+    if (m->built)
+        return mli_error(err, ML_ERR_INVALID, "model: cannot apply a layer after the model "
+                         "is built");
+    if (of < 0 || of >= m->nn)
+        return mli_error(err, ML_ERR_INVALID, "model: node %d does not exist", of + 1);
+    return add_node(m, m->nodes[of].layer, inputs, nin, err);
+}
+
+int ml_model_set_output(ml_model *m, int32_t node, ml_err *err)
+{
+    if (m->built)
+        return mli_error(err, ML_ERR_INVALID, "model: cannot change the output after build");
+    if (node < 0 || node >= m->nn)
+        return mli_error(err, ML_ERR_INVALID, "model: output node %d does not exist (the "
+                         "model has %d nodes)", node + 1, m->nn);
+    m->out_node = node;
     return ML_OK;
 }
 
@@ -160,79 +248,17 @@ nomem:
                     l->entry.name, name), NULL;
 }
 
-static int build_layer(ml_model *m, int32_t i, const ml_shape *in, ml_err *err)
-{
-    ml_layer_slot *l = &m->layers[i];
-    char a[64];
-    int rc;
-    l->in = *in;
-    l->first_param = m->np;
-    l->ctx.model = m;
-    l->ctx.layer = i;
-    l->ctx.creating = 1;
-    mli_rng_init(&l->ctx.rng, m->seed, (uint64_t)i + 1);
-    rc = l->vt.create(mli_host_table(), &l->ctx, l->opts, in, &l->self, err);
-    l->ctx.creating = 0;
-    if (rc) {
-        l->self = NULL;
-        return rc;
-    }
-    if ((rc = l->vt.infer_shape(l->self, in, &l->out, err)))
-        return rc;
-    l->diag = mli_diag_iface_of(&l->entry);
-    if (l->out.ndim < 0 || l->out.ndim > ML_MAX_DIMS || (l->out_numel = ml_shape_numel(&l->out)) <= 0) {
-        ml_shape_str(&l->out, a, sizeof a);
-        return mli_error(err, ML_ERR_SHAPE, "inferred an empty output shape %s", a);
-    }
-    size_t ws = l->vt.workspace ? l->vt.workspace(l->self, m->max_batch) : 0;
-    size_t acts = (size_t)m->max_batch * (size_t)l->out_numel * sizeof(float);
-    if ((ws && !(l->ws = mli_alloc_big(ws))) || !(l->act = mli_alloc_big(acts)) ||
-        !(l->gact = mli_alloc_big(acts)))
-        return mli_error(err, ML_ERR_NOMEM, "out of memory for activations (%zu bytes)",
-                        2 * acts + ws);
-    /* mli_alloc_big's blocks come zeroed and untouched: no memset, so rows past the batches
-     * really run never become resident. */
-    return ML_OK;
-}
-
-int ml_model_build(ml_model *m, const ml_shape *in, int32_t max_batch, ml_err *err)
-{
-    char a[64];
-    ml_shape cur;
-    int rc;
-    if (m->built)
-        return mli_error(err, ML_ERR_INVALID, "model: already built");
-    if (m->n == 0)
-        return mli_error(err, ML_ERR_INVALID, "model: no layers");
-    if (max_batch < 1 || !in || in->ndim < 0 || in->ndim > ML_MAX_DIMS ||
-        ml_shape_numel(in) <= 0)
-        return mli_error(err, ML_ERR_INVALID, "model: bad input shape or batch size");
-    m->max_batch = max_batch;
-    m->in = *in;
-    m->in_numel = ml_shape_numel(in);
-    cur = *in;
-    for (int32_t i = 0; i < m->n; i++) {
-        if ((rc = build_layer(m, i, &cur, err))) {
-            ml_shape_str(&cur, a, sizeof a);
-            return mli_error_prefix(err, "layer %d (%s) with input %s", i + 1,
-                                   m->layers[i].entry.name, a);
-        }
-        cur = m->layers[i].out;
-    }
-    m->built = 1;
-    return ML_OK;
-}
-
 int32_t ml_model_nlayers(const ml_model *m) { return m->n; }
 const char *ml_model_layer_name(const ml_model *m, int32_t i)
 {
     return i >= 0 && i < m->n ? m->layers[i].entry.name : NULL;
 }
+int32_t ml_model_nnodes(const ml_model *m) { return m->nn; }
 const ml_shape *ml_model_out_shape(const ml_model *m, int32_t i)
 {
-    if (i < 0)
-        i = m->n - 1;
-    return m->built && i < m->n ? &m->layers[i].out : NULL;
+    if (!m->built || i >= m->nn)
+        return NULL;
+    return i < 0 ? &mli_model_out_node(m)->out : &m->nodes[i].out;
 }
 void ml_model_set_training(ml_model *m, int training) { m->training = !!training; }
 int32_t ml_model_nparam_tensors(const ml_model *m) { return m->np; }
@@ -251,119 +277,3 @@ int64_t ml_model_nparams(const ml_model *m)
     return n;
 }
 
-static ml_view view_of(float *data, int32_t batch, const ml_shape *s)
-{
-    ml_view v;
-    v.data = data;
-    v.batch = batch;
-    v.shape = *s;
-    return v;
-}
-
-int mli_model_forward_into(ml_model *m, const float *x, int32_t batch, ml_err *err)
-{
-    int rc;
-    if (!m->built)
-        return mli_error(err, ML_ERR_INVALID, "model: forward before build");
-    if (batch < 1 || batch > m->max_batch)
-        return mli_error(err, ML_ERR_INVALID, "model: batch %d outside 1..%d", batch,
-                        m->max_batch);
-    m->forward_count++;
-    for (int32_t i = 0; i < m->n; i++) {
-        ml_layer_slot *l = &m->layers[i];
-        ml_view in = i ? view_of(m->layers[i - 1].act, batch, &l->in)
-                       : view_of((float *)x, batch, &l->in);
-        ml_view out = view_of(l->act, batch, &l->out);
-        /* Per-forward randomness (dropout) is a pure function of seed, layer and count. */
-        mli_rng_init(&l->ctx.rng, m->seed, ((uint64_t)(i + 1) << 40) ^ m->forward_count);
-        if ((rc = l->vt.forward(l->self, &l->ctx, &in, &out, l->ws, err)))
-            return mli_error_prefix(err, "layer %d (%s) forward", i + 1, l->entry.name);
-    }
-    return ML_OK;
-}
-
-const float *mli_model_output(const ml_model *m) { return m->layers[m->n - 1].act; }
-
-const float *ml_model_forward(ml_model *m, const float *x, int32_t batch, ml_err *err)
-{
-    return mli_model_forward_into(m, x, batch, err) ? NULL : mli_model_output(m);
-}
-
-/* Zeroing a CNN's 3.3M gradients is memory-bound: big tensors (a million floats and more;
- * smaller ones are not worth waking the workers) go in slices across the workers. */
-enum { ZERO_SLICE = 1 << 20 };
-
-static void zero_slice(void *arg, int32_t t, int32_t w)
-{
-    const ml_param *p = arg;
-    int64_t lo = (int64_t)t * ZERO_SLICE;
-    int64_t n = p->numel - lo < ZERO_SLICE ? p->numel - lo : ZERO_SLICE;
-    (void)w;
-    memset(p->grad + lo, 0, (size_t)n * sizeof(float));
-}
-
-void mli_model_zero_grad(ml_model *m)
-{
-    for (int32_t i = 0; i < m->np; i++) {
-        ml_param *p = m->params[i];
-        int64_t slices = (p->numel + ZERO_SLICE - 1) / ZERO_SLICE;
-        if (!p->grad)
-            continue;
-        if (slices > 1)
-            mli_parallel_for((int32_t)slices, zero_slice, p);
-        else
-            memset(p->grad, 0, (size_t)p->numel * sizeof(float));
-    }
-}
-
-int mli_model_backward(ml_model *m, const float *x, int32_t batch, int want_gin, ml_err *err)
-{
-    int rc;
-    if (want_gin && !m->gin) {
-        m->gin = mli_alloc_big((size_t)m->max_batch * (size_t)m->in_numel * sizeof(float));
-        if (!m->gin)
-            return mli_error(err, ML_ERR_NOMEM, "model: out of memory for the input gradient");
-    }
-    for (int32_t i = m->n - 1; i >= 0; i--) {
-        ml_layer_slot *l = &m->layers[i];
-        ml_view in = i ? view_of(m->layers[i - 1].act, batch, &l->in)
-                       : view_of((float *)x, batch, &l->in);
-        ml_view out = view_of(l->act, batch, &l->out);
-        ml_view gout = view_of(l->gact, batch, &l->out);
-        if (l->vt.backward_params && l->nparams &&
-            (rc = l->vt.backward_params(l->self, &l->ctx, &in, &out, &gout, l->ws, err)))
-            return mli_error_prefix(err, "layer %d (%s) backward", i + 1, l->entry.name);
-        if (i == 0 && !want_gin)
-            break;
-        if (!l->vt.backward_input) {
-            int earlier_trains = 0;
-            for (int32_t j = 0; j < i; j++)
-                earlier_trains |= m->layers[j].nparams > 0 && m->layers[j].vt.backward_params;
-            if (!earlier_trains)
-                break;
-            return mli_error(err, ML_ERR_INVALID, "layer %d (%s) passes no gradient to its "
-                            "input, so the layers before it cannot train; move it first",
-                            i + 1, l->entry.name);
-        }
-        ml_view gin = view_of(i ? m->layers[i - 1].gact : m->gin, batch, &l->in);
-        if ((rc = l->vt.backward_input(l->self, &l->ctx, &in, &out, &gout, &gin, l->ws, err)))
-            return mli_error_prefix(err, "layer %d (%s) backward", i + 1, l->entry.name);
-    }
-    return ML_OK;
-}
-
-int mli_model_aux_loss(ml_model *m, float scale, double *total, ml_err *err)
-{
-    *total = 0.0;
-    for (int32_t i = 0; i < m->n; i++) {
-        ml_layer_slot *l = &m->layers[i];
-        double v = 0.0;
-        int rc;
-        if (!l->vt.aux_loss)
-            continue;
-        if ((rc = l->vt.aux_loss(l->self, &l->ctx, scale, &v, err)))
-            return mli_error_prefix(err, "layer %d (%s) aux_loss", i + 1, l->entry.name);
-        *total += v;
-    }
-    return ML_OK;
-}

@@ -25,31 +25,57 @@ struct ml_sublayer {
     struct ml_sublayer *next; /* the model's list, destroyed with it */
 };
 
+/* A layer instance: what parameters, checkpoints and diagnostics are counted by. */
 typedef struct ml_layer_slot {
     ml_entry entry;          /* copies: the registry may grow and move its array */
     ml_layer_vtable vt;
+    const ml_merge_iface *merge;   /* NULL: a one-input layer */
     ml_opts *opts;
     void *self;
     ml_ctx ctx;
-    ml_shape in, out;
+    ml_shape in, out;        /* of its first application (its first input's shape) */
+    int32_t first_param, nparams;
+    int32_t first_node;      /* the node that created it */
+    const ml_diagnostics_iface *diag;   /* NULL: the layer reports nothing */
+} ml_layer_slot;
+
+/* One application of a layer instance in the graph. Its buffers are its own, also for a
+ * tied instance: a layer keeps per-call state in its workspace, so each application needs
+ * its own. */
+typedef struct ml_node {
+    int32_t layer;           /* index in m->layers */
+    int32_t in0, nin;        /* inputs: m->edges[in0 .. in0 + nin), node ids or ML_MODEL_INPUT */
+    ml_shape out;
     int64_t out_numel;       /* per example */
     void *ws;                /* workspace(self, max_batch) bytes */
     float *act;              /* output, max_batch x out */
     float *gact;             /* dL/d output, max_batch x out */
-    int32_t first_param, nparams;
-    const ml_diagnostics_iface *diag;   /* NULL: the layer reports nothing */
-} ml_layer_slot;
+    int needs_grad;          /* it or a node before it trains: backward must reach it */
+    int gset;                /* during backward: gact holds a gradient already */
+} ml_node;
 
 struct ml_model {
     ml_registry *reg;
     uint64_t seed;
-    ml_layer_slot *layers;
+    ml_layer_slot *layers;   /* instances, in creation order */
     int32_t n, cap;
+    ml_node *nodes;          /* topological order: a node reads only earlier ones */
+    int32_t nn, capn;
+    int32_t *edges;
+    int32_t ne, cape;
+    int32_t out_node;        /* -1 until set: the last node */
     int built, training;
     int32_t max_batch;
     ml_shape in;
     int64_t in_numel;
+    int gin_set;             /* during backward: m->gin holds a gradient already */
     float *gin;              /* dL/d model input, only for the gradient check */
+    float *gtmp;             /* max_nin slots of gtmp_slot floats, for summing fan-out
+                              * gradients; NULL when no node feeds several readers */
+    int64_t gtmp_slot;       /* max_batch x the largest node (or input) */
+    ml_view *vin, *vgin;     /* max_nin views each, for one node's call */
+    int *vadd;               /* max_nin: gradient k went to scratch, add it */
+    int32_t max_nin;
     ml_param **params;
     char **param_names;
     int32_t np, capp;
@@ -58,9 +84,15 @@ struct ml_model {
     ml_jbuf diag_text;       /* the last ml_model_diagnostics answer */
 };
 
+/* The node whose output is the model's. */
+static inline ml_node *mli_model_out_node(const ml_model *m)
+{
+    return &m->nodes[m->out_node >= 0 ? m->out_node : m->nn - 1];
+}
+
 /* Forward a batch; x is read, never written. */
 int mli_model_forward_into(ml_model *m, const float *x, int32_t batch, ml_err *err);
-/* Backward from the gradient in the last layer's gact; want_gin also computes m->gin. */
+/* Backward from the gradient in the output node's gact; want_gin also computes m->gin. */
 int mli_model_backward(ml_model *m, const float *x, int32_t batch, int want_gin, ml_err *err);
 void mli_model_zero_grad(ml_model *m);
 /* Sum of the aux losses; accumulates scale * gradients when scale != 0. */

@@ -198,7 +198,7 @@ static int loss_of_batch(ml_trainer *t, const float *x, const float *y, int32_t 
                          int want_grad, double *loss, ml_err *err)
 {
     ml_model *m = t->m;
-    ml_layer_slot *last = &m->layers[m->n - 1];
+    ml_node *last = mli_model_out_node(m);
     ml_view pred = {last->act, batch, last->out};
     ml_view tgt = {(float *)y, batch, t->target};
     ml_view gpred = {last->gact, batch, last->out};

@@ -125,9 +125,10 @@ static int layer_life(ck *c, const ml_gradcheck_case *gc, ml_err *err)
         rc = mli_model_forward_into(m, x, BATCH, err);
     }
     if (!rc) {
-        ml_layer_slot *l = &m->layers[0];
-        memset(l->gact, 0, (size_t)(BATCH * l->out_numel) * 4);
-        rc = mli_model_backward(m, x, BATCH, l->vt.backward_input && gc->int_inputs <= 0, err);
+        ml_node *nd = mli_model_out_node(m);
+        memset(nd->gact, 0, (size_t)(BATCH * nd->out_numel) * 4);
+        rc = mli_model_backward(m, x, BATCH, m->layers[0].vt.backward_input && gc->int_inputs <= 0,
+                                err);
     }
     mli_free(x);
     ml_model_free(m);

@@ -63,7 +63,7 @@ void mli_conf_check_layer_bounds(ck *c, const ml_gradcheck_case *gc)
         return;
     }
     ml_layer_slot *l = &m->layers[0];
-    int64_t nin = BATCH * ml_shape_numel(&l->in), nout = BATCH * l->out_numel;
+    int64_t nin = BATCH * ml_shape_numel(&l->in), nout = BATCH * ml_shape_numel(&l->out);
     size_t wsb = l->vt.workspace ? l->vt.workspace(l->self, BATCH) : 0;
     int want_gin = l->vt.backward_input && gc->int_inputs <= 0;
     if (mli_gbuf_new(&x, (size_t)nin * 4) || mli_gbuf_new(&out, (size_t)nout * 4) ||
@@ -208,7 +208,7 @@ void mli_conf_check_layer_saveload(ck *c, const ml_gradcheck_case *gc)
         FAIL(c, "save/load", "loading what was saved failed: %s", err.msg);
         goto done;
     }
-    int64_t nin = BATCH * a->in_numel, nout = BATCH * a->layers[0].out_numel;
+    int64_t nin = BATCH * a->in_numel, nout = BATCH * mli_model_out_node(a)->out_numel;
     if (!(x = malloc((size_t)nin * 4)) || !(ya = malloc((size_t)nout * 4))) {
         FAIL(c, "save/load", "out of memory");
         goto done;

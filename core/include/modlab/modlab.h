@@ -94,19 +94,40 @@ int ml_opts_validate(ml_opts *opts, const ml_opt_spec *schema, const char *owner
 /* Canonical JSON object of the validated values ({"out":10,"bias":true}). */
 const char *ml_opts_json(ml_opts *opts);
 
-/* ---- models: a sequential container of layers ----------------------------------------- */
+/* ---- models: a graph of layer nodes --------------------------------------------------
+ * A model is a DAG: each node applies one layer instance to earlier nodes (or the model's
+ * input), so nodes are in topological order by construction and a cycle cannot be written.
+ * A layer instance may be applied by several nodes (tied weights: one set of parameters,
+ * gradients summed). A chain is the graph where each node reads the one before. */
 typedef struct ml_model ml_model;
+#define ML_MODEL_INPUT (-1)   /* the node id of the model's input */
 /* seed in [0, 2^63); a larger one is an error (NULL), never reduced to a smaller one. */
 ml_model *ml_model_new(ml_registry *reg, uint64_t seed, ml_err *err);
 void ml_model_free(ml_model *m);
-/* Append a layer by name; options are validated now (errors name the layer and option).
- * The model takes ownership of opts (also on failure). */
+/* Append a layer by name reading the last node (the input for the first); options are
+ * validated now (errors name the layer and option). The model takes ownership of opts (also
+ * on failure). Same as ml_model_node with nin 0. */
 int ml_model_add(ml_model *m, const char *layer, ml_opts *opts, ml_err *err);
+/* A node applying a new instance of LAYER to the nodes inputs[0..nin) (ids of earlier
+ * nodes or ML_MODEL_INPUT; several only for merge layers, see ML_IFACE_MERGE in plugin.h;
+ * nin 0: the last node). Returns the node's id (>= 0) or a negative ML_ERR_*. Owns opts. */
+int32_t ml_model_node(ml_model *m, const char *layer, ml_opts *opts, const int32_t *inputs,
+                      int32_t nin, ml_err *err);
+/* A node applying node `of`'s layer instance again (tied weights) to other inputs, which
+ * must have the shapes of its first application. Returns the node's id or ML_ERR_*. */
+int32_t ml_model_apply(ml_model *m, int32_t of, const int32_t *inputs, int32_t nin,
+                       ml_err *err);
+/* The node whose output is the model's output (default: the last node). Every node must
+ * lead to it, and the input must be read: build says which node does not. */
+int ml_model_set_output(ml_model *m, int32_t node, ml_err *err);
 /* Create every layer for input shape `in`, infer shapes and allocate all buffers for
  * batches up to max_batch. Shape mismatches are errors here, before any training. */
 int ml_model_build(ml_model *m, const ml_shape *in, int32_t max_batch, ml_err *err);
+/* Layer instances (what parameters and checkpoints are named by), and nodes. */
 int32_t ml_model_nlayers(const ml_model *m);
 const char *ml_model_layer_name(const ml_model *m, int32_t i);
+int32_t ml_model_nnodes(const ml_model *m);
+/* Output shape of node i (-1: the model's output), after build. */
 const ml_shape *ml_model_out_shape(const ml_model *m, int32_t i);
 int64_t ml_model_nparams(const ml_model *m);   /* trainable scalars */
 void ml_model_set_training(ml_model *m, int training);

@@ -442,6 +442,25 @@ typedef struct ml_estep_iface {
     void (*end_batch)(void *self);
 } ml_estep_iface;
 
+/* Merge layers read several nodes of a graph model (add, concat, multiply). The entry is
+ * an ordinary layer whose vtable is the one-input case (create's `in` is the first input's
+ * shape); a graph node with several inputs calls these instead of infer_shape, forward and
+ * backward_input. in[], gin[] have nin >= 1 views, in the node's input order; a gin[k]
+ * whose data is NULL needs no gradient. backward writes (never accumulates) each wanted
+ * gin[k]: the host adds them up where a node feeds several readers. No parameters.
+ * MUST-pairs: an entry offering this has no backward_params; infer_shapes is called once,
+ * after create and before any forward, with the shapes forward will see. */
+#define ML_IFACE_MERGE "modlab.merge/1"
+typedef struct ml_merge_iface {
+    ML_ABI_HEADER;
+    int (*infer_shapes)(void *self, const ml_shape *in, int32_t nin, ml_shape *out,
+                        ml_err *err);
+    int (*forward)(void *self, ml_ctx *ctx, const ml_view *in, int32_t nin, ml_view *out,
+                   ml_err *err);
+    int (*backward)(void *self, ml_ctx *ctx, const ml_view *in, int32_t nin,
+                    const ml_view *out, const ml_view *gout, ml_view *gin, ml_err *err);
+} ml_merge_iface;
+
 /* The entry point every plugin exports, named after its file. */
 typedef int (*ml_plugin_init_fn)(const ml_host *host, ml_registry *reg, ml_err *err);
 

@@ -102,7 +102,7 @@ static void test_forward_values(void)
     ok(max_diff(mli_model_output(m), want, B * N) < 1e-5, "dense forward matches the reference");
     ok(param(m, "assignment")->value[0] == -1.0f, "no modules before pruning");
     /* One backward pass makes prune_after=1 due: the next training forward prunes. */
-    fill(m->layers[0].gact, B * N, 2);
+    fill(m->nodes[0].gact, B * N, 2);
     ok(!mli_model_backward(m, x, B, 0, &err), "backward runs");
     ok(!mli_model_forward_into(m, x, B, &err), "the pruning forward runs");
     const float *asg = param(m, "assignment")->value, *a = param(m, "adjacency")->value;

@@ -67,8 +67,8 @@ static void test_unused_module(void)
     ml_model_set_training(m, 1);
     l->diag->reset(l->self);
     int rc = !ml_model_forward(m, x, B, &err);
-    for (int64_t i = 0; i < (int64_t)B * l->out_numel; i++)
-        l->gact[i] = 1.0f;
+    for (int64_t i = 0; i < (int64_t)B * m->nodes[0].out_numel; i++)
+        m->nodes[0].gact[i] = 1.0f;
     mli_model_zero_grad(m);
     rc = rc || mli_model_backward(m, x, B, 1, &err);
     if (!ok(!rc, "forward and backward run"))

@@ -534,15 +534,15 @@ static void one_pass(const char *layer, const char *opts, ml_shape in, int threa
     if (!m)
         return;
     ml_blas_set_threads(threads);
-    n[0] = B * m->layers[0].out_numel;
+    n[0] = B * m->nodes[0].out_numel;
     n[1] = B * m->in_numel;
     float *x = malloc(sizeof(float) * (size_t)n[1]);
     fill(x, n[1], 3);
-    fill(m->layers[0].gact, n[0], 4);
+    fill(m->nodes[0].gact, n[0], 4);
     out[0] = malloc(sizeof(float) * (size_t)n[0]);
     out[1] = malloc(sizeof(float) * (size_t)n[1]);
     if (mli_model_forward_into(m, x, B, &err) == 0 && mli_model_backward(m, x, B, 1, &err) == 0) {
-        memcpy(out[0], m->layers[0].act, sizeof(float) * (size_t)n[0]);
+        memcpy(out[0], m->nodes[0].act, sizeof(float) * (size_t)n[0]);
         memcpy(out[1], m->gin, sizeof(float) * (size_t)n[1]);
     } else {
         tap_diag("%s: %s", layer, err.msg);
