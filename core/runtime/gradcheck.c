@@ -151,30 +151,19 @@ static int run_check(gc *g, int int_inputs, ml_gradcheck_result *res, ml_err *er
     return rc;
 }
 
-int ml_gradcheck_layer(ml_registry *reg, const char *layer, const char *options,
-                       const ml_shape *in, int32_t int_inputs, uint64_t seed,
+/* Build m (specified, not built) for `in`, then check it on random inputs. */
+static int check_model(ml_model *m, const ml_shape *in, int32_t int_inputs, uint64_t seed,
                        ml_gradcheck_result *res, ml_err *err)
 {
     gc g;
-    ml_opts *opts = NULL;
     ml_rng rng;
     int rc;
     memset(&g, 0, sizeof g);
-    if (!(opts = ml_opts_new(err)))
-        return err->code;
-    if ((rc = ml_opts_parse(opts, options ? options : "", err))) {
-        ml_opts_free(opts);
+    g.m = m;
+    if ((rc = ml_model_build(m, in, BATCH, err)))
         return rc;
-    }
-    if (!(g.m = ml_model_new(reg, seed, err))) {
-        ml_opts_free(opts);
-        return err->code;
-    }
-    if ((rc = ml_model_add(g.m, layer, opts, err)) ||
-        (rc = ml_model_build(g.m, in, BATCH, err)))
-        goto done;
-    g.nx = BATCH * g.m->in_numel;
-    g.nout = BATCH * mli_model_out_node(g.m)->out_numel;
+    g.nx = BATCH * m->in_numel;
+    g.nout = BATCH * mli_model_out_node(m)->out_numel;
     g.x = mli_alloc((size_t)g.nx * sizeof(float));
     g.r = mli_alloc((size_t)g.nout * sizeof(float));
     if (!g.x || !g.r) {
@@ -189,13 +178,49 @@ int ml_gradcheck_layer(ml_registry *reg, const char *layer, const char *options,
         mli_rng_fill_uniform(&rng, g.x, g.nx, -1.0f, 1.0f);
     mli_rng_fill_uniform(&rng, g.r, g.nout, -1.0f, 1.0f);
     g.fixed_count = 1;
-    g.m->training = 1;
+    m->training = 1;
     rc = run_check(&g, int_inputs, res, err);
 done:
-    if (rc)
-        mli_error_prefix(err, "gradcheck %s", layer);
     mli_free(g.x);
     mli_free(g.r);
-    ml_model_free(g.m);
+    return rc;
+}
+
+int mli_gradcheck_model(ml_model *m, const ml_shape *in, uint64_t seed,
+                        ml_gradcheck_result *res, ml_err *err)
+{
+    return check_model(m, in, 0, seed, res, err);
+}
+
+/* A merge layer is checked as a node reading the model's input three times: its several-
+ * input path, and the host's summing of the three gradients into one. */
+int ml_gradcheck_layer(ml_registry *reg, const char *layer, const char *options,
+                       const ml_shape *in, int32_t int_inputs, uint64_t seed,
+                       ml_gradcheck_result *res, ml_err *err)
+{
+    static const int32_t thrice[] = {ML_MODEL_INPUT, ML_MODEL_INPUT, ML_MODEL_INPUT};
+    const ml_reg_entry *re = mli_registry_lookup(reg, ML_KIND_LAYER, layer, err);
+    ml_opts *opts = NULL;
+    ml_model *m = NULL;
+    int rc;
+    if (!re)
+        return mli_error_prefix(err, "gradcheck %s", layer), err->code;
+    int merge = re->entry.extension && re->entry.extension(ML_IFACE_MERGE);
+    if (!(opts = ml_opts_new(err)))
+        return err->code;
+    if ((rc = ml_opts_parse(opts, options ? options : "", err))) {
+        ml_opts_free(opts);
+        return rc;
+    }
+    if (!(m = ml_model_new(reg, seed, err))) {
+        ml_opts_free(opts);
+        return err->code;
+    }
+    rc = ml_model_node(m, layer, opts, merge ? thrice : NULL, merge ? 3 : 0, err);
+    if (rc >= 0)
+        rc = check_model(m, in, int_inputs, seed, res, err);
+    if (rc)
+        mli_error_prefix(err, "gradcheck %s", layer);
+    ml_model_free(m);
     return rc;
 }

@@ -98,6 +98,10 @@ void mli_model_zero_grad(ml_model *m);
 /* Sum of the aux losses; accumulates scale * gradients when scale != 0. */
 int mli_model_aux_loss(ml_model *m, float scale, double *total, ml_err *err);
 const float *mli_model_output(const ml_model *m);
+/* Finite-difference check of a whole model (specified, not yet built) for input `in`
+ * (core/runtime/gradcheck.c): graphs are checked as layers are. */
+int mli_gradcheck_model(ml_model *m, const ml_shape *in, uint64_t seed,
+                        ml_gradcheck_result *res, ml_err *err);
 /* The host's param_new service. */
 ml_param *mli_ctx_param_new(ml_ctx *ctx, const char *name, const ml_shape *shape,
                            uint32_t flags, ml_err *err);

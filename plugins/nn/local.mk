@@ -13,7 +13,8 @@ plugins_nn_nn_la_SOURCES += plugins/nn/nn_common.h plugins/nn/nn_entries.h \
 	plugins/nn/dropout.c plugins/nn/conv2d.c plugins/nn/maxpool2d.c plugins/nn/avgpool2d.c \
 	plugins/nn/pool2d.h plugins/nn/pool2d.c \
 	plugins/nn/global_avgpool.c plugins/nn/batchnorm.c plugins/nn/layernorm.c \
-	plugins/nn/embedding.c plugins/nn/lstm.c plugins/nn/nll.c plugins/nn/mse.c
+	plugins/nn/embedding.c plugins/nn/lstm.c plugins/nn/nll.c plugins/nn/mse.c \
+	plugins/nn/merge.c
 
 # Behaviour a gradient check cannot see (forward values, modes, running statistics).
 check_PROGRAMS += tests/unit/plugins/nn/test_nn_layers

@@ -12,4 +12,5 @@ ML_PLUGIN_INIT(nn,
     &ml_nn_gelu_entry, &ml_nn_softmax_entry, &ml_nn_log_softmax_entry, &ml_nn_dropout_entry,
     &ml_nn_conv2d_entry, &ml_nn_maxpool2d_entry, &ml_nn_avgpool2d_entry,
     &ml_nn_global_avgpool_entry, &ml_nn_batchnorm_entry, &ml_nn_layernorm_entry,
-    &ml_nn_embedding_entry, &ml_nn_lstm_entry, &ml_nn_nll_entry, &ml_nn_mse_entry)
+    &ml_nn_embedding_entry, &ml_nn_lstm_entry, &ml_nn_nll_entry, &ml_nn_mse_entry,
+    &ml_nn_add_entry, &ml_nn_mul_entry, &ml_nn_concat_entry)

@@ -7,6 +7,9 @@
 
 extern const ml_entry ml_nn_linear_entry;
 extern const ml_entry ml_nn_relu_entry;
+extern const ml_entry ml_nn_add_entry;
+extern const ml_entry ml_nn_mul_entry;
+extern const ml_entry ml_nn_concat_entry;
 extern const ml_entry ml_nn_cross_entropy_entry;
 extern const ml_entry ml_nn_flatten_entry;
 extern const ml_entry ml_nn_reshape_entry;
