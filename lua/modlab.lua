@@ -62,7 +62,11 @@ function ml.arg(name, default)
   return v
 end
 
-local layer_mt = { __tostring = function(l) return "layer " .. l.name end }
+local graph = require "modlab.graph"
+require "modlab.model"   -- gives every container its model methods (build, forward, ...)
+-- Calling a layer spec on nodes (inside ml.graph) applies it there.
+local layer_mt = { __tostring = function(l) return "layer " .. l.name end,
+                   __call = graph.apply }
 
 -- ml.layer(name, options): a layer spec, checked against the plugin's schema now.
 function ml.layer(name, opts)
@@ -71,7 +75,8 @@ function ml.layer(name, opts)
     error("ml.layer: options must be a table", 2)
   end
   local json = core.check_options(core.KIND_LAYER, name, opts or {}, "layer " .. name, 3)
-  return setmetatable({ kind = "layer", name = name, opts = opts or {}, json = json }, layer_mt)
+  return setmetatable({ kind = "layer", name = name, opts = opts or {}, json = json,
+                        where = graph.where(2) }, layer_mt)
 end
 
 function ml.optimizer(name, opts)
@@ -86,7 +91,9 @@ function ml.loss(name, opts)
   return { kind = "loss", name = name, opts = opts or {}, json = json }
 end
 
-ml.sequential = require("modlab.model").sequential
+-- Networks: chains, residuals, concatenations and general graphs (lua/modlab/graph.lua).
+function ml.sequential(items) return graph.sequential(items, "ml.sequential", 2) end
+ml.residual, ml.concat, ml.graph = graph.residual, graph.concat, graph.graph
 ml.dataset = require("modlab.data").dataset
 ml.schedule = require "modlab.schedule"
 

@@ -45,6 +45,10 @@ TESTS += tests/unit/core/runtime/test_core tests/unit/core/runtime/test_gradchec
 	tests/unit/core/runtime/test_train_ckpt
 check_PROGRAMS += tests/unit/core/runtime/test_sublayer
 TESTS += tests/unit/core/runtime/test_sublayer
+# Graph models: whole-graph gradient checks, wrong graphs, no allocation in a step.
+check_PROGRAMS += tests/unit/core/runtime/test_graph
+tests_unit_core_runtime_test_graph_LDADD = $(test_ldadd) -lm
+TESTS += tests/unit/core/runtime/test_graph
 check_PROGRAMS += tests/unit/core/runtime/test_diagnostics
 TESTS += tests/unit/core/runtime/test_diagnostics
 

@@ -1,39 +1,27 @@
 -- SPDX-License-Identifier: MIT
--- Models: a sequential list of layer specs, built in C for an input shape.
+-- Models: a container of layer specs (lua/modlab/graph.lua), built in C for an input shape.
 local core = require "modlab.core"
 local ffi, C = core.ffi, core.C
 
-local Model = {}
-Model.__index = Model
+local graph = require "modlab.graph"
+
+-- Every container (ml.sequential, ml.residual, ml.concat, ml.graph) is a model: the one a
+-- recipe hands to ml.train is built for the data's shape; the ones inside it are parts.
+local Model = graph.Container
 
 local M = {}
 
-function M.sequential(layers)
-  if type(layers) ~= "table" or #layers == 0 then
-    error("ml.sequential: give a non-empty list of ml.layer(...)", 2)
-  end
-  for i, l in ipairs(layers) do
-    if type(l) ~= "table" or l.kind ~= "layer" then
-      error(("ml.sequential: item %d is not an ml.layer(...)"):format(i), 2)
-    end
-  end
-  return setmetatable({ layers = layers }, Model)
-end
-
 -- Build for one example's shape (a list of dims) and batches up to max_batch.
--- Returns the model, or nil and a message naming the layer.
+-- Returns the model, or nil and a message naming the layer and the recipe line.
 function Model:build(in_shape, max_batch, seed)
   if self.handle ~= nil then error("model: already built", 2) end
   local m = C.ml_model_new(core.registry(), seed or 1, core.err)
   if m == nil then return nil, core.errmsg() end
   m = ffi.gc(m, C.ml_model_free)
-  for _, l in ipairs(self.layers) do
-    if C.ml_model_add(m, l.name, core.opts(l.opts, 3), core.err) ~= 0 then
-      return nil, core.errmsg()
-    end
-  end
+  local where, msg = graph.compile(m, self)
+  if not where then return nil, msg end
   if C.ml_model_build(m, core.shape(in_shape), max_batch, core.err) ~= 0 then
-    return nil, core.errmsg()
+    return nil, graph.locate(core.errmsg(), where)
   end
   self.handle, self.in_shape, self.max_batch = m, in_shape, max_batch
   return self
@@ -64,12 +52,14 @@ function Model:load(path)
   return true
 end
 
--- A description for config.json: each layer's name and resolved options.
+-- A description for config.json: a chain of layers as the list of each layer's name and
+-- resolved options (as before graphs), anything else as nested containers.
 function Model:describe()
+  local flat = self.kind == "sequential"
+  for _, it in ipairs(self.items or {}) do flat = flat and it.kind == "layer" end
+  if not flat then return graph.describe(self) end
   local t = {}
-  for i, l in ipairs(self.layers) do
-    t[i] = { layer = l.name, options = require("modlab.util.json").raw(l.json or "{}") }
-  end
+  for i, l in ipairs(self.items) do t[i] = graph.describe(l) end
   return t
 end
 

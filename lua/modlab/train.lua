@@ -54,8 +54,9 @@ local function check_cfg(cfg, level)
         table.concat(names, ", ")), level)
     end
   end
-  if type(cfg.model) ~= "table" or not cfg.model.layers then
-    error("ml.train: 'model' must be an ml.sequential{...}", level)
+  if getmetatable(cfg.model) ~= require("modlab.graph").Container then
+    error("ml.train: 'model' must be a network: ml.sequential{...}, ml.residual(...), "
+          .. "ml.concat{...} or ml.graph(...)", level)
   end
   if type(cfg.data) ~= "table" or not cfg.data.split then
     error("ml.train: 'data' must be an ml.dataset(...) (if ml.dataset failed, wrap it in "

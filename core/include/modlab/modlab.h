@@ -100,7 +100,7 @@ const char *ml_opts_json(ml_opts *opts);
  * A layer instance may be applied by several nodes (tied weights: one set of parameters,
  * gradients summed). A chain is the graph where each node reads the one before. */
 typedef struct ml_model ml_model;
-#define ML_MODEL_INPUT (-1)   /* the node id of the model's input */
+enum { ML_MODEL_INPUT = -1 };   /* the node id of the model's input */
 /* seed in [0, 2^63); a larger one is an error (NULL), never reduced to a smaller one. */
 ml_model *ml_model_new(ml_registry *reg, uint64_t seed, ml_err *err);
 void ml_model_free(ml_model *m);

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/* Graph models through the C API: whole residual, concat and tied-weight graphs pass the
+ * finite-difference gradient check; a chain written as nodes is the chain; wrong graphs are
+ * errors at build naming the node; a residual CNN trains with allocation forbidden. */
+#include <math.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "runtime/model.h"
+#include "tap.h"
+#include "tap_model.h"
+
+enum { IN = ML_MODEL_INPUT };
+
+static ml_registry *reg;
+
+/* A node of `layer` ("name k=v ...") reading inputs[0..nin); -1 after a failed check. */
+static int32_t node(ml_model *m, const char *spec, const int32_t *inputs, int32_t nin,
+                    ml_err *err)
+{
+    char name[64];
+    const char *sp = strchr(spec, ' ');
+    size_t n = sp ? (size_t)(sp - spec) : strlen(spec);
+    snprintf(name, sizeof name, "%.*s", (int)n, spec);
+    return ml_model_node(m, name, tap_opts(sp ? sp + 1 : NULL), inputs, nin, err);
+}
+
+#define NODE(m, spec, ...)                                                                  \
+    node(m, spec, (const int32_t[]){__VA_ARGS__},                                           \
+         sizeof((const int32_t[]){__VA_ARGS__}) / sizeof(int32_t), &err)
+
+static void gradcheck(ml_model *m, const ml_shape *in, const char *what)
+{
+    ml_gradcheck_result res;
+    ml_err err = {0};
+    int rc = mli_gradcheck_model(m, in, 7, &res, &err);
+    if (!ok(rc == 0, "%s: the gradient check runs", what)) {
+        tap_diag("  %s", err.msg);
+        return;
+    }
+    ok(res.max_rel_err_input >= 0 && res.max_rel_err_input < 1e-2,
+       "%s: input gradient (max rel err %.2e)", what, res.max_rel_err_input);
+    ok(res.max_rel_err_params >= 0 && res.max_rel_err_params < 1e-2,
+       "%s: parameter gradient (max rel err %.2e, %lld coordinates)", what,
+       res.max_rel_err_params, (long long)res.checked);
+}
+
+/* x -> linear -> [linear, tanh, linear] + identity -> add -> tanh. */
+static void test_residual(void)
+{
+    ml_err err = {0};
+    ml_shape in = {1, {4}};
+    ml_model *m = ml_model_new(reg, 3, &err);
+    int32_t a = NODE(m, "linear out=5", IN);
+    int32_t b = NODE(m, "linear out=5", a);
+    int32_t c = NODE(m, "tanh", b);
+    int32_t d = NODE(m, "linear out=5", c);
+    int32_t s = NODE(m, "add", d, a);
+    ok(a == 0 && s == 4, "residual: node ids count up from 0 (%d, %d)", a, s);
+    NODE(m, "tanh", s);
+    gradcheck(m, &in, "residual MLP");
+    ml_model_free(m);
+}
+
+/* Two conv branches of different widths on one input, joined along channels. */
+static void test_concat(void)
+{
+    ml_err err = {0};
+    ml_shape in = {3, {2, 5, 5}};
+    ml_model *m = ml_model_new(reg, 4, &err);
+    int32_t a = NODE(m, "conv2d out=3 kernel=3 padding=1", IN);
+    int32_t b = NODE(m, "conv2d out=2 kernel=1", IN);
+    int32_t c = NODE(m, "concat", a, b);
+    int32_t f = NODE(m, "flatten", c);
+    NODE(m, "linear out=3", f);
+    gradcheck(m, &in, "concat CNN");
+    ok(ml_model_out_shape(m, c) && ml_model_out_shape(m, c)->dim[0] == 5,
+       "concat of 3 and 2 channels has 5");
+    ml_model_free(m);
+}
+
+/* One linear layer applied twice: one set of weights, the gradients of both places. */
+static void test_tied(void)
+{
+    ml_err err = {0};
+    ml_shape in = {1, {4}};
+    ml_model *m = ml_model_new(reg, 5, &err);
+    int32_t a = NODE(m, "linear out=4", IN);
+    int32_t b = NODE(m, "tanh", a);
+    int32_t c = ml_model_apply(m, a, (const int32_t[]){b}, 1, &err);
+    int32_t d = NODE(m, "mul", c, b);
+    ok(c == 2 && d == 3, "apply makes a node (%d) %s", c, err.msg);
+    gradcheck(m, &in, "tied linear");
+    is_int(ml_model_nlayers(m), 3, "3 layer instances for 4 nodes");
+    is_int(ml_model_nparams(m), 20, "one 4x4 weight and bias");
+    ml_model_free(m);
+}
+
+/* The chain as nodes is the chain: same parameters, same outputs, bit for bit. */
+static void test_chain_equivalence(void)
+{
+    ml_err err = {0};
+    ml_shape in = {1, {6}};
+    float x[3 * 6];
+    for (int i = 0; i < 18; i++)
+        x[i] = sinf((float)i);
+    ml_model *a = tap_model(reg, 9, "linear out=5|dropout p=0.3|relu|linear out=2", &in, 3,
+                            &err);
+    ml_model *b = ml_model_new(reg, 9, &err);
+    int32_t n = NODE(b, "linear out=5", IN);
+    n = NODE(b, "dropout p=0.3", n);
+    n = NODE(b, "relu", n);
+    NODE(b, "linear out=2", n);
+    if (!ok(a && ml_model_build(b, &in, 3, &err) == 0, "a chain and its graph build")) {
+        tap_diag("  %s", err.msg);
+        goto done;
+    }
+    const float *ya = ml_model_forward(a, x, 3, &err);
+    float keep[6];
+    memcpy(keep, ya, sizeof keep);
+    const float *yb = ml_model_forward(b, x, 3, &err);
+    ok(yb && !memcmp(keep, yb, sizeof keep), "the same outputs, bit for bit (dropout on)");
+done:
+    ml_model_free(a);
+    ml_model_free(b);
+}
+
+typedef struct bad_graph {
+    const char *what, *want;
+    int32_t nodes[6][4];   /* layer index into specs, then inputs (-2 ends) */
+    int32_t output;        /* -2: the default */
+} bad_graph;
+
+static void test_bad_graphs(void)
+{
+    static const char *const specs[] = {"linear out=4", "linear out=3", "add", "relu",
+                                        "concat", "reshape shape=2x2"};
+    static const bad_graph bad[] = {
+        {"shape mismatch at add", "node 3 (add) with input {4} and others: add: "
+         "input 2 has shape {3} but input 1 has {4}",
+         {{0, IN, -2}, {1, IN, -2}, {2, 0, 1, -2}, {-2}}, -2},
+        {"concat of different ranks", "concat: input 2 has shape {4} but input 1 has "
+         "{2,2}; concat joins along the first axis",
+         {{5, IN, -2}, {4, 0, IN, -2}, {-2}}, -2},
+        {"a node nothing reads", "node 2 (relu) is never used: its output does not lead "
+         "to the model's output (node 3)",
+         {{0, IN, -2}, {3, 0, -2}, {1, 0, -2}, {-2}}, -2},
+        {"an output before the end", "node 2 (linear) is never used",
+         {{0, IN, -2}, {1, 0, -2}, {-2}}, 0},
+        {"several inputs to a plain layer", "node 2 (relu) is given 2 inputs, but relu is "
+         "not a merge layer",
+         {{0, IN, -2}, {3, 0, IN, -2}, {-2}}, -2},
+        {"a node reading a later one", "reads node 3, which does not exist yet",
+         {{0, IN, -2}, {3, 2, -2}, {-2}}, -2},
+    };
+    ml_shape in = {1, {4}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ml_err err = {0};
+        ml_model *m = ml_model_new(reg, 1, &err);
+        int rc = 0;
+        for (int r = 0; r < 6 && bad[i].nodes[r][0] != -2 && rc >= 0; r++) {
+            int32_t ins[3], nin = 0;
+            while (bad[i].nodes[r][1 + nin] != -2)
+                ins[nin] = bad[i].nodes[r][1 + nin], nin++;
+            rc = node(m, specs[bad[i].nodes[r][0]], ins, nin, &err);
+        }
+        if (rc >= 0 && bad[i].output != -2)
+            rc = ml_model_set_output(m, bad[i].output, &err);
+        if (rc >= 0)
+            rc = ml_model_build(m, &in, 2, &err);
+        ok(rc < 0, "%s: an error before anything runs", bad[i].what);
+        like(err.msg, bad[i].want, "  and the message names the node");
+        ml_model_free(m);
+    }
+
+    /* A tied layer at a second input shape. */
+    ml_err err = {0};
+    ml_model *m = ml_model_new(reg, 1, &err);
+    int32_t a = NODE(m, "linear out=3", IN);
+    ml_model_apply(m, a, (const int32_t[]){a}, 1, &err);
+    ok(ml_model_build(m, &in, 2, &err) < 0, "a tied layer at another input shape: an error");
+    like(err.msg, "node 2 (linear) with input {3}: the layer of node 1 is applied here "
+         "(tied weights) to input {3}, but it was made for {4}", "  naming both");
+    ml_model_free(m);
+}
+
+/* Train steps of a residual CNN with the allocator armed to fail: nothing allocates. */
+static void test_no_allocation(void)
+{
+    ml_err err = {0};
+    ml_shape in = {3, {1, 6, 6}}, target = {0, {0}};
+    ml_model *m = ml_model_new(reg, 2, &err);
+    int32_t a = NODE(m, "conv2d out=4 kernel=3 padding=1", IN);
+    int32_t b = NODE(m, "batchnorm", a);
+    int32_t c = NODE(m, "relu", b);
+    int32_t d = NODE(m, "conv2d out=4 kernel=3 padding=1", c);
+    int32_t s = NODE(m, "add", d, a);
+    int32_t f = NODE(m, "flatten", s);
+    NODE(m, "linear out=3", f);
+    ml_trainer *t = NULL;
+    ml_dataset *ds = NULL;
+    if (!ok(ml_model_build(m, &in, 16, &err) == 0, "residual CNN builds")) {
+        tap_diag("  %s", err.msg);
+        goto done;
+    }
+    t = ml_trainer_new(m, &target, "cross_entropy", tap_opts(NULL), "sgd", tap_opts("lr=0.1"),
+                       &err);
+    ds = ml_dataset_open(reg, "synthetic", tap_opts("kind=blobs size=64 classes=3 dims=36"),
+                         &err);
+    if (!ok(t && ds, "trainer and data")) {
+        tap_diag("  %s", err.msg);
+        goto done;
+    }
+    int64_t order[64];
+    for (int i = 0; i < 64; i++)
+        order[i] = i;
+    ml_step_stats st = {0};
+    ok(ml_trainer_run(t, ds, order, 64, 16, 0, 2, 1, &st, &err) == 0, "warm-up steps");
+    ml_mem_fail_at(1);
+    int rc = ml_trainer_run(t, ds, order, 64, 16, 0, 4, 1, &st, &err);
+    void *probe = mli_alloc(1);
+    int armed = probe == NULL;
+    mli_free(probe);
+    ml_mem_fail_at(0);
+    ok(rc == 0 && armed, "4 training steps of a residual CNN allocate nothing %s", err.msg);
+done:
+    ml_dataset_close(ds);
+    ml_trainer_free(t);
+    ml_model_free(m);
+}
+
+int main(void)
+{
+    if (!(reg = tap_registry(NULL, NULL)))
+        return 1;
+    test_residual();
+    test_concat();
+    test_tied();
+    test_chain_equivalence();
+    test_bad_graphs();
+    test_no_allocation();
+    ml_registry_free(reg);
+    is_int(ml_mem_live_blocks(), 0, "nothing left allocated");
+    return done_testing();
+}
