@@ -95,6 +95,9 @@ EXTRA_DIST += tests/e2e/checkpoint_reload.sh tests/lua/test_normalize.lua tests/
 # ml.train's integer settings and ml.arg's exact --set integers (issue 18).
 TESTS += tests/lua/test_train_args.lua
 EXTRA_DIST += tests/lua/test_train_args.lua
+# ml.residual, ml.concat and ml.graph from a recipe.
+TESTS += tests/lua/test_graph.lua
+EXTRA_DIST += tests/lua/test_graph.lua
 
 # Every allocation of whole operations failing in turn (core/base/mem.c's test mode).
 check_PROGRAMS += tests/unit/core/base/test_alloc_failure
