@@ -53,3 +53,12 @@ bench-hash: all bench/bench_hash$(EXEEXT)
 	@bench/bench_hash $(HASH_BENCH_ARGS)
 bench: bench-hash
 .PHONY: bench-hash
+
+# `make bench-graph` (and `make bench`): a chain as ml.sequential and as ml.graph.
+bench-graph: all
+	@MODLAB_PLUGIN_PATH=$(abs_top_builddir)/build-plugins \
+	  $(SHELL) $(top_srcdir)/bench/graph_bench.sh $(abs_top_builddir)/modlab \
+	  $(abs_top_srcdir) $(GRAPH_BENCH_ARGS)
+bench: bench-graph
+.PHONY: bench-graph
+EXTRA_DIST += bench/graph_bench.sh bench/graph_chain.lua
