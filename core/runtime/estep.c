@@ -12,6 +12,7 @@
 typedef struct estep_layer {
     ml_estep_iface it;
     void *self;
+    const char *name;   /* the layer's entry name, for messages */
 } estep_layer;
 
 struct ml_estep {
@@ -60,6 +61,7 @@ ml_estep *mli_estep_new(ml_model *m, const ml_loss_vtable *loss, void *loss_self
             return NULL;
         }
         e->layers[e->n].it = *it;
+        e->layers[e->n].name = m->layers[i].entry.name;
         e->layers[e->n++].self = m->layers[i].self;
     }
     size_t cells = (size_t)m->max_batch * (size_t)e->rows;
@@ -146,6 +148,9 @@ int mli_estep_before_step(ml_estep *e, const float *x, const float *y, const int
     int rc;
     for (int32_t i = 0; i < e->n; i++) {
         int32_t n = e->layers[i].it.begin_batch(e->layers[i].self, ids, batch, id_limit);
+        if (n < 0)
+            return mli_error(err, n, "%s: the E-step could not begin this batch%s",
+                             e->layers[i].name, n == ML_ERR_NOMEM ? ": out of memory" : "");
         want = n > want ? n : want;
     }
     for (int32_t k = 0; k < want; k++) {

@@ -132,10 +132,9 @@ static int build_node(ml_model *m, int32_t i, ml_shape *ins, ml_err *err)
     }
     size_t ws = l->vt.workspace ? l->vt.workspace(l->self, m->max_batch) : 0;
     size_t acts = (size_t)m->max_batch * (size_t)nd->out_numel * sizeof(float);
-    if ((ws && !(nd->ws = mli_alloc_big(ws))) || !(nd->act = mli_alloc_big(acts)) ||
-        !(nd->gact = mli_alloc_big(acts)))
+    if ((ws && !(nd->ws = mli_alloc_big(ws))) || !(nd->act = mli_alloc_big(acts)))
         return mli_error(err, ML_ERR_NOMEM, "out of memory for activations (%zu bytes)",
-                         2 * acts + ws);
+                         acts + ws);
     /* mli_alloc_big's blocks come zeroed and untouched: no memset, so rows past the batches
      * really run never become resident. */
     return ML_OK;
@@ -208,6 +207,8 @@ int ml_model_build(ml_model *m, const ml_shape *in, int32_t max_batch, ml_err *e
     mli_free(ins);
     if (!rc)
         rc = plan_backward(m, err);
+    if (!rc)
+        rc = mli_graph_plan_grads(m, err);
     m->built = !rc;
     return rc;
 }
@@ -302,9 +303,11 @@ static void grad_add(ml_model *m, int32_t j, const float *g, int32_t batch)
         dst[i] += g[i];
 }
 
+/* Whether backward must reach node j (or the input): every node leads from the input, so
+ * the input's gradient (the gradient check's) needs all of them. */
 static int wants_grad(const ml_model *m, int32_t j, int want_gin)
 {
-    return j == ML_MODEL_INPUT ? want_gin : m->nodes[j].needs_grad;
+    return want_gin || (j != ML_MODEL_INPUT && m->nodes[j].needs_grad);
 }
 
 /* dL/d inputs of node i, from its gact: into each input that backward must reach. */

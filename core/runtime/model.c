@@ -43,7 +43,6 @@ void ml_model_free(ml_model *m)
     for (int32_t i = 0; i < m->nn; i++) {
         mli_free(m->nodes[i].ws);
         mli_free(m->nodes[i].act);
-        mli_free(m->nodes[i].gact);
     }
     for (int32_t i = 0; i < m->np; i++) {
         mli_free(m->params[i]->value);
@@ -54,6 +53,9 @@ void ml_model_free(ml_model *m)
     mli_free(m->params);
     mli_free(m->param_names);
     mli_free(m->layers);
+    for (int32_t b = 0; b < m->ngbufs; b++)
+        mli_free(m->gbufs[b]);
+    mli_free(m->gbufs);
     mli_free(m->nodes);
     mli_free(m->edges);
     mli_free(m->gin);

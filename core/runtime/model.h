@@ -49,7 +49,8 @@ typedef struct ml_node {
     int64_t out_numel;       /* per example */
     void *ws;                /* workspace(self, max_batch) bytes */
     float *act;              /* output, max_batch x out */
-    float *gact;             /* dL/d output, max_batch x out */
+    float *gact;             /* dL/d output, max_batch x out: a shared buffer, valid from
+                              * its last reader's backward to its own */
     int needs_grad;          /* it or a node before it trains: backward must reach it */
     int gset;                /* during backward: gact holds a gradient already */
 } ml_node;
@@ -70,6 +71,9 @@ struct ml_model {
     int64_t in_numel;
     int gin_set;             /* during backward: m->gin holds a gradient already */
     float *gin;              /* dL/d model input, only for the gradient check */
+    float **gbufs;           /* the gradient buffers nodes share (graph_memory.c) */
+    int32_t ngbufs;
+    int64_t grad_bytes, grad_bytes_unshared;   /* their bytes, and without sharing */
     float *gtmp;             /* max_nin slots of gtmp_slot floats, for summing fan-out
                               * gradients; NULL when no node feeds several readers */
     int64_t gtmp_slot;       /* max_batch x the largest node (or input) */
@@ -98,6 +102,8 @@ void mli_model_zero_grad(ml_model *m);
 /* Sum of the aux losses; accumulates scale * gradients when scale != 0. */
 int mli_model_aux_loss(ml_model *m, float scale, double *total, ml_err *err);
 const float *mli_model_output(const ml_model *m);
+/* Give every node a gradient buffer, shared by liveness (core/runtime/graph_memory.c). */
+int mli_graph_plan_grads(ml_model *m, ml_err *err);
 /* Finite-difference check of a whole model (specified, not yet built) for input `in`
  * (core/runtime/gradcheck.c): graphs are checked as layers are. */
 int mli_gradcheck_model(ml_model *m, const ml_shape *in, uint64_t seed,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The training-step driver: forward, loss, backward, aux losses, clipping, optimizer step.
- * Every buffer is allocated when the trainer is made; a step allocates nothing. */
+/* The trainer: a built model with its loss, optimizer, parameter groups and batch buffers,
+ * all allocated when it is made, and the stop signals the training loops watch. The steps
+ * themselves are trainer_step.c. */
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -174,121 +175,6 @@ void ml_trainer_set_clip_norm(ml_trainer *t, float c) { t->clip = c > 0 ? c : 0;
 void ml_trainer_set_aux_scale(ml_trainer *t, float s) { t->aux_scale = s; }
 int64_t ml_trainer_steps_done(const ml_trainer *t) { return t->t; }
 
-/* Argmax accuracy when targets are one class id per output row. */
-static void count_correct(const ml_trainer *t, const float *pred, const float *y, int32_t batch,
-                          ml_step_stats *st)
-{
-    int64_t rows = t->out_numel / t->classes;
-    if (t->classes < 2 || rows != t->target_numel) {
-        st->seen += batch;
-        return;
-    }
-    for (int64_t r = 0; r < rows * batch; r++) {
-        const float *p = pred + r * t->classes;
-        int32_t best = 0;
-        for (int32_t c = 1; c < t->classes; c++)
-            if (p[c] > p[best])
-                best = c;
-        st->correct += best == (int32_t)y[r];
-    }
-    st->seen += rows * batch;
-}
-
-static int loss_of_batch(ml_trainer *t, const float *x, const float *y, int32_t batch,
-                         int want_grad, double *loss, ml_err *err)
-{
-    ml_model *m = t->m;
-    ml_node *last = mli_model_out_node(m);
-    ml_view pred = {last->act, batch, last->out};
-    ml_view tgt = {(float *)y, batch, t->target};
-    ml_view gpred = {last->gact, batch, last->out};
-    int rc;
-    if ((rc = mli_model_forward_into(m, x, batch, err)))
-        return rc;
-    mli_model_diag_observe(m, y, batch, (int32_t)t->target_numel);
-    if ((rc = t->loss_vt.forward(t->loss_self, &pred, &tgt, loss, want_grad ? &gpred : NULL,
-                                 err)))
-        return mli_error_prefix(err, "loss %s", t->loss_entry.name);
-    if (!isfinite(*loss))
-        return mli_error(err, ML_ERR_NUMERIC, "the loss became %g at step %lld; lower the "
-                        "learning rate, or clip gradients (clip_norm)", *loss,
-                        (long long)t->t + 1);
-    return ML_OK;
-}
-
-static void clip_gradients(ml_trainer *t)
-{
-    double sq = 0.0;
-    for (int32_t i = 0; i < t->nslots; i++)
-        for (int64_t j = 0; j < t->slots[i].numel; j++)
-            sq += (double)t->slots[i].grad[j] * t->slots[i].grad[j];
-    double norm = sqrt(sq);
-    if (norm <= t->clip)
-        return;
-    float s = (float)(t->clip / norm);
-    for (int32_t i = 0; i < t->nslots; i++) {
-        float *g = (float *)t->slots[i].grad;
-        for (int64_t j = 0; j < t->slots[i].numel; j++)
-            g[j] *= s;
-    }
-}
-
-ml_estep *mli_trainer_estep(ml_trainer *t) { return t->estep; }
-
-/* One step; `ids` (the batch's dataset indices, in [0, id_limit)) or NULL. With ids, layers
- * providing modlab.estep/1 get their scored candidate passes first. */
-static int step(ml_trainer *t, const float *x, const float *y, const int64_t *ids,
-                int64_t id_limit, int32_t batch, ml_step_stats *st, ml_err *err)
-{
-    double loss, aux = 0.0;
-    int rc;
-    if (!t->opt_self)
-        return mli_error(err, ML_ERR_INVALID, "trainer: made for evaluation only (no optimizer)");
-    t->m->training = 1;
-    if (t->estep && ids &&
-        (rc = mli_estep_before_step(t->estep, x, y, ids, batch, id_limit, err)))
-        return rc;
-    mli_model_zero_grad(t->m);
-    if ((rc = loss_of_batch(t, x, y, batch, 1, &loss, err)) ||
-        (rc = mli_model_backward(t->m, x, batch, 0, err)) ||
-        (rc = mli_model_aux_loss(t->m, t->aux_scale, &aux, err)))
-        return rc;
-    if (t->clip > 0)
-        clip_gradients(t);
-    t->t++;
-    if ((rc = t->opt_vt.step(t->opt_self, t->slots, t->nslots, t->lr_factor, t->t, err)))
-        return mli_error_prefix(err, "optimizer %s", t->opt_entry.name);
-    if (t->estep && ids)
-        mli_estep_after_step(t->estep);
-    st->loss += loss * batch;
-    st->aux_loss += aux * batch;
-    st->steps++;
-    count_correct(t, mli_model_output(t->m), y, batch, st);
-    return ML_OK;
-}
-
-int ml_trainer_step(ml_trainer *t, const float *x, const float *y, int32_t batch,
-                    ml_step_stats *st, ml_err *err)
-{
-    return step(t, x, y, NULL, 0, batch, st, err);
-}
-
-int ml_trainer_eval(ml_trainer *t, const float *x, const float *y, int32_t batch,
-                    ml_step_stats *st, ml_err *err)
-{
-    double loss;
-    int was = t->m->training, rc;
-    t->m->training = 0;
-    rc = loss_of_batch(t, x, y, batch, 0, &loss, err);
-    t->m->training = was;
-    if (rc)
-        return rc;
-    st->loss += loss * batch;
-    st->steps++;
-    count_correct(t, mli_model_output(t->m), y, batch, st);
-    return ML_OK;
-}
-
 /* ---- stopping on SIGINT/SIGTERM/SIGHUP ------------------------------------------------- */
 /* The handler only records the signal: the training loop looks between batches (here and
  * in ml.train), so a stop never lands inside a step or a file write. It puts the default
@@ -333,36 +219,3 @@ void ml_run_signals(int catch_them)
 }
 
 int ml_run_stop_signal(void) { return (int)stop_sig; }
-
-int ml_trainer_run(ml_trainer *t, ml_dataset *d, const int64_t *order, int64_t n,
-                   int32_t batch, int64_t first, int64_t count, int train,
-                   ml_step_stats *st, ml_err *err)
-{
-    const ml_data_info *info = ml_dataset_info(d);
-    int64_t nbatches = (n + batch - 1) / batch;
-    int rc;
-    if (ml_shape_numel(&info->x_shape) != t->m->in_numel ||
-        ml_shape_numel(&info->y_shape) != t->target_numel)
-        return mli_error(err, ML_ERR_SHAPE, "dataset %s gives examples of %lld values and "
-                        "targets of %lld, the model takes %lld and the loss %lld",
-                        d->entry.name, (long long)ml_shape_numel(&info->x_shape),
-                        (long long)ml_shape_numel(&info->y_shape), (long long)t->m->in_numel,
-                        (long long)t->target_numel);
-    if (batch < 1 || batch > t->m->max_batch)
-        return mli_error(err, ML_ERR_INVALID, "batch %d outside 1..%d", batch, t->m->max_batch);
-    for (int64_t b = first; b < first + count && b < nbatches; b++) {
-        int64_t start = b * batch;
-        if (stop_sig)
-            return mli_error(err, ML_ERR_INTERRUPTED, "interrupted by %s",
-                            stop_sig == SIGINT ? "SIGINT" : stop_sig == SIGTERM ? "SIGTERM"
-                                                                                : "SIGHUP");
-        int32_t nb = (int32_t)(n - start < batch ? n - start : batch);
-        if ((rc = ml_dataset_read(d, order + start, nb, t->xbuf, t->ybuf, err)))
-            return rc;
-        rc = train ? step(t, t->xbuf, t->ybuf, order + start, info->size, nb, st, err)
-                   : ml_trainer_eval(t, t->xbuf, t->ybuf, nb, st, err);
-        if (rc)
-            return rc;
-    }
-    return ML_OK;
-}

@@ -25,8 +25,11 @@ struct ml_trainer {
     char *resumed;                 /* the caller's state text of the last loaded checkpoint */
     float lr_factor, clip, aux_scale;
     int64_t t;
-    float *xbuf, *ybuf;            /* batch buffers for ml_trainer_run */
-    int64_t *ibuf;
+    float *xbuf, *ybuf;            /* the loaded batch (ml_trainer_read_batch) */
+    int64_t *ibuf;                 /* its dataset indices, for the E-step */
+    int32_t nbatch;                /* its size; 0: none loaded */
+    int64_t id_limit;              /* its dataset's size */
+    int forwarded;                 /* forward ran on it since it was loaded */
     ml_estep *estep;               /* layers that want scored passes per batch, or NULL */
 };
 

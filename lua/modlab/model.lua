@@ -33,6 +33,13 @@ end
 
 function Model:nparams() return tonumber(C.ml_model_nparams(self.handle)) end
 
+-- Bytes of activation and gradient buffers held, and what one buffer per node would take.
+function Model:buffer_bytes()
+  local unshared = ffi.new("int64_t[1]")
+  local held = C.ml_model_buffer_bytes(self.handle, unshared)
+  return tonumber(held), tonumber(unshared[0])
+end
+
 -- Forward a batch held in a float array (cdata); returns a float* valid until the next call.
 function Model:forward(x, batch)
   local out = C.ml_model_forward(self.handle, x, batch, core.err)

@@ -271,8 +271,11 @@ function M.run(ml, cfg, level)
     error(werr, 0)
   end
   if not cfg.quiet then
+    local held, unshared = model:buffer_bytes()
     rd:log(("modlab %s: %s, %d parameters, %d train / %d valid / %d test examples -> %s"):format(
       ml.version, data.name, model:nparams(), ntrain, nvalid, ntest or 0, rd.dir))
+    rd:log(("buffers: %.1f MB of activations and gradients (%.1f MB saved by sharing "
+            .. "gradient buffers)"):format(held / 1e6, (unshared - held) / 1e6))
   end
 
   local history, best, lines, first = {}, nil, {}, 1

@@ -69,13 +69,10 @@ static int32_t begin_batch(void *self, const int64_t *ids, int32_t batch, int64_
     L->candidate = ML_ESTEP_TRAIN;
     if (L->mode == MOD_NOISY_TOPK)
         return 0;
-    /* Out of memory here leaves the layer without ids: it then routes by argmax, and says
-     * so once in the log rather than failing a step it could still take. */
-    if (grow_store(L, id_limit) || grow_batch(L, batch)) {
-        L->h->log(ML_LOG_WARN, "modular: out of memory for the E-step tables; routing by "
-                  "the controller's argmax");
-        return 0;
-    }
+    /* Out of memory here fails the step (the host says so): training on without the
+     * E-step would be a different method than the run says. */
+    if (grow_store(L, id_limit) || grow_batch(L, batch))
+        return ML_ERR_NOMEM;
     memcpy(L->ids, ids, (size_t)batch * sizeof(int64_t));
     L->nids = batch;
     L->steps++;

@@ -129,6 +129,9 @@ const char *ml_model_layer_name(const ml_model *m, int32_t i);
 int32_t ml_model_nnodes(const ml_model *m);
 /* Output shape of node i (-1: the model's output), after build. */
 const ml_shape *ml_model_out_shape(const ml_model *m, int32_t i);
+/* Bytes of the activation and gradient buffers a built model holds (gradients shared by
+ * liveness); *unshared (may be NULL): what one buffer per node would take. */
+int64_t ml_model_buffer_bytes(const ml_model *m, int64_t *unshared);
 int64_t ml_model_nparams(const ml_model *m);   /* trainable scalars */
 void ml_model_set_training(ml_model *m, int training);
 /* Forward a batch (x: batch x in-shape floats); returns the output, valid until the next
@@ -173,13 +176,16 @@ int ml_trainer_set_group(ml_trainer *t, const char *pattern, float lr_scale,
 void ml_trainer_set_lr_factor(ml_trainer *t, float factor);
 void ml_trainer_set_clip_norm(ml_trainer *t, float max_norm);   /* 0 = off */
 void ml_trainer_set_aux_scale(ml_trainer *t, float scale);
-/* One optimizer step on a batch; adds to stats. No allocation. */
+/* One optimizer step on a batch; adds to stats. No allocation. A model with E-step layers
+ * (modular) needs the batch's dataset indices: an error here, use ml_trainer_read_batch and
+ * ml_trainer_train_batch. */
 int ml_trainer_step(ml_trainer *t, const float *x, const float *y, int32_t batch,
                     ml_step_stats *stats, ml_err *err);
 /* Loss and accuracy without updating anything (evaluation mode). */
 int ml_trainer_eval(ml_trainer *t, const float *x, const float *y, int32_t batch,
                     ml_step_stats *stats, ml_err *err);
 int64_t ml_trainer_steps_done(const ml_trainer *t);
+
 
 /* ---- datasets ------------------------------------------------------------------------- */
 typedef struct ml_dataset ml_dataset;
@@ -200,6 +206,23 @@ int ml_dataset_stats(ml_dataset *d, const int64_t *idx, int64_t n, double *mean,
  * off. Statistics should come from training examples only. */
 int ml_dataset_set_normalization(ml_dataset *d, const double *mean, const double *std,
                                  int32_t nchannels, ml_err *err);
+
+/* The open step API: the trainer's own batch and the pieces of a step, for loops a recipe
+ * writes itself. ml_trainer_train_batch is the whole step (what ml_trainer_run and ml.train
+ * take, E-step included); the pieces are forward (in the model's current mode), the loss of
+ * that forward (want_grad: dloss/dout for backward; stats may be NULL), backward (adds the
+ * gradients, aux losses' too; *aux may be NULL), zero_grad and update (clip_norm, then one
+ * optimizer step). None allocates. */
+int ml_trainer_read_batch(ml_trainer *t, ml_dataset *d, const int64_t *idx, int32_t n,
+                          ml_err *err);
+int ml_trainer_train_batch(ml_trainer *t, ml_step_stats *stats, ml_err *err);
+int ml_trainer_eval_batch(ml_trainer *t, ml_step_stats *stats, ml_err *err);
+const float *ml_trainer_forward(ml_trainer *t, ml_err *err);
+int ml_trainer_loss(ml_trainer *t, int want_grad, ml_step_stats *stats, double *loss,
+                    ml_err *err);
+int ml_trainer_backward(ml_trainer *t, double *aux, ml_err *err);
+void ml_trainer_zero_grad(ml_trainer *t);
+int ml_trainer_update(ml_trainer *t, ml_err *err);
 
 /* Run batches [first, first + count) of an epoch over examples order[0..n) of `d`,
  * training (train != 0) or evaluating. Batch buffers are the trainer's: no allocation. */

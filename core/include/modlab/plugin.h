@@ -425,12 +425,14 @@ typedef struct ml_diagnostics_iface {
  *   (forward, loss, backward, aux losses, optimizer), then end_batch(self).
  * Every layer sees every k, also k >= its own n (it then keeps its stored choice, say).
  * ids are borrowed for begin_batch only; they lie in [0, id_limit). Nothing
- * here allocates in the trainer; a layer may grow its own tables in begin_batch. */
+ * here allocates in the trainer; a layer may grow its own tables in begin_batch, and when
+ * it cannot it returns a negative ML_ERR_* (ML_ERR_NOMEM): the step then fails, saying so,
+ * rather than train on without the E-step. */
 #define ML_IFACE_ESTEP "modlab.estep/1"
 #define ML_ESTEP_TRAIN (-1)
 typedef struct ml_estep_iface {
     ML_ABI_HEADER;
-    /* Number of candidate passes wanted for this batch (0: none). */
+    /* Number of candidate passes wanted for this batch (0: none; < 0: an ML_ERR_*). */
     int32_t (*begin_batch)(void *self, const int64_t *ids, int32_t batch, int64_t id_limit);
     void (*set_candidate)(void *self, int32_t k);
     /* After candidate k's forward: score[b * rows + r] += this layer's log p(a_k | x). */

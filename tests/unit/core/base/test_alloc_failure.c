@@ -53,43 +53,47 @@ static int build_only(const void *arg, ml_err *err)
     return m ? 0 : err->code;
 }
 
-/* Deterministic inputs and class targets for one batch. */
-static void fill_batch(const model_case *c, float *x, float *y, int32_t classes)
-{
-    int64_t n = BATCH * ml_shape_numel(&c->in);
-    for (int64_t i = 0; i < n; i++)
-        x[i] = c->int_inputs > 0 ? (float)(i * 7 % c->int_inputs)
-                                 : (float)((i * 37 % 19) - 9) / 9.0f;
-    for (int i = 0; i < BATCH; i++)
-        y[i] = (float)(i % classes);
-}
-
-/* Build, make a trainer, run one forward/backward/update, free everything. */
+/* Build, make a trainer, run one whole step (E-step included, so through a dataset that
+ * gives the batch's indices) on a synthetic batch, free everything. */
 static int train_step(const void *arg, ml_err *err)
 {
     const model_case *c = arg;
-    static float x[BATCH * 4096], y[BATCH];
+    static const int64_t order[] = {0, 1, 2, 3, 4, 5, 6, 7};
+    char dopts_text[96];
     ml_shape target = {0, {0}};
     ml_trainer *t = NULL;
-    ml_opts *lo = NULL, *oo = NULL;
+    ml_dataset *d = NULL;
+    ml_opts *lo = NULL, *oo = NULL, *dopts = NULL;
     int rc;
     ml_model *m = build(c->spec, &c->in, err);
     if (!m)
         return err->code;
-    const ml_shape *out = ml_model_out_shape(m, ml_model_nlayers(m) - 1);
-    fill_batch(c, x, y, (int32_t)out->dim[out->ndim - 1]);
+    const ml_shape *out = ml_model_out_shape(m, -1);
+    snprintf(dopts_text, sizeof dopts_text, "kind=blobs size=%d classes=%d dims=%lld", BATCH,
+             (int)out->dim[out->ndim - 1], (long long)ml_shape_numel(&c->in));
+    if (!(dopts = ml_opts_new(err)) || ml_opts_parse(dopts, dopts_text, err)) {
+        ml_opts_free(dopts);
+        ml_model_free(m);
+        return err->code;
+    }
+    if (!(d = ml_dataset_open(reg, "synthetic", dopts, err))) {   /* owns dopts */
+        ml_model_free(m);
+        return err->code;
+    }
     if (!(lo = ml_opts_new(err)) || !(oo = ml_opts_new(err)) ||
         ml_opts_parse(oo, c->opt_opts, err)) {
         ml_opts_free(lo);
         ml_opts_free(oo);
+        ml_dataset_close(d);
         ml_model_free(m);
         return err->code;
     }
     /* The trainer owns both option sets, also on failure. */
     t = ml_trainer_new(m, &target, "cross_entropy", lo, c->optimizer, oo, err);
     ml_step_stats st = {0};
-    rc = t ? ml_trainer_step(t, x, y, BATCH, &st, err) : err->code;
+    rc = t ? ml_trainer_run(t, d, order, BATCH, BATCH, 0, 1, 1, &st, err) : err->code;
     ml_trainer_free(t);
+    ml_dataset_close(d);
     ml_model_free(m);
     return rc;
 }

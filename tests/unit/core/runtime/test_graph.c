@@ -3,6 +3,7 @@
  * finite-difference gradient check; a chain written as nodes is the chain; wrong graphs are
  * errors at build naming the node; a residual CNN trains with allocation forbidden. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/mem.h"
@@ -60,6 +61,65 @@ static void test_residual(void)
     NODE(m, "tanh", s);
     gradcheck(m, &in, "residual MLP");
     ml_model_free(m);
+}
+
+/* The input's gradient passes through nodes without parameters (tanh, then a branch). */
+static void test_input_gradient(void)
+{
+    ml_err err = {0};
+    ml_shape in = {1, {4}};
+    ml_model *m = ml_model_new(reg, 6, &err);
+    int32_t a = NODE(m, "tanh", IN);
+    int32_t b = NODE(m, "sigmoid", a);
+    int32_t c = NODE(m, "linear out=3", a);
+    int32_t d = NODE(m, "linear out=3", b);
+    NODE(m, "add", c, d);
+    gradcheck(m, &in, "input gradient through parameterless nodes");
+    ml_model_free(m);
+}
+
+/* Gradient buffers shared by liveness: a deep chain holds two, and training gives the same
+ * parameters, bit for bit, with sharing on and off. */
+static void test_sharing(void)
+{
+    ml_err err = {0};
+    ml_shape in = {1, {16}}, target = {0, {0}};
+    float *params[2] = {NULL, NULL};
+    int64_t bytes[2], unshared[2];
+    size_t np = 0;
+    for (int off = 0; off < 2; off++) {
+        if (off)
+            setenv("MODLAB_SHARE_BUFFERS", "0", 1);
+        ml_model *m = tap_model(reg, 8, "linear out=16|relu|linear out=16|relu|linear out=16|"
+                                "relu|linear out=16|relu|linear out=3", &in, 8, &err);
+        unsetenv("MODLAB_SHARE_BUFFERS");
+        ml_trainer *t = m ? ml_trainer_new(m, &target, "cross_entropy", tap_opts(NULL), "sgd",
+                                           tap_opts("lr=0.1"), &err) : NULL;
+        ml_dataset *ds = ml_dataset_open(reg, "synthetic",
+                                         tap_opts("kind=blobs size=32 classes=3 dims=16"), &err);
+        int64_t order[32];
+        ml_step_stats st = {0};
+        for (int i = 0; i < 32; i++)
+            order[i] = i;
+        if (!ok(t && ds && ml_trainer_run(t, ds, order, 32, 8, 0, 4, 1, &st, &err) == 0,
+                "sharing %s: 4 training steps", off ? "off" : "on"))
+            tap_diag("  %s", err.msg);
+        bytes[off] = m ? ml_model_buffer_bytes(m, &unshared[off]) : 0;
+        params[off] = m ? tap_snapshot(m, &np) : NULL;
+        ml_dataset_close(ds);
+        ml_trainer_free(t);
+        ml_model_free(m);
+    }
+    /* 9 nodes, 8 of batch 8 x 16 floats and the last 8 x 3: activations 4,192 B either way;
+     * gradients in 2 buffers of 512 B shared, in 9 (4,192 B) not. */
+    int64_t acts = 8 * (8 * 16 * 4) + 8 * 3 * 4;
+    is_int(bytes[0], acts + 2 * 8 * 16 * 4, "shared: the activations and two gradient buffers");
+    is_int(unshared[0], 2 * acts, "unshared: a gradient buffer per node");
+    is_int(bytes[1], unshared[1], "with MODLAB_SHARE_BUFFERS=0 nothing is shared");
+    ok(params[0] && params[1] && !memcmp(params[0], params[1], np * sizeof(float)),
+       "the same parameters after training, bit for bit");
+    free(params[0]);
+    free(params[1]);
 }
 
 /* Two conv branches of different widths on one input, joined along channels. */
@@ -235,6 +295,8 @@ int main(void)
         return 1;
     test_residual();
     test_concat();
+    test_input_gradient();
+    test_sharing();
     test_tied();
     test_chain_equivalence();
     test_bad_graphs();

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/* Training steps, in pieces and whole. The pieces (load a batch, forward, loss, backward,
+ * zero the gradients, update) are what a recipe's own loop calls; the whole step strings
+ * the same pieces together with the E-step around them, and ml_trainer_run, ml.train and a
+ * custom loop's train_batch all take it: one step for C and Lua. Nothing here allocates. */
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/mem.h"
+#include "runtime/dataset.h"
+#include "runtime/estep.h"
+#include "runtime/model.h"
+#include "runtime/trainer.h"
+
+/* Argmax accuracy when targets are one class id per output row. */
+static void count_correct(const ml_trainer *t, const float *pred, const float *y, int32_t batch,
+                          ml_step_stats *st)
+{
+    int64_t rows = t->out_numel / t->classes;
+    if (t->classes < 2 || rows != t->target_numel) {
+        st->seen += batch;
+        return;
+    }
+    for (int64_t r = 0; r < rows * batch; r++) {
+        const float *p = pred + r * t->classes;
+        int32_t best = 0;
+        for (int32_t c = 1; c < t->classes; c++)
+            if (p[c] > p[best])
+                best = c;
+        st->correct += best == (int32_t)y[r];
+    }
+    st->seen += rows * batch;
+}
+
+static int forward(ml_trainer *t, const float *x, const float *y, int32_t batch, ml_err *err)
+{
+    int rc = mli_model_forward_into(t->m, x, batch, err);
+    if (rc)
+        return rc;
+    mli_model_diag_observe(t->m, y, batch, (int32_t)t->target_numel);
+    return ML_OK;
+}
+
+/* The loss of the last forward against y; with want_grad, dloss/dout into the output's
+ * gradient, where backward starts. */
+static int loss_of(ml_trainer *t, const float *y, int32_t batch, int want_grad, double *loss,
+                   ml_err *err)
+{
+    ml_node *last = mli_model_out_node(t->m);
+    ml_view pred = {last->act, batch, last->out};
+    ml_view tgt = {(float *)y, batch, t->target};
+    ml_view gpred = {last->gact, batch, last->out};
+    int rc = t->loss_vt.forward(t->loss_self, &pred, &tgt, loss, want_grad ? &gpred : NULL,
+                                err);
+    if (rc)
+        return mli_error_prefix(err, "loss %s", t->loss_entry.name);
+    if (!isfinite(*loss))
+        return mli_error(err, ML_ERR_NUMERIC, "the loss became %g at step %lld; lower the "
+                        "learning rate, or clip gradients (clip_norm)", *loss,
+                        (long long)t->t + 1);
+    return ML_OK;
+}
+
+static int backward(ml_trainer *t, const float *x, int32_t batch, double *aux, ml_err *err)
+{
+    int rc = mli_model_backward(t->m, x, batch, 0, err);
+    return rc ? rc : mli_model_aux_loss(t->m, t->aux_scale, aux, err);
+}
+
+static void clip_gradients(ml_trainer *t)
+{
+    double sq = 0.0;
+    for (int32_t i = 0; i < t->nslots; i++)
+        for (int64_t j = 0; j < t->slots[i].numel; j++)
+            sq += (double)t->slots[i].grad[j] * t->slots[i].grad[j];
+    double norm = sqrt(sq);
+    if (norm <= t->clip)
+        return;
+    float s = (float)(t->clip / norm);
+    for (int32_t i = 0; i < t->nslots; i++) {
+        float *g = (float *)t->slots[i].grad;
+        for (int64_t j = 0; j < t->slots[i].numel; j++)
+            g[j] *= s;
+    }
+}
+
+static int update(ml_trainer *t, ml_err *err)
+{
+    int rc;
+    if (!t->opt_self)
+        return mli_error(err, ML_ERR_INVALID, "trainer: made for evaluation only (no optimizer)");
+    if (t->clip > 0)
+        clip_gradients(t);
+    t->t++;
+    if ((rc = t->opt_vt.step(t->opt_self, t->slots, t->nslots, t->lr_factor, t->t, err)))
+        return mli_error_prefix(err, "optimizer %s", t->opt_entry.name);
+    return ML_OK;
+}
+
+ml_estep *mli_trainer_estep(ml_trainer *t) { return t->estep; }
+
+/* One whole step; `ids` (the batch's dataset indices, in [0, id_limit)) or NULL. With ids,
+ * layers providing modlab.estep/1 get their scored candidate passes first. */
+static int step(ml_trainer *t, const float *x, const float *y, const int64_t *ids,
+                int64_t id_limit, int32_t batch, ml_step_stats *st, ml_err *err)
+{
+    double loss, aux = 0.0;
+    int rc;
+    if (!t->opt_self)
+        return mli_error(err, ML_ERR_INVALID, "trainer: made for evaluation only (no optimizer)");
+    t->m->training = 1;
+    if (t->estep && ids &&
+        (rc = mli_estep_before_step(t->estep, x, y, ids, batch, id_limit, err)))
+        return rc;
+    mli_model_zero_grad(t->m);
+    if ((rc = forward(t, x, y, batch, err)) || (rc = loss_of(t, y, batch, 1, &loss, err)) ||
+        (rc = backward(t, x, batch, &aux, err)) || (rc = update(t, err)))
+        return rc;
+    if (t->estep && ids)
+        mli_estep_after_step(t->estep);
+    st->loss += loss * batch;
+    st->aux_loss += aux * batch;
+    st->steps++;
+    count_correct(t, mli_model_output(t->m), y, batch, st);
+    return ML_OK;
+}
+
+int ml_trainer_step(ml_trainer *t, const float *x, const float *y, int32_t batch,
+                    ml_step_stats *st, ml_err *err)
+{
+    if (t->estep)
+        return mli_error(err, ML_ERR_INVALID, "trainer: this model has layers with an E-step "
+                         "(they score candidates per example), which needs the batch's "
+                         "dataset indices: use ml_trainer_read_batch and ml_trainer_train_batch");
+    return step(t, x, y, NULL, 0, batch, st, err);
+}
+
+static int eval(ml_trainer *t, const float *x, const float *y, int32_t batch,
+                ml_step_stats *st, ml_err *err)
+{
+    double loss;
+    int was = t->m->training, rc;
+    t->m->training = 0;
+    rc = forward(t, x, y, batch, err);
+    if (!rc)
+        rc = loss_of(t, y, batch, 0, &loss, err);
+    t->m->training = was;
+    if (rc)
+        return rc;
+    st->loss += loss * batch;
+    st->steps++;
+    count_correct(t, mli_model_output(t->m), y, batch, st);
+    return ML_OK;
+}
+
+int ml_trainer_eval(ml_trainer *t, const float *x, const float *y, int32_t batch,
+                    ml_step_stats *st, ml_err *err)
+{
+    return eval(t, x, y, batch, st, err);
+}
+
+/* ---- the pieces, on the trainer's own batch -------------------------------------------- */
+
+static int check_data(const ml_trainer *t, const ml_dataset *d, ml_err *err)
+{
+    const ml_data_info *info = ml_dataset_info(d);
+    if (ml_shape_numel(&info->x_shape) != t->m->in_numel ||
+        ml_shape_numel(&info->y_shape) != t->target_numel)
+        return mli_error(err, ML_ERR_SHAPE, "dataset %s gives examples of %lld values and "
+                        "targets of %lld, the model takes %lld and the loss %lld",
+                        d->entry.name, (long long)ml_shape_numel(&info->x_shape),
+                        (long long)ml_shape_numel(&info->y_shape), (long long)t->m->in_numel,
+                        (long long)t->target_numel);
+    return ML_OK;
+}
+
+int ml_trainer_read_batch(ml_trainer *t, ml_dataset *d, const int64_t *idx, int32_t n,
+                          ml_err *err)
+{
+    int rc;
+    t->nbatch = 0;
+    if ((rc = check_data(t, d, err)))
+        return rc;
+    if (n < 1 || n > t->m->max_batch)
+        return mli_error(err, ML_ERR_INVALID, "batch %d outside 1..%d (the model was built "
+                         "for batches up to %d)", n, t->m->max_batch, t->m->max_batch);
+    if ((rc = ml_dataset_read(d, idx, n, t->xbuf, t->ybuf, err)))
+        return rc;
+    memcpy(t->ibuf, idx, (size_t)n * sizeof *idx);
+    t->nbatch = n;
+    t->id_limit = ml_dataset_info(d)->size;
+    t->forwarded = 0;
+    return ML_OK;
+}
+
+static int need_batch(const ml_trainer *t, int need_forward, ml_err *err)
+{
+    if (!t->nbatch)
+        return mli_error(err, ML_ERR_INVALID, "trainer: no batch loaded; load one first");
+    if (need_forward && !t->forwarded)
+        return mli_error(err, ML_ERR_INVALID, "trainer: the loss needs a forward pass of "
+                         "this batch first");
+    return ML_OK;
+}
+
+const float *ml_trainer_forward(ml_trainer *t, ml_err *err)
+{
+    if (need_batch(t, 0, err) || forward(t, t->xbuf, t->ybuf, t->nbatch, err))
+        return NULL;
+    t->forwarded = 1;
+    return mli_model_output(t->m);
+}
+
+int ml_trainer_loss(ml_trainer *t, int want_grad, ml_step_stats *st, double *loss,
+                    ml_err *err)
+{
+    int rc = need_batch(t, 1, err);
+    if (!rc)
+        rc = loss_of(t, t->ybuf, t->nbatch, want_grad, loss, err);
+    if (rc)
+        return rc;
+    if (st) {
+        st->loss += *loss * t->nbatch;
+        st->steps++;
+        count_correct(t, mli_model_output(t->m), t->ybuf, t->nbatch, st);
+    }
+    return ML_OK;
+}
+
+int ml_trainer_backward(ml_trainer *t, double *aux, ml_err *err)
+{
+    double a = 0.0;
+    int rc = need_batch(t, 1, err);
+    if (!rc)
+        rc = backward(t, t->xbuf, t->nbatch, &a, err);
+    if (aux)
+        *aux = a;
+    return rc;
+}
+
+void ml_trainer_zero_grad(ml_trainer *t) { mli_model_zero_grad(t->m); }
+
+int ml_trainer_update(ml_trainer *t, ml_err *err) { return update(t, err); }
+
+int ml_trainer_train_batch(ml_trainer *t, ml_step_stats *st, ml_err *err)
+{
+    int rc = need_batch(t, 0, err);
+    return rc ? rc : step(t, t->xbuf, t->ybuf, t->ibuf, t->id_limit, t->nbatch, st, err);
+}
+
+int ml_trainer_eval_batch(ml_trainer *t, ml_step_stats *st, ml_err *err)
+{
+    int rc = need_batch(t, 0, err);
+    return rc ? rc : eval(t, t->xbuf, t->ybuf, t->nbatch, st, err);
+}
+
+/* ---- whole epochs, chunk by chunk ------------------------------------------------------ */
+
+int ml_trainer_run(ml_trainer *t, ml_dataset *d, const int64_t *order, int64_t n,
+                   int32_t batch, int64_t first, int64_t count, int train,
+                   ml_step_stats *st, ml_err *err)
+{
+    int64_t nbatches = (n + batch - 1) / batch;
+    int rc;
+    if ((rc = check_data(t, d, err)))
+        return rc;
+    if (batch < 1 || batch > t->m->max_batch)
+        return mli_error(err, ML_ERR_INVALID, "batch %d outside 1..%d", batch, t->m->max_batch);
+    for (int64_t b = first; b < first + count && b < nbatches; b++) {
+        int64_t start = b * batch;
+        int sig = ml_run_stop_signal();
+        if (sig)
+            return mli_error(err, ML_ERR_INTERRUPTED, "interrupted by %s",
+                            sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
+        int32_t nb = (int32_t)(n - start < batch ? n - start : batch);
+        if ((rc = ml_trainer_read_batch(t, d, order + start, nb, err)))
+            return rc;
+        rc = train ? ml_trainer_train_batch(t, st, err) : ml_trainer_eval_batch(t, st, err);
+        if (rc)
+            return rc;
+    }
+    return ML_OK;
+}
