@@ -102,6 +102,11 @@ function ml.train(cfg)
   return require("modlab.train").run(ml, cfg, 2)
 end
 
+-- ml.trainer{...}: the pieces of a step, for a recipe's own loop (lua/modlab/trainer.lua).
+function ml.trainer(cfg)
+  return require("modlab.train").trainer(ml, cfg, 2)
+end
+
 -- ml.evaluate{...}: loss and accuracy of a model on a split, optionally from a checkpoint.
 function ml.evaluate(cfg)
   return require("modlab.train").evaluate(ml, cfg, 2)

@@ -5,6 +5,7 @@ local core = require "modlab.core"
 local progress = require "modlab.progress"
 local rundir = require "modlab.rundir"
 local resume = require "modlab.resume"
+local trainer = require "modlab.trainer"
 local ffi, C = core.ffi, core.C
 
 local M = {}
@@ -13,6 +14,10 @@ local KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, epochs = 1, batch 
                 valid = 1, eval_batch = 1, name = 1, out = 1, schedule = 1, clip_norm = 1,
                 groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1, normalize = 1,
                 steps = 1, train_size = 1, on_epoch = 1, checkpoint = 1, checkpoint_every = 1 }
+-- ml.trainer's settings: what sets up the model, data and step, none of the loop's.
+local TRAINER_KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, batch = 1, seed = 1,
+                        valid = 1, eval_batch = 1, clip_norm = 1, groups = 1, threads = 1,
+                        aux_scale = 1, normalize = 1, train_size = 1 }
 
 -- {setting, lo, hi}: counts up to 2^53 (exact in a double), batch sizes up to what C's
 -- int32 holds, BLAS threads up to 1024, seeds in [0, 2^63) (C's uint64, checked again in
@@ -43,29 +48,35 @@ local function check_ints(cfg, who, only, level)
   end
 end
 
-local function check_cfg(cfg, level)
-  if type(cfg) ~= "table" then error("ml.train: give a table of settings", level) end
+-- who: "ml.train" (all of KNOWN) or "ml.trainer" (TRAINER_KNOWN).
+local function check_cfg(cfg, level, who)
+  who = who or "ml.train"
+  local known = who == "ml.train" and KNOWN or TRAINER_KNOWN
+  if type(cfg) ~= "table" then error(who .. ": give a table of settings", level) end
   for k in pairs(cfg) do
-    if not KNOWN[k] then
+    if not known[k] then
       local names = {}
-      for n in pairs(KNOWN) do names[#names + 1] = n end
+      for n in pairs(known) do names[#names + 1] = n end
       table.sort(names)
-      error(("ml.train: unknown setting '%s' (settings: %s)"):format(tostring(k),
+      error(("%s: unknown setting '%s' (settings: %s)"):format(who, tostring(k),
         table.concat(names, ", ")), level)
     end
   end
   if getmetatable(cfg.model) ~= require("modlab.graph").Container then
-    error("ml.train: 'model' must be a network: ml.sequential{...}, ml.residual(...), "
+    error(who .. ": 'model' must be a network: ml.sequential{...}, ml.residual(...), "
           .. "ml.concat{...} or ml.graph(...)", level)
   end
   if type(cfg.data) ~= "table" or not cfg.data.split then
-    error("ml.train: 'data' must be an ml.dataset(...) (if ml.dataset failed, wrap it in "
+    error(who .. ": 'data' must be an ml.dataset(...) (if ml.dataset failed, wrap it in "
           .. "assert(...) to see why)", level)
   end
   if type(cfg.optimizer) ~= "table" or cfg.optimizer.kind ~= "optimizer" then
-    error("ml.train: 'optimizer' must be an ml.optimizer(...)", level)
+    error(who .. ": 'optimizer' must be an ml.optimizer(...)", level)
   end
-  check_ints(cfg, "ml.train", nil, level + 1)
+  check_ints(cfg, who, who == "ml.trainer" and TRAINER_KNOWN or nil, level + 1)
+  if who == "ml.trainer" and cfg.batch == nil then
+    error("ml.trainer: 'batch' (the training batch size) is required", level)
+  end
   if cfg.schedule ~= nil and (type(cfg.schedule) ~= "table" or type(cfg.schedule.factor) ~= "function") then
     error("ml.train: 'schedule' must be an ml.schedule(...)", level)
   end
@@ -73,7 +84,7 @@ local function check_cfg(cfg, level)
     error("ml.train: 'on_epoch' must be a function(epoch, run)", level)
   end
   if cfg.valid ~= nil and (type(cfg.valid) ~= "number" or cfg.valid < 0 or cfg.valid >= 1) then
-    error("ml.train: 'valid' is the fraction of training examples held out, in [0, 1)", level)
+    error(who .. ": 'valid' is the fraction of training examples held out, in [0, 1)", level)
   end
   if cfg.checkpoint ~= nil and type(cfg.checkpoint) ~= "boolean" then
     error("ml.train: 'checkpoint' is true (default: a resumable checkpoint.safetensors in the "
@@ -81,44 +92,7 @@ local function check_cfg(cfg, level)
   end
 end
 
-local function index_array(n, from)
-  local a = ffi.new("int64_t[?]", math.max(n, 1))
-  for i = 0, n - 1 do a[i] = from + i end
-  return a
-end
-
--- The training examples and the held-out validation examples of the train split.
-local function split_train(size, fraction, seed)
-  local all = index_array(size, 0)
-  C.ml_shuffle(all, size, seed, 0xA11D)
-  local nvalid = math.floor(size * fraction)
-  local ntrain = size - nvalid
-  local train = ffi.new("int64_t[?]", math.max(ntrain, 1))
-  local valid = ffi.new("int64_t[?]", math.max(nvalid, 1))
-  ffi.copy(train, all, ntrain * 8)
-  ffi.copy(valid, all + ntrain, nvalid * 8)
-  return train, ntrain, valid, nvalid
-end
-
 local function fail(msg) error(msg, 0) end
-
--- The layers' diagnostics reports since the last reset (raw JSON), nil when none reports.
-local function diagnostics(model)
-  local text = C.ml_model_diagnostics(model.handle, core.err)
-  if text == nil then fail(core.errmsg()) end
-  text = ffi.string(text)
-  return text ~= "" and require("modlab.util.json").raw(text) or nil
-end
-
-local function evaluate(t, model, ds, order, n, batch)
-  local st = ffi.new("ml_step_stats")
-  C.ml_model_diag_reset(model.handle)
-  if C.ml_trainer_run(t, ds, order, n, batch, 0, math.ceil(n / batch), 0, st, core.err) ~= 0 then
-    fail(core.errmsg())
-  end
-  return tonumber(st.loss) / n, st.seen > 0 and tonumber(st.correct) / tonumber(st.seen) or nil,
-         diagnostics(model)
-end
 
 -- An ml.schedule prints as its spec; a hand-made { factor = function } has no text (and
 -- no state to checkpoint: it must be a function of the epoch and the history).
@@ -155,75 +129,13 @@ end
 function M.run(ml, cfg, level)
   level = (level or 1) + 1
   check_cfg(cfg, level)
-  local seed = cfg.seed or 1
-  local batch, epochs = cfg.batch, cfg.epochs
-  local eval_batch = cfg.eval_batch or math.max(batch, 1000)
-  if cfg.threads or core.threads then C.ml_blas_set_threads(cfg.threads or core.threads) end
-
-  local data = cfg.data
-  local train_ds = assert(data:split("train"))
-  local info = C.ml_dataset_info(train_ds)
-  local x_shape, y_shape = core.shape_table(info.x_shape), core.shape_table(info.y_shape)
-  local has_valid = data:has_split("valid")
-  local fraction = has_valid and 0 or (cfg.valid == nil and 0.1 or cfg.valid)
-  local train_idx, ntrain, valid_idx, nvalid = split_train(tonumber(info.size), fraction, seed)
-  -- train_size: a seeded random subset (the first n of the shuffled training indices; the
-  -- validation examples were held out of the whole split before, so they stay disjoint).
-  if cfg.train_size then ntrain = math.min(ntrain, cfg.train_size) end
-  local valid_ds = train_ds
-  if has_valid then
-    valid_ds = assert(data:split("valid"))
-    nvalid = tonumber(C.ml_dataset_info(valid_ds).size)
-    valid_idx = index_array(nvalid, 0)
-  end
-  local test_ds, ntest, test_idx
-  if data:has_split("test") then
-    test_ds = assert(data:split("test"))
-    ntest = tonumber(C.ml_dataset_info(test_ds).size)
-    test_idx = index_array(ntest, 0)
-  end
-
-  -- Normalisation statistics from the training examples alone (never validation or test).
-  local normalization
-  if cfg.normalize then
-    local nch = C.ml_dataset_channels(train_ds)
-    local mean, std = ffi.new("double[?]", nch), ffi.new("double[?]", nch)
-    if C.ml_dataset_stats(train_ds, train_idx, ntrain, mean, std, core.err) ~= 0 then
-      error(core.errmsg(), level)
-    end
-    normalization = { mean = {}, std = {} }
-    for c = 0, nch - 1 do
-      normalization.mean[c + 1], normalization.std[c + 1] = mean[c], std[c]
-    end
-    for _, ds in ipairs({ train_ds, valid_ds, test_ds }) do
-      if C.ml_dataset_set_normalization(ds, mean, std, nch, core.err) ~= 0 then
-        error(core.errmsg(), level)
-      end
-    end
-  else   -- a dataset reused from an earlier normalised run starts raw again
-    for _, ds in ipairs({ train_ds, valid_ds, test_ds }) do
-      C.ml_dataset_set_normalization(ds, nil, nil, 0, core.err)
-    end
-  end
-
-  local model = cfg.model
-  local ok, msg = model:build(x_shape, math.max(batch, eval_batch), seed)
-  if not ok then error(msg, level) end
-  local loss = cfg.loss or "cross_entropy"
-  if type(loss) == "string" then loss = ml.loss(loss) end
-  local opt = cfg.optimizer
-  local t = C.ml_trainer_new(model.handle, core.shape(y_shape), loss.name, core.opts(loss.opts),
-                             opt.name, core.opts(opt.opts), core.err)
-  if t == nil then error(core.errmsg(), level) end
-  t = ffi.gc(t, C.ml_trainer_free)
-  for _, g in ipairs(cfg.groups or {}) do
-    if C.ml_trainer_set_group(t, g[1] or g.pattern or "", g.lr_scale or 1, g.decay_scale or 1,
-                              core.err) ~= 0 then
-      error(core.errmsg(), level)
-    end
-  end
-  if cfg.clip_norm then C.ml_trainer_set_clip_norm(t, cfg.clip_norm) end
-  if cfg.aux_scale then C.ml_trainer_set_aux_scale(t, cfg.aux_scale) end
+  local tr = trainer.new(ml, cfg, level)
+  local seed, batch, epochs, eval_batch = tr.seed, tr.batch, cfg.epochs, tr.eval_batch
+  local data, model, t = cfg.data, tr.model, tr.handle
+  local loss, opt, fraction, normalization = tr.loss_spec, tr.optimizer, tr.valid_fraction,
+                                             tr.normalization
+  local train_ds, ntrain = tr.splits.train.ds, tr.splits.train.n
+  local nvalid, ntest = tr.splits.valid.n, tr.splits.test and tr.splits.test.n
 
   core.train_calls = (core.train_calls or 0) + 1
   local resuming = core.resume_dir ~= nil
@@ -297,17 +209,13 @@ function M.run(ml, cfg, level)
   if cfg.steps then nbatches = math.min(nbatches, cfg.steps) end
   local nseen = math.min(nbatches * batch, ntrain)
   local chunk = math.max(1, math.floor(nbatches / 50))
-  local order = ffi.new("int64_t[?]", math.max(ntrain, 1))
   -- cfg.on_epoch(epoch, run) runs before each epoch: it may change parameter groups
   -- (run:set_group(pattern, lr_scale, decay_scale), e.g. to alternate which part of the
   -- model trains) and reach run.model, run.history and run.dir; a string it returns
   -- labels the epoch's metrics row as `phase`.
   local hook_run = { model = model, history = history, dir = rd.dir }
   function hook_run.set_group(_, pattern, lr_scale, decay_scale)
-    if C.ml_trainer_set_group(t, pattern or "", lr_scale or 1, decay_scale or 1,
-                              core.err) ~= 0 then
-      error(core.errmsg(), 2)
-    end
+    tr:set_group(pattern, lr_scale, decay_scale, 3)
   end
   -- SIGINT/SIGTERM/SIGHUP from here on only set a flag (ml_run_signals): the loop stops at
   -- the next batch or epoch boundary and the run directory is closed as "interrupted".
@@ -326,9 +234,8 @@ function M.run(ml, cfg, level)
       check_stop()
       local phase = cfg.on_epoch and cfg.on_epoch(epoch, hook_run)   -- a string labels the row
       local factor = cfg.schedule and cfg.schedule:factor(epoch, history[#history]) or 1
-      C.ml_trainer_set_lr_factor(t, factor)
-      ffi.copy(order, train_idx, ntrain * 8)
-      C.ml_shuffle(order, ntrain, seed, 1000 + epoch)
+      tr:set_lr_factor(factor)
+      local order = tr:epoch_order(epoch)
       local st = ffi.new("ml_step_stats")
       bar = progress.new({ label = ("epoch %d/%d"):format(epoch, epochs), total = nbatches,
                            quiet = cfg.quiet })
@@ -353,14 +260,13 @@ function M.run(ml, cfg, level)
                     train_loss = tonumber(st.loss) / nseen,
                     train_accuracy = st.seen > 0 and tonumber(st.correct) / tonumber(st.seen) or nil }
       if st.aux_loss ~= 0 then row.aux_loss = tonumber(st.aux_loss) / nseen end
-      local diag = { train = diagnostics(model) }
-      if nvalid > 0 then
-        row.valid_loss, row.valid_accuracy, diag.valid =
-          evaluate(t, model, valid_ds, valid_idx, nvalid, eval_batch)
-      end
-      if test_ds then
-        row.test_loss, row.test_accuracy, diag.test =
-          evaluate(t, model, test_ds, test_idx, ntest, eval_batch)
+      local diag = { train = trainer.diagnostics(model) }
+      for _, split in ipairs({ nvalid > 0 and "valid", ntest and "test" }) do
+        local r = split and tr:evaluate(split)
+        if r then
+          row[split .. "_loss"], row[split .. "_accuracy"], diag[split] =
+            r.loss, r.accuracy, r.diagnostics
+        end
       end
       if next(diag) then row.diagnostics = diag end
       local wall = progress.now() - t0
@@ -432,6 +338,14 @@ function M.run(ml, cfg, level)
   return { summary = summary, history = history, dir = rd.dir, model = model }
 end
 
+-- ml.trainer{...}: the model built for the data with its loss and optimizer, and the pieces
+-- of a step (lua/modlab/trainer.lua), for a recipe's own loop.
+function M.trainer(ml, cfg, level)
+  level = (level or 1) + 1
+  check_cfg(cfg, level, "ml.trainer")
+  return trainer.new(ml, cfg, level)
+end
+
 -- ml.evaluate{model=, data=, split="test", loss=, batch=, checkpoint=}: loss, accuracy and
 -- the layers' diagnostics (JSON text, nil when no layer reports) of a model (built here if
 -- needed, loaded from `checkpoint` if given) on one split.
@@ -461,9 +375,10 @@ function M.evaluate(ml, cfg, level)
   if t == nil then error(core.errmsg(), level) end
   t = ffi.gc(t, C.ml_trainer_free)
   local n = tonumber(info.size)
-  local l, acc, diag = evaluate(t, model, ds, index_array(n, 0), n,
-                                math.min(batch, model.max_batch))
-  return { loss = l, accuracy = acc, examples = n, diagnostics = diag and diag.text }
+  local r = trainer.evaluate(t, model, ds, trainer.index_array(n, 0), n,
+                             math.min(batch, model.max_batch))
+  return { loss = r.loss, accuracy = r.accuracy, examples = n,
+           diagnostics = r.diagnostics and r.diagnostics.text }
 end
 
 return M
