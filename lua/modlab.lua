@@ -102,6 +102,14 @@ function ml.train(cfg)
   return require("modlab.train").run(ml, cfg, 2)
 end
 
+-- Floats for model:forward and parameter copies; files next to the recipe; a directory's
+-- entries (names, kinds).
+ml.floats = require("modlab.params").floats
+function ml.here(name)
+  return (core.recipe_dir or ".") .. "/" .. name
+end
+ml.listdir = core.listdir
+
 -- ml.trainer{...}: the pieces of a step, for a recipe's own loop (lua/modlab/trainer.lua).
 function ml.trainer(cfg)
   return require("modlab.train").trainer(ml, cfg, 2)

@@ -95,9 +95,11 @@ EXTRA_DIST += tests/e2e/checkpoint_reload.sh tests/lua/test_normalize.lua tests/
 # ml.train's integer settings and ml.arg's exact --set integers (issue 18).
 TESTS += tests/lua/test_train_args.lua
 EXTRA_DIST += tests/lua/test_train_args.lua
-# ml.residual, ml.concat and ml.graph from a recipe.
-TESTS += tests/lua/test_graph.lua
-EXTRA_DIST += tests/lua/test_graph.lua
+# ml.residual, ml.concat and ml.graph from a recipe; parameters from Lua; the shipped
+# recipes on the public API only.
+TESTS += tests/lua/test_graph.lua tests/lua/test_params.lua tests/e2e/recipes_public_api.sh
+EXTRA_DIST += tests/lua/test_graph.lua tests/lua/test_params.lua \
+	tests/e2e/recipes_public_api.sh
 
 # Every allocation of whole operations failing in turn (core/base/mem.c's test mode).
 check_PROGRAMS += tests/unit/core/base/test_alloc_failure

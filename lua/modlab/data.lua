@@ -112,5 +112,27 @@ function Data:info(split)
            y_shape = core.shape_table(info.y_shape), classes = info.classes }
 end
 
+-- Examples first+1 .. first+n of a split, as read for training (normalised when a run set
+-- it): x (n times the example's values) and y as float arrays (0-based), and n.
+function Data:read(split, first, n)
+  local ds, msg = self:split(split)
+  if not ds then error(msg, 2) end
+  local info = C.ml_dataset_info(ds)
+  local size = tonumber(info.size)
+  first, n = first or 0, n or size
+  if first < 0 or n < 1 or first + n > size or first ~= math.floor(first) or n ~= math.floor(n) then
+    error(("%s: examples %s..%s are outside the %s split's 0..%d"):format(self.name,
+          tostring(first), tostring(first + n - 1), split, size - 1), 2)
+  end
+  local xn, yn = 1, 1
+  for i = 0, info.x_shape.ndim - 1 do xn = xn * info.x_shape.dim[i] end
+  for i = 0, info.y_shape.ndim - 1 do yn = yn * info.y_shape.dim[i] end
+  local x, y = ffi.new("float[?]", n * xn), ffi.new("float[?]", n * yn)
+  local idx = ffi.new("int64_t[?]", n)
+  for i = 0, n - 1 do idx[i] = first + i end
+  if C.ml_dataset_read(ds, idx, n, x, y, core.err) ~= 0 then error(core.errmsg(), 2) end
+  return x, y, n
+end
+
 M.Data = Data
 return M

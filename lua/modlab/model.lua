@@ -33,6 +33,10 @@ end
 
 function Model:nparams() return tonumber(C.ml_model_nparams(self.handle)) end
 
+-- Parameters by name (lua/modlab/params.lua): model:params(pattern), model:param(name).
+local params = require "modlab.params"
+Model.params, Model.param = params.params, params.param
+
 -- Bytes of activation and gradient buffers held, and what one buffer per node would take.
 function Model:buffer_bytes()
   local unshared = ffi.new("int64_t[1]")

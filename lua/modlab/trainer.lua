@@ -64,7 +64,8 @@ local function normalize(self, on, level)
 end
 
 -- cfg: model, data, optimizer, loss, batch, eval_batch, seed, valid, train_size, normalize,
--- groups, clip_norm, aux_scale, threads (ml.train's meanings). Checked by the caller.
+-- groups, freeze, clip_norm, aux_scale, threads (ml.train's meanings). Checked by the
+-- caller.
 function M.new(ml, cfg, level)
   level = (level or 1) + 1
   local self = setmetatable({ cfg = cfg, seed = cfg.seed or 1, batch = cfg.batch }, Trainer)
@@ -111,6 +112,7 @@ function M.new(ml, cfg, level)
   for _, g in ipairs(cfg.groups or {}) do
     self:set_group(g[1] or g.pattern or "", g.lr_scale, g.decay_scale, level + 1)
   end
+  for _, pattern in ipairs(cfg.freeze or {}) do self:freeze(pattern, level + 1) end
   if cfg.clip_norm then C.ml_trainer_set_clip_norm(t, cfg.clip_norm) end
   if cfg.aux_scale then C.ml_trainer_set_aux_scale(t, cfg.aux_scale) end
   self.order = ffi.new("int64_t[?]", math.max(ntrain, 1))
@@ -128,6 +130,9 @@ function Trainer:set_group(pattern, lr_scale, decay_scale, level)
   check(C.ml_trainer_set_group(self.handle, pattern or "", lr_scale or 1, decay_scale or 1,
                                core.err), level or 2)
 end
+
+-- Parameters whose name contains `pattern` stop training (lr and decay scale 0).
+function Trainer:freeze(pattern, level) self:set_group(pattern, 0, 0, (level or 2) + 1) end
 
 -- The learning rate multiplier (a schedule's factor) for the steps that follow.
 function Trainer:set_lr_factor(f) C.ml_trainer_set_lr_factor(self.handle, f) end

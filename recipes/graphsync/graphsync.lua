@@ -12,9 +12,8 @@
 -- Writes results.json (accuracies before/after pruning, module sizes, in-module |A| mass,
 -- step and evaluation times) and adjacency_permuted.pgm into the run directory.
 local ml = require "modlab"
-local core = require "modlab.core"
 local json = require "modlab.json"
-local gsm = dofile((core.recipe_dir or "recipes/graphsync") .. "/modules.lua")
+local gsm = dofile(ml.here("modules.lua"))
 
 local variant = ml.arg("variant", "spectral")
 local seed = ml.arg("seed", 1)

@@ -9,19 +9,16 @@
 -- itself, before the cross-module edges were dropped) and `assignment` (each unit's
 -- module; -1 until pruned), so they need a layer that has pruned (prune_after) or runs a
 -- fixed mask (whose graph is the live `adjacency`).
-local core = require "modlab.core"
-local ffi, C = core.ffi, core.C
-
 local M = {}
 
--- The first graphsync layer's parameter whose name ends in `suffix`: values, numel, name.
+-- The first graphsync layer's parameter whose name ends in `suffix`: its values as a
+-- 0-based table (the layout's own indexing), numel and name.
 local function param(model, suffix)
-  local h = model.handle
-  for i = 0, C.ml_model_nparam_tensors(h) - 1 do
-    local name = ffi.string(C.ml_model_param_name(h, i))
-    if name:find("graphsync." .. suffix, 1, true) and name:sub(-#suffix) == suffix then
-      local p = C.ml_model_param(h, i)
-      return p.value, tonumber(p.numel), name
+  for _, p in ipairs(model:params("graphsync." .. suffix)) do
+    if p.name:sub(-#suffix) == suffix then
+      local t = {}
+      for i, v in ipairs(p:values()) do t[i - 1] = v end
+      return t, p.numel, p.name
     end
   end
   return nil

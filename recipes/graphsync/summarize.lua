@@ -17,7 +17,7 @@ local by = {}
 local order = { "spectral", "assign", "none", "random", "mlp" }
 -- The run directories graphsync-*, listed without a shell (`runs` is any path).
 local runs = {}
-local names, kinds = require("modlab.core").listdir(dir)
+local names, kinds = require("modlab").listdir(dir)
 for _, name in ipairs(names or {}) do
   if name:match("^graphsync%-") and kinds[name] == "dir" then
     runs[#runs + 1] = dir .. "/" .. name .. "/"

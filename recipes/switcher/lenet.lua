@@ -7,9 +7,7 @@
 -- the training set is the validation split; the last epoch's numbers are reported. With
 -- gated=true, switcher.json in the run directory holds the zero-gate fraction per layer.
 local ml = require "modlab"
-local core = require "modlab.core"
-package.path = core.recipe_dir .. "/?.lua;" .. package.path
-local sw = require "switcher_lib"
+local sw = dofile(ml.here("switcher_lib.lua"))
 local json = require "modlab.json"
 
 local gated = ml.arg("gated", true)

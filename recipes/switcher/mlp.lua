@@ -11,9 +11,7 @@
 -- the gated network on the test split), pruned.safetensors (the pruned MLP, an ordinary
 -- model) and gates0.pgm (the first layer's 784 input gates as a 28x28 image).
 local ml = require "modlab"
-local core = require "modlab.core"
-package.path = core.recipe_dir .. "/?.lua;" .. package.path
-local sw = require "switcher_lib"
+local sw = dofile(ml.here("switcher_lib.lua"))
 local json = require "modlab.json"
 
 local gated = ml.arg("gated", true)
@@ -84,15 +82,15 @@ print(("pruned MLP widths %s, %d nonzero weights; test accuracy %.4f; same argma
   ev.accuracy, cmp.same_argmax, cmp.examples, cmp.max_abs_diff))
 
 -- The first layer's gates as a 28x28 PGM (0 black; the largest gate white).
-local g = { p = sw.param(model, report[1].layer .. ".gate") }
+local g = model:param(report[1].layer .. ".gate"):values()
 local gmax = 0
-for i = 0, 783 do gmax = math.max(gmax, g.p.value[i]) end
+for i = 1, 784 do gmax = math.max(gmax, g[i]) end
 local f = assert(io.open(run.dir .. "/gates0.pgm", "w"))
 f:write(("P2\n# first-layer gates, max %.6g\n28 28\n255\n"):format(gmax))
 for r = 0, 27 do
   local row = {}
   for c = 0, 27 do
-    row[#row + 1] = gmax > 0 and math.floor(255 * g.p.value[r * 28 + c] / gmax + 0.5) or 0
+    row[#row + 1] = gmax > 0 and math.floor(255 * g[r * 28 + c + 1] / gmax + 0.5) or 0
   end
   f:write(table.concat(row, " "), "\n")
 end

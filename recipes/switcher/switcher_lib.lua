@@ -1,33 +1,15 @@
 -- SPDX-License-Identifier: MIT
 -- Helpers for switcher networks (plugin `switcher`): the alternating training schedule,
 -- the compression report and the export of the pruned network as an ordinary MLP.
---   package.path = core.recipe_dir .. "/?.lua;" .. package.path
---   local sw = require "switcher_lib"
-local core = require "modlab.core"
-local ffi, C = core.ffi, core.C
+--   local sw = dofile(ml.here("switcher_lib.lua"))
+-- Everything goes through the public recipe API (model:params, ml.floats, data:read).
+local ml = require "modlab"
 
 local M = {}
 
--- Parameter tensors of a built model whose names contain `part`: { {name=, p=}, ... }.
-function M.params(model, part)
-  local out = {}
-  for i = 0, C.ml_model_nparam_tensors(model.handle) - 1 do
-    local name = ffi.string(C.ml_model_param_name(model.handle, i))
-    if name:find(part, 1, true) then
-      out[#out + 1] = { name = name, p = C.ml_model_param(model.handle, i) }
-    end
-  end
-  return out
-end
-
--- The parameter tensor named exactly `name` ("1.switcher.gate"), or nil.
-function M.param(model, name)
-  for _, t in ipairs(M.params(model, name)) do if t.name == name then return t.p end end
-end
-
 -- Gates on (1) or off (0, warm-up: every switcher is its plain layer) in every switcher.
 function M.set_gates(model, on)
-  for _, t in ipairs(M.params(model, ".switcher.gate_on")) do t.p.value[0] = on and 1 or 0 end
+  for _, p in ipairs(model:params(".switcher.gate_on")) do p:set(1, on and 1 or 0) end
 end
 
 -- The schedule as an ml.train on_epoch hook. opts: warmup (epochs with gates off, training
@@ -69,26 +51,23 @@ end
 function M.refresh_gates(model)
   local n = 1
   for _, d in ipairs(model.in_shape) do n = n * d end
-  local x = ffi.new("float[?]", n)
   model:training(false)
-  model:forward(x, 1)
+  model:forward(ml.floats(n), 1)
 end
-
-local function numel(p) return tonumber(p.numel) end
 
 -- Per switcher layer: { layer=, gates=, zero=, zero_fraction=, weights=, weights_left= }.
 -- weights_left counts the weights whose gate is not exactly zero. Call refresh_gates first.
 function M.report(model)
   local rows = {}
-  for _, t in ipairs(M.params(model, ".switcher.gate")) do
-    if not t.name:find("gate_on", 1, true) then
-      local layer = t.name:match("^(%d+%.switcher)%.")
-      local w = M.param(model, layer .. ".weight")
-      local g, ng, zero = t.p.value, numel(t.p), 0
-      for i = 0, ng - 1 do if g[i] == 0 then zero = zero + 1 end end
+  for _, gp in ipairs(model:params(".switcher.gate")) do
+    if not gp.name:find("gate_on", 1, true) then
+      local layer = gp.name:match("^(%d+%.switcher)%.")
+      local w = model:param(layer .. ".weight")
+      local ng, zero = gp.numel, 0
+      for _, g in ipairs(gp:values()) do if g == 0 then zero = zero + 1 end end
       rows[#rows + 1] = { layer = layer, gates = ng, zero = zero, zero_fraction = zero / ng,
-                          weights = numel(w),
-                          weights_left = math.floor(numel(w) * (ng - zero) / ng + 0.5) }
+                          weights = w.numel,
+                          weights_left = math.floor(w.numel * (ng - zero) / ng + 0.5) }
     end
   end
   return rows
@@ -109,10 +88,16 @@ function M.export(ml, model, seed)
         error("switcher export: only MLPs of switcher(wrap=linear, gate=neurons)", 2)
       end
       local prefix = ("%d.switcher."):format(i - 1)
-      local w = M.param(model, prefix .. "weight")
-      sws[#sws + 1] = { w = w.value, b = M.param(model, prefix .. "bias").value,
-                        g = M.param(model, prefix .. "gate").value,
-                        out = w.shape.dim[0], k = w.shape.dim[1] }
+      local w = model:param(prefix .. "weight")
+      -- 0-based copies, so the index arithmetic below reads as the layout does.
+      local function zero_based(p)
+        local t = {}
+        for j, v in ipairs(p:values()) do t[j - 1] = v end
+        return t
+      end
+      sws[#sws + 1] = { w = zero_based(w), b = zero_based(model:param(prefix .. "bias")),
+                        g = zero_based(model:param(prefix .. "gate")),
+                        out = w.shape[1], k = w.shape[2] }
     elseif l.name ~= "relu" and l.name ~= "flatten" then
       error("switcher export: unsupported layer " .. l.name, 2)
     end
@@ -144,8 +129,8 @@ function M.export(ml, model, seed)
         if li == j then prefix = ("%d.linear."):format(i - 1) end
       end
     end
-    local w = M.param(pruned, prefix .. "weight").value
-    local b = M.param(pruned, prefix .. "bias").value
+    local wp, bp = pruned:param(prefix .. "weight"), pruned:param(prefix .. "bias")
+    local w, b = {}, {}
     local inputs = {}
     if j == 1 then
       for i = 0, s.k - 1 do inputs[#inputs + 1] = i end
@@ -153,11 +138,13 @@ function M.export(ml, model, seed)
       inputs = keep[j - 1]
     end
     for r, o in ipairs(keep[j]) do
-      b[r - 1] = s.b[o]
+      b[r] = s.b[o]
       for c, i in ipairs(inputs) do
-        w[(r - 1) * #inputs + (c - 1)] = s.w[o * s.k + i] * s.g[i]
+        w[(r - 1) * #inputs + c] = s.w[o * s.k + i] * s.g[i]
       end
     end
+    wp:set_values(w)
+    bp:set_values(b)
   end
   pruned:training(false)
   return pruned, widths
@@ -166,32 +153,26 @@ end
 -- Trainable scalars of the pruned network's task layers that are not exactly zero.
 function M.nonzero_weights(model)
   local n = 0
-  for _, t in ipairs(M.params(model, ".linear.")) do
-    for i = 0, numel(t.p) - 1 do if t.p.value[i] ~= 0 then n = n + 1 end end
+  for _, p in ipairs(model:params(".linear.")) do
+    for _, v in ipairs(p:values()) do if v ~= 0 then n = n + 1 end end
   end
   return n
 end
 
 -- Both models' outputs on examples [0, n) of a split: { same_argmax=, max_abs_diff= }.
 function M.compare(data, split, a, b, n)
-  local ds = assert(data:split(split))
-  local info = C.ml_dataset_info(ds)
-  local total = math.min(n or tonumber(info.size), tonumber(info.size))
-  local xn, classes = 1, 1
-  for i = 0, info.x_shape.ndim - 1 do xn = xn * info.x_shape.dim[i] end
+  local size = assert(data:info(split)).size
+  local total = math.min(n or size, size)
+  local classes = a:out_shape()[1]
   local batch = math.min(a.max_batch, b.max_batch, 500)
-  local x, y = ffi.new("float[?]", batch * xn), ffi.new("float[?]", batch)
-  local idx = ffi.new("int64_t[?]", batch)
+  local copy = ml.floats(batch * classes)
   local same, diff, seen = 0, 0, 0
   a:training(false); b:training(false)
   for s = 0, total - 1, batch do
     local nb = math.min(batch, total - s)
-    for i = 0, nb - 1 do idx[i] = s + i end
-    if C.ml_dataset_read(ds, idx, nb, x, y, core.err) ~= 0 then error(core.errmsg()) end
+    local x = data:read(split, s, nb)
     local oa = a:forward(x, nb)
-    classes = a:out_shape()[1]
-    local copy = ffi.new("float[?]", nb * classes)
-    ffi.copy(copy, oa, nb * classes * 4)
+    for i = 0, nb * classes - 1 do copy[i] = oa[i] end
     local ob = b:forward(x, nb)
     for r = 0, nb - 1 do
       local ba, bb = 0, 0

@@ -4,9 +4,7 @@
 -- the pruned-network export: same predictions as the gated network it came from.
 local t = dofile(os.getenv("top_srcdir") .. "/tests/lua/tap.lua")
 local ml = require "modlab"
-local core = require "modlab.core"
-package.path = os.getenv("top_srcdir") .. "/recipes/switcher/?.lua;" .. package.path
-local sw = require "switcher_lib"
+local sw = dofile(os.getenv("top_srcdir") .. "/recipes/switcher/switcher_lib.lua")
 
 local out = os.getenv("MODLAB_RUNS") or "/tmp"
 local data = assert(ml.dataset("synthetic", { kind = "blobs", size = 400, dims = 6, classes = 3,
@@ -14,9 +12,9 @@ local data = assert(ml.dataset("synthetic", { kind = "blobs", size = 400, dims =
 
 local function snapshot(model, part)
   local s = {}
-  for _, p in ipairs(sw.params(model, part)) do   -- trainable ones (not BN statistics)
-    if p.p.grad ~= nil then
-      for i = 0, tonumber(p.p.numel) - 1 do s[#s + 1] = p.p.value[i] end
+  for _, p in ipairs(model:params(part)) do   -- trainable ones (not BN statistics)
+    if p.trainable then
+      for _, v in ipairs(p:values()) do s[#s + 1] = v end
     end
   end
   return s
@@ -80,7 +78,7 @@ local run = ml.train {
                      unet = snapshot(r.model, ".unet.") }
     local p = sched(epoch, r)
     phases[epoch] = p
-    gate_on[epoch] = sw.param(r.model, "0.switcher.gate_on").value[0]
+    gate_on[epoch] = r.model:param("0.switcher.gate_on"):get(1)
     return p
   end,
 }
@@ -100,13 +98,13 @@ t.ok(run.history[3].phase == "switcher", "metrics rows carry the phase")
 -- exactly zero (gate = relu(bias + c_i): measure c_i with all gates open first).
 sw.refresh_gates(model)
 for _, layer in ipairs({ "0.switcher", "2.switcher" }) do
-  local bias = sw.param(model, layer .. ".unet.head.bias")
-  bias.value[0] = bias.value[0] + 100
+  local bias = model:param(layer .. ".unet.head.bias")
+  bias:set(1, bias:get(1) + 100)
   sw.refresh_gates(model)
-  local g, cs = sw.param(model, layer .. ".gate"), {}
-  for i = 0, tonumber(g.numel) - 1 do cs[#cs + 1] = g.value[i] - bias.value[0] end
+  local cs = {}
+  for _, g in ipairs(model:param(layer .. ".gate"):values()) do cs[#cs + 1] = g - bias:get(1) end
   table.sort(cs)
-  bias.value[0] = -cs[math.floor(#cs / 2) + 1] + 1e-3
+  bias:set(1, -cs[math.floor(#cs / 2) + 1] + 1e-3)
 end
 sw.refresh_gates(model)
 local report = sw.report(model)
@@ -127,7 +125,7 @@ local b = ml.evaluate { model = pruned, data = data, split = "test" }
 t.ok(a.accuracy == b.accuracy,
      ("same test accuracy (%.4f, %.4f)"):format(a.accuracy, b.accuracy))
 -- And the check can fail: a pruned network with a wrong weight does not agree.
-local bias = sw.param(pruned, "2.linear.bias")
-bias.value[0] = bias.value[0] + 10
+local bias = pruned:param("2.linear.bias")
+bias:set(1, bias:get(1) + 10)
 t.ok(sw.compare(data, "test", model, pruned).max_abs_diff > 1, "a corrupted export disagrees")
 t.done()
