@@ -6,7 +6,8 @@
 # core/sdk/local.mk the SDK's.
 lua_modlab = lua/modlab/core.lua lua/modlab/cli.lua lua/modlab/train.lua \
 	lua/modlab/resume.lua lua/modlab/rundir.lua lua/modlab/progress.lua lua/modlab/model.lua \
-	lua/modlab/graph.lua lua/modlab/trainer.lua lua/modlab/params.lua lua/modlab/data.lua lua/modlab/schedule.lua lua/modlab/json.lua
+	lua/modlab/graph.lua lua/modlab/trainer.lua lua/modlab/train_hooks.lua \
+	lua/modlab/params.lua lua/modlab/data.lua lua/modlab/schedule.lua lua/modlab/json.lua
 lua_util = lua/modlab/util/clib.lua lua/modlab/util/number.lua lua/modlab/util/file.lua \
 	lua/modlab/util/time.lua lua/modlab/util/json.lua lua/modlab/util/jsonl.lua
 lua_sweep = lua/modlab/sweep/init.lua lua/modlab/sweep/host.lua lua/modlab/sweep/plan.lua \
@@ -24,6 +25,7 @@ embedded_lua_args = modlab=$(top_srcdir)/lua/modlab.lua \
 	modlab.model=$(top_srcdir)/lua/modlab/model.lua \
 	modlab.graph=$(top_srcdir)/lua/modlab/graph.lua \
 	modlab.trainer=$(top_srcdir)/lua/modlab/trainer.lua \
+	modlab.train_hooks=$(top_srcdir)/lua/modlab/train_hooks.lua \
 	modlab.params=$(top_srcdir)/lua/modlab/params.lua \
 	modlab.data=$(top_srcdir)/lua/modlab/data.lua \
 	modlab.schedule=$(top_srcdir)/lua/modlab/schedule.lua \

@@ -110,6 +110,9 @@ function ml.here(name)
 end
 ml.listdir = core.listdir
 
+-- ml.log{name = value, ...}: the recipe's own numbers in the epoch's metrics row.
+function ml.log(values) return require("modlab.train_hooks").log(values, 2) end
+
 -- ml.trainer{...}: the pieces of a step, for a recipe's own loop (lua/modlab/trainer.lua).
 function ml.trainer(cfg)
   return require("modlab.train").trainer(ml, cfg, 2)

@@ -97,8 +97,9 @@ TESTS += tests/lua/test_train_args.lua
 EXTRA_DIST += tests/lua/test_train_args.lua
 # ml.residual, ml.concat and ml.graph from a recipe; parameters from Lua; the shipped
 # recipes on the public API only.
-TESTS += tests/lua/test_graph.lua tests/lua/test_params.lua tests/e2e/recipes_public_api.sh
-EXTRA_DIST += tests/lua/test_graph.lua tests/lua/test_params.lua \
+TESTS += tests/lua/test_graph.lua tests/lua/test_params.lua tests/lua/test_train_hooks.lua \
+	tests/e2e/recipes_public_api.sh
+EXTRA_DIST += tests/lua/test_graph.lua tests/lua/test_params.lua tests/lua/test_train_hooks.lua \
 	tests/e2e/recipes_public_api.sh
 
 # Every allocation of whole operations failing in turn (core/base/mem.c's test mode).

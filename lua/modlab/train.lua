@@ -6,6 +6,7 @@ local progress = require "modlab.progress"
 local rundir = require "modlab.rundir"
 local resume = require "modlab.resume"
 local trainer = require "modlab.trainer"
+local hooks = require "modlab.train_hooks"
 local ffi, C = core.ffi, core.C
 
 local M = {}
@@ -14,7 +15,7 @@ local KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, epochs = 1, batch 
                 valid = 1, eval_batch = 1, name = 1, out = 1, schedule = 1, clip_norm = 1,
                 groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1, normalize = 1,
                 steps = 1, train_size = 1, on_epoch = 1, checkpoint = 1, checkpoint_every = 1,
-                freeze = 1 }
+                freeze = 1, on_step = 1, early_stop = 1, keep_best = 1 }
 -- ml.trainer's settings: what sets up the model, data and step, none of the loop's.
 local TRAINER_KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, batch = 1, seed = 1,
                         valid = 1, eval_batch = 1, clip_norm = 1, groups = 1, threads = 1,
@@ -84,6 +85,14 @@ local function check_cfg(cfg, level, who)
   if cfg.on_epoch ~= nil and type(cfg.on_epoch) ~= "function" then
     error("ml.train: 'on_epoch' must be a function(epoch, run)", level)
   end
+  if cfg.on_step ~= nil and type(cfg.on_step) ~= "function" then
+    error("ml.train: 'on_step' must be a function(step, run)", level)
+  end
+  if cfg.keep_best ~= nil and type(cfg.keep_best) ~= "boolean" then
+    error("ml.train: 'keep_best' is true (best.safetensors: the model at the best "
+          .. "validation epoch) or false", level)
+  end
+  hooks.check_early_stop(cfg.early_stop, who, level)
   if cfg.valid ~= nil and (type(cfg.valid) ~= "number" or cfg.valid < 0 or cfg.valid >= 1) then
     error(who .. ": 'valid' is the fraction of training examples held out, in [0, 1)", level)
   end
@@ -210,11 +219,19 @@ function M.run(ml, cfg, level)
   -- steps: at most this many batches per epoch (a fixed training budget on large data).
   if cfg.steps then nbatches = math.min(nbatches, cfg.steps) end
   local nseen = math.min(nbatches * batch, ntrain)
-  local chunk = math.max(1, math.floor(nbatches / 50))
+  -- Batches run in C in chunks (50 per epoch, for the progress line); on_step needs Lua
+  -- after every batch.
+  local chunk = cfg.on_step and 1 or math.max(1, math.floor(nbatches / 50))
+  local stopper = hooks.stopper(cfg.early_stop)
+  for _, row in ipairs(history) do   -- resuming: the stopper has seen the restored epochs
+    if stopper then stopper:update(row) end
+  end
+  local stopped_early
   -- cfg.on_epoch(epoch, run) runs before each epoch: it may change parameter groups
   -- (run:set_group(pattern, lr_scale, decay_scale), e.g. to alternate which part of the
   -- model trains) and reach run.model, run.history and run.dir; a string it returns
-  -- labels the epoch's metrics row as `phase`.
+  -- labels the epoch's metrics row as `phase`. cfg.on_step(step, run) runs after every
+  -- batch (step counts from 1 over the run; run.epoch is the epoch). Both may ml.log.
   local hook_run = { model = model, history = history, dir = rd.dir }
   function hook_run.set_group(_, pattern, lr_scale, decay_scale)
     tr:set_group(pattern, lr_scale, decay_scale, 3)
@@ -227,6 +244,7 @@ function M.run(ml, cfg, level)
     if sig ~= 0 then fail("interrupted by " .. (SIGNAMES[sig] or ("signal " .. sig))) end
   end
   local bar   -- the epoch's progress line, cleared if the epoch does not end
+  hooks.begin()
   local run_ok, run_err = pcall(function()
     -- A resumed sweep trial's early-termination rule sees the restored rows again.
     if restored and core.on_metric then
@@ -234,6 +252,7 @@ function M.run(ml, cfg, level)
     end
     for epoch = first, epochs do
       check_stop()
+      hook_run.epoch = epoch
       local phase = cfg.on_epoch and cfg.on_epoch(epoch, hook_run)   -- a string labels the row
       local factor = cfg.schedule and cfg.schedule:factor(epoch, history[#history]) or 1
       tr:set_lr_factor(factor)
@@ -249,6 +268,7 @@ function M.run(ml, cfg, level)
           fail(core.errmsg())
         end
         if pause and b == 0 then C.ml_test_pause("mid-epoch:" .. epoch) end
+        if cfg.on_step then cfg.on_step(tonumber(C.ml_trainer_steps_done(t)), hook_run) end
         check_stop()
         local done = math.min(b + chunk, nbatches)
         local seen = math.min(done * batch, nseen)
@@ -273,11 +293,18 @@ function M.run(ml, cfg, level)
       if next(diag) then row.diagnostics = diag end
       local wall = progress.now() - t0
       history[#history + 1] = row
-      lines[#lines + 1] = rd:metric(row)
+      lines[#lines + 1] = rd:metric(hooks.take(row))
       rd:timing({ epoch = epoch, train_seconds = train_time, epoch_seconds = wall,
                   samples_per_s = nseen / train_time })
       local key = row.valid_accuracy or -(row.valid_loss or row.train_loss)
-      if not best or key > best.key then best = { key = key, epoch = epoch } end
+      if not best or key > best.key then
+        best = { key = key, epoch = epoch }
+        -- keep_best: the model of the best validation epoch beside the last one.
+        if cfg.keep_best then
+          local saved, serr = model:save(rd:path("best.safetensors"))
+          if not saved then fail(serr) end
+        end
+      end
       if not cfg.quiet then
         rd:log(("epoch %d/%d  loss %.4f  acc %s  valid %s  test %s  %s samples/s  %.1fs"):format(
           epoch, epochs, row.train_loss, row.train_accuracy and ("%.4f"):format(row.train_accuracy) or "-",
@@ -291,9 +318,19 @@ function M.run(ml, cfg, level)
                                         cfg.schedule:state() or nil,
                              fingerprint = fingerprint })
       end
+      if stopper and stopper:update(row) then
+        stopped_early = epoch
+        if not cfg.quiet then
+          rd:log(("early stop after epoch %d: %s has not improved for %d epochs (best at "
+                  .. "epoch %d)"):format(epoch, stopper.metric, stopper.patience,
+                                         stopper.best_epoch))
+        end
+        break
+      end
     end
     check_stop()   -- a signal during the last epoch's writes: no model, resume finishes it
   end)
+  hooks.finish()
   C.ml_run_signals(0)
   if bar then bar:finish() end
   -- Failure states are true: the model, summary and meta.json must all be written for the
@@ -312,7 +349,8 @@ function M.run(ml, cfg, level)
   end
   local last = history[#history] or {}
   local summary = { epochs = #history, best_valid_epoch = best and best.epoch,
-                    params = model:nparams() }
+                    params = model:nparams(), stopped_early = stopped_early,
+                    best_model = cfg.keep_best and best and "best.safetensors" or nil }
   for k, v in pairs(last) do if k ~= "epoch" then summary[k] = v end end
   if best and history[best.epoch] then
     summary.best_valid_accuracy = history[best.epoch].valid_accuracy
