@@ -46,6 +46,7 @@ local run = ml.train {
                                     weight_decay = ml.arg("weight_decay", 5e-4) }),
   schedule = ml.schedule("cosine", { t_max = epochs }),
   epochs = epochs, batch = ml.arg("batch", 128), eval_batch = 500, seed = ml.arg("seed", 1),
+  threads = ml.arg("threads", 2),
   normalize = true, name = "resnet",
   train_size = ml.arg("train_size", 0) > 0 and ml.arg("train_size", 0) or nil,
 }
