@@ -219,7 +219,8 @@ int mli_ckpt_add_model(ml_model *m, ml_st_writer *w, const char *path, ml_err *e
         goto fail;
     if ((rc = mli_st_writer_meta(w, ML_CKPT_FORMAT, "1", err)) ||
         (rc = mli_st_writer_meta(w, ML_CKPT_VERSION, ml_version(), err)) ||
-        (rc = mli_st_writer_meta(w, ML_CKPT_LAYERS, layers.data, err)))
+        (rc = mli_st_writer_meta(w, ML_CKPT_LAYERS, layers.data, err)) ||
+        (rc = mli_norm_save(m, w, path, err)))
         goto fail;
 
     for (int32_t i = 0; i < m->n; i++) {
@@ -374,11 +375,19 @@ int mli_ckpt_load_model(ml_model *m, const ml_st_file *f, const char *path, cons
     const char **saved = NULL;
     state_buf *states = NULL, *backup_states = NULL;
     float *backup = NULL;
+    double *norm_mean = NULL, *norm_std = NULL;
     int64_t total = 0;
     int32_t np, loaded = -1, nfile = 0;
     int rc;
 
     if ((rc = check_layers(m, path, f, &layers_doc, &saved, err)))
+        goto fail;
+    /* The input normalisation, checked now and applied with the tensors. */
+    int32_t nch_in = m->in.ndim >= 2 ? m->in.dim[0] : 1, norm_ch = 0;
+    if (!(norm_mean = mli_alloc((size_t)nch_in * sizeof *norm_mean)) ||
+        !(norm_std = mli_alloc((size_t)nch_in * sizeof *norm_std)))
+        goto nomem;
+    if ((rc = mli_norm_parse(m, f, path, &norm_ch, norm_mean, norm_std, err)))
         goto fail;
 
     /* Every model tensor is in the file with the same shape, and nothing else is. */
@@ -511,6 +520,11 @@ int mli_ckpt_load_model(ml_model *m, const ml_st_file *f, const char *path, cons
             goto rollback;
         }
     }
+    /* Last, as it cannot fail once its buffer exists: made here if the model had none. */
+    if ((rc = ml_model_set_normalization(m, norm_mean, norm_std, norm_ch, err))) {
+        loaded = m->n;
+        goto rollback;
+    }
     rc = 0;
     goto done;
 
@@ -534,6 +548,8 @@ nomem:
 fail:
 done:
     mli_free(backup);
+    mli_free(norm_mean);
+    mli_free(norm_std);
     free_states(backup_states, m->n);
     free_states(states, m->n);
     mli_free(saved);

@@ -14,6 +14,9 @@
 #define ML_CKPT_VERSION "modlab.version"     /* ml_version() of the writer */
 /* JSON array of strings, one per layer in order: "kind/name@version" ("layer/linear@1.0.0") */
 #define ML_CKPT_LAYERS "modlab.layers"
+/* {"mean":[...],"std":[...]}: the model's input normalisation per channel, when it has one
+ * (core/runtime/normalization.c). */
+#define ML_CKPT_NORMALIZATION "modlab.normalization"
 /* "modlab.state.<layer index from 0>": base64 of the layer's save() payload, for every layer
  * whose vtable has save (possibly ""). */
 #define ML_CKPT_STATE_PREFIX "modlab.state."
@@ -39,6 +42,12 @@ int mli_ckpt_add_model(ml_model *m, ml_st_writer *w, const char *path, ml_err *e
  * and are ignored. */
 int mli_ckpt_load_model(ml_model *m, const ml_st_file *f, const char *path, const char *skip,
                        ml_err *err);
+
+/* The normalisation metadata: written when the model has one; parsed and checked against
+ * the model (mean and std for each input channel, finite, std >= 0; *nch 0: none). */
+int mli_norm_save(const ml_model *m, ml_st_writer *w, const char *path, ml_err *err);
+int mli_norm_parse(const ml_model *m, const ml_st_file *f, const char *path, int32_t *nch,
+                   double *mean, double *std, ml_err *err);
 
 /* Standard base64 with padding. encode writes 4*ceil(n/3) chars + NUL into out (size it with
  * mli_base64_encoded_len(n) + 1). decode is strict (alphabet, padding, length % 4 == 0);

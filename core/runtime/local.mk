@@ -4,7 +4,7 @@
 core_libmodlab_internal_la_SOURCES += core/runtime/opts.c core/runtime/opts.h \
 	core/runtime/registry.c core/runtime/registry.h core/runtime/loader.c \
 	core/runtime/load_crash.c core/runtime/load_crash.h core/runtime/host.c \
-	core/runtime/model.c core/runtime/model.h core/runtime/graph.c core/runtime/graph_memory.c \
+	core/runtime/model.c core/runtime/model.h core/runtime/graph.c core/runtime/graph_memory.c core/runtime/normalization.c \
 	core/runtime/sublayer.c \
 	core/runtime/diagnostics.c core/runtime/dataset.c core/runtime/dataset.h \
 	core/runtime/estep.c core/runtime/estep.h core/runtime/trainer.c \

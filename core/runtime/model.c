@@ -60,6 +60,9 @@ void ml_model_free(ml_model *m)
     mli_free(m->edges);
     mli_free(m->gin);
     mli_free(m->gtmp);
+    mli_free(m->xnorm);
+    mli_free(m->norm_mean);
+    mli_free(m->norm_std);
     mli_free(m->vin);
     mli_free(m->vgin);
     mli_free(m->vadd);

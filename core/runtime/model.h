@@ -70,6 +70,9 @@ struct ml_model {
     ml_shape in;
     int64_t in_numel;
     int gin_set;             /* during backward: m->gin holds a gradient already */
+    int32_t norm_ch;         /* input normalisation channels, 0: none (normalization.c) */
+    double *norm_mean, *norm_std;
+    float *xnorm;            /* max_batch x input: the normalised batch */
     float *gin;              /* dL/d model input, only for the gradient check */
     float **gbufs;           /* the gradient buffers nodes share (graph_memory.c) */
     int32_t ngbufs;
@@ -94,6 +97,8 @@ static inline ml_node *mli_model_out_node(const ml_model *m)
     return &m->nodes[m->out_node >= 0 ? m->out_node : m->nn - 1];
 }
 
+/* x, or its normalised copy when the model normalises its input (normalization.c). */
+const float *mli_model_input(ml_model *m, const float *x, int32_t batch);
 /* Forward a batch; x is read, never written. */
 int mli_model_forward_into(ml_model *m, const float *x, int32_t batch, ml_err *err);
 /* Backward from the gradient in the output node's gact; want_gin also computes m->gin. */

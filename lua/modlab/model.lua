@@ -37,6 +37,26 @@ function Model:nparams() return tonumber(C.ml_model_nparams(self.handle)) end
 local params = require "modlab.params"
 Model.params, Model.param = params.params, params.param
 
+-- The input normalisation the model applies ({mean = {...}, std = {...}} per channel), or
+-- nil; saved in its checkpoints.
+function Model:normalization()
+  local mean, std = ffi.new("const double*[1]"), ffi.new("const double*[1]")
+  local n = C.ml_model_normalization(self.handle, mean, std)
+  if n == 0 then return nil end
+  local t = { mean = {}, std = {} }
+  for c = 0, n - 1 do t.mean[c + 1], t.std[c + 1] = mean[0][c], std[0][c] end
+  return t
+end
+
+function Model:set_normalization(n, level)
+  local k = n and #n.mean or 0
+  local mean, std = ffi.new("double[?]", math.max(k, 1)), ffi.new("double[?]", math.max(k, 1))
+  for c = 1, k do mean[c - 1], std[c - 1] = n.mean[c], n.std[c] end
+  if C.ml_model_set_normalization(self.handle, mean, std, k, core.err) ~= 0 then
+    error(core.errmsg(), (level or 1) + 1)
+  end
+end
+
 -- Bytes of activation and gradient buffers held, and what one buffer per node would take.
 function Model:buffer_bytes()
   local unshared = ffi.new("int64_t[1]")

@@ -394,10 +394,19 @@ function M.evaluate(ml, cfg, level)
   if type(cfg) ~= "table" or type(cfg.model) ~= "table" or type(cfg.data) ~= "table" then
     error("ml.evaluate: give { model = ..., data = ..., split = 'test' }", level)
   end
+  local known = { model = 1, data = 1, split = 1, loss = 1, batch = 1, checkpoint = 1, seed = 1 }
+  for k in pairs(cfg) do
+    if not known[k] then
+      error(("ml.evaluate: unknown setting '%s' (settings: batch, checkpoint, data, loss, "
+             .. "model, seed, split; a checkpoint brings its model's normalisation)")
+            :format(tostring(k)), level)
+    end
+  end
   check_ints(cfg, "ml.evaluate", { batch = true, seed = true }, level + 1)
   local split, batch = cfg.split or "test", cfg.batch or 1000
   local ds, msg = cfg.data:split(split)
   if not ds then error(msg, level) end
+  C.ml_dataset_set_normalization(ds, nil, nil, 0, core.err)   -- the model normalises
   local info = C.ml_dataset_info(ds)
   local model = cfg.model
   if model.handle == nil then

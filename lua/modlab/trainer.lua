@@ -39,24 +39,16 @@ local function split_train(size, fraction, seed)
 end
 
 -- Normalisation statistics from the training examples alone (never validation or test),
--- applied to every split; nil (and every split raw) without cfg.normalize.
+-- or nil without cfg.normalize. The model applies them (they travel in its checkpoint);
+-- the datasets give raw examples.
 local function normalize(self, on, level)
-  local sets = { self.splits.train.ds, self.splits.valid and self.splits.valid.ds,
-                 self.splits.test and self.splits.test.ds }
-  if not on then   -- a dataset reused from an earlier normalised run starts raw again
-    for _, ds in pairs(sets) do C.ml_dataset_set_normalization(ds, nil, nil, 0, core.err) end
-    return nil
-  end
+  for _, s in pairs(self.splits) do C.ml_dataset_set_normalization(s.ds, nil, nil, 0, core.err) end
+  if not on then return nil end
   local train = self.splits.train
   local nch = C.ml_dataset_channels(train.ds)
   local mean, std = ffi.new("double[?]", nch), ffi.new("double[?]", nch)
   if C.ml_dataset_stats(train.ds, train.idx, train.n, mean, std, core.err) ~= 0 then
     error(core.errmsg(), level)
-  end
-  for _, ds in pairs(sets) do
-    if C.ml_dataset_set_normalization(ds, mean, std, nch, core.err) ~= 0 then
-      error(core.errmsg(), level)
-    end
   end
   local n = { mean = {}, std = {} }
   for c = 0, nch - 1 do n.mean[c + 1], n.std[c + 1] = mean[c], std[c] end
@@ -101,6 +93,7 @@ function M.new(ml, cfg, level)
   local ok, msg = model:build(self.x_shape, math.max(self.batch, self.eval_batch), self.seed)
   if not ok then error(msg, level) end
   self.model = model
+  if self.normalization then model:set_normalization(self.normalization, level + 1) end
   local loss = cfg.loss or "cross_entropy"
   if type(loss) == "string" then loss = ml.loss(loss) end
   self.loss_spec, self.optimizer = loss, cfg.optimizer

@@ -120,6 +120,7 @@ function M.export(ml, model, seed)
   if model.layers[1].name == "flatten" then table.insert(specs, 1, ml.layer("flatten")) end
   local pruned = ml.sequential(specs)
   assert(pruned:build(model.in_shape, model.max_batch, seed or 1))
+  pruned:set_normalization(model:normalization())   -- the same inputs as the gated network
   for j, s in ipairs(sws) do
     local prefix = ""
     local li = 0

@@ -1,45 +1,56 @@
 -- SPDX-License-Identifier: MIT
--- ml.train{normalize = true}: statistics come from the training examples only, and every
--- split is transformed with them; without it a reused dataset reads raw again.
+-- ml.train{normalize = true}: statistics come from the training examples only; the model
+-- applies them (the datasets stay raw) and keeps them in its checkpoint, so a reloaded
+-- model, in a new model object or through ml.evaluate{checkpoint=}, scores what the run
+-- scored; without normalize a later run has none. ml.evaluate refuses unknown settings.
 local t = dofile(os.getenv("top_srcdir") .. "/tests/lua/tap.lua")
 local ml = require "modlab"
-local core = require "modlab.core"
-local ffi, C = core.ffi, core.C
 
 local data = assert(ml.dataset("synthetic", { kind = "blobs", size = 500, dims = 3, noise = 2 }))
+local out = os.getenv("MODLAB_RUNS") or "/tmp"
+-- Mean and standard deviation of a split's raw values (all features together).
 local function moments(split)
-  local ds = assert(data:split(split))
-  local n = tonumber(C.ml_dataset_info(ds).size)
-  local idx = ffi.new("int64_t[?]", n)
-  for i = 0, n - 1 do idx[i] = i end
-  local mean, std = ffi.new("double[1]"), ffi.new("double[1]")
-  -- Read through the dataset handle (normalised if set) and measure.
-  local x, y = ffi.new("float[?]", n * 3), ffi.new("float[?]", n)
-  assert(C.ml_dataset_read(ds, idx, n, x, y, core.err) == 0)
+  local n = assert(data:info(split)).size
+  local x = data:read(split, 0, n)
   local s, sq = 0, 0
   for i = 0, n * 3 - 1 do s = s + x[i]; sq = sq + x[i] * x[i] end
   local mu = s / (n * 3)
   return mu, math.sqrt(sq / (n * 3) - mu * mu)
 end
+local function net() return ml.sequential { ml.layer("linear", { out = 3 }) } end
 
 local raw_mu, raw_sd = moments("train")
 t.ok(math.abs(raw_mu) > 0.05 or math.abs(raw_sd - 1) > 0.05, "raw data is not standardised")
+local model = net()
 local run = ml.train {
-  model = ml.sequential { ml.layer("linear", { out = 3 }) }, data = data, epochs = 1,
-  batch = 50, optimizer = ml.optimizer("sgd", { lr = 0.01 }), normalize = true, valid = 0,
-  quiet = true, out = os.getenv("MODLAB_RUNS") or "/tmp", save = false,
+  model = model, data = data, epochs = 3, batch = 50, valid = 0, quiet = true, out = out,
+  optimizer = ml.optimizer("sgd", { lr = 0.05 }), normalize = true,
 }
-local mu, sd = moments("train")
-t.near(mu, 0, 1e-4, "normalised training data has mean 0")
-t.near(sd, 1, 1e-4, "and standard deviation 1")
-local tmu = moments("test")
-t.ok(math.abs(tmu) < 0.5 and tmu ~= 0, "test data uses the training statistics (mean near, not at, 0)")
-t.ok(run.summary.status == "finished", "the run finished")
-ml.train {
-  model = ml.sequential { ml.layer("linear", { out = 3 }) }, data = data, epochs = 1,
-  batch = 50, optimizer = ml.optimizer("sgd", { lr = 0.01 }), valid = 0, quiet = true,
-  out = os.getenv("MODLAB_RUNS") or "/tmp", save = false,
-}
+local n = model:normalization()
+t.ok(n and #n.mean == 1, "the model holds the normalisation (one channel for flat inputs)")
+t.near(n and n.mean[1], raw_mu, 1e-4, "its mean is the training examples' mean")
+t.near(n and n.std[1], raw_sd, 1e-4, "its std is theirs")
+local test_mu = moments("test")
+t.ok(n and math.abs(n.mean[1] - test_mu) > 1e-6, "it is not the test split's")
 local mu2 = moments("train")
-t.near(mu2, raw_mu, 1e-6, "a later run without normalize reads raw data again")
+t.near(mu2, raw_mu, 1e-9, "the dataset itself still reads raw")
+
+-- A reload in a fresh model object scores the run's test loss (not the raw inputs' one).
+local fresh = net()
+local ev = ml.evaluate { model = fresh, data = data, split = "test",
+                         checkpoint = run.dir .. "/model.safetensors" }
+t.near(ev.loss, run.summary.test_loss, 1e-5,
+       ("ml.evaluate{checkpoint} scores as the run did (%.5f, %.5f)"):format(ev.loss,
+         run.summary.test_loss))
+t.ok(fresh:normalization() and fresh:normalization().mean[1] == n.mean[1],
+     "the loaded model brings the statistics")
+
+-- Without normalize: no statistics, raw inputs.
+local plain = net()
+ml.train { model = plain, data = data, epochs = 1, batch = 50, valid = 0, quiet = true,
+           out = out, optimizer = ml.optimizer("sgd", { lr = 0.01 }) }
+t.ok(plain:normalization() == nil, "a run without normalize has no statistics")
+t.errors(function()
+  ml.evaluate { model = net(), data = data, normalize = true }
+end, "ml.evaluate: unknown setting 'normalize'", "ml.evaluate refuses settings it does not know")
 t.done()

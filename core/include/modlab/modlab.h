@@ -129,6 +129,13 @@ const char *ml_model_layer_name(const ml_model *m, int32_t i);
 int32_t ml_model_nnodes(const ml_model *m);
 /* Output shape of node i (-1: the model's output), after build. */
 const ml_shape *ml_model_out_shape(const ml_model *m, int32_t i);
+/* The model's input normalisation, (x - mean[c]) / std[c] per channel (the first dim of
+ * {C,H,W} inputs, else one channel): applied in every forward, saved in checkpoints. Set
+ * after build; nch 0 removes it. ml_model_normalization returns the channels (0: none) and
+ * borrows the arrays (valid until the next set or load). */
+int ml_model_set_normalization(ml_model *m, const double *mean, const double *std,
+                               int32_t nch, ml_err *err);
+int32_t ml_model_normalization(const ml_model *m, const double **mean, const double **std);
 /* Bytes of the activation and gradient buffers a built model holds (gradients shared by
  * liveness); *unshared (may be NULL): what one buffer per node would take. */
 int64_t ml_model_buffer_bytes(const ml_model *m, int64_t *unshared);

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/mem.h"
 #include "runtime/model.h"
@@ -244,6 +245,58 @@ static void test_bad_graphs(void)
     ml_model_free(m);
 }
 
+/* The input normalisation is part of the model: applied in forward, saved, loaded. */
+static void test_normalization(void)
+{
+    ml_err err = {0};
+    ml_shape in = {3, {2, 3, 3}};
+    const double mean[2] = {1.5, -2}, std[2] = {2, 0.5}, bad[3] = {0, 0, 0};
+    float x[18], x2[18];
+    char path[] = "/tmp/modlab-test-norm-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    for (int i = 0; i < 18; i++)
+        x[i] = (float)i / 3.0f;
+    ml_model *a = tap_model(reg, 4, "flatten|linear out=2", &in, 1, &err);
+    ml_model *b = tap_model(reg, 5, "flatten|linear out=2", &in, 1, &err);
+    if (!ok(a && b, "two models build")) {
+        ml_model_free(a);
+        ml_model_free(b);
+        return;
+    }
+    ok(ml_model_set_normalization(a, mean, std, 3, &err) != 0, "3 channels for a 2-channel input: "
+       "an error");
+    like(err.msg, "3 channels given, the model's input has 2", "  saying so");
+    ok(ml_model_set_normalization(a, bad, std, 0, &err) == 0 && ml_model_normalization(a, NULL,
+       NULL) == 0, "0 channels: none");
+    ok(ml_model_set_normalization(a, mean, std, 2, &err) == 0, "2 channels set");
+    /* Normalising by hand and forwarding raw must agree. */
+    for (int c = 0; c < 2; c++)
+        for (int i = 0; i < 9; i++)
+            x2[c * 9 + i] = (float)((x[c * 9 + i] - mean[c]) / std[c]);
+    float ya[2];
+    memcpy(ya, ml_model_forward(a, x, 1, &err), sizeof ya);
+    ml_model_set_normalization(a, bad, std, 0, &err);
+    const float *yr = ml_model_forward(a, x2, 1, &err);
+    ok(fabsf(yr[0] - ya[0]) < 1e-5f && fabsf(yr[1] - ya[1]) < 1e-5f,
+       "forward on raw inputs = forward on inputs normalised by hand");
+    ml_model_set_normalization(a, mean, std, 2, &err);
+    ok(ml_model_save(a, path, &err) == 0 && ml_model_load(b, path, &err) == 0,
+       "saved and loaded into another model %s", err.msg);
+    const double *m2 = NULL, *s2 = NULL;
+    ok(ml_model_normalization(b, &m2, &s2) == 2 && m2[1] == -2 && s2[0] == 2,
+       "the statistics came with the checkpoint");
+    const float *yb = ml_model_forward(b, x, 1, &err);
+    ok(yb && yb[0] == ya[0] && yb[1] == ya[1], "and the loaded model computes the same");
+    /* A checkpoint without statistics removes them: the file defines the model. */
+    ml_model_set_normalization(a, bad, std, 0, &err);
+    ok(ml_model_save(a, path, &err) == 0 && ml_model_load(b, path, &err) == 0 &&
+       ml_model_normalization(b, NULL, NULL) == 0, "a checkpoint without them clears them");
+    unlink(path);
+    ml_model_free(a);
+    ml_model_free(b);
+}
+
 /* Train steps of a residual CNN with the allocator armed to fail: nothing allocates. */
 static void test_no_allocation(void)
 {
@@ -301,6 +354,7 @@ int main(void)
     test_chain_equivalence();
     test_bad_graphs();
     test_no_allocation();
+    test_normalization();
     ml_registry_free(reg);
     is_int(ml_mem_live_blocks(), 0, "nothing left allocated");
     return done_testing();
