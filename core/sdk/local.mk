@@ -24,7 +24,7 @@ dist_modlab_sdklua_DATA = $(sdk_lua)
 include tests/abi/sdk.mk
 
 # The plugin author's guide, installed in $(docdir), and the commands' man page.
-dist_doc_DATA = docs/PLUGINS.md
+dist_doc_DATA = docs/PLUGINS.md docs/RECIPES.md
 dist_man1_MANS = docs/modlab-plugin.1
 
 # End to end: install, `plugin new` each kind, build with pkg-config, check, train.
