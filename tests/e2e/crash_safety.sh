@@ -123,6 +123,18 @@ out=$("$MODLAB" report "$dir" 2>&1); ok $? "torn tail: modlab report still works
 like "$out" "metrics.jsonl:3: unreadable line skipped" "torn tail: the report warns"
 resumes_to_ref "torn tail"
 
+# A graph model (a residual, a tied layer, dropout) resumes to the same bytes too.
+chain_ref=$ref chain_want=$want
+"$MODLAB" run "$recipe" --out "$t/gref" --set graph=true > "$t/gref.log" 2>&1
+ok $? "uninterrupted graph run"
+ref=$(ls -d "$t"/gref/resumable-*)
+want=$(grep '^final' "$t/gref.log")
+like "$want" "test_accuracy 0.9" "the graph model learns ($want)"
+kill_at mid-epoch:3 "$t/graph" --set graph=true
+ok $? "graph: stopped in the middle of epoch 3 and killed"
+resumes_to_ref "graph"
+ref=$chain_ref want=$chain_want
+
 # Mistakes: clear errors, exit 2 for usage, 1 for a run that cannot resume.
 out=$("$MODLAB" run --resume "$t" 2>&1); is $? 2 "--resume of a non-run directory: usage error"
 like "$out" "no config.json there" "... says so"
