@@ -383,7 +383,7 @@ int mli_ckpt_load_model(ml_model *m, const ml_st_file *f, const char *path, cons
     if ((rc = check_layers(m, path, f, &layers_doc, &saved, err)))
         goto fail;
     /* The input normalisation, checked now and applied with the tensors. */
-    int32_t nch_in = m->in.ndim >= 2 ? m->in.dim[0] : 1, norm_ch = 0;
+    int32_t nch_in = mli_model_input_channels(m), norm_ch = 0;
     if (!(norm_mean = mli_alloc((size_t)nch_in * sizeof *norm_mean)) ||
         !(norm_std = mli_alloc((size_t)nch_in * sizeof *norm_std)))
         goto nomem;

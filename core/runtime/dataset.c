@@ -52,8 +52,6 @@ void ml_dataset_close(ml_dataset *d)
     if (d->self)
         d->vt.close(d->self);
     ml_opts_free(d->opts);
-    mli_free(d->norm_scale);
-    mli_free(d->norm_shift);
     mli_free(d);
 }
 
@@ -66,17 +64,7 @@ int ml_dataset_read(ml_dataset *d, const int64_t *idx, int32_t n, float *x, floa
         if (idx[i] < 0 || idx[i] >= d->info.size)
             return mli_error(err, ML_ERR_INVALID, "dataset %s: index %lld outside 0..%lld",
                             d->entry.name, (long long)idx[i], (long long)d->info.size - 1);
-    int rc = d->vt.read(d->self, idx, n, x, y, err);
-    if (rc || !d->norm_channels || !x)
-        return rc;
-    int64_t per = ml_shape_numel(&d->info.x_shape), plane = per / d->norm_channels;
-    for (int32_t i = 0; i < n; i++)
-        for (int32_t c = 0; c < d->norm_channels; c++) {
-            float *p = x + i * per + c * plane, a = d->norm_scale[c], b = d->norm_shift[c];
-            for (int64_t j = 0; j < plane; j++)
-                p[j] = p[j] * a + b;
-        }
-    return ML_OK;
+    return d->vt.read(d->self, idx, n, x, y, err);
 }
 
 /* Channels for normalisation: the first dim of an image ({C,H,W}), else one for all. */
@@ -89,7 +77,7 @@ int ml_dataset_stats(ml_dataset *d, const int64_t *idx, int64_t n, double *mean,
                      ml_err *err)
 {
     enum { CHUNK = 256 };
-    int32_t nch = norm_channels(&d->info), saved = d->norm_channels;
+    int32_t nch = norm_channels(&d->info);
     int64_t per = ml_shape_numel(&d->info.x_shape), plane = per / nch;
     int64_t ynum = ml_shape_numel(&d->info.y_shape);
     double sum[64] = {0}, sq[64] = {0};
@@ -105,7 +93,6 @@ int ml_dataset_stats(ml_dataset *d, const int64_t *idx, int64_t n, double *mean,
         rc = mli_error(err, ML_ERR_NOMEM, "normalisation: out of memory");
         goto done;
     }
-    d->norm_channels = 0;   /* statistics of the raw values */
     for (int64_t s = 0; s < n && !rc; s += CHUNK) {
         int32_t m = (int32_t)(n - s < CHUNK ? n - s : CHUNK);
         if ((rc = ml_dataset_read(d, idx + s, m, x, y, err)))
@@ -119,7 +106,6 @@ int ml_dataset_stats(ml_dataset *d, const int64_t *idx, int64_t n, double *mean,
                 }
             }
     }
-    d->norm_channels = saved;
     for (int32_t c = 0; !rc && c < nch; c++) {
         double cnt = (double)n * (double)plane, mu = sum[c] / cnt;
         mean[c] = mu;
@@ -129,37 +115,6 @@ done:
     mli_free(x);
     mli_free(y);
     return rc;
-}
-
-int ml_dataset_set_normalization(ml_dataset *d, const double *mean, const double *std,
-                                 int32_t nchannels, ml_err *err)
-{
-    float *scale, *shift;
-    if (nchannels == 0) {
-        d->norm_channels = 0;
-        return ML_OK;
-    }
-    if (nchannels != norm_channels(&d->info))
-        return mli_error(err, ML_ERR_SHAPE, "normalisation: %d channels given, the dataset has "
-                        "%d", nchannels, norm_channels(&d->info));
-    scale = mli_alloc((size_t)nchannels * sizeof(float));
-    shift = mli_alloc((size_t)nchannels * sizeof(float));
-    if (!scale || !shift) {
-        mli_free(scale);
-        mli_free(shift);
-        return mli_error(err, ML_ERR_NOMEM, "normalisation: out of memory");
-    }
-    for (int32_t c = 0; c < nchannels; c++) {
-        double s = std[c] > 1e-12 ? std[c] : 1.0;
-        scale[c] = (float)(1.0 / s);
-        shift[c] = (float)(-mean[c] / s);
-    }
-    mli_free(d->norm_scale);
-    mli_free(d->norm_shift);
-    d->norm_scale = scale;
-    d->norm_shift = shift;
-    d->norm_channels = nchannels;
-    return ML_OK;
 }
 
 int32_t ml_dataset_channels(const ml_dataset *d) { return norm_channels(&d->info); }

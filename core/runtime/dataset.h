@@ -11,8 +11,6 @@ struct ml_dataset {
     void *self;
     ml_opts *opts;
     ml_data_info info;
-    int32_t norm_channels;   /* 0: no normalisation */
-    float *norm_scale, *norm_shift;
 };
 
 #endif

@@ -97,6 +97,8 @@ static inline ml_node *mli_model_out_node(const ml_model *m)
     return &m->nodes[m->out_node >= 0 ? m->out_node : m->nn - 1];
 }
 
+/* Channels of the input normalisation: the first dim of {C,H,W} inputs, else 1. */
+int32_t mli_model_input_channels(const ml_model *m);
 /* x, or its normalised copy when the model normalises its input (normalization.c). */
 const float *mli_model_input(ml_model *m, const float *x, int32_t batch);
 /* Forward a batch; x is read, never written. */

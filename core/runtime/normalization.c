@@ -15,9 +15,9 @@
 #include "runtime/checkpoint.h"
 #include "runtime/model.h"
 
-static int32_t channels_of(const ml_model *m)
+int32_t mli_model_input_channels(const ml_model *m)
 {
-    return m->in.ndim >= 2 ? m->in.dim[0] : 1;
+    return m->in.ndim == 3 ? m->in.dim[0] : 1;   /* as ml_dataset_channels */
 }
 
 int ml_model_set_normalization(ml_model *m, const double *mean, const double *std,
@@ -29,9 +29,9 @@ int ml_model_set_normalization(ml_model *m, const double *mean, const double *st
         m->norm_ch = 0;
         return ML_OK;
     }
-    if (nch != channels_of(m))
+    if (nch != mli_model_input_channels(m))
         return mli_error(err, ML_ERR_SHAPE, "normalisation: %d channels given, the model's "
-                         "input has %d", nch, channels_of(m));
+                         "input has %d", nch, mli_model_input_channels(m));
     for (int32_t c = 0; c < nch; c++)
         if (!isfinite(mean[c]) || !isfinite(std[c]) || std[c] < 0)
             return mli_error(err, ML_ERR_INVALID, "normalisation: channel %d has mean %g and "
@@ -64,8 +64,7 @@ int32_t ml_model_normalization(const ml_model *m, const double **mean, const dou
     return m->norm_ch;
 }
 
-/* x itself, or its normalised copy. The same arithmetic as the datasets' normalisation
- * (a scale and a shift in float), so a run that moves it here trains the same. */
+/* x itself, or its normalised copy: a scale and a shift in float per channel. */
 const float *mli_model_input(ml_model *m, const float *x, int32_t batch)
 {
     if (!m->norm_ch)
@@ -129,10 +128,10 @@ int mli_norm_parse(const ml_model *m, const ml_st_file *f, const char *path, int
         const ml_json *arr = root->type == ML_JSON_OBJECT
                                  ? mli_json_get(root, k ? "std" : "mean") : NULL;
         int32_t c = 0;
-        if (!arr || arr->type != ML_JSON_ARRAY || arr->count != (size_t)channels_of(m)) {
+        if (!arr || arr->type != ML_JSON_ARRAY || arr->count != (size_t)mli_model_input_channels(m)) {
             rc = mli_error(err, ML_ERR_FORMAT, "%s: metadata %s needs \"mean\" and \"std\" "
                            "arrays of %d numbers (the model's input channels)", path,
-                           ML_CKPT_NORMALIZATION, channels_of(m));
+                           ML_CKPT_NORMALIZATION, mli_model_input_channels(m));
             break;
         }
         for (const ml_json *e = arr->first; e && !rc; e = e->next, c++) {
@@ -145,7 +144,7 @@ int mli_norm_parse(const ml_model *m, const ml_st_file *f, const char *path, int
         }
     }
     if (!rc)
-        *nch = channels_of(m);
+        *nch = mli_model_input_channels(m);
     mli_json_free(doc);
     return rc;
 }

@@ -34,6 +34,16 @@ static void count_correct(const ml_trainer *t, const float *pred, const float *y
     st->seen += rows * batch;
 }
 
+/* A batch's loss (and aux loss) into the running stats, with its accuracy. */
+static void add_stats(const ml_trainer *t, ml_step_stats *st, double loss, double aux,
+                      const float *y, int32_t batch)
+{
+    st->loss += loss * batch;
+    st->aux_loss += aux * batch;
+    st->steps++;
+    count_correct(t, mli_model_output(t->m), y, batch, st);
+}
+
 static int forward(ml_trainer *t, const float *x, const float *y, int32_t batch, ml_err *err)
 {
     int rc = mli_model_forward_into(t->m, x, batch, err);
@@ -120,10 +130,7 @@ static int step(ml_trainer *t, const float *x, const float *y, const int64_t *id
         return rc;
     if (t->estep && ids)
         mli_estep_after_step(t->estep);
-    st->loss += loss * batch;
-    st->aux_loss += aux * batch;
-    st->steps++;
-    count_correct(t, mli_model_output(t->m), y, batch, st);
+    add_stats(t, st, loss, aux, y, batch);
     return ML_OK;
 }
 
@@ -137,8 +144,8 @@ int ml_trainer_step(ml_trainer *t, const float *x, const float *y, int32_t batch
     return step(t, x, y, NULL, 0, batch, st, err);
 }
 
-static int eval(ml_trainer *t, const float *x, const float *y, int32_t batch,
-                ml_step_stats *st, ml_err *err)
+int ml_trainer_eval(ml_trainer *t, const float *x, const float *y, int32_t batch,
+                    ml_step_stats *st, ml_err *err)
 {
     double loss;
     int was = t->m->training, rc;
@@ -149,16 +156,8 @@ static int eval(ml_trainer *t, const float *x, const float *y, int32_t batch,
     t->m->training = was;
     if (rc)
         return rc;
-    st->loss += loss * batch;
-    st->steps++;
-    count_correct(t, mli_model_output(t->m), y, batch, st);
+    add_stats(t, st, loss, 0.0, y, batch);
     return ML_OK;
-}
-
-int ml_trainer_eval(ml_trainer *t, const float *x, const float *y, int32_t batch,
-                    ml_step_stats *st, ml_err *err)
-{
-    return eval(t, x, y, batch, st, err);
 }
 
 /* ---- the pieces, on the trainer's own batch -------------------------------------------- */
@@ -221,11 +220,8 @@ int ml_trainer_loss(ml_trainer *t, int want_grad, ml_step_stats *st, double *los
         rc = loss_of(t, t->ybuf, t->nbatch, want_grad, loss, err);
     if (rc)
         return rc;
-    if (st) {
-        st->loss += *loss * t->nbatch;
-        st->steps++;
-        count_correct(t, mli_model_output(t->m), t->ybuf, t->nbatch, st);
-    }
+    if (st)
+        add_stats(t, st, *loss, 0.0, t->ybuf, t->nbatch);
     return ML_OK;
 }
 
@@ -253,7 +249,7 @@ int ml_trainer_train_batch(ml_trainer *t, ml_step_stats *st, ml_err *err)
 int ml_trainer_eval_batch(ml_trainer *t, ml_step_stats *st, ml_err *err)
 {
     int rc = need_batch(t, 0, err);
-    return rc ? rc : eval(t, t->xbuf, t->ybuf, t->nbatch, st, err);
+    return rc ? rc : ml_trainer_eval(t, t->xbuf, t->ybuf, t->nbatch, st, err);
 }
 
 /* ---- whole epochs, chunk by chunk ------------------------------------------------------ */

@@ -406,7 +406,6 @@ function M.evaluate(ml, cfg, level)
   local split, batch = cfg.split or "test", cfg.batch or 1000
   local ds, msg = cfg.data:split(split)
   if not ds then error(msg, level) end
-  C.ml_dataset_set_normalization(ds, nil, nil, 0, core.err)   -- the model normalises
   local info = C.ml_dataset_info(ds)
   local model = cfg.model
   if model.handle == nil then

@@ -39,10 +39,8 @@ local function split_train(size, fraction, seed)
 end
 
 -- Normalisation statistics from the training examples alone (never validation or test),
--- or nil without cfg.normalize. The model applies them (they travel in its checkpoint);
--- the datasets give raw examples.
+-- or nil without cfg.normalize. The model applies them (they travel in its checkpoint).
 local function normalize(self, on, level)
-  for _, s in pairs(self.splits) do C.ml_dataset_set_normalization(s.ds, nil, nil, 0, core.err) end
   if not on then return nil end
   local train = self.splits.train
   local nch = C.ml_dataset_channels(train.ds)

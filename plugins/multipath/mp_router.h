@@ -80,6 +80,14 @@ static inline mp_router *mp_router_of(void *self)
 }
 
 /* Defines `const ml_entry var`, the layer `layer_name` ("mp_route_<routing>"). */
+/* A router file's ops (from its stem_init, stem_workspace, stem_alpha, stem_alpha_backward)
+ * and its entry "mp_route_<route>" in one line. */
+#define MP_ROUTER(var, stem, route, opts, summary_text)                                    \
+    static const mp_router_ops stem##_ops = {                                             \
+        .name = (route), .init = stem##_init, .workspace = stem##_workspace,              \
+        .alpha = stem##_alpha, .alpha_backward = stem##_alpha_backward};                  \
+    MP_ROUTER_ENTRY(var, "mp_route_" route, stem##_ops, opts, summary_text)
+
 #define MP_ROUTER_ENTRY(var, layer_name, ops, opts, summary_text)                        \
     static int var##_create(const ml_host *h, ml_ctx *ctx, const ml_opts *o,              \
                             const ml_shape *in, void **self, ml_err *err)                 \

@@ -191,13 +191,5 @@ static int cross_alpha_backward(mp_router *r, ml_ctx *ctx, const ml_view *x,
     return ML_OK;
 }
 
-static const mp_router_ops cross_ops = {
-    .name = "cross_prediction",
-    .init = cross_init,
-    .workspace = cross_workspace,
-    .alpha = cross_alpha,
-    .alpha_backward = cross_alpha_backward,
-};
-
-MP_ROUTER_ENTRY(mp_route_cross_prediction_entry, "mp_route_cross_prediction", cross_ops,
-                options, "multi-path router: each source path predicts its allocation");
+MP_ROUTER(mp_route_cross_prediction_entry, cross, "cross_prediction",
+          options, "multi-path router: each source path predicts its allocation");

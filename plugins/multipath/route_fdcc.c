@@ -125,13 +125,5 @@ static int fdcc_alpha_backward(mp_router *r, ml_ctx *ctx, const ml_view *x,
     return ML_OK;
 }
 
-static const mp_router_ops fdcc_ops = {
-    .name = "fdcc",
-    .init = fdcc_init,
-    .workspace = fdcc_workspace,
-    .alpha = fdcc_alpha,
-    .alpha_backward = fdcc_alpha_backward,
-};
-
-MP_ROUTER_ENTRY(mp_route_fdcc_entry, "mp_route_fdcc", fdcc_ops, options,
-                "multi-path router: feature-dependent cross-connections from pooled paths");
+MP_ROUTER(mp_route_fdcc_entry, fdcc, "fdcc", options,
+          "multi-path router: feature-dependent cross-connections from pooled paths");

@@ -49,13 +49,5 @@ static int static_alpha_backward(mp_router *r, ml_ctx *ctx, const ml_view *x,
     return ML_OK;
 }
 
-static const mp_router_ops static_ops = {
-    .name = "static",
-    .init = static_init,
-    .workspace = static_workspace,
-    .alpha = static_alpha,
-    .alpha_backward = static_alpha_backward,
-};
-
-MP_ROUTER_ENTRY(mp_route_static_entry, "mp_route_static", static_ops, NULL,
-                "multi-path router: a learned allocation that ignores the input");
+MP_ROUTER(mp_route_static_entry, static, "static", NULL,
+          "multi-path router: a learned allocation that ignores the input");

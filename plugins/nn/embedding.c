@@ -64,39 +64,40 @@ static int emb_id(const embedding *e, float v, int64_t pos, int32_t *id, ml_err 
     return 0;
 }
 
-static int emb_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, void *ws,
-                       ml_err *err)
+/* Each position's row of the table (ids checked): copied into out (forward), or, with g,
+ * the position's gradient added to the row's (backward: a scatter-add, so repeated ids
+ * accumulate, as the gradient of a gather must). */
+static int emb_rows(const embedding *e, const ml_view *in, float *out, const float *g,
+                    ml_err *err)
 {
-    const embedding *e = self;
     int64_t n = e->ids * in->batch;
     for (int64_t i = 0; i < n; i++) {
         int32_t id = 0;
         int rc = emb_id(e, in->data[i], i, &id, err);
         if (rc)
             return rc;
-        memcpy(out->data + i * e->dim, e->weight->value + (int64_t)id * e->dim,
-               sizeof(float) * (size_t)e->dim);
+        if (g) {
+            float *row = e->weight->grad + (int64_t)id * e->dim;
+            for (int j = 0; j < e->dim; j++)
+                row[j] += g[i * e->dim + j];
+        } else {
+            memcpy(out + i * e->dim, e->weight->value + (int64_t)id * e->dim,
+                   sizeof(float) * (size_t)e->dim);
+        }
     }
     return 0;
 }
 
-/* Scatter-add: repeated ids accumulate, as the gradient of a gather must. */
+static int emb_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *out, void *ws,
+                       ml_err *err)
+{
+    return emb_rows(self, in, out->data, NULL, err);
+}
+
 static int emb_backward_params(void *self, ml_ctx *ctx, const ml_view *in,
                                const ml_view *out, const ml_view *gout, void *ws, ml_err *err)
 {
-    const embedding *e = self;
-    int64_t n = e->ids * in->batch;
-    for (int64_t i = 0; i < n; i++) {
-        int32_t id = 0;
-        int rc = emb_id(e, in->data[i], i, &id, err);
-        if (rc)
-            return rc;
-        float *row = e->weight->grad + (int64_t)id * e->dim;
-        const float *g = gout->data + i * e->dim;
-        for (int j = 0; j < e->dim; j++)
-            row[j] += g[j];
-    }
-    return 0;
+    return emb_rows(self, in, NULL, gout->data, err);
 }
 
 static const ml_opt_spec emb_opts[] = {

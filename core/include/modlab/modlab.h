@@ -130,7 +130,7 @@ int32_t ml_model_nnodes(const ml_model *m);
 /* Output shape of node i (-1: the model's output), after build. */
 const ml_shape *ml_model_out_shape(const ml_model *m, int32_t i);
 /* The model's input normalisation, (x - mean[c]) / std[c] per channel (the first dim of
- * {C,H,W} inputs, else one channel): applied in every forward, saved in checkpoints. Set
+ * {C,H,W} inputs, else one channel, as ml_dataset_channels): applied in every forward, saved in checkpoints. Set
  * after build; nch 0 removes it. ml_model_normalization returns the channels (0: none) and
  * borrows the arrays (valid until the next set or load). */
 int ml_model_set_normalization(ml_model *m, const double *mean, const double *std,
@@ -206,13 +206,10 @@ int ml_dataset_read(ml_dataset *d, const int64_t *idx, int32_t n, float *x, floa
 
 /* Normalisation channels: the first dim of {C,H,W} examples, else 1 (one for all values). */
 int32_t ml_dataset_channels(const ml_dataset *d);
-/* Per-channel mean and standard deviation of examples idx[0..n) (raw, unnormalised). */
+/* Per-channel mean and standard deviation of examples idx[0..n), for the model's input
+ * normalisation (ml_model_set_normalization): statistics of training examples only. */
 int ml_dataset_stats(ml_dataset *d, const int64_t *idx, int64_t n, double *mean, double *std,
                      ml_err *err);
-/* From now on ml_dataset_read returns (x - mean) / std per channel; nchannels 0 turns it
- * off. Statistics should come from training examples only. */
-int ml_dataset_set_normalization(ml_dataset *d, const double *mean, const double *std,
-                                 int32_t nchannels, ml_err *err);
 
 /* The open step API: the trainer's own batch and the pieces of a step, for loops a recipe
  * writes itself. ml_trainer_train_batch is the whole step (what ml_trainer_run and ml.train

@@ -147,42 +147,40 @@ local function decode(text)
       end
     end
   end
+  -- An object's or array's members after its opening bracket, each read by member(t),
+  -- comma-separated up to `close`.
+  local function members(close, member)
+    local t = {}
+    pos = pos + 1
+    ws()
+    if text:sub(pos, pos) == close then pos = pos + 1 return t end
+    while true do
+      member(t)
+      ws()
+      local d = text:sub(pos, pos)
+      pos = pos + 1
+      if d == close then return t end
+      if d ~= "," then error(("expected ',' or '%s' at byte %d"):format(close, pos - 1)) end
+    end
+  end
+  local function object_member(t)
+    ws()
+    if text:sub(pos, pos) ~= '"' then error("expected a key at byte " .. pos) end
+    local k = str()
+    ws()
+    if text:sub(pos, pos) ~= ":" then error("expected ':' at byte " .. pos) end
+    pos = pos + 1
+    local v = value()
+    if v ~= M.null then t[k] = v end   -- null members read as absent
+  end
+  local function array_member(t) t[#t + 1] = value() end
   function value()
     ws()
     local c = text:sub(pos, pos)
     if c == "{" then
-      local t = {}
-      pos = pos + 1
-      ws()
-      if text:sub(pos, pos) == "}" then pos = pos + 1 return t end
-      while true do
-        ws()
-        if text:sub(pos, pos) ~= '"' then error("expected a key at byte " .. pos) end
-        local k = str()
-        ws()
-        if text:sub(pos, pos) ~= ":" then error("expected ':' at byte " .. pos) end
-        pos = pos + 1
-        local v = value()
-        if v ~= M.null then t[k] = v end   -- null members read as absent
-        ws()
-        local d = text:sub(pos, pos)
-        pos = pos + 1
-        if d == "}" then return t end
-        if d ~= "," then error("expected ',' or '}' at byte " .. (pos - 1)) end
-      end
+      return members("}", object_member)
     elseif c == "[" then
-      local t = {}
-      pos = pos + 1
-      ws()
-      if text:sub(pos, pos) == "]" then pos = pos + 1 return t end
-      while true do
-        t[#t + 1] = value()
-        ws()
-        local d = text:sub(pos, pos)
-        pos = pos + 1
-        if d == "]" then return t end
-        if d ~= "," then error("expected ',' or ']' at byte " .. (pos - 1)) end
-      end
+      return members("]", array_member)
     elseif c == '"' then return str()
     elseif text:sub(pos, pos + 3) == "true" then pos = pos + 4 return true
     elseif text:sub(pos, pos + 4) == "false" then pos = pos + 5 return false

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Graph models through the C API: whole residual, concat and tied-weight graphs pass the
  * finite-difference gradient check; a chain written as nodes is the chain; wrong graphs are
- * errors at build naming the node; a residual CNN trains with allocation forbidden. */
+ * errors at build naming the node; the input normalisation is part of the model (a residual
+ * CNN's steps allocate nothing: test_trainer.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,51 +298,6 @@ static void test_normalization(void)
     ml_model_free(b);
 }
 
-/* Train steps of a residual CNN with the allocator armed to fail: nothing allocates. */
-static void test_no_allocation(void)
-{
-    ml_err err = {0};
-    ml_shape in = {3, {1, 6, 6}}, target = {0, {0}};
-    ml_model *m = ml_model_new(reg, 2, &err);
-    int32_t a = NODE(m, "conv2d out=4 kernel=3 padding=1", IN);
-    int32_t b = NODE(m, "batchnorm", a);
-    int32_t c = NODE(m, "relu", b);
-    int32_t d = NODE(m, "conv2d out=4 kernel=3 padding=1", c);
-    int32_t s = NODE(m, "add", d, a);
-    int32_t f = NODE(m, "flatten", s);
-    NODE(m, "linear out=3", f);
-    ml_trainer *t = NULL;
-    ml_dataset *ds = NULL;
-    if (!ok(ml_model_build(m, &in, 16, &err) == 0, "residual CNN builds")) {
-        tap_diag("  %s", err.msg);
-        goto done;
-    }
-    t = ml_trainer_new(m, &target, "cross_entropy", tap_opts(NULL), "sgd", tap_opts("lr=0.1"),
-                       &err);
-    ds = ml_dataset_open(reg, "synthetic", tap_opts("kind=blobs size=64 classes=3 dims=36"),
-                         &err);
-    if (!ok(t && ds, "trainer and data")) {
-        tap_diag("  %s", err.msg);
-        goto done;
-    }
-    int64_t order[64];
-    for (int i = 0; i < 64; i++)
-        order[i] = i;
-    ml_step_stats st = {0};
-    ok(ml_trainer_run(t, ds, order, 64, 16, 0, 2, 1, &st, &err) == 0, "warm-up steps");
-    ml_mem_fail_at(1);
-    int rc = ml_trainer_run(t, ds, order, 64, 16, 0, 4, 1, &st, &err);
-    void *probe = mli_alloc(1);
-    int armed = probe == NULL;
-    mli_free(probe);
-    ml_mem_fail_at(0);
-    ok(rc == 0 && armed, "4 training steps of a residual CNN allocate nothing %s", err.msg);
-done:
-    ml_dataset_close(ds);
-    ml_trainer_free(t);
-    ml_model_free(m);
-}
-
 int main(void)
 {
     if (!(reg = tap_registry(NULL, NULL)))
@@ -353,7 +309,6 @@ int main(void)
     test_tied();
     test_chain_equivalence();
     test_bad_graphs();
-    test_no_allocation();
     test_normalization();
     ml_registry_free(reg);
     is_int(ml_mem_live_blocks(), 0, "nothing left allocated");

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The training-step driver allocates nothing per step: after a warm-up, the allocator is set
  * to fail the very next allocation, and further steps (and evaluations) must still succeed.
- * Runs an MLP and a CNN with batchnorm and dropout, through ml_trainer_run. */
+ * Runs an MLP, a CNN with batchnorm and dropout and a residual CNN, through ml_trainer_run. */
 #include <stdlib.h>
 
 #include "base/mem.h"
@@ -9,16 +9,14 @@
 #include "tap_model.h"
 #include <modlab/modlab.h>
 
-static void check_model(ml_registry *reg, const char *name, const char *const *layers,
-                        const ml_shape *in, const char *optimizer)
+/* Steps of model m (specified, not built; freed here) with allocation forbidden. */
+static void check_steps(ml_registry *reg, const char *name, ml_model *m, const ml_shape *in,
+                        const char *optimizer)
 {
-    ml_err err;
-    ml_model *m = ml_model_new(reg, 1, &err);
+    ml_err err = {0};
     ml_shape target = {0, {0}};
-    int rc = 0;
-    for (int i = 0; layers[i] && !rc; i += 2)
-        rc = ml_model_add(m, layers[i], tap_opts(layers[i + 1]), &err);
-    if (!ok(rc == 0 && ml_model_build(m, in, 16, &err) == 0, "%s builds", name)) {
+    int rc;
+    if (!ok(ml_model_build(m, in, 16, &err) == 0, "%s builds", name)) {
         tap_diag("  %s", err.msg);
         ml_model_free(m);
         return;
@@ -59,6 +57,42 @@ done:
     ml_dataset_close(d);
     ml_trainer_free(t);
     ml_model_free(m);
+}
+
+static void check_model(ml_registry *reg, const char *name, const char *const *layers,
+                        const ml_shape *in, const char *optimizer)
+{
+    ml_err err;
+    ml_model *m = ml_model_new(reg, 1, &err);
+    for (int i = 0; layers[i]; i += 2)
+        if (ml_model_add(m, layers[i], tap_opts(layers[i + 1]), &err)) {
+            ok(0, "%s: layer %s: %s", name, layers[i], err.msg);
+            ml_model_free(m);
+            return;
+        }
+    check_steps(reg, name, m, in, optimizer);
+}
+
+/* A residual CNN (a graph: the block's input feeds the convolution and the add). */
+static void check_residual(ml_registry *reg)
+{
+    ml_err err;
+    ml_shape flat = {1, {36}};
+    ml_model *m = ml_model_new(reg, 2, &err);
+    static const char *const chain[][2] = {{"reshape", "shape=1x6x6"},
+                                           {"conv2d", "out=4 kernel=3 padding=1"},
+                                           {"batchnorm", ""}, {"relu", ""},
+                                           {"conv2d", "out=4 kernel=3 padding=1"}};
+    for (int i = 0; i < 5; i++)
+        ml_model_add(m, chain[i][0], tap_opts(chain[i][1]), &err);
+    int32_t s = ml_model_node(m, "add", tap_opts(NULL), (const int32_t[]){4, 1}, 2, &err);
+    s = s < 0 ? s : ml_model_node(m, "flatten", tap_opts(NULL), (const int32_t[]){s}, 1, &err);
+    if (s < 0 || ml_model_add(m, "linear", tap_opts("out=3"), &err)) {
+        ok(0, "residual cnn: %s", err.msg);
+        ml_model_free(m);
+        return;
+    }
+    check_steps(reg, "residual cnn with sgd", m, &flat, "sgd");
 }
 
 /* clip_norm bounds the update: plain SGD with lr 1 moves the parameters by exactly the
@@ -108,6 +142,7 @@ int main(void)
     ml_shape flat = {1, {36}};
     check_model(reg, "mlp with sgd", mlp, &flat, "sgd");
     check_model(reg, "cnn with adam", cnn, &flat, "adam");
+    check_residual(reg);
     check_clipping(reg);
     ml_registry_free(reg);
     is_int(ml_mem_live_blocks(), 0, "everything freed");
