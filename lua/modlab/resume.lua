@@ -93,6 +93,17 @@ function M.restore(t, rd, fingerprint, level)
     end
   end
   rd:rewrite_jsonl("timing.jsonl", timing)
+  -- steps.jsonl (ml.train's eval_every): the evaluations of the epochs the checkpoint holds.
+  local steps, had = {}, io.open(rd:path("steps.jsonl"), "rb")
+  if had then
+    had:close()
+    for _, r in ipairs(rd.read_jsonl(rd:path("steps.jsonl"))) do
+      if type(r.value.epoch) == "number" and r.value.epoch <= state.epoch then
+        steps[#steps + 1] = r.text
+      end
+    end
+    rd:rewrite_jsonl("steps.jsonl", steps)
+  end
   return state
 end
 

@@ -70,6 +70,7 @@ function M:metric(row)
   return line
 end
 function M:timing(row) append(self:path("timing.jsonl"), row) end
+function M:step_row(row) append(self:path("steps.jsonl"), row) end
 
 -- The rows of a JSON-lines file that parse (a torn or garbled line is skipped with a
 -- warning naming the file and line), each with its line's text.

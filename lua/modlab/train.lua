@@ -15,7 +15,7 @@ local KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, epochs = 1, batch 
                 valid = 1, eval_batch = 1, name = 1, out = 1, schedule = 1, clip_norm = 1,
                 groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1, normalize = 1,
                 steps = 1, train_size = 1, on_epoch = 1, checkpoint = 1, checkpoint_every = 1,
-                freeze = 1, on_step = 1, early_stop = 1, keep_best = 1 }
+                freeze = 1, on_step = 1, early_stop = 1, keep_best = 1, eval_every = 1 }
 -- ml.trainer's settings: what sets up the model, data and step, none of the loop's.
 local TRAINER_KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, batch = 1, seed = 1,
                         valid = 1, eval_batch = 1, clip_norm = 1, groups = 1, threads = 1,
@@ -33,6 +33,7 @@ local INTS = {
   { "steps", 1, core.INT_MAX_EXACT, what = " (batches per epoch at most)" },
   { "train_size", 1, core.INT_MAX_EXACT, what = " (the number of training examples used)" },
   { "checkpoint_every", 1, core.INT_MAX_EXACT, what = " (epochs between checkpoints)" },
+  { "eval_every", 1, core.INT_MAX_EXACT, what = " (training steps between evaluations)" },
 }
 
 -- The integer settings, exact and in range before any arithmetic (core.int_error): an
@@ -221,7 +222,9 @@ function M.run(ml, cfg, level)
   local nseen = math.min(nbatches * batch, ntrain)
   -- Batches run in C in chunks (50 per epoch, for the progress line); on_step needs Lua
   -- after every batch.
-  local chunk = cfg.on_step and 1 or math.max(1, math.floor(nbatches / 50))
+  -- eval_every: a validation pass every that many steps (steps.jsonl), between chunks.
+  local eval_every = nvalid > 0 and cfg.eval_every or nil
+  local chunk = (cfg.on_step or eval_every) and 1 or math.max(1, math.floor(nbatches / 50))
   local stopper = hooks.stopper(cfg.early_stop)
   for _, row in ipairs(history) do   -- resuming: the stopper has seen the restored epochs
     if stopper then stopper:update(row) end
@@ -268,7 +271,13 @@ function M.run(ml, cfg, level)
           fail(core.errmsg())
         end
         if pause and b == 0 then C.ml_test_pause("mid-epoch:" .. epoch) end
-        if cfg.on_step then cfg.on_step(tonumber(C.ml_trainer_steps_done(t)), hook_run) end
+        local step = tonumber(C.ml_trainer_steps_done(t))
+        if cfg.on_step then cfg.on_step(step, hook_run) end
+        if eval_every and step % eval_every == 0 then
+          local r = tr:evaluate("valid")
+          rd:step_row({ step = step, epoch = epoch, valid_loss = r.loss,
+                        valid_accuracy = r.accuracy })
+        end
         check_stop()
         local done = math.min(b + chunk, nbatches)
         local seen = math.min(done * batch, nseen)

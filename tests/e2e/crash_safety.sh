@@ -125,14 +125,17 @@ resumes_to_ref "torn tail"
 
 # A graph model (a residual, a tied layer, dropout) resumes to the same bytes too.
 chain_ref=$ref chain_want=$want
-"$MODLAB" run "$recipe" --out "$t/gref" --set graph=true > "$t/gref.log" 2>&1
+"$MODLAB" run "$recipe" --out "$t/gref" --set graph=true --set eval_every=20 > "$t/gref.log" 2>&1
 ok $? "uninterrupted graph run"
 ref=$(ls -d "$t"/gref/resumable-*)
 want=$(grep '^final' "$t/gref.log")
 like "$want" "test_accuracy 0.9" "the graph model learns ($want)"
-kill_at mid-epoch:3 "$t/graph" --set graph=true
+kill_at mid-epoch:3 "$t/graph" --set graph=true --set eval_every=20
 ok $? "graph: stopped in the middle of epoch 3 and killed"
 resumes_to_ref "graph"
+is "$(wc -l < "$ref/steps.jsonl")" 15 "graph: eval_every=20 wrote 15 evaluations (5 epochs x 60 steps)"
+ok $(cmp -s "$dir/steps.jsonl" "$ref/steps.jsonl"; echo $?) \
+   "graph: steps.jsonl identical (cut back to the checkpoint, then continued)"
 ref=$chain_ref want=$chain_want
 
 # Mistakes: clear errors, exit 2 for usage, 1 for a run that cannot resume.

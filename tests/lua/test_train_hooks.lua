@@ -79,4 +79,17 @@ t.near(best.loss, at_best, 1e-5, ("the best model scores its epoch's test loss (
        :format(best.loss, at_best))
 t.errors(function() ml.train(cfg { keep_best = "yes" }) end, "'keep_best' is true",
          "keep_best must be a boolean")
+-- eval_every: a validation pass every N training steps, into steps.jsonl.
+run = ml.train(cfg { epochs = 2, eval_every = 4 })
+local ev = jsonl.values(run.dir .. "/steps.jsonl")
+local at = {}
+for i, r in ipairs(ev) do at[i] = ("%d@%d"):format(r.step, r.epoch) end
+t.ok(table.concat(at, " ") == "4@1 8@2 12@2",
+     "eval_every = 4 over 2 x 6 steps: evaluations at steps 4, 8, 12 (" .. table.concat(at, " ") .. ")")
+t.ok(#ev == 3 and type(ev[3].valid_loss) == "number" and type(ev[3].valid_accuracy) == "number",
+     "each with the validation loss and accuracy")
+t.near(ev[3].valid_loss, run.history[2].valid_loss, 1e-9,
+       "the last one, at the end of epoch 2, is that epoch's validation loss")
+t.errors(function() ml.train(cfg { eval_every = 0 }) end, "'eval_every' (training steps between "
+         .. "evaluations) must be a whole number in [1, 2^53]", "eval_every = 0")
 t.done()
