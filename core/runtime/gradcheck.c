@@ -26,10 +26,15 @@ static int objective(gc *g, double *L, ml_err *err)
     g->m->forward_count = g->fixed_count;
     if ((rc = mli_model_forward_into(g->m, g->x, BATCH, err)))
         return rc;
-    const float *out = mli_model_output(g->m);
+    /* L = sum over the outputs of out_k . r_k (r holds the outputs' parts in order). */
     double s = 0.0;
-    for (int64_t i = 0; i < g->nout; i++)
-        s += (double)out[i] * g->r[i];
+    int64_t at = 0;
+    for (int32_t k = 0; k < ml_model_noutputs(g->m); k++) {
+        const ml_node *nd = &g->m->nodes[mli_model_output_index(g->m, k)];
+        for (int64_t i = 0; i < BATCH * nd->out_numel; i++)
+            s += (double)nd->act[i] * g->r[at + i];
+        at += BATCH * nd->out_numel;
+    }
     *L = s;
     return ML_OK;
 }
@@ -83,7 +88,12 @@ static int run_check(gc *g, int int_inputs, ml_gradcheck_result *res, ml_err *er
     mli_model_zero_grad(m);
     if ((rc = objective(g, &L, err)))
         return rc;
-    memcpy(mli_model_out_node(m)->gact, g->r, (size_t)g->nout * sizeof(float));
+    int64_t at = 0;
+    for (int32_t k = 0; k < ml_model_noutputs(m); k++) {
+        const ml_node *nd = &m->nodes[mli_model_output_index(m, k)];
+        memcpy(nd->gact, g->r + at, (size_t)(BATCH * nd->out_numel) * sizeof(float));
+        at += BATCH * nd->out_numel;
+    }
     int want_gin = !int_inputs && m->layers[0].vt.backward_input;
     if ((rc = mli_model_backward(m, g->x, BATCH, want_gin, err)))
         return rc;
@@ -163,7 +173,8 @@ static int check_model(ml_model *m, const ml_shape *in, int32_t int_inputs, uint
     if ((rc = ml_model_build(m, in, BATCH, err)))
         return rc;
     g.nx = BATCH * m->in_numel;
-    g.nout = BATCH * mli_model_out_node(m)->out_numel;
+    for (int32_t k = 0; k < ml_model_noutputs(m); k++)
+        g.nout += BATCH * m->nodes[mli_model_output_index(m, k)].out_numel;
     g.x = mli_alloc((size_t)g.nx * sizeof(float));
     g.r = mli_alloc((size_t)g.nout * sizeof(float));
     if (!g.x || !g.r) {

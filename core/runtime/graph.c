@@ -19,7 +19,7 @@ static int is_chain(const ml_model *m)
     for (int32_t i = 0; i < m->nn; i++)
         if (m->nodes[i].layer != i || m->nodes[i].nin != 1 || m->edges[m->nodes[i].in0] != i - 1)
             return 0;
-    return m->out_node < 0 || m->out_node == m->nn - 1;
+    return m->out_node < 0 || (m->nouts == 1 && m->out_node == m->nn - 1);
 }
 
 static const char *where(const ml_model *m, int32_t i, char *buf, size_t cap)
@@ -52,14 +52,18 @@ static ml_view view_of(float *data, int32_t batch, const ml_shape *s)
  * a mistake in the recipe, caught before anything is created. */
 static int check_used(ml_model *m, ml_err *err)
 {
-    int32_t out = m->out_node >= 0 ? m->out_node : m->nn - 1;
+    int32_t out = mli_model_output_index(m, 0), last = 0;
     char *used = mli_zalloc((size_t)m->nn);
     char a[96];
     int input_read = 0, rc = ML_OK;
     if (!used)
         return mli_error(err, ML_ERR_NOMEM, "model: out of memory");
-    used[out] = 1;
-    for (int32_t i = out; i >= 0; i--)
+    for (int32_t k = 0; k < ml_model_noutputs(m); k++) {
+        int32_t o = mli_model_output_index(m, k);
+        used[o] = 1;
+        last = o > last ? o : last;
+    }
+    for (int32_t i = last; i >= 0; i--)
         for (int32_t k = 0; used[i] && k < m->nodes[i].nin; k++) {
             int32_t j = input_of(m, &m->nodes[i], k);
             if (j == ML_MODEL_INPUT)
@@ -359,7 +363,8 @@ int mli_model_backward(ml_model *m, const float *x, int32_t batch, int want_gin,
     for (int32_t i = 0; i < m->nn; i++)
         m->nodes[i].gset = 0;
     m->gin_set = 0;
-    mli_model_out_node(m)->gset = 1;   /* the caller wrote dL/d output there */
+    for (int32_t k = 0; k < ml_model_noutputs(m); k++)   /* the caller wrote dL/d outputs */
+        m->nodes[mli_model_output_index(m, k)].gset = 1;
     for (int32_t i = m->nn - 1; i >= 0; i--) {
         ml_node *nd = &m->nodes[i];
         ml_layer_slot *l = &m->layers[nd->layer];

@@ -52,7 +52,8 @@ int mli_graph_plan_grads(ml_model *m, ml_err *err)
      * start, n) down to its own backward at i. */
     for (int32_t i = 0; i < n; i++)
         last[i] = i, order[i] = i;
-    last[m->out_node >= 0 ? m->out_node : n - 1] = n;
+    for (int32_t k = 0; k < ml_model_noutputs(m); k++)
+        last[mli_model_output_index(m, k)] = n;
     for (int32_t i = 0; i < n; i++)
         for (int32_t k = 0; k < m->nodes[i].nin; k++) {
             int32_t j = m->edges[m->nodes[i].in0 + k];

@@ -176,15 +176,38 @@ int32_t ml_model_apply(ml_model *m, int32_t of, const int32_t *inputs, int32_t n
     return add_node(m, m->nodes[of].layer, inputs, nin, err);
 }
 
-int ml_model_set_output(ml_model *m, int32_t node, ml_err *err)
+int ml_model_set_outputs(ml_model *m, const int32_t *nodes, int32_t n, ml_err *err)
 {
     if (m->built)
-        return mli_error(err, ML_ERR_INVALID, "model: cannot change the output after build");
-    if (node < 0 || node >= m->nn)
-        return mli_error(err, ML_ERR_INVALID, "model: output node %d does not exist (the "
-                         "model has %d nodes)", node + 1, m->nn);
-    m->out_node = node;
+        return mli_error(err, ML_ERR_INVALID, "model: cannot change the outputs after build");
+    if (n < 1 || n > ML_MODEL_MAX_OUTPUTS)
+        return mli_error(err, ML_ERR_INVALID, "model: %d outputs; give 1 to %d", n,
+                         ML_MODEL_MAX_OUTPUTS);
+    for (int32_t k = 0; k < n; k++) {
+        if (nodes[k] < 0 || nodes[k] >= m->nn)
+            return mli_error(err, ML_ERR_INVALID, "model: output node %d does not exist (the "
+                             "model has %d nodes)", nodes[k] + 1, m->nn);
+        for (int32_t j = 0; j < k; j++)
+            if (nodes[j] == nodes[k])
+                return mli_error(err, ML_ERR_INVALID, "model: node %d is given as output %d "
+                                 "and %d; each output is another node", nodes[k] + 1, j + 1,
+                                 k + 1);
+    }
+    memcpy(m->outs, nodes, (size_t)n * sizeof *nodes);
+    m->nouts = n;
+    m->out_node = nodes[0];
     return ML_OK;
+}
+
+int ml_model_set_output(ml_model *m, int32_t node, ml_err *err)
+{
+    return ml_model_set_outputs(m, &node, 1, err);
+}
+
+int32_t ml_model_noutputs(const ml_model *m) { return m->nouts ? m->nouts : 1; }
+int32_t ml_model_output_node(const ml_model *m, int32_t k)
+{
+    return k >= 0 && k < ml_model_noutputs(m) ? mli_model_output_index(m, k) : -1;
 }
 
 /* The host's param_new service: a parameter of the layer being created. */

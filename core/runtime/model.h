@@ -64,7 +64,8 @@ struct ml_model {
     int32_t nn, capn;
     int32_t *edges;
     int32_t ne, cape;
-    int32_t out_node;        /* -1 until set: the last node */
+    int32_t out_node;        /* -1 until set: the last node; else outs[0] */
+    int32_t outs[ML_MODEL_MAX_OUTPUTS], nouts;   /* the outputs (nouts 0: the last node) */
     int built, training;
     int32_t max_batch;
     ml_shape in;
@@ -95,6 +96,12 @@ struct ml_model {
 static inline ml_node *mli_model_out_node(const ml_model *m)
 {
     return &m->nodes[m->out_node >= 0 ? m->out_node : m->nn - 1];
+}
+
+/* Output k's node index (k < max(nouts, 1)). */
+static inline int32_t mli_model_output_index(const ml_model *m, int32_t k)
+{
+    return m->nouts ? m->outs[k] : m->nn - 1;
 }
 
 /* Channels of the input normalisation: the first dim of {C,H,W} inputs, else 1. */

@@ -145,6 +145,11 @@ void ml_trainer_free(ml_trainer *t)
     mli_free(t->ybuf);
     mli_free(t->ibuf);
     mli_estep_free(t->estep);
+    for (int32_t k = 1; k < ML_MODEL_MAX_OUTPUTS; k++) {
+        if (t->heads[k].self)
+            t->heads[k].vt.destroy(t->heads[k].self);
+        ml_opts_free(t->heads[k].opts);
+    }
     mli_free(t->resumed);
     mli_free(t);
 }
@@ -167,6 +172,48 @@ int ml_trainer_set_group(ml_trainer *t, const char *pattern, float lr_scale, flo
     if (!matched)
         return mli_error(err, ML_ERR_NOT_FOUND, "parameter group '%s' matches no trainable "
                         "parameter (names look like '0.linear.weight')", pattern);
+    return ML_OK;
+}
+
+int ml_trainer_add_loss(ml_trainer *t, int32_t output, const char *loss, ml_opts *opts,
+                        float weight, ml_err *err)
+{
+    const ml_reg_entry *le;
+    char owner[96];
+    ml_trainer_head *h = output >= 1 && output < ML_MODEL_MAX_OUTPUTS ? &t->heads[output] : NULL;
+    int rc;
+    if (!h || output >= ml_model_noutputs(t->m)) {
+        ml_opts_free(opts);
+        return mli_error(err, ML_ERR_INVALID, "trainer: the model has %d outputs; output %d "
+                         "(counted from 0, the main one has the trainer's loss) is not one "
+                         "of 1..%d", ml_model_noutputs(t->m), output,
+                         ml_model_noutputs(t->m) - 1);
+    }
+    if (!(weight >= 0.0f) || weight > 1e6f) {
+        ml_opts_free(opts);
+        return mli_error(err, ML_ERR_INVALID, "trainer: loss weight %g for output %d is not "
+                         "in [0, 1e6]", (double)weight, output);
+    }
+    if (h->self) {
+        ml_opts_free(opts);
+        return mli_error(err, ML_ERR_INVALID, "trainer: output %d has a loss already", output);
+    }
+    snprintf(owner, sizeof owner, "loss %s (output %d)", loss, output + 1);
+    if (!(le = mli_registry_lookup(t->m->reg, ML_KIND_LOSS, loss, err)) ||
+        (rc = ml_opts_validate(opts, le->entry.options, owner, err))) {
+        ml_opts_free(opts);
+        return err->code ? err->code : ML_ERR_NOT_FOUND;
+    }
+    const ml_shape *out = &t->m->nodes[mli_model_output_index(t->m, output)].out;
+    if ((rc = le->vt.loss.create(mli_host_table(), opts, out, &t->target, &h->self, err))) {
+        h->self = NULL;
+        ml_opts_free(opts);
+        return mli_error_prefix(err, "%s", owner);
+    }
+    h->entry = le->entry;
+    h->vt = le->vt.loss;
+    h->opts = opts;
+    h->weight = weight;
     return ML_OK;
 }
 

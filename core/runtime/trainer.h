@@ -7,6 +7,15 @@
 #include "runtime/estep.h"
 #include "runtime/model.h"
 
+/* The loss of one more output of the model (ml_trainer_add_loss). */
+typedef struct ml_trainer_head {
+    ml_entry entry;
+    ml_loss_vtable vt;
+    void *self;                    /* NULL: no loss for this output yet */
+    ml_opts *opts;
+    float weight;
+} ml_trainer_head;
+
 struct ml_trainer {
     ml_model *m;
     ml_entry loss_entry, opt_entry;
@@ -31,6 +40,7 @@ struct ml_trainer {
     int64_t id_limit;              /* its dataset's size */
     int forwarded;                 /* forward ran on it since it was loaded */
     ml_estep *estep;               /* layers that want scored passes per batch, or NULL */
+    ml_trainer_head heads[ML_MODEL_MAX_OUTPUTS];   /* outputs 1..: their losses */
 };
 
 #endif

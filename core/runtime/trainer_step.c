@@ -66,6 +66,22 @@ static int loss_of(ml_trainer *t, const float *y, int32_t batch, int want_grad, 
                                 err);
     if (rc)
         return mli_error_prefix(err, "loss %s", t->loss_entry.name);
+    /* More outputs (auxiliary heads): their weighted losses join the total. */
+    for (int32_t k = 1; k < ml_model_noutputs(t->m); k++) {
+        const ml_trainer_head *h = &t->heads[k];
+        ml_node *nd = &t->m->nodes[mli_model_output_index(t->m, k)];
+        ml_view p = {nd->act, batch, nd->out}, g = {nd->gact, batch, nd->out};
+        double l = 0.0;
+        if (!h->self)
+            return mli_error(err, ML_ERR_INVALID, "trainer: output %d of the model has no "
+                             "loss; give one for every output", k + 1);
+        if ((rc = h->vt.forward(h->self, &p, &tgt, &l, want_grad ? &g : NULL, err)))
+            return mli_error_prefix(err, "loss %s (output %d)", h->entry.name, k + 1);
+        if (want_grad && h->weight != 1.0f)
+            for (int64_t i = 0; i < (int64_t)batch * nd->out_numel; i++)
+                nd->gact[i] *= h->weight;
+        *loss += h->weight * l;
+    }
     if (!isfinite(*loss))
         return mli_error(err, ML_ERR_NUMERIC, "the loss became %g at step %lld; lower the "
                         "learning rate, or clip gradients (clip_norm)", *loss,

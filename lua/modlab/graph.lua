@@ -93,7 +93,9 @@ function M.concat(branches)
   return setmetatable({ kind = "concat", branches = b, where = M.where(2) }, Container)
 end
 
--- ml.graph(fn): fn receives the input node and returns the output node.
+-- ml.graph(fn): fn receives the input node and returns the output node, or a list of
+-- them (the first is the main output; the others are auxiliary heads, each with its own
+-- loss in ml.train: loss = {...}, loss_weights = {...}).
 function M.graph(fn)
   if type(fn) ~= "function" then
     error("ml.graph: give a function(x) that returns the output node", 2)
@@ -101,12 +103,16 @@ function M.graph(fn)
   local g = setmetatable({ kind = "graph", nodes = {}, where = M.where(2) }, Container)
   g.input = setmetatable({ graph = g, is_input = true }, Node)
   local out = fn(g.input)
-  if getmetatable(out) ~= Node or out.graph ~= g then
-    error("ml.graph: the function must return a node of this graph (what a layer called "
-          .. "on x gives)", 2)
+  local outs = getmetatable(out) == Node and { out } or out
+  if type(outs) ~= "table" or #outs == 0 then outs = { false } end
+  for _, o in ipairs(outs) do
+    if getmetatable(o) ~= Node or o.graph ~= g then
+      error("ml.graph: the function must return a node of this graph (what a layer called "
+            .. "on x gives), or a list of them", 2)
+    end
+    if o.is_input then error("ml.graph: an output is the input itself; add a layer", 2) end
   end
-  if out.is_input then error("ml.graph: the output is the input itself; add a layer", 2) end
-  g.output = out
+  g.output, g.outputs = outs[1], outs
   return g
 end
 
@@ -190,14 +196,29 @@ function Builder:emit(item, inputs, where)
     for i, src in ipairs(n.inputs) do ins[i] = ids[src] end
     ids[n] = self:emit(n.item, ins, n.where)
   end
+  if #item.outputs > 1 then
+    if item ~= self.root then
+      error({ where = item.where, msg = "an ml.graph with several outputs must be the "
+              .. "model itself, not a part of another container" }, 0)
+    end
+    self.outputs = {}
+    for i, o in ipairs(item.outputs) do self.outputs[i] = ids[o] end
+  end
   return ids[item.output]
 end
 
--- Add `root`'s nodes to C model m, reading the model input. Returns the node -> recipe
--- line table, or nil and a message that starts with the recipe line when one is known.
+-- Add `root`'s nodes to C model m, reading the model input (and set its outputs when it
+-- has several). Returns the node -> recipe line table, or nil and a message that starts
+-- with the recipe line when one is known.
 function M.compile(m, root)
-  local b = setmetatable({ m = m, ties = {}, where = {} }, Builder)
+  local b = setmetatable({ m = m, ties = {}, where = {}, root = root }, Builder)
   local ok, e = pcall(Builder.emit, b, root, { C.ML_MODEL_INPUT })
+  if ok and b.outputs then
+    local arr = ffi.new("int32_t[?]", #b.outputs, b.outputs)
+    if C.ml_model_set_outputs(m, arr, #b.outputs, core.err) ~= 0 then
+      ok, e = false, { where = root.where, msg = core.errmsg() }
+    end
+  end
   if ok then return b.where end
   if type(e) ~= "table" then error(e, 0) end
   return nil, e.where and (e.where .. ": " .. e.msg) or e.msg
@@ -234,7 +255,10 @@ function M.describe(item)
     for j, src in ipairs(n.inputs) do ins[j] = index[src] end
     nodes[i] = { item = M.describe(n.item), inputs = ins }
   end
-  return { graph = { nodes = nodes, output = index[item.output] } }
+  local outs = {}
+  for i, o in ipairs(item.outputs) do outs[i] = index[o] end
+  return { graph = { nodes = nodes, output = index[item.output],
+                     outputs = #outs > 1 and outs or nil } }
 end
 
 M.Node, M.Container = Node, Container

@@ -15,11 +15,13 @@ local KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, epochs = 1, batch 
                 valid = 1, eval_batch = 1, name = 1, out = 1, schedule = 1, clip_norm = 1,
                 groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1, normalize = 1,
                 steps = 1, train_size = 1, on_epoch = 1, checkpoint = 1, checkpoint_every = 1,
-                freeze = 1, on_step = 1, early_stop = 1, keep_best = 1, eval_every = 1 }
+                freeze = 1, on_step = 1, early_stop = 1, keep_best = 1, eval_every = 1,
+                loss_weights = 1 }
 -- ml.trainer's settings: what sets up the model, data and step, none of the loop's.
 local TRAINER_KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, batch = 1, seed = 1,
                         valid = 1, eval_batch = 1, clip_norm = 1, groups = 1, threads = 1,
-                        aux_scale = 1, normalize = 1, train_size = 1, freeze = 1 }
+                        aux_scale = 1, normalize = 1, train_size = 1, freeze = 1,
+                        loss_weights = 1 }
 
 -- {setting, lo, hi}: counts up to 2^53 (exact in a double), batch sizes up to what C's
 -- int32 holds, BLAS threads up to 1024, seeds in [0, 2^63) (C's uint64, checked again in
@@ -162,6 +164,8 @@ function M.run(ml, cfg, level)
                    train_size = cfg.train_size,
                    dataset = data.name, dataset_options = data.opts, model = model:describe(),
                    loss = { name = loss.name, options = require("modlab.util.json").raw(loss.json or "{}") },
+                   head_losses = #tr.losses > 1 and tr:head_loss_names() or nil,
+                   loss_weights = cfg.loss_weights,
                    optimizer = { name = opt.name, options = require("modlab.util.json").raw(opt.json) },
                    clip_norm = cfg.clip_norm, groups = cfg.groups, freeze = cfg.freeze,
                    normalization = normalization,

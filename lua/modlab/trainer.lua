@@ -53,9 +53,13 @@ local function normalize(self, on, level)
   return n
 end
 
+local function check(rc, level)
+  if rc ~= 0 then error(core.errmsg(), (level or 2) + 1) end
+end
+
 -- cfg: model, data, optimizer, loss, batch, eval_batch, seed, valid, train_size, normalize,
--- groups, freeze, clip_norm, aux_scale, threads (ml.train's meanings). Checked by the
--- caller.
+-- groups, freeze, clip_norm, aux_scale, threads, loss_weights (ml.train's meanings).
+-- Checked by the caller.
 function M.new(ml, cfg, level)
   level = (level or 1) + 1
   local self = setmetatable({ cfg = cfg, seed = cfg.seed or 1, batch = cfg.batch }, Trainer)
@@ -92,14 +96,41 @@ function M.new(ml, cfg, level)
   if not ok then error(msg, level) end
   self.model = model
   if self.normalization then model:set_normalization(self.normalization, level + 1) end
-  local loss = cfg.loss or "cross_entropy"
-  if type(loss) == "string" then loss = ml.loss(loss) end
-  self.loss_spec, self.optimizer = loss, cfg.optimizer
+  -- One loss per output: `loss` a spec (or name) for all, or a list, one per output;
+  -- loss_weights: their weights (default 1 each) in the total the steps minimise.
+  local nout = tonumber(C.ml_model_noutputs(model.handle))
+  local losses = cfg.loss or "cross_entropy"
+  if type(losses) ~= "table" or losses.kind == "loss" then
+    local one = losses
+    losses = {}
+    for k = 1, nout do losses[k] = one end
+  end
+  if #losses ~= nout then
+    error(("%d losses given for a model with %d outputs; give one per output, or one for "
+           .. "all"):format(#losses, nout), level)
+  end
+  for k, l in ipairs(losses) do
+    if type(l) == "string" then losses[k] = ml.loss(l) end
+    if type(losses[k]) ~= "table" or losses[k].kind ~= "loss" then
+      error(("loss %d is not a loss name or ml.loss(...)"):format(k), level)
+    end
+  end
+  local weights = cfg.loss_weights or {}
+  local loss = losses[1]
+  self.loss_spec, self.losses, self.optimizer = loss, losses, cfg.optimizer
   local t = C.ml_trainer_new(model.handle, core.shape(self.y_shape), loss.name,
                              core.opts(loss.opts), cfg.optimizer.name,
                              core.opts(cfg.optimizer.opts), core.err)
   if t == nil then error(core.errmsg(), level) end
   self.handle = ffi.gc(t, C.ml_trainer_free)
+  if (weights[1] or 1) ~= 1 then
+    error("loss_weights: the main output's weight is 1 (scale the others against it)", level)
+  end
+  for k = 2, nout do
+    local w = weights[k] or 1
+    check(C.ml_trainer_add_loss(t, k - 1, losses[k].name, core.opts(losses[k].opts), w,
+                                core.err), level)
+  end
   for _, g in ipairs(cfg.groups or {}) do
     self:set_group(g[1] or g.pattern or "", g.lr_scale, g.decay_scale, level + 1)
   end
@@ -111,15 +142,19 @@ function M.new(ml, cfg, level)
   return self
 end
 
-local function check(rc, level)
-  if rc ~= 0 then error(core.errmsg(), (level or 2) + 1) end
-end
 
 -- Parameters whose name contains `pattern` ("" = all) get lr * lr_scale (0 freezes) and
 -- weight decay * decay_scale. Later calls win.
 function Trainer:set_group(pattern, lr_scale, decay_scale, level)
   check(C.ml_trainer_set_group(self.handle, pattern or "", lr_scale or 1, decay_scale or 1,
                                core.err), level or 2)
+end
+
+-- The losses of outputs 2.., by name (config.json).
+function Trainer:head_loss_names()
+  local t = {}
+  for k = 2, #self.losses do t[k - 1] = self.losses[k].name end
+  return t
 end
 
 -- Parameters whose name contains `pattern` stop training (lr and decay scale 0).

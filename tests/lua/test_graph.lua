@@ -63,6 +63,30 @@ t.ok(seq_run.summary.test_loss == graph_run.summary.test_loss,
      ("a chain as ml.graph is the chain (test loss %.6f and %.6f)")
      :format(seq_run.summary.test_loss, graph_run.summary.test_loss))
 
+-- Several outputs: a main and an auxiliary head, each with its loss and weight.
+local function two_heads()
+  return ml.graph(function(x)
+    local h = L("relu")(L("linear", { out = 8 })(x))
+    return { L("linear", { out = 3 })(h), L("linear", { out = 3 })(h) }
+  end)
+end
+local heads = two_heads()
+run = train(heads, { loss = { "cross_entropy", ml.loss("cross_entropy") },
+                     loss_weights = { 1, 0.5 } })
+t.ok(run.summary.test_accuracy > 0.6, ("a two-headed graph trains (%.3f)")
+     :format(run.summary.test_accuracy))
+local hcfg = json.decode(assert(file.read(run.dir .. "/config.json")))
+t.ok(hcfg.head_losses and hcfg.head_losses[1] == "cross_entropy" and
+     hcfg.model.graph.outputs and #hcfg.model.graph.outputs == 2,
+     "config.json records both outputs and the head's loss")
+t.errors(function() train(two_heads(), { loss = { "cross_entropy" } }) end,
+         "1 losses given for a model with 2 outputs", "one loss listed for two outputs")
+t.errors(function() train(two_heads(), { loss_weights = { 0.5, 1 } }) end,
+         "the main output's weight is 1", "the main weight is fixed")
+t.errors(function()
+  train(ml.sequential { L("linear", { out = 4 }), two_heads() })
+end, "several outputs must be the model itself", "a two-headed graph inside a container")
+
 -- Wrong graphs: errors with the recipe line, before training.
 local this = debug.getinfo(1, "S").short_src
 local function wrong(fn, want, name)

@@ -120,6 +120,13 @@ int32_t ml_model_apply(ml_model *m, int32_t of, const int32_t *inputs, int32_t n
 /* The node whose output is the model's output (default: the last node). Every node must
  * lead to it, and the input must be read: build says which node does not. */
 int ml_model_set_output(ml_model *m, int32_t node, ml_err *err);
+/* Several outputs (auxiliary heads), up to ML_MODEL_MAX_OUTPUTS distinct nodes: the first is
+ * the main one (accuracy, ml_model_forward); every node must lead to one of them. The
+ * trainer takes a loss for each (ml_trainer_add_loss). */
+enum { ML_MODEL_MAX_OUTPUTS = 8 };
+int ml_model_set_outputs(ml_model *m, const int32_t *nodes, int32_t n, ml_err *err);
+int32_t ml_model_noutputs(const ml_model *m);
+int32_t ml_model_output_node(const ml_model *m, int32_t k);   /* -1 when k is out of range */
 /* Create every layer for input shape `in`, infer shapes and allocate all buffers for
  * batches up to max_batch. Shape mismatches are errors here, before any training. */
 int ml_model_build(ml_model *m, const ml_shape *in, int32_t max_batch, ml_err *err);
@@ -183,6 +190,11 @@ int ml_trainer_set_group(ml_trainer *t, const char *pattern, float lr_scale,
 void ml_trainer_set_lr_factor(ml_trainer *t, float factor);
 void ml_trainer_set_clip_norm(ml_trainer *t, float max_norm);   /* 0 = off */
 void ml_trainer_set_aux_scale(ml_trainer *t, float scale);
+/* The loss of output k >= 1 of a model with several outputs (output 0's is the trainer's
+ * own), and its weight in the total the step minimises (and the loss stats report). Takes
+ * ownership of opts. A training step needs a loss for every output. */
+int ml_trainer_add_loss(ml_trainer *t, int32_t output, const char *loss, ml_opts *opts,
+                        float weight, ml_err *err);
 /* One optimizer step on a batch; adds to stats. No allocation. A model with E-step layers
  * (modular) needs the batch's dataset indices: an error here, use ml_trainer_read_batch and
  * ml_trainer_train_batch. */

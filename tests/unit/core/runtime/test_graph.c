@@ -246,6 +246,56 @@ static void test_bad_graphs(void)
     ml_model_free(m);
 }
 
+/* Two outputs (a main and an auxiliary head): the gradient check covers both, and a
+ * trainer needs a loss for each. */
+static void test_outputs(void)
+{
+    ml_err err = {0};
+    ml_shape in = {1, {4}}, target = {0, {0}};
+    ml_model *m = ml_model_new(reg, 7, &err);
+    int32_t h = NODE(m, "linear out=5", IN);
+    int32_t a = NODE(m, "tanh", h);
+    int32_t y = NODE(m, "linear out=3", a);
+    int32_t aux = NODE(m, "linear out=3", h);
+    ok(ml_model_set_outputs(m, (const int32_t[]){y, y}, 2, &err) != 0, "the same node twice: "
+       "an error");
+    like(err.msg, "node 3 is given as output 1 and 2", "  saying so");
+    ok(ml_model_set_outputs(m, (const int32_t[]){y, aux}, 2, &err) == 0 &&
+       ml_model_noutputs(m) == 2 && ml_model_output_node(m, 1) == aux, "two outputs set");
+    gradcheck(m, &in, "a main and an auxiliary head");
+    ml_trainer *t = ml_trainer_new(m, &target, "cross_entropy", tap_opts(NULL), "sgd",
+                                   tap_opts(NULL), &err);
+    float x[8] = {1, 2, 3, 4, -1, 0, 1, 0}, yv[2] = {0, 2};
+    ml_step_stats st = {0};
+    ok(t && ml_trainer_step(t, x, yv, 2, &st, &err) != 0, "a step without the head's loss: an "
+       "error");
+    like(err.msg, "output 2 of the model has no loss", "  naming the output");
+    ok(t && ml_trainer_add_loss(t, 2, "cross_entropy", tap_opts(NULL), 1, &err) != 0,
+       "a loss for an output the model does not have: an error");
+    ok(t && ml_trainer_add_loss(t, 1, "cross_entropy", tap_opts(NULL), 0.5f, &err) == 0,
+       "the head's loss, weight 0.5");
+    ml_step_stats s1 = {0};
+    ok(t && ml_trainer_eval(t, x, yv, 2, &s1, &err) == 0, "an evaluation");
+    /* The total is main + 0.5 * head: with the head's weight 0 it is the main loss alone. */
+    ml_trainer *t0 = ml_trainer_new(m, &target, "cross_entropy", tap_opts(NULL), NULL, NULL,
+                                    &err);
+    ml_step_stats s0 = {0}, sh = {0};
+    ok(t0 && ml_trainer_add_loss(t0, 1, "cross_entropy", tap_opts(NULL), 0, &err) == 0 &&
+       ml_trainer_eval(t0, x, yv, 2, &s0, &err) == 0, "the same with the head's weight 0");
+    ml_trainer_free(t0);
+    t0 = ml_trainer_new(m, &target, "cross_entropy", tap_opts(NULL), NULL, NULL, &err);
+    ok(t0 && ml_trainer_add_loss(t0, 1, "cross_entropy", tap_opts(NULL), 1, &err) == 0 &&
+       ml_trainer_eval(t0, x, yv, 2, &sh, &err) == 0, "and with weight 1");
+    double head = sh.loss - s0.loss;
+    ok(fabs(s1.loss - (s0.loss + 0.5 * head)) < 1e-9 && head > 0,
+       "the reported loss is main + weight x head (%.6f = %.6f + 0.5 x %.6f)", s1.loss / 2,
+       s0.loss / 2, head / 2);
+    ok(t && ml_trainer_step(t, x, yv, 2, &st, &err) == 0, "then a training step runs %s", err.msg);
+    ml_trainer_free(t0);
+    ml_trainer_free(t);
+    ml_model_free(m);
+}
+
 /* The input normalisation is part of the model: applied in forward, saved, loaded. */
 static void test_normalization(void)
 {
@@ -310,6 +360,7 @@ int main(void)
     test_chain_equivalence();
     test_bad_graphs();
     test_normalization();
+    test_outputs();
     ml_registry_free(reg);
     is_int(ml_mem_live_blocks(), 0, "nothing left allocated");
     return done_testing();
