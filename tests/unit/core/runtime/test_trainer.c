@@ -73,24 +73,39 @@ static void check_model(ml_registry *reg, const char *name, const char *const *l
     check_steps(reg, name, m, in, optimizer);
 }
 
-/* A residual CNN (a graph: the block's input feeds the convolution and the add). */
+/* A residual CNN as recipes/resnet.lua builds it (a graph): a stem, an identity block and
+ * a stride-2 block with a 1x1 projection shortcut, global average pooling. */
 static void check_residual(ml_registry *reg)
 {
-    ml_err err;
+    ml_err err = {0};
     ml_shape flat = {1, {36}};
     ml_model *m = ml_model_new(reg, 2, &err);
-    static const char *const chain[][2] = {{"reshape", "shape=1x6x6"},
-                                           {"conv2d", "out=4 kernel=3 padding=1"},
-                                           {"batchnorm", ""}, {"relu", ""},
-                                           {"conv2d", "out=4 kernel=3 padding=1"}};
-    for (int i = 0; i < 5; i++)
-        ml_model_add(m, chain[i][0], tap_opts(chain[i][1]), &err);
-    int32_t s = ml_model_node(m, "add", tap_opts(NULL), (const int32_t[]){4, 1}, 2, &err);
-    s = s < 0 ? s : ml_model_node(m, "flatten", tap_opts(NULL), (const int32_t[]){s}, 1, &err);
-    if (s < 0 || ml_model_add(m, "linear", tap_opts("out=3"), &err)) {
-        ok(0, "residual cnn: %s", err.msg);
-        ml_model_free(m);
-        return;
+    static const struct {
+        const char *layer, *opts;
+        int32_t in[2];   /* node ids read, -2: the node before; -3: none */
+    } nodes[] = {
+        {"reshape", "shape=1x6x6", {-2, -3}},                       /* 0 */
+        {"conv2d", "out=4 kernel=3 padding=1 bias=false", {-2, -3}}, /* 1: stem */
+        {"batchnorm", "", {-2, -3}}, {"relu", "", {-2, -3}},        /* 2, 3 */
+        {"conv2d", "out=4 kernel=3 padding=1 bias=false", {-2, -3}}, {"batchnorm", "", {-2, -3}},
+        {"add", "", {5, 3}}, {"relu", "", {-2, -3}},                /* 6, 7: identity block */
+        {"conv2d", "out=8 kernel=3 stride=2 padding=1 bias=false", {-2, -3}},
+        {"batchnorm", "", {-2, -3}},                                /* 9 */
+        {"conv2d", "out=8 kernel=1 stride=2 bias=false", {7, -3}},  /* 10: projection */
+        {"batchnorm", "", {-2, -3}}, {"add", "", {9, 11}}, {"relu", "", {-2, -3}},
+        {"global_avgpool", "", {-2, -3}}, {"linear", "out=3", {-2, -3}},
+    };
+    for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+        int32_t ins[2], n = 0;
+        for (int k = 0; k < 2 && nodes[i].in[k] != -3; k++)
+            ins[n++] = nodes[i].in[k] == -2 ? (int32_t)i - 1 : nodes[i].in[k];
+        if (i == 0)
+            ins[0] = ML_MODEL_INPUT;
+        if (ml_model_node(m, nodes[i].layer, tap_opts(nodes[i].opts), ins, n, &err) < 0) {
+            ok(0, "residual cnn: node %zu (%s): %s", i + 1, nodes[i].layer, err.msg);
+            ml_model_free(m);
+            return;
+        }
     }
     check_steps(reg, "residual cnn with sgd", m, &flat, "sgd");
 }
