@@ -80,4 +80,22 @@ like "$held" "warning: trial 0 ([0-9a-f]*): sweep parameter optimizer.lrr never 
 is "$rc" 0 "... and the sweep goes on and succeeds"
 is "$(count '"event":"finished"' runs/loose/journal.jsonl)" 2 "... both trials finished"
 is "$(grep -c 'warning: trial [0-9]* .*metric.name' loose.err)" 1 "... each warning said once"
+# A metric the recipe logs itself (ml.log) is a metric a sweep can use.
+cat > logged.lua <<'EOF2'
+local ml = require "modlab"
+local data = assert(ml.dataset("synthetic", { kind = "spirals", size = 200, seed = 7 }))
+local lr = ml.arg("optimizer.lr", 0.05)
+ml.train {
+  model = ml.sequential { ml.layer("linear", { out = 2 }) }, data = data, batch = 32,
+  optimizer = ml.optimizer("sgd", { lr = lr }), epochs = 2, save = false, quiet = true,
+  on_epoch = function(epoch) ml.log { score = lr * 100 + epoch } end,
+}
+EOF2
+grid_sweep logged.yaml logged logged.lua score maximize <<'EOF2'
+  optimizer.lr: {values: [0.01, 0.03]}
+EOF2
+"$MODLAB" sweep logged.yaml -j 1 > logged.out 2>&1
+ok $? "a sweep on a metric logged with ml.log runs"
+is "$(count '"event":"finished"' runs/logged/journal.jsonl)" 2 "... both trials finish"
+like "$(cat runs/logged/journal.jsonl)" '"metric":5[,}]' "... the best trial's metric is its logged score (3 + 2)"
 done_testing
