@@ -60,8 +60,32 @@ end
 -- cfg: model, data, optimizer, loss, batch, eval_batch, seed, valid, train_size, normalize,
 -- groups, freeze, clip_norm, aux_scale, threads, loss_weights (ml.train's meanings).
 -- Checked by the caller.
+-- `modlab run --set k=v`: every key must have been read by an ml.arg when training starts
+-- (a typo would otherwise be silently ignored). A sweep trial reports its unread parameters
+-- itself, when it ends (modlab.sweep.checks).
+local function check_set_keys(level)
+  if core.trial_dir then return end
+  local read = {}
+  for name in pairs(core.used_args or {}) do read[#read + 1] = name end
+  table.sort(read)
+  local unread = {}
+  for name in pairs(core.args or {}) do
+    if not (core.used_args and core.used_args[name]) then unread[#unread + 1] = name end
+  end
+  table.sort(unread)
+  if #unread == 0 then return end
+  local name = unread[1]
+  local near = require("modlab.sweep.checks").closest(name, read)
+  error(("--set %s=%s: no ml.arg read '%s' before training started%s"):format(name,
+    tostring(core.args[name]), name,
+    near and ("; did you mean '%s'?"):format(near)
+      or (#read > 0 and (" (the recipe reads: " .. table.concat(read, ", ") .. ")")
+          or " (the recipe reads no --set values)")), level)
+end
+
 function M.new(ml, cfg, level)
   level = (level or 1) + 1
+  check_set_keys(level)
   local self = setmetatable({ cfg = cfg, seed = cfg.seed or 1, batch = cfg.batch }, Trainer)
   self.eval_batch = cfg.eval_batch or math.max(cfg.batch, 1000)
   if cfg.threads or core.threads then C.ml_blas_set_threads(cfg.threads or core.threads) end

@@ -112,4 +112,13 @@ for bad in 0 1e99 1.5 many; do
 done
 like "$out" "^modlab: --threads wants a whole number in \[1, 1024\]; got 'many'" \
     "naming the range and the value"
+# A --set key no ml.arg has read when training starts is a typo, not a silent no-op.
+out=$("$MODLAB" run "$top_srcdir/recipes/synthetic.lua" --out "$t/typo" --set lrr=0.1 2>&1)
+is $? 1 "--set lrr=0.1 (the recipe reads lr) fails"
+like "$out" "synthetic.lua:[0-9]*: --set lrr=0.1: no ml.arg read 'lrr' before training started; did you mean 'lr'?" \
+    "naming the key, the recipe line and the closest name"
+out=$("$MODLAB" run "$top_srcdir/recipes/synthetic.lua" --out "$t/typo" --set zzz=1 2>&1)
+like "$out" "no ml.arg read 'zzz' before training started (the recipe reads: .*epochs.*lr" \
+    "with nothing close: the names the recipe reads"
+ok $([ ! -d "$t/typo" ]; echo $?) "neither started a run directory"
 done_testing
