@@ -242,12 +242,18 @@ local function with_reports(status, dirs)
   return status
 end
 
+-- The commands, for "did you mean".
+local COMMANDS = { "run", "plugins", "plugin", "sweep", "trial", "report", "data", "help",
+                   "version" }
+
 function M.main(args)
   local core = require "modlab.core"
   core.argv = args
   local buf = core.ffi.new("char[4096]")
   core.cwd = core.C.getcwd(buf, 4096) ~= nil and core.ffi.string(buf) or nil
   local i = 1
+  if args[i] == "-V" then args[i] = "--version" end
+  if args[i] == "-h" then args[i] = "--help" end
   while args[i] and args[i]:sub(1, 2) == "--" do
     local a = args[i]
     if a == "--plugin-path" and args[i + 1] then core.plugin_path = args[i + 1]; i = i + 2
@@ -297,7 +303,9 @@ function M.main(args)
   if cmd == "report" then
     return require("modlab.report").cmd(args, i + 1, { usage_error = usage_error })
   end
-  return usage_error("unknown command '" .. cmd .. "'")
+  local near = require("modlab.sweep.checks").closest(cmd, COMMANDS)
+  return usage_error("unknown command '" .. cmd .. "'" ..
+    (near and ("; did you mean '%s'?"):format(near) or ""))
 end
 
 return M

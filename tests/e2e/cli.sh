@@ -121,4 +121,8 @@ out=$("$MODLAB" run "$top_srcdir/recipes/synthetic.lua" --out "$t/typo" --set zz
 like "$out" "no ml.arg read 'zzz' before training started (the recipe reads: .*epochs.*lr" \
     "with nothing close: the names the recipe reads"
 ok $([ ! -d "$t/typo" ]; echo $?) "neither started a run directory"
+# A mistyped command: usage error with the closest command; -V is --version.
+out=$("$MODLAB" rn x.lua 2>&1); is $? 2 "modlab rn: a usage error"
+like "$out" "unknown command 'rn'; did you mean 'run'?" "... suggesting run"
+like "$("$MODLAB" -V)" "^modlab [0-9]" "modlab -V prints the version"
 done_testing
