@@ -17,9 +17,11 @@ TESTS += $(fetch_tests)
 fetch_test_server = tests/support/http_fault_server.c tests/support/http_fault_server.h
 tests_unit_core_formats_test_yaml_tree_LDADD = $(test_ldadd) -lm
 tests_unit_core_data_test_fetch_SOURCES = tests/unit/core/data/test_fetch.c $(fetch_test_server)
-tests_unit_core_data_test_manifest_SOURCES = tests/unit/core/data/test_manifest.c $(fetch_test_server)
+tests_unit_core_data_test_manifest_SOURCES = tests/unit/core/data/test_manifest.c \
+	tests/unit/core/data/manifest_test.h $(fetch_test_server)
 tests_unit_core_data_test_manifest_CFLAGS = $(test_cflags) $(ZLIB_CFLAGS)
 tests_unit_core_data_test_manifest_LDADD = $(test_ldadd) $(ZLIB_LIBS)
-tests_unit_core_data_test_manifest_limits_SOURCES = tests/unit/core/data/test_manifest_limits.c $(fetch_test_server)
+tests_unit_core_data_test_manifest_limits_SOURCES = tests/unit/core/data/test_manifest_limits.c \
+	tests/unit/core/data/manifest_test.h $(fetch_test_server)
 tests_unit_core_data_test_manifest_tar_CFLAGS = $(test_cflags) $(LIBARCHIVE_CFLAGS)
 tests_unit_core_data_test_manifest_tar_LDADD = $(test_ldadd) $(LIBARCHIVE_LIBS)
