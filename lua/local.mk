@@ -4,20 +4,27 @@
 # below lua/ (lua/modlab/util/json.lua is modlab.util.json; a folder's init.lua is the
 # folder: lua/modlab/sweep/init.lua is modlab.sweep). report.mk adds the report's modules,
 # core/sdk/local.mk the SDK's.
-lua_modlab = lua/modlab/core.lua lua/modlab/cli.lua lua/modlab/train.lua \
+lua_modlab = lua/modlab/core.lua lua/modlab/train.lua \
 	lua/modlab/resume.lua lua/modlab/rundir.lua lua/modlab/progress.lua lua/modlab/model.lua \
 	lua/modlab/graph.lua lua/modlab/trainer.lua lua/modlab/train_hooks.lua \
 	lua/modlab/params.lua lua/modlab/data.lua lua/modlab/schedule.lua lua/modlab/json.lua
 lua_util = lua/modlab/util/clib.lua lua/modlab/util/number.lua lua/modlab/util/file.lua \
-	lua/modlab/util/time.lua lua/modlab/util/json.lua lua/modlab/util/jsonl.lua
+	lua/modlab/util/time.lua lua/modlab/util/json.lua lua/modlab/util/jsonl.lua \
+	lua/modlab/util/suggest.lua
+lua_cli = lua/modlab/cli/init.lua lua/modlab/cli/commands.lua lua/modlab/cli/args.lua \
+	lua/modlab/cli/run.lua lua/modlab/cli/docs.lua
 lua_sweep = lua/modlab/sweep/init.lua lua/modlab/sweep/host.lua lua/modlab/sweep/plan.lua \
 	lua/modlab/sweep/journal.lua lua/modlab/sweep/metrics.lua lua/modlab/sweep/hyperband.lua \
 	lua/modlab/sweep/trial.lua lua/modlab/sweep/results.lua lua/modlab/sweep/local_launcher.lua \
 	lua/modlab/sweep/slurm_launcher.lua lua/modlab/sweep/checks.lua
-embedded_lua_files = lua/modlab.lua $(lua_modlab) $(lua_util) $(lua_sweep)
+embedded_lua_files = lua/modlab.lua $(lua_modlab) $(lua_util) $(lua_cli) $(lua_sweep)
 embedded_lua_args = modlab=$(top_srcdir)/lua/modlab.lua \
 	modlab.core=$(top_srcdir)/lua/modlab/core.lua \
-	modlab.cli=$(top_srcdir)/lua/modlab/cli.lua \
+	modlab.cli=$(top_srcdir)/lua/modlab/cli/init.lua \
+	modlab.cli.commands=$(top_srcdir)/lua/modlab/cli/commands.lua \
+	modlab.cli.args=$(top_srcdir)/lua/modlab/cli/args.lua \
+	modlab.cli.run=$(top_srcdir)/lua/modlab/cli/run.lua \
+	modlab.cli.docs=$(top_srcdir)/lua/modlab/cli/docs.lua \
 	modlab.train=$(top_srcdir)/lua/modlab/train.lua \
 	modlab.resume=$(top_srcdir)/lua/modlab/resume.lua \
 	modlab.rundir=$(top_srcdir)/lua/modlab/rundir.lua \
@@ -36,6 +43,7 @@ embedded_lua_args = modlab=$(top_srcdir)/lua/modlab.lua \
 	modlab.util.time=$(top_srcdir)/lua/modlab/util/time.lua \
 	modlab.util.json=$(top_srcdir)/lua/modlab/util/json.lua \
 	modlab.util.jsonl=$(top_srcdir)/lua/modlab/util/jsonl.lua \
+	modlab.util.suggest=$(top_srcdir)/lua/modlab/util/suggest.lua \
 	modlab.sweep=$(top_srcdir)/lua/modlab/sweep/init.lua \
 	modlab.sweep.host=$(top_srcdir)/lua/modlab/sweep/host.lua \
 	modlab.sweep.plan=$(top_srcdir)/lua/modlab/sweep/plan.lua \
@@ -53,5 +61,7 @@ modlabluadir = $(luadir)/modlab
 dist_modlablua_DATA = $(lua_modlab)
 modlab_utilluadir = $(luadir)/modlab/util
 dist_modlab_utillua_DATA = $(lua_util)
+modlab_cliluadir = $(luadir)/modlab/cli
+dist_modlab_clilua_DATA = $(lua_cli)
 modlab_sweepluadir = $(luadir)/modlab/sweep
 dist_modlab_sweeplua_DATA = $(lua_sweep)

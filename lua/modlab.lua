@@ -10,6 +10,12 @@ local ml = { version = ffi.string(C.ml_version()) }
 -- Values of --set k=v (and sweep parameters) used by this recipe, for config.json.
 ml.config = {}
 
+-- A mistake in a --set value is bad usage: the command exits 2, as for a bad option.
+local function set_error(msg, level)
+  core.exit_status = 2
+  error(msg, level + 1)
+end
+
 -- A --set number. An integer written out in decimal must be one a double holds exactly:
 -- past 2^53 tonumber rounds to a neighbour (seed=9007199254740993 would silently train as
 -- seed 9007199254740992), so that is an error, not a different value.
@@ -19,7 +25,7 @@ local function to_number(name, text)
   if v and digits and math.abs(v) >= 2^53 and
      ("%.0f"):format(math.abs(v)) ~= digits then
     local near = (sign == "-" and "-" or "") .. ("%.0f"):format(math.abs(v))
-    error(("--set %s=%s: not exactly representable as a number (a double holds every "
+    set_error(("--set %s=%s: not exactly representable as a number (a double holds every "
            .. "integer up to 2^53 = 9007199254740992, past it only some): give one it "
            .. "holds, such as %s"):format(name, text, near), 4)
   end
@@ -29,12 +35,12 @@ end
 local function coerce(name, text, default)
   if type(default) == "number" then
     local v = to_number(name, text)
-    if not v then error(("--set %s=%s: wants a number"):format(name, text), 3) end
+    if not v then set_error(("--set %s=%s: wants a number"):format(name, text), 3) end
     return v
   elseif type(default) == "boolean" then
     if text == "true" or text == "1" then return true end
     if text == "false" or text == "0" then return false end
-    error(("--set %s=%s: wants true or false"):format(name, text), 3)
+    set_error(("--set %s=%s: wants true or false"):format(name, text), 3)
   elseif default == nil then
     if text == "true" then return true elseif text == "false" then return false end
     return to_number(name, text) or text

@@ -69,8 +69,9 @@ tests_unit_plugins_modular_test_modular_gemm_LDADD = -lm
 TESTS += tests/unit/plugins/modular/test_modular_gemm
 
 include tests/abi/local.mk
-TESTS += tests/e2e/cli.sh tests/e2e/synthetic.sh tests/e2e/crash_safety.sh
-EXTRA_DIST += tests/support/tap.sh tests/support/e2e.sh tests/e2e/cli.sh tests/e2e/synthetic.sh \
+TESTS += tests/e2e/cli.sh tests/e2e/cli_docs.sh tests/e2e/synthetic.sh tests/e2e/crash_safety.sh
+EXTRA_DIST += tests/support/tap.sh tests/support/e2e.sh tests/e2e/cli.sh tests/e2e/cli_docs.sh \
+	tests/e2e/synthetic.sh \
 	tests/abi/fixture.c \
 	tests/e2e/crash_safety.sh tests/fixtures/crash/resumable.lua tests/fixtures/crash/check_rundir.lua docs/RUNS.md
 TESTS += tests/e2e/out_of_tree.sh tests/e2e/valgrind.sh

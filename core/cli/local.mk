@@ -21,3 +21,18 @@ core/cli/embedded_lua.c: $(top_srcdir)/lua/embed.lua $(embedded_lua_files) recip
 	  cdef=$(top_srcdir)/core/include/modlab/sdk.h \
 	  cdef=$(top_srcdir)/core/include/modlab/spawn.h
 EXTRA_DIST += lua/embed.lua
+
+# The man page and the shell completions are written by the built binary from the table that
+# makes `--help` (lua/modlab/cli/commands.lua, cli/docs.lua), so they cannot drift from it.
+man1_MANS = modlab.1
+bashcompletiondir = $(datadir)/bash-completion/completions
+bashcompletion_DATA = completions/modlab
+zshcompletiondir = $(datadir)/zsh/site-functions
+zshcompletion_DATA = completions/_modlab
+CLEANFILES += modlab.1 completions/modlab completions/_modlab
+modlab.1: modlab$(EXEEXT)
+	$(AM_V_GEN)./modlab$(EXEEXT) help --man >$@.tmp && mv $@.tmp $@
+completions/modlab: modlab$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) completions && ./modlab$(EXEEXT) completion bash >$@.tmp && mv $@.tmp $@
+completions/_modlab: modlab$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) completions && ./modlab$(EXEEXT) completion zsh >$@.tmp && mv $@.tmp $@

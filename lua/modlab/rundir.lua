@@ -22,9 +22,19 @@ end
 -- A sweep trial (`modlab trial`, or MODLAB_TRIAL_DIR) writes into its own fixed directory,
 -- and `modlab run --resume DIR` back into DIR. A new run claims its directory with an
 -- exclusive mkdir (ml_mkdir_unique): two runs started in one second get <name>-<stamp>
--- and <name>-<stamp>-2, never one shared directory.
+-- and <name>-<stamp>-2, never one shared directory. `modlab run --run-dir DIR` names the
+-- exact directory; it must not hold a run already (a second ml.train would overwrite it).
 function M.create(name, base)
   local dir = core.resume_dir or core.trial_dir or os.getenv("MODLAB_TRIAL_DIR")
+  if not (dir and dir ~= "") and core.run_dir then
+    dir = core.run_dir
+    for _, f in ipairs({ "config.json", "summary.json" }) do
+      if require("modlab.util.file").exists(dir .. "/" .. f) then
+        return nil, ("--run-dir %s already holds a run (%s): give a new directory; a "
+          .. "recipe that trains more than once needs --out"):format(dir, f)
+      end
+    end
+  end
   if dir and dir ~= "" then
     if C.ml_mkdirs(dir, core.err) ~= 0 then return nil, core.errmsg() end
   else

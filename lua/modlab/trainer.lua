@@ -75,7 +75,8 @@ local function check_set_keys(level)
   table.sort(unread)
   if #unread == 0 then return end
   local name = unread[1]
-  local near = require("modlab.sweep.checks").closest(name, read)
+  local near = require("modlab.util.suggest").closest(name, read)
+  core.exit_status = 2   -- a mistyped --set is bad usage
   error(("--set %s=%s: no ml.arg read '%s' before training started%s"):format(name,
     tostring(core.args[name]), name,
     near and ("; did you mean '%s'?"):format(near)

@@ -142,7 +142,7 @@ ref=$chain_ref want=$chain_want
 out=$("$MODLAB" run --resume "$t" 2>&1); is $? 2 "--resume of a non-run directory: usage error"
 like "$out" "no config.json there" "... says so"
 out=$("$MODLAB" run --resume "$ref" --set lr=1 2>&1); is $? 2 "--resume with --set: usage error"
-like "$out" "drop --set and --out" "... says why"
+like "$out" "drop --set, --out and --run-dir" "... says why"
 kill_at mid-epoch:3 "$t/other"
 cat > "$t/other.lua" <<'LUA'
 local ml = require "modlab"

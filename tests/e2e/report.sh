@@ -8,7 +8,7 @@ make_tmpdir
 cd "$t" || exit 1
 
 out=$("$MODLAB" report 2>&1); is $? 2 "report without a directory exits 2"
-like "$out" "which directory" "and says what it wants"
+like "$out" "^modlab report: which DIR?" "and says what it wants"
 mkdir empty
 out=$("$MODLAB" report empty 2>&1); is $? 2 "a directory that is neither run nor sweep exits 2"
 like "$out" "empty is neither a run directory .* nor a sweep directory" "and says so"

@@ -72,20 +72,9 @@ function M.write(dir)
 end
 
 -- `modlab report DIR...`
-function M.cmd(args, i, h)
-  local dirs = {}
-  while i <= #args do
-    local a = args[i]
-    if a == "--help" or a == "-h" then
-      print("usage: modlab report DIR...   write DIR/report.html for a run or sweep directory")
-      return 0
-    elseif a:sub(1, 1) == "-" then return h.usage_error("report: unknown option '" .. a .. "'")
-    else dirs[#dirs + 1] = a end
-    i = i + 1
-  end
-  if #dirs == 0 then
-    return h.usage_error("report: which directory? (modlab report RUN_OR_SWEEP_DIR)")
-  end
+-- `modlab report DIR...`; o: the parsed options (cli/commands.lua).
+function M.cmd(o)
+  local dirs = o.dirs
   local status = 0
   for _, dir in ipairs(dirs) do
     local path, err, code = M.write(dir)

@@ -3,39 +3,12 @@
 -- C (core/sdk/conformance.c, modlab/sdk.h); the project templates are modlab.sdk.templates.
 local M = {}
 
-local USAGE = [==[
-usage: modlab plugin new NAME --kind layer|optimizer|dataset|router [--dir DIR]
-       modlab plugin check FILE.so [--with DEPS] [--no-fork]
-
-  new     write a ready out-of-tree plugin project into DIR (default: ./NAME): one C file,
-          a Makefile using pkg-config, a gradient-check test and a recipe using the plugin
-  check   load FILE.so alone and run the conformance suite (ABI, options, gradients,
-          guarded buffers, save/load round trip, leaks); one verdict per line, exit 1 on
-          any failure. --with DEPS: colon-separated plugins the checked one builds on.
-          Checks run in a child process unless --no-fork, so a crash is a verdict.
-
-See the plugin author's guide: PLUGINS.md (installed in the modlab doc directory).
-]==]
-
-local function usage_error(msg)
-  io.stderr:write("modlab: plugin: ", msg, "\n", "Try 'modlab plugin help'.\n")
-  return 2
-end
-
 local VERDICT = { [0] = "ok", [1] = "FAIL", [2] = "skip" }
 
-local function cmd_check(core, args, i)
+-- `modlab plugin check FILE.so`; o: the parsed options (cli/commands.lua).
+function M.cmd_check(core, o)
   local ffi, C = core.ffi, core.C
-  local file, deps, flags = nil, nil, C.ML_CHECK_FORK
-  while i <= #args do
-    local a = args[i]
-    if a == "--with" and args[i + 1] then deps = args[i + 1]; i = i + 2
-    elseif a == "--no-fork" then flags = 0; i = i + 1
-    elseif a:sub(1, 1) == "-" then return usage_error("check: unknown option '" .. a .. "'")
-    elseif file then return usage_error("check: one plugin file at a time")
-    else file = a; i = i + 1 end
-  end
-  if not file then return usage_error("check: which plugin? (modlab plugin check FILE.so)") end
+  local file, deps, flags = o.file, o.with, o.no_fork and 0 or C.ML_CHECK_FORK
   local f = io.open(file, "rb")
   if not f then
     io.stderr:write("modlab: plugin check: cannot open '", file, "'\n")
@@ -63,8 +36,6 @@ end
 
 -- ---- plugin new --------------------------------------------------------------------------
 
-local KINDS = { layer = true, optimizer = true, dataset = true, router = true }
-
 -- Crash-safe (temp name, fsync, rename): an interrupted `plugin new` leaves whole files.
 local function write_file(path, text)
   local core = require "modlab.core"
@@ -74,30 +45,13 @@ local function write_file(path, text)
   return true
 end
 
-local function cmd_new(core, args, i)
-  local name, kind, dir
-  while i <= #args do
-    local a = args[i]
-    if a == "--kind" and args[i + 1] then kind = args[i + 1]; i = i + 2
-    elseif a:match("^%-%-kind=") then kind = a:sub(8); i = i + 1
-    elseif a == "--dir" and args[i + 1] then dir = args[i + 1]; i = i + 2
-    elseif a:sub(1, 1) == "-" then return usage_error("new: unknown option '" .. a .. "'")
-    elseif name then
-      return usage_error("new: one NAME (got '" .. name .. "' and '" .. a .. "')")
-    else name = a; i = i + 1 end
-  end
-  if not name then
-    return usage_error("new: which name? (modlab plugin new NAME --kind KIND)")
-  end
+-- `modlab plugin new NAME --kind KIND`; o: the parsed options (the parser has checked
+-- --kind against the kinds), usage(msg) reports a usage error.
+function M.cmd_new(core, o, usage)
+  local name, kind, dir = o.name, o.kind, o.dir
   if not name:match("^[a-z][a-z0-9_]*$") or #name > 48 then
-    return usage_error("new: NAME must be [a-z][a-z0-9_]* (it names the .so, its entry point "
+    return usage("NAME must be [a-z][a-z0-9_]* (it names the .so, its entry point "
       .. "ml_plugin_NAME_init and the registered entry), got '" .. name .. "'")
-  end
-  if not kind then
-    return usage_error("new: --kind layer|optimizer|dataset|router is required")
-  end
-  if not KINDS[kind] then
-    return usage_error("new: unknown kind '" .. kind .. "' (layer, optimizer, dataset, router)")
   end
   dir = dir or name
   local probe = io.open(dir .. "/Makefile", "rb")
@@ -163,17 +117,6 @@ function M.gradcheck(layer, seed)
     out[#out + 1] = r
   end
   return out
-end
-
-function M.main(core, args, i)
-  local sub = args[i]
-  if sub == "check" then return cmd_check(core, args, i + 1) end
-  if sub == "new" then return cmd_new(core, args, i + 1) end
-  if sub == nil or sub == "help" or sub == "--help" then
-    io.stdout:write(USAGE)
-    return sub and 0 or 2
-  end
-  return usage_error("unknown subcommand '" .. sub .. "' (new, check)")
 end
 
 return M

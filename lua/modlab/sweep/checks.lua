@@ -9,32 +9,7 @@ local file = require "modlab.util.file"
 
 local M = {}
 
--- Levenshtein distance, for "did you mean"; names are short, O(n*m) is fine.
-local function distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
--- The candidate closest to name when it is close enough to be a typo (a third of the
--- name's length, at least 1, or the same name in other case), else nil.
-function M.closest(name, candidates)
-  local best, bd
-  local limit = math.max(1, math.floor(#name / 3))
-  for _, c in ipairs(candidates) do
-    local d = c:lower() == name:lower() and 0 or distance(name, c)
-    if d <= limit and (not bd or d < bd or (d == bd and c < best)) then best, bd = c, d end
-  end
-  return best
-end
+M.closest = require("modlab.util.suggest").closest
 
 -- The metric names a trial logged: the keys of its metrics.jsonl rows (sorted), plus those
 -- of summary.json, which the sweep also reads a metric from.
@@ -55,10 +30,7 @@ function M.logged_names(tdir)
   return names
 end
 
-local function hint(name, candidates)
-  local c = M.closest(name, candidates)
-  return c and ("; did you mean '%s'?"):format(c) or ""
-end
+local hint = require("modlab.util.suggest").hint
 
 -- Messages for a finished trial: `value` is its metric (nil: never logged), `unused` the
 -- sweep parameters it never read, `used` the names the recipe did read (core.used_args).

@@ -32,14 +32,6 @@ local run_slurm = require("modlab.sweep.slurm_launcher").run_slurm
 
 local M = {}
 
-local SWEEP_USAGE = [[
-usage: modlab sweep FILE.yaml [-j N] [--resume] [--dry-run] [--launcher local|slurm]
-                              [--out DIR] [--wait] [--quiet] [--report]
-       modlab sweep DIR --resume            resume the sweep in DIR
-       modlab sweep export FILE.yaml --format wandb
-       modlab sweep plan FILE.yaml [--out DIR]  write the sweep directory, run nothing
-       modlab sweep pending DIR             unfinished trial indices (for job arrays)]]
-
 local function print_dry_run(plan, name, dir)
   print(("sweep %s: %d trial%s (method %s%s, %d repeat%s) -> %s"):format(name, #plan.trials,
     #plan.trials == 1 and "" or "s", plan.method,
@@ -52,71 +44,33 @@ local function print_dry_run(plan, name, dir)
   end
 end
 
-function M.cmd_sweep(args, i, h)
-  local file, jobs, resume, dry, launcher, out, wait, quiet
-  local sub = args[i]
-  if sub == "export" then
-    local path, fmt = nil, nil
-    i = i + 1
-    while i <= #args do
-      if args[i] == "--format" then fmt = args[i + 1]; i = i + 2
-      elseif args[i]:match("^%-%-format=") then fmt = args[i]:sub(10); i = i + 1
-      elseif path then return h.usage_error("sweep export: one file at a time")
-      else path = args[i]; i = i + 1 end
-    end
-    if not path then return h.usage_error("sweep export wants FILE.yaml --format wandb") end
-    if fmt ~= "wandb" then
-      return h.usage_error("sweep export: --format wandb is the one format")
-    end
-    local text = C.ml_sweep_export_wandb(path, core.err)
-    if text == nil then io.stderr:write("modlab: error: ", core.errmsg(), "\n") return 2 end
-    io.stdout:write(ffi.string(text))
-    C.ml_sweep_text_free(text)
-    return 0
+-- `modlab sweep export FILE --format wandb`; o: the parsed options (cli/commands.lua).
+function M.cmd_export(o)
+  local text = C.ml_sweep_export_wandb(o.file, core.err)
+  if text == nil then io.stderr:write("modlab: error: ", core.errmsg(), "\n") return 2 end
+  io.stdout:write(ffi.string(text))
+  C.ml_sweep_text_free(text)
+  return 0
+end
+
+-- `modlab sweep pending DIR`: the unfinished trial indices, for job arrays.
+function M.cmd_pending(o)
+  local plan, perr = load_plan_dir(o.dir)
+  if not plan then io.stderr:write("modlab: error: ", perr, "\n") return 2 end
+  local st, list = state(read_journal(o.dir)), {}
+  for k, t in ipairs(plan.trials) do
+    if not (st[t.id] and DONE[st[t.id].status]) then list[#list + 1] = k - 1 end
   end
-  if sub == "pending" then
-    local dir = args[i + 1]
-    if not dir then return h.usage_error("sweep pending wants a sweep directory") end
-    local plan, perr = load_plan_dir(dir)
-    if not plan then io.stderr:write("modlab: error: ", perr, "\n") return 2 end
-    local st, list = state(read_journal(dir)), {}
-    for k, t in ipairs(plan.trials) do
-      if not (st[t.id] and DONE[st[t.id].status]) then list[#list + 1] = k - 1 end
-    end
-    print(table.concat(list, ","))
-    return 0
-  end
-  local plan_only = sub == "plan"
-  if plan_only then i = i + 1 end
-  while i <= #args do
-    local a = args[i]
-    if a == "-j" or a == "--jobs" then
-      jobs = tonumber(args[i + 1])
-      if not jobs or jobs < 1 or jobs ~= math.floor(jobs) then
-        return h.usage_error("sweep: -j wants a positive integer")
-      end
-      i = i + 2
-    elseif a:match("^%-j%d+$") then jobs = tonumber(a:sub(3)); i = i + 1
-    elseif a == "--resume" then resume = true; i = i + 1
-    elseif a == "--dry-run" or a == "-n" then dry = true; i = i + 1
-    elseif a == "--wait" then wait = true; i = i + 1
-    elseif a == "--quiet" or a == "-q" then quiet = true; i = i + 1
-    elseif a == "--launcher" then
-      launcher = args[i + 1]
-      if launcher ~= "local" and launcher ~= "slurm" then
-        return h.usage_error("sweep: --launcher is local or slurm")
-      end
-      i = i + 2
-    elseif a == "--out" then
-      out = args[i + 1]
-      if not out then return h.usage_error("sweep: --out wants a directory") end
-      i = i + 2
-    elseif a == "--help" or a == "-h" then print(SWEEP_USAGE) return 0
-    elseif a:sub(1, 1) == "-" then return h.usage_error("sweep: unknown option '" .. a .. "'")
-    elseif file then return h.usage_error("sweep: one sweep file at a time")
-    else file = a; i = i + 1 end
-  end
-  if not file then return h.usage_error("sweep: which sweep file? (modlab sweep FILE.yaml)") end
+  print(table.concat(list, ","))
+  return 0
+end
+
+-- `modlab sweep` and `modlab sweep plan` (o.plan_only); o: the parsed options, h.dir is
+-- set to the sweep directory once it is known (for --report).
+function M.cmd_sweep(o, h)
+  local file, jobs, resume, dry, launcher, out, wait, quiet =
+    o.file, o.jobs, o.resume, o.dry_run, o.launcher, o.out, o.wait, o.quiet
+  local plan_only = o.plan_only
   -- A directory: resume the sweep stored there.
   local is_dir = exists(file .. "/sweep.yaml")
   if is_dir then
@@ -149,7 +103,7 @@ function M.cmd_sweep(args, i, h)
   end
   plan.program_path = program
   if dry then print_dry_run(plan, name, dir) return 0 end
-  h.dir = dir   -- for `modlab sweep --report` (cli.lua)
+  h.dir = dir   -- for `modlab sweep --report` (cli/init.lua)
   if resume and not exists(dir .. "/sweep.json") then
     io.stderr:write(("modlab: error: --resume: %s holds no sweep to resume (run without "
       .. "--resume to start it)\n"):format(dir))

@@ -22,24 +22,15 @@ local trial_metric = require("modlab.sweep.metrics").trial_metric
 
 local M = {}
 
-function M.cmd_trial(args, i, h)
-  local dir, index
-  while i <= #args do
-    local a = args[i]
-    if a == "--index" then index = tonumber(args[i + 1]); i = i + 2
-    elseif a:match("^%-%-index=") then index = tonumber(a:sub(9)); i = i + 1
-    elseif a:sub(1, 1) == "-" then return h.usage_error("trial: unknown option '" .. a .. "'")
-    elseif dir then return h.usage_error("trial: one sweep directory at a time")
-    else dir = a; i = i + 1 end
-  end
-  if not dir or not index or index ~= math.floor(index) then
-    return h.usage_error("trial wants a sweep directory and --index I (an integer)")
-  end
+-- `modlab trial DIR --index I`; o: the parsed options (cli/commands.lua), h: usage_error
+-- and run_chunk from cli/.
+function M.cmd_trial(o, h)
+  local dir, index = o.dir, o.index
   local plan, perr = load_plan_dir(dir)
   if not plan then io.stderr:write("modlab: error: ", perr, "\n") return 2 end
   local t = plan.trials[index + 1]
   if not t then
-    return h.usage_error(("trial: index %d is out of range (the sweep has %d trials, 0..%d)")
+    return h.usage_error(("index %d is out of range (the sweep has %d trials, 0..%d)")
       :format(index, #plan.trials, #plan.trials - 1))
   end
   local st = state(read_journal(dir))[t.id] or { attempts = 0, status = "pending" }
