@@ -204,6 +204,8 @@ function M.run(ml, cfg, level)
       ml.version, data.name, model:nparams(), ntrain, nvalid, ntest or 0, rd.dir))
     rd:log(("buffers: %.1f MB of activations and gradients (%.1f MB saved by sharing "
             .. "gradient buffers)"):format(held / 1e6, (unshared - held) / 1e6))
+    -- The model table and the resolved configuration, on stderr (issue 21).
+    require("modlab.run_summary").print(model, config, rd.dir)
   end
 
   local history, best, lines, first = {}, nil, {}, 1
