@@ -14,7 +14,7 @@ lua_util = lua/modlab/util/clib.lua lua/modlab/util/number.lua lua/modlab/util/f
 lua_sweep = lua/modlab/sweep/init.lua lua/modlab/sweep/host.lua lua/modlab/sweep/plan.lua \
 	lua/modlab/sweep/journal.lua lua/modlab/sweep/metrics.lua lua/modlab/sweep/hyperband.lua \
 	lua/modlab/sweep/trial.lua lua/modlab/sweep/results.lua lua/modlab/sweep/local_launcher.lua \
-	lua/modlab/sweep/slurm_launcher.lua lua/modlab/sweep/checks.lua
+	lua/modlab/sweep/slurm_launcher.lua lua/modlab/sweep/checks.lua lua/modlab/sweep/live.lua
 embedded_lua_files = lua/modlab.lua $(lua_modlab) $(lua_util) $(lua_sweep)
 embedded_lua_args = modlab=$(top_srcdir)/lua/modlab.lua \
 	modlab.core=$(top_srcdir)/lua/modlab/core.lua \
@@ -49,6 +49,7 @@ embedded_lua_args = modlab=$(top_srcdir)/lua/modlab.lua \
 	modlab.sweep.local_launcher=$(top_srcdir)/lua/modlab/sweep/local_launcher.lua \
 	modlab.sweep.slurm_launcher=$(top_srcdir)/lua/modlab/sweep/slurm_launcher.lua \
 	modlab.sweep.checks=$(top_srcdir)/lua/modlab/sweep/checks.lua \
+	modlab.sweep.live=$(top_srcdir)/lua/modlab/sweep/live.lua \
 	recipes.quickstart=$(top_srcdir)/recipes/quickstart.lua
 dist_lua_DATA += lua/modlab.lua
 modlabluadir = $(luadir)/modlab
