@@ -48,11 +48,12 @@ end
 
 -- ---- one epoch's bar -------------------------------------------------------------------
 
--- opts: label, total (units), quiet, run (a M.run whose text follows the bar's)
+-- opts: label, total (units), quiet, run (a M.run whose text follows the bar's; kept as
+-- `whole`, since self.run would find M.run through the metatable when it is nil), epoch
 function M.new(opts)
   local p = setmetatable({ label = opts.label or "", total = opts.total or 0, done = 0,
                            start = M.now(), tty = core.isatty(2), last_draw = 0,
-                           quiet = opts.quiet, run = opts.run, epoch = opts.epoch }, M)
+                           quiet = opts.quiet, whole = opts.run, epoch = opts.epoch }, M)
   return p
 end
 
@@ -69,8 +70,8 @@ function M:update(done, extra)
   -- With the whole run known, its elapsed time and ETA replace the epoch's ETA: one
   -- line that still fits 120 columns.
   local tail
-  if self.run then
-    tail = "| " .. self.run:text(self.epoch, frac, now)
+  if self.whole then
+    tail = "| " .. self.whole:text(self.epoch, frac, now)
   else
     tail = "ETA " .. fmt_time(frac > 0 and elapsed * (1 - frac) / frac or 0)
   end
