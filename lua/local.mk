@@ -7,7 +7,8 @@
 lua_modlab = lua/modlab/core.lua lua/modlab/train.lua \
 	lua/modlab/resume.lua lua/modlab/rundir.lua lua/modlab/progress.lua lua/modlab/model.lua \
 	lua/modlab/graph.lua lua/modlab/trainer.lua lua/modlab/train_hooks.lua \
-	lua/modlab/params.lua lua/modlab/data.lua lua/modlab/schedule.lua lua/modlab/json.lua
+	lua/modlab/params.lua lua/modlab/data.lua lua/modlab/schedule.lua lua/modlab/json.lua \
+	lua/modlab/run_summary.lua
 lua_util = lua/modlab/util/clib.lua lua/modlab/util/number.lua lua/modlab/util/file.lua \
 	lua/modlab/util/time.lua lua/modlab/util/json.lua lua/modlab/util/jsonl.lua \
 	lua/modlab/util/suggest.lua
@@ -16,7 +17,7 @@ lua_cli = lua/modlab/cli/init.lua lua/modlab/cli/commands.lua lua/modlab/cli/arg
 lua_sweep = lua/modlab/sweep/init.lua lua/modlab/sweep/host.lua lua/modlab/sweep/plan.lua \
 	lua/modlab/sweep/journal.lua lua/modlab/sweep/metrics.lua lua/modlab/sweep/hyperband.lua \
 	lua/modlab/sweep/trial.lua lua/modlab/sweep/results.lua lua/modlab/sweep/local_launcher.lua \
-	lua/modlab/sweep/slurm_launcher.lua lua/modlab/sweep/checks.lua
+	lua/modlab/sweep/slurm_launcher.lua lua/modlab/sweep/checks.lua lua/modlab/sweep/live.lua
 embedded_lua_files = lua/modlab.lua $(lua_modlab) $(lua_util) $(lua_cli) $(lua_sweep)
 embedded_lua_args = modlab=$(top_srcdir)/lua/modlab.lua \
 	modlab.core=$(top_srcdir)/lua/modlab/core.lua \
@@ -37,6 +38,7 @@ embedded_lua_args = modlab=$(top_srcdir)/lua/modlab.lua \
 	modlab.data=$(top_srcdir)/lua/modlab/data.lua \
 	modlab.schedule=$(top_srcdir)/lua/modlab/schedule.lua \
 	modlab.json=$(top_srcdir)/lua/modlab/json.lua \
+	modlab.run_summary=$(top_srcdir)/lua/modlab/run_summary.lua \
 	modlab.util.clib=$(top_srcdir)/lua/modlab/util/clib.lua \
 	modlab.util.number=$(top_srcdir)/lua/modlab/util/number.lua \
 	modlab.util.file=$(top_srcdir)/lua/modlab/util/file.lua \
@@ -55,6 +57,7 @@ embedded_lua_args = modlab=$(top_srcdir)/lua/modlab.lua \
 	modlab.sweep.local_launcher=$(top_srcdir)/lua/modlab/sweep/local_launcher.lua \
 	modlab.sweep.slurm_launcher=$(top_srcdir)/lua/modlab/sweep/slurm_launcher.lua \
 	modlab.sweep.checks=$(top_srcdir)/lua/modlab/sweep/checks.lua \
+	modlab.sweep.live=$(top_srcdir)/lua/modlab/sweep/live.lua \
 	recipes.quickstart=$(top_srcdir)/recipes/quickstart.lua
 dist_lua_DATA += lua/modlab.lua
 modlabluadir = $(luadir)/modlab

@@ -116,3 +116,8 @@ check_PROGRAMS += tests/unit/core/base/test_fileio
 TESTS += tests/unit/core/base/test_fileio
 TESTS += tests/lua/test_util.lua
 EXTRA_DIST += tests/lua/test_util.lua
+# What a run and a sweep print while they work (issue 21): the model summary, the resolved
+# configuration, the whole run's progress and a sweep's live line, on a pseudo-terminal and
+# to files.
+TESTS += tests/e2e/run_progress.sh tests/lua/test_run_progress.lua
+EXTRA_DIST += tests/e2e/run_progress.sh tests/lua/test_run_progress.lua

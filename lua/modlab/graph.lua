@@ -158,7 +158,17 @@ function Builder:layer(spec, inputs, where)
     id = C.ml_model_node(self.m, spec.name, core.opts(spec.opts, 4), arr, #inputs, core.err)
   end
   if id < 0 then fail(where or spec.where) end
-  if not first then self.ties[spec] = id end
+  -- What the run's model summary prints per node (lua/modlab/run_summary.lua): C counts
+  -- layer instances in creation order (parameter names start with that number), and a
+  -- tied node makes none of its own.
+  if not first then
+    self.ties[spec] = id
+    self.nodes[id + 1] = { layer = spec.name, layer_index = self.nlayers }
+    self.nlayers = self.nlayers + 1
+  else
+    self.nodes[id + 1] = { layer = spec.name, layer_index = self.nodes[first + 1].layer_index,
+                           tied_to = first + 1 }
+  end
   self.where[id] = where or spec.where
   return id
 end
@@ -208,10 +218,12 @@ function Builder:emit(item, inputs, where)
 end
 
 -- Add `root`'s nodes to C model m, reading the model input (and set its outputs when it
--- has several). Returns the node -> recipe line table, or nil and a message that starts
--- with the recipe line when one is known.
+-- has several). Returns the node -> recipe line table and the list of nodes ({layer,
+-- layer_index, tied_to}, 1-based as C's messages count them), or nil and a message that
+-- starts with the recipe line when one is known.
 function M.compile(m, root)
-  local b = setmetatable({ m = m, ties = {}, where = {}, root = root }, Builder)
+  local b = setmetatable({ m = m, ties = {}, where = {}, root = root, nodes = {},
+                           nlayers = 0 }, Builder)
   local ok, e = pcall(Builder.emit, b, root, { C.ML_MODEL_INPUT })
   if ok and b.outputs then
     local arr = ffi.new("int32_t[?]", #b.outputs, b.outputs)
@@ -219,7 +231,7 @@ function M.compile(m, root)
       ok, e = false, { where = root.where, msg = core.errmsg() }
     end
   end
-  if ok then return b.where end
+  if ok then return b.where, b.nodes end
   if type(e) ~= "table" then error(e, 0) end
   return nil, e.where and (e.where .. ": " .. e.msg) or e.msg
 end

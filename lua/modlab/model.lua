@@ -18,12 +18,13 @@ function Model:build(in_shape, max_batch, seed)
   local m = C.ml_model_new(core.registry(), seed or 1, core.err)
   if m == nil then return nil, core.errmsg() end
   m = ffi.gc(m, C.ml_model_free)
-  local where, msg = graph.compile(m, self)
-  if not where then return nil, msg end
+  local where, nodes_or_msg = graph.compile(m, self)
+  if not where then return nil, nodes_or_msg end
   if C.ml_model_build(m, core.shape(in_shape), max_batch, core.err) ~= 0 then
     return nil, graph.locate(core.errmsg(), where)
   end
   self.handle, self.in_shape, self.max_batch = m, in_shape, max_batch
+  self.node_info = nodes_or_msg
   return self
 end
 

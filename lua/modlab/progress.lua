@@ -14,11 +14,46 @@ local function fmt_time(s)
 end
 M.fmt_time = fmt_time
 
--- opts: label, total (units), unit ("batches"), log (function for plain lines)
+-- The ETA of work of `total` units of which `done` took `elapsed` seconds, at the rate so
+-- far; nil before anything is done (no rate to go by).
+function M.eta(elapsed, done, total)
+  if not done or done <= 0 then return nil end
+  return math.max(0, elapsed * (total - done) / done)
+end
+
+-- ---- the whole run: epochs first..epochs of a run (first > 1 when it resumed) ---------
+
+local Run = {}
+Run.__index = Run
+
+-- opts: epochs, first (the first epoch this process trains), start (a clock reading)
+function M.run(opts)
+  return setmetatable({ epochs = opts.epochs, first = opts.first or 1,
+                        start = opts.start or M.now() }, Run)
+end
+
+-- best: the text of the best validation so far ("valid_accuracy 0.9100 (epoch 3)"), or nil.
+function Run:set_best(text) self.best = text end
+
+-- "elapsed 0:07  ETA 0:13  best valid_accuracy 0.9100 (epoch 1)" for epoch `epoch` being
+-- `frac` done (1 when it ended), `now` a clock reading. The ETA is the rate of the epochs
+-- this process trained applied to the ones left: evaluation time included once an epoch
+-- has ended, and an upper bound when early stopping ends the run sooner.
+function Run:text(epoch, frac, now)
+  local elapsed = (now or M.now()) - self.start
+  local eta = M.eta(elapsed, epoch - self.first + frac, self.epochs - self.first + 1)
+  return ("elapsed %s  ETA %s  best %s"):format(fmt_time(elapsed),
+    eta and fmt_time(eta) or "-", self.best or "-")
+end
+
+-- ---- one epoch's bar -------------------------------------------------------------------
+
+-- opts: label, total (units), quiet, run (a M.run whose text follows the bar's; kept as
+-- `whole`, since self.run would find M.run through the metatable when it is nil), epoch
 function M.new(opts)
   local p = setmetatable({ label = opts.label or "", total = opts.total or 0, done = 0,
                            start = M.now(), tty = core.isatty(2), last_draw = 0,
-                           quiet = opts.quiet }, M)
+                           quiet = opts.quiet, whole = opts.run, epoch = opts.epoch }, M)
   return p
 end
 
@@ -32,10 +67,17 @@ function M:update(done, extra)
   local frac = self.total > 0 and done / self.total or 0
   local width = 24
   local filled = math.floor(frac * width + 0.5)
-  local eta = frac > 0 and elapsed * (1 - frac) / frac or 0
-  io.stderr:write(("\r%s [%s%s] %3d%% %s ETA %s %s\27[K"):format(self.label,
+  -- With the whole run known, its elapsed time and ETA replace the epoch's ETA: one
+  -- line that still fits 120 columns.
+  local tail
+  if self.whole then
+    tail = "| " .. self.whole:text(self.epoch, frac, now)
+  else
+    tail = "ETA " .. fmt_time(frac > 0 and elapsed * (1 - frac) / frac or 0)
+  end
+  io.stderr:write(("\r%s [%s%s] %3d%% %s %s\27[K"):format(self.label,
     ("="):rep(filled), (" "):rep(width - filled), math.floor(frac * 100 + 0.5),
-    extra or "", fmt_time(eta), ""))
+    extra or "", tail))
   io.stderr:flush()
 end
 

@@ -204,6 +204,8 @@ function M.run(ml, cfg, level)
       ml.version, data.name, model:nparams(), ntrain, nvalid, ntest or 0, rd.dir))
     rd:log(("buffers: %.1f MB of activations and gradients (%.1f MB saved by sharing "
             .. "gradient buffers)"):format(held / 1e6, (unshared - held) / 1e6))
+    -- The model table and the resolved configuration, on stderr (issue 21).
+    require("modlab.run_summary").print(model, config, rd.dir)
   end
 
   local history, best, lines, first = {}, nil, {}, 1
@@ -251,6 +253,18 @@ function M.run(ml, cfg, level)
     if sig ~= 0 then fail("interrupted by " .. (SIGNAMES[sig] or ("signal " .. sig))) end
   end
   local bar   -- the epoch's progress line, cleared if the epoch does not end
+  -- The whole run's elapsed time, ETA and best validation so far: on the bar (a terminal)
+  -- and on each epoch's line.
+  local run_prog = progress.run({ epochs = epochs, first = first })
+  local function best_text()
+    local row = best and history[best.epoch]
+    if not row or nvalid == 0 then return nil end
+    if row.valid_accuracy then
+      return ("valid acc %.4f @%d"):format(row.valid_accuracy, best.epoch)
+    end
+    return row.valid_loss and ("valid loss %.4f @%d"):format(row.valid_loss, best.epoch)
+  end
+  run_prog:set_best(best_text())
   hooks.begin()
   local run_ok, run_err = pcall(function()
     -- A resumed sweep trial's early-termination rule sees the restored rows again.
@@ -266,7 +280,7 @@ function M.run(ml, cfg, level)
       local order = tr:epoch_order(epoch)
       local st = ffi.new("ml_step_stats")
       bar = progress.new({ label = ("epoch %d/%d"):format(epoch, epochs), total = nbatches,
-                           quiet = cfg.quiet })
+                           quiet = cfg.quiet, run = run_prog, epoch = epoch })
       local t0 = progress.now()
       C.ml_model_diag_reset(model.handle)
       for b = 0, nbatches - 1, chunk do
@@ -318,12 +332,14 @@ function M.run(ml, cfg, level)
           if not saved then fail(serr) end
         end
       end
+      run_prog:set_best(best_text())
       if not cfg.quiet then
-        rd:log(("epoch %d/%d  loss %.4f  acc %s  valid %s  test %s  %s samples/s  %.1fs"):format(
-          epoch, epochs, row.train_loss, row.train_accuracy and ("%.4f"):format(row.train_accuracy) or "-",
+        rd:log(("epoch %d/%d  loss %.4f  acc %s  valid %s  test %s  %s samples/s  %.1fs  %s")
+          :format(epoch, epochs, row.train_loss,
+          row.train_accuracy and ("%.4f"):format(row.train_accuracy) or "-",
           row.valid_accuracy and ("%.4f"):format(row.valid_accuracy) or "-",
           row.test_accuracy and ("%.4f"):format(row.test_accuracy) or "-",
-          fmt_rate(nseen / train_time), wall))
+          fmt_rate(nseen / train_time), wall, run_prog:text(epoch, 1)))
       end
       if save_every and (epoch % save_every == 0 or epoch == epochs) then
         resume.save(t, rd, { epoch = epoch, lines = lines, best = best,

@@ -18,6 +18,7 @@ local better = require("modlab.sweep.metrics").better
 local close_trial_meta = require("modlab.sweep.metrics").close_trial_meta
 local trial_metric = require("modlab.sweep.metrics").trial_metric
 local fmtnum = require("modlab.sweep.results").fmtnum
+local live_line = require "modlab.sweep.live"
 
 local M = {}
 
@@ -34,7 +35,7 @@ end
 -- Trials other agents held when we came to them: once a claim is gone, a trial that agent
 -- finished counts as done, a failure of its stands (as our own would), and one it did not
 -- end (interrupted, or the agent died) goes back into our queue.
-local function poll_held(dir, st, held, queue, quiet)
+local function poll_held(dir, st, held, queue, quiet, live)
   local journal_st
   for idx, t in pairs(held) do
     if not held_by(dir, t.id) then
@@ -44,15 +45,18 @@ local function poll_held(dir, st, held, queue, quiet)
       if s then st[t.id] = s end
       if not (s and (DONE[s.status] or s.status == "failed" or s.status == "killed")) then
         queue[#queue + 1] = idx
-      elseif not quiet then
-        print(("[%s] trial %d (%s) %s by another agent"):format(os.date("%H:%M:%S"), idx,
-          t.id, s.status))
+      else
+        if not quiet then
+          live:say(("[%s] trial %d (%s) %s by another agent"):format(os.date("%H:%M:%S"), idx,
+            t.id, s.status))
+        end
+        live:ended(s.final or { event = s.status })
       end
     end
   end
 end
 
-local function run_local(dir, plan, st, opts, todo)
+local function run_loop(dir, plan, st, opts, todo, live)
   local workers = opts.jobs or plan.settings.workers
   local timeout = plan.settings.timeout or 0
   local retries = plan.settings.retries or 0
@@ -80,8 +84,8 @@ local function run_local(dir, plan, st, opts, todo)
     local sig = C.ml_sweep_stop_requested()
     if sig ~= 0 and not stop then
       stop = "signal"
-      io.stderr:write(("\nmodlab: stopping the sweep (signal %d): ending %d running trial%s\n")
-        :format(sig, nrunning, nrunning == 1 and "" or "s"))
+      live:say(("\nmodlab: stopping the sweep (signal %d): ending %d running trial%s\n")
+        :format(sig, nrunning, nrunning == 1 and "" or "s"), true)
     end
     -- Start trials while there are free workers.
     while not stop and nrunning < workers and qpos <= #queue do
@@ -94,12 +98,13 @@ local function run_local(dir, plan, st, opts, todo)
       local holder = not (now_st and DONE[now_st.status]) and held_by(dir, t.id)
       if now_st and DONE[now_st.status] then
         st[t.id] = now_st
+        live:ended(now_st.final or { event = now_st.status })
         goto next_trial
       end
       if holder then
         held[idx] = t
         if not opts.quiet then
-          print(("[%s] trial %d (%s) is claimed by %s: skipping it for now"):format(
+          live:say(("[%s] trial %d (%s) is claimed by %s: skipping it for now"):format(
             os.date("%H:%M:%S"), idx, t.id, holder))
         end
         goto next_trial
@@ -125,9 +130,10 @@ local function run_local(dir, plan, st, opts, todo)
         running[pid] = { idx = idx, t = t, t0 = C.ml_clock(), attempt = s.attempts + 1 }
         st[t.id] = { attempts = s.attempts + 1, status = "running" }
         nrunning = nrunning + 1
+        live.running = nrunning
         if not opts.quiet then
           local _, list = trial_args(plan, t)
-          print(("[%s] start trial %d (%s) %s"):format(os.date("%H:%M:%S"), idx, t.id,
+          live:say(("[%s] start trial %d (%s) %s"):format(os.date("%H:%M:%S"), idx, t.id,
             table.concat(list, " ")))
         end
       end
@@ -137,14 +143,14 @@ local function run_local(dir, plan, st, opts, todo)
     local now0 = C.ml_clock()
     if next(held) and not stop and now0 - last_held > 0.5 then
       last_held = now0
-      poll_held(dir, st, held, queue, opts.quiet)
+      poll_held(dir, st, held, queue, opts.quiet, live)
       if nrunning == 0 and qpos > #queue and next(held) and not waiting_said then
         waiting_said = true
         local n = 0
         for _ in pairs(held) do n = n + 1 end
         -- A lock of another host is honoured until its agent releases it: a dead agent's
         -- must be removed by hand (docs/SWEEPS.md); Ctrl-C stops waiting.
-        print(("[%s] waiting for %d trial%s other agents hold (Ctrl-C stops waiting; a "
+        live:say(("[%s] waiting for %d trial%s other agents hold (Ctrl-C stops waiting; a "
           .. "lock left by a dead agent of another host is removed by hand: %s/locks/)")
           :format(os.date("%H:%M:%S"), n, n == 1 and "" or "s", dir))
       end
@@ -181,6 +187,7 @@ local function run_local(dir, plan, st, opts, todo)
       if p ~= 0 then
         running[pid] = nil
         nrunning = nrunning - 1
+        live.running = nrunning
         local code = p == 1 and status[0] or -999
         local events = read_journal(dir)
         local own
@@ -201,7 +208,7 @@ local function run_local(dir, plan, st, opts, todo)
             held[r.idx] = r.t
             st[r.t.id] = other
             if not opts.quiet then
-              print(("[%s] trial %d (%s) is claimed by %s: skipping it for now"):format(
+              live:say(("[%s] trial %d (%s) is claimed by %s: skipping it for now"):format(
                 os.date("%H:%M:%S"), r.idx, r.t.id, held_by(dir, r.t.id) or "another agent"))
             end
             goto reaped
@@ -225,7 +232,7 @@ local function run_local(dir, plan, st, opts, todo)
         if not opts.quiet then
           local shown = type(ev.metric) == "number" and
                         (" %s=%s"):format(plan.metric.name, fmtnum(ev.metric)) or ""
-          print(("[%s] %s trial %d (%s)%s%s"):format(os.date("%H:%M:%S"), ev.event, r.idx,
+          live:say(("[%s] %s trial %d (%s)%s%s"):format(os.date("%H:%M:%S"), ev.event, r.idx,
             r.t.id, shown,
             ev.event ~= "finished" and ev.error and (": " .. ev.error) or ""))
         end
@@ -234,7 +241,7 @@ local function run_local(dir, plan, st, opts, todo)
         if target and type(ev.metric) == "number" and not stop and
            (ev.metric == target or better(plan.metric.goal, ev.metric, target)) then
           stop = "target"
-          print(("[%s] trial %d reached the target %s=%s: starting no more trials"):format(
+          live:say(("[%s] trial %d reached the target %s=%s: starting no more trials"):format(
             os.date("%H:%M:%S"), r.idx, plan.metric.name, fmtnum(target)))
         end
         if ev == own then
@@ -248,18 +255,32 @@ local function run_local(dir, plan, st, opts, todo)
             queue[#queue + 1] = r.idx
           else
             failed_hard = failed_hard + 1
+            live:ended(ev)
             if plan.settings.fail_fast and not stop then
               stop = "fail_fast"
-              io.stderr:write("modlab: fail_fast: stopping the sweep after a failed trial\n")
+              live:say("modlab: fail_fast: stopping the sweep after a failed trial\n", true)
             end
           end
+        elseif DONE[ev.event] then
+          live:ended(ev)   -- an interrupted trial (stopped by the user) has not ended
         end
         ::reaped::
       end
     end
+    live:set_running(nrunning)
     if nrunning > 0 or (not stop and (qpos <= #queue or next(held))) then C.ml_sleep(0.05) end
   end
   C.ml_sweep_signals(0)
+  return stop
+end
+
+-- The loop with its live line (lua/modlab/sweep/live.lua), cleared however the loop ends
+-- so that an error message does not land on a half-drawn line.
+local function run_local(dir, plan, st, opts, todo)
+  local live = live_line.new(plan, st, #todo, { quiet = opts.quiet })
+  local ok, stop = pcall(run_loop, dir, plan, st, opts, todo, live)
+  live:finish()
+  if not ok then error(stop, 0) end
   return stop
 end
 
