@@ -183,6 +183,7 @@ M.env = {
   { "MODLAB_MANIFEST_PATH", "more directories of dataset manifests" },
   { "MODLAB_FETCH_LOW_SPEED_TIME", "seconds under 100 B/s after which a mirror is dropped (default 60)" },
   { "MODLAB_LOG", "debug, info, warn or error; debug also prints Lua tracebacks with errors" },
+  { "MODLAB_VERBOSE", "1 prints the whole resolved configuration at a run's start (as run --verbose)" },
   { "MODLAB_SWEEP_ROWS", "rows of the sweep's summary table printed at its end (default 20)" },
   { "MODLAB_CHECK_TIMEOUT", "seconds one `modlab plugin check` may take (default 300)" },
   { "MODLAB_MODULAR_KERNEL", "avx2 keeps the modular layer's 256-bit kernel on AVX-512 CPUs" },
