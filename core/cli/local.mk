@@ -24,7 +24,7 @@ EXTRA_DIST += lua/embed.lua
 
 # The man page and the shell completions are written by the built binary from the table that
 # makes `--help` (lua/modlab/cli/commands.lua, cli/docs.lua), so they cannot drift from it.
-man1_MANS = modlab.1
+nodist_man1_MANS = modlab.1
 bashcompletiondir = $(datadir)/bash-completion/completions
 bashcompletion_DATA = completions/modlab
 zshcompletiondir = $(datadir)/zsh/site-functions

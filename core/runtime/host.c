@@ -62,7 +62,8 @@ static void host_rng_normal(ml_ctx *ctx, float *out, int64_t n, float mean, floa
 {
     mli_rng_fill_normal(&ctx->rng, out, n, mean, sd);
 }
-static int host_is_training(const ml_ctx *ctx) { return ctx->model->training; }
+/* A transform's ctx (runtime/pipeline.c) has no model: transforms see training data. */
+static int host_is_training(const ml_ctx *ctx) { return ctx->model ? ctx->model->training : 1; }
 
 static const ml_host host_table = {
     ML_ABI_INIT(ml_host),

@@ -81,6 +81,7 @@ const char *ml_kind_name(int32_t kind)
     case ML_KIND_OPTIMIZER: return "optimizer";
     case ML_KIND_DATASET: return "dataset";
     case ML_KIND_ROUTER: return "router";
+    case ML_KIND_TRANSFORM: return "transform";
     default: return "unknown";
     }
 }
@@ -146,6 +147,10 @@ static int copy_vtable(ml_reg_entry *re, ml_err *err)
         need = END_OF(ml_dataset_vtable, read);
         max = sizeof(ml_dataset_vtable);
         break;
+    case ML_KIND_TRANSFORM:
+        need = END_OF(ml_transform_vtable, apply);
+        max = sizeof(ml_transform_vtable);
+        break;
     default:
         return mli_error(err, ML_ERR_UNSUPPORTED,
                         "entry '%s' has kind %d, which this modlab (ABI %d.%d) does not know",
@@ -177,6 +182,17 @@ static int copy_vtable(ml_reg_entry *re, ml_err *err)
             !re->vt.dataset.read)
             return mli_error(err, ML_ERR_ABI, "dataset '%s' lacks open, close, info or read",
                             name);
+        if (!re->vt.dataset.raw_format != !re->vt.dataset.read_raw)
+            return mli_error(err, ML_ERR_ABI, "dataset '%s' has one of raw_format and read_raw "
+                            "without the other: give both or neither", name);
+        break;
+    case ML_KIND_TRANSFORM:
+        if (!re->vt.transform.create || !re->vt.transform.destroy || !re->vt.transform.apply)
+            return mli_error(err, ML_ERR_ABI, "transform '%s' lacks create, destroy or apply",
+                            name);
+        if (re->vt.transform.flags & ~ML_TRANSFORM_FLOAT)
+            return mli_error(err, ML_ERR_ABI, "transform '%s' has flags 0x%x this modlab does "
+                            "not know", name, (unsigned)re->vt.transform.flags);
         break;
     }
     return ML_OK;

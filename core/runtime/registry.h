@@ -12,6 +12,7 @@ typedef struct ml_reg_entry {
         ml_loss_vtable loss;
         ml_optimizer_vtable optimizer;
         ml_dataset_vtable dataset;
+        ml_transform_vtable transform;
     } vt;              /* zero-extended copy of the vtable */
     char *path;        /* the .so it came from ("(builtin)" for none) */
     char sha256[65];   /* of the .so, computed on first request */

@@ -54,7 +54,8 @@ static void build(void)
     K(ML_PARAM_NO_DECAY), K(ML_PARAM_BUFFER), K(ML_PARAM_STRUCTURAL);
     K(ML_OPT_INT), K(ML_OPT_FLOAT), K(ML_OPT_BOOL), K(ML_OPT_STRING);
     K(ML_KIND_LAYER), K(ML_KIND_LOSS), K(ML_KIND_OPTIMIZER), K(ML_KIND_DATASET);
-    K(ML_KIND_ROUTER), K(ML_LOG_DEBUG), K(ML_LOG_INFO), K(ML_LOG_WARN), K(ML_LOG_ERROR);
+    K(ML_KIND_ROUTER), K(ML_KIND_TRANSFORM), K(ML_DTYPE_F32), K(ML_DTYPE_U8);
+    K(ML_DTYPE_I16), K(ML_DTYPE_F16), K(ML_TRANSFORM_FLOAT), K(ML_LOG_DEBUG), K(ML_LOG_INFO), K(ML_LOG_WARN), K(ML_LOG_ERROR);
 
     S(ml_err, 'f'), F(ml_err, code), F(ml_err, msg);
     S(ml_shape, 'f'), F(ml_shape, ndim), F(ml_shape, dim);
@@ -86,6 +87,10 @@ static void build(void)
     F(ml_optimizer_vtable, step);
     S(ml_dataset_vtable, 'v'), HDR(ml_dataset_vtable), F(ml_dataset_vtable, open);
     F(ml_dataset_vtable, close), F(ml_dataset_vtable, info), F(ml_dataset_vtable, read);
+    F(ml_dataset_vtable, raw_format), F(ml_dataset_vtable, read_raw);
+    S(ml_transform_vtable, 'v'), HDR(ml_transform_vtable), F(ml_transform_vtable, create);
+    F(ml_transform_vtable, destroy), F(ml_transform_vtable, flags);
+    F(ml_transform_vtable, workspace), F(ml_transform_vtable, apply);
     S(ml_host, 'v'), HDR(ml_host), F(ml_host, register_entry), F(ml_host, alloc);
     F(ml_host, zalloc), F(ml_host, free), F(ml_host, error), F(ml_host, log);
     F(ml_host, opt_int), F(ml_host, opt_float), F(ml_host, opt_bool), F(ml_host, opt_str);

@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define ML_ABI_MAJOR 1
-#define ML_ABI_MINOR 1
+#define ML_ABI_MINOR 2
 
 /* First fields of every versioned struct. Frozen forever, at the same offsets. */
 #define ML_ABI_HEADER                                                                    \
@@ -173,8 +173,26 @@ typedef enum ml_kind {
     ML_KIND_LOSS = 2,
     ML_KIND_OPTIMIZER = 3,
     ML_KIND_DATASET = 4,
-    ML_KIND_ROUTER = 5   /* reserved: multi-path routers (vtable defined by a later minor) */
+    ML_KIND_ROUTER = 5,   /* reserved: multi-path routers (vtable defined by a later minor) */
+    ML_KIND_TRANSFORM = 6 /* ABI 1.2: maps one example (data augmentation) */
 } ml_kind;
+
+/* How a dataset stores example values (ABI 1.2): the pipeline keeps them in this type
+ * through the transforms that can move bytes (crop, flip, erase) and converts to float
+ * once, at the end. */
+typedef enum ml_dtype {
+    ML_DTYPE_F32 = 0,
+    ML_DTYPE_U8 = 1,
+    ML_DTYPE_I16 = 2,
+    ML_DTYPE_F16 = 3   /* IEEE binary16 */
+} ml_dtype;
+
+/* Bytes of one value of a dtype, or 0 for an unknown one. */
+static inline size_t ml_dtype_size(int32_t dtype)
+{
+    return dtype == ML_DTYPE_F32 ? 4 : dtype == ML_DTYPE_U8 ? 1
+         : dtype == ML_DTYPE_I16 || dtype == ML_DTYPE_F16 ? 2 : 0;
+}
 
 typedef struct ml_data_info {
     int64_t size;        /* examples in this split */
@@ -294,7 +312,49 @@ typedef struct ml_dataset_vtable {
     /* Fill x (n * prod(x_shape) floats) and y (n * prod(y_shape)) for the given indices. */
     int (*read)(void *self, const int64_t *indices, int32_t n, float *x, float *y,
                 ml_err *err);
+    /* ---- ABI 1.0 ends here. ---- */
+
+    /* Stored values (ABI 1.2; both NULL or both set). raw_format: the dtype the dataset
+     * keeps x in (ml_dtype) and the factor that makes it the float read() gives: read's x
+     * == (float)raw * scale, exactly. read_raw: like read, x in that dtype
+     * (n * prod(x_shape) values); y as read fills it. The host's pipeline reads with it,
+     * transforms in the stored type and converts once. */
+    int (*raw_format)(void *self, int32_t *dtype, float *scale, ml_err *err);
+    int (*read_raw)(void *self, const int64_t *indices, int32_t n, void *x, float *y,
+                    ml_err *err);
 } ml_dataset_vtable;
+
+/* ---- transform (ABI 1.2) ---------------------------------------------------------------- */
+
+/* apply needs float32 values (Gaussian noise, normalisation): the pipeline converts the
+ * example to float before it. Without the flag, apply works on any dtype it was created
+ * for (moving, copying or filling whole values: crops, flips, erasing). */
+#define ML_TRANSFORM_FLOAT 1u
+
+/* A transform maps one example in place, keeping its shape (data augmentation). The host
+ * applies a recipe's list in order to every training example, each with its own random
+ * stream derived from (run seed, epoch, example index, position in the list), so an
+ * output depends on nothing else: not the thread count, the batch order or prefetching.
+ *   create:    options (validated against the entry's schema) for examples of shape `in`
+ *              and values of `dtype` (ML_DTYPE_*; F32 if flags has ML_TRANSFORM_FLOAT).
+ *              Refuse what cannot work with a clear message: a crop larger than the image
+ *              plus its padding, a probability outside [0, 1].
+ *   workspace: scratch bytes apply needs (NULL: none); the host passes them 64-byte aligned.
+ *   apply:     x holds one example (prod(in) values of the dtype), y its target values
+ *              (prod(y_shape) floats; most transforms leave it). ctx is the example's random
+ *              stream: only host->rng_u64, rng_uniform and rng_normal are valid on it.
+ *              apply runs on the host's worker threads, several examples at once on one
+ *              instance: it must not change `self`. host->error on the err given is fine.
+ * MUST-pairs: destroy exactly once for every successful create. */
+typedef struct ml_transform_vtable {
+    ML_ABI_HEADER;
+    int (*create)(const ml_host *host, const ml_opts *opts, const ml_shape *in, int32_t dtype,
+                  void **self, ml_err *err);
+    void (*destroy)(void *self);
+    uint32_t flags;   /* ML_TRANSFORM_* */
+    size_t (*workspace)(void *self);
+    int (*apply)(void *self, ml_ctx *ctx, void *x, float *y, void *ws, ml_err *err);
+} ml_transform_vtable;
 
 /* ---- host services (append only) ------------------------------------------------------ */
 
