@@ -216,6 +216,30 @@ const ml_data_info *ml_dataset_info(const ml_dataset *d);
 int ml_dataset_read(ml_dataset *d, const int64_t *idx, int32_t n, float *x, float *y,
                     ml_err *err);
 
+/* How d stores x (ml_dtype) and the factor to float (ml_dataset_vtable.raw_format); F32 and 1
+ * for a dataset without read_raw. */
+int32_t ml_dataset_dtype(const ml_dataset *d, float *scale);
+/* x in the stored dtype (n * prod(x_shape) values); the plain read for an F32 dataset. */
+int ml_dataset_read_raw(ml_dataset *d, const int64_t *idx, int32_t n, void *x, float *y,
+                        ml_err *err);
+
+/* ---- transforms (data augmentation) ---------------------------------------------------- */
+/* A list of transforms for the examples of one dataset: its shape and stored dtype. */
+typedef struct ml_pipeline ml_pipeline;
+ml_pipeline *ml_pipeline_new(ml_registry *reg, const ml_dataset *d, ml_err *err);
+void ml_pipeline_free(ml_pipeline *p);
+/* Append transform `name` (validated options; takes ownership of opts, also on failure).
+ * The transform is created for the dtype the list has reached: the stored one until the
+ * first ML_TRANSFORM_FLOAT transform, float32 from there on. At most 255 transforms. */
+int ml_pipeline_add(ml_pipeline *p, const char *name, ml_opts *opts, ml_err *err);
+int32_t ml_pipeline_length(const ml_pipeline *p);
+/* Read examples idx[0..n) of d through the list: stored values, each transform in order
+ * with the random stream of (seed, epoch, idx[i], position), then float32 (x: n * prod(
+ * x_shape) floats, y as ml_dataset_read). The output of an example depends only on
+ * (seed, epoch, idx[i]) and the list. Not reentrant: one call on a pipeline at a time. */
+int ml_pipeline_read(ml_pipeline *p, ml_dataset *d, const int64_t *idx, int32_t n,
+                     uint64_t seed, int64_t epoch, float *x, float *y, ml_err *err);
+
 /* Normalisation channels: the first dim of {C,H,W} examples, else 1 (one for all values). */
 int32_t ml_dataset_channels(const ml_dataset *d);
 /* Per-channel mean and standard deviation of examples idx[0..n), for the model's input
@@ -231,6 +255,10 @@ int ml_dataset_stats(ml_dataset *d, const int64_t *idx, int64_t n, double *mean,
  * optimizer step). None allocates. */
 int ml_trainer_read_batch(ml_trainer *t, ml_dataset *d, const int64_t *idx, int32_t n,
                           ml_err *err);
+/* Training batches read from now on (ml_trainer_read_batch, ml_trainer_run with train != 0)
+ * go through pipeline p with (seed, epoch); p NULL: plain reads. p is borrowed: it must
+ * outlive its use here. Evaluation batches never use it. */
+void ml_trainer_set_augment(ml_trainer *t, ml_pipeline *p, uint64_t seed, int64_t epoch);
 int ml_trainer_train_batch(ml_trainer *t, ml_step_stats *stats, ml_err *err);
 int ml_trainer_eval_batch(ml_trainer *t, ml_step_stats *stats, ml_err *err);
 const float *ml_trainer_forward(ml_trainer *t, ml_err *err);
