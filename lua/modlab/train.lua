@@ -21,7 +21,7 @@ local KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, epochs = 1, batch 
 local TRAINER_KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, batch = 1, seed = 1,
                         valid = 1, eval_batch = 1, clip_norm = 1, groups = 1, threads = 1,
                         aux_scale = 1, normalize = 1, train_size = 1, freeze = 1,
-                        loss_weights = 1 }
+                        loss_weights = 1, quiet = 1 }
 
 -- {setting, lo, hi}: counts up to 2^53 (exact in a double), batch sizes up to what C's
 -- int32 holds, BLAS threads up to 1024, seeds in [0, 2^63) (C's uint64, checked again in
@@ -412,7 +412,14 @@ end
 function M.trainer(ml, cfg, level)
   level = (level or 1) + 1
   check_cfg(cfg, level, "ml.trainer")
-  return trainer.new(ml, cfg, level)
+  local t = trainer.new(ml, cfg, level)
+  -- The model table, as ml.train prints it; the loop is the recipe's, so its progress is too.
+  if not cfg.quiet then
+    for _, l in ipairs(require("modlab.run_summary").model_lines(t.model)) do
+      io.stderr:write(l, "\n")
+    end
+  end
+  return t
 end
 
 -- ml.evaluate{model=, data=, split="test", loss=, batch=, checkpoint=}: loss, accuracy and
