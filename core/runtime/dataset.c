@@ -35,6 +35,19 @@ ml_dataset *ml_dataset_open(ml_registry *reg, const char *format, ml_opts *opts,
                  format);
         goto fail;
     }
+    d->dtype = ML_DTYPE_F32;
+    d->div = 1.0f;
+    if (d->vt.raw_format) {
+        if (d->vt.raw_format(d->self, &d->dtype, &d->div, err))
+            goto fail;
+        if (!ml_dtype_size(d->dtype) || !(d->div > 0.0f) || !isfinite(d->div) ||
+            (d->dtype == ML_DTYPE_F32 && d->div != 1.0f)) {
+            mli_error(err, ML_ERR_INTERNAL, "dataset %s: plugin reported stored values of "
+                      "dtype %d with divisor %g; a dtype is ML_DTYPE_* and the divisor a "
+                      "positive number (1 for float32)", format, d->dtype, (double)d->div);
+            goto fail;
+        }
+    }
     return d;
 fail:
     if (d) {
@@ -57,14 +70,37 @@ void ml_dataset_close(ml_dataset *d)
 
 const ml_data_info *ml_dataset_info(const ml_dataset *d) { return &d->info; }
 
-int ml_dataset_read(ml_dataset *d, const int64_t *idx, int32_t n, float *x, float *y,
-                    ml_err *err)
+static int check_indices(const ml_dataset *d, const int64_t *idx, int32_t n, ml_err *err)
 {
     for (int32_t i = 0; i < n; i++)
         if (idx[i] < 0 || idx[i] >= d->info.size)
             return mli_error(err, ML_ERR_INVALID, "dataset %s: index %lld outside 0..%lld",
                             d->entry.name, (long long)idx[i], (long long)d->info.size - 1);
-    return d->vt.read(d->self, idx, n, x, y, err);
+    return ML_OK;
+}
+
+int ml_dataset_read(ml_dataset *d, const int64_t *idx, int32_t n, float *x, float *y,
+                    ml_err *err)
+{
+    int rc = check_indices(d, idx, n, err);
+    return rc ? rc : d->vt.read(d->self, idx, n, x, y, err);
+}
+
+int32_t ml_dataset_dtype(const ml_dataset *d, float *div)
+{
+    if (div)
+        *div = d->div;
+    return d->dtype;
+}
+
+int ml_dataset_read_raw(ml_dataset *d, const int64_t *idx, int32_t n, void *x, float *y,
+                        ml_err *err)
+{
+    int rc = check_indices(d, idx, n, err);
+    if (rc)
+        return rc;
+    return d->vt.read_raw ? d->vt.read_raw(d->self, idx, n, x, y, err)
+                          : d->vt.read(d->self, idx, n, x, y, err);
 }
 
 /* Channels for normalisation: the first dim of an image ({C,H,W}), else one for all. */

@@ -11,6 +11,8 @@ struct ml_dataset {
     void *self;
     ml_opts *opts;
     ml_data_info info;
+    int32_t dtype;   /* how x is stored (ml_dtype): F32 without read_raw */
+    float div;       /* stored value / div = the float read() gives */
 };
 
 #endif

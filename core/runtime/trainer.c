@@ -132,6 +132,9 @@ void ml_trainer_free(ml_trainer *t)
 {
     if (!t)
         return;
+    mli_prefetch_free(t->pf);
+    mli_free(t->xalt);
+    mli_free(t->yalt);
     if (t->loss_self)
         t->loss_vt.destroy(t->loss_self);
     if (t->opt_self)

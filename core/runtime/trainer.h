@@ -6,6 +6,7 @@
 
 #include "runtime/estep.h"
 #include "runtime/model.h"
+#include "runtime/prefetch.h"
 
 /* The loss of one more output of the model (ml_trainer_add_loss). */
 typedef struct ml_trainer_head {
@@ -40,6 +41,11 @@ struct ml_trainer {
     int64_t id_limit;              /* its dataset's size */
     int forwarded;                 /* forward ran on it since it was loaded */
     ml_estep *estep;               /* layers that want scored passes per batch, or NULL */
+    ml_pipeline *aug;              /* transforms of training batches (borrowed), or NULL */
+    uint64_t aug_seed;
+    int64_t aug_epoch;
+    float *xalt, *yalt;            /* the batch ml_trainer_run prefetches, swapped with xbuf */
+    mli_prefetch *pf;              /* its thread; made by the first run of several batches */
     ml_trainer_head heads[ML_MODEL_MAX_OUTPUTS];   /* outputs 1..: their losses */
 };
 

@@ -12,6 +12,7 @@
 #include "runtime/dataset.h"
 #include "runtime/estep.h"
 #include "runtime/model.h"
+#include "runtime/pipeline.h"
 #include "runtime/trainer.h"
 
 /* Argmax accuracy when targets are one class id per output row. */
@@ -191,6 +192,24 @@ static int check_data(const ml_trainer *t, const ml_dataset *d, ml_err *err)
     return ML_OK;
 }
 
+/* Examples idx[0..n) into x and y: through the augmentation pipeline when aug != NULL. */
+static int read_examples(const ml_trainer *t, ml_dataset *d, ml_pipeline *aug,
+                         const int64_t *idx, int32_t n, float *x, float *y, ml_err *err)
+{
+    if (aug)
+        return ml_pipeline_read(aug, d, idx, n, t->aug_seed, t->aug_epoch, x, y, err);
+    return ml_dataset_read(d, idx, n, x, y, err);
+}
+
+/* The batch in xbuf/ybuf is examples idx[0..n) of d. */
+static void loaded(ml_trainer *t, const ml_dataset *d, const int64_t *idx, int32_t n)
+{
+    memcpy(t->ibuf, idx, (size_t)n * sizeof *idx);
+    t->nbatch = n;
+    t->id_limit = ml_dataset_info(d)->size;
+    t->forwarded = 0;
+}
+
 int ml_trainer_read_batch(ml_trainer *t, ml_dataset *d, const int64_t *idx, int32_t n,
                           ml_err *err)
 {
@@ -201,13 +220,17 @@ int ml_trainer_read_batch(ml_trainer *t, ml_dataset *d, const int64_t *idx, int3
     if (n < 1 || n > t->m->max_batch)
         return mli_error(err, ML_ERR_INVALID, "batch %d outside 1..%d (the model was built "
                          "for batches up to %d)", n, t->m->max_batch, t->m->max_batch);
-    if ((rc = ml_dataset_read(d, idx, n, t->xbuf, t->ybuf, err)))
+    if ((rc = read_examples(t, d, t->aug, idx, n, t->xbuf, t->ybuf, err)))
         return rc;
-    memcpy(t->ibuf, idx, (size_t)n * sizeof *idx);
-    t->nbatch = n;
-    t->id_limit = ml_dataset_info(d)->size;
-    t->forwarded = 0;
+    loaded(t, d, idx, n);
     return ML_OK;
+}
+
+void ml_trainer_set_augment(ml_trainer *t, ml_pipeline *p, uint64_t seed, int64_t epoch)
+{
+    t->aug = p;
+    t->aug_seed = seed;
+    t->aug_epoch = epoch;
 }
 
 static int need_batch(const ml_trainer *t, int need_forward, ml_err *err)
@@ -270,28 +293,80 @@ int ml_trainer_eval_batch(ml_trainer *t, ml_step_stats *st, ml_err *err)
 
 /* ---- whole epochs, chunk by chunk ------------------------------------------------------ */
 
+/* The second pair of batch buffers and the prefetch thread, made on first use. */
+static int want_prefetch(ml_trainer *t, ml_err *err)
+{
+    if (t->pf)
+        return ML_OK;
+    size_t ynum = (size_t)(t->target_numel ? t->target_numel : 1);
+    if (!t->xalt)
+        t->xalt = mli_alloc_big((size_t)t->m->max_batch * (size_t)t->m->in_numel * sizeof(float));
+    if (!t->yalt)
+        t->yalt = mli_alloc_big((size_t)t->m->max_batch * ynum * sizeof(float));
+    if (!t->xalt || !t->yalt)
+        return mli_error(err, ML_ERR_NOMEM, "trainer: out of memory for the prefetch buffers");
+    return (t->pf = mli_prefetch_new(err)) ? ML_OK : err->code;
+}
+
+static void swap_buffers(ml_trainer *t)
+{
+    float *x = t->xbuf, *y = t->ybuf;
+    t->xbuf = t->xalt, t->ybuf = t->yalt;
+    t->xalt = x, t->yalt = y;
+}
+
+/* Batches are double-buffered: while batch b trains (or is evaluated) on this thread, the
+ * prefetch thread reads and transforms batch b + 1 into the other buffers. Every example's
+ * values depend only on its index, the seed and the epoch, so this changes no number. */
 int ml_trainer_run(ml_trainer *t, ml_dataset *d, const int64_t *order, int64_t n,
                    int32_t batch, int64_t first, int64_t count, int train,
                    ml_step_stats *st, ml_err *err)
 {
-    int64_t nbatches = (n + batch - 1) / batch;
+    int64_t nbatches = (n + batch - 1) / batch, end = first + count;
+    ml_pipeline *aug = train ? t->aug : NULL;
     int rc;
     if ((rc = check_data(t, d, err)))
         return rc;
     if (batch < 1 || batch > t->m->max_batch)
         return mli_error(err, ML_ERR_INVALID, "batch %d outside 1..%d", batch, t->m->max_batch);
-    for (int64_t b = first; b < first + count && b < nbatches; b++) {
-        int64_t start = b * batch;
+    if (end > nbatches)
+        end = nbatches;
+    if (first < 0 || first >= end)
+        return ML_OK;
+    if (aug && (rc = mli_pipeline_reserve(aug, batch, err)))
+        return rc;
+    if (end - first > 1 && (rc = want_prefetch(t, err)))
+        return rc;
+#define BATCH_SIZE(b) ((int32_t)(n - (b) * batch < batch ? n - (b) * batch : batch))
+    t->nbatch = 0;
+    if ((rc = read_examples(t, d, aug, order + first * batch, BATCH_SIZE(first), t->xbuf,
+                            t->ybuf, err)))
+        return rc;
+    for (int64_t b = first; b < end; b++) {
         int sig = ml_run_stop_signal();
         if (sig)
             return mli_error(err, ML_ERR_INTERRUPTED, "interrupted by %s",
                             sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
-        int32_t nb = (int32_t)(n - start < batch ? n - start : batch);
-        if ((rc = ml_trainer_read_batch(t, d, order + start, nb, err)))
-            return rc;
+        loaded(t, d, order + b * batch, BATCH_SIZE(b));
+        if (b + 1 < end) {
+            mli_prefetch_job job = { d, aug, t->aug_seed, t->aug_epoch, order + (b + 1) * batch,
+                                     BATCH_SIZE(b + 1), t->xalt, t->yalt };
+            mli_prefetch_start(t->pf, &job);
+        }
         rc = train ? ml_trainer_train_batch(t, st, err) : ml_trainer_eval_batch(t, st, err);
+        if (b + 1 < end) {
+            ml_err perr = {0};
+            int prc = mli_prefetch_wait(t->pf, &perr);
+            if (!rc && prc) {
+                *err = perr;
+                rc = prc;
+            }
+            if (!rc)
+                swap_buffers(t);
+        }
         if (rc)
             return rc;
     }
+#undef BATCH_SIZE
     return ML_OK;
 }

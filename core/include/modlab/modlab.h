@@ -216,9 +216,9 @@ const ml_data_info *ml_dataset_info(const ml_dataset *d);
 int ml_dataset_read(ml_dataset *d, const int64_t *idx, int32_t n, float *x, float *y,
                     ml_err *err);
 
-/* How d stores x (ml_dtype) and the factor to float (ml_dataset_vtable.raw_format); F32 and 1
- * for a dataset without read_raw. */
-int32_t ml_dataset_dtype(const ml_dataset *d, float *scale);
+/* How d stores x (ml_dtype) and the divisor to float (ml_dataset_vtable.raw_format); F32
+ * and 1 for a dataset without read_raw. div may be NULL. */
+int32_t ml_dataset_dtype(const ml_dataset *d, float *div);
 /* x in the stored dtype (n * prod(x_shape) values); the plain read for an F32 dataset. */
 int ml_dataset_read_raw(ml_dataset *d, const int64_t *idx, int32_t n, void *x, float *y,
                         ml_err *err);
@@ -255,9 +255,9 @@ int ml_dataset_stats(ml_dataset *d, const int64_t *idx, int64_t n, double *mean,
  * optimizer step). None allocates. */
 int ml_trainer_read_batch(ml_trainer *t, ml_dataset *d, const int64_t *idx, int32_t n,
                           ml_err *err);
-/* Training batches read from now on (ml_trainer_read_batch, ml_trainer_run with train != 0)
- * go through pipeline p with (seed, epoch); p NULL: plain reads. p is borrowed: it must
- * outlive its use here. Evaluation batches never use it. */
+/* Batches ml_trainer_read_batch loads from now on, and the training batches of
+ * ml_trainer_run (never its evaluation ones), go through pipeline p with (seed, epoch);
+ * p NULL: plain reads. p is borrowed: it must outlive its use here. */
 void ml_trainer_set_augment(ml_trainer *t, ml_pipeline *p, uint64_t seed, int64_t epoch);
 int ml_trainer_train_batch(ml_trainer *t, ml_step_stats *stats, ml_err *err);
 int ml_trainer_eval_batch(ml_trainer *t, ml_step_stats *stats, ml_err *err);

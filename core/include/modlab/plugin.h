@@ -315,11 +315,12 @@ typedef struct ml_dataset_vtable {
     /* ---- ABI 1.0 ends here. ---- */
 
     /* Stored values (ABI 1.2; both NULL or both set). raw_format: the dtype the dataset
-     * keeps x in (ml_dtype) and the factor that makes it the float read() gives: read's x
-     * == (float)raw * scale, exactly. read_raw: like read, x in that dtype
+     * keeps x in (ml_dtype) and the divisor that makes it the float read() gives: read's x
+     * == (float)raw / div, exactly (a division, not a product with 1/div: 255 gives
+     * torchvision's ToTensor values bit for bit). read_raw: like read, x in that dtype
      * (n * prod(x_shape) values); y as read fills it. The host's pipeline reads with it,
      * transforms in the stored type and converts once. */
-    int (*raw_format)(void *self, int32_t *dtype, float *scale, ml_err *err);
+    int (*raw_format)(void *self, int32_t *dtype, float *div, ml_err *err);
     int (*read_raw)(void *self, const int64_t *indices, int32_t n, void *x, float *y,
                     ml_err *err);
 } ml_dataset_vtable;
