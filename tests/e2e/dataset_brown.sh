@@ -72,11 +72,13 @@ for _, s in ipairs { "train", "valid", "test" } do
   end
 end
 EOF
-out=$("$MODLAB" run "$t/brown.lua" --out "$t/runs" 2>&1); ok $? "a recipe opens ml.dataset(\"brown\")"
+out=$("$MODLAB" run "$t/brown.lua" --out "$t/runs" 2>&1)
+ok $? "a recipe opens ml.dataset(\"brown\")"
 printf '%s\n' "$out" | grep 'tokens' | sed 's/^/# /'
 for s in train valid test; do
     n=$(printf '%s\n' "$out" | sed -n "s/^$s tokens \([0-9]*\) vocabulary \([0-9]*\)$/\1 \2/p")
-    ok $(echo "$n" | awk '{ exit !($1 > 1000 && $2 > 2) }'; echo $?) "  $s: tokens and vocabulary ($n)"
+    ok $(echo "$n" | awk '{ exit !($1 > 1000 && $2 > 2) }'; echo $?) \
+       "  $s: tokens and vocabulary ($n)"
 done
 is "$(printf '%s\n' "$out" | sed -n 's/^valid tokens [0-9]* vocabulary //p')" 10000 \
    "  vocabulary capped at the reader's default 10000"
