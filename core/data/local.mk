@@ -5,7 +5,7 @@ core_libmodlab_internal_la_SOURCES += core/data/fetch.c core/data/fetch.h core/d
 	core/data/manifest_dirs.c \
 	core/data/manifest_cache.c core/data/manifest_tar.c core/data/manifest_fetch.c core/data/data_cli.c
 dist_manifest_DATA += datasets/fashion-mnist.yaml datasets/mnist.yaml datasets/cifar10.yaml \
-	datasets/ptb.yaml
+	datasets/ptb.yaml datasets/brown.yaml
 EXTRA_DIST += docs/DATASETS.md
 
 # C tests (TAP). The loopback fault server is linked into the tests that need it.

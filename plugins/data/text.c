@@ -11,6 +11,9 @@
  * at most `vocab` ids in all; rarer words, and words absent from the training text, read as
  * <unk>. A literal "<unk>" in the text (PTB has them) is id 0.
  *
+ * Lists: train and path may be ':'-separated lists of files (or directories), read in the
+ * order given as one text; a manifest role bound to several files arrives so.
+ *
  * Directories: train (and path) may name a directory instead of a file; `split` then picks
  * the files. format=plain: the one file whose name holds ".<split>." (ptb.train.txt,
  * ptb.valid.txt, ptb.test.txt; wiki.valid.tokens). format=brown: its corpus files (ca01 ..
@@ -398,16 +401,14 @@ static int list_plain_dir(text_ctx *c, const char *path, int split, path_list *o
     return rc;
 }
 
-/* The files that make split `split` (0 train, 1 valid, 2 test) of `path`: a file is its
+/* The files that make split `split` (0 train, 1 valid, 2 test) of one entry: a file is its
  * own split; see the header comment for directories. */
-static int list_split(text_ctx *c, const char *path, int split, path_list *out)
+static int list_one(text_ctx *c, const char *path, int split, path_list *out)
 {
     struct stat st;
     path_list all = {0};
     int rc = 0;
 
-    if (!path[0])
-        return c->host->error(c->err, ML_ERR_INVALID, "text: empty path");
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
         return paths_add(c, out, NULL, path);   /* a file: its own errors come on opening */
     if (!c->brown)
@@ -435,6 +436,38 @@ static int list_split(text_ctx *c, const char *path, int split, path_list *out)
                 rc = paths_add(c, out, NULL, all.p[i]);
     }
     paths_free(c->host, &all);
+    return rc;
+}
+
+/* `path` may be a ':'-separated list (what a manifest role bound to several files
+ * becomes): its entries in the order given, each a file or a directory as above. Empty
+ * entries ("a::b", a trailing ':') are skipped, as in PATH-style lists. */
+static int list_split(text_ctx *c, const char *path, int split, path_list *out)
+{
+    size_t len = strlen(path);
+    int rc = 0;
+
+    if (!strchr(path, ':')) {
+        if (!path[0])
+            return c->host->error(c->err, ML_ERR_INVALID, "text: empty path");
+        return list_one(c, path, split, out);
+    }
+    /* A private copy to cut at the ':'s; its size is the option's own length. */
+    char *buf = ml_data_alloc(c->host, len + 1, "text", "the file list", c->err);
+    if (!buf)
+        return ML_ERR_NOMEM;
+    memcpy(buf, path, len + 1);
+    int64_t before = out->n;
+    for (char *p = buf, *end; rc == 0 && p; p = end ? end + 1 : NULL) {
+        if ((end = strchr(p, ':')))
+            *end = '\0';
+        if (*p)
+            rc = list_one(c, p, split, out);
+    }
+    c->host->free(buf);
+    if (rc == 0 && out->n == before)
+        rc = c->host->error(c->err, ML_ERR_INVALID,
+                            "text: '%s' names no file; give files separated by ':'", path);
     return rc;
 }
 
@@ -564,7 +597,8 @@ static int text_open(const ml_host *host, const ml_opts *opts, void **self, ml_e
         rc = host->error(err, ML_ERR_INVALID,
                          "text: %s (split %s) has %lld tokens, fewer than seq_len + 1 = %lld "
                          "for one example; lower seq_len",
-                         ml_data_base(path), split_name, (long long)c.toks.n,
+                         strchr(path, ':') ? "the listed files" : ml_data_base(path),
+                         split_name, (long long)c.toks.n,
                          (long long)seq_len + 1);
         goto fail;
     }
@@ -631,8 +665,10 @@ static int text_read(void *self, const int64_t *indices, int32_t n, float *x, fl
 
 static const ml_opt_spec text_options[] = {
     {"train", ML_OPT_STRING, NULL,
-     "training text, builds the vocabulary: a file, or a directory (see split)", NULL},
-    {"path", ML_OPT_STRING, "", "this split's text (file or directory); \"\" = train", NULL},
+     "training text, builds the vocabulary: a file, a directory (see split), or a "
+     "':'-separated list of them", NULL},
+    {"path", ML_OPT_STRING, "",
+     "this split's text (file, directory or ':'-list, as train); \"\" = train", NULL},
     {"format", ML_OPT_STRING, "plain",
      "plain: a sentence per line (PTB); brown: tagged word/TAG tokens", "plain|brown"},
     {"split", ML_OPT_STRING, "train",

