@@ -8,7 +8,7 @@ lua_modlab = lua/modlab/core.lua lua/modlab/train.lua \
 	lua/modlab/resume.lua lua/modlab/rundir.lua lua/modlab/progress.lua lua/modlab/model.lua \
 	lua/modlab/graph.lua lua/modlab/trainer.lua lua/modlab/train_hooks.lua \
 	lua/modlab/params.lua lua/modlab/data.lua lua/modlab/schedule.lua lua/modlab/json.lua \
-	lua/modlab/run_summary.lua
+	lua/modlab/run_summary.lua lua/modlab/augment.lua
 lua_util = lua/modlab/util/clib.lua lua/modlab/util/number.lua lua/modlab/util/file.lua \
 	lua/modlab/util/time.lua lua/modlab/util/json.lua lua/modlab/util/jsonl.lua \
 	lua/modlab/util/suggest.lua
@@ -39,6 +39,7 @@ embedded_lua_args = modlab=$(top_srcdir)/lua/modlab.lua \
 	modlab.schedule=$(top_srcdir)/lua/modlab/schedule.lua \
 	modlab.json=$(top_srcdir)/lua/modlab/json.lua \
 	modlab.run_summary=$(top_srcdir)/lua/modlab/run_summary.lua \
+	modlab.augment=$(top_srcdir)/lua/modlab/augment.lua \
 	modlab.util.clib=$(top_srcdir)/lua/modlab/util/clib.lua \
 	modlab.util.number=$(top_srcdir)/lua/modlab/util/number.lua \
 	modlab.util.file=$(top_srcdir)/lua/modlab/util/file.lua \

@@ -85,6 +85,9 @@ function ml.layer(name, opts)
                         where = graph.where(2) }, layer_mt)
 end
 
+-- ml.transform(name, opts): a data augmentation transform, for ml.train{augment = {...}}.
+function ml.transform(name, opts) return require("modlab.augment").transform(name, opts, 2) end
+
 function ml.optimizer(name, opts)
   if type(name) ~= "string" then error("ml.optimizer: the first argument is its name", 2) end
   local json = core.check_options(core.KIND_OPTIMIZER, name, opts or {},

@@ -6,7 +6,8 @@ local number = require "modlab.util.number"
 local ffi, C = clib.ffi, clib.C
 
 local M = { C = C, ffi = ffi, OPT_INT = 1, OPT_FLOAT = 2, OPT_BOOL = 3, OPT_STRING = 4,
-            KIND_LAYER = 1, KIND_LOSS = 2, KIND_OPTIMIZER = 3, KIND_DATASET = 4 }
+            KIND_LAYER = 1, KIND_LOSS = 2, KIND_OPTIMIZER = 3, KIND_DATASET = 4,
+            KIND_TRANSFORM = 6 }
 
 M.err = ffi.new("ml_err")
 function M.errmsg() return ffi.string(M.err.msg) end

@@ -16,12 +16,12 @@ local KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, epochs = 1, batch 
                 groups = 1, threads = 1, save = 1, quiet = 1, aux_scale = 1, normalize = 1,
                 steps = 1, train_size = 1, on_epoch = 1, checkpoint = 1, checkpoint_every = 1,
                 freeze = 1, on_step = 1, early_stop = 1, keep_best = 1, eval_every = 1,
-                loss_weights = 1 }
+                loss_weights = 1, augment = 1 }
 -- ml.trainer's settings: what sets up the model, data and step, none of the loop's.
 local TRAINER_KNOWN = { model = 1, data = 1, loss = 1, optimizer = 1, batch = 1, seed = 1,
                         valid = 1, eval_batch = 1, clip_norm = 1, groups = 1, threads = 1,
                         aux_scale = 1, normalize = 1, train_size = 1, freeze = 1,
-                        loss_weights = 1, quiet = 1 }
+                        loss_weights = 1, quiet = 1, augment = 1 }
 
 -- {setting, lo, hi}: counts up to 2^53 (exact in a double), batch sizes up to what C's
 -- int32 holds, BLAS threads up to 1024, seeds in [0, 2^63) (C's uint64, checked again in
@@ -169,6 +169,7 @@ function M.run(ml, cfg, level)
                    optimizer = { name = opt.name, options = require("modlab.util.json").raw(opt.json) },
                    clip_norm = cfg.clip_norm, groups = cfg.groups, freeze = cfg.freeze,
                    normalization = normalization,
+                   augment = require("modlab.augment").describe(cfg.augment),
                    schedule = schedule_text(cfg.schedule),
                    blas_threads = C.ml_blas_threads(), train_call = core.train_calls,
                    cwd = core.cwd }
@@ -278,6 +279,7 @@ function M.run(ml, cfg, level)
       local factor = cfg.schedule and cfg.schedule:factor(epoch, history[#history]) or 1
       tr:set_lr_factor(factor)
       local order = tr:epoch_order(epoch)
+      tr:set_augment_epoch(epoch)
       local st = ffi.new("ml_step_stats")
       bar = progress.new({ label = ("epoch %d/%d"):format(epoch, epochs), total = nbatches,
                            quiet = cfg.quiet, run = run_prog, epoch = epoch })

@@ -115,6 +115,11 @@ function M.new(ml, cfg, level)
     self.splits.test = { ds = ds, idx = index_array(n, 0), n = n }
   end
   self.normalization = normalize(self, cfg.normalize, level)
+  -- Transforms of training examples (ml.transform); built now, so a transform that cannot
+  -- work with these examples fails before the model is.
+  local augment = require "modlab.augment"
+  self.augment_list = augment.check(cfg.augment, "ml.train", level)
+  self.augment = augment.build(train_ds, self.augment_list, level)
 
   local model = cfg.model
   local ok, msg = model:build(self.x_shape, math.max(self.batch, self.eval_batch), self.seed)
@@ -206,6 +211,14 @@ function Trainer:epoch_order(epoch)
   return self.order, s.n
 end
 
+-- Training batches read from now on go through the augmentation list (if any) with the
+-- streams of `epoch`; nil: evaluation reads, plain.
+function Trainer:set_augment_epoch(epoch)
+  if not self.augment then return end
+  if epoch then C.ml_trainer_set_augment(self.handle, self.augment, self.seed, epoch)
+  else C.ml_trainer_set_augment(self.handle, nil, 0, 0) end
+end
+
 -- for b in tr:batches(split [, epoch]): reads each batch into the trainer (train: shuffled
 -- for `epoch`, default 1, in batches of `batch`; valid and test: in order, in batches of
 -- eval_batch) and yields its number (1-based) and size.
@@ -213,6 +226,7 @@ function Trainer:batches(split, epoch, size)
   local s = self:split(split)
   local order, n = s.idx, s.n
   if split == "train" then order, n = self:epoch_order(epoch or 1) end
+  self:set_augment_epoch(split == "train" and (epoch or 1) or nil)
   size = size or (split == "train" and self.batch or self.eval_batch)
   local k, nb = 0, math.ceil(n / size)
   return function()

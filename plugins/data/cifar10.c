@@ -262,12 +262,11 @@ static int cifar_info(void *self, ml_data_info *info, ml_err *err)
     return 0;
 }
 
-/* Called every batch. x or y may be NULL to read only the other. */
-static int cifar_read(void *self, const int64_t *indices, int32_t n, float *x, float *y,
-                      ml_err *err)
+/* Called every batch: floats (read) or the stored bytes (read_raw, for the host's transform
+ * pipeline). x or y may be NULL to read only the other. */
+static int cifar_examples(const cifar_set *s, const int64_t *indices, int32_t n, float *x,
+                      uint8_t *raw, float *y, ml_err *err)
 {
-    const cifar_set *s = self;
-
     if (n < 0)
         return s->host->error(err, ML_ERR_INVALID, "cifar10: read of %d examples", (int)n);
     for (int32_t i = 0; i < n; i++) {
@@ -279,9 +278,31 @@ static int cifar_read(void *self, const int64_t *indices, int32_t n, float *x, f
         const uint8_t *r = s->rec + k * CIFAR_RECORD;
         if (x)
             ml_data_bytes_to_float(x + (int64_t)i * CIFAR_PIXELS, r + 1, CIFAR_PIXELS, s->div);
+        if (raw)
+            memcpy(raw + (int64_t)i * CIFAR_PIXELS, r + 1, CIFAR_PIXELS);
         if (y)
             y[i] = (float)r[0];
     }
+    return 0;
+}
+
+static int cifar_read(void *self, const int64_t *indices, int32_t n, float *x, float *y,
+                      ml_err *err)
+{
+    return cifar_examples(self, indices, n, x, NULL, y, err);
+}
+
+static int cifar_read_raw(void *self, const int64_t *indices, int32_t n, void *x, float *y,
+                          ml_err *err)
+{
+    return cifar_examples(self, indices, n, NULL, x, y, err);
+}
+
+static int cifar_raw_format(void *self, int32_t *dtype, float *div, ml_err *err)
+{
+    (void)err;
+    *dtype = ML_DTYPE_U8;
+    *div = ((const cifar_set *)self)->div;
     return 0;
 }
 
@@ -299,4 +320,4 @@ static const ml_opt_spec cifar_options[] = {
 const ml_entry ml_data_cifar10_entry = ML_ENTRY_INIT(ML_KIND_DATASET, "cifar10", "1.0.0",
     "CIFAR-10 binary batches (label byte + 3x32x32 pixel bytes per record)", cifar_options,
     NULL, ml_dataset_vtable, .open = cifar_open, .close = cifar_close, .info = cifar_info,
-    .read = cifar_read);
+    .read = cifar_read, .raw_format = cifar_raw_format, .read_raw = cifar_read_raw);

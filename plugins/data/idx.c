@@ -302,12 +302,12 @@ static int idx_info(void *self, ml_data_info *info, ml_err *err)
     return 0;
 }
 
-/* Called every batch: a bounds check and a vectorised byte-to-float copy per example. x or y
- * may be NULL to read only the other. */
-static int idx_read(void *self, const int64_t *indices, int32_t n, float *x, float *y,
-                    ml_err *err)
+/* Called every batch: a bounds check and, per example, a vectorised byte-to-float copy
+ * (read) or the stored bytes themselves (read_raw, for the host's transform pipeline).
+ * x or y may be NULL to read only the other. */
+static int idx_fill(const idx_set *s, const int64_t *indices, int32_t n, float *x,
+                    uint8_t *raw, float *y, ml_err *err)
 {
-    const idx_set *s = self;
     const int64_t d = (int64_t)s->rows * s->cols;
 
     if (n < 0)
@@ -320,9 +320,32 @@ static int idx_read(void *self, const int64_t *indices, int32_t n, float *x, flo
                                   (long long)(s->count - 1));
         if (x)
             ml_data_bytes_to_float(x + (int64_t)i * d, s->pixels + k * d, d, s->div);
+        if (raw)
+            memcpy(raw + (int64_t)i * d, s->pixels + k * d, (size_t)d);
         if (y)
             y[i] = (float)s->labels[k];
     }
+    return 0;
+}
+
+static int idx_read(void *self, const int64_t *indices, int32_t n, float *x, float *y,
+                    ml_err *err)
+{
+    return idx_fill(self, indices, n, x, NULL, y, err);
+}
+
+static int idx_read_raw(void *self, const int64_t *indices, int32_t n, void *x, float *y,
+                        ml_err *err)
+{
+    return idx_fill(self, indices, n, NULL, x, y, err);
+}
+
+/* Pixels are stored as bytes; read() divides them by 255 (scale=true) or 1. */
+static int idx_raw_format(void *self, int32_t *dtype, float *div, ml_err *err)
+{
+    (void)err;
+    *dtype = ML_DTYPE_U8;
+    *div = ((const idx_set *)self)->div;
     return 0;
 }
 
@@ -337,4 +360,4 @@ static const ml_opt_spec idx_options[] = {
 const ml_entry ml_data_idx_entry = ML_ENTRY_INIT(ML_KIND_DATASET, "idx", "1.0.0",
     "MNIST-style IDX files (images + labels, gzip or raw), e.g. Fashion-MNIST", idx_options,
     NULL, ml_dataset_vtable, .open = idx_open, .close = idx_close, .info = idx_info,
-    .read = idx_read);
+    .read = idx_read, .raw_format = idx_raw_format, .read_raw = idx_read_raw);
