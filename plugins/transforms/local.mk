@@ -10,3 +10,10 @@ plugins_transforms_transforms_la_SOURCES = plugins/transforms/transforms.c \
 plugins_transforms_transforms_la_LDFLAGS = $(plugin_ldflags)
 plugins_transforms_transforms_la_LIBADD = -lm
 EXTRA_DIST += plugins/transforms/README.md
+
+# Invariants, references written differently, determinism per stream, bad options.
+check_PROGRAMS += tests/unit/plugins/transforms/test_transforms
+TESTS += tests/unit/plugins/transforms/test_transforms
+tests_unit_plugins_transforms_test_transforms_SOURCES = \
+	tests/unit/plugins/transforms/test_transforms.c tests/unit/plugins/transforms/tf_test.h
+tests_unit_plugins_transforms_test_transforms_LDADD = $(test_ldadd) -lm

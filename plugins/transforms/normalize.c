@@ -29,7 +29,9 @@ static int parse_list(const ml_host *host, const char *name, const char *text, i
     for (;;) {
         char *end;
         errno = 0;
-        double v = strtod(p, &end);
+        double v = strtod(p, &end);   /* skips leading blanks itself */
+        while (end != p && (*end == ' ' || *end == '\t'))
+            end++;
         if (end == p || errno || !isfinite(v) || (*end && *end != ',' && *end != '/'))
             return host->error(err, ML_ERR_INVALID, "%s: %s='%s' is not a list of numbers; "
                                "write one number for all channels or one per channel, "
