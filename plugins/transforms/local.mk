@@ -17,3 +17,10 @@ TESTS += tests/unit/plugins/transforms/test_transforms
 tests_unit_plugins_transforms_test_transforms_SOURCES = \
 	tests/unit/plugins/transforms/test_transforms.c tests/unit/plugins/transforms/tf_test.h
 tests_unit_plugins_transforms_test_transforms_LDADD = $(test_ldadd) -lm
+# Rotations and noise against numpy (tf_ref.py; skipped without python3 and numpy).
+check_PROGRAMS += tests/unit/plugins/transforms/test_transforms_ref
+TESTS += tests/unit/plugins/transforms/test_transforms_ref
+tests_unit_plugins_transforms_test_transforms_ref_SOURCES = \
+	tests/unit/plugins/transforms/test_transforms_ref.c tests/unit/plugins/transforms/tf_test.h
+tests_unit_plugins_transforms_test_transforms_ref_LDADD = $(test_ldadd) -lm
+EXTRA_DIST += tests/unit/plugins/transforms/tf_ref.py
