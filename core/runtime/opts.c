@@ -182,8 +182,8 @@ static int convert(opt_item *it, int type, const char *text, int given, const ch
         it->b = text[0] == 't';
         break;
     case ML_OPT_STRING:
-        if (given != ML_OPT_STRING)
-            break;
+        /* A number where text is wanted is kept as the text it came as: "mean=0.5" parses
+         * as a number, and normalize's mean is a list that may hold one value. */
         break;
     }
     if (type != ML_OPT_STRING && given != type &&
@@ -191,7 +191,7 @@ static int convert(opt_item *it, int type, const char *text, int given, const ch
         !(given == ML_OPT_INT && type == ML_OPT_FLOAT))
         return mli_error(err, ML_ERR_INVALID, "%s: option '%s' wants %s, got %s '%s'", owner,
                         it->key, type_name(type), type_name(given), text);
-    if (type == ML_OPT_STRING && given != ML_OPT_STRING)
+    if (type == ML_OPT_STRING && given == ML_OPT_BOOL)
         return mli_error(err, ML_ERR_INVALID, "%s: option '%s' wants %s, got %s '%s'", owner,
                         it->key, type_name(type), type_name(given), text);
     it->type = type;

@@ -88,6 +88,7 @@ void mli_conf_run_checks(sink *s, const char *file, const char *deps)
         case ML_KIND_LOSS: mli_conf_check_loss(&c); break;
         case ML_KIND_OPTIMIZER: mli_conf_check_optimizer(&c); break;
         case ML_KIND_DATASET: mli_conf_check_dataset(&c); break;
+        case ML_KIND_TRANSFORM: mli_conf_check_transform(&c); break;
         default: break;
         }
         mli_check_unwrap((ml_reg_entry *)c.re);

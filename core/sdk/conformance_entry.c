@@ -61,8 +61,9 @@ void mli_conf_check_abi(ck *c)
     }
     const ml_gradcheck_iface *gi = mli_conf_gradcheck_iface(c->re);
     if (gi) {
-        if (e->kind != ML_KIND_LAYER) {
-            FAIL(c, "abi", "%s only applies to layers", ML_IFACE_GRADCHECK);
+        /* A transform's cases are what its conformance check applies (options, shape). */
+        if (e->kind != ML_KIND_LAYER && e->kind != ML_KIND_TRANSFORM) {
+            FAIL(c, "abi", "%s only applies to layers and transforms", ML_IFACE_GRADCHECK);
             return;
         }
         if (gi->abi_major != ML_ABI_MAJOR || gi->abi_minor > ML_ABI_MINOR ||

@@ -139,6 +139,9 @@ void mli_conf_check_optimizer(ck *c);
 /* conformance_dataset.c */
 void mli_conf_check_dataset(ck *c);
 
+/* conformance_transform.c */
+void mli_conf_check_transform(ck *c);
+
 /* conformance.c */
 const char *mli_conf_base_name(const char *p);
 void mli_conf_run_checks(sink *s, const char *file, const char *deps);

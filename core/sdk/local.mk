@@ -4,7 +4,8 @@
 core_libmodlab_internal_la_SOURCES += core/sdk/conformance.c core/sdk/conformance_report.c \
 	core/sdk/conformance_fork.c core/sdk/conformance_guard.c core/sdk/conformance_entry.c \
 	core/sdk/conformance_layer.c core/sdk/conformance_layer_guard.c core/sdk/conformance_loss.c \
-	core/sdk/conformance_optimizer.c core/sdk/conformance_dataset.c core/sdk/conformance_impl.h \
+	core/sdk/conformance_optimizer.c core/sdk/conformance_dataset.c \
+	core/sdk/conformance_transform.c core/sdk/conformance_impl.h \
 	core/sdk/check_calls.c core/sdk/check_calls.h
 modlabinclude_HEADERS += core/include/modlab/sdk.h
 

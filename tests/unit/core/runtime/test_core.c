@@ -58,6 +58,24 @@ static void test_options(void)
     is_int(validate("rate=1", &err), ML_ERR_INVALID, "missing required option");
     like(err.msg, "option 'out' is required", "required option named");
     is_int(validate("out", &err), ML_ERR_INVALID, "item without '=' rejected");
+
+    /* A number given for a text option is its text ("mean=0.5" of normalize); a boolean
+     * is not. */
+    static const ml_opt_spec text_schema[] = {
+        {"mean", ML_OPT_STRING, NULL, "a list", NULL},
+        {NULL, 0, NULL, NULL, NULL},
+    };
+    o = ml_opts_new(&err);
+    ok(o && ml_opts_parse(o, "mean=0.50", &err) == 0 &&
+       ml_opts_validate(o, text_schema, "demo", &err) == 0, "a number for a string option");
+    is_str(o ? mli_opts_get_str(o, "mean") : "", "0.50", "keeps the text as written");
+    ml_opts_free(o);
+    o = ml_opts_new(&err);
+    ok(o && ml_opts_parse(o, "mean=true", &err) == 0, "parse a boolean");
+    is_int(o ? ml_opts_validate(o, text_schema, "demo", &err) : -1, ML_ERR_INVALID,
+           "a boolean for a string option rejected");
+    like(err.msg, "option 'mean' wants a string, got a boolean 'true'", "and says so");
+    ml_opts_free(o);
 }
 
 static void test_rng(void)
