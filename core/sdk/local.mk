@@ -12,14 +12,16 @@ modlabinclude_HEADERS += core/include/modlab/sdk.h
 # `modlab plugin new|check` (Lua), embedded into the binary and installed.
 sdk_lua = lua/modlab/sdk/init.lua lua/modlab/sdk/templates.lua \
 	lua/modlab/sdk/template_layer.lua lua/modlab/sdk/template_optimizer.lua \
-	lua/modlab/sdk/template_dataset.lua lua/modlab/sdk/template_router.lua
+	lua/modlab/sdk/template_dataset.lua lua/modlab/sdk/template_router.lua \
+	lua/modlab/sdk/template_transform.lua
 embedded_lua_files += $(sdk_lua)
 embedded_lua_args += modlab.sdk=$(top_srcdir)/lua/modlab/sdk/init.lua \
 	modlab.sdk.templates=$(top_srcdir)/lua/modlab/sdk/templates.lua \
 	modlab.sdk.template_layer=$(top_srcdir)/lua/modlab/sdk/template_layer.lua \
 	modlab.sdk.template_optimizer=$(top_srcdir)/lua/modlab/sdk/template_optimizer.lua \
 	modlab.sdk.template_dataset=$(top_srcdir)/lua/modlab/sdk/template_dataset.lua \
-	modlab.sdk.template_router=$(top_srcdir)/lua/modlab/sdk/template_router.lua
+	modlab.sdk.template_router=$(top_srcdir)/lua/modlab/sdk/template_router.lua \
+	modlab.sdk.template_transform=$(top_srcdir)/lua/modlab/sdk/template_transform.lua
 modlab_sdkluadir = $(luadir)/modlab/sdk
 dist_modlab_sdklua_DATA = $(sdk_lua)
 include tests/abi/sdk.mk

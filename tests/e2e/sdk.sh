@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # The plugin SDK end to end, as a third party meets it: install modlab to a temporary root,
-# `modlab plugin new` a layer, an optimizer, a dataset and a router, build each with only
+# `modlab plugin new` a layer, an optimizer, a dataset, a router and a transform, build each with only
 # pkg-config (warnings are errors), pass `modlab plugin check` and the project's own test,
 # install the layer and train with it from a recipe. Also: `plugin check` exits 1 on the
 # broken fixtures, and bad usage exits 2.
@@ -45,6 +45,23 @@ for kind in layer optimizer dataset router; do
     ok $? "$name: its recipe runs"
     like "$out" "test accuracy" "$name: and reports an accuracy"
 done
+# A transform: built and checked like the others; its test and recipe train through
+# ml.train{augment}, which the test skips (and the recipe is not run) until modlab has it.
+out=$("$bin" plugin new my_transform --kind transform 2>&1)
+ok $? "plugin new my_transform --kind transform"
+make -s -C my_transform CFLAGS="-O2 -Werror" > "$t/my_transform-build.log" 2>&1
+ok $? "my_transform builds with only pkg-config (-Wall -Wextra -Werror)"
+out=$(make -s -C my_transform check MODLAB="$bin" 2>&1); rc=$?
+ok $rc "my_transform: make check passes against the installed modlab"
+[ $rc -eq 0 ] || printf '%s\n' "$out" | sed 's/^/#   /' | tail -20
+like "$out" "my_transform.so: [0-9]* passed, 0 failed" "my_transform: plugin check passes"
+like "$out" "transform/my_transform *apply" "and applies it on guarded buffers"
+if ! printf '%s\n' "$out" | grep -q "SKIP this modlab has no ml.transform"; then
+    out=$(cd my_transform && "$bin" --plugin-path ./my_transform.so run recipe.lua \
+          --set epochs=2 2>&1)
+    ok $? "my_transform: its recipe runs"
+    like "$out" "test accuracy" "my_transform: and reports an accuracy"
+fi
 out=$("$bin" plugin check my_layer/my_layer.so --no-fork 2>&1)
 ok $? "plugin check --no-fork passes too"
 if command -v nm >/dev/null; then

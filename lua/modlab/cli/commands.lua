@@ -122,7 +122,8 @@ M.commands = {
     about = "Writes NAME.c, a Makefile using pkg-config, a test and a recipe into DIR.",
     args = { { name = "NAME", key = "name" } },
     options = {
-      { long = "--kind", arg = "KIND", choices = { "layer", "optimizer", "dataset", "router" },
+      { long = "--kind", arg = "KIND", choices = { "layer", "optimizer", "dataset", "router",
+                                                    "transform" },
         required = true, help = "what the plugin provides" },
       { long = "--dir", arg = "DIR", complete = "dir", help = "where to write it (default ./NAME)" },
     },

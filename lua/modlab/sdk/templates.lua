@@ -62,7 +62,7 @@ local GITIGNORE = "*.so\nruns/\n"
 
 -- Each kind's NAME.c, test and recipe, one file per kind beside this one.
 local KINDS = {}
-for _, kind in ipairs { "layer", "optimizer", "dataset", "router" } do
+for _, kind in ipairs { "layer", "optimizer", "dataset", "router", "transform" } do
   KINDS[kind] = require("modlab.sdk.template_" .. kind)
 end
 
