@@ -43,8 +43,8 @@ check_PROGRAMS += tests/unit/core/runtime/test_core tests/unit/core/runtime/test
 	tests/unit/core/runtime/test_train_ckpt
 TESTS += tests/unit/core/runtime/test_core tests/unit/core/runtime/test_gradcheck tests/unit/core/runtime/test_trainer \
 	tests/unit/core/runtime/test_train_ckpt
-check_PROGRAMS += tests/unit/core/runtime/test_sublayer
-TESTS += tests/unit/core/runtime/test_sublayer
+check_PROGRAMS += tests/unit/core/runtime/test_sublayer tests/unit/core/runtime/test_pipeline
+TESTS += tests/unit/core/runtime/test_sublayer tests/unit/core/runtime/test_pipeline
 # Graph models: whole-graph gradient checks, wrong graphs, no allocation in a step.
 check_PROGRAMS += tests/unit/core/runtime/test_graph
 tests_unit_core_runtime_test_graph_LDADD = $(test_ldadd) -lm

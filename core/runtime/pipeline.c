@@ -77,6 +77,9 @@ int ml_pipeline_add(ml_pipeline *p, const char *name, ml_opts *opts, ml_err *err
     char owner[96];
     stage s = {0};
     int rc;
+    if (!opts)
+        return mli_error(err, ML_ERR_INVALID, "transform %s: no options (give empty ones)",
+                         name ? name : "?");
     if (p->n >= MAX_STAGES) {
         rc = mli_error(err, ML_ERR_INVALID, "a pipeline holds at most %d transforms", MAX_STAGES);
         goto fail;
