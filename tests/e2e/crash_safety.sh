@@ -202,4 +202,21 @@ ok $(cmp -s "$tdir/model.safetensors" "$ref/model.safetensors"; echo $?) \
 ok $(cmp -s "$tdir/metrics.jsonl" "$ref/metrics.jsonl"; echo $?) "sweep: and its metrics.jsonl"
 ok $(ls "$t/sw/runs/res/attempts/" | grep -q -- '-1$'; echo $?) \
    "sweep: attempts/ keeps the stopped attempt"
+
+# With augmentation (issue 22): every training example through a transform drawing from
+# its own stream; a killed and resumed run still ends byte-identical to one never stopped,
+# and a rerun gives the same bytes.
+"$MODLAB" run "$recipe" --out "$t/augref" --set augment=true > "$t/augref.log" 2>&1
+ok $? "uninterrupted augmented run"
+ref=$(ls -d "$t"/augref/resumable-*)
+plain=$want
+want=$(grep '^final' "$t/augref.log")
+[ -n "$want" ] && [ "$want" != "$plain" ]; ok $? "augmentation changes the numbers"
+like "$(cat "$ref/config.json")" '"augment":\[{"name":"gaussian_noise","options":{"std":0.05' \
+    "config.json records the transforms"
+kill_at mid-epoch:3 "$t/aug" --set augment=true; ok $? "augmented run stopped in epoch 3, killed"
+resumes_to_ref "augmented"
+"$MODLAB" run "$recipe" --out "$t/augref2" --set augment=true > /dev/null 2>&1
+ok $(cmp -s "$ref/model.safetensors" "$(ls -d "$t"/augref2/resumable-*)/model.safetensors"; \
+    echo $?) "an augmented rerun: model.safetensors byte-identical"
 done_testing
