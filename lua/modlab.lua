@@ -86,7 +86,10 @@ function ml.layer(name, opts)
 end
 
 -- ml.transform(name, opts): a data augmentation transform, for ml.train{augment = {...}}.
-function ml.transform(name, opts) return require("modlab.augment").transform(name, opts, 2) end
+function ml.transform(name, opts)
+  local t = require("modlab.augment").transform(name, opts, 2)
+  return t   -- not a tail call: errors and ml.transform's line need this frame
+end
 
 function ml.optimizer(name, opts)
   if type(name) ~= "string" then error("ml.optimizer: the first argument is its name", 2) end

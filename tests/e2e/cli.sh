@@ -213,4 +213,24 @@ ok $([ -f "$t/exact/run1/summary.json" ]; echo $?) "... writes DIR/summary.json"
 out=$("$MODLAB" run once.lua --run-dir "$t/exact/run1" 2>&1); is $? 1 "--run-dir of a finished run fails"
 like "$out" "already holds a run" "... saying so"
 out=$("$MODLAB" run once.lua --run-dir "$t/a" --out "$t/b" 2>&1); is $? 2 "--run-dir with --out is bad usage"
+# A transform's bad value fails before training, naming the ml.transform line (issue 22).
+cat > badaug.lua <<'L'
+local ml = require "modlab"
+local data = assert(ml.dataset("synthetic", { kind = "blobs", size = 64 }))
+ml.train { model = ml.sequential { ml.layer("linear", { out = 3 }) }, data = data,
+  optimizer = ml.optimizer("sgd"), epochs = 1, batch = 8,
+  augment = { ml.transform("gaussian_noise", { std = 0.1 }),
+              ml.transform("hflip", { p = 0.5 }) } }
+L
+out=$("$MODLAB" run badaug.lua --out "$t/aug" 2>&1); is $? 1 "hflip on 2-value examples fails"
+like "$out" "badaug.lua:6: augment\[2\] (hflip) for examples of shape 2: .*not images" \
+    "... naming the ml.transform line, the position and the examples' shape"
+no_trace "$out" "hflip on vectors"
+ok $([ ! -d "$t/aug" ]; echo $?) "... before any run directory"
+sed -i 's/{ std = 0.1 }/{ std = -1 }/' badaug.lua
+out=$("$MODLAB" run badaug.lua --out "$t/aug" 2>&1); is $? 1 "gaussian_noise std=-1 fails"
+like "$out" "badaug.lua:5: augment\[1\] (gaussian_noise) .*std" "... naming its line and std"
+sed -i 's/{ p = 0.5 }/{ q = 1 }/' badaug.lua
+out=$("$MODLAB" run badaug.lua --out "$t/aug" 2>&1); is $? 1 "an unknown transform option fails"
+like "$out" "badaug.lua:6: transform hflip: unknown option 'q'" "... at ml.transform"
 done_testing
