@@ -62,3 +62,15 @@ bench-graph: all
 bench: bench-graph
 .PHONY: bench-graph
 EXTRA_DIST += bench/graph_bench.sh bench/graph_chain.lua
+
+# `make bench-augment` (and `make bench`): the bench CNN with and without crop + flip
+# (issue 22): the data-preparation share of step time with and without prefetching.
+EXTRA_PROGRAMS += bench/augment_bench
+bench_augment_bench_SOURCES = bench/augment_bench.c bench/bench_util.c bench/bench_util.h \
+	bench/bench_models.c bench/bench_models.h
+bench_augment_bench_LDADD = $(libmodlab_internal) -lm
+bench-augment: all bench/augment_bench$(EXEEXT)
+	@MODLAB_PLUGIN_PATH=$(abs_top_builddir)/build-plugins MODLAB_OFFLINE=1 \
+	  bench/augment_bench $(AUG_BENCH_ARGS)
+bench: bench-augment
+.PHONY: bench-augment
