@@ -44,6 +44,7 @@ local function option_names(options)
   names[#names + 1] = "--help"
   return names
 end
+M.option_names = option_names
 
 -- Parse args[i..] for command `cmd` (a commands.lua entry). Returns the options table
 -- (keys from key_of, positionals by their key), or nil and a usage message, or "help".

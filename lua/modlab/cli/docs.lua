@@ -75,15 +75,16 @@ end
 
 -- ---- completion ------------------------------------------------------------------------
 
--- Every option word of a command (long and short), and which take a value.
-local function option_words(c)
-  local words = {}
-  for _, o in ipairs(c.options) do
-    words[#words + 1] = o.long
-    if o.short then words[#words + 1] = o.short end
+-- Every option word of a command (long and short, and --help).
+local function option_words(c) return args_mod.option_names(c.options) end
+
+-- "sweep export|sweep plan|..." for a shell's case pattern, each name in quote marks q.
+local function subcommand_pattern(q)
+  local subs = {}
+  for _, c in ipairs(commands.commands) do
+    if c.name:find(" ") then subs[#subs + 1] = q .. c.name .. q end
   end
-  words[#words + 1] = "--help"
-  return words
+  return table.concat(subs, "|")
 end
 
 -- How the shell completes an option's value or a positional: a bash snippet that fills
@@ -123,11 +124,7 @@ local function bash()
     "         elif [[ $cmd != *' '* ]]; then",
     "           case \"$cmd ${COMP_WORDS[i]}\" in",
   }
-  local subs = {}
-  for _, c in ipairs(commands.commands) do
-    if c.name:find(" ") then subs[#subs + 1] = '"' .. c.name .. '"' end
-  end
-  out[#out + 1] = "             " .. table.concat(subs, "|") .. ') cmd="$cmd ${COMP_WORDS[i]}" ;;'
+  out[#out + 1] = "             " .. subcommand_pattern('"') .. ') cmd="$cmd ${COMP_WORDS[i]}" ;;'
   out[#out + 1] = "           esac"
   out[#out + 1] = "         fi ;;"
   out[#out + 1] = "    esac"
@@ -234,11 +231,7 @@ local function zsh()
   out[#out + 1] = "  local cmd=$words[1]"
   out[#out + 1] = "  if (( CURRENT > 2 )); then"
   out[#out + 1] = "    case \"$words[1] $words[2]\" in"
-  local subs = {}
-  for _, c in ipairs(commands.commands) do
-    if c.name:find(" ") then subs[#subs + 1] = "'" .. c.name .. "'" end
-  end
-  out[#out + 1] = "      " .. table.concat(subs, "|") .. ") cmd=\"$words[1] $words[2]\"; shift words; (( CURRENT-- )) ;;"
+  out[#out + 1] = "      " .. subcommand_pattern("'") .. ") cmd=\"$words[1] $words[2]\"; shift words; (( CURRENT-- )) ;;"
   out[#out + 1] = "    esac"
   out[#out + 1] = "  fi"
   out[#out + 1] = "  case $cmd in"
