@@ -238,7 +238,8 @@ int mli_model_forward_into(ml_model *m, const float *x, int32_t batch, ml_err *e
         return mli_error(err, ML_ERR_INVALID, "model: batch %d outside 1..%d", batch,
                         m->max_batch);
     m->forward_count++;
-    x = mli_model_input(m, x, batch);
+    if (!m->input_normalized)
+        x = mli_model_input(m, x, batch);
     for (int32_t i = 0; i < m->nn; i++) {
         ml_node *nd = &m->nodes[i];
         ml_layer_slot *l = &m->layers[nd->layer];
@@ -358,7 +359,7 @@ int mli_model_backward(ml_model *m, const float *x, int32_t batch, int want_gin,
         if (!m->gin)
             return mli_error(err, ML_ERR_NOMEM, "model: out of memory for the input gradient");
     }
-    if (m->norm_ch)
+    if (m->norm_ch && !m->input_normalized)
         x = m->xnorm;   /* what the forward read: backward's inputs must be the same */
     for (int32_t i = 0; i < m->nn; i++)
         m->nodes[i].gset = 0;

@@ -74,6 +74,8 @@ struct ml_model {
     int32_t norm_ch;         /* input normalisation channels, 0: none (normalization.c) */
     double *norm_mean, *norm_std;
     float *xnorm;            /* max_batch x input: the normalised batch */
+    int input_normalized;    /* the trainer's batch is normalised already (fused with its
+                              * conversion to float, runtime/pipeline.c): skip it */
     float *gin;              /* dL/d model input, only for the gradient check */
     float **gbufs;           /* the gradient buffers nodes share (graph_memory.c) */
     int32_t ngbufs;

@@ -145,7 +145,7 @@ static float half_to_float(uint16_t h)
 }
 
 /* Stored values to float: value / div, a division as the dataset's own read() does. */
-void mli_dtype_to_float(float *o, const void *src, int64_t n, int32_t dtype, float div)
+static void dtype_to_float(float *o, const void *src, int64_t n, int32_t dtype, float div)
 {
     switch (dtype) {
     case ML_DTYPE_U8: {
@@ -172,6 +172,24 @@ void mli_dtype_to_float(float *o, const void *src, int64_t n, int32_t dtype, flo
     }
 }
 
+void mli_example_to_float(float *o, const void *src, int64_t numel, int32_t dtype, float div,
+                          const mli_norm *nm)
+{
+    if (!nm) {
+        dtype_to_float(o, src, numel, dtype, div);
+        return;
+    }
+    /* A channel at a time: convert, then scale and shift while the plane is in cache. */
+    size_t vsize = ml_dtype_size(dtype);
+    for (int32_t c = 0; c < nm->nch; c++) {
+        float *dst = o + c * nm->plane, scale = nm->scale[c], shift = nm->shift[c];
+        dtype_to_float(dst, (const uint8_t *)src + (size_t)(c * nm->plane) * vsize, nm->plane,
+                       dtype, div);
+        for (int64_t j = 0; j < nm->plane; j++)
+            dst[j] = dst[j] * scale + shift;
+    }
+}
+
 int mli_pipeline_reserve(ml_pipeline *p, int32_t n, ml_err *err)
 {
     size_t need = (size_t)n * (size_t)p->numel * ml_dtype_size(p->stored);
@@ -188,6 +206,13 @@ int mli_pipeline_reserve(ml_pipeline *p, int32_t n, ml_err *err)
 
 int ml_pipeline_read(ml_pipeline *p, ml_dataset *d, const int64_t *idx, int32_t n,
                      uint64_t seed, int64_t epoch, float *x, float *y, ml_err *err)
+{
+    return mli_pipeline_read(p, d, idx, n, seed, epoch, x, y, NULL, err);
+}
+
+int mli_pipeline_read(ml_pipeline *p, ml_dataset *d, const int64_t *idx, int32_t n,
+                      uint64_t seed, int64_t epoch, float *x, float *y, const mli_norm *nm,
+                      ml_err *err)
 {
     size_t vsize = ml_dtype_size(p->stored), per = (size_t)p->numel * vsize;
     int rc;
@@ -215,7 +240,7 @@ int ml_pipeline_read(ml_pipeline *p, ml_dataset *d, const int64_t *idx, int32_t 
         for (int32_t k = 0; k < p->n; k++) {
             stage *s = &p->stages[k];
             if (s->dtype == ML_DTYPE_F32 && dtype != ML_DTYPE_F32) {
-                mli_dtype_to_float(xf, ex, p->numel, dtype, p->div);
+                dtype_to_float(xf, ex, p->numel, dtype, p->div);
                 ex = xf, dtype = ML_DTYPE_F32;
             }
             ml_ctx ctx = {0};
@@ -224,8 +249,8 @@ int ml_pipeline_read(ml_pipeline *p, ml_dataset *d, const int64_t *idx, int32_t 
             if ((rc = s->vt.apply(s->self, &ctx, ex, y + (int64_t)i * p->ynumel, p->ws, err)))
                 return rc;
         }
-        if (dtype != ML_DTYPE_F32)
-            mli_dtype_to_float(xf, ex, p->numel, dtype, p->div);
+        if (dtype != ML_DTYPE_F32 || nm)   /* the one conversion, normalisation fused in */
+            mli_example_to_float(xf, ex, p->numel, dtype, p->div, nm);
     }
     return ML_OK;
 }

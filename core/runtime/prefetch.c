@@ -21,14 +21,6 @@ struct mli_prefetch {
     ml_err err;
 };
 
-static int run_job(const mli_prefetch_job *j, ml_err *err)
-{
-    if (j->pipeline)
-        return ml_pipeline_read(j->pipeline, j->d, j->idx, j->n, j->seed, j->epoch, j->x, j->y,
-                                err);
-    return ml_dataset_read(j->d, j->idx, j->n, j->x, j->y, err);
-}
-
 static void *worker(void *arg)
 {
     mli_prefetch *p = arg;
@@ -42,7 +34,7 @@ static void *worker(void *arg)
         p->has_job = 0;
         pthread_mutex_unlock(&p->mu);
         ml_err err = {0};
-        int rc = run_job(&job, &err);
+        int rc = job.read(job.arg, job.idx, job.n, job.x, job.y, &err);
         pthread_mutex_lock(&p->mu);
         p->rc = rc;
         p->err = err;

@@ -9,12 +9,12 @@
 
 typedef struct mli_prefetch mli_prefetch;
 
-/* One batch to read: examples idx[0..n) of d, through pipeline (or plain when NULL). */
+/* One batch to read: read(arg, idx, n, x, y, err) on the prefetch thread. */
+typedef int (*mli_read_fn)(void *arg, const int64_t *idx, int32_t n, float *x, float *y,
+                           ml_err *err);
 typedef struct mli_prefetch_job {
-    ml_dataset *d;
-    ml_pipeline *pipeline;
-    uint64_t seed;
-    int64_t epoch;
+    mli_read_fn read;
+    void *arg;
     const int64_t *idx;
     int32_t n;
     float *x, *y;

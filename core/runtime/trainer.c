@@ -135,6 +135,7 @@ void ml_trainer_free(ml_trainer *t)
     mli_prefetch_free(t->pf);
     mli_free(t->xalt);
     mli_free(t->yalt);
+    mli_free(t->raw);
     if (t->loss_self)
         t->loss_vt.destroy(t->loss_self);
     if (t->opt_self)

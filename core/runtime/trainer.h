@@ -45,6 +45,9 @@ struct ml_trainer {
     uint64_t aug_seed;
     int64_t aug_epoch;
     float *xalt, *yalt;            /* the batch ml_trainer_run prefetches, swapped with xbuf */
+    void *raw;                     /* a batch of stored values (plain reads of byte datasets) */
+    size_t raw_bytes;
+    int xnormed;                   /* xbuf holds normalised values (model->input_normalized) */
     mli_prefetch *pf;              /* its thread; made by the first run of several batches */
     ml_trainer_head heads[ML_MODEL_MAX_OUTPUTS];   /* outputs 1..: their losses */
 };

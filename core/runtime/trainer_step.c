@@ -192,13 +192,71 @@ static int check_data(const ml_trainer *t, const ml_dataset *d, ml_err *err)
     return ML_OK;
 }
 
-/* Examples idx[0..n) into x and y: through the augmentation pipeline when aug != NULL. */
-static int read_examples(const ml_trainer *t, ml_dataset *d, ml_pipeline *aug,
-                         const int64_t *idx, int32_t n, float *x, float *y, ml_err *err)
+/* How the trainer reads batches: from d, through the augmentation pipeline aug (or
+ * plainly), and when the model normalises its input, normalised in the same pass as the
+ * conversion to float (nm), on whichever thread reads: the step then skips it. */
+typedef struct reader {
+    ml_trainer *t;
+    ml_dataset *d;
+    ml_pipeline *aug;
+    const mli_norm *nm;
+} reader;
+
+static int reader_read(void *arg, const int64_t *idx, int32_t n, float *x, float *y,
+                       ml_err *err)
 {
-    if (aug)
-        return ml_pipeline_read(aug, d, idx, n, t->aug_seed, t->aug_epoch, x, y, err);
-    return ml_dataset_read(d, idx, n, x, y, err);
+    const reader *r = arg;
+    const ml_trainer *t = r->t;
+    const int64_t numel = t->m->in_numel;
+    float div;
+    int32_t dtype = ml_dataset_dtype(r->d, &div);
+    int rc;
+    if (r->aug)
+        return mli_pipeline_read(r->aug, r->d, idx, n, t->aug_seed, t->aug_epoch, x, y, r->nm,
+                                 err);
+    if (!r->nm)
+        return ml_dataset_read(r->d, idx, n, x, y, err);
+    void *raw = dtype == ML_DTYPE_F32 ? (void *)x : t->raw;   /* reserved by start_reads */
+    if ((rc = ml_dataset_read_raw(r->d, idx, n, raw, y, err)))
+        return rc;
+    size_t per = (size_t)numel * ml_dtype_size(dtype);
+    for (int32_t i = 0; i < n; i++)
+        mli_example_to_float(x + i * numel, (const uint8_t *)raw + i * per, numel, dtype, div,
+                             r->nm);
+    return ML_OK;
+}
+
+/* A reader for batches of up to `batch` examples of d (allocating what it needs now, on
+ * this thread); nm is storage for the normalisation it uses. */
+static int start_reads(ml_trainer *t, ml_dataset *d, ml_pipeline *aug, int32_t batch,
+                       mli_norm *nm, reader *r, ml_err *err)
+{
+    const ml_model *m = t->m;
+    int rc;
+    *r = (reader){t, d, aug, NULL};
+    if (m->norm_ch > 0 && m->norm_ch <= 64 && m->in_numel % m->norm_ch == 0) {
+        nm->nch = m->norm_ch;
+        nm->plane = m->in_numel / m->norm_ch;
+        for (int32_t c = 0; c < m->norm_ch; c++) {   /* as mli_model_input computes them */
+            double sd = m->norm_std[c] > 1e-12 ? m->norm_std[c] : 1.0;
+            nm->scale[c] = (float)(1.0 / sd);
+            nm->shift[c] = (float)(-m->norm_mean[c] / sd);
+        }
+        r->nm = nm;
+    }
+    if (aug && (rc = mli_pipeline_reserve(aug, batch, err)))
+        return rc;
+    size_t need = (size_t)batch * (size_t)m->in_numel * ml_dtype_size(ml_dataset_dtype(d, NULL));
+    if (r->nm && !aug && ml_dataset_dtype(d, NULL) != ML_DTYPE_F32 && need > t->raw_bytes) {
+        void *b = mli_alloc_big(need);
+        if (!b)
+            return mli_error(err, ML_ERR_NOMEM, "trainer: out of memory for a batch of "
+                             "stored values");
+        mli_free(t->raw);
+        t->raw = b, t->raw_bytes = need;
+    }
+    t->xnormed = r->nm != NULL;
+    return ML_OK;
 }
 
 /* The batch in xbuf/ybuf is examples idx[0..n) of d. */
@@ -220,7 +278,10 @@ int ml_trainer_read_batch(ml_trainer *t, ml_dataset *d, const int64_t *idx, int3
     if (n < 1 || n > t->m->max_batch)
         return mli_error(err, ML_ERR_INVALID, "batch %d outside 1..%d (the model was built "
                          "for batches up to %d)", n, t->m->max_batch, t->m->max_batch);
-    if ((rc = read_examples(t, d, t->aug, idx, n, t->xbuf, t->ybuf, err)))
+    mli_norm nm;
+    reader r;
+    if ((rc = start_reads(t, d, t->aug, n, &nm, &r, err)) ||
+        (rc = reader_read(&r, idx, n, t->xbuf, t->ybuf, err)))
         return rc;
     loaded(t, d, idx, n);
     return ML_OK;
@@ -243,9 +304,18 @@ static int need_batch(const ml_trainer *t, int need_forward, ml_err *err)
     return ML_OK;
 }
 
+/* The model reads the trainer's own batch (xbuf) as it was read: normalised already when
+ * start_reads fused the normalisation into the conversion. Other callers' x never is. */
+static void own_batch(ml_trainer *t, int on) { t->m->input_normalized = on && t->xnormed; }
+
 const float *ml_trainer_forward(ml_trainer *t, ml_err *err)
 {
-    if (need_batch(t, 0, err) || forward(t, t->xbuf, t->ybuf, t->nbatch, err))
+    if (need_batch(t, 0, err))
+        return NULL;
+    own_batch(t, 1);
+    int rc = forward(t, t->xbuf, t->ybuf, t->nbatch, err);
+    own_batch(t, 0);
+    if (rc)
         return NULL;
     t->forwarded = 1;
     return mli_model_output(t->m);
@@ -268,8 +338,10 @@ int ml_trainer_backward(ml_trainer *t, double *aux, ml_err *err)
 {
     double a = 0.0;
     int rc = need_batch(t, 1, err);
+    own_batch(t, 1);
     if (!rc)
         rc = backward(t, t->xbuf, t->nbatch, &a, err);
+    own_batch(t, 0);
     if (aux)
         *aux = a;
     return rc;
@@ -282,13 +354,23 @@ int ml_trainer_update(ml_trainer *t, ml_err *err) { return update(t, err); }
 int ml_trainer_train_batch(ml_trainer *t, ml_step_stats *st, ml_err *err)
 {
     int rc = need_batch(t, 0, err);
-    return rc ? rc : step(t, t->xbuf, t->ybuf, t->ibuf, t->id_limit, t->nbatch, st, err);
+    if (rc)
+        return rc;
+    own_batch(t, 1);
+    rc = step(t, t->xbuf, t->ybuf, t->ibuf, t->id_limit, t->nbatch, st, err);
+    own_batch(t, 0);
+    return rc;
 }
 
 int ml_trainer_eval_batch(ml_trainer *t, ml_step_stats *st, ml_err *err)
 {
     int rc = need_batch(t, 0, err);
-    return rc ? rc : ml_trainer_eval(t, t->xbuf, t->ybuf, t->nbatch, st, err);
+    if (rc)
+        return rc;
+    own_batch(t, 1);
+    rc = ml_trainer_eval(t, t->xbuf, t->ybuf, t->nbatch, st, err);
+    own_batch(t, 0);
+    return rc;
 }
 
 /* ---- whole epochs, chunk by chunk ------------------------------------------------------ */
@@ -333,14 +415,15 @@ int ml_trainer_run(ml_trainer *t, ml_dataset *d, const int64_t *order, int64_t n
         end = nbatches;
     if (first < 0 || first >= end)
         return ML_OK;
-    if (aug && (rc = mli_pipeline_reserve(aug, batch, err)))
+    mli_norm nm;
+    reader r;
+    if ((rc = start_reads(t, d, aug, batch, &nm, &r, err)))
         return rc;
     if (end - first > 1 && (rc = want_prefetch(t, err)))
         return rc;
 #define BATCH_SIZE(b) ((int32_t)(n - (b) * batch < batch ? n - (b) * batch : batch))
     t->nbatch = 0;
-    if ((rc = read_examples(t, d, aug, order + first * batch, BATCH_SIZE(first), t->xbuf,
-                            t->ybuf, err)))
+    if ((rc = reader_read(&r, order + first * batch, BATCH_SIZE(first), t->xbuf, t->ybuf, err)))
         return rc;
     for (int64_t b = first; b < end; b++) {
         int sig = ml_run_stop_signal();
@@ -349,8 +432,8 @@ int ml_trainer_run(ml_trainer *t, ml_dataset *d, const int64_t *order, int64_t n
                             sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
         loaded(t, d, order + b * batch, BATCH_SIZE(b));
         if (b + 1 < end) {
-            mli_prefetch_job job = { d, aug, t->aug_seed, t->aug_epoch, order + (b + 1) * batch,
-                                     BATCH_SIZE(b + 1), t->xalt, t->yalt };
+            mli_prefetch_job job = { reader_read, &r, order + (b + 1) * batch, BATCH_SIZE(b + 1),
+                                     t->xalt, t->yalt };
             mli_prefetch_start(t->pf, &job);
         }
         rc = train ? ml_trainer_train_batch(t, st, err) : ml_trainer_eval_batch(t, st, err);

@@ -232,6 +232,42 @@ static void check_trainer(ml_registry *reg, ml_dataset *d)
        "prefetched or not, the same losses (%.9g, %.9g) and counts", st[0].loss, st[1].loss);
 }
 
+/* A model that normalises its input: the trainer's reads fuse it into the conversion and
+ * the model skips it; a caller's own floats get it from the model. The same numbers. */
+static void check_fused_normalisation(ml_registry *reg, ml_dataset *d)
+{
+    ml_err err = {0};
+    ml_shape in = {3, {C, H, W}}, target = {0, {0}};
+    double mean = 0.3, sd = 0.2, loss[2] = {0, 0};
+    int64_t idx[8] = {3, 9, 1, 30, 22, 5, 17, 0};
+    for (int k = 0; k < 2; k++) {
+        ml_model *m = tap_model(reg, 5, "flatten|linear out=3", &in, 8, &err);
+        ml_trainer *t = m ? ml_trainer_new(m, &target, "cross_entropy", tap_opts(NULL), "sgd",
+                                           tap_opts("lr=0.1"), &err) : NULL;
+        if (!t || ml_model_set_normalization(m, &mean, &sd, 1, &err)) {
+            ok(0, "a trainer with input normalisation: %s", err.msg);
+            ml_trainer_free(t);
+            ml_model_free(m);
+            return;
+        }
+        ml_step_stats st = {0};
+        int rc;
+        if (k == 0) {   /* the trainer's own batch: bytes -> (v / 255 - 0.3) / 0.2, one pass */
+            rc = ml_trainer_read_batch(t, d, idx, 8, &err) || ml_trainer_train_batch(t, &st, &err)
+                 || ml_trainer_read_batch(t, d, idx, 8, &err) || ml_trainer_eval_batch(t, &st, &err);
+        } else {        /* the caller's floats, normalised by the model */
+            ml_dataset_read(d, idx, 8, xa, ya, &err);
+            rc = ml_trainer_step(t, xa, ya, 8, &st, &err) || ml_trainer_eval(t, xa, ya, 8, &st, &err);
+        }
+        ok(rc == 0, "%s: a step and an evaluation", k ? "caller's floats" : "trainer's batch");
+        loss[k] = st.loss;
+        ml_trainer_free(t);
+        ml_model_free(m);
+    }
+    ok(loss[0] == loss[1] && loss[0] > 0, "fused or by the model, the same losses (%.9g, %.9g)",
+       loss[0], loss[1]);
+}
+
 int main(void)
 {
     ml_err err = {0};
@@ -253,6 +289,7 @@ int main(void)
     is_int(r.nomem, r.failures, "... each failure an ML_ERR_NOMEM");
     is_int(r.leaks, 0, "... none leaking");
     check_trainer(reg, d);
+    check_fused_normalisation(reg, d);
     ml_dataset_close(d);
     ml_registry_free(reg);
     return done_testing();
