@@ -187,7 +187,8 @@ static void check_trainer(ml_registry *reg, ml_dataset *d)
 {
     ml_err err = {0};
     ml_shape in = {3, {C, H, W}}, target = {0, {0}};
-    ml_step_stats st[2] = {{0}, {0}};
+    ml_step_stats st[2];
+    memset(st, 0, sizeof st);
     int64_t order[N];
     for (int i = 0; i < N; i++)
         order[i] = (i * 7) % N;

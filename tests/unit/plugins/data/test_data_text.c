@@ -305,7 +305,7 @@ static void test_oom(void)
 {
     char corpus[600];
     snprintf(corpus, sizeof corpus, "%s/corpus", dir);
-    oom_case c = {0, corpus, NULL, NULL};
+    oom_case c = {0, corpus, NULL, NULL, NULL};
     c.train = write_text("oom.train", "a b c a\nb a d\n");
     c.valid = write_text("oom.valid", "a b e\n");
     for (c.brown = 0; c.brown < 2; c.brown++) {
