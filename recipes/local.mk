@@ -6,3 +6,4 @@ dist_recipe_DATA += recipes/resnet.lua recipes/custom_loop.lua
 resnetrecipedir = $(recipedir)/resnet
 dist_resnetrecipe_DATA = recipes/resnet/seeds.yaml recipes/resnet/seeds_augment.yaml \
 	recipes/resnet/README.md
+EXTRA_DIST += recipes/resnet/results/seeds_augment.csv

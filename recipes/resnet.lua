@@ -9,7 +9,10 @@
 -- augment=crop_flip: training images shifted by up to 2 pixels (the padded random crop)
 -- and mirrored with probability 0.5; evaluation sees the plain images.
 -- Settings were chosen on the 10% validation split only; results over seeds are in
--- recipes/resnet/README.md (sweep recipes/resnet/seeds.yaml).
+-- recipes/resnet/README.md (sweeps recipes/resnet/seeds.yaml and seeds_augment.yaml):
+--   augment     seeds  epochs  valid accuracy     test accuracy      (mean +- sd)
+--   none        3      10      0.9326 +- 0.0029   0.9275 +- 0.0008
+--   crop_flip   3      10      0.9280 +- 0.0039   0.9218 +- 0.0003   (-0.0057 paired)
 local ml = require "modlab"
 local L = ml.layer
 
