@@ -27,6 +27,10 @@ static void relu_destroy(void *self)
  * 8 and noinline, as in optim_util.h: GCC's -O2 cost model vectorises only known trip
  * counts, and drops restrict when it inlines. They compile to maxps / cmpps+andps; before,
  * a scalar compare-and-branch mispredicted half the time on real activations. */
+/* relu_bwd loads g[i] before the select: written as `x > 0 ? g[i] : 0` the load is
+ * conditional, GCC may not if-convert a load that could trap, and the loop stayed a scalar
+ * branch per element (8.7% of the quickstart's cycles; -fopt-info-vec said nothing). Same
+ * result at every input: x NaN, +-0 or negative give +0.0f, x > 0 passes g as it is. */
 enum { RELU_BLOCK = 8 };
 
 __attribute__((noinline)) static void relu_fwd(const float *restrict x, float *restrict y,
@@ -45,10 +49,14 @@ __attribute__((noinline)) static void relu_bwd(const float *restrict x, const fl
 {
     int64_t i = 0;
     for (; i + RELU_BLOCK <= n; i += RELU_BLOCK)
-        for (int u = 0; u < RELU_BLOCK; u++)
-            d[i + u] = x[i + u] > 0.0f ? g[i + u] : 0.0f;
-    for (; i < n; i++)
-        d[i] = x[i] > 0.0f ? g[i] : 0.0f;
+        for (int u = 0; u < RELU_BLOCK; u++) {
+            const float gv = g[i + u];
+            d[i + u] = x[i + u] > 0.0f ? gv : 0.0f;
+        }
+    for (; i < n; i++) {
+        const float gv = g[i];
+        d[i] = x[i] > 0.0f ? gv : 0.0f;
+    }
 }
 
 /* Big activations (a CNN's first layers: millions of floats) are split into slices across

@@ -552,6 +552,48 @@ static void one_pass(const char *layer, const char *opts, ml_shape in, int threa
     ml_model_free(m);
 }
 
+/* relu's edge values, bit for bit, forward and backward, through the vectorised blocks of 8
+ * and the scalar tail (19 values): x NaN (either sign), +-0 and negatives give +0.0f in
+ * both directions; x > 0 passes x forward and the upstream gradient back unchanged, NaN and
+ * -0 included. Guards the branch-free rewrite of relu_bwd against a change of meaning. */
+static void test_relu_edges(void)
+{
+    enum { N = 19 };
+    const float inf = INFINITY, nan = NAN;
+    const float x[N] = { -1.0f, -0.0f, 0.0f, nan, -nan, inf, -inf, 1e-45f, -1e-45f, 2.5f,
+                         3.0f, 3.0f, 3.0f, -2.0f, 1.0f, 0.0f, nan, 7.0f, -0.0f };
+    const float g[N] = { 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f, 8.0f, 9.0f, nan, -0.0f,
+                         -inf, -3.0f, nan, -nan, 4.0f, 5.0f, 6.0f, 7.0f };
+    ml_err err = { 0 };
+    ml_model *m = model1(reg, "relu", "", shp(1, N, 0, 0), 1, &err);
+    int fwd_ok = 0, bwd_ok = 0;
+    if (m) {
+        memcpy(m->nodes[0].gact, g, sizeof g);
+        if (mli_model_forward_into(m, x, 1, &err) == 0 &&
+            mli_model_backward(m, x, 1, 1, &err) == 0) {
+            fwd_ok = bwd_ok = 1;
+            for (int i = 0; i < N; i++) {
+                const float wy = x[i] > 0.0f ? x[i] : 0.0f, wg = x[i] > 0.0f ? g[i] : 0.0f;
+                if (memcmp(&m->nodes[0].act[i], &wy, sizeof wy)) {
+                    fwd_ok = 0;
+                    tap_diag("relu forward [%d]: x %g gives %g, want %g", i, x[i],
+                             m->nodes[0].act[i], wy);
+                }
+                if (memcmp(&m->gin[i], &wg, sizeof wg)) {
+                    bwd_ok = 0;
+                    tap_diag("relu backward [%d]: x %g g %g gives %g, want %g", i, x[i], g[i],
+                             m->gin[i], wg);
+                }
+            }
+        } else {
+            tap_diag("relu: %s", err.msg);
+        }
+    }
+    ok(fwd_ok, "relu forward: NaN, +-0, negatives -> +0; positives, inf, denormals pass");
+    ok(bwd_ok, "relu backward: gradient passes bit for bit where x > 0, else +0 (x NaN too)");
+    ml_model_free(m);
+}
+
 /* conv2d splits a batch's chunks across workers: at 2 threads the forward still matches
  * the direct convolution, and the gradients (worker 1's private weight gradient summed into
  * worker 0's) pass the finite-difference check with two chunks, one per worker. */
@@ -612,6 +654,7 @@ int main(void)
     test_batchnorm();
     test_layernorm();
     test_elementwise();
+    test_relu_edges();
     test_dropout();
     test_gradcheck_cases();
     test_conv2d_threads();
