@@ -6,9 +6,14 @@
 #include <modlab/plugin.h>
 
 /* One open input file. zlib's gzread reads gzip streams and passes other files through
- * unchanged, so every reader accepts both forms of each file. */
+ * unchanged, so every reader accepts both forms of each file. With libdeflate, a gzip file
+ * that decodes whole and clean is held decompressed in `mem` instead (see datafile.c). */
 typedef struct ml_data_file {
-    void *gz;             /* gzFile (void * so that users need not include zlib.h) */
+    void *gz;             /* gzFile (void * so that users need not include zlib.h); NULL
+                           * when the stream is held in mem */
+    const ml_host *host;  /* frees mem */
+    uint8_t *mem;         /* the whole decompressed stream (libdeflate), or NULL */
+    size_t mem_len, mem_pos;
     const char *path;     /* borrowed from the caller */
     const char *base;     /* last component of path: what messages name */
     const char *who;      /* reader name that prefixes messages ("idx") */
@@ -33,6 +38,11 @@ void ml_data_file_close(ml_data_file *f);
  * data and read errors are errors (ML_ERR_FORMAT, ML_ERR_IO). */
 int ml_data_file_read(const ml_host *host, ml_data_file *f, void *buf, size_t n,
                       size_t *got, ml_err *err);
+
+/* When the stream is held decoded in memory and exactly n bytes of it are left: hand them
+ * over as a host buffer (free it with host->free), leaving the file at its end. Otherwise
+ * NULL, and the caller allocates and reads as usual. Saves a second copy of big payloads. */
+uint8_t *ml_data_file_take(ml_data_file *f, size_t n);
 
 /* Read and discard the rest of the stream, at most `limit` bytes; *rest = bytes seen.
  * Used to tell a user how much a truncated or oversized file really holds. */

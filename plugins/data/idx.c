@@ -171,17 +171,21 @@ static int idx_load(const ml_host *host, const char *path, int ndim, const char 
         goto fail;
     }
 
-    data = ml_data_alloc(host, (size_t)payload, "idx", f.base, err);
+    /* A gzip file held decoded (libdeflate) hands its payload over; otherwise read it. */
+    data = ml_data_file_take(&f, (size_t)payload);
     if (!data) {
-        rc = ML_ERR_NOMEM;
-        goto fail;
-    }
-    rc = ml_data_file_read(host, &f, data, (size_t)payload, &got, err);
-    if (rc)
-        goto fail;
-    if ((uint64_t)got < payload) {
-        rc = idx_truncated(host, &f, promised, hdr_len + (int64_t)got, dataset, err);
-        goto fail;
+        data = ml_data_alloc(host, (size_t)payload, "idx", f.base, err);
+        if (!data) {
+            rc = ML_ERR_NOMEM;
+            goto fail;
+        }
+        rc = ml_data_file_read(host, &f, data, (size_t)payload, &got, err);
+        if (rc)
+            goto fail;
+        if ((uint64_t)got < payload) {
+            rc = idx_truncated(host, &f, promised, hdr_len + (int64_t)got, dataset, err);
+            goto fail;
+        }
     }
     /* Read past the end: finds trailing data, and makes zlib check the gzip trailer. */
     uint8_t extra;

@@ -182,6 +182,22 @@ static void test_bad(void)
         rename(q2, cut);
         fails(write_idx("i400", 0x803, big, 3, 400 * 784, NULL), cut, NULL, ML_ERR_FORMAT,
               "gzip stream ends without its trailer", "gzip trailer missing");
+        /* The trailer is data too: a flipped CRC-32, or an ISIZE that lies (low: a buffer
+         * too small for what the stream holds; high: one allocation bigger than needed)
+         * -- refused by whichever path reads it (libdeflate hands those to zlib). */
+        static const struct { size_t at; uint8_t x; const char *why, *name; } lies[] = {
+            { 8, 0x01, "incorrect data check", "gzip CRC-32 flipped" },
+            { 4, 0x01, "incorrect length check", "gzip ISIZE off by one" },
+            { 2, 0x01, "incorrect length check", "gzip ISIZE 64 KiB high" },
+            { 1, 0xff, "incorrect length check", "gzip ISIZE beyond the ratio bound" },
+        };
+        for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
+            memcpy(buf + (1 << 19), buf, ln);
+            buf[(1 << 19) + ln - lies[i].at] ^= lies[i].x;
+            const char *q3 = write_file("lie.bin", buf + (1 << 19), ln);   /* no .gz: written as it is */
+            fails(write_idx("i400", 0x803, big, 3, 400 * 784, NULL), q3, NULL, ML_ERR_FORMAT,
+                  lies[i].why, lies[i].name);
+        }
     }
 
     fails(write_idx("magic.idx", 0x12345678, d3, 3, 60, NULL), lb, NULL, ML_ERR_FORMAT,
