@@ -51,6 +51,9 @@ tests_unit_core_runtime_test_graph_LDADD = $(test_ldadd) -lm
 TESTS += tests/unit/core/runtime/test_graph
 check_PROGRAMS += tests/unit/core/runtime/test_diagnostics
 TESTS += tests/unit/core/runtime/test_diagnostics
+# The accuracy count's argmax against the plain scan: ties, signed zeros, NaNs.
+check_PROGRAMS += tests/unit/core/runtime/test_argmax
+TESTS += tests/unit/core/runtime/test_argmax
 
 # The modular layer's E-step on real Fashion-MNIST batches (skips without the data).
 check_PROGRAMS += tests/unit/plugins/modular/test_modular

@@ -8,7 +8,7 @@ core_libmodlab_internal_la_SOURCES += core/runtime/opts.c core/runtime/opts.h \
 	core/runtime/sublayer.c \
 	core/runtime/diagnostics.c core/runtime/dataset.c core/runtime/dataset.h \
 	core/runtime/pipeline.c core/runtime/pipeline.h core/runtime/prefetch.c core/runtime/prefetch.h \
-	core/runtime/estep.c core/runtime/estep.h core/runtime/trainer.c \
+	core/runtime/estep.c core/runtime/estep.h core/runtime/argmax.h core/runtime/trainer.c \
 	core/runtime/trainer_step.c core/runtime/trainer.h \
 	core/runtime/train_ckpt.c core/runtime/checkpoint.c core/runtime/checkpoint.h \
 	core/runtime/gradcheck.c core/runtime/version.c

@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "base/mem.h"
+#include "runtime/argmax.h"
 #include "runtime/dataset.h"
 #include "runtime/estep.h"
 #include "runtime/model.h"
@@ -25,12 +26,7 @@ static void count_correct(const ml_trainer *t, const float *pred, const float *y
         return;
     }
     for (int64_t r = 0; r < rows * batch; r++) {
-        const float *p = pred + r * t->classes;
-        int32_t best = 0;
-        for (int32_t c = 1; c < t->classes; c++)
-            if (p[c] > p[best])
-                best = c;
-        st->correct += best == (int32_t)y[r];
+        st->correct += ml_argmax_first(pred + r * t->classes, t->classes) == (int32_t)y[r];
     }
     st->seen += rows * batch;
 }

@@ -5,6 +5,8 @@
 
 #include <modlab/plugin.h>
 
+#include "nn_common.h"
+
 typedef struct xent {
     const ml_host *h;
     int32_t classes;
@@ -63,20 +65,25 @@ static int xe_forward(void *self, const ml_view *pred, const ml_view *target, do
         if (!(t >= 0.0f) || y >= C || (float)y != t)
             return x->h->error(err, ML_ERR_INVALID, "cross_entropy: target %g is not a class "
                                "id in 0..%d", (double)t, C - 1);
-        double lse = ml_logsumexp(p, C);
+        /* One pass of float exps (vectorised, nn_expf) summed in double: with a gradient
+         * the terms land in g and are scaled there, so no exp is computed twice. */
+        float mx = nn_maxf(p, C);
+        float *g = gpred ? gpred->data + r * C : NULL;
+        double sum = nn_exp_shifted(p, g, C, mx);
+        double lse = log(sum) + mx;
         if (x->smoothing > 0.0f) {
-            double mean = 0.0;
-            for (int32_t c = 0; c < C; c++)
-                mean += p[c];
+            double mean = nn_sum(p, C);
             total += lse - (1.0 - x->smoothing) * p[y] - x->smoothing * mean / C;
         } else {
             total += lse - p[y];
         }
-        if (gpred) {
-            float *g = gpred->data + r * C;
-            float scale = 1.0f / (float)rows;
-            for (int32_t c = 0; c < C; c++)
-                g[c] = (float)(exp((double)p[c] - lse)) * scale - (c == y ? on : off) * scale;
+        if (g) {
+            /* softmax / rows - target / rows: e / sum * scale, less the smoothed one-hot. */
+            double scale = 1.0 / (double)rows;
+            float k = (float)(scale / sum), goff = (float)(off * scale);
+            float gy = g[y] * k - (float)(on * scale);
+            nn_scale_shift(g, C, k, goff);
+            g[y] = gy;
         }
     }
     *loss = total / (double)rows;

@@ -16,6 +16,10 @@ plugins_nn_nn_la_SOURCES += plugins/nn/nn_common.h plugins/nn/nn_entries.h \
 	plugins/nn/embedding.c plugins/nn/lstm.c plugins/nn/nll.c plugins/nn/mse.c \
 	plugins/nn/merge.c
 
+# nn_expf (softmax and cross-entropy's exp) against libm: its error bound, 0 and NaN.
+check_PROGRAMS += tests/unit/plugins/nn/test_nn_expf
+TESTS += tests/unit/plugins/nn/test_nn_expf
+tests_unit_plugins_nn_test_nn_expf_LDADD = -lm
 # Behaviour a gradient check cannot see (forward values, modes, running statistics).
 check_PROGRAMS += tests/unit/plugins/nn/test_nn_layers
 TESTS += tests/unit/plugins/nn/test_nn_layers

@@ -28,21 +28,17 @@ static int softmax_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *
     int64_t rows = s->rows * in->batch, d = s->cols;
     for (int64_t r = 0; r < rows; r++) {
         const float *x = in->data + r * d;
-        float *y = out->data + r * d, mx = ml_maxf(x, (int32_t)d), sum = 0.0f;
+        float *y = out->data + r * d, mx = nn_maxf(x, d);
+        /* nn_expf in eight lanes, summed in double (nn_common.h): libm's expf is a call
+         * per element and keeps the loop scalar. */
         if (s->variant == LOG_SOFTMAX) {
-            for (int64_t j = 0; j < d; j++)
-                sum += expf(x[j] - mx);
             /* (x - max) - log(sum), not x - (max + log(sum)): near large logits the latter
              * rounds log(sum) to the spacing of floats around max. */
-            float ls = logf(sum);
+            float ls = (float)log(nn_exp_shifted(x, NULL, d, mx));
             for (int64_t j = 0; j < d; j++)
                 y[j] = (x[j] - mx) - ls;
         } else {
-            for (int64_t j = 0; j < d; j++) {
-                y[j] = expf(x[j] - mx);
-                sum += y[j];
-            }
-            float inv = 1.0f / sum;
+            float inv = (float)(1.0 / nn_exp_shifted(x, y, d, mx));
             for (int64_t j = 0; j < d; j++)
                 y[j] *= inv;
         }
@@ -63,8 +59,11 @@ static int softmax_backward(void *self, ml_ctx *ctx, const ml_view *in, const ml
         if (s->variant == LOG_SOFTMAX) {
             for (int64_t j = 0; j < d; j++)
                 acc += g[j];
-            for (int64_t j = 0; j < d; j++)
-                gx[j] = g[j] - expf(y[j]) * acc;
+            int64_t j = 0;   /* y <= 0, in nn_expf's range; four at a time */
+            for (; j + 4 <= d; j += 4)
+                nn_v4f_store(gx + j, nn_v4f_load(g + j) - nn_expf4(nn_v4f_load(y + j)) * acc);
+            for (; j < d; j++)
+                gx[j] = g[j] - nn_expf(y[j]) * acc;
         } else {
             for (int64_t j = 0; j < d; j++)
                 acc += g[j] * y[j];
