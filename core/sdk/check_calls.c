@@ -14,6 +14,7 @@ static ml_layer_vtable o_layer;
 static ml_loss_vtable o_loss;
 static ml_optimizer_vtable o_opt;
 static ml_dataset_vtable o_data;
+static ml_transform_vtable o_tf;
 
 void mli_check_crumb_use(ml_check_crumb *c)
 {
@@ -103,6 +104,21 @@ WRAP(int, d_read, o_data.read, "read",
      (void *self, const int64_t *idx, int32_t n, float *x, float *y, ml_err *err),
      (self, idx, n, x, y, err))
 
+WRAP(int, d_raw_format, o_data.raw_format, "raw_format",
+     (void *self, int32_t *dtype, float *div, ml_err *err), (self, dtype, div, err))
+WRAP(int, d_read_raw, o_data.read_raw, "read_raw",
+     (void *self, const int64_t *idx, int32_t n, void *x, float *y, ml_err *err),
+     (self, idx, n, x, y, err))
+
+WRAP(int, t_create, o_tf.create, "create",
+     (const ml_host *h, const ml_opts *o, const ml_shape *in, int32_t dtype, void **self,
+      ml_err *err), (h, o, in, dtype, self, err))
+WRAP_VOID(t_destroy, o_tf.destroy, "destroy", (void *self), (self))
+WRAP(size_t, t_workspace, o_tf.workspace, "workspace", (void *self), (self))
+WRAP(int, t_apply, o_tf.apply, "apply",
+     (void *self, ml_ctx *ctx, void *x, float *y, void *ws, ml_err *err),
+     (self, ctx, x, y, ws, err))
+
 /* Swap in a wrapper only where the plugin has a function: NULL keeps its meaning. */
 #define SWAP(vt, field, fn)                                                                 \
     if ((vt).field)                                                                         \
@@ -143,6 +159,15 @@ void mli_check_wrap(ml_reg_entry *re)
         SWAP(re->vt.dataset, close, d_close);
         SWAP(re->vt.dataset, info, d_info);
         SWAP(re->vt.dataset, read, d_read);
+        SWAP(re->vt.dataset, raw_format, d_raw_format);
+        SWAP(re->vt.dataset, read_raw, d_read_raw);
+        break;
+    case ML_KIND_TRANSFORM:
+        o_tf = re->vt.transform;
+        SWAP(re->vt.transform, create, t_create);
+        SWAP(re->vt.transform, destroy, t_destroy);
+        SWAP(re->vt.transform, workspace, t_workspace);
+        SWAP(re->vt.transform, apply, t_apply);
         break;
     default:
         break;
@@ -156,6 +181,7 @@ void mli_check_unwrap(ml_reg_entry *re)
     case ML_KIND_LOSS: re->vt.loss = o_loss; break;
     case ML_KIND_OPTIMIZER: re->vt.optimizer = o_opt; break;
     case ML_KIND_DATASET: re->vt.dataset = o_data; break;
+    case ML_KIND_TRANSFORM: re->vt.transform = o_tf; break;
     default: break;
     }
 }

@@ -15,7 +15,10 @@
  *   FX_GINOVER   backward_input writes one float past the end of gin
  *   FX_PGRADOVER backward_params writes one float past the end of its parameter's grad
  *   FX_NANOUT    forward writes NaN into one output element
- *   FX_OPTNAN    an optimizer whose step writes NaN into a value */
+ *   FX_OPTNAN    an optimizer whose step writes NaN into a value
+ * Transforms (ABI 1.2):
+ *   FX_TFCRASH   apply dereferences NULL (the verdict must name apply)
+ *   FX_TFOVER    apply writes one value past the end of its example */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -194,9 +197,41 @@ static const ml_optimizer_vtable opt_vt = {
     .step = bo_step,
 };
 
+/* A transform that adds nothing, but for the break it is built with. */
+static int tf_create(const ml_host *h, const ml_opts *o, const ml_shape *in, int32_t dtype,
+                     void **self, ml_err *err)
+{
+    (void)h, (void)o, (void)dtype, (void)err;
+    *self = (void *)(intptr_t)ml_shape_numel(in);   /* the example's values, no allocation */
+    return 0;
+}
+static void tf_destroy(void *self) { (void)self; }
+static int tf_apply(void *self, ml_ctx *ctx, void *x, float *y, void *ws, ml_err *err)
+{
+    (void)ctx, (void)y, (void)ws, (void)err;
+#ifdef FX_TFCRASH
+    volatile unsigned char *nowhere = NULL;
+    *nowhere = ((unsigned char *)x)[0];
+#endif
+#ifdef FX_TFOVER
+    ((unsigned char *)x)[(intptr_t)self] = 1;   /* one byte past a uint8 example */
+#endif
+    (void)self, (void)x;
+    return 0;
+}
+static const ml_transform_vtable tf_vt = {
+    ML_ABI_INIT(ml_transform_vtable),
+    .create = tf_create,
+    .destroy = tf_destroy,
+    .apply = tf_apply,
+};
+
 static const ml_entry entry = {
     ML_ABI_INIT(ml_entry),
-#if defined(FX_OPTSTATE) || defined(FX_OPTNAN)
+#if defined(FX_TFCRASH) || defined(FX_TFOVER)
+    .kind = ML_KIND_TRANSFORM,
+    .vtable = &tf_vt,
+#elif defined(FX_OPTSTATE) || defined(FX_OPTNAN)
     .kind = ML_KIND_OPTIMIZER,
     .vtable = &opt_vt,
 #else
@@ -212,7 +247,7 @@ ML_PLUGIN_EXPORT int ENTRY_NAME(STEM)(const ml_host *host, ml_registry *reg, ml_
 
 int ENTRY_NAME(STEM)(const ml_host *host, ml_registry *reg, ml_err *err)
 {
-    (void)layer_vt, (void)opt_vt;
+    (void)layer_vt, (void)opt_vt, (void)tf_vt;
 #ifdef FX_INITCRASH
     volatile int *nowhere = NULL;
     *nowhere = 1;

@@ -3,7 +3,14 @@
 # against the frozen ABI 1.0 header) and the conformance test.
 check_LTLIBRARIES += tests/abi/fx_good.la tests/abi/fx_badgrad.la tests/abi/fx_leak.la \
 	tests/abi/fx_oomleak.la tests/abi/fx_overrun.la tests/abi/fx_crash.la \
-	tests/abi/fx_optstate.la tests/abi/fx_hang.la tests/abi/fx_abi10.la
+	tests/abi/fx_optstate.la tests/abi/fx_hang.la tests/abi/fx_abi10.la \
+	tests/abi/fx_tfcrash.la tests/abi/fx_tfover.la
+tests_abi_fx_tfcrash_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_tfcrash_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_tfcrash -DFX_TFCRASH
+tests_abi_fx_tfcrash_la_LDFLAGS = $(fixture_ldflags)
+tests_abi_fx_tfover_la_SOURCES = tests/abi/fx_check.c
+tests_abi_fx_tfover_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_tfover -DFX_TFOVER
+tests_abi_fx_tfover_la_LDFLAGS = $(fixture_ldflags)
 tests_abi_fx_good_la_SOURCES = tests/abi/fx_check.c
 tests_abi_fx_good_la_CPPFLAGS = $(AM_CPPFLAGS) -DSTEM=fx_good
 tests_abi_fx_good_la_LDFLAGS = $(fixture_ldflags)

@@ -123,6 +123,13 @@ like "$out" "FAIL layer/fx_leak *leaks *1 block (100 bytes) still allocated" \
 out=$("$bin" plugin check "$fx/fx_crash.so" 2>&1); rc=$?
 is "$rc" 1 "a crashing plugin is a failed check, not a crashed checker"
 like "$out" "crashed with SIGSEGV .* in forward\|sanitizer" "and says so, naming the call"
+out=$("$bin" plugin check "$fx/fx_tfcrash.so" 2>&1); rc=$?
+is "$rc" 1 "a transform that crashes in apply fails the check"
+like "$out" "FAIL transform/fx_tfcrash *apply *crashed with SIGSEGV .* in apply\|sanitizer" \
+    "naming the check and the call"
+out=$("$bin" plugin check "$fx/fx_tfover.so" 2>&1); rc=$?
+is "$rc" 1 "a transform that writes past its example fails the check"
+like "$out" "FAIL transform/fx_tfover *apply .*wrote past the end of its example" "saying so"
 
 # The router plugs into a multipath block by name.
 out=$(MODLAB_PLUGIN_PATH="$t/my_router/my_router.so:$plugindir" "$bin" plugins 2>&1)
