@@ -6,26 +6,18 @@
 
 #include <stdint.h>
 
+#include <modlab/plugin.h>   /* ml_maxf */
+
 /* The index a scan keeping `p[c] > p[best]` from best = 0 picks: the first of tied maxima,
  * NaNs never winning, and 0 when p[0] is NaN (nothing compares greater). That scan is a
  * load-compare-select chain per element (it was 29% of the language model's profile at
  * 10,000 classes), so this finds the same index in two passes that vectorise: the max in
- * eight lanes (`a > m ? a : m` ignores NaN as the scan does, and a NaN p[0] stays the max),
- * then the first element equal to it, eight at a time. */
+ * eight lanes (ml_maxf: `a > m ? a : m` ignores NaN as the scan does, and a NaN p[0] stays
+ * the max), then the first element equal to it, eight at a time. */
 static inline int32_t ml_argmax_first(const float *p, int32_t n)
 {
-    float lane[8];
-    int32_t i = 0;
-    for (int k = 0; k < 8; k++)
-        lane[k] = p[0];
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
-            lane[k] = p[i + k] > lane[k] ? p[i + k] : lane[k];
-    float mx = lane[0];
-    for (int k = 1; k < 8; k++)
-        mx = lane[k] > mx ? lane[k] : mx;
-    for (; i < n; i++)
-        mx = p[i] > mx ? p[i] : mx;
+    const float mx = ml_maxf(p, n);
+    int32_t i;
     for (i = 0; i + 8 <= n; i += 8) {
         int hit = 0;
         for (int k = 0; k < 8; k++)

@@ -67,7 +67,7 @@ static int xe_forward(void *self, const ml_view *pred, const ml_view *target, do
                                "id in 0..%d", (double)t, C - 1);
         /* One pass of float exps (vectorised, nn_expf) summed in double: with a gradient
          * the terms land in g and are scaled there, so no exp is computed twice. */
-        float mx = nn_maxf(p, C);
+        float mx = ml_maxf(p, C);
         float *g = gpred ? gpred->data + r * C : NULL;
         double sum = nn_exp_shifted(p, g, C, mx);
         double lse = log(sum) + mx;

@@ -142,26 +142,6 @@ static inline double nn_dot(const float *a, const float *b, int64_t n)
     return s;
 }
 
-/* The largest of x[0..n), n >= 1, in eight lanes: a single running max is a chain of
- * dependent compares (~4 cycles an element), which at 10,000 classes per row showed in
- * the language model's loss. `a > m ? a : m` ignores NaN as ml_maxf does. */
-static inline float nn_maxf(const float *x, int64_t n)
-{
-    float lane[8];
-    int64_t i = 0;
-    for (int k = 0; k < 8; k++)
-        lane[k] = x[0];
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
-            lane[k] = x[i + k] > lane[k] ? x[i + k] : lane[k];
-    float mx = lane[0];
-    for (int k = 1; k < 8; k++)
-        mx = lane[k] > mx ? lane[k] : mx;
-    for (; i < n; i++)
-        mx = x[i] > mx ? x[i] : mx;
-    return mx;
-}
-
 /* Four floats as one GCC/Clang vector (an SSE register): at -O2 gcc 12 neither loop- nor
  * SLP-vectorises the exp below (selects, an int conversion, bit casts; checked in the asm),
  * so the loops that need it say what they mean in vectors, two per step for eight lanes in

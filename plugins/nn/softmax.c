@@ -28,7 +28,7 @@ static int softmax_forward(void *self, ml_ctx *ctx, const ml_view *in, ml_view *
     int64_t rows = s->rows * in->batch, d = s->cols;
     for (int64_t r = 0; r < rows; r++) {
         const float *x = in->data + r * d;
-        float *y = out->data + r * d, mx = nn_maxf(x, d);
+        float *y = out->data + r * d, mx = ml_maxf(x, d);
         /* nn_expf in eight lanes, summed in double (nn_common.h): libm's expf is a call
          * per element and keeps the loop scalar. */
         if (s->variant == LOG_SOFTMAX) {

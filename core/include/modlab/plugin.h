@@ -594,10 +594,10 @@ static inline int ml_infer_same_shape(void *self, const ml_shape *in, ml_shape *
  * running maxima, not one: a single chain of dependent compares costs ~3 cycles an element
  * (10,000-class rows in the language model's E-step); `a > m ? a : m` ignores NaN either
  * way, and a NaN z[0] stays the answer as before. */
-static inline float ml_maxf(const float *z, int32_t n)
+static inline float ml_maxf(const float *z, int64_t n)
 {
     float lane[8];
-    int32_t i = 0;
+    int64_t i = 0;
     for (int k = 0; k < 8; k++)
         lane[k] = z[0];
     for (; i + 8 <= n; i += 8)

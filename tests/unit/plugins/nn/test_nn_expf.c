@@ -58,7 +58,7 @@ int main(void)
     double want = 0.0;
     for (int i = 0; i < 10003; i++)
         z[i] = (float)((i * 7919) % 2000) / 100.0f - 20.0f;
-    float mx = nn_maxf(z, 10003);
+    float mx = ml_maxf(z, 10003);
     for (int i = 0; i < 10003; i++)
         want += exp((double)z[i] - mx);
     double got = nn_exp_shifted(z, y, 10003, mx);
