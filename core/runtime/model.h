@@ -110,6 +110,9 @@ static inline int32_t mli_model_output_index(const ml_model *m, int32_t k)
 int32_t mli_model_input_channels(const ml_model *m);
 /* x, or its normalised copy when the model normalises its input (normalization.c). */
 const float *mli_model_input(ml_model *m, const float *x, int32_t batch);
+/* Channel c's normalisation as one float multiply-add: x * scale + shift (a std under
+ * 1e-12 counts as 1). The trainer's fused reads use the same numbers. */
+void mli_model_norm_coeffs(const ml_model *m, int32_t c, float *scale, float *shift);
 /* Forward a batch; x is read, never written. */
 int mli_model_forward_into(ml_model *m, const float *x, int32_t batch, ml_err *err);
 /* Backward from the gradient in the output node's gact; want_gin also computes m->gin. */

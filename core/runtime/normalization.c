@@ -64,6 +64,13 @@ int32_t ml_model_normalization(const ml_model *m, const double **mean, const dou
     return m->norm_ch;
 }
 
+void mli_model_norm_coeffs(const ml_model *m, int32_t c, float *scale, float *shift)
+{
+    double s = m->norm_std[c] > 1e-12 ? m->norm_std[c] : 1.0;
+    *scale = (float)(1.0 / s);
+    *shift = (float)(-m->norm_mean[c] / s);
+}
+
 /* x itself, or its normalised copy: a scale and a shift in float per channel. */
 const float *mli_model_input(ml_model *m, const float *x, int32_t batch)
 {
@@ -71,8 +78,8 @@ const float *mli_model_input(ml_model *m, const float *x, int32_t batch)
         return x;
     int64_t per = m->in_numel / m->norm_ch;
     for (int32_t c = 0; c < m->norm_ch; c++) {
-        double s = m->norm_std[c] > 1e-12 ? m->norm_std[c] : 1.0;
-        float scale = (float)(1.0 / s), shift = (float)(-m->norm_mean[c] / s);
+        float scale, shift;
+        mli_model_norm_coeffs(m, c, &scale, &shift);
         for (int32_t b = 0; b < batch; b++) {
             const float *src = x + (int64_t)b * m->in_numel + c * per;
             float *dst = m->xnorm + (int64_t)b * m->in_numel + c * per;

@@ -233,11 +233,8 @@ static int start_reads(ml_trainer *t, ml_dataset *d, ml_pipeline *aug, int32_t b
     if (m->norm_ch > 0 && m->norm_ch <= 64 && m->in_numel % m->norm_ch == 0) {
         nm->nch = m->norm_ch;
         nm->plane = m->in_numel / m->norm_ch;
-        for (int32_t c = 0; c < m->norm_ch; c++) {   /* as mli_model_input computes them */
-            double sd = m->norm_std[c] > 1e-12 ? m->norm_std[c] : 1.0;
-            nm->scale[c] = (float)(1.0 / sd);
-            nm->shift[c] = (float)(-m->norm_mean[c] / sd);
-        }
+        for (int32_t c = 0; c < m->norm_ch; c++)   /* mli_model_input's numbers */
+            mli_model_norm_coeffs(m, c, &nm->scale[c], &nm->shift[c]);
         r->nm = nm;
     }
     if (aug && (rc = mli_pipeline_reserve(aug, batch, err)))
