@@ -206,10 +206,11 @@ M.files = {
   { "~/.cache/modlab/", "the dataset cache (MODLAB_DATA_DIR)" },
 }
 
--- name -> command, and the top-level names (for "did you mean" and completion).
-M.by_name, M.top = {}, {}
+-- name -> command, every name, and the top-level names (for "did you mean" and completion).
+M.by_name, M.names, M.top = {}, {}, {}
 for _, c in ipairs(M.commands) do
   M.by_name[c.name] = c
+  M.names[#M.names + 1] = c.name
   if not c.name:find(" ") then M.top[#M.top + 1] = c.name end
 end
 

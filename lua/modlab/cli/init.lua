@@ -115,11 +115,7 @@ local function cmd_help(o)
   local cmd = commands.by_name[name]
   if not cmd then
     return usage_error(commands.by_name.help, ("no command '%s'%s"):format(name,
-      suggest.hint(name, (function()
-        local all = {}
-        for _, c in ipairs(commands.commands) do all[#all + 1] = c.name end
-        return all
-      end)())))
+      suggest.hint(name, commands.names)))
   end
   io.stdout:write(args_mod.command_help(cmd))
   return 0
