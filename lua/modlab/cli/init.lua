@@ -131,17 +131,17 @@ local handlers = {
     end
     return status
   end,
-  sweep = function(core, o, usage)
-    local h = { usage_error = usage, run_chunk = run.run_chunk }
+  sweep = function(_, o)
+    local h = {}
     local status = require("modlab.sweep").cmd_sweep(o, h)
     -- h.dir: the sweep directory, once cmd_sweep has resolved it (not for --dry-run).
     if o.report and h.dir and status ~= 2 then return with_reports(status, { h.dir }) end
     return status
   end,
   ["sweep export"] = function(_, o) return require("modlab.sweep").cmd_export(o) end,
-  ["sweep plan"] = function(_, o, usage)
+  ["sweep plan"] = function(_, o)
     o.plan_only = true
-    return require("modlab.sweep").cmd_sweep(o, { usage_error = usage })
+    return require("modlab.sweep").cmd_sweep(o, {})
   end,
   ["sweep pending"] = function(_, o) return require("modlab.sweep").cmd_pending(o) end,
   trial = function(core, o, usage)

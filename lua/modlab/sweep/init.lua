@@ -65,8 +65,8 @@ function M.cmd_pending(o)
   return 0
 end
 
--- `modlab sweep` and `modlab sweep plan` (o.plan_only); o: the parsed options, h.dir is
--- set to the sweep directory once it is known (for --report).
+-- `modlab sweep` and `modlab sweep plan` (o.plan_only); o: the parsed options (the parser
+-- has checked them), h.dir is set to the sweep directory once it is known (for --report).
 function M.cmd_sweep(o, h)
   local file, jobs, resume, dry, launcher, out, wait, quiet =
     o.file, o.jobs, o.resume, o.dry_run, o.launcher, o.out, o.wait, o.quiet
